@@ -1,0 +1,110 @@
+"""CRS checks and the choice of a metric working CRS.
+
+Library code never reprojects silently: analysis functions call :func:`require_metric_crs`,
+and only the loaders (``io``) and the pipeline move data into the working CRS, logging it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+from pyproj import CRS
+
+from socialmap import settings
+from socialmap.errors import CRSError
+
+logger = logging.getLogger(__name__)
+
+
+def require_crs(*gdfs: gpd.GeoDataFrame, names: tuple[str, ...] | None = None) -> CRS:
+    """
+    Check that every frame has a CRS and that all CRSs are equal.
+
+    Parameters
+    ----------
+    *gdfs
+        GeoDataFrames to check.
+    names
+        Argument names used in error messages (defaults to ``gdf0``, ``gdf1``...).
+
+    Returns
+    -------
+    crs
+        The common CRS.
+    """
+    labels = names or tuple(f"gdf{i}" for i in range(len(gdfs)))
+    crs: CRS | None = None
+    first = ""
+    for label, gdf in zip(labels, gdfs, strict=True):
+        if gdf.crs is None:
+            raise CRSError(
+                f"`{label}` has no CRS. Set the one its coordinates are in, e.g. "
+                f"`gdf.set_crs('EPSG:4326')` for longitude/latitude in degrees."
+            )
+        if crs is None:
+            crs, first = gdf.crs, label
+        elif not gdf.crs.equals(crs):
+            raise CRSError(
+                f"`{first}` is in {crs.to_string()} but `{label}` is in {gdf.crs.to_string()}. "
+                f"Reproject one with `.to_crs(...)` so both use the same CRS."
+            )
+    assert crs is not None
+    return crs
+
+
+def require_metric_crs(*gdfs: gpd.GeoDataFrame, names: tuple[str, ...] | None = None) -> CRS:
+    """
+    Like :func:`require_crs`, and also require a projected CRS in metres.
+
+    Raises
+    ------
+    CRSError
+        If a CRS is missing, the CRSs differ, or the CRS is geographic or not in metres.
+    """
+    crs = require_crs(*gdfs, names=names)
+    if crs.is_geographic:
+        raise CRSError(
+            f"Distances need a projected CRS in metres, but the data are in the geographic CRS "
+            f"{crs.to_string()}. Reproject first, e.g. `gdf.to_crs(gdf.estimate_utm_crs())`, "
+            f"or use `socialmap.crs.to_work_crs`."
+        )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    if unit not in ("metre", "meter"):
+        raise CRSError(f"CRS {crs.to_string()} is in '{unit}', not metres. Reproject to a metric CRS.")
+    return crs
+
+
+def work_crs_for(gdf: gpd.GeoDataFrame, crs: str | CRS | None = None) -> CRS:
+    """
+    Choose the metric CRS to analyse ``gdf`` in.
+
+    Parameters
+    ----------
+    gdf
+        Data with a CRS.
+    crs
+        CRS to use; ``None`` reads ``settings.work_crs``, and if that is ``None`` too, the
+        UTM zone of the data is estimated.
+
+    Returns
+    -------
+    crs
+        A projected CRS in metres.
+    """
+    require_crs(gdf, names=("gdf",))
+    chosen = crs if crs is not None else settings.work_crs
+    if chosen is not None:
+        return CRS.from_user_input(chosen)
+    if gdf.crs is not None and gdf.crs.is_projected:
+        return CRS.from_user_input(gdf.crs)
+    return CRS.from_user_input(gdf.estimate_utm_crs())
+
+
+def to_work_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None = None) -> gpd.GeoDataFrame:
+    """Return a copy of ``gdf`` in the metric working CRS (see :func:`work_crs_for`), logging the choice."""
+    target = work_crs_for(gdf, crs)
+    if gdf.crs is not None and gdf.crs.equals(target):
+        return gdf.copy()
+    logger.info("reprojecting %d rows from %s to %s", len(gdf), gdf.crs.to_string(), target.to_string())
+    return gdf.to_crs(target)
