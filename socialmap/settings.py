@@ -24,3 +24,18 @@ suppression_threshold: int = 5
 
 #: Language of user-facing strings when none is chosen.
 default_language: str = "en"
+
+#: Where downloaded boundaries are cached. ``None``: the ``SOCIALMAP_CACHE_DIR`` environment
+#: variable if set, else the user cache directory (``platformdirs.user_cache_dir("socialmap")``).
+cache_dir: str | None = None
+
+#: URL template of geoBoundaries' gbOpen release files. ``{iso}`` is the ISO 3166-1 alpha-3 code
+#: (Kosovo: ``XKX``), ``{level}`` the admin level (``ADM0`` ... ``ADM5``). The environment variable
+#: ``SOCIALMAP_GEOBOUNDARIES_URL`` overrides it (a mirror, or a local server in tests).
+geoboundaries_url: str = (
+    "https://github.com/wmgeolab/geoBoundaries/raw/main/releaseData/gbOpen/"
+    "{iso}/{level}/geoBoundaries-{iso}-{level}_simplified.geojson"
+)
+
+#: Seconds to wait for a download to answer.
+download_timeout_s: float = 60.0

@@ -1,0 +1,39 @@
+# socialmap: `make app` runs the app on the embedded Kosovo demo, `make test` runs the test suite.
+# Both create the virtual environment (.venv) and install the project into it on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8501
+
+.PHONY: install app test lint bench demo-data clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+app: $(STAMP)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check socialmap tests benchmarks scripts app.py
+	$(BIN)/mypy socialmap
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_access.py --sizes 10000x500,50000x1000
+
+demo-data: $(STAMP)
+	npm install --prefix scripts --no-audit --no-fund
+	$(BIN)/python scripts/build_demo.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,371 @@
+"""The embedded Kosovo demo, and official boundaries downloaded from geoBoundaries and cached.
+
+``load_demo("kosovo")`` returns schematic municipal boundaries, 2024 census population (openly
+marked estimates where no figure was found), the 38 Centres for Social Work plus illustrative
+services of the other types, and the Kosovo taxonomy. ``fetch_boundaries("XKX", level="ADM2")``
+downloads the real boundaries once into the user cache; ``load_demo("kosovo", boundaries=path)``
+puts them under the demo's population and services, matching municipality names automatically.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from socialmap import settings
+from socialmap.errors import DataSourceError, SocialMapError
+
+logger = logging.getLogger(__name__)
+
+#: Demo datasets this version ships.
+DEMOS = ("kosovo",)
+
+_DEMO_FILES = {
+    "kosovo": {
+        "areas": ("boundaries", "kosovo_municipalities.geojson"),
+        "services": ("services", "kosovo_services.csv"),
+        "population": ("population", "kosovo_population_2024.csv"),
+    }
+}
+
+#: Attribution to show wherever geoBoundaries data are drawn (their licence asks for it).
+GEOBOUNDARIES_ATTRIBUTION = "Boundaries: geoBoundaries (CC BY-SA 2.0), © OpenStreetMap contributors"
+
+#: Attribution and caveat of the demo's schematic boundaries.
+SCHEMATIC_ATTRIBUTION = (
+    "schematic boundaries (not official): Natural Earth outline (public domain) tiled by socialmap"
+)
+
+_LEVELS = ("ADM0", "ADM1", "ADM2", "ADM3", "ADM4", "ADM5")
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Demo:
+    """
+    A demo dataset: the three inputs, the taxonomy, and where they come from.
+
+    Unpacks as ``areas, services, population, taxonomy = load_demo("kosovo")``.
+
+    Attributes
+    ----------
+    areas
+        Municipalities (polygons) in the column contract.
+    services
+        Service sites (points) in the column contract.
+    population
+        One row per area: ``area_id``, ``population`` and its provenance columns.
+    taxonomy
+        Service types, target groups and rates.
+    provenance
+        Sources, licences and caveats, keyed by what they describe.
+    """
+
+    areas: gpd.GeoDataFrame
+    services: gpd.GeoDataFrame
+    population: pd.DataFrame
+    taxonomy: Any
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.areas, self.services, self.population, self.taxonomy))
+
+
+def demo_dir() -> Path:
+    """
+    Return the folder holding the demo data.
+
+    The wheel carries it inside the package (``socialmap/_demo_data``); a source checkout
+    has it at the top level (``data/``).
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_demo_data", here.parent / "data"):
+        if (candidate / "boundaries").is_dir():
+            return candidate
+    raise DataSourceError(
+        "The demo data are missing: neither socialmap/_demo_data nor data/ beside the package "
+        "was found. Reinstall socialmap, or rebuild them with `make demo-data`."
+    )
+
+
+def demo_files(name: str = "kosovo") -> dict[str, Path]:
+    """
+    Return the paths of a demo's files (``areas``, ``services``, ``population``).
+
+    Parameters
+    ----------
+    name
+        Demo name; one of :data:`DEMOS`.
+    """
+    if name not in _DEMO_FILES:
+        raise SocialMapError(f"Unknown demo {name!r}. Available demos: {', '.join(DEMOS)}.")
+    root = demo_dir()
+    return {kind: root.joinpath(*parts) for kind, parts in _DEMO_FILES[name].items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _read_demo(name: str) -> Demo:
+    from socialmap.io import read_areas, read_population, read_services
+    from socialmap.taxonomy import load_taxonomy
+
+    files = demo_files(name)
+    taxonomy = load_taxonomy(name)
+    areas = read_areas(files["areas"])
+    services = read_services(files["services"], taxonomy=taxonomy, areas=areas)
+    population = read_population(files["population"], areas=areas)
+    provenance = {
+        "boundaries": SCHEMATIC_ATTRIBUTION,
+        "population": "Kosovo Agency of Statistics, 2024 census (final where published, else preliminary); "
+        "estimates marked in the population_is_estimate column. See data/README.md.",
+        "services": "Centres for Social Work: one per municipality at its seat (Law on Social and Family "
+        "Services). All other services are illustrative, generated for the demo.",
+        "taxonomy": f"socialmap taxonomy '{name}'",
+        "files": ", ".join(str(p) for p in files.values()),
+    }
+    return Demo(areas, services, population, taxonomy, provenance)
+
+
+def load_demo(name: str = "kosovo", *, boundaries: str | os.PathLike[str] | None = None) -> Demo:
+    """
+    Load an embedded demo dataset.
+
+    Parameters
+    ----------
+    name
+        Demo name (``"kosovo"``).
+    boundaries
+        ``None`` for the demo's own schematic boundaries, or the path of an areas file (e.g. the
+        official geoBoundaries file from :func:`fetch_boundaries`), whose areas are matched to the
+        demo's by name (see :func:`use_areas`).
+
+    Returns
+    -------
+    demo
+        A :class:`Demo`; unpacks as ``areas, services, population, taxonomy``. Each call returns
+        fresh copies, so changing them does not change the next call's result.
+
+    Examples
+    --------
+    >>> areas, services, population, taxonomy = load_demo("kosovo")
+    >>> len(areas)
+    38
+    """
+    demo = _read_demo(name)
+    fresh = Demo(
+        demo.areas.copy(),
+        demo.services.copy(),
+        demo.population.copy(),
+        demo.taxonomy,
+        dict(demo.provenance),
+    )
+    if boundaries is None:
+        return fresh
+    from socialmap.io import read_areas
+
+    path = Path(boundaries)
+    other = read_areas(path, columns=_geoboundaries_columns(path))
+    return use_areas(fresh, other, source=str(path))
+
+
+def _geoboundaries_columns(path: Path) -> dict[str, str] | None:
+    """Column mapping for a geoBoundaries file (``shapeID``/``shapeName``), else ``None``."""
+    import pyogrio
+
+    try:
+        cols = set(pyogrio.read_info(path)["fields"])
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by read_areas itself
+        return None
+    if {"shapeID", "shapeName"} <= cols:
+        return {"shapeID": "area_id", "shapeName": "name"}
+    return None
+
+
+def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas") -> Demo:
+    """
+    Put other boundaries under a demo's population and services, matching areas by name.
+
+    Each area of ``areas`` is matched to one of the demo's areas by name (Albanian, Serbian or
+    English, with prefixes, diacritics and definite forms handled by :func:`socialmap.names.match`)
+    and takes that area's ``area_id`` and names, so the demo's population joins. Services keep
+    their points; their ``area_id`` is recomputed from the new polygons.
+
+    Raises
+    ------
+    ValidationError
+        If any area cannot be matched unambiguously (each is listed with its closest candidates),
+        or two areas match the same demo area.
+    """
+    from socialmap.names import match, require_all_matched
+
+    ref_cols = [c for c in ("area_id", "name", "name_sq", "name_sr", "name_en") if c in demo.areas.columns]
+    reference = pd.DataFrame(demo.areas[ref_cols])
+    result = match(list(areas["name"]), reference.set_index("area_id"))
+    require_all_matched(result, file=source)
+    areas = areas.copy()
+    areas["source_area_id"] = areas["area_id"]
+    areas["area_id"] = list(result["match"])
+    names = demo.areas.set_index("area_id")
+    for col in ref_cols:
+        if col != "area_id":
+            areas[col] = areas["area_id"].map(names[col])
+    areas = areas.to_crs(demo.areas.crs) if areas.crs is not None else areas
+    services = demo.services.copy()
+    joined = gpd.sjoin(services[["geometry"]], areas[["area_id", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    services["area_id"] = joined["area_id"].reindex(services.index)
+    outside = int(services["area_id"].isna().sum())
+    if outside:
+        logger.warning("%d service(s) fall outside every area of %s", outside, source)
+    provenance = dict(demo.provenance)
+    provenance["boundaries"] = f"{source}; areas matched to the demo by name"
+    if "geoBoundaries" in source or "geoboundaries" in source.lower():
+        provenance["boundaries"] += f". {GEOBOUNDARIES_ATTRIBUTION}"
+    return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance)
+
+
+def cache_dir() -> Path:
+    """Return the folder where downloads are cached (see ``settings.cache_dir``)."""
+    chosen = settings.cache_dir or os.environ.get("SOCIALMAP_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("socialmap"))
+
+
+def boundaries_url(iso: str, level: str) -> str:
+    """Return the download URL of a geoBoundaries file (see ``settings.geoboundaries_url``)."""
+    template = os.environ.get("SOCIALMAP_GEOBOUNDARIES_URL") or settings.geoboundaries_url
+    return template.format(iso=iso, level=level)
+
+
+def boundaries_cache_path(iso: str, level: str) -> Path:
+    """Return where :func:`fetch_boundaries` keeps a country's boundaries."""
+    return cache_dir() / "geoboundaries" / f"geoBoundaries-{iso}-{level}_simplified.geojson"
+
+
+def _check_code(iso: str, level: str) -> tuple[str, str]:
+    iso_u, level_u = iso.strip().upper(), level.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", iso_u):
+        raise SocialMapError(
+            f"Country code {iso!r} is not an ISO 3166-1 alpha-3 code. Use three letters, e.g. XKX for Kosovo."
+        )
+    if level_u not in _LEVELS:
+        raise SocialMapError(f"Level {level!r} is not one of {', '.join(_LEVELS)}.")
+    return iso_u, level_u
+
+
+def fetch_boundaries(
+    iso: str = "XKX",
+    *,
+    level: str = "ADM2",
+    file: str | os.PathLike[str] | None = None,
+    refresh: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """
+    Download a country's geoBoundaries file once, check it, and cache it.
+
+    Parameters
+    ----------
+    iso
+        ISO 3166-1 alpha-3 country code (Kosovo: ``XKX``).
+    level
+        Administrative level, ``ADM0`` to ``ADM5`` (Kosovo's municipalities: ``ADM2``).
+    file
+        A file downloaded by hand (for machines without internet): it is checked and copied into
+        the cache instead of downloading.
+    refresh
+        Download again even when the file is cached.
+    progress
+        Called as ``progress(bytes_done, bytes_total_or_None)`` while downloading.
+
+    Returns
+    -------
+    path
+        The cached file. Only a file that passed the check is ever put there; a failed or
+        interrupted download leaves the cache as it was.
+
+    Raises
+    ------
+    DataSourceError
+        If the download fails (the message says where to put a manually downloaded file), or the
+        file is not a readable boundaries file.
+    """
+    iso, level = _check_code(iso, level)
+    target = boundaries_cache_path(iso, level)
+    if target.exists() and not refresh and file is None:
+        logger.info("using cached boundaries %s", target)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    url = boundaries_url(iso, level)
+    tmp = target.with_name(f".part-{os.getpid()}-{target.name}")
+    try:
+        if file is not None:
+            src = Path(file)
+            if not src.is_file():
+                raise DataSourceError(f"{src}: no such file. Give the path of the downloaded GeoJSON file.")
+            shutil.copyfile(src, tmp)
+        else:
+            _download(url, tmp, target=target, progress=progress)
+        _check_boundaries_file(tmp, label=str(file) if file is not None else url)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("cached %s boundaries at %s", f"{iso} {level}", target)
+    return target
+
+
+def _download(url: str, dest: Path, *, target: Path, progress: Callable[[int, int | None], None] | None) -> None:
+    manual = (
+        f"If this machine is offline, download {url} on another machine and run "
+        f"`socialmap fetch-boundaries --file PATH` (or put the file at {target})."
+    )
+    limit = settings.max_upload_bytes * 4
+    try:
+        with urllib.request.urlopen(url, timeout=settings.download_timeout_s) as resp:  # noqa: S310
+            total_header = resp.headers.get("Content-Length")
+            total = int(total_header) if total_header and total_header.isdigit() else None
+            done = 0
+            with open(dest, "wb") as out:
+                while chunk := resp.read(_CHUNK):
+                    done += len(chunk)
+                    if done > limit:
+                        raise DataSourceError(
+                            f"{url}: the download is larger than {limit // 2**20} MB, more than a boundaries "
+                            "file should be. Check the URL."
+                        )
+                    out.write(chunk)
+                    if progress is not None:
+                        progress(done, total)
+    except urllib.error.HTTPError as exc:
+        raise DataSourceError(f"Could not download {url}: HTTP {exc.code} {exc.reason}. {manual}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DataSourceError(f"Could not download {url}: {reason}. {manual}") from exc
+
+
+def _check_boundaries_file(path: Path, *, label: str) -> None:
+    from socialmap.io import read_areas
+    from socialmap.errors import ValidationError
+
+    try:
+        areas = read_areas(path, columns=_geoboundaries_columns(path))
+    except ValidationError as exc:
+        raise DataSourceError(f"{label} is not a usable boundaries file:\n{exc}") from exc
+    except SocialMapError as exc:
+        raise DataSourceError(f"{label} is not a usable boundaries file: {exc}") from exc
+    if len(areas) == 0:
+        raise DataSourceError(f"{label} holds no areas.")
