@@ -1,0 +1,148 @@
+"""Coverage metrics per area for one service type (DESIGN.md, "Metrics").
+
+The inputs are per-demand-point results (need ``n_i``, accessibility ``A_i``, distance coverage)
+and the service sites; the output is one row per area. Extensive values (need, supply, places)
+are summed; intensive ones (access, shares, scores) are need-weighted means or ratios of sums.
+
+Choices the formulas leave open, and what this module does:
+
+- **Zero need.** An area whose need is 0 gets ``need = 0`` and NaN for every ratio
+  (``supply_per_10k``, ``covered_share``, ``access``, ``gap_score``): a ratio over nobody is not 0 %
+  and not 100 %, it is undefined. Such areas are left out of composite scores.
+- **No reachable service.** A demand point with no service within the catchment has ``A_i = 0`` and
+  is not covered: its whole need is unmet.
+- **Unknown capacity.** Services whose capacity is unknown count in ``services`` and in distance
+  coverage, but add nothing to ``supply`` (``capacity_unknown`` counts them per area), so ``supply``
+  is then a lower bound. They are never given a capacity of 1.
+- **Method "coverage"** (distance coverage only, no capacities): everyone within the catchment of a
+  service counts as reached, so ``reachable_places = need × covered_share``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from socialmap.errors import SocialMapError
+
+#: Columns :func:`area_coverage` returns, in order.
+COVERAGE_COLUMNS = (
+    "area_id",
+    "need",
+    "services",
+    "capacity_unknown",
+    "supply",
+    "supply_per_10k",
+    "covered_share",
+    "access",
+    "reachable_places",
+    "unmet_need",
+    "gap_score",
+)
+
+METHODS = ("coverage", "2sfca", "e2sfca")
+
+
+def _require(df: pd.DataFrame, columns: tuple[str, ...], label: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SocialMapError(f"`{label}` is missing column(s) {missing}; found {list(df.columns)}.")
+
+
+def area_coverage(
+    demand: pd.DataFrame,
+    services: pd.DataFrame,
+    area_ids: pd.Series | list[str],
+    *,
+    method: str = "2sfca",
+) -> pd.DataFrame:
+    """
+    Aggregate per-demand-point results of one service type to areas.
+
+    Parameters
+    ----------
+    demand
+        Demand points with ``area_id``, ``need`` (extensive, ≥ 0), ``access`` (``A_i``, supply per
+        person in need; ignored for ``method="coverage"``) and ``covered`` (bool: a service within
+        the catchment).
+    services
+        Sites of this service type with ``area_id`` (may be missing for sites outside every area)
+        and ``capacity`` (NaN = unknown).
+    area_ids
+        Every area to report, in the order wanted; areas without demand or services get zeros.
+    method
+        ``"2sfca"`` or ``"e2sfca"`` (reachable places from ``A_i``), or ``"coverage"`` (distance
+        coverage).
+
+    Returns
+    -------
+    table
+        One row per area with the columns of :data:`COVERAGE_COLUMNS`: ``need``, ``services``,
+        ``capacity_unknown``, ``supply``, ``reachable_places`` and ``unmet_need`` are counts;
+        ``supply_per_10k`` = 10,000 × supply / need; ``covered_share`` = need within reach / need;
+        ``access`` = need-weighted mean of ``A_i``; ``gap_score`` = 100 × unmet_need / need.
+
+    Examples
+    --------
+    >>> demand = pd.DataFrame({"area_id": ["a", "a", "b"], "need": [10.0, 30.0, 0.0],
+    ...                        "access": [0.5, 2.0, 0.0], "covered": [True, True, False]})
+    >>> services = pd.DataFrame({"area_id": ["a"], "capacity": [20.0]})
+    >>> t = area_coverage(demand, services, ["a", "b"])
+    >>> t.loc[0, ["reachable_places", "unmet_need", "gap_score"]].tolist()
+    [35.0, 5.0, 12.5]
+    """
+    if method not in METHODS:
+        raise SocialMapError(f"method {method!r} is not one of {', '.join(METHODS)}.")
+    needed = ("area_id", "need", "covered") + (("access",) if method != "coverage" else ())
+    _require(demand, needed, "demand")
+    _require(services, ("area_id", "capacity"), "services")
+    need = pd.to_numeric(demand["need"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(need).any() or (need < 0).any():
+        raise SocialMapError("`demand.need` must be numbers ≥ 0; found NaN or negative values.")
+    covered = demand["covered"].to_numpy(dtype=bool)
+    if method == "coverage":
+        reach = covered.astype(float)
+        access = np.full(len(demand), np.nan)
+    else:
+        access = pd.to_numeric(demand["access"], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(access).any() or (access < 0).any():
+            raise SocialMapError("`demand.access` must be numbers ≥ 0; found NaN or negative values.")
+        reach = np.minimum(access, 1.0)
+
+    pts = pd.DataFrame(
+        {
+            "area_id": demand["area_id"].to_numpy(),
+            "need": need,
+            "need_access": need * np.nan_to_num(access),
+            "need_covered": need * covered,
+            "reachable_places": need * reach,
+        }
+    )
+    by_area = pts.groupby("area_id", sort=False).sum()
+    cap = pd.to_numeric(services["capacity"], errors="coerce")
+    sites = pd.DataFrame({"area_id": services["area_id"].to_numpy(), "capacity": cap.to_numpy(dtype=float)})
+    sites = sites[sites["area_id"].notna()]
+    per_site = sites.groupby("area_id", sort=False).agg(
+        services=("capacity", "size"),
+        capacity_unknown=("capacity", lambda c: int(c.isna().sum())),
+        supply=("capacity", "sum"),
+    )
+
+    index = pd.Index(list(area_ids), name="area_id")
+    if not index.is_unique:
+        raise SocialMapError("`area_ids` has duplicates; each area must be listed once.")
+    out = pd.DataFrame(index=index)
+    for col in ("need", "need_access", "need_covered", "reachable_places"):
+        out[col] = by_area[col].reindex(index).fillna(0.0).astype(float)
+    for col in ("services", "capacity_unknown"):
+        out[col] = per_site[col].reindex(index).fillna(0).astype("int64")
+    out["supply"] = per_site["supply"].reindex(index).fillna(0.0).astype(float)
+
+    has_need = out["need"] > 0
+    safe = out["need"].where(has_need)
+    out["supply_per_10k"] = 10_000.0 * out["supply"] / safe
+    out["covered_share"] = out["need_covered"] / safe
+    out["access"] = (out["need_access"] / safe) if method != "coverage" else np.nan
+    out["unmet_need"] = (out["need"] - out["reachable_places"]).clip(lower=0.0)
+    out["gap_score"] = 100.0 * out["unmet_need"] / safe
+    return out.reset_index()[list(COVERAGE_COLUMNS)]
