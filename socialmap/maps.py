@@ -7,25 +7,52 @@ HTML-escaped, so a name such as ``<script>`` shows as text.
 from __future__ import annotations
 
 import html
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from socialmap.crs import require_crs
+from socialmap.errors import SocialMapError
+from socialmap.gaps import classify
 
 if TYPE_CHECKING:
     import folium
+
+logger = logging.getLogger(__name__)
 
 #: Colours of service markers, cycled over service types in sorted order.
 SERVICE_COLOURS = (
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
 )
+#: Fill of areas whose value is missing (NaN or infinite); outside every sequential ColorBrewer palette.
+NO_DATA_COLOUR = "#bdbdbd"
+#: Text shown for a missing value in tooltips.
+MISSING_TEXT = "–"
+#: Decimal places kept in drawn coordinates (1e-6 degrees is about 0.1 m).
+COORD_DECIMALS = 6
+#: Above this many polygon vertices the areas are simplified for display (only for drawing).
+MAX_DISPLAY_VERTICES = 200_000
 
 
 def _to_4326(gdf: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
     require_crs(gdf, names=(label,))
     return gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
+
+
+def _safe(value: object) -> str:
+    """Escape text for HTML; also safe inside a JS template literal or a Jinja template (folium)."""
+    text = html.escape(str(value))
+    for char, entity in (("\\", "&#92;"), ("`", "&#96;"), ("$", "&#36;"), ("{", "&#123;"), ("}", "&#125;")):
+        text = text.replace(char, entity)
+    return text
 
 
 def _escaped(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -34,6 +61,10 @@ def _escaped(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: html.escape(str(v)) if pd.notna(v) else "")
     return out
+
+
+def _service_colours(types: list[str]) -> dict[str, str]:
+    return {t: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, t in enumerate(sorted(types))}
 
 
 def areas_map(
@@ -76,7 +107,9 @@ def areas_map(
     folium.GeoJson(
         shown.to_json(),
         name="areas",
-        style_function=lambda _f: {"color": "#444444", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.5},
+        style_function=lambda _f: {
+            "color": "#444444", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.5,
+        },
         tooltip=folium.GeoJsonTooltip(fields=cols) if cols else None,
     ).add_to(fmap)
     if services is not None and len(services):
@@ -92,7 +125,7 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
 
     pts = _to_4326(services, "services")
     types = sorted(pts["service_type"].astype(str).unique())
-    colour = {t: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, t in enumerate(types)}
+    colour = _service_colours(types)
     layer = folium.FeatureGroup(name="services")
     for name, stype, geom in zip(pts["name"], pts["service_type"].astype(str), pts.geometry, strict=True):
         folium.CircleMarker(
@@ -101,16 +134,397 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
             color=colour[stype],
             fill=True,
             fill_opacity=0.9,
-            tooltip=html.escape(f"{name} ({stype})"),
+            tooltip=_safe(f"{name} ({stype})"),
         ).add_to(layer)
     layer.add_to(fmap)
 
 
-def _add_note(fmap: folium.Map, text: str) -> None:
+def _add_markup(fmap: folium.Map, markup: str) -> None:
+    """Add ready-made (already escaped) markup to the page, without Jinja reading it as a template."""
     from branca.element import Element
 
-    note: Any = Element(
-        '<div style="position:absolute;bottom:6px;left:6px;z-index:9999;background:rgba(255,255,255,.85);'
-        f'padding:2px 6px;font:11px sans-serif;">{html.escape(text)}</div>'
+    element: Any = Element("{{ this.markup }}")
+    element.markup = markup
+    root: Any = fmap.get_root()  # a branca Figure, typed as Element
+    root.html.add_child(element)
+
+
+def _add_note(fmap: folium.Map, text: str) -> None:
+    _add_markup(
+        fmap,
+        '<div class="socialmap-note" style="position:absolute;bottom:36px;left:6px;z-index:9999;'
+        'background:rgba(255,255,255,.85);padding:2px 6px;font:11px sans-serif;max-width:45%;">'
+        f"{_safe(text)}</div>",
     )
-    fmap.get_root().html.add_child(note)
+
+
+def choropleth_map(
+    areas: gpd.GeoDataFrame,
+    column: str,
+    *,
+    services: gpd.GeoDataFrame | None = None,
+    scheme: str = "quantiles",
+    k: int = 5,
+    tooltip_columns: tuple[str, ...] = ("name",),
+    labels: Mapping[str, str] | None = None,
+    attribution: str = "",
+    tiles: str | None = None,
+    title: str | None = None,
+    colormap: str = "YlOrRd",
+    legend_title: str | None = None,
+    value_format: str = "{:,.1f}",
+) -> folium.Map:
+    """
+    Draw areas filled by classes of a numeric column, with a legend, tooltips and clustered services.
+
+    Parameters
+    ----------
+    areas
+        Polygons in any CRS (converted to EPSG:4326 for drawing only).
+    column
+        Numeric column to classify and colour (e.g. ``gap_score``). NaN and infinite values are
+        drawn grey and listed in the legend as "no data".
+    services
+        Optional points with ``name`` and ``service_type`` (and optionally ``capacity``,
+        ``provider``), drawn as clustered markers coloured by type, one toggleable layer per type.
+    scheme
+        Classification scheme, one of :data:`socialmap.gaps.SCHEMES`.
+    k
+        Number of classes wanted; fewer are drawn when there are fewer distinct values.
+    tooltip_columns
+        Area columns shown in the tooltip; ``column`` is added after them if not listed.
+    labels
+        Displayed label per column name (tooltip rows, and the legend title by default);
+        columns not in it show their own name.
+    attribution
+        Data sources and caveats drawn in the map's corner (e.g. "schematic boundaries").
+    tiles
+        A folium tile layer name such as ``"OpenStreetMap"``, or ``None`` for a plain background
+        that needs no internet.
+    title
+        Optional title drawn at the top of the map.
+    colormap
+        A sequential ColorBrewer palette name (e.g. ``"YlOrRd"``, ``"Blues"``; ``"_r"`` reverses it).
+    legend_title
+        Legend heading; defaults to the label of ``column``. Put units here, e.g. "gap score (%)".
+    value_format
+        Format of numbers in the legend and the tooltips (integers are shown whole).
+
+    Returns
+    -------
+    map
+        A ``folium.Map`` fitted to the areas, with a layer control.
+
+    Raises
+    ------
+    CRSError
+        If ``areas`` or ``services`` has no CRS.
+    SocialMapError
+        If a column is missing or not numeric, or an option is invalid.
+
+    Notes
+    -----
+    Every text drawn from the data (names, labels, titles, the attribution) is HTML-escaped.
+    Coordinates are kept to :data:`COORD_DECIMALS` decimals. If the areas have more than
+    :data:`MAX_DISPLAY_VERTICES` vertices, they are simplified for drawing (shared borders kept
+    where the polygons form a clean coverage); the data themselves are never changed.
+    """
+    import folium
+
+    labels = dict(labels or {})
+    _check_columns(areas, [column], "areas", "column")
+    _check_columns(areas, list(tooltip_columns), "areas", "tooltip_columns")
+    if not (pd.api.types.is_numeric_dtype(areas[column]) and not pd.api.types.is_bool_dtype(areas[column])):
+        raise SocialMapError(
+            f"`column` {column!r} must be numeric to colour the map; it has dtype {areas[column].dtype}. "
+            f"Convert it with `pd.to_numeric`."
+        )
+    fmt = _number_formatter(value_format)
+    if len(areas) == 0:
+        raise SocialMapError("`areas` is empty: there is nothing to draw.")
+    shown = _to_4326(areas, "areas").reset_index(drop=True)
+
+    values = pd.to_numeric(shown[column], errors="coerce").astype(float)
+    values = values.where(np.isfinite(values))
+    classes, bins = classify(values, scheme=scheme, k=k)
+    palette = _palette(colormap, len(bins))
+    fills = [NO_DATA_COLOUR if pd.isna(c) else palette[int(c)] for c in classes]
+
+    fields = list(dict.fromkeys([*tooltip_columns, column]))
+    props = pd.DataFrame(
+        {f"t{i}": _tooltip_texts(shown[col], fmt) for i, col in enumerate(fields)}, index=shown.index
+    )
+    props["fill"] = fills
+    props["class"] = classes.astype("object").where(classes.notna(), None)
+    drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
+
+    legend_name = legend_title if legend_title is not None else labels.get(column, column)
+    fmap = _base_map(shown, tiles, attribution)
+    folium.GeoJson(
+        drawn.to_json(),
+        name=_safe(legend_name),
+        style_function=_area_style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#222222"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[f"t{i}" for i in range(len(fields))],
+            aliases=[_safe(labels.get(c, c)) for c in fields],
+        ),
+    ).add_to(fmap)
+
+    entries = _legend_entries(values, bins, palette, fmt)
+    if values.isna().any():
+        entries.append((NO_DATA_COLOUR, "no data"))
+    _add_markup(fmap, _legend_markup(str(legend_name), entries))
+    if services is not None and len(services):
+        _add_clustered_services(fmap, services)
+    if title:
+        _add_markup(
+            fmap,
+            '<div class="socialmap-title" style="position:absolute;top:8px;left:50%;'
+            "transform:translateX(-50%);z-index:9999;background:rgba(255,255,255,.85);padding:4px 10px;"
+            f'font:bold 15px sans-serif;border-radius:4px;">{_safe(title)}</div>',
+        )
+    if attribution:
+        _add_note(fmap, attribution)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
+    return fmap
+
+
+def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
+    """
+    Write a map to an HTML file atomically.
+
+    The page is rendered first, then written to a temporary file in the same folder and moved
+    over ``path`` with :func:`os.replace`, so an interrupted write never leaves a half-written
+    file in place of a good one.
+
+    Parameters
+    ----------
+    fmap
+        The map to save.
+    path
+        Destination ``.html`` file; its folder must exist.
+
+    Returns
+    -------
+    path
+        The path written.
+    """
+    target = Path(path)
+    page = fmap.get_root().render()
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    # os.open with mode 0o666 lets the umask set the permissions, as for a normal file.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(page)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("map written to %s", target)
+    return target
+
+
+def _check_columns(gdf: pd.DataFrame, wanted: list[str], label: str, argument: str) -> None:
+    missing = [c for c in wanted if c not in gdf.columns]
+    if missing:
+        geometry = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) else None
+        found = [c for c in gdf.columns if c != geometry]
+        raise SocialMapError(
+            f"`{argument}` names column(s) {missing} that `{label}` does not have; found {found}."
+        )
+
+
+def _number_formatter(value_format: str) -> Any:
+    try:
+        value_format.format(1234.5)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise SocialMapError(
+            f"`value_format` {value_format!r} cannot format a number ({exc}); use e.g. '{{:,.1f}}'."
+        ) from None
+
+    def fmt(value: float) -> str:
+        return value_format.format(value)
+
+    return fmt
+
+
+def _tooltip_texts(series: pd.Series, fmt: Any) -> list[str]:
+    """Format one tooltip column as escaped text: numbers rounded, missing values as a dash."""
+    is_int = pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    is_num = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    out = []
+    for value in series:
+        if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+            out.append(MISSING_TEXT)
+        elif is_int:
+            out.append(_safe(f"{int(value):,}"))
+        elif is_num:
+            out.append(_safe(fmt(float(value))))
+        else:
+            out.append(_safe(value))
+    return out
+
+
+def _palette(name: str, n: int) -> list[str]:
+    """``n`` colours of a ColorBrewer palette, light to dark (for n < 3, picked from the 3-class one)."""
+    from branca.utilities import color_brewer
+
+    try:
+        three = color_brewer(name, 3)
+        if n <= 0:
+            return []
+        if n == 1:
+            return [three[1]]
+        if n == 2:
+            return [three[0], three[2]]
+        return list(color_brewer(name, n))
+    except ValueError as exc:
+        raise SocialMapError(f"`colormap` {name!r} cannot give {n} colours: {exc}.") from None
+
+
+def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
+    missing = feature["properties"]["class"] is None
+    return {
+        "fillColor": feature["properties"]["fill"],
+        "fillOpacity": 0.5 if missing else 0.75,
+        "color": "#555555",
+        "weight": 1,
+        "dashArray": "4 4" if missing else None,
+    }
+
+
+def _legend_entries(
+    values: pd.Series, bins: list[float], palette: list[str], fmt: Any
+) -> list[tuple[str, str]]:
+    if not bins:
+        return []
+    lower = float(values.min())
+    entries = []
+    for colour, upper in zip(palette, bins, strict=True):
+        entries.append((colour, f"{fmt(lower)} – {fmt(upper)}"))
+        lower = upper
+    return entries
+
+
+def _legend_markup(title: str, entries: list[tuple[str, str]]) -> str:
+    rows = "".join(
+        f'<div style="margin:2px 0;"><span style="display:inline-block;width:14px;height:14px;'
+        f'background:{colour};border:1px solid #666;vertical-align:middle;margin-right:6px;"></span>'
+        f"{_safe(text)}</div>"
+        for colour, text in entries
+    )
+    return (
+        '<div class="socialmap-legend" style="position:absolute;bottom:30px;right:10px;z-index:9999;'
+        "background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px;"
+        'box-shadow:0 0 4px rgba(0,0,0,.3);">'
+        f'<div style="font-weight:bold;margin-bottom:4px;">{_safe(title)}</div>{rows}</div>'
+    )
+
+
+def _base_map(shown: gpd.GeoDataFrame, tiles: str | None, attribution: str) -> folium.Map:
+    import folium
+
+    try:
+        fmap = folium.Map(tiles=tiles, control_scale=True, attr=html.escape(attribution) if tiles else None)
+    except ValueError as exc:
+        raise SocialMapError(
+            f"`tiles` {tiles!r} cannot be used: {exc} Pass `attribution` for custom tiles."
+        ) from None
+    minx, miny, maxx, maxy = shown.total_bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def _display_geometry(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Geometry for drawing only: simplified if very detailed, coordinates rounded."""
+    arr = geoms.to_numpy()
+    vertices = int(shapely.get_num_coordinates(arr).sum())
+    if vertices > MAX_DISPLAY_VERTICES:
+        minx, miny, maxx, maxy = shapely.total_bounds(arr)
+        tolerance = max(maxx - minx, maxy - miny) / 20_000
+        simplified = arr
+        while vertices > MAX_DISPLAY_VERTICES and tolerance < max(maxx - minx, maxy - miny):
+            simplified = _simplify(arr, tolerance)
+            vertices = int(shapely.get_num_coordinates(simplified).sum())
+            tolerance *= 2
+        logger.info("areas simplified for display: %d vertices (tolerance %.2g°)", vertices, tolerance / 2)
+        arr = simplified
+    rounded = shapely.transform(arr, lambda xy: np.round(xy, COORD_DECIMALS))
+    return gpd.GeoSeries(rounded, index=geoms.index, crs=geoms.crs)
+
+
+def _simplify(arr: np.ndarray, tolerance: float) -> np.ndarray:
+    if hasattr(shapely, "coverage_simplify"):
+        try:
+            return shapely.coverage_simplify(arr, tolerance)
+        except shapely.errors.GEOSException:
+            pass
+    return shapely.simplify(arr, tolerance, preserve_topology=True)
+
+
+def _add_clustered_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
+    """Add services as markers clustered per type, one layer (FeatureGroup) per service type."""
+    import warnings
+
+    import folium
+    from folium.plugins import MarkerCluster
+
+    _check_columns(services, ["name", "service_type"], "services", "services")
+    pts = _to_4326(services, "services")
+    geoms = pts.geometry
+    absent = geoms.isna() | geoms.is_empty
+    if absent.any():
+        warnings.warn(
+            f"{int(absent.sum())} service(s) without a location are not drawn.", UserWarning, stacklevel=3
+        )
+        pts, geoms = pts[~absent], geoms[~absent]
+    not_points = geoms.geom_type != "Point"
+    if not_points.any():
+        warnings.warn(
+            f"{int(not_points.sum())} service(s) are not points; drawn at a point inside their shape.",
+            UserWarning,
+            stacklevel=3,
+        )
+        geoms = geoms.where(~not_points, geoms.representative_point())
+    types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
+    colours = _service_colours(list(types.unique()))
+    extra = [c for c in ("capacity", "provider") if c in pts.columns]
+    for stype in sorted(colours):
+        rows = types == stype
+        colour = colours[stype]
+        group = folium.FeatureGroup(name=f"{_safe(stype)} ({int(rows.sum())})", show=True)
+        cluster = MarkerCluster(control=False, icon_create_function=_cluster_icon_js(colour))
+        cluster.add_to(group)
+        for (_, row), geom in zip(pts[rows].iterrows(), geoms[rows], strict=True):
+            details = "".join(
+                f"<br>{_safe(c)}: {MISSING_TEXT if pd.isna(row[c]) else _safe(row[c])}" for c in extra
+            )
+            folium.Marker(
+                location=[round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)],
+                icon=folium.DivIcon(
+                    html=f'<div style="width:12px;height:12px;border-radius:50%;background:{colour};'
+                    'border:1px solid #fff;box-shadow:0 0 2px #000;"></div>',
+                    icon_size=(12, 12),
+                    icon_anchor=(6, 6),
+                    class_name="socialmap-service",
+                ),
+                tooltip=folium.Tooltip(f"{_safe(row['name'])} ({_safe(stype)})"),
+                popup=folium.Popup(f"<b>{_safe(row['name'])}</b><br>{_safe(stype)}{details}", max_width=300),
+            ).add_to(cluster)
+        group.add_to(fmap)
+
+
+def _cluster_icon_js(colour: str) -> str:
+    return (
+        "function(cluster) { return L.divIcon({html: '<div style=\"width:28px;height:28px;line-height:28px;"
+        f"border-radius:50%;background:{colour};color:#fff;text-align:center;font:bold 12px sans-serif;"
+        "opacity:.85;\">' + cluster.getChildCount() + '</div>', className: 'socialmap-cluster', "
+        "iconSize: L.point(28, 28)}); }"
+    )
