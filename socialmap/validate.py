@@ -1,0 +1,1621 @@
+"""Checks and safe repairs of areas, services and population, collected into one report.
+
+Every check of a frame runs, and every problem found is returned together (file, row, column, what is
+wrong, how to fix it), so a person can fix a file in one pass. The validators never raise on bad data:
+they return ``(clean_frame, problems)``. The loaders in :mod:`socialmap.io` call them, raise one
+:class:`~socialmap.errors.ValidationError` when there are errors, and emit one ``UserWarning`` listing
+the warnings otherwise.
+
+Row numbers
+-----------
+``Problem.row`` is the row a person sees when opening the file:
+
+* CSV and XLSX: the header is row 1, so the first data row is row 2 (the number a spreadsheet shows in
+  its margin and a text editor shows as the line number). Blank lines are counted. A quoted value that
+  spans several lines shifts a text editor's line numbers, not the spreadsheet's.
+* Vector files (GeoJSON, GeoPackage, Shapefile, GeoParquet): the feature's position, first feature = 1.
+* Frames passed directly to ``validate_*``: the position, first row = ``first_row`` (default 1).
+
+``row`` is ``None`` for problems of the whole file or of a whole column.
+
+Safe repairs
+------------
+Made with a problem of severity ``"warning"``, never silently: leading/trailing whitespace stripped from
+text; control characters removed (tabs and line breaks become spaces); invalid polygons repaired with
+``shapely.make_valid`` keeping their polygonal parts; a one-point MultiPoint turned into a Point; a
+service type differing from a taxonomy key only in letter case set to the key; and, only when asked
+with ``centroids=True``, polygon services replaced by their centroids. Text such as ``<script>`` in a
+name is kept as text: escaping is the job of whatever renders it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from socialmap import schema
+from socialmap.errors import DataSourceError, Problem
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KINDS",
+    "KNOWN_AREA_COLUMNS",
+    "LATITUDE_NAMES",
+    "LONGITUDE_NAMES",
+    "Report",
+    "guess_kind",
+    "parse_number",
+    "validate_areas",
+    "validate_file",
+    "validate_population",
+    "validate_services",
+]
+
+#: The kinds of input the validators know.
+KINDS = ("areas", "services", "population")
+
+#: Column names recognised as latitude / longitude (compared case-insensitively).
+LATITUDE_NAMES = ("lat", "latitude", "y")
+LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "x")
+
+#: Column layouts of well-known boundary files, mapped when the areas have no ``area_id``/``name``
+#: and no ``columns=`` was given (with a warning).
+KNOWN_AREA_COLUMNS: dict[str, dict[str, str]] = {
+    "geoBoundaries": {"shapeID": "area_id", "shapeName": "name"},
+}
+
+#: Per check, at most this many rows get a problem of their own; the rest are counted in one more.
+_MAX_ROWS_LISTED = 50
+
+#: Methods of ``names.match`` whose matches are listed in a warning for a second look.
+_CHECK_METHODS = frozenset({"fuzzy"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_CONTROL = re.compile(r"[\t\n\r]")
+_MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_GROUPS_SPACE = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
+_GROUPS_COMMA = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+_GROUPS_DOT = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
+
+
+#: Row numbers or positions: a list or an integer array.
+_Ints = Sequence[int] | np.ndarray
+
+# --------------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """
+    Everything found in one file.
+
+    Attributes
+    ----------
+    file
+        The file as named by the caller.
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``; ``None`` when it could not be told.
+    problems
+        Every problem found, errors and warnings.
+    rows
+        Number of data rows read, or ``None`` when the file could not be read.
+    frame
+        The clean frame (see the ``validate_*`` functions), or ``None`` when the file could not be read.
+    """
+
+    file: str
+    kind: str | None
+    problems: list[Problem] = field(default_factory=list)
+    rows: int | None = None
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of severity ``"error"``."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems of severity ``"warning"``."""
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when there is no error (warnings are allowed)."""
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        """
+        Return the problems as a table.
+
+        Returns
+        -------
+        df
+            One row per problem, columns ``severity``, ``file``, ``row``, ``column``, ``problem``, ``fix``.
+        """
+        columns = ["severity", "file", "row", "column", "problem", "fix"]
+        df = pd.DataFrame([p.as_dict() for p in self.problems], columns=columns)
+        df["row"] = df["row"].astype("Int64")
+        return df
+
+    def summary(self) -> str:
+        """Return the one-line verdict, e.g. ``"services.csv (services, 12 rows): 2 errors, 1 warning"``."""
+        what = self.kind or "kind unknown"
+        if self.rows is not None:
+            what += f", {self.rows} row{'s' if self.rows != 1 else ''}"
+        n_err, n_warn = len(self.errors), len(self.warnings)
+        if not self.problems:
+            verdict = "OK"
+        else:
+            verdict = ("OK with " if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}, ") + (
+                f"{n_warn} warning{'s' if n_warn != 1 else ''}"
+            )
+        return f"{self.file} ({what}): {verdict}"
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        if not self.problems:
+            return lines[0]
+        rows = [
+            (
+                p.severity,
+                "" if p.row is None else str(p.row),
+                p.column or "",
+                p.message,
+                p.fix,
+            )
+            for p in sorted(self.problems, key=_problem_order)
+        ]
+        w_sev = max(len("severity"), *(len(r[0]) for r in rows))
+        w_row = max(len("row"), *(len(r[1]) for r in rows))
+        w_col = max(len("column"), *(len(r[2]) for r in rows))
+        indent = " " * (2 + w_sev + 2 + w_row + 2 + w_col + 2)
+        lines.append(f"  {'severity':<{w_sev}}  {'row':>{w_row}}  {'column':<{w_col}}  problem / fix")
+        for sev, row, col, message, fix in rows:
+            lines.append(f"  {sev:<{w_sev}}  {row:>{w_row}}  {col:<{w_col}}  {message}")
+            lines.append(f"{indent}fix: {fix}")
+        return "\n".join(lines)
+
+
+def _problem_order(p: Problem) -> tuple[int, int, str]:
+    return (0 if p.severity == "error" else 1, -1 if p.row is None else p.row, p.column or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# Collecting problems
+# --------------------------------------------------------------------------------------------------
+
+
+class _Collector:
+    """Problems of one frame, with the file's row number of every position and the rows to drop."""
+
+    def __init__(self, file: str, rows: _Ints) -> None:
+        self.file = file
+        self.rows = np.asarray(rows, dtype=int)
+        self.bad = np.zeros(len(self.rows), dtype=bool)
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        message: str,
+        fix: str,
+        *,
+        column: str | None = None,
+        row: int | None = None,
+        severity: str = "error",
+    ) -> None:
+        self.problems.append(Problem(self.file, row, column, message, fix, severity))
+
+    def per_row(
+        self,
+        positions: Iterable[int],
+        column: str | None,
+        message: Callable[[int], str],
+        fix: str | Callable[[int], str],
+        *,
+        severity: str = "error",
+    ) -> None:
+        """One problem per row (at most ``_MAX_ROWS_LISTED``, then one counting the rest)."""
+        positions = [int(p) for p in positions]
+        if not positions:
+            return
+        if severity == "error":
+            self.bad[positions] = True
+        for pos in positions[:_MAX_ROWS_LISTED]:
+            text = fix(pos) if callable(fix) else fix
+            self.add(message(pos), text, column=column, row=int(self.rows[pos]), severity=severity)
+        rest = positions[_MAX_ROWS_LISTED:]
+        if rest:
+            self.add(
+                f"{len(rest)} more row(s) have the same problem ({_rows_text(self.rows[rest])}).",
+                "See the rows above for what to fix.",
+                column=column,
+                severity=severity,
+            )
+
+    def summary(self, positions: _Ints, column: str | None, message: str, fix: str) -> None:
+        """One warning for several rows, listing them."""
+        positions = [int(p) for p in positions]
+        if not positions:
+            return
+        row = int(self.rows[positions[0]]) if len(positions) == 1 else None
+        self.add(
+            f"{message} ({_rows_text(self.rows[positions])}).",
+            fix,
+            column=column,
+            row=row,
+            severity="warning",
+        )
+
+
+def _rows_text(rows: _Ints, limit: int = 10) -> str:
+    rows = [int(r) for r in rows]
+    head = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) != 1 else ''} {head}{more}"
+
+
+def _list(values: Iterable[Any], limit: int = 30) -> str:
+    values = [str(v) for v in values]
+    text = ", ".join(repr(v) for v in values[:limit])
+    return f"[{text}{', ...' if len(values) > limit else ''}]"
+
+
+def _close(value: str, options: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for a close option, or ``""``."""
+    options = [str(o) for o in options]
+    lowered = {o.casefold(): o for o in options}
+    hits = difflib.get_close_matches(value.casefold(), list(lowered), n=1, cutoff=0.6)
+    return f" Did you mean '{lowered[hits[0]]}'?" if hits else ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return False
+
+
+def _id_text(value: Any) -> str | None:
+    """Turn an id cell into text: ``7`` and ``7.0`` become ``"7"``; missing stays ``None``."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    text = str(value)
+    return text if text else None
+
+
+def parse_number(value: Any, *, decimal: str | None = None, grouping: bool = True) -> tuple[float, bool]:
+    """
+    Read one cell as a number, the way people write numbers in CSV and spreadsheet files.
+
+    Accepts numbers; text with a decimal point or a decimal comma (``"42,66"``); with ``grouping``,
+    thousands separators (``"1.234,5"``, ``"1,234.5"``, ``"1 234"``, ``"1.234.567"``); and empty,
+    ``NA``, ``n/a``, ``nan``, ``null``, ``none`` as missing. A single separator followed by exactly three
+    digits (``"1,500"``, ``"1.500"``) is read with ``decimal``: ``","`` makes ``"1.500"`` 1500 and
+    ``"1,500"`` 1.5; ``"."`` the reverse; ``None`` reads ``"1.500"`` as 1.5 and rejects ``"1,500"`` as
+    ambiguous. Without ``grouping`` (coordinates) one separator is always the decimal mark.
+
+    Parameters
+    ----------
+    value
+        The cell.
+    decimal
+        The file's decimal mark, ``","`` or ``"."``, or ``None`` when unknown.
+    grouping
+        Whether thousands separators may occur (counts: yes; coordinates: no).
+
+    Returns
+    -------
+    number, ok
+        ``(nan, True)`` for a missing value, ``(x, True)`` for a number, ``(nan, False)`` when the cell
+        is not a number (text, ``inf``, or ambiguous).
+    """
+    number, reason = _parse(value, decimal=decimal, grouping=grouping)
+    return number, reason is None
+
+
+def _parse(value: Any, *, decimal: str | None, grouping: bool) -> tuple[float, str | None]:
+    """Parse a cell; return ``(number, None)`` or ``(nan, why)`` with ``why`` in ("text", "ambiguous")."""
+    if _is_missing(value):
+        return math.nan, None
+    if isinstance(value, bool | np.bool_):
+        return math.nan, "text"
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        return (number, None) if math.isfinite(number) else (math.nan, "text")
+    text = str(value).strip()
+    if text.casefold() in _MISSING_TOKENS:
+        return math.nan, None
+    if grouping and _GROUPS_SPACE.fullmatch(text):
+        text = re.sub(r"[ \u00a0\u202f]", "", text)
+    commas, dots = text.count(","), text.count(".")
+    if commas and dots:
+        mark, other = (",", ".") if text.rfind(",") > text.rfind(".") else (".", ",")
+        head = text[: text.rfind(mark)]
+        if not grouping or text.count(mark) > 1 or not _groups(other).fullmatch(head):
+            return math.nan, "text"
+        text = text.replace(other, "").replace(mark, ".")
+    elif commas or dots:
+        sep = "," if commas else "."
+        count = commas or dots
+        if count > 1:
+            if not (grouping and _groups(sep).fullmatch(text)):
+                return math.nan, "text"
+            text = text.replace(sep, "")
+        elif grouping and _groups(sep).fullmatch(text):
+            thousands = {",": sep == ".", ".": sep == ","}.get(decimal or "", None)
+            if thousands is None:
+                if sep == ",":
+                    return math.nan, "ambiguous"
+                thousands = False
+            text = text.replace(sep, "") if thousands else text.replace(sep, ".")
+        else:
+            text = text.replace(sep, ".")
+    if not _NUMBER.fullmatch(text):
+        return math.nan, "text"
+    return float(text), None
+
+
+def _groups(sep: str) -> re.Pattern[str]:
+    return _GROUPS_COMMA if sep == "," else _GROUPS_DOT
+
+
+def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
+    """Strip whitespace and control characters from every text cell, with a warning per column."""
+    geometry = _geometry_name(frame)
+    for col in frame.columns:
+        if col == geometry:
+            continue
+        values = frame[col].tolist()
+        if not any(isinstance(v, str) for v in values):
+            continue
+        stripped: list[int] = []
+        controls: list[int] = []
+        out: list[Any] = []
+        for pos, value in enumerate(values):
+            if not isinstance(value, str):
+                out.append(value)
+                continue
+            text = _CONTROL.sub("", _LINE_CONTROL.sub(" ", value))
+            if text != value:
+                controls.append(pos)
+            trimmed = text.strip()
+            if trimmed != text:
+                stripped.append(pos)
+            out.append(trimmed if trimmed else None)
+        if stripped or controls or any(v == "" for v in values):
+            frame[col] = pd.Series(
+                out, index=frame.index, dtype=object if frame[col].dtype == object else None
+            )
+        c.summary(
+            stripped,
+            str(col),
+            f"Removed spaces at the start or end of {len(stripped)} value(s) in '{col}'",
+            "Nothing to do (repaired); clean the file to silence this warning.",
+        )
+        c.summary(
+            controls,
+            str(col),
+            f"Removed control characters (invisible characters such as NUL, or tabs and line breaks, "
+            f"which became spaces) from {len(controls)} value(s) in '{col}'",
+            "Nothing to do (repaired); check the text of those rows in the file.",
+        )
+    return frame
+
+
+def _numbers(
+    frame: pd.DataFrame,
+    col: str,
+    c: _Collector,
+    *,
+    missing_message: str,
+    missing_fix: str,
+    decimal: str | None = None,
+    nonnegative: bool = True,
+) -> pd.DataFrame:
+    """Parse a number column in place; report text, negative and missing values."""
+    raw = frame[col].tolist()
+    parsed = [_parse(v, decimal=decimal, grouping=True) for v in raw]
+    values = np.array([p[0] for p in parsed], dtype=float)
+    not_number = [i for i, (_, why) in enumerate(parsed) if why == "text"]
+    c.per_row(
+        not_number,
+        col,
+        lambda i: f"'{raw[i]}' in '{col}' is not a number.",
+        f"Write '{col}' as a number (digits, with '.' or ',' as the decimal mark), "
+        f"or leave it empty if unknown.",
+    )
+    ambiguous = [i for i, (_, why) in enumerate(parsed) if why == "ambiguous"]
+    c.per_row(
+        ambiguous,
+        col,
+        lambda i: f"'{raw[i]}' in '{col}' is ambiguous: a thousands separator or a decimal comma?",
+        "Write the number without thousands separators (e.g. 1500 or 1.5).",
+    )
+    if nonnegative:
+        negative = np.flatnonzero(values < 0)
+        c.per_row(
+            negative,
+            col,
+            lambda i: f"'{col}' is negative ({values[i]:g}).",
+            f"'{col}' counts persons: write 0 or more, or leave it empty if unknown.",
+        )
+    missing = [i for i, (v, why) in enumerate(parsed) if why is None and math.isnan(v)]
+    c.summary(missing, col, missing_message.format(n=len(missing), col=col), missing_fix)
+    frame[col] = values
+    return frame
+
+
+def _ids(frame: pd.DataFrame, col: str, c: _Collector, *, report_empty: bool = True) -> pd.DataFrame:
+    """Turn an id column into text; report empty and duplicate ids."""
+    values = [_id_text(v) for v in frame[col].tolist()]
+    empty = [i for i, v in enumerate(values) if v is None] if report_empty else []
+    c.per_row(empty, col, lambda i: f"'{col}' is empty.", f"Give every row its own '{col}'.")
+    first: dict[str, int] = {}
+    duplicates: list[int] = []
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if v in first:
+            duplicates.append(i)
+        else:
+            first[v] = i
+    c.per_row(
+        duplicates,
+        col,
+        lambda i: f"Duplicate {col} '{values[i]}' (first in row {c.rows[first[str(values[i])]]}).",
+        f"Make every '{col}' unique, or remove the repeated row.",
+    )
+    frame[col] = pd.Series(
+        values, index=frame.index, dtype=object if all(v is None for v in values) else None
+    )
+    return frame
+
+
+# --------------------------------------------------------------------------------------------------
+# Columns
+# --------------------------------------------------------------------------------------------------
+
+
+def _geometry_name(frame: pd.DataFrame) -> str | None:
+    """Name of the active geometry column of a GeoDataFrame, or ``None``."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return None
+    try:
+        name = frame.geometry.name
+    except AttributeError:
+        return None
+    return str(name) if name in frame.columns else None
+
+
+def _norm(name: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
+
+
+def _contract(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    required = {
+        "areas": schema.AREA_REQUIRED,
+        "services": schema.SERVICE_REQUIRED,
+        "population": schema.POPULATION_REQUIRED,
+    }[kind]
+    optional = {
+        "areas": schema.AREA_OPTIONAL,
+        "services": schema.SERVICE_OPTIONAL,
+        "population": schema.POPULATION_OPTIONAL,
+    }[kind]
+    return tuple(n for n in required if n != "geometry"), tuple(optional)
+
+
+def _map_columns(
+    frame: pd.DataFrame, columns: dict[str, str] | None, known: Iterable[str], c: _Collector
+) -> pd.DataFrame:
+    """Apply the caller's ``columns`` mapping, then match contract names ignoring case and spaces."""
+    geometry = _geometry_name(frame)
+    found = [str(col) for col in frame.columns if col != geometry]
+    rename: dict[Any, str] = {}
+    for theirs, ours in (columns or {}).items():
+        if theirs in frame.columns:
+            rename[theirs] = ours
+            continue
+        loose = [col for col in frame.columns if _norm(col) == _norm(theirs)]
+        if len(loose) == 1:
+            rename[loose[0]] = ours
+        else:
+            c.add(
+                f"`columns` maps '{theirs}' to '{ours}', but the file has no column '{theirs}'; "
+                f"found {_list(found)}.{_close(str(theirs), found)}",
+                "Use the column name exactly as it is in the file's header in `columns=`.",
+                column=str(theirs),
+            )
+    if geometry is not None and geometry in rename:
+        rename.pop(geometry)
+    frame = frame.rename(columns=rename)
+    taken = {str(col) for col in frame.columns}
+    auto: dict[Any, str] = {}
+    for name in known:
+        if name in taken:
+            continue
+        loose = [col for col in frame.columns if col not in rename.values() and _norm(col) == name]
+        if len(loose) == 1 and loose[0] != geometry:
+            auto[loose[0]] = name
+            taken.add(name)
+    if auto:
+        logger.info("%s: matched columns %s", c.file, auto)
+        frame = frame.rename(columns=auto)
+    duplicated = sorted({str(col) for col in frame.columns[frame.columns.duplicated()]})
+    for col in duplicated:
+        c.add(
+            f"Two or more columns are named '{col}' (after applying `columns=`).",
+            f"Keep one column '{col}': rename or drop the others, or change `columns=`.",
+            column=col,
+        )
+    if duplicated:
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+    return frame
+
+
+def _known_layout(frame: pd.DataFrame, columns: dict[str, str] | None, c: _Collector) -> pd.DataFrame:
+    """Map the columns of a well-known boundaries layout (geoBoundaries), with a warning."""
+    if columns is not None:
+        return frame
+    for publisher, mapping in KNOWN_AREA_COLUMNS.items():
+        if set(mapping) <= set(frame.columns) and not set(mapping.values()) & set(frame.columns):
+            c.add(
+                f"Read the {publisher} columns as {', '.join(f'{k} -> {v}' for k, v in mapping.items())}.",
+                f"Nothing to do; pass `columns={mapping}` to say so and silence this warning.",
+                severity="warning",
+            )
+            return frame.rename(columns=mapping)
+    return frame
+
+
+def _require(frame: pd.DataFrame, kind: str, names: Sequence[str], c: _Collector) -> list[str]:
+    """Report each missing required column; return the missing ones."""
+    geometry = _geometry_name(frame)
+    found = [str(col) for col in frame.columns if col != geometry]
+    missing = [n for n in names if n not in frame.columns]
+    for name in missing:
+        c.add(
+            f"Required column '{name}' is missing from the {kind}; found {_list(found)}."
+            f"{_close(name, found)}",
+            f"Add a column '{name}', or map yours onto it with `columns={{'your column': '{name}'}}`.",
+            column=name,
+        )
+    return missing
+
+
+def _order(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    required, optional = _contract(kind)
+    head = [n for n in (*required, *optional) if n in frame.columns]
+    geometry = [g for g in [_geometry_name(frame)] if g is not None]
+    rest = [col for col in frame.columns if col not in head and col not in geometry]
+    return frame[[*head, *rest, *geometry]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Geometry and CRS
+# --------------------------------------------------------------------------------------------------
+
+
+def _crs_fix(kind: str) -> str:
+    return (
+        f"Pass the CRS the coordinates are in, e.g. `read_{kind}(path, crs='EPSG:4326')` for "
+        f"longitude/latitude in degrees or crs='EPSG:32634' for UTM zone 34N metres (same `crs=` "
+        f"argument for `validate_{kind}`); for a Shapefile you can instead add its .prj file."
+    )
+
+
+def _geo_frame(frame: pd.DataFrame, kind: str, crs: Any, c: _Collector) -> gpd.GeoDataFrame | None:
+    """Return the frame as a GeoDataFrame with a ``geometry`` column and the right CRS, or ``None``."""
+    name = _geometry_name(frame)
+    if name is None:
+        return None
+    assert isinstance(frame, gpd.GeoDataFrame)
+    gdf = frame if name == "geometry" else frame.rename_geometry("geometry")
+    if crs is not None:
+        wanted = CRS.from_user_input(crs)
+        if gdf.crs is None:
+            gdf = gdf.set_crs(wanted)
+        elif not gdf.crs.equals(wanted):
+            c.add(
+                f"The file declares the CRS {gdf.crs.to_string()}, but crs='{crs}' was given.",
+                "Drop the `crs=` argument (it is only for files without a CRS), or reproject the file.",
+                column="geometry",
+            )
+    elif gdf.crs is None:
+        c.add(
+            "The file has no coordinate reference system (CRS), so its coordinates cannot be placed.",
+            _crs_fix(kind),
+            column="geometry",
+        )
+    return gdf
+
+
+def _coordinate_candidates(frame: pd.DataFrame, names: Sequence[str]) -> list[Any]:
+    """Columns named like a coordinate; the full names (lat, lon...) win over ``x``/``y``."""
+    hits = [col for col in frame.columns if _norm(col) in names]
+    strong = [col for col in hits if _norm(col) not in ("x", "y")]
+    return strong or hits
+
+
+def _coordinate_columns(frame: pd.DataFrame, c: _Collector) -> tuple[str, str] | None | bool:
+    """Find the latitude and longitude columns; ``None`` if absent, ``False`` if ambiguous (reported)."""
+    lat = _coordinate_candidates(frame, LATITUDE_NAMES)
+    lon = _coordinate_candidates(frame, LONGITUDE_NAMES)
+    if not lat and not lon:
+        return None
+    ok = True
+    for what, hits, names in (("latitude", lat, LATITUDE_NAMES), ("longitude", lon, LONGITUDE_NAMES)):
+        if len(hits) > 1:
+            c.add(
+                f"Several columns could hold the {what}: {_list(hits)}.",
+                f"Rename the ones that are not the {what}, "
+                f"or map one with `columns={{'...': '{names[0]}'}}`.",
+                column=str(hits[0]),
+            )
+            ok = False
+        elif not hits:
+            found = [str(col) for col in frame.columns]
+            c.add(
+                f"There is no {what} column (looked for {_list(names)}, any case); found {_list(found)}.",
+                f"Name the {what} column '{names[0]}', "
+                f"or map it with `columns={{'your column': '{names[0]}'}}`.",
+                column=names[0],
+            )
+            ok = False
+    return (str(lat[0]), str(lon[0])) if ok else False
+
+
+def _not_a_coordinate(raw: list[Any], col: str) -> Callable[[int], str]:
+    return lambda i: f"Coordinate '{raw[i]}' in '{col}' is not a number."
+
+
+def _points_from_columns(
+    frame: pd.DataFrame, lat_col: str, lon_col: str, crs: Any, c: _Collector
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Build points from coordinate columns (EPSG:4326 unless ``crs``); report bad and empty values.
+
+    Returns the frame and the mask of rows already reported.
+    """
+    coords = {}
+    reported = np.zeros(len(frame), dtype=bool)
+    for col in (lat_col, lon_col):
+        raw = frame[col].tolist()
+        parsed = [parse_number(v, grouping=False) for v in raw]
+        bad = [i for i, (_, ok) in enumerate(parsed) if not ok]
+        c.per_row(
+            bad,
+            col,
+            _not_a_coordinate(raw, col),
+            "Write coordinates as decimal numbers, e.g. 42.66 or 42,66 (not degrees-minutes-seconds).",
+        )
+        reported[bad] = True
+        coords[col] = np.array([p[0] for p in parsed], dtype=float)
+    lat, lon = coords[lat_col], coords[lon_col]
+    missing = np.flatnonzero((np.isnan(lat) | np.isnan(lon)) & ~reported)
+    reported[missing] = True
+    c.per_row(
+        missing,
+        f"{lat_col}/{lon_col}",
+        lambda i: "The row has no coordinates (empty latitude or longitude), so it has no location.",
+        "Fill in both coordinates, or remove the row.",
+    )
+    ok = ~np.isnan(lat) & ~np.isnan(lon)
+    geoms = np.full(len(frame), None, dtype=object)
+    geoms[ok] = shapely.points(lon[ok], lat[ok])
+    data = frame.drop(columns=[lat_col, lon_col])
+    gdf = gpd.GeoDataFrame(data, geometry=geoms, crs=crs if crs is not None else "EPSG:4326")
+    return gdf, reported
+
+
+def _missing_geometry(gdf: gpd.GeoDataFrame, c: _Collector, skip: np.ndarray | None = None) -> np.ndarray:
+    """Report rows without geometry (except those in ``skip``); return the mask of rows that have one."""
+    geoms = gdf.geometry.array
+    missing = np.asarray(gdf.geometry.isna()) | np.asarray(shapely.is_empty(np.asarray(geoms, dtype=object)))
+    present = ~missing
+    c.per_row(
+        np.flatnonzero(missing if skip is None else missing & ~skip),
+        "geometry",
+        lambda i: "The row has no geometry (missing or empty).",
+        "Draw or fill in its location, or remove the row.",
+    )
+    return present
+
+
+def _range_check(gdf: gpd.GeoDataFrame, present: np.ndarray, c: _Collector, *, points: bool) -> np.ndarray:
+    """Report coordinates that are not finite or, in a geographic CRS, outside ±180/±90 (and swapped)."""
+    ok = present.copy()
+    bounds = np.full((len(gdf), 4), np.nan)
+    if present.any():
+        bounds[present] = shapely.bounds(np.asarray(gdf.geometry.array, dtype=object)[present])
+    finite = np.isfinite(bounds).all(axis=1)
+    minx, miny, maxx, maxy = bounds.T
+    geographic = gdf.crs is not None and gdf.crs.is_geographic
+    with np.errstate(invalid="ignore"):
+        out = present & ~finite
+        swapped = np.zeros(len(gdf), dtype=bool)
+        if geographic:
+            out |= present & finite & ((minx < -180) | (maxx > 180) | (miny < -90) | (maxy > 90))
+            swapped = out & finite & ((miny < -90) | (maxy > 90)) & (minx >= -90) & (maxx <= 90)
+
+    def message(i: int) -> str:
+        if not finite[i]:
+            return "The coordinates are not finite numbers (NaN or infinity)."
+        if points:
+            x, y = bounds[i, 0], bounds[i, 1]
+            if swapped[i]:
+                return (
+                    f"Latitude {y:g} is outside -90..90 but longitude {x:g} would be a valid latitude: "
+                    f"latitude and longitude look swapped."
+                )
+            return f"Coordinates (longitude {x:g}, latitude {y:g}) are out of range."
+        if swapped[i]:
+            return "Latitudes are outside -90..90 but the longitudes are not: the axes look swapped."
+        return f"Coordinates are out of range (bounds {minx[i]:g}, {miny[i]:g}, {maxx[i]:g}, {maxy[i]:g})."
+
+    def fix(i: int) -> str:
+        if swapped[i]:
+            return (
+                "Swap the latitude and longitude values (or the columns' names, or the names in `columns=`)."
+            )
+        if not finite[i]:
+            return "Give the row real coordinates, or remove it."
+        return (
+            f"Longitude must be within -180..180 and latitude within -90..90 in {gdf.crs.to_string()}. "
+            f"If the coordinates are metres, pass the CRS they are in, e.g. crs='EPSG:32634'."
+        )
+
+    c.per_row(np.flatnonzero(out), "geometry", message, fix)
+    ok &= ~out
+    return ok
+
+
+def _polygonal(geom: Any) -> Any:
+    """Keep only the polygonal parts of a geometry (``None`` when there are none)."""
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    return merged if not merged.is_empty else None
+
+
+def _as_area_frame(areas: pd.DataFrame, crs: CRS) -> gpd.GeoDataFrame | None:
+    """Areas in ``crs`` with valid geometry, for comparisons; ``None`` if unusable."""
+    if not isinstance(areas, gpd.GeoDataFrame) or areas.crs is None or areas.empty:
+        return None
+    geoms = areas.geometry
+    keep = ~(geoms.isna() | geoms.is_empty)
+    out = areas[keep]
+    if out.empty:
+        return None
+    out = out.to_crs(crs) if not out.crs.equals(crs) else out
+    return out.set_geometry(shapely.make_valid(np.asarray(out.geometry.array, dtype=object)), crs=out.crs)
+
+
+def _swap_check(
+    gdf: gpd.GeoDataFrame, ok: np.ndarray, areas: gpd.GeoDataFrame | None, c: _Collector
+) -> np.ndarray:
+    """Report points that look swapped relative to the areas' extent or to the other points."""
+    idx = np.flatnonzero(ok)
+    if len(idx) == 0:
+        return ok
+    geoms = np.asarray(gdf.geometry.array, dtype=object)[idx]
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    if areas is not None:
+        minx, miny, maxx, maxy = areas.total_bounds
+        pad = 0.05 * max(maxx - minx, maxy - miny)
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+        if minx <= maxy and miny <= maxx:  # the extent overlaps its mirror image: cannot tell
+            return ok
+        inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+        inside_swapped = (y >= minx) & (y <= maxx) & (x >= miny) & (x <= maxy)
+        flagged = ~inside & inside_swapped
+        against = "the areas' extent"
+    else:
+        if len(idx) < 4:
+            return ok
+        mx, my = float(np.median(x)), float(np.median(y))
+        far = math.hypot(mx - my, my - mx)
+        if far == 0:
+            return ok
+        d_orig = np.hypot(x - mx, y - my)
+        d_swap = np.hypot(y - mx, x - my)
+        flagged = (d_swap < far / 4) & (d_orig > 3 * far / 4)
+        if flagged.sum() * 2 >= len(idx):
+            return ok
+        against = "the other points"
+    hits = idx[flagged]
+    if len(hits) == 0:
+        return ok
+    if areas is not None and len(hits) == len(idx) and len(idx) > 1:
+        c.bad[hits] = True
+        c.add(
+            f"All {len(hits)} points lie outside {against} but inside it with latitude and longitude "
+            f"(x and y) swapped: the coordinate columns look swapped.",
+            "Swap the names of the latitude and longitude columns (or the names in `columns=`).",
+            column="geometry",
+        )
+    else:
+        xs, ys = dict(zip(idx, x, strict=True)), dict(zip(idx, y, strict=True))
+        lon, lat, pair = ("longitude", "latitude", "latitude and longitude")
+        if gdf.crs is not None and not gdf.crs.is_geographic:
+            lon, lat, pair = ("x", "y", "x and y")
+        c.per_row(
+            hits,
+            "geometry",
+            lambda i: (
+                f"The point at {lon} {xs[i]:g}, {lat} {ys[i]:g} lies outside {against}, but with the two "
+                f"swapped it lies inside: {pair} look swapped."
+            ),
+            f"Swap the {pair} of this row.",
+        )
+    ok = ok.copy()
+    ok[hits] = False
+    return ok
+
+
+# --------------------------------------------------------------------------------------------------
+# Validators
+# --------------------------------------------------------------------------------------------------
+
+
+def _start(frame: pd.DataFrame, file: str, rows: _Ints | None) -> tuple[pd.DataFrame, _Collector]:
+    frame = frame.reset_index(drop=True)
+    return frame, _Collector(file, np.arange(1, len(frame) + 1) if rows is None else rows)
+
+
+def _empty(frame: pd.DataFrame, c: _Collector) -> bool:
+    if len(frame):
+        return False
+    c.add(
+        "The file has no data rows.",
+        "Check that this is the right file (and layer or sheet), and that it has data below the header.",
+    )
+    return True
+
+
+def _finish(frame: pd.DataFrame, kind: str, c: _Collector) -> tuple[pd.DataFrame, list[Problem]]:
+    clean = _order(frame[~c.bad[: len(frame)]], kind) if len(frame) else frame
+    return clean, c.problems
+
+
+def _validate_areas(
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    rows: _Ints | None = None,
+    columns: dict[str, str] | None = None,
+    crs: Any = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    frame, c = _start(frame, file, rows)
+    required, optional = _contract("areas")
+    frame = _map_columns(frame, columns, (*required, *optional), c)
+    frame = _known_layout(frame, columns, c)
+    if _empty(frame, c):
+        return frame, c.problems
+    frame = _clean_text(frame.copy(), c)
+    missing = _require(frame, "areas", required, c)
+    if "area_id" not in missing:
+        frame = _ids(frame, "area_id", c)
+    if "name" not in missing:
+        empty = np.flatnonzero(frame["name"].isna().to_numpy())
+        c.per_row(empty, "name", lambda i: "'name' is empty.", "Give every area a name.")
+    gdf = _geo_frame(frame, "areas", crs, c)
+    if gdf is None:
+        c.add(
+            f"The areas have no geometry (polygons); found columns {_list(frame.columns)}.",
+            "Areas must be polygons: use a GeoJSON, GeoPackage, zipped Shapefile or GeoParquet file.",
+            column="geometry",
+        )
+        return _finish(frame, "areas", c)
+    present = _missing_geometry(gdf, c)
+    geoms = np.asarray(gdf.geometry.array, dtype=object).copy()
+    types = np.array([g.geom_type if g is not None else "" for g in geoms])
+    wrong = present & ~np.isin(types, ["Polygon", "MultiPolygon", "GeometryCollection"])
+    c.per_row(
+        np.flatnonzero(wrong),
+        "geometry",
+        lambda i: f"The geometry is a {types[i]}; areas must be polygons.",
+        "Use the polygon layer of the boundaries (not points or lines).",
+    )
+    candidates = present & ~wrong
+    unusable = ~candidates
+    invalid = candidates & ~np.asarray(shapely.is_valid(geoms), dtype=bool)
+    collections = candidates & (types == "GeometryCollection") & ~invalid
+    repaired: list[int] = []
+    reasons: list[str] = []
+    for i in np.flatnonzero(invalid | collections):
+        fixed = _polygonal(shapely.make_valid(geoms[i]) if invalid[i] else geoms[i])
+        if fixed is None:
+            c.per_row(
+                [int(i)],
+                "geometry",
+                lambda _: "The geometry has no polygonal part left after repair.",
+                "Redraw this area's polygon.",
+            )
+            unusable[i] = True
+            continue
+        if invalid[i]:
+            reasons.append(shapely.is_valid_reason(geoms[i]))
+        geoms[i] = fixed
+        repaired.append(int(i))
+    if repaired:
+        why = f": {'; '.join(sorted(set(reasons))[:5])}" if reasons else ""
+        c.summary(
+            repaired,
+            "geometry",
+            f"Repaired {len(repaired)} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
+            f"parts{why}",
+            "Nothing to do (repaired); check the boundaries of those areas, or fix them in a GIS.",
+        )
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    _range_check(gdf, ~unusable, c, points=False)
+    return _finish(gdf, "areas", c)
+
+
+def _service_type_keys(taxonomy: Any) -> list[str] | None:
+    if taxonomy is None:
+        return None
+    keys = getattr(taxonomy, "service_type_keys", None)
+    if keys is None:
+        if isinstance(taxonomy, str) or not isinstance(taxonomy, Iterable):
+            raise TypeError(
+                f"`taxonomy` should be a taxonomy (an object with `.service_type_keys`) or a list of "
+                f"service type keys, got {type(taxonomy)}."
+            )
+        keys = taxonomy
+    if callable(keys):
+        keys = keys()
+    return [str(k) for k in keys]
+
+
+def _validate_services(
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    rows: _Ints | None = None,
+    columns: dict[str, str] | None = None,
+    crs: Any = None,
+    taxonomy: Any = None,
+    areas: pd.DataFrame | None = None,
+    centroids: bool = False,
+    decimal: str | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    frame, c = _start(frame, file, rows)
+    keys = _service_type_keys(taxonomy)
+    required, optional = _contract("services")
+    frame = _map_columns(frame, columns, (*required, *optional), c)
+    if _empty(frame, c):
+        return frame, c.problems
+    frame = _clean_text(frame.copy(), c)
+    missing = _require(frame, "services", required, c)
+    if "service_id" not in missing:
+        frame = _ids(frame, "service_id", c)
+    if "name" not in missing:
+        empty = np.flatnonzero(frame["name"].isna().to_numpy())
+        c.summary(
+            empty,
+            "name",
+            f"'name' is empty in {len(empty)} row(s); those services will be shown by their id",
+            "Give every service a name.",
+        )
+    if "capacity" not in missing:
+        frame = _numbers(
+            frame,
+            "capacity",
+            c,
+            missing_message="'capacity' is empty in {n} row(s): taken as unknown (not as 1)",
+            decimal=decimal,
+            missing_fix="Fill in the number of persons each service can serve at once, where known.",
+        )
+    if "service_type" not in missing:
+        frame = _service_types(frame, keys, c)
+
+    gdf = _geo_frame(frame, "services", crs, c)
+    if gdf is None:
+        found = _coordinate_columns(frame, c)
+        if found is None:
+            c.add(
+                f"The services have no geometry and no coordinate columns; found {_list(frame.columns)}.",
+                "Add latitude and longitude columns (named lat/latitude/y and lon/lng/long/longitude/x), "
+                "or map yours with `columns={'your lat': 'lat', 'your lon': 'lon'}`.",
+                column="geometry",
+            )
+            return _finish(frame, "services", c)
+        if found is False:
+            return _finish(frame, "services", c)
+        assert isinstance(found, tuple)
+        gdf, reported = _points_from_columns(frame, found[0], found[1], crs, c)
+    else:
+        reported = None
+    present = _missing_geometry(gdf, c, skip=reported)
+    gdf, ok = _service_points(gdf, present, centroids, c)
+    ok = _range_check(gdf, ok, c, points=True)
+    if gdf.crs is not None:
+        area_frame = _as_area_frame(areas, gdf.crs) if areas is not None else None
+        ok = _swap_check(gdf, ok, area_frame, c)
+        if area_frame is not None and ok.any():
+            _outside_areas(gdf, ok, area_frame, c)
+    return _finish(gdf, "services", c)
+
+
+def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -> pd.DataFrame:
+    values = [None if _is_missing(v) else str(v) for v in frame["service_type"].tolist()]
+    empty = [i for i, v in enumerate(values) if v is None]
+    c.per_row(
+        empty,
+        "service_type",
+        lambda i: "'service_type' is empty.",
+        "Give every service its type"
+        + (f" (one of: {', '.join(keys)})." if keys else " (a key of the taxonomy)."),
+    )
+    if keys:
+        by_case = {k.casefold(): k for k in keys}
+        recased: list[int] = []
+        unknown: list[int] = []
+        for i, v in enumerate(values):
+            if v is None or v in keys:
+                continue
+            if v.casefold() in by_case:
+                values[i] = by_case[v.casefold()]
+                recased.append(i)
+            else:
+                unknown.append(i)
+        c.summary(
+            recased,
+            "service_type",
+            f"Changed the letter case of {len(recased)} service type(s) to match the taxonomy",
+            "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning.",
+        )
+        c.per_row(
+            unknown,
+            "service_type",
+            lambda i: (
+                f"Unknown service_type '{values[i]}'; valid types are: {', '.join(keys)}."
+                + _close(str(values[i]), keys)
+            ),
+            "Use one of the valid service types, or add this type to the taxonomy.",
+        )
+    frame["service_type"] = pd.Series(
+        values, index=frame.index, dtype=object if all(v is None for v in values) else None
+    )
+    return frame
+
+
+def _service_points(
+    gdf: gpd.GeoDataFrame, present: np.ndarray, centroids: bool, c: _Collector
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Report non-point services; make the safe repairs (one-point MultiPoint, centroids if asked).
+
+    Returns the frame and the mask of rows that now hold a point.
+    """
+    geoms = np.asarray(gdf.geometry.array, dtype=object).copy()
+    types = np.array([g.geom_type if g is not None else "" for g in geoms])
+    single = present & (types == "MultiPoint") & (shapely.get_num_geometries(geoms) == 1)
+    polygons = present & np.isin(types, ["Polygon", "MultiPolygon"])
+    wrong = present & (types != "Point") & ~single & ~(polygons & centroids)
+    counts = shapely.get_num_geometries(geoms)
+
+    def message(i: int) -> str:
+        if types[i] == "MultiPoint":
+            return f"The geometry is a MultiPoint of {counts[i]} points; a service must be one point."
+        return f"The geometry is a {types[i]}; services must be points."
+
+    def fix(i: int) -> str:
+        if types[i] in ("Polygon", "MultiPolygon"):
+            return (
+                "Convert the polygons to points in your GIS, or pass `centroids=True` to use each "
+                "polygon's centroid (done with a warning)."
+            )
+        if types[i] == "MultiPoint":
+            return "Split the sites into one row each."
+        return "Give each service one point location."
+
+    c.per_row(np.flatnonzero(wrong), "geometry", message, fix)
+    if single.any():
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+        c.summary(
+            np.flatnonzero(single),
+            "geometry",
+            f"Turned {int(single.sum())} one-point MultiPoint(s) into Points",
+            "Nothing to do (repaired).",
+        )
+    if centroids and polygons.any():
+        geoms[polygons] = shapely.centroid(geoms[polygons])
+        c.summary(
+            np.flatnonzero(polygons),
+            "geometry",
+            f"Replaced {int(polygons.sum())} polygon(s) by their centroids, as asked with centroids=True",
+            "Nothing to do (repaired); check that each centroid is where the service is.",
+        )
+    if single.any() or (centroids and polygons.any()):
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf, present & ~wrong
+
+
+def _outside_areas(gdf: gpd.GeoDataFrame, ok: np.ndarray, areas: gpd.GeoDataFrame, c: _Collector) -> None:
+    idx = np.flatnonzero(ok)
+    points = np.asarray(gdf.geometry.array, dtype=object)[idx]
+    tree = shapely.STRtree(np.asarray(areas.geometry.array, dtype=object))
+    hit = np.unique(tree.query(points, predicate="intersects")[0])
+    outside = np.setdiff1d(np.arange(len(idx)), hit)
+    ids = gdf["service_id"].tolist() if "service_id" in gdf.columns else [None] * len(gdf)
+    every = np.asarray(gdf.geometry.array, dtype=object)
+
+    def message(i: int) -> str:
+        p = every[i]
+        who = f"Service '{ids[i]}'" if not _is_missing(ids[i]) else "The service"
+        return f"{who} at ({p.x:g}, {p.y:g}) is outside every area."
+
+    c.per_row(
+        idx[outside],
+        "geometry",
+        message,
+        "Check its coordinates. If they are right, the service lies beyond the areas given: it counts "
+        "for no area (though it may still serve people nearby).",
+        severity="warning",
+    )
+
+
+def _validate_population(
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    rows: _Ints | None = None,
+    columns: dict[str, str] | None = None,
+    areas: pd.DataFrame | None = None,
+    aliases: Any = None,
+    decimal: str | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    frame, c = _start(frame, file, rows)
+    required, optional = _contract("population")
+    frame = _map_columns(frame, columns, (*required, *optional), c)
+    if _empty(frame, c):
+        return frame, c.problems
+    geometry = _geometry_name(frame)
+    if geometry is not None:
+        c.add(
+            "The geometry of the population file is ignored: population is read as a table per area.",
+            "Nothing to do; join it to the areas by 'area_id'.",
+            column="geometry",
+            severity="warning",
+        )
+        frame = pd.DataFrame(frame.drop(columns=geometry))
+    frame = _clean_text(frame.copy(), c)
+    area_ids = _area_ids(areas)
+    joined = False
+    if "area_id" not in frame.columns and "name" in frame.columns and areas is not None:
+        frame = _join_by_name(frame, areas, aliases, c)
+        joined = True
+    elif "area_id" not in frame.columns:
+        found = list(frame.columns)
+        how = (
+            "or pass `areas=` to join by a 'name' column"
+            if areas is None
+            else "or add a 'name' column to join by name"
+        )
+        c.add(
+            f"Required column 'area_id' is missing from the population; found {_list(found)}."
+            f"{_close('area_id', [str(f) for f in found])}",
+            f"Add a column 'area_id' (map yours with `columns={{'your column': 'area_id'}}`), {how}.",
+            column="area_id",
+        )
+    missing = _require(frame, "population", ["population"], c)
+    if "area_id" in frame.columns:
+        frame = _ids(frame, "area_id", c, report_empty=not joined)
+        if area_ids is not None and not joined:
+            values = frame["area_id"].tolist()
+            unknown = [i for i, v in enumerate(values) if v is not None and v not in area_ids]
+            c.per_row(
+                unknown,
+                "area_id",
+                lambda i: f"area_id '{values[i]}' is not one of the areas.{_close(str(values[i]), area_ids)}",
+                "Use the areas' ids (or fix the areas file), or remove the row.",
+            )
+        if area_ids is not None:
+            have = set(frame["area_id"].dropna())
+            absent = [a for a in area_ids if a not in have]
+            if absent:
+                c.add(
+                    f"{len(absent)} area(s) have no population row: {_list(absent)}.",
+                    "Add a row for each of them (leave 'population' empty if unknown).",
+                    column="area_id",
+                    severity="warning",
+                )
+    if "population" not in missing:
+        frame = _numbers(
+            frame,
+            "population",
+            c,
+            missing_message="'population' is empty in {n} row(s): taken as unknown, so need cannot be "
+            "computed for those areas",
+            decimal=decimal,
+            missing_fix="Fill in the population where a figure (or an openly marked estimate) exists.",
+        )
+    return _finish(frame, "population", c)
+
+
+def _area_ids(areas: pd.DataFrame | None) -> list[str] | None:
+    if areas is None or "area_id" not in areas.columns:
+        return None
+    return [t for t in (_id_text(v) for v in areas["area_id"].tolist()) if t is not None]
+
+
+def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Collector) -> pd.DataFrame:
+    """Give each row the ``area_id`` of the area its ``name`` matches (via ``socialmap.names.match``)."""
+    from socialmap import names  # lazy: keeps `import socialmap.validate` light
+    from socialmap.errors import ValidationError
+
+    if "area_id" not in areas.columns:
+        c.add(
+            "Cannot join the population to the areas by name: the areas have no 'area_id'.",
+            "Validate the areas first (they need 'area_id' and 'name').",
+            column="name",
+        )
+        return frame
+    name_cols = [col for col in areas.columns if col == "name" or str(col).startswith("name_")]
+    reference = pd.DataFrame(areas[["area_id", *name_cols]]).copy()
+    reference["area_id"] = [_id_text(v) for v in reference["area_id"]]
+    given = [None if _is_missing(v) else str(v) for v in frame["name"].tolist()]
+    try:
+        result = names.match(given, reference, aliases=aliases, key="area_id", name_columns=name_cols)
+    except ValidationError as exc:
+        c.problems.extend(exc.problems)
+        c.bad[:] = True
+        return frame
+    keys = [_id_text(k) for k in result["key"].tolist()]
+    methods = ["" if _is_missing(m) else str(m) for m in result["method"].tolist()]
+    notes = ["" if _is_missing(n) else str(n) for n in result["note"].tolist()]
+    statuses = result["status"].tolist()
+    candidates = result["candidates"].tolist()
+    unmatched = [i for i, k in enumerate(keys) if k is None]
+    second_look = [i for i, k in enumerate(keys) if k is not None and methods[i] in _CHECK_METHODS]
+
+    def unmatched_message(i: int) -> str:
+        if given[i] is None:
+            return "'name' is empty, so the row cannot be joined to an area."
+        cands = [str(x) for x in candidates[i]] if isinstance(candidates[i], list | tuple) else []
+        listed = f" Closest: {', '.join(cands[:5])}." if cands else ""
+        why = f" ({statuses[i]}: {notes[i]})" if notes[i] else ""
+        return f"Name '{given[i]}' matches no area{why}.{listed}"
+
+    c.per_row(
+        unmatched,
+        "name",
+        unmatched_message,
+        "Correct the name, add an 'area_id' column, or pass `aliases=` with this spelling.",
+    )
+    if second_look:
+        pairs = [f"'{given[i]}' -> {keys[i]} ({notes[i] or methods[i]})" for i in second_look]
+        c.summary(
+            second_look,
+            "name",
+            f"Joined {len(pairs)} name(s) to areas by similar spelling: {'; '.join(pairs[:10])}"
+            + ("; ..." if len(pairs) > 10 else ""),
+            "Check these pairs; add an 'area_id' column (or pass `aliases=`) to make the join certain.",
+        )
+    out = frame.copy()
+    out.insert(0, "area_id", pd.Series(keys, index=frame.index, dtype=object))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Public validators
+# --------------------------------------------------------------------------------------------------
+
+
+def _public(
+    fn: Callable[..., tuple[pd.DataFrame, list[Problem]]], frame: pd.DataFrame, first_row: int, **kwargs: Any
+) -> tuple[pd.DataFrame, list[Problem]]:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a (Geo)DataFrame, got {type(frame)}")
+    clean, problems = fn(frame, rows=np.arange(first_row, first_row + len(frame)), **kwargs)
+    if len(clean):
+        clean = clean.copy()
+        clean.index = frame.index[np.asarray(clean.index, dtype=int)]
+    return clean, problems
+
+
+def validate_areas(
+    gdf: pd.DataFrame,
+    *,
+    file: str = "areas",
+    columns: dict[str, str] | None = None,
+    crs: Any = None,
+    first_row: int = 1,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """
+    Check areas (polygons) and make the safe repairs.
+
+    Checks: the file has rows; the columns ``area_id`` and ``name`` exist; ids are present and unique;
+    names are present; there is a geometry, and a CRS; every geometry is present and polygonal;
+    coordinates are in range for a geographic CRS. Repairs (with a warning): whitespace and control
+    characters in text, invalid polygons (``shapely.make_valid``, polygonal parts kept).
+
+    Parameters
+    ----------
+    gdf
+        The areas, in the caller's column names. Not modified.
+    file
+        Name of the file (or dataset) used in the problems.
+    columns
+        Mapping ``{"their name": "our name"}`` applied first; contract names are also matched
+        ignoring case, spaces and hyphens (``"Area ID"`` -> ``area_id``).
+    crs
+        CRS of the coordinates when ``gdf`` has none. A different CRS than ``gdf``'s is an error.
+    first_row
+        Row number shown for the first row of ``gdf`` (the loaders pass the file's own numbers).
+
+    Returns
+    -------
+    clean, problems
+        ``clean``: a repaired copy in the column contract (``area_id`` as text, ``name``, optional name
+        columns, other columns, ``geometry`` last), in the input's CRS and with the input's index,
+        without the rows that have errors. Use it only when ``problems`` holds no error.
+        ``problems``: every problem found (errors and warnings); no exception and no warning is raised.
+    """
+    return _public(_validate_areas, gdf, first_row, file=file, columns=columns, crs=crs)
+
+
+def validate_services(
+    gdf: pd.DataFrame,
+    *,
+    file: str = "services",
+    taxonomy: Any = None,
+    areas: pd.DataFrame | None = None,
+    columns: dict[str, str] | None = None,
+    crs: Any = None,
+    centroids: bool = False,
+    first_row: int = 1,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """
+    Check services (points) and make the safe repairs.
+
+    Checks: the file has rows; the columns ``service_id``, ``name``, ``service_type``, ``capacity``
+    exist; ids are present and unique; ``capacity`` is a number and not negative (empty = unknown, a
+    warning, never taken as 1); ``service_type`` is a key of ``taxonomy`` (skipped without one); there
+    is a location (geometry, or latitude/longitude columns), and a CRS; every location is one point
+    with coordinates in range; points that look as if latitude and longitude were swapped (latitude
+    beyond ±90, or outside the areas' extent but inside it when swapped, or far from the other points
+    but near them when swapped); points outside every area (a warning; only with ``areas``).
+
+    Parameters
+    ----------
+    gdf
+        Services as a GeoDataFrame, or a DataFrame with latitude/longitude columns (named
+        ``lat``/``latitude``/``y`` and ``lon``/``lng``/``long``/``longitude``/``x``, any case).
+    file
+        Name of the file (or dataset) used in the problems.
+    taxonomy
+        A taxonomy, or any object with ``.service_type_keys``, or a list of keys. ``None`` skips the
+        service-type check.
+    areas
+        Areas (GeoDataFrame with a CRS) to check the locations against. ``None`` skips those checks.
+    columns
+        Mapping ``{"their name": "our name"}`` applied first (see :func:`validate_areas`).
+    crs
+        CRS of coordinate columns (default EPSG:4326, longitude/latitude in degrees), or of a
+        GeoDataFrame that has none.
+    centroids
+        Replace polygon services by their centroids (with a warning) instead of reporting them.
+    first_row
+        Row number shown for the first row of ``gdf``.
+
+    Returns
+    -------
+    clean, problems
+        ``clean``: a repaired GeoDataFrame of points in the column contract (``service_id`` as text,
+        ``capacity`` as float with NaN for unknown; coordinate columns replaced by ``geometry``),
+        without the rows that have errors. ``problems``: every problem found; nothing is raised.
+    """
+    return _public(
+        _validate_services,
+        gdf,
+        first_row,
+        file=file,
+        columns=columns,
+        crs=crs,
+        taxonomy=taxonomy,
+        areas=areas,
+        centroids=centroids,
+    )
+
+
+def validate_population(
+    df: pd.DataFrame,
+    *,
+    file: str = "population",
+    areas: pd.DataFrame | None = None,
+    columns: dict[str, str] | None = None,
+    aliases: Any = None,
+    first_row: int = 1,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """
+    Check a population table (one row per area).
+
+    Checks: the file has rows; ``area_id`` and ``population`` exist; ids are present, unique and (with
+    ``areas``) ids of the areas; ``population`` is a number and not negative (empty = unknown, a
+    warning); with ``areas``, areas lacking a row (a warning). When there is no ``area_id`` but a
+    ``name`` column and ``areas`` are given, rows are joined to areas by name with
+    ``socialmap.names.match`` (names that match no area are errors; non-exact matches are listed in a
+    warning).
+
+    Parameters
+    ----------
+    df
+        The table. A geometry column, if any, is dropped (with a warning).
+    file
+        Name of the file (or dataset) used in the problems.
+    areas
+        The areas the table refers to (``area_id``, ``name``, optional ``name_sq``/``name_sr``/``name_en``).
+    columns
+        Mapping ``{"their name": "our name"}`` applied first (see :func:`validate_areas`).
+    aliases
+        Passed to ``socialmap.names.match`` when joining by name.
+    first_row
+        Row number shown for the first row of ``df``.
+
+    Returns
+    -------
+    clean, problems
+        ``clean``: a DataFrame with ``area_id`` (text) and ``population`` (float, extensive; NaN for
+        unknown) first, then the other columns, without the rows that have errors. ``problems``: every
+        problem found; nothing is raised.
+    """
+    return _public(
+        _validate_population, df, first_row, file=file, columns=columns, areas=areas, aliases=aliases
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------------
+
+
+def guess_kind(frame: pd.DataFrame) -> str | None:
+    """
+    Guess whether a frame holds areas, services or population.
+
+    Polygons are areas and points are services; without geometry, a ``population`` column (and no
+    ``service_type``) means population, and coordinate columns or a ``service_type`` column mean services.
+
+    Parameters
+    ----------
+    frame
+        The frame as read (after any column mapping).
+
+    Returns
+    -------
+    kind
+        ``"areas"``, ``"services"``, ``"population"``, or ``None`` when it cannot be told.
+    """
+    names = {_norm(col) for col in frame.columns}
+    if _geometry_name(frame) is not None:
+        assert isinstance(frame, gpd.GeoDataFrame)
+        types = frame.geometry.dropna().geom_type.value_counts()
+        if len(types):
+            polygonal = types.reindex(["Polygon", "MultiPolygon"]).fillna(0).sum()
+            pointlike = types.reindex(["Point", "MultiPoint"]).fillna(0).sum()
+            if polygonal or pointlike:
+                if "population" in names and "service_type" not in names and not polygonal:
+                    return "population"
+                return "areas" if polygonal >= pointlike else "services"
+    if "population" in names and "service_type" not in names:
+        return "population"
+    has_coords = names & set(LATITUDE_NAMES) and names & set(LONGITUDE_NAMES)
+    if has_coords or "service_type" in names:
+        return "services"
+    return None
+
+
+def validate_file(
+    path: str | PathLike[str],
+    kind: str | None = None,
+    *,
+    taxonomy: Any = None,
+    areas: pd.DataFrame | None = None,
+    columns: dict[str, str] | None = None,
+    crs: Any = None,
+    layer: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    centroids: bool = False,
+) -> Report:
+    """
+    Read one file and report every problem in it, without raising.
+
+    Parameters
+    ----------
+    path
+        A file in any format :mod:`socialmap.io` reads.
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``; ``None`` guesses it (polygons -> areas,
+        points or coordinate columns -> services, no geometry and a ``population`` column -> population).
+    taxonomy
+        For services: the taxonomy (or any object with ``.service_type_keys``); ``None`` skips the
+        service-type check.
+    areas
+        Areas to check services or population against.
+    columns, crs, layer, sheet, encoding, centroids
+        As for the ``read_*`` functions of :mod:`socialmap.io`.
+
+    Returns
+    -------
+    report
+        The :class:`Report`: ``.ok``, ``.problems``, ``.to_frame()``, and a readable ``str()``. A file that
+        cannot be read at all (missing, too large, unknown format) gives a report with one error.
+    """
+    from socialmap import io as sm_io  # io imports this module
+
+    label = str(path)
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"`kind` should be one of {KINDS}, got {kind!r}.")
+    try:
+        source = sm_io._read_source(path, layer=layer, sheet=sheet, encoding=encoding)
+    except DataSourceError as exc:
+        return Report(label, kind, [_source_problem(label, exc)])
+    if source.frame is None:
+        return Report(label, kind, list(source.problems), rows=0)
+    if kind is None:
+        kind = guess_kind(_map_columns(source.frame, columns, (), _Collector(label, source.rows)))
+        if kind is None:
+            found = [str(col) for col in source.frame.columns]
+            problem = Problem(
+                label,
+                None,
+                None,
+                f"Cannot tell whether the file holds areas, services or population; found columns "
+                f"{_list(found)}.",
+                "Name the kind: kind='areas', 'services' or 'population' (CLI: --kind).",
+            )
+            return Report(label, None, [*source.problems, problem], rows=len(source.frame))
+    common: dict[str, Any] = {"file": label, "rows": source.rows, "columns": columns}
+    numbers: dict[str, Any] = {"decimal": source.decimal}
+    if kind == "areas":
+        clean, problems = _validate_areas(source.frame, crs=crs, **common)
+    elif kind == "services":
+        clean, problems = _validate_services(
+            source.frame, crs=crs, taxonomy=taxonomy, areas=areas, centroids=centroids, **common, **numbers
+        )
+    else:
+        clean, problems = _validate_population(source.frame, areas=areas, **common, **numbers)
+    clean = clean.reset_index(drop=True)
+    return Report(label, kind, [*source.problems, *problems], rows=len(source.frame), frame=clean)
+
+
+def _source_problem(label: str, exc: DataSourceError) -> Problem:
+    message = getattr(exc, "message", None) or str(exc)
+    fix = getattr(exc, "fix", None) or "Check the file: it could not be read."
+    return Problem(label, None, None, message, fix)
