@@ -1,0 +1,1186 @@
+"""The taxonomy: which service types exist, whom they serve and how population turns into need.
+
+A taxonomy is a YAML file (schema: ``socialmap/taxonomies/README.md``). The Kosovo default ships
+with the package; a user's own file is checked in full and every problem is reported at once in
+one :class:`~socialmap.errors.TaxonomyError`.
+
+Need of a service type (extensive, persons) = Σ over its target groups of population × rate.
+Rates are intensive (shares of the whole population): never sum them across areas. A target
+group without a rate makes the need of every service type that serves it *unknown* (NaN), not
+zero, unless the population table carries the group's count in the group's ``column``.
+
+Examples
+--------
+>>> from socialmap.taxonomy import load_taxonomy
+>>> tax = load_taxonomy()
+>>> tax.label("csw", "sq")
+'Qendra për Punë Sociale'
+>>> tax.need_rates("home_care_elderly")
+{'older_people_65plus': 0.1}
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from socialmap import settings
+from socialmap.errors import Problem, TaxonomyError, ValidationError
+from socialmap.schema import LANGUAGES
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ServiceType",
+    "Source",
+    "TargetGroup",
+    "Taxonomy",
+    "available_taxonomies",
+    "load_taxonomy",
+]
+
+#: Version of the YAML schema this module reads.
+SCHEMA_VERSION = 1
+
+_PACKAGE_FOLDER = "taxonomies"
+_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_TOP_KEYS = ("schema_version", "name", "description", "sources", "target_groups", "service_types")
+_TOP_REQUIRED = ("sources", "target_groups", "service_types")
+_SOURCE_KEYS = ("citation", "url", "accessed", "note")
+_GROUP_KEYS = ("label", "rate", "source", "estimate", "derivation", "column", "sensitive", "note")
+_SERVICE_KEYS = (
+    "label",
+    "target_groups",
+    "catchment_m",
+    "catchment_source",
+    "places_per_1000",
+    "places_per_1000_source",
+    "unit_cost_eur_per_place_year",
+    "unit_cost_source",
+    "weight",
+    "sensitive",
+    "note",
+)
+#: Optional numbers of a service type: (key, key of its source or None, what the value must be).
+_SERVICE_NUMBERS = (
+    ("catchment_m", "catchment_source", "a distance in metres greater than 0"),
+    ("places_per_1000", "places_per_1000_source", "places per 1,000 of the target group, 0 or more"),
+    ("unit_cost_eur_per_place_year", "unit_cost_source", "EUR per place per year, 0 or more"),
+    ("weight", None, "a weight for the composite gap, 0 or more"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Data classes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """
+    A citable source of a figure in the taxonomy.
+
+    Attributes
+    ----------
+    key
+        The key under ``sources:`` that rates and values refer to.
+    citation
+        Who published the figure, where, and what it says.
+    url
+        Address of the source, if known.
+    accessed
+        When the source was read, if recorded.
+    note
+        Caveats (e.g. "year not shown").
+    """
+
+    key: str
+    citation: str
+    url: str | None = None
+    accessed: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """
+    A group of people a service type is for, and the rate that turns population into its size.
+
+    Attributes
+    ----------
+    key
+        Identifier, e.g. ``"older_people_65plus"``.
+    labels
+        Display names by language code (``en``, ``sq``, ``sr``).
+    rate
+        Intensive share of the whole population in the group (0-1), or ``None`` when unknown.
+    sources
+        Keys of :attr:`Taxonomy.sources` the rate rests on (empty when the rate is unknown).
+    estimate
+        Whether the rate is an estimate or derived rather than a published share.
+    derivation
+        How the rate was worked out (required when ``estimate`` is true).
+    column
+        Name of a population-table column holding the group's count (extensive); when the table
+        has it, it takes precedence over the rate.
+    sensitive
+        Whether counts of this group must be suppressed when small (victims, children in care).
+    note
+        Free text, e.g. why the rate is unknown.
+    """
+
+    key: str
+    labels: dict[str, str]
+    rate: float | None
+    sources: tuple[str, ...] = ()
+    estimate: bool = False
+    derivation: str | None = None
+    column: str | None = None
+    sensitive: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    """
+    A kind of social service, whom it serves and its planning parameters.
+
+    Attributes
+    ----------
+    key
+        Identifier used in the services' ``service_type`` column, e.g. ``"csw"``.
+    labels
+        Display names by language code (``en``, ``sq``, ``sr``).
+    target_groups
+        Keys of the target groups it serves; its need is the sum of theirs (they must not overlap).
+    catchment_m
+        Default catchment in metres where a source gives one, else ``None`` (the analysis then
+        uses ``socialmap.settings.default_catchment_m``; see :meth:`Taxonomy.catchment_for`).
+    catchment_source
+        Source keys of ``catchment_m``.
+    places_per_1000
+        Planning standard: places per 1,000 of the target group, where a source gives one.
+    places_per_1000_source
+        Source keys of ``places_per_1000``.
+    unit_cost_eur_per_place_year
+        Cost of one place for one year in EUR, where a source gives one.
+    unit_cost_source
+        Source keys of ``unit_cost_eur_per_place_year``.
+    weight
+        Weight in the composite gap, or ``None`` for the default (1).
+    sensitive
+        Whether its target-group counts must be suppressed when small.
+    note
+        Free text.
+    """
+
+    key: str
+    labels: dict[str, str]
+    target_groups: tuple[str, ...]
+    catchment_m: float | None = None
+    catchment_source: tuple[str, ...] = ()
+    places_per_1000: float | None = None
+    places_per_1000_source: tuple[str, ...] = ()
+    unit_cost_eur_per_place_year: float | None = None
+    unit_cost_source: tuple[str, ...] = ()
+    weight: float | None = None
+    sensitive: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """
+    Service types, target groups and the sources of their figures.
+
+    Build one with :func:`load_taxonomy`, which checks the file.
+
+    Attributes
+    ----------
+    name
+        Name of the taxonomy (e.g. ``"kosovo"``), for provenance.
+    origin
+        Where it was loaded from (a file path or ``socialmap:taxonomies/<name>.yaml``).
+    service_types
+        Service types by key, in file order.
+    target_groups
+        Target groups by key, in file order.
+    sources
+        Sources by key.
+    description
+        Free text from the file.
+    schema_version
+        Version of the YAML schema.
+    """
+
+    name: str
+    origin: str
+    service_types: dict[str, ServiceType]
+    target_groups: dict[str, TargetGroup]
+    sources: dict[str, Source] = field(default_factory=dict)
+    description: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def service_type_keys(self) -> tuple[str, ...]:
+        """Keys of the service types, in file order."""
+        return tuple(self.service_types)
+
+    @property
+    def target_group_keys(self) -> tuple[str, ...]:
+        """Keys of the target groups, in file order."""
+        return tuple(self.target_groups)
+
+    @property
+    def sensitive_service_types(self) -> tuple[str, ...]:
+        """Keys of the service types whose target-group counts are sensitive."""
+        return tuple(k for k, s in self.service_types.items() if s.sensitive)
+
+    def service_type(self, key: str) -> ServiceType:
+        """
+        Return one service type.
+
+        Parameters
+        ----------
+        key
+            A service-type key.
+
+        Returns
+        -------
+        service_type
+            The :class:`ServiceType`.
+
+        Raises
+        ------
+        TaxonomyError
+            If ``key`` is not a service type of this taxonomy.
+        """
+        try:
+            return self.service_types[key]
+        except (KeyError, TypeError):
+            raise TaxonomyError(_unknown_key_message("service type", key, self.service_types, self)) from None
+
+    def target_group(self, key: str) -> TargetGroup:
+        """
+        Return one target group.
+
+        Parameters
+        ----------
+        key
+            A target-group key.
+
+        Returns
+        -------
+        target_group
+            The :class:`TargetGroup`.
+
+        Raises
+        ------
+        TaxonomyError
+            If ``key`` is not a target group of this taxonomy.
+        """
+        try:
+            return self.target_groups[key]
+        except (KeyError, TypeError):
+            raise TaxonomyError(_unknown_key_message("target group", key, self.target_groups, self)) from None
+
+    def label(self, key: str, lang: str | None = None) -> str:
+        """
+        Return the display name of a service type or target group.
+
+        Parameters
+        ----------
+        key
+            A service-type or target-group key.
+        lang
+            Language code: ``"en"``, ``"sq"`` (Albanian) or ``"sr"`` (Serbian, Latin script).
+            ``None`` means ``socialmap.settings.default_language``.
+
+        Returns
+        -------
+        label
+            The label in that language.
+
+        Raises
+        ------
+        TaxonomyError
+            If the key or the language is unknown.
+        """
+        lang = settings.default_language if lang is None else lang
+        if lang not in LANGUAGES:
+            raise TaxonomyError(f"`lang` must be one of {list(LANGUAGES)}; got {lang!r}.")
+        if key in self.service_types:
+            return self.service_types[key].labels[lang]
+        if key in self.target_groups:
+            return self.target_groups[key].labels[lang]
+        known = {**self.service_types, **self.target_groups}
+        raise TaxonomyError(_unknown_key_message("service type or target group", key, known, self))
+
+    def need_rates(self, service_type: str) -> dict[str, float | None]:
+        """
+        Return the rate of each target group a service type serves.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+
+        Returns
+        -------
+        rates
+            Target-group key → intensive rate (share of the whole population), or ``None`` where
+            the rate is unknown (then the need from rates alone is unknown).
+        """
+        st = self.service_type(service_type)
+        return {g: self.target_groups[g].rate for g in st.target_groups}
+
+    def need_is_known(self, service_type: str) -> bool:
+        """
+        Tell whether the rates alone determine a service type's need.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+
+        Returns
+        -------
+        known
+            ``False`` when any of its target groups has no rate.
+        """
+        return all(r is not None for r in self.need_rates(service_type).values())
+
+    def catchment_for(self, service_type: str) -> float:
+        """
+        Return the catchment (metres) to use for a service type.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+
+        Returns
+        -------
+        catchment_m
+            The taxonomy's sourced ``catchment_m``, or else ``socialmap.settings.default_catchment_m``
+            read at call time (a modelling default, not a sourced figure).
+        """
+        st = self.service_type(service_type)
+        return float(settings.default_catchment_m) if st.catchment_m is None else st.catchment_m
+
+    def composite_weights(self) -> dict[str, float]:
+        """
+        Return the weight of each service type in the composite gap.
+
+        Returns
+        -------
+        weights
+            Service-type key → weight; a blank weight counts as 1 (equal weighting).
+        """
+        return {k: 1.0 if s.weight is None else s.weight for k, s in self.service_types.items()}
+
+    def citation(self, keys: tuple[str, ...] | list[str]) -> str:
+        """
+        Join the citations of some sources into one line.
+
+        Parameters
+        ----------
+        keys
+            Source keys.
+
+        Returns
+        -------
+        citation
+            The citations separated by ``" | "`` (empty when ``keys`` is empty).
+        """
+        return " | ".join(self.sources[k].citation for k in keys if k in self.sources)
+
+    def group_count(self, group: str, population: pd.DataFrame) -> pd.Series:
+        """
+        Estimate the size of a target group in each row of a population table.
+
+        Where the table has the group's ``column``, its values are used; in rows where that column
+        is empty, and in tables without it, the count is ``population × rate``. Where neither is
+        available the count is NaN (unknown), never 0.
+
+        Parameters
+        ----------
+        group
+            A target-group key.
+        population
+            A table with an extensive ``population`` column (persons), and optionally the group's
+            count column (e.g. ``pop_65plus``).
+
+        Returns
+        -------
+        counts
+            Extensive float counts (persons) on the table's index, named after the group.
+
+        Raises
+        ------
+        ValidationError
+            If a column needed is missing or not numeric.
+        """
+        tg = self.target_group(group)
+        counts = pd.Series(math.nan, index=population.index, dtype=float, name=group)
+        if tg.column is not None and tg.column in population.columns:
+            counts = _numeric_column(population, tg.column).rename(group)
+            if not counts.isna().any() or tg.rate is None:
+                return counts
+        if tg.rate is None:
+            return counts
+        if "population" not in population.columns:
+            raise ValidationError(
+                [
+                    Problem(
+                        file="population",
+                        row=None,
+                        column="population",
+                        message=f"the table has no 'population' column, needed for target group "
+                        f"'{group}' (population × rate {tg.rate:g}); found {list(population.columns)}.",
+                        fix=f"add a 'population' column, or a '{tg.column}' column with the group's counts."
+                        if tg.column
+                        else "add a 'population' column.",
+                    )
+                ]
+            )
+        from_rate = _numeric_column(population, "population") * tg.rate
+        return counts.fillna(from_rate).rename(group)
+
+    def need(self, service_type: str, population: pd.DataFrame) -> pd.Series:
+        """
+        Compute the need of a service type in each row of a population table.
+
+        need = Σ over its target groups of the group's count (see :meth:`group_count`). The result is
+        extensive (persons): sum it over areas, never average it.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+        population
+            A table with an extensive ``population`` column and optional group-count columns.
+
+        Returns
+        -------
+        need
+            Float need on the table's index, named after the service type; NaN (unknown) in rows
+            where any of its target groups is unknown.
+        """
+        st = self.service_type(service_type)
+        total = pd.Series(0.0, index=population.index, dtype=float)
+        for g in st.target_groups:
+            total = total + self.group_count(g, population)
+        return total.rename(service_type)
+
+    def to_frame(self) -> pd.DataFrame:
+        """
+        Return the taxonomy as a tidy table for display and export.
+
+        One row per (service type, target group) pair, in file order; target groups that no service
+        type serves follow with an empty ``service_type``, so every rate and its source is listed.
+
+        Returns
+        -------
+        table
+            Columns: ``service_type``, ``service_label_en``/``_sq``/``_sr``, ``target_group``,
+            ``group_label_en``/``_sq``/``_sr``, ``rate`` (intensive; NaN = unknown),
+            ``rate_estimate``, ``rate_derivation``, ``rate_sources`` (keys), ``rate_citation``,
+            ``count_column``, ``catchment_m``, ``catchment_citation``, ``places_per_1000``,
+            ``places_per_1000_citation``, ``unit_cost_eur_per_place_year``, ``unit_cost_citation``,
+            ``weight``, ``sensitive``.
+        """
+        rows: list[dict[str, Any]] = []
+        served: set[str] = set()
+        for st in self.service_types.values():
+            for g in st.target_groups:
+                served.add(g)
+                rows.append(self._row(st, self.target_groups[g]))
+        for g, tg in self.target_groups.items():
+            if g not in served:
+                rows.append(self._row(None, tg))
+        columns = [
+            "service_type",
+            *(f"service_label_{lang}" for lang in LANGUAGES),
+            "target_group",
+            *(f"group_label_{lang}" for lang in LANGUAGES),
+            "rate",
+            "rate_estimate",
+            "rate_derivation",
+            "rate_sources",
+            "rate_citation",
+            "count_column",
+            "catchment_m",
+            "catchment_citation",
+            "places_per_1000",
+            "places_per_1000_citation",
+            "unit_cost_eur_per_place_year",
+            "unit_cost_citation",
+            "weight",
+            "sensitive",
+        ]
+        frame = pd.DataFrame(rows, columns=columns)
+        for col in ("rate", "catchment_m", "places_per_1000", "unit_cost_eur_per_place_year", "weight"):
+            frame[col] = frame[col].astype(float)
+        return frame
+
+    def _row(self, st: ServiceType | None, tg: TargetGroup) -> dict[str, Any]:
+        """Build one row of :meth:`to_frame`."""
+        row: dict[str, Any] = {"service_type": None if st is None else st.key}
+        for lang in LANGUAGES:
+            row[f"service_label_{lang}"] = None if st is None else st.labels[lang]
+        row["target_group"] = tg.key
+        for lang in LANGUAGES:
+            row[f"group_label_{lang}"] = tg.labels[lang]
+        row.update(
+            rate=tg.rate,
+            rate_estimate=tg.estimate,
+            rate_derivation=tg.derivation if tg.rate is not None else tg.note,
+            rate_sources="; ".join(tg.sources) or None,
+            rate_citation=self.citation(tg.sources) or None,
+            count_column=tg.column,
+            catchment_m=None if st is None else st.catchment_m,
+            catchment_citation=None if st is None else self.citation(st.catchment_source) or None,
+            places_per_1000=None if st is None else st.places_per_1000,
+            places_per_1000_citation=None if st is None else self.citation(st.places_per_1000_source) or None,
+            unit_cost_eur_per_place_year=None if st is None else st.unit_cost_eur_per_place_year,
+            unit_cost_citation=None if st is None else self.citation(st.unit_cost_source) or None,
+            weight=None if st is None else st.weight,
+            sensitive=tg.sensitive if st is None else st.sensitive,
+        )
+        return row
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def available_taxonomies() -> tuple[str, ...]:
+    """
+    List the taxonomies shipped with socialmap.
+
+    Returns
+    -------
+    names
+        Names accepted by :func:`load_taxonomy`, e.g. ``("kosovo",)``.
+    """
+    folder = importlib.resources.files("socialmap").joinpath(_PACKAGE_FOLDER)
+    return tuple(sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+def load_taxonomy(path_or_name: str | Path | None = None) -> Taxonomy:
+    """
+    Load and check a taxonomy.
+
+    Parameters
+    ----------
+    path_or_name
+        ``None`` or the name of a shipped taxonomy (``"kosovo"``, see :func:`available_taxonomies`)
+        for the one shipped with socialmap; otherwise the path of a YAML file.
+
+    Returns
+    -------
+    taxonomy
+        The checked :class:`Taxonomy`.
+
+    Raises
+    ------
+    TaxonomyError
+        If the file is missing, empty, not valid YAML or breaks the schema. The message names the
+        file and lists every problem with its YAML path (and line), what is wrong and how to fix it.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy("kosovo")
+    >>> len(tax.service_types)
+    7
+    """
+    if path_or_name is None:
+        path_or_name = "kosovo"
+    shipped = available_taxonomies()
+    if isinstance(path_or_name, str) and path_or_name in shipped:
+        resource = importlib.resources.files("socialmap").joinpath(_PACKAGE_FOLDER, f"{path_or_name}.yaml")
+        text = resource.read_text(encoding="utf-8")
+        return _parse(text, f"socialmap:{_PACKAGE_FOLDER}/{path_or_name}.yaml", default_name=path_or_name)
+    path = Path(path_or_name)
+    label = str(path)
+    hint = f" or one of the shipped names {list(shipped)}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaxonomyError(
+            f"Taxonomy file '{label}' not found. Fix: give the path of an existing YAML file{hint}."
+        ) from None
+    except IsADirectoryError:
+        raise TaxonomyError(
+            f"Taxonomy file '{label}' is a folder, not a file. Fix: give the path of a YAML file{hint}."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise TaxonomyError(
+            f"Taxonomy file '{label}' is not UTF-8 text (byte {exc.start}). Fix: save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise TaxonomyError(f"Taxonomy file '{label}' cannot be read: {exc}. Fix: check the path.") from None
+    return _parse(text, label, default_name=path.stem)
+
+
+def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
+    """Parse YAML text, check it and build the taxonomy (raises one TaxonomyError for all problems)."""
+    if not text.strip():
+        raise TaxonomyError(
+            f"Taxonomy file '{label}' is empty. Fix: write the keys sources, target_groups and "
+            "service_types (see socialmap/taxonomies/README.md, or copy the shipped kosovo.yaml)."
+        )
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(f"Taxonomy file '{label}' is not valid YAML: {_yaml_error(exc)}") from None
+    lines, duplicates = _line_index(node)
+    checker = _Checker(label, lines, duplicates)
+    if data is None:
+        raise TaxonomyError(
+            f"Taxonomy file '{label}' is empty (only comments). Fix: write the keys sources, "
+            "target_groups and service_types (see socialmap/taxonomies/README.md)."
+        )
+    taxonomy = checker.build(data, default_name)
+    if checker.problems or taxonomy is None:
+        raise TaxonomyError(checker.message())
+    return taxonomy
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """Describe a YAML syntax error with its line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = f"{context}, {problem}" if context else str(problem)
+    return (
+        f"{where}{what}. Fix: check the indentation (spaces, not tabs), colons after keys and "
+        "quotes around text containing ': ' or '#' near that line."
+    )
+
+
+def _line_index(node: yaml.Node | None) -> tuple[dict[str, int], list[tuple[str, int, int]]]:
+    """Map YAML paths (``a.b[0]``) to 1-based lines; list keys written twice in one mapping."""
+    lines: dict[str, int] = {}
+    duplicates: list[tuple[str, int, int]] = []
+
+    def walk(n: yaml.Node, path: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in n.value:
+                key = str(key_node.value)
+                sub = f"{path}.{key}" if path else key
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    duplicates.append((sub, seen[key], line))
+                seen[key] = line
+                lines[sub] = line  # YAML keeps the last of duplicate keys, so point at it
+                walk(value_node, sub)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                sub = f"{path}[{i}]"
+                lines[sub] = item.start_mark.line + 1
+                walk(item, sub)
+
+    if node is not None:
+        walk(node, "")
+    return lines, duplicates
+
+
+def _numeric_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Return a column as floats, or raise ValidationError if it holds non-numbers."""
+    values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        first = frame.index[bad.to_numpy()][0]
+        raise ValidationError(
+            [
+                Problem(
+                    file="population",
+                    row=None,
+                    column=column,
+                    message=f"column '{column}' holds non-numbers, e.g. {frame[column][first]!r} "
+                    f"at index {first!r}.",
+                    fix="write plain numbers (no units or thousands separators); leave unknown counts empty.",
+                )
+            ]
+        )
+    return values
+
+
+def _unknown_key_message(kind: str, key: object, known: Mapping[str, Any], tax: Taxonomy) -> str:
+    """Explain an unknown key, with the closest match and the known keys."""
+    guess = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f"did you mean {guess[0]!r}? If not, " if guess else ""
+    return (
+        f"Unknown {kind} {key!r} in taxonomy '{tax.name}'. Fix: {hint}use one of {sorted(known)} "
+        f"(defined in {tax.origin})."
+    )
+
+
+class _Checker:
+    """Collect every problem of a taxonomy's parsed YAML, then build it if there are none."""
+
+    def __init__(self, label: str, lines: dict[str, int], duplicates: list[tuple[str, int, int]]) -> None:
+        self.label = label
+        self.lines = lines
+        self.duplicate_keys = duplicates
+        self.problems: list[str] = []
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def add(self, path: str, what: str, fix: str) -> None:
+        """Record one problem at a YAML path."""
+        where = path
+        if path in self.lines:
+            where = f"{path} (line {self.lines[path]})"
+        else:  # a missing key: point at the block it belongs in
+            parent = _parent_path(path)
+            while parent and parent not in self.lines:
+                parent = _parent_path(parent)
+            if parent:
+                where = f"{path} (in the block at line {self.lines[parent]})"
+        self.problems.append(f"{where}: {what} Fix: {fix}")
+
+    def message(self) -> str:
+        """Return the full error message."""
+        n = len(self.problems)
+        head = f"Taxonomy file '{self.label}' has {n} problem{'s' if n != 1 else ''}:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+    # -- generic checks ----------------------------------------------------------------------
+
+    def mapping(self, value: Any, path: str, what: str) -> dict[Any, Any] | None:
+        """Check that a value is a mapping."""
+        if isinstance(value, dict):
+            return value
+        self.add(
+            path,
+            f"must be a mapping of {what}; found {_describe(value)}.",
+            f"write {what} as `key: value` lines indented under it.",
+        )
+        return None
+
+    def unknown_keys(self, block: dict[Any, Any], path: str, allowed: tuple[str, ...]) -> None:
+        """Report keys that are not in ``allowed`` (typo guard)."""
+        for key in block:
+            if key in allowed:
+                continue
+            sub = f"{path}.{key}" if path else str(key)
+            guess = difflib.get_close_matches(str(key), allowed, n=1)
+            fix = f"did you mean '{guess[0]}'? If not, remove it; " if guess else "remove it; "
+            self.add(sub, f"unknown key '{key}'.", f"{fix}allowed keys here: {', '.join(allowed)}.")
+
+    def duplicates(self) -> None:
+        """Report keys written twice in the same mapping (YAML keeps only the last)."""
+        for path, first, again in self.duplicate_keys:
+            self.add(
+                path,
+                f"key written twice (lines {first} and {again}); only the one at line {again} counts.",
+                "keep one of them (merge their contents).",
+            )
+
+    def key_name(self, key: Any, path: str, kind: str) -> bool:
+        """Check that a service-type / group / source key is a lower-case identifier."""
+        if isinstance(key, str) and _KEY_PATTERN.match(key):
+            return True
+        self.add(
+            f"{path}.{key}",
+            f"{kind} key {key!r} is not a lower-case identifier.",
+            "use lower-case letters, digits and underscores, starting with a letter (e.g. 'day_care').",
+        )
+        return False
+
+    def text(self, value: Any, path: str, *, required: bool, what: str) -> str | None:
+        """Check an optional or required non-empty text."""
+        if value is None:
+            if required:
+                self.add(path, f"{what} is missing.", f"write {what} as text.")
+            return None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.add(path, f"{what} must be non-empty text; found {_describe(value)}.", f"write {what} as text.")
+        return None
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        """Check an optional true/false value."""
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        self.add(
+            path, f"must be true or false; found {_describe(value)}.", "write true or false (no quotes)."
+        )
+        return default
+
+    def number(
+        self, value: Any, path: str, *, low: float, low_inclusive: bool, high: float | None, what: str
+    ) -> float | None:
+        """Check an optional finite number within bounds; returns None when blank or wrong."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            fix = "write a plain number without quotes, units or % sign"
+            if isinstance(value, str) and value.strip().endswith("%"):
+                fix = "write the share as a decimal without % (e.g. 5 % → 0.05)"
+            self.add(
+                path, f"must be a number ({what}); found {_describe(value)}.", f"{fix}, or null if unknown."
+            )
+            return None
+        number = float(value)
+        if not math.isfinite(number):
+            self.add(
+                path,
+                f"must be a finite number ({what}); found {value!r}.",
+                "write a number, or null if unknown.",
+            )
+            return None
+        too_low = number < low if low_inclusive else number <= low
+        too_high = high is not None and number > high
+        if too_low or too_high:
+            if number < 0:
+                fix = "numbers here cannot be negative; check the sign."
+            elif too_high and high == 1:
+                fix = "write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage."
+            else:
+                fix = f"write {what}."
+            self.add(path, f"{number:g} is out of range: must be {what}.", fix)
+            return None
+        return number
+
+    def source_keys(
+        self, value: Any, path: str, sources: set[str], *, required: bool, what: str
+    ) -> tuple[str, ...]:
+        """Check a source reference: one key or a list of keys of ``sources:``."""
+        if value is None or value == [] or value == "":
+            if required:
+                self.add(
+                    path,
+                    f"{what} has no source.",
+                    f"add `{path.rsplit('.', 1)[-1]}: <key>` naming an entry under `sources:` (add one "
+                    "there with its citation), or set the value to null if no source gives it.",
+                )
+            return ()
+        items = value if isinstance(value, list) else [value]
+        keys: list[str] = []
+        for i, item in enumerate(items):
+            sub = f"{path}[{i}]" if isinstance(value, list) else path
+            if not isinstance(item, str):
+                self.add(
+                    sub,
+                    f"a source must be a key of `sources:`; found {_describe(item)}.",
+                    "write the key of an entry under `sources:`.",
+                )
+            elif item not in sources:
+                guess = difflib.get_close_matches(item, sorted(sources), n=1)
+                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
+                self.add(
+                    sub,
+                    f"unknown source '{item}'.",
+                    f"{hint}use a key under `sources:` ({', '.join(sorted(sources)) or 'none defined'}) or "
+                    f"add '{item}' there with its citation.",
+                )
+            else:
+                keys.append(item)
+        return tuple(keys)
+
+    def labels(self, value: Any, path: str) -> dict[str, str]:
+        """Check a label block: one non-empty text per language."""
+        langs = ", ".join(LANGUAGES)
+        if value is None:
+            self.add(
+                path,
+                "labels are missing.",
+                f"add `label:` with one line per language ({langs}), e.g. `en: Day care`.",
+            )
+            return {}
+        block = self.mapping(value, path, f"labels by language ({langs})")
+        if block is None:
+            return {}
+        self.unknown_keys(block, path, LANGUAGES)
+        out: dict[str, str] = {}
+        for lang in LANGUAGES:
+            text = block.get(lang)
+            if text is None or not (isinstance(text, str) and text.strip()):
+                what = "missing" if text is None else f"not text ({_describe(text)})"
+                self.add(
+                    f"{path}.{lang}",
+                    f"label in '{lang}' is {what}.",
+                    f"add `{lang}: <name>` under {path} (labels are needed in {langs}).",
+                )
+            else:
+                out[lang] = text.strip()
+        return out
+
+    # -- sections ----------------------------------------------------------------------------
+
+    def build(self, data: Any, default_name: str) -> Taxonomy | None:
+        """Check everything; return the taxonomy when there is no problem."""
+        if not isinstance(data, dict):
+            self.add(
+                "(top level)",
+                f"must be a mapping with keys {', '.join(_TOP_REQUIRED)}; found {_describe(data)}.",
+                "start from the shipped kosovo.yaml and edit it.",
+            )
+            return None
+        self.duplicates()
+        self.unknown_keys(data, "", _TOP_KEYS)
+        for key in _TOP_REQUIRED:
+            if key not in data:
+                self.add(
+                    key,
+                    f"required section '{key}' is missing.",
+                    f"add `{key}:` at the top level (see socialmap/taxonomies/README.md).",
+                )
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            self.add(
+                "schema_version",
+                f"unsupported schema version {version!r}.",
+                f"write `schema_version: {SCHEMA_VERSION}` and follow that schema.",
+            )
+        name = self.text(data.get("name"), "name", required=False, what="the taxonomy name") or default_name
+        description = self.text(
+            data.get("description"), "description", required=False, what="the description"
+        )
+
+        sources = self.sources(data.get("sources"))
+        groups = self.groups(data.get("target_groups"), set(sources))
+        services = self.services(data.get("service_types"), groups, set(sources))
+        if self.problems:
+            return None
+        return Taxonomy(
+            name=name,
+            origin=self.label,
+            service_types=services,
+            target_groups=groups,
+            sources=sources,
+            description=description,
+            schema_version=SCHEMA_VERSION,
+        )
+
+    def sources(self, value: Any) -> dict[str, Source]:
+        """Check the ``sources`` section."""
+        out: dict[str, Source] = {}
+        if value is None:
+            return out
+        block = self.mapping(value, "sources", "sources (key: citation block)")
+        if block is None:
+            return out
+        for key, entry in block.items():
+            path = f"sources.{key}"
+            if not self.key_name(key, "sources", "source"):
+                continue
+            if isinstance(entry, str):
+                entry = {"citation": entry}
+            item = self.mapping(entry, path, "source fields (citation, url, accessed, note)")
+            if item is None:
+                continue
+            self.unknown_keys(item, path, _SOURCE_KEYS)
+            citation = self.text(
+                item.get("citation"),
+                f"{path}.citation",
+                required=True,
+                what="the citation (who published what, where)",
+            )
+            fields = {
+                k: self.text(item.get(k), f"{path}.{k}", required=False, what=k) for k in _SOURCE_KEYS[1:]
+            }
+            if citation is not None:
+                out[key] = Source(key=key, citation=citation, **fields)
+        return out
+
+    def groups(self, value: Any, sources: set[str]) -> dict[str, TargetGroup]:
+        """Check the ``target_groups`` section."""
+        out: dict[str, TargetGroup] = {}
+        if value is None:
+            return out
+        block = self.mapping(value, "target_groups", "target groups")
+        if block is None:
+            return out
+        if not block:
+            self.add("target_groups", "no target group is defined.", "define at least one target group.")
+        for key, entry in block.items():
+            path = f"target_groups.{key}"
+            if not self.key_name(key, "target_groups", "target group"):
+                continue
+            item = self.mapping(entry, path, "target-group fields")
+            if item is None:
+                continue
+            self.unknown_keys(item, path, _GROUP_KEYS)
+            labels = self.labels(item.get("label"), f"{path}.label")
+            if "rate" not in item:
+                self.add(
+                    f"{path}.rate",
+                    "the rate is missing.",
+                    "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
+                    "figure is known (the need is then unknown, not zero).",
+                )
+            rate = self.number(
+                item.get("rate"),
+                f"{path}.rate",
+                low=0.0,
+                low_inclusive=True,
+                high=1.0,
+                what="a share of the whole population between 0 and 1",
+            )
+            srcs = self.source_keys(
+                item.get("source"),
+                f"{path}.source",
+                sources,
+                required=item.get("rate") is not None,
+                what="the rate",
+            )
+            estimate = self.boolean(item.get("estimate"), f"{path}.estimate", False)
+            derivation = self.text(
+                item.get("derivation"), f"{path}.derivation", required=False, what="the derivation"
+            )
+            if estimate and rate is not None and derivation is None and item.get("derivation") is None:
+                self.add(
+                    f"{path}.derivation",
+                    "the rate is marked `estimate: true` but does not say how it was derived.",
+                    "add `derivation:` with the arithmetic and its inputs "
+                    "(e.g. '91,500 / 1,739,825 = 0.0526, computed here').",
+                )
+            column = self.text(
+                item.get("column"), f"{path}.column", required=False, what="the population column name"
+            )
+            sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
+            note = self.text(item.get("note"), f"{path}.note", required=False, what="the note")
+            out[key] = TargetGroup(
+                key=key,
+                labels=labels,
+                rate=rate,
+                sources=srcs,
+                estimate=estimate,
+                derivation=derivation,
+                column=column,
+                sensitive=sensitive,
+                note=note,
+            )
+        return out
+
+    def services(
+        self, value: Any, groups: dict[str, TargetGroup], sources: set[str]
+    ) -> dict[str, ServiceType]:
+        """Check the ``service_types`` section."""
+        out: dict[str, ServiceType] = {}
+        if value is None:
+            return out
+        block = self.mapping(value, "service_types", "service types")
+        if block is None:
+            return out
+        if not block:
+            self.add("service_types", "no service type is defined.", "define at least one service type.")
+        for key, entry in block.items():
+            path = f"service_types.{key}"
+            if not self.key_name(key, "service_types", "service type"):
+                continue
+            item = self.mapping(entry, path, "service-type fields")
+            if item is None:
+                continue
+            self.unknown_keys(item, path, _SERVICE_KEYS)
+            labels = self.labels(item.get("label"), f"{path}.label")
+            served = self.served_groups(item.get("target_groups"), f"{path}.target_groups", groups)
+            values: dict[str, Any] = {}
+            for number_key, source_key, what in _SERVICE_NUMBERS:
+                low_inclusive = number_key != "catchment_m"
+                number = self.number(
+                    item.get(number_key),
+                    f"{path}.{number_key}",
+                    low=0.0,
+                    low_inclusive=low_inclusive,
+                    high=None,
+                    what=what,
+                )
+                values[number_key] = number
+                if source_key is not None:
+                    values[source_key] = self.source_keys(
+                        item.get(source_key),
+                        f"{path}.{source_key}",
+                        sources,
+                        required=item.get(number_key) is not None,
+                        what=f"{number_key}",
+                    )
+            sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
+            touchy = [g for g in served if g in groups and groups[g].sensitive]
+            if touchy and not sensitive:
+                self.add(
+                    f"{path}.sensitive",
+                    f"serves sensitive target group(s) {touchy} but is not marked sensitive.",
+                    "write `sensitive: true` so that small counts are suppressed in exports.",
+                )
+            note = self.text(item.get("note"), f"{path}.note", required=False, what="the note")
+            out[key] = ServiceType(
+                key=key, labels=labels, target_groups=served, sensitive=sensitive, note=note, **values
+            )
+        return out
+
+    def served_groups(self, value: Any, path: str, groups: dict[str, TargetGroup]) -> tuple[str, ...]:
+        """Check a service type's list of target groups."""
+        if value is None or value == []:
+            self.add(
+                path,
+                "no target group is listed.",
+                f"write `target_groups: [<key>, ...]` with keys from `target_groups:` ({', '.join(groups)}).",
+            )
+            return ()
+        items = value if isinstance(value, list) else [value]
+        if not isinstance(value, list) and not isinstance(value, str):
+            self.add(
+                path,
+                f"must be a list of target-group keys; found {_describe(value)}.",
+                "write `target_groups: [<key>, ...]`.",
+            )
+            return ()
+        out: list[str] = []
+        for i, g in enumerate(items):
+            sub = f"{path}[{i}]" if isinstance(value, list) else path
+            if not isinstance(g, str) or g not in groups:
+                guess = difflib.get_close_matches(str(g), list(groups), n=1)
+                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
+                self.add(
+                    sub,
+                    f"unknown target group {g!r}.",
+                    f"{hint}use a key defined under `target_groups:` "
+                    f"({', '.join(groups) or 'none defined'}), or define {g!r} there with its rate and "
+                    "source.",
+                )
+            elif g in out:
+                self.add(
+                    sub,
+                    f"target group '{g}' is listed twice (its need would be counted twice).",
+                    "list it once.",
+                )
+            else:
+                out.append(g)
+        return tuple(out)
+
+
+def _parent_path(path: str) -> str:
+    """Drop the last ``.key`` or ``[i]`` of a YAML path (``""`` at the top)."""
+    match = re.search(r"(\.[^.\[]*|\[\d+\])$", path)
+    return path[: match.start()] if match else ""
+
+
+def _describe(value: Any) -> str:
+    """Describe a YAML value for an error message."""
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
