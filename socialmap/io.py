@@ -171,6 +171,8 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
             raise OSError(f"The writer did not create the file {str(temporary)!r}: nothing was written.")
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
+        if target.exists():  # keep the permissions of the file being replaced
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
         os.replace(temporary, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

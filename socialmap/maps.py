@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -311,22 +310,10 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
     path
         The path written.
     """
-    target = Path(path)
+    from socialmap.io import write_atomic
+
     page = fmap.get_root().render()
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    # os.open with mode 0o666 lets the umask set the permissions, as for a normal file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    target = write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8", newline=""))
     logger.info("map written to %s", target)
     return target
 
