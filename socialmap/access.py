@@ -1,0 +1,1187 @@
+"""
+Accessibility: demand–service pairs within a catchment, distance-weight functions and the 2SFCA family.
+
+Two-step floating catchment area (2SFCA, Luo & Wang 2003) and its enhanced, distance-weighted form (E2SFCA,
+Luo & Qi 2009), for demand points with an extensive ``need`` (persons) and service points with an
+extensive ``capacity`` (places). With ``d_ij`` the euclidean distance in metres, ``d0`` the catchment and
+``w`` the weight (``w = 1`` for plain 2SFCA)::
+
+    R_j = c_j / sum_{i: d_ij <= d0} w(d_ij) n_i      # places per person in need around service j
+    A_i = sum_{j: d_ij <= d0} w(d_ij) R_j            # places per person in need reachable from point i
+
+``A_i`` is intensive (a rate): never sum it, average it weighted by need. The threshold is inclusive
+(``<=``), as in PySAL ``access`` (``max_cost`` and ``weights.step_fn`` both use ``<=``), and the weight is
+applied in both steps, as in ``access``'s ``enhanced_two_stage_fca``; results equal ``access`` on the same
+pairs (see ``tests/test_access.py``) apart from the documented edge cases of :func:`fca_arrays`.
+
+The core never materialises the list of pairs. Demand points are sorted into horizontal strips and, inside a
+strip, by ``x``; consecutive runs of them form chunks, and the services that can be within the catchment of a
+chunk are a contiguous slice of the strip's services sorted by ``x``. Each chunk is one dense numpy block of
+squared distances (``scipy.spatial.distance.cdist``), masked by the catchment, turned into weights and reduced
+with matrix–vector products. Memory stays bounded by the block size; blocks are kept for the second step while
+they fit in a budget and recomputed otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
+
+from socialmap import settings
+from socialmap.crs import require_metric_crs
+from socialmap.errors import Problem, SocialMapError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FCAResult",
+    "GaussianWeights",
+    "GravityWeights",
+    "StepWeights",
+    "WeightFunction",
+    "distance_coverage",
+    "fca_arrays",
+    "fca_from_pairs",
+    "gaussian_weights",
+    "gravity_weights",
+    "nearest_distance",
+    "pairs_within",
+    "step_weights",
+    "two_step_fca",
+]
+
+#: A distance-weight function: distances (metres, a numpy array) -> weights (same shape, finite, >= 0).
+WeightFunction = Callable[[NDArray[np.float64]], ArrayLike]
+
+# Largest dense block (demand rows x candidate services) computed at once: 2**19 entries = 4 MiB per float64
+# temporary. Keeps memory bounded whatever the input size.
+_MAX_BLOCK = 2**19
+# Blocks of weights kept from the first step for the second one while their total stays below this; beyond
+# it the remaining blocks are recomputed (about doubling the distance work, never the memory).
+_CACHE_BYTES = 256 * 2**20
+# Cost model used to choose the strip height: rough seconds per block entry (both steps) and per chunk
+# (Python overhead), from timings on the development machine; only their ratio matters.
+_COST_PER_ENTRY = 6e-9
+_COST_PER_CHUNK = 4e-5
+
+
+# ----------------------------------------------------------------------------------------------------
+# Weight functions (factories that return callables, as in PySAL access's `weights` module)
+# ----------------------------------------------------------------------------------------------------
+
+
+class StepWeights:
+    """
+    Step weights: the weight of the smallest distance bound that is >= the distance, 0 beyond the last bound.
+
+    Made by :func:`step_weights`. Calling it on an array of distances (metres) returns an array of weights.
+    """
+
+    def __init__(self, steps: Mapping[float, float]) -> None:
+        items = sorted((float(k), float(v)) for k, v in steps.items())
+        self.bounds_m: NDArray[np.float64] = np.array([k for k, _ in items], dtype=np.float64)
+        self.values: NDArray[np.float64] = np.array([v for _, v in items], dtype=np.float64)
+
+    def __call__(self, distance_m: ArrayLike) -> Any:
+        """Return the weight of each distance (metres)."""
+        d = np.asarray(distance_m, dtype=np.float64)
+        # side="left": index of the first bound >= d, so a distance equal to a bound gets that bound's weight.
+        idx = np.searchsorted(self.bounds_m, d, side="left")
+        return np.append(self.values, 0.0)[idx]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k:g}: {v:g}" for k, v in zip(self.bounds_m, self.values, strict=True))
+        return f"step_weights({{{inner}}})"
+
+
+class GaussianWeights:
+    """
+    Gaussian weights ``exp(-d**2 / (2 sigma**2))``, 1 at distance 0, as ``access.weights.gaussian``.
+
+    Made by :func:`gaussian_weights`.
+    """
+
+    def __init__(self, sigma_m: float) -> None:
+        self.sigma_m = float(sigma_m)
+
+    def __call__(self, distance_m: ArrayLike) -> Any:
+        """Return the weight of each distance (metres)."""
+        d = np.asarray(distance_m, dtype=np.float64)
+        # Same operations in the same order as access.weights.gaussian, so the values are bit-identical.
+        return np.exp(-d * d / (2 * self.sigma_m**2))
+
+    def __repr__(self) -> str:
+        return f"gaussian_weights({self.sigma_m:g})"
+
+
+class GravityWeights:
+    """
+    Gravity weights ``(max(d, min_dist_m) / scale_m) ** alpha``, as ``access.weights.gravity``.
+
+    Made by :func:`gravity_weights`. ``alpha`` is not implicitly negative: pass e.g. ``alpha=-1`` for a decay.
+    """
+
+    def __init__(self, scale_m: float, alpha: float, min_dist_m: float = 0.0) -> None:
+        self.scale_m = float(scale_m)
+        self.alpha = float(alpha)
+        self.min_dist_m = float(min_dist_m)
+
+    def __call__(self, distance_m: ArrayLike) -> Any:
+        """Return the weight of each distance (metres)."""
+        d = np.asarray(distance_m, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return np.power(np.maximum(d, self.min_dist_m) / self.scale_m, self.alpha)
+
+    def __repr__(self) -> str:
+        return f"gravity_weights({self.scale_m:g}, {self.alpha:g}, min_dist_m={self.min_dist_m:g})"
+
+
+def _require_number(value: object, name: str, func: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise SocialMapError(f"`{name}` of {func}() must be a finite number; got {value!r}.")
+    if positive and float(value) <= 0:
+        raise SocialMapError(f"`{name}` of {func}() must be > 0; got {value!r}.")
+    return float(value)
+
+
+def step_weights(steps: Mapping[float, float]) -> StepWeights:
+    """
+    Make a step weight function from distance bounds (metres) to weights, like ``access.weights.step_fn``.
+
+    A distance gets the weight of the smallest bound that is >= it (bounds are inclusive); distances beyond
+    the largest bound get weight 0.
+
+    Parameters
+    ----------
+    steps
+        Mapping of distance upper bound in metres -> weight, e.g. ``{5000: 1, 10000: 0.68, 15000: 0.22}``.
+        Bounds must be finite and >= 0; weights finite and >= 0.
+
+    Returns
+    -------
+    weight
+        A callable taking an array of distances in metres and returning the weights.
+
+    Examples
+    --------
+    >>> w = step_weights({5000: 1, 10000: 0.68, 15000: 0.22})
+    >>> w([0, 5000, 5001, 15000, 15001]).tolist()
+    [1.0, 1.0, 0.68, 0.22, 0.0]
+    """
+    if not isinstance(steps, Mapping) or len(steps) == 0:
+        raise SocialMapError(
+            f"`steps` of step_weights() must be a non-empty mapping of distance bound (m) -> weight, "
+            f"e.g. {{5000: 1, 10000: 0.68}}; got {steps!r}."
+        )
+    for bound, value in steps.items():
+        b = _require_number(bound, "steps (a bound)", "step_weights")
+        v = _require_number(value, "steps (a weight)", "step_weights")
+        if b < 0 or v < 0:
+            raise SocialMapError(
+                f"step_weights() needs bounds and weights >= 0; got {bound!r}: {value!r}. Fix the step table."
+            )
+    return StepWeights(steps)
+
+
+def gaussian_weights(sigma_m: float) -> GaussianWeights:
+    """
+    Make a gaussian weight function ``exp(-d**2 / (2 sigma_m**2))``, like ``access.weights.gaussian``.
+
+    Parameters
+    ----------
+    sigma_m
+        Width in metres (> 0). The weight is 1 at distance 0 and about 0.61 at ``sigma_m``.
+
+    Returns
+    -------
+    weight
+        A callable taking an array of distances in metres and returning the weights.
+
+    Examples
+    --------
+    >>> round(float(gaussian_weights(5000)(5000)), 4)
+    0.6065
+    """
+    return GaussianWeights(_require_number(sigma_m, "sigma_m", "gaussian_weights", positive=True))
+
+
+def gravity_weights(scale_m: float, alpha: float, min_dist_m: float = 0.0) -> GravityWeights:
+    """
+    Make a gravity weight function ``(max(d, min_dist_m) / scale_m) ** alpha``, like ``weights.gravity``.
+
+    Parameters
+    ----------
+    scale_m
+        Distance in metres at which the weight is 1 (> 0).
+    alpha
+        Exponent; negative for a decay with distance (e.g. -1 or -2).
+    min_dist_m
+        Distances below this are raised to it (>= 0). With a negative ``alpha``, give a positive value: at
+        distance 0 the weight is otherwise infinite, and :func:`fca_arrays` raises if a pair is that close.
+
+    Returns
+    -------
+    weight
+        A callable taking an array of distances in metres and returning the weights.
+
+    Examples
+    --------
+    >>> gravity_weights(1000, -1, min_dist_m=500)([0, 1000, 2000]).tolist()
+    [2.0, 1.0, 0.5]
+    """
+    scale = _require_number(scale_m, "scale_m", "gravity_weights", positive=True)
+    a = _require_number(alpha, "alpha", "gravity_weights")
+    low = _require_number(min_dist_m, "min_dist_m", "gravity_weights")
+    if low < 0:
+        raise SocialMapError(f"`min_dist_m` of gravity_weights() must be >= 0; got {min_dist_m!r}.")
+    return GravityWeights(scale, a, low)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The tiled engine
+# ----------------------------------------------------------------------------------------------------
+
+
+def _sq_threshold(r: float) -> float:
+    """Largest float ``x`` with ``sqrt(x) <= r``: then ``d2 <= x`` exactly when ``sqrt(d2) <= r``."""
+    if math.isinf(r):
+        return math.inf
+    x = r * r
+    while x > 0 and math.sqrt(x) > r:
+        x = math.nextafter(x, -math.inf)
+    while math.sqrt(math.nextafter(x, math.inf)) <= r:
+        x = math.nextafter(x, math.inf)
+    return x
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """How a block of squared distances (services x demand) turns into weights (0 outside the catchment)."""
+
+    t2: float  # squared catchment threshold (see _sq_threshold)
+    kind: Literal["plain", "step", "func"]
+    step_t2: NDArray[np.float64] | None = None  # ascending squared bounds, the last one is t2
+    step_values: NDArray[np.float64] | None = None  # weight per bound, then 0 beyond t2
+    func: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
+    check: bool = False  # verify func's weights are finite and >= 0
+
+    def block(self, d2: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        """Return (weights, number of services within the catchment per demand point, i.e. per column)."""
+        if self.kind == "plain":
+            w = (d2 <= self.t2).astype(np.float64)
+            return w, np.ones(len(w)) @ w
+        if self.kind == "step":
+            assert self.step_t2 is not None and self.step_values is not None
+            idx = np.zeros(d2.shape, dtype=np.uint8 if len(self.step_t2) < 255 else np.intp)
+            for t in self.step_t2[:-1]:
+                idx += d2 > t
+            beyond = d2 > self.step_t2[-1]
+            idx += beyond
+            return self.step_values.take(idx), len(d2) - beyond.sum(axis=0)
+        assert self.func is not None
+        mask = d2 <= self.t2
+        with np.errstate(all="ignore"):
+            w = self.func(np.sqrt(d2))
+        w = np.where(mask, w, 0.0)
+        if self.check and not (np.isfinite(w).all() and (w >= 0).all()):
+            r, c = np.nonzero(mask & ~(np.isfinite(w) & (w >= 0)))
+            raise SocialMapError(
+                f"The weight function returned {float(w[r[0], c[0]])!r} at distance "
+                f"{math.sqrt(float(d2[r[0], c[0]]))!r} m; weights must be finite and >= 0 within the "
+                f"catchment. For gravity_weights with a negative alpha, give a min_dist_m > 0."
+            )
+        return w, mask.sum(axis=0)
+
+
+def _vectorised(func: Callable[..., Any]) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """Return ``func`` if it maps an array to an array of the same shape, else an element-wise wrapper."""
+    probe = np.array([[0.0, 1.0], [2.0, 3.0]])
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(func(probe), dtype=np.float64)
+        if out.shape == probe.shape:
+            return lambda d: np.asarray(func(d), dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    # A scalar-only function such as access.weights.step_fn: correct, but called once per pair (slow).
+    vec = np.vectorize(func, otypes=[np.float64])
+    return lambda d: vec(d)
+
+
+def _make_kernel(catchment_m: float, weight: WeightFunction | None) -> _Kernel:
+    t2 = _sq_threshold(catchment_m)
+    if weight is None:
+        return _Kernel(t2=t2, kind="plain")
+    if isinstance(weight, StepWeights):
+        inside = weight.bounds_m < catchment_m
+        bounds = [*weight.bounds_m[inside].tolist(), catchment_m]
+        values = [*weight.values[inside].tolist(), float(weight(catchment_m)), 0.0]
+        sq = np.array([_sq_threshold(b) for b in bounds])
+        return _Kernel(t2=t2, kind="step", step_t2=sq, step_values=np.array(values))
+    safe = isinstance(weight, GaussianWeights) or (
+        isinstance(weight, GravityWeights) and (weight.alpha >= 0 or weight.min_dist_m > 0)
+    )
+    return _Kernel(t2=t2, kind="func", func=_vectorised(weight), check=not safe)
+
+
+@dataclass(frozen=True)
+class _Strip:
+    sup_idx: NDArray[np.intp]  # services that may be in reach of the strip's demand, sorted by x
+    sup_xy: NDArray[np.float64]  # their coordinates (C-contiguous)
+    chunks: list[tuple[int, int, int, int]]  # (demand lo, demand hi, service lo, service hi)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    order: NDArray[np.intp]  # demand sort order (strip, then x)
+    dxy: NDArray[np.float64]  # demand coordinates in that order (C-contiguous)
+    strips: list[_Strip]
+
+
+def _extent(x: NDArray[np.float64]) -> tuple[float, float]:
+    return float(x.min()), float(x.max())
+
+
+def _strip_height(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> float:
+    """Choose the strip height (and chunk width) minimising a simple model of work + Python overhead."""
+    (dx0, dx1), (dy0, dy1) = _extent(dxy[:, 0]), _extent(dxy[:, 1])
+    (sx0, sx1), (sy0, sy1) = _extent(sxy[:, 0]), _extent(sxy[:, 1])
+    lx, ly = max(dx1, sx1) - min(dx0, sx0), max(dy1, sy1) - min(dy0, sy0)
+    span = max(lx, ly, 1.0)
+    lx, ly = max(lx, span * 1e-3), max(ly, span * 1e-3)
+    n, m = len(dxy), len(sxy)
+    best_h, best_cost = span, math.inf
+    for h in (span * 0.5**k for k in range(24)):
+        entries = n * m * min(1.0, (h + 2 * d0) / ly) * min(1.0, (h + 2 * d0) / lx)
+        chunks = min(n, max(1.0, lx * ly / (h * h))) + entries / _MAX_BLOCK
+        cost = entries * _COST_PER_ENTRY + chunks * _COST_PER_CHUNK
+        if cost < best_cost:
+            best_h, best_cost = h, cost
+    return best_h
+
+
+def _plan(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> _Plan:
+    """Sort demand into strips and chunks and find each chunk's contiguous slice of candidate services."""
+    n = len(dxy)
+    h = _strip_height(dxy, sxy, d0)
+    x, y = dxy[:, 0], dxy[:, 1]
+    (x0, x1), (y0, _) = _extent(x), _extent(y)
+    scale = max(abs(x0), abs(x1), float(np.abs(dxy[:, 1]).max()), float(np.abs(sxy).max()))
+    # Windows are widened a little so that rounding never drops a pair; the exact test is on d2 later.
+    pad = d0 + 1e-9 * (scale + d0) if math.isfinite(d0) else math.inf
+    strip_id = np.floor((y - y0) / h)
+    # One sort by (strip, x). The key's rounding may misorder x by a few nanometres: harmless, because chunk
+    # extents below are true minima / maxima, not the first / last values.
+    order = np.argsort(strip_id * (2.0 * (x1 - x0) + 1.0) + (x - x0))
+    dxy_s = np.ascontiguousarray(dxy[order])
+    sid = strip_id[order]
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    ends = np.r_[starts[1:], n]
+    ys = dxy_s[:, 1]
+    ymin = np.minimum.reduceat(ys, starts)
+    ymax = np.maximum.reduceat(ys, starts)
+    s_by_y = np.argsort(sxy[:, 1], kind="stable")
+    sy = sxy[s_by_y, 1]
+    xs = np.ascontiguousarray(dxy_s[:, 0])
+    strips = []
+    for lo, hi, ya, yb in zip(starts.tolist(), ends.tolist(), ymin.tolist(), ymax.tolist(), strict=True):
+        a = int(np.searchsorted(sy, ya - pad, side="left"))
+        b = int(np.searchsorted(sy, yb + pad, side="right"))
+        if b <= a:
+            continue
+        idx = s_by_y[a:b]
+        idx = idx[np.argsort(sxy[idx, 0])]
+        sup_xy = np.ascontiguousarray(sxy[idx])
+        sx = np.ascontiguousarray(sup_xy[:, 0])
+        q = max(1, math.ceil((hi - lo) * h / max(float(xs[hi - 1] - xs[lo]), h)))
+        c_lo = np.arange(lo, hi, q)
+        c_hi = np.minimum(c_lo + q, hi)
+        s_lo = np.searchsorted(sx, np.minimum.reduceat(xs[lo:hi], c_lo - lo) - pad, side="left")
+        s_hi = np.searchsorted(sx, np.maximum.reduceat(xs[lo:hi], c_lo - lo) + pad, side="right")
+        chunks: list[tuple[int, int, int, int]] = []
+        for r0, r1, k0, k1 in zip(c_lo.tolist(), c_hi.tolist(), s_lo.tolist(), s_hi.tolist(), strict=True):
+            if k1 > k0:
+                _split(chunks, r0, r1, k0, k1, xs, sx, pad)
+        if chunks:
+            strips.append(_Strip(idx, sup_xy, chunks))
+    return _Plan(order, dxy_s, strips)
+
+
+def _split(
+    out: list[tuple[int, int, int, int]],
+    r0: int,
+    r1: int,
+    k0: int,
+    k1: int,
+    xs: NDArray[np.float64],
+    sx: NDArray[np.float64],
+    pad: float,
+) -> None:
+    """Append the chunk, halved (demand rows) until its block fits ``_MAX_BLOCK`` or is one row."""
+    if (r1 - r0) * (k1 - k0) <= _MAX_BLOCK or r1 - r0 == 1:
+        out.append((r0, r1, k0, k1))
+        return
+    mid = (r0 + r1) // 2
+    for a, b in ((r0, mid), (mid, r1)):
+        ka = int(np.searchsorted(sx, xs[a:b].min() - pad, side="left"))
+        kb = int(np.searchsorted(sx, xs[a:b].max() + pad, side="right"))
+        if kb > ka:
+            _split(out, a, b, ka, kb, xs, sx, pad)
+
+
+@dataclass(frozen=True)
+class FCAResult:
+    """
+    Result of :func:`fca_arrays` / :func:`fca_from_pairs`, as plain arrays in input order.
+
+    Attributes
+    ----------
+    access
+        ``A_i`` per demand point (places per person in need; intensive). 0 where no service is in reach.
+    covered
+        Per demand point: True if at least one service is within the catchment (distance coverage).
+    n_services
+        Per demand point: number of services within the catchment.
+    nearest
+        Per demand point: distance to the nearest service (metres for :func:`fca_arrays`, cost units for
+        :func:`fca_from_pairs`, where it is ``inf`` when no pair is within ``max_cost``); ``inf`` when there
+        are no services.
+    ratio
+        ``R_j`` per service: capacity per weighted person in need in its catchment; NaN where that weighted
+        need is 0 (nobody in need within reach): such a service adds nothing to anyone's ``access``.
+    weighted_need
+        ``sum_i w(d_ij) n_i`` per service (extensive).
+    """
+
+    access: NDArray[np.float64]
+    covered: NDArray[np.bool_]
+    n_services: NDArray[np.int64]
+    nearest: NDArray[np.float64]
+    ratio: NDArray[np.float64]
+    weighted_need: NDArray[np.float64]
+
+
+def _ratio(capacity: NDArray[np.float64], weighted_need: NDArray[np.float64]) -> NDArray[np.float64]:
+    ratio = np.full(len(capacity), np.nan)
+    ok = weighted_need > 0
+    ratio[ok] = capacity[ok] / weighted_need[ok]
+    return ratio
+
+
+def _fca_core(
+    dxy: NDArray[np.float64],
+    need: NDArray[np.float64] | None,
+    sxy: NDArray[np.float64],
+    capacity: NDArray[np.float64] | None,
+    d0: float,
+    weight: WeightFunction | None,
+) -> FCAResult:
+    """Run both steps on checked arrays (``need``/``capacity`` None: distance coverage only)."""
+    n, m = len(dxy), len(sxy)
+    wneed = np.zeros(m)
+    if n == 0 or m == 0:
+        count = np.zeros(n, dtype=np.int64)
+        return FCAResult(np.zeros(n), count > 0, count, np.full(n, np.inf), np.full(m, np.nan), wneed)
+    kernel = _make_kernel(d0, weight)
+    plan = _plan(dxy, sxy, d0)
+    need_s = need[plan.order] if need is not None else None
+    cache: dict[tuple[int, int], NDArray[np.float64]] = {}
+    cached_bytes = 0
+    count_s = np.zeros(n)
+    near2_s = np.full(n, np.inf)
+    # Step 1: weighted need around each service; blocks are services x demand (fast reductions over axis 0).
+    for si, strip in enumerate(plan.strips):
+        w_strip = np.zeros(len(strip.sup_idx))
+        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+            d2 = cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean")
+            np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
+            w, cnt = kernel.block(d2)
+            count_s[r0:r1] += cnt
+            if need_s is not None:
+                w_strip[k0:k1] += w @ need_s[r0:r1]
+                if cached_bytes + w.nbytes <= _CACHE_BYTES:
+                    cache[si, ci] = w
+                    cached_bytes += w.nbytes
+        wneed[strip.sup_idx] += w_strip
+    count = np.zeros(n, dtype=np.int64)
+    count[plan.order] = count_s
+    near2 = np.empty(n)
+    near2[plan.order] = near2_s
+    covered = count > 0
+    nearest = np.where(covered, np.sqrt(near2), np.inf)
+    if not covered.all():
+        far = np.flatnonzero(~covered)
+        nearest[far] = cKDTree(sxy).query(dxy[far], k=1)[0]
+    if need_s is None or capacity is None:
+        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
+    # Step 2: access = weighted sum of the ratios of the services in reach.
+    ratio = _ratio(capacity, wneed)
+    r_use = np.where(np.isnan(ratio), 0.0, ratio)
+    access_s = np.zeros(n)
+    for si, strip in enumerate(plan.strips):
+        r_strip = r_use[strip.sup_idx]
+        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+            cached = cache.get((si, ci))
+            if cached is None:
+                cached = kernel.block(cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean"))[0]
+            access_s[r0:r1] += r_strip[k0:k1] @ cached
+    access = np.empty(n)
+    access[plan.order] = access_s
+    return FCAResult(access, covered, count, nearest, ratio, wneed)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checks
+# ----------------------------------------------------------------------------------------------------
+
+
+def _check_catchment(catchment_m: float | None, func: str) -> float:
+    value = settings.default_catchment_m if catchment_m is None else catchment_m
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(float(value)):
+        raise SocialMapError(
+            f"`catchment_m` of {func}() must be a number of metres; got {value!r}. "
+            f"Pass e.g. catchment_m=10_000."
+        )
+    if float(value) <= 0:
+        raise SocialMapError(
+            f"`catchment_m` of {func}() must be > 0 metres; got {value!r}. Pass e.g. catchment_m=10_000 "
+            f"(or math.inf for an unlimited catchment)."
+        )
+    return float(value)
+
+
+def _check_weight(weight: WeightFunction | None, func: str) -> WeightFunction | None:
+    if weight is not None and not callable(weight):
+        raise SocialMapError(
+            f"`weight` of {func}() must be None (plain 2SFCA) or a weight function such as "
+            f"step_weights({{5000: 1, 10000: 0.68, 15000: 0.22}}); got {weight!r}."
+        )
+    return weight
+
+
+def _labels(index: pd.Index | None, positions: NDArray[np.intp], limit: int = 5) -> str:
+    shown = positions[:limit]
+    labels = index[shown].tolist() if index is not None else shown.tolist()
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return f"{labels}{more}"
+
+
+def _check_values(
+    values: NDArray[np.float64],
+    label: str,
+    column: str | None,
+    problems: list[Problem],
+    index: pd.Index | None = None,
+    *,
+    nan_ok: bool = False,
+) -> None:
+    where = "index labels" if index is not None else "positions"
+    nan = np.isnan(values)
+    if nan.any() and not nan_ok:
+        problems.append(
+            Problem(
+                label,
+                None,
+                column,
+                f"{int(nan.sum())} value(s) are missing (NaN), at {where} "
+                f"{_labels(index, np.flatnonzero(nan))}.",
+                "Fill them (a missing value is unknown, not 0), or drop those rows if you accept leaving "
+                "them out.",
+            )
+        )
+    bad = ~nan & ((values < 0) | np.isinf(values))
+    if bad.any():
+        problems.append(
+            Problem(
+                label,
+                None,
+                column,
+                f"{int(bad.sum())} value(s) are negative or infinite, at {where} "
+                f"{_labels(index, np.flatnonzero(bad))}.",
+                "Use finite counts >= 0.",
+            )
+        )
+
+
+def _as_float_array(values: ArrayLike, label: str, problems: list[Problem], ndim: int) -> NDArray[np.float64]:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        problems.append(Problem(label, None, None, "does not hold numbers.", "Pass numbers (float)."))
+        return np.zeros((0,) * ndim)
+    shape_ok = arr.ndim == ndim and (ndim == 1 or arr.shape[1] == 2)
+    if not shape_ok:
+        want = "(n, 2) array of x, y in metres" if ndim == 2 else "1-D array"
+        problems.append(Problem(label, None, None, f"has shape {arr.shape}.", f"Pass a {want}."))
+        return np.zeros((0,) * ndim if ndim == 1 else (0, 2))
+    return arr
+
+
+def _check_arrays(
+    demand_xy: ArrayLike,
+    need: ArrayLike | None,
+    supply_xy: ArrayLike,
+    capacity: ArrayLike | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64], NDArray[np.float64] | None]:
+    problems: list[Problem] = []
+    dxy = _as_float_array(demand_xy, "demand_xy", problems, 2)
+    sxy = _as_float_array(supply_xy, "supply_xy", problems, 2)
+    out: list[NDArray[np.float64] | None] = []
+    for values, label, xy in ((need, "need", dxy), (capacity, "capacity", sxy)):
+        if values is None:
+            out.append(None)
+            continue
+        arr = _as_float_array(values, label, problems, 1)
+        if not problems and len(arr) != len(xy):
+            other = "demand_xy" if label == "need" else "supply_xy"
+            problems.append(
+                Problem(
+                    label, None, None, f"has {len(arr)} values for {len(xy)} points.", f"Match `{other}`."
+                )
+            )
+        _check_values(arr, label, None, problems)
+        out.append(arr)
+    for arr, label in ((dxy, "demand_xy"), (sxy, "supply_xy")):
+        bad = ~np.isfinite(arr).all(axis=1) if arr.size else np.zeros(0, dtype=bool)
+        if bad.any():
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    None,
+                    f"{int(bad.sum())} coordinate pair(s) are missing or infinite, at positions "
+                    f"{_labels(None, np.flatnonzero(bad))}.",
+                    "Drop or fix those points.",
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
+    return dxy, out[0], sxy, out[1]
+
+
+def _check_frame(frame: object, label: str, func: str) -> gpd.GeoDataFrame:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise SocialMapError(
+            f"`{label}` of {func}() should be a GeoDataFrame of points, got {type(frame).__name__}."
+        )
+    return frame
+
+
+def _point_xy(frame: gpd.GeoDataFrame, label: str, problems: list[Problem]) -> NDArray[np.float64]:
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    type_id = shapely.get_type_id(geoms)
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)  # NaN for missing, empty and non-point geometries
+    col = frame.geometry.name
+    point = type_id == 0
+    if not point.all():
+        missing = type_id < 0
+        if missing.any():
+            bad = np.flatnonzero(missing)
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    col,
+                    f"{len(bad)} row(s) have no geometry, at index labels {_labels(frame.index, bad)}.",
+                    "Drop those rows or give them a location.",
+                )
+            )
+        other = ~point & ~missing
+        if other.any():
+            bad = np.flatnonzero(other)
+            names = sorted({g.geom_type for g in geoms[bad[:1000]]})
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    col,
+                    f"needs Point geometries, but {len(bad)} row(s) are {names}, at index labels "
+                    f"{_labels(frame.index, bad)}.",
+                    f"Use one point per row, e.g. `{label}.assign(geometry={label}.representative_point())`.",
+                )
+            )
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite[point].all():
+        bad = np.flatnonzero(point & ~finite)
+        problems.append(
+            Problem(
+                label,
+                None,
+                col,
+                f"{len(bad)} point(s) are empty or have infinite coordinates, at index labels "
+                f"{_labels(frame.index, bad)}.",
+                "Drop those rows or give them a location.",
+            )
+        )
+    return np.column_stack([x, y])
+
+
+def _numeric_column(
+    frame: gpd.GeoDataFrame, label: str, column: str, problems: list[Problem], *, nan_ok: bool = False
+) -> NDArray[np.float64]:
+    series = frame[column]
+    if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+        problems.append(
+            Problem(
+                label,
+                None,
+                column,
+                f"must hold numbers; found dtype {series.dtype}.",
+                f"Convert it, e.g. `{label}['{column}'] = pd.to_numeric({label}['{column}'])`.",
+            )
+        )
+        return np.zeros(len(frame))
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    _check_values(values, label, column, problems, frame.index, nan_ok=nan_ok)
+    return values
+
+
+def _require_columns(
+    frame: gpd.GeoDataFrame, label: str, columns: tuple[str, ...], problems: list[Problem]
+) -> bool:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"`{label}` is missing column(s) {missing}; found {list(map(str, frame.columns))}.",
+                "Rename your column to the library's name (see socialmap.schema), e.g. "
+                f"`{label}.rename(columns={{'your_column': '{missing[0]}'}})`.",
+            )
+        )
+    return not missing
+
+
+# ----------------------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------------------
+
+
+def fca_arrays(
+    demand_xy: ArrayLike,
+    need: ArrayLike,
+    supply_xy: ArrayLike,
+    capacity: ArrayLike,
+    *,
+    catchment_m: float | None = None,
+    weight: WeightFunction | None = None,
+) -> FCAResult:
+    """
+    Compute 2SFCA (``weight=None``) or E2SFCA access scores on plain arrays with euclidean distances.
+
+    The catchment is inclusive (``d_ij <= catchment_m``) and ``weight`` is applied in both steps::
+
+        R_j = c_j / sum_{i: d_ij <= d0} w(d_ij) n_i ;  A_i = sum_{j: d_ij <= d0} w(d_ij) R_j
+
+    Edge cases, and why:
+
+    - **Demand with no service in reach**: ``access`` 0 and ``covered`` False. No supply is within reach, so
+      the supply per person is zero, a real value: NaN (what PySAL ``access`` returns) would drop exactly the
+      worst-off people from need-weighted means and from unmet-need totals. ``covered`` tells "no service in
+      reach" apart from "services in reach with no free capacity".
+    - **Zero-need demand points** are allowed: they add nothing to any service's weighted need, and get the
+      ``access`` a person there would have (as in ``access``).
+    - **A service with no weighted need in reach** (nobody within the catchment, only zero-need points, or
+      only points where the weight is 0): ``R_j`` is undefined (``c_j / 0``). Its ``ratio`` is NaN and it
+      adds 0 to everyone's ``access``: nobody who needs it can reach it, so its capacity serves no one
+      (``sum_i n_i A_i`` then equals the capacity of the services that have need in reach). PySAL ``access``
+      instead gives ``inf`` (or NaN) to the zero-need points near such a service.
+    - **Missing capacity or need** (NaN), negative or infinite values raise: missing capacity is unknown,
+      never silently 1 or 0. :func:`two_step_fca` can drop such services with a warning instead.
+
+    Parameters
+    ----------
+    demand_xy
+        ``(n, 2)`` demand point coordinates in a metric CRS (metres).
+    need
+        ``n`` persons in need at each demand point (extensive, >= 0).
+    supply_xy
+        ``(m, 2)`` service coordinates in the same CRS.
+    capacity
+        ``m`` places at each service (extensive, >= 0).
+    catchment_m
+        Catchment radius in metres (> 0; ``math.inf`` for unlimited). ``None`` reads
+        ``settings.default_catchment_m``.
+    weight
+        Distance-weight function (:func:`step_weights`, :func:`gaussian_weights`, :func:`gravity_weights`,
+        or any callable mapping an array of distances in metres to weights >= 0), or ``None`` for plain
+        2SFCA. A callable that only accepts scalars (e.g. ``access.weights.step_fn``) works but is called once
+        per pair. A service within the catchment where the weight is 0 (e.g. beyond the last step) still
+        counts in ``covered`` and ``n_services``, which are about distance only.
+
+    Returns
+    -------
+    result
+        :class:`FCAResult`: ``access``, ``covered``, ``n_services``, ``nearest`` (metres) per demand point and
+        ``ratio``, ``weighted_need`` per service.
+
+    Examples
+    --------
+    Three demand points and two services on a line (see ``tests/test_access.py`` for the hand calculation):
+
+    >>> res = fca_arrays([[0, 0], [1000, 0], [2000, 0]], [10, 20, 30], [[500, 0], [2500, 0]], [6, 3],
+    ...                  catchment_m=1500)
+    >>> res.access.round(4).tolist(), res.ratio.round(4).tolist()
+    ([0.1, 0.16, 0.16], [0.1, 0.06])
+    """
+    d0 = _check_catchment(catchment_m, "fca_arrays")
+    weight = _check_weight(weight, "fca_arrays")
+    dxy, n_arr, sxy, c_arr = _check_arrays(demand_xy, need, supply_xy, capacity)
+    return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight)
+
+
+def fca_from_pairs(
+    origin: ArrayLike,
+    dest: ArrayLike,
+    cost: ArrayLike,
+    need: ArrayLike,
+    capacity: ArrayLike,
+    *,
+    max_cost: float,
+    weight: WeightFunction | None = None,
+) -> FCAResult:
+    """
+    Compute 2SFCA / E2SFCA from precomputed cost pairs (e.g. network travel times), with the same edge cases.
+
+    Pairs with ``cost <= max_cost`` are used; ``weight`` is applied to the cost in both steps. Every
+    (origin, dest) pair must appear at most once. Use :func:`fca_arrays` for euclidean distances: it never
+    holds all pairs at once.
+
+    Parameters
+    ----------
+    origin
+        Demand point position (0..n-1) of each pair.
+    dest
+        Service position (0..m-1) of each pair.
+    cost
+        Cost of each pair (metres, minutes...; the same unit as ``max_cost`` and the weight function).
+    need
+        ``n`` persons in need per demand point (extensive, >= 0).
+    capacity
+        ``m`` places per service (extensive, >= 0).
+    max_cost
+        Catchment in cost units (> 0, inclusive).
+    weight
+        Weight function of the cost, or ``None`` for plain 2SFCA.
+
+    Returns
+    -------
+    result
+        :class:`FCAResult`; ``nearest`` is the smallest cost within ``max_cost`` (``inf`` if none).
+    """
+    d0 = _check_catchment(max_cost, "fca_from_pairs")
+    weight = _check_weight(weight, "fca_from_pairs")
+    problems: list[Problem] = []
+    n_arr = _as_float_array(need, "need", problems, 1)
+    c_arr = _as_float_array(capacity, "capacity", problems, 1)
+    _check_values(n_arr, "need", None, problems)
+    _check_values(c_arr, "capacity", None, problems)
+    o = np.asarray(origin, dtype=np.intp)
+    j = np.asarray(dest, dtype=np.intp)
+    c = np.asarray(cost, dtype=np.float64)
+    if not (o.shape == j.shape == c.shape and o.ndim == 1):
+        problems.append(
+            Problem("pairs", None, None, "origin, dest and cost differ in shape.", "Pass 1-D arrays.")
+        )
+    elif len(o) and (o.min() < 0 or o.max() >= len(n_arr) or j.min() < 0 or j.max() >= len(c_arr)):
+        problems.append(
+            Problem("pairs", None, None, "origin/dest out of range.", "Use positions into need/capacity.")
+        )
+    elif np.isnan(c).any() or (c < 0).any():
+        problems.append(
+            Problem("pairs", None, "cost", "has NaN or negative costs.", "Fix or drop those pairs.")
+        )
+    if problems:
+        raise ValidationError(problems)
+    keep = c <= d0
+    o, j, c = o[keep], j[keep], c[keep]
+    n, m = len(n_arr), len(c_arr)
+    if weight is None:
+        w = np.ones(len(c))
+    else:
+        w = np.asarray(_vectorised(weight)(c), dtype=np.float64)
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            raise SocialMapError("The weight function returned a value that is not finite and >= 0.")
+    wneed = np.bincount(j, weights=w * n_arr[o], minlength=m).astype(np.float64)
+    ratio = _ratio(c_arr, wneed)
+    r_use = np.where(np.isnan(ratio), 0.0, ratio)
+    access = np.bincount(o, weights=w * r_use[j], minlength=n).astype(np.float64)
+    count = np.bincount(o, minlength=n).astype(np.int64)
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, o, c)
+    return FCAResult(access, count > 0, count, nearest, ratio, wneed)
+
+
+def pairs_within(
+    demand_xy: ArrayLike, supply_xy: ArrayLike, *, catchment_m: float | None = None
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """
+    List the demand–service pairs within the catchment (``distance <= catchment_m``), with their distances.
+
+    This materialises every pair (about 24 bytes each); for the 2SFCA family use :func:`fca_arrays`, which
+    never holds all pairs at once.
+
+    Parameters
+    ----------
+    demand_xy
+        ``(n, 2)`` demand coordinates in metres.
+    supply_xy
+        ``(m, 2)`` service coordinates in the same CRS.
+    catchment_m
+        Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
+
+    Returns
+    -------
+    pairs
+        ``(demand position, service position, distance in metres)`` arrays, sorted by demand then service.
+
+    Examples
+    --------
+    >>> i, j, d = pairs_within([[0, 0], [3000, 4000]], [[0, 0]], catchment_m=5000)
+    >>> i.tolist(), j.tolist(), d.tolist()
+    ([0, 1], [0, 0], [0.0, 5000.0])
+    """
+    d0 = _check_catchment(catchment_m, "pairs_within")
+    dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
+    ii: list[NDArray[np.intp]] = []
+    jj: list[NDArray[np.intp]] = []
+    dd: list[NDArray[np.float64]] = []
+    t2 = _sq_threshold(d0)
+    for rows, cols, d2 in _iter_blocks(dxy, sxy, d0):
+        c, r = np.nonzero(d2 <= t2)
+        ii.append(rows[r])
+        jj.append(cols[c])
+        dd.append(np.sqrt(d2[c, r]))
+    if not ii:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+    i, j, d = np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
+    order = np.lexsort((j, i))
+    return i[order], j[order], d[order]
+
+
+def _iter_blocks(
+    dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float
+) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]]:
+    """Yield (demand positions, service positions, squared distances services x demand) covering all pairs."""
+    if len(dxy) == 0 or len(sxy) == 0:
+        return
+    plan = _plan(dxy, sxy, d0)
+    for strip in plan.strips:
+        for r0, r1, k0, k1 in strip.chunks:
+            d2 = cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean")
+            yield plan.order[r0:r1], strip.sup_idx[k0:k1], d2
+
+
+def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.float64]:
+    """
+    Return the euclidean distance from each demand point to its nearest service (``inf`` if there is none).
+
+    Parameters
+    ----------
+    demand_xy
+        ``(n, 2)`` demand coordinates in metres.
+    supply_xy
+        ``(m, 2)`` service coordinates in the same CRS.
+
+    Returns
+    -------
+    distance_m
+        ``n`` distances in metres.
+
+    Examples
+    --------
+    >>> nearest_distance([[0, 0], [10, 0]], [[3, 4], [10, 1]]).tolist()
+    [5.0, 1.0]
+    """
+    dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
+    if len(sxy) == 0:
+        return np.full(len(dxy), np.inf)
+    if len(dxy) == 0:
+        return np.zeros(0)
+    return np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+
+
+def _frames_to_arrays(
+    demand: object,
+    supply: object,
+    func: str,
+    *,
+    need: bool,
+    capacity: bool,
+    missing_capacity: str = "raise",
+) -> tuple[
+    gpd.GeoDataFrame,
+    NDArray[np.float64],
+    NDArray[np.float64] | None,
+    NDArray[np.float64],
+    NDArray[np.float64] | None,
+]:
+    dem = _check_frame(demand, "demand", func)
+    sup = _check_frame(supply, "supply", func)
+    require_metric_crs(dem, sup, names=("demand", "supply"))
+    problems: list[Problem] = []
+    n_arr = c_arr = None
+    if need and _require_columns(dem, "demand", ("need",), problems):
+        n_arr = _numeric_column(dem, "demand", "need", problems)
+    if capacity and _require_columns(sup, "supply", ("capacity",), problems):
+        c_arr = _numeric_column(sup, "supply", "capacity", problems, nan_ok=missing_capacity == "drop")
+    dxy = _point_xy(dem, "demand", problems)
+    sxy = _point_xy(sup, "supply", problems)
+    if problems:
+        raise ValidationError(problems)
+    if c_arr is not None and np.isnan(c_arr).any():
+        drop = np.isnan(c_arr)
+        warnings.warn(
+            f"`supply` has {int(drop.sum())} service(s) with missing capacity, at index labels "
+            f"{_labels(sup.index, np.flatnonzero(drop))}; they are left out as if absent (not counted as in "
+            f"reach). Fill `capacity` to include them.",
+            UserWarning,
+            stacklevel=3,
+        )
+        c_arr, sxy = c_arr[~drop], sxy[~drop]
+    return dem, dxy, n_arr, sxy, c_arr
+
+
+def two_step_fca(
+    demand: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    *,
+    catchment_m: float | None = None,
+    weight: WeightFunction | None = None,
+    missing_capacity: Literal["raise", "drop"] = "raise",
+) -> pd.DataFrame:
+    """
+    Compute 2SFCA (``weight=None``) or E2SFCA access per demand point, with euclidean distances.
+
+    Equals PySAL ``access``'s ``two_stage_fca`` / ``enhanced_two_stage_fca`` (same weight, inclusive
+    ``max_cost``) except where ``access`` returns NaN or ``inf``; see :func:`fca_arrays` for those edge cases
+    and the formulas.
+
+    Parameters
+    ----------
+    demand
+        Demand points with an extensive ``need`` column (persons in need, >= 0), in a metric CRS.
+    supply
+        Service points with an extensive ``capacity`` column (places, >= 0), in the same CRS.
+    catchment_m
+        Inclusive catchment radius in metres (> 0; ``math.inf`` for unlimited). ``None`` reads
+        ``settings.default_catchment_m``.
+    weight
+        Distance-weight function (e.g. ``step_weights({5000: 1, 10000: 0.68, 15000: 0.22})``) applied in both
+        steps, or ``None`` for plain 2SFCA.
+    missing_capacity
+        ``"raise"`` (default): a missing (NaN) capacity is an error. ``"drop"``: such services are left out
+        as if absent, with a ``UserWarning``.
+
+    Returns
+    -------
+    frame
+        DataFrame indexed like ``demand`` with columns ``access`` (``A_i``, places per person in need;
+        intensive; 0 where no service is in reach), ``covered`` (bool: a service within the catchment),
+        ``n_services`` (services within the catchment) and ``nearest_m`` (distance to the nearest service,
+        ``inf`` if there is none). ``frame.attrs`` records the method, catchment and weight.
+
+    Raises
+    ------
+    CRSError
+        If a CRS is missing, the two differ, or they are not metric.
+    ValidationError
+        Listing every problem found in the data: missing columns, NaN/negative need or capacity, geometries
+        that are not points.
+    SocialMapError
+        For an invalid ``catchment_m``, ``weight`` or ``missing_capacity``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> demand = gpd.GeoDataFrame({"need": [10, 20, 30]},
+    ...     geometry=gpd.points_from_xy([0, 1000, 2000], [0, 0, 0]), crs="EPSG:3857")
+    >>> supply = gpd.GeoDataFrame({"capacity": [6, 3]},
+    ...     geometry=gpd.points_from_xy([500, 2500], [0, 0]), crs="EPSG:3857")
+    >>> two_step_fca(demand, supply, catchment_m=1500).round(4)
+       access  covered  n_services  nearest_m
+    0    0.10     True           1      500.0
+    1    0.16     True           2      500.0
+    2    0.16     True           2      500.0
+    """
+    d0 = _check_catchment(catchment_m, "two_step_fca")
+    weight = _check_weight(weight, "two_step_fca")
+    if missing_capacity not in ("raise", "drop"):
+        raise SocialMapError(f"`missing_capacity` must be 'raise' or 'drop'; got {missing_capacity!r}.")
+    dem, dxy, n_arr, sxy, c_arr = _frames_to_arrays(
+        demand, supply, "two_step_fca", need=True, capacity=True, missing_capacity=missing_capacity
+    )
+    method = "2SFCA" if weight is None else "E2SFCA"
+    logger.info("%s: %d demand points, %d services, catchment %g m", method, len(dxy), len(sxy), d0)
+    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight)
+    frame = pd.DataFrame(
+        {
+            "access": res.access,
+            "covered": res.covered,
+            "n_services": res.n_services,
+            "nearest_m": res.nearest,
+        },
+        index=dem.index.copy(),
+    )
+    frame.attrs.update({"method": method, "catchment_m": d0, "weight": repr(weight), "distance": "euclidean"})
+    return frame
+
+
+def distance_coverage(
+    demand: gpd.GeoDataFrame, supply: gpd.GeoDataFrame, *, catchment_m: float | None = None
+) -> pd.DataFrame:
+    """
+    Say for each demand point whether a service is within the catchment, how many, and how far the nearest is.
+
+    Capacity is not used: this is plain distance coverage (``covered_share`` in DESIGN.md is the need-weighted
+    share of ``covered``).
+
+    Parameters
+    ----------
+    demand
+        Demand points in a metric CRS (no column is required).
+    supply
+        Service points in the same CRS.
+    catchment_m
+        Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
+
+    Returns
+    -------
+    frame
+        DataFrame indexed like ``demand`` with ``covered`` (bool), ``n_services`` and ``nearest_m`` (``inf``
+        if there is no service at all).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> demand = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0, 5000], [0, 0]), crs="EPSG:3857")
+    >>> supply = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1000], [0]), crs="EPSG:3857")
+    >>> distance_coverage(demand, supply, catchment_m=3000)
+       covered  n_services  nearest_m
+    0     True           1     1000.0
+    1    False           0     4000.0
+    """
+    d0 = _check_catchment(catchment_m, "distance_coverage")
+    dem, dxy, _, sxy, _ = _frames_to_arrays(demand, supply, "distance_coverage", need=False, capacity=False)
+    res = _fca_core(dxy, None, sxy, None, d0, None)
+    frame = pd.DataFrame(
+        {"covered": res.covered, "n_services": res.n_services, "nearest_m": res.nearest},
+        index=dem.index.copy(),
+    )
+    frame.attrs.update({"method": "distance coverage", "catchment_m": d0, "distance": "euclidean"})
+    return frame
