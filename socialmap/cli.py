@@ -29,7 +29,9 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress (INFO) to stderr.")] = False,
 ) -> None:
     """Social-service mapping and needs analysis."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
 
 
 @app.command()
@@ -82,6 +84,61 @@ def fetch_boundaries(
     typer.echo(f"Attribution: {datasets.GEOBOUNDARIES_ATTRIBUTION}")
     if iso.upper() == "XKX":
         typer.echo(f"Use them with the Kosovo demo's population and services: --demo kosovo --areas {path}")
+
+
+@app.command()
+def analyze(
+    out: Annotated[Path, typer.Option(help="Folder to write areas.gpkg, areas.csv and map.html into.")],
+    demo: Annotated[
+        str | None, typer.Option(help="Embedded demo supplying inputs not given, e.g. kosovo.")
+    ] = None,
+    areas: Annotated[Path | None, typer.Option(help="Areas file (replaces the demo's).")] = None,
+    services: Annotated[Path | None, typer.Option(help="Services file (replaces the demo's).")] = None,
+    population: Annotated[Path | None, typer.Option(help="Population file (replaces the demo's).")] = None,
+    taxonomy: Annotated[
+        str | None, typer.Option(help="Taxonomy YAML (default: the demo's or Kosovo's).")
+    ] = None,
+    method: Annotated[str, typer.Option(help="2sfca, e2sfca or coverage.")] = "2sfca",
+    catchment_m: Annotated[
+        float | None,
+        typer.Option(help="Catchment in metres for every service type (default: the taxonomy's)."),
+    ] = None,
+    spreading: Annotated[str, typer.Option(help="representative or grid.")] = "representative",
+    cell_size_m: Annotated[float, typer.Option(help="Grid cell size in metres (spreading=grid).")] = 1000.0,
+    service_type: Annotated[
+        list[str] | None, typer.Option("--service-type", help="Analyse only these types (repeatable).")
+    ] = None,
+    map_column: Annotated[str, typer.Option(help="Column shown on map.html.")] = "composite_gap",
+) -> None:
+    """Run the analysis and write the per-area tables and a gap map."""
+    from socialmap.export import write_result
+    from socialmap.pipeline import AnalysisConfig
+    from socialmap.pipeline import analyze as run
+
+    config = AnalysisConfig(
+        method=method,  # type: ignore[arg-type]
+        catchment_m=catchment_m,
+        spreading=spreading,  # type: ignore[arg-type]
+        cell_size_m=cell_size_m,
+        service_types=tuple(service_type) if service_type else None,
+    )
+    if demo is None and (areas is None or services is None or population is None):
+        raise SocialMapError("Give --demo kosovo, or all three of --areas, --services and --population.")
+    with typer.progressbar(length=1, label="analysing", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.length = total
+            bar.label = f"analysing {message}"
+            bar.update(done - bar.pos)
+
+        result = run(
+            areas, services, population, demo=demo, taxonomy=taxonomy, config=config, progress=progress
+        )
+    paths = write_result(result, out, map_column=map_column)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    for kind, path in paths.items():
+        typer.echo(f"wrote {kind}: {path}")
 
 
 def main() -> None:

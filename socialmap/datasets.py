@@ -71,6 +71,8 @@ class Demo:
         Service types, target groups and rates.
     provenance
         Sources, licences and caveats, keyed by what they describe.
+    name
+        The demo's name (``"kosovo"``).
     """
 
     areas: gpd.GeoDataFrame
@@ -78,6 +80,7 @@ class Demo:
     population: pd.DataFrame
     taxonomy: Any
     provenance: dict[str, str] = field(default_factory=dict)
+    name: str = ""
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.areas, self.services, self.population, self.taxonomy))
@@ -134,7 +137,7 @@ def _read_demo(name: str) -> Demo:
         "taxonomy": f"socialmap taxonomy '{name}'",
         "files": ", ".join(str(p) for p in files.values()),
     }
-    return Demo(areas, services, population, taxonomy, provenance)
+    return Demo(areas, services, population, taxonomy, provenance, name)
 
 
 def load_demo(name: str = "kosovo", *, boundaries: str | os.PathLike[str] | None = None) -> Demo:
@@ -169,6 +172,7 @@ def load_demo(name: str = "kosovo", *, boundaries: str | os.PathLike[str] | None
         demo.population.copy(),
         demo.taxonomy,
         dict(demo.provenance),
+        demo.name,
     )
     if boundaries is None:
         return fresh
@@ -207,15 +211,16 @@ def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas"
         If any area cannot be matched unambiguously (each is listed with its closest candidates),
         or two areas match the same demo area.
     """
-    from socialmap.names import match, require_all_matched
+    from socialmap.names import kosovo_aliases, match, require_all_matched
 
     ref_cols = [c for c in ("area_id", "name", "name_sq", "name_sr", "name_en") if c in demo.areas.columns]
-    reference = pd.DataFrame(demo.areas[ref_cols])
-    result = match(list(areas["name"]), reference.set_index("area_id"))
-    require_all_matched(result, file=source)
+    reference = pd.DataFrame(demo.areas[ref_cols]).reset_index(drop=True)
+    aliases = kosovo_aliases() if demo.name == "kosovo" else None
+    result = match(areas["name"].reset_index(drop=True), reference, key="area_id", aliases=aliases)
+    require_all_matched(result, file=source, column="name")
     areas = areas.copy()
     areas["source_area_id"] = areas["area_id"]
-    areas["area_id"] = list(result["match"])
+    areas["area_id"] = list(result["key"])
     names = demo.areas.set_index("area_id")
     for col in ref_cols:
         if col != "area_id":
@@ -232,7 +237,7 @@ def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas"
     provenance["boundaries"] = f"{source}; areas matched to the demo by name"
     if "geoBoundaries" in source or "geoboundaries" in source.lower():
         provenance["boundaries"] += f". {GEOBOUNDARIES_ATTRIBUTION}"
-    return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance)
+    return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance, demo.name)
 
 
 def cache_dir() -> Path:
@@ -328,7 +333,9 @@ def fetch_boundaries(
     return target
 
 
-def _download(url: str, dest: Path, *, target: Path, progress: Callable[[int, int | None], None] | None) -> None:
+def _download(
+    url: str, dest: Path, *, target: Path, progress: Callable[[int, int | None], None] | None
+) -> None:
     manual = (
         f"If this machine is offline, download {url} on another machine and run "
         f"`socialmap fetch-boundaries --file PATH` (or put the file at {target})."
@@ -358,8 +365,8 @@ def _download(url: str, dest: Path, *, target: Path, progress: Callable[[int, in
 
 
 def _check_boundaries_file(path: Path, *, label: str) -> None:
-    from socialmap.io import read_areas
     from socialmap.errors import ValidationError
+    from socialmap.io import read_areas
 
     try:
         areas = read_areas(path, columns=_geoboundaries_columns(path))

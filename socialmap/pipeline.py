@@ -1,0 +1,524 @@
+"""``analyze``: the one chain from inputs to gap scores that the app, the CLI and notebooks share.
+
+io → validate → needs (population × rates, spread onto demand points) → access (2SFCA family or
+distance coverage) → coverage (per area × service type) → gaps (composite, rank) → a :class:`Result`
+with its provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from socialmap import settings
+from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage
+from socialmap.crs import work_crs_for
+from socialmap.errors import Problem, SocialMapError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+PathOrFrame = str | os.PathLike[str] | pd.DataFrame
+
+SPREADING = ("representative", "grid", "points")
+
+#: Step weights of E2SFCA when none is given: three equal distance bands of the catchment weighted
+#: 1.00, 0.68 and 0.22, the values Luo & Qi (2009, Health & Place 15(4):1100-1107) derived from a
+#: Gaussian curve for their 0-10, 10-20 and 20-30 minute zones. A modelling choice: pass your own.
+E2SFCA_BAND_WEIGHTS = (1.0, 0.68, 0.22)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """
+    Options of :func:`analyze`, checked when created.
+
+    Attributes
+    ----------
+    method
+        ``"2sfca"``, ``"e2sfca"`` or ``"coverage"`` (distance coverage only).
+    catchment_m
+        One catchment (metres) for every service type, a mapping service type → metres, or ``None``
+        for the taxonomy's catchment of each type (``settings.default_catchment_m`` where it has none).
+    spreading
+        How area counts become demand points: ``"representative"`` (one point per area, inside it),
+        ``"grid"`` (regular cells of ``cell_size_m``, counts split by area) or ``"points"`` (the
+        ``demand`` argument of :func:`analyze`: user points or a population raster).
+    cell_size_m
+        Grid cell size for ``spreading="grid"``.
+    service_types
+        Service types to analyse (default: every type of the taxonomy).
+    weights
+        Weights of the composite gap per service type (default: the taxonomy's).
+    crs
+        Metric CRS for the analysis (default: ``settings.work_crs``, else the data's UTM zone).
+    e2sfca_weights
+        For ``method="e2sfca"``: the weight of each equal distance band of the catchment.
+    """
+
+    method: Literal["2sfca", "e2sfca", "coverage"] = "2sfca"
+    catchment_m: float | Mapping[str, float] | None = None
+    spreading: Literal["representative", "grid", "points"] = "representative"
+    cell_size_m: float = 1000.0
+    service_types: tuple[str, ...] | None = None
+    weights: Mapping[str, float] | None = None
+    crs: str | None = None
+    e2sfca_weights: tuple[float, ...] = E2SFCA_BAND_WEIGHTS
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.method not in METHODS:
+            problems.append(f"method {self.method!r} is not one of {', '.join(METHODS)}")
+        if self.spreading not in SPREADING:
+            problems.append(f"spreading {self.spreading!r} is not one of {', '.join(SPREADING)}")
+        if not (
+            isinstance(self.cell_size_m, int | float)
+            and math.isfinite(self.cell_size_m)
+            and self.cell_size_m > 0
+        ):
+            problems.append(f"cell_size_m must be a positive number of metres; got {self.cell_size_m!r}")
+        catchments = (
+            self.catchment_m.items() if isinstance(self.catchment_m, Mapping) else [("all", self.catchment_m)]
+        )
+        for key, value in catchments:
+            if value is not None and not (
+                isinstance(value, int | float) and math.isfinite(value) and value > 0
+            ):
+                problems.append(f"catchment_m for {key} must be a positive number of metres; got {value!r}")
+        if not self.e2sfca_weights or any(not (0 <= w <= 1) for w in self.e2sfca_weights):
+            problems.append(f"e2sfca_weights must be numbers in [0, 1]; got {self.e2sfca_weights!r}")
+        if self.service_types is not None and isinstance(self.service_types, str):
+            problems.append("service_types must be a list of service-type keys, not one string")
+        if problems:
+            raise SocialMapError("Invalid analysis options: " + "; ".join(problems) + ".")
+
+    def catchment_for(self, service_type: str, taxonomy: Any) -> float:
+        """Return the catchment (metres) of a service type under these options."""
+        if isinstance(self.catchment_m, Mapping):
+            if service_type in self.catchment_m:
+                return float(self.catchment_m[service_type])
+        elif self.catchment_m is not None:
+            return float(self.catchment_m)
+        return float(taxonomy.catchment_for(service_type))
+
+
+@dataclass(frozen=True)
+class Result:
+    """
+    What :func:`analyze` returns.
+
+    Attributes
+    ----------
+    areas
+        One row per area (GeoDataFrame, working CRS): names, ``population``, ``composite_gap``,
+        ``rank`` and, per service type ``s``, ``gap_score_<s>``.
+    table
+        One row per area × service type (GeoDataFrame): ``area_id``, ``name``, ``service_type``,
+        ``method``, ``catchment_m`` and the metrics of :data:`socialmap.coverage.COVERAGE_COLUMNS`.
+    demand
+        One row per demand point × service type (GeoDataFrame): ``area_id``, ``service_type``,
+        ``need``, ``access`` (``A_i``) and ``covered``.
+    composite
+        One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``.
+    services
+        The services analysed (working CRS), with the ``area_id`` they fall in (NaN outside every area).
+    provenance
+        Inputs and choices: population year and sources, rates and their sources, method,
+        catchments, CRS, files, notes (e.g. service types analysed by distance coverage because
+        no capacity is known).
+    config
+        The options used.
+    """
+
+    areas: gpd.GeoDataFrame
+    table: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    composite: pd.DataFrame
+    services: gpd.GeoDataFrame
+    provenance: dict[str, Any]
+    config: AnalysisConfig
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notes on choices made during the run (also in ``provenance["notes"]``)."""
+        return tuple(self.provenance.get("notes", ()))
+
+    def for_service_type(self, service_type: str) -> gpd.GeoDataFrame:
+        """Return the rows of :attr:`table` for one service type."""
+        known = sorted(self.table["service_type"].unique())
+        if service_type not in known:
+            raise SocialMapError(
+                f"No results for service type {service_type!r}; analysed: {', '.join(known)}."
+            )
+        return self.table[self.table["service_type"] == service_type].reset_index(drop=True)
+
+
+def _read_inputs(
+    areas: PathOrFrame | None,
+    services: PathOrFrame | None,
+    population: PathOrFrame | None,
+    demo: str | None,
+    taxonomy: Any,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, Any, dict[str, Any]]:
+    from socialmap.io import read_areas, read_population, read_services
+    from socialmap.taxonomy import load_taxonomy
+
+    provenance: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    base = None
+    if demo is not None:
+        from socialmap.datasets import load_demo
+
+        base = load_demo(demo)
+        provenance.update({f"demo_{k}": v for k, v in base.provenance.items()})
+        provenance["demo"] = demo
+    if taxonomy is None or isinstance(taxonomy, str | os.PathLike):
+        tax = base.taxonomy if (taxonomy is None and base is not None) else load_taxonomy(taxonomy)
+    else:
+        tax = taxonomy
+    if areas is None:
+        if base is None:
+            raise SocialMapError("No areas: pass `areas` (a file or GeoDataFrame) or `demo='kosovo'`.")
+        area_gdf = base.areas
+    elif isinstance(areas, pd.DataFrame):
+        area_gdf = areas
+    else:
+        files["areas"] = str(areas)
+        area_gdf = read_areas(areas)
+    if base is not None and areas is not None:
+        from socialmap.datasets import use_areas
+
+        if not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
+            base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
+            area_gdf = base.areas
+            provenance["demo_boundaries"] = base.provenance["boundaries"]
+    if services is None:
+        if base is None:
+            raise SocialMapError("No services: pass `services` (a file or GeoDataFrame) or `demo='kosovo'`.")
+        svc = base.services
+    elif isinstance(services, pd.DataFrame):
+        svc = services
+    else:
+        files["services"] = str(services)
+        svc = read_services(services, taxonomy=tax, areas=area_gdf)
+    if population is None:
+        if base is None:
+            raise SocialMapError("No population: pass `population` (a file or table) or `demo='kosovo'`.")
+        pop = base.population
+    elif isinstance(population, pd.DataFrame):
+        pop = population
+    else:
+        files["population"] = str(population)
+        pop = read_population(population, areas=area_gdf)
+    provenance["files"] = files
+    return area_gdf, svc, pop, tax, provenance
+
+
+def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    for col in ("area_id", "population"):
+        if col not in population.columns:
+            raise SocialMapError(f"`population` is missing column {col!r}; found {list(population.columns)}.")
+    pop = population.drop(columns=[c for c in ("geometry",) if c in population.columns])
+    pop = pd.DataFrame(pop).copy()
+    pop["area_id"] = pop["area_id"].astype(str)
+    problems = []
+    dup = pop["area_id"][pop["area_id"].duplicated()].unique()
+    for a in dup:
+        problems.append(
+            Problem(
+                "population", None, "area_id", f"area {a!r} appears more than once.", "keep one row per area."
+            )
+        )
+    ids = set(areas["area_id"].astype(str))
+    for a in sorted(set(pop["area_id"]) - ids):
+        problems.append(
+            Problem(
+                "population",
+                None,
+                "area_id",
+                f"area {a!r} is not among the areas.",
+                "check the ids, or join by name with read_population(..., areas=areas).",
+            )
+        )
+    for a in sorted(ids - set(pop["area_id"])):
+        problems.append(
+            Problem(
+                "population",
+                None,
+                "area_id",
+                f"area {a!r} has no population row.",
+                "add a row for it (0 if nobody lives there).",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    return pop.set_index("area_id").reindex(areas["area_id"].astype(str)).reset_index()
+
+
+def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
+    from socialmap.access import step_weights
+
+    n = len(bands)
+    return step_weights({catchment_m * (k + 1) / n: w for k, w in enumerate(bands)})
+
+
+def _demand_points(
+    areas: gpd.GeoDataFrame,
+    need_by_area: pd.DataFrame,
+    need_cols: list[str],
+    config: AnalysisConfig,
+    demand: Any,
+    taxonomy: Any,
+    types: list[str],
+) -> gpd.GeoDataFrame:
+    from socialmap import needs
+
+    with_need = areas[["area_id", "geometry"]].merge(need_by_area, on="area_id")
+    if config.spreading == "representative":
+        return needs.points_from_areas(with_need, columns=need_cols)
+    if config.spreading == "grid":
+        return needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
+    if demand is None:
+        raise SocialMapError(
+            "spreading='points' needs `demand`: demand points with a population column, "
+            "or the path of a population raster (GeoTIFF)."
+        )
+    if isinstance(demand, gpd.GeoDataFrame):
+        pts = needs.points_from_user(demand.to_crs(areas.crs), column="population", areas=areas)
+    else:
+        pts = needs.points_from_raster(demand)
+        pts = needs.points_from_user(pts.to_crs(areas.crs), column="population", areas=areas)
+    out = pts[["area_id", "geometry"]].copy()
+    for st, col in zip(types, need_cols, strict=True):
+        out[col] = taxonomy.need(st, pts).to_numpy()
+    return out
+
+
+def analyze(
+    areas: PathOrFrame | None = None,
+    services: PathOrFrame | None = None,
+    population: PathOrFrame | None = None,
+    *,
+    demo: str | None = None,
+    taxonomy: Any = None,
+    config: AnalysisConfig | None = None,
+    demand: Any = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> Result:
+    """
+    Run the whole analysis: need, accessibility, coverage and gaps per area and service type.
+
+    Parameters
+    ----------
+    areas, services, population
+        Files or frames in the column contract; each given together with ``demo`` replaces the
+        demo's own (other boundaries are matched to the demo's areas by name).
+    demo
+        Name of an embedded demo (``"kosovo"``) supplying whatever is not given.
+    taxonomy
+        A :class:`socialmap.taxonomy.Taxonomy`, a YAML path or name; default: the demo's, else Kosovo's.
+    config
+        An :class:`AnalysisConfig`; or give its fields as keyword ``options`` (``method="e2sfca"``...).
+    demand
+        With ``spreading="points"``: demand points (GeoDataFrame with ``population``) or a raster path.
+    progress
+        Called as ``progress(step, total, message)`` as service types are done.
+
+    Returns
+    -------
+    result
+        A :class:`Result`.
+
+    Examples
+    --------
+    >>> res = analyze(demo="kosovo", method="coverage", catchment_m=15000)
+    >>> len(res.areas), res.table["need"].ge(0).all()
+    (38, np.True_)
+    """
+    from socialmap import access as acc
+    from socialmap.gaps import composite_gap
+
+    if config is None:
+        config = AnalysisConfig(**options)
+    elif options:
+        raise SocialMapError("Give either `config` or keyword options, not both.")
+    area_in, svc_in, pop_in, tax, provenance = _read_inputs(areas, services, population, demo, taxonomy)
+    crs = work_crs_for(area_in, config.crs)
+    logger.info("analysing %d areas, %d services in %s", len(area_in), len(svc_in), crs.to_string())
+    area_w = area_in.to_crs(crs).reset_index(drop=True)
+    area_w["area_id"] = area_w["area_id"].astype(str)
+    svc_w = svc_in.to_crs(crs).reset_index(drop=True)
+    joined = gpd.sjoin(
+        svc_w[["geometry"]], area_w[["area_id", "geometry"]], how="left", predicate="intersects"
+    )
+    svc_w["area_id"] = joined[~joined.index.duplicated(keep="first")]["area_id"].reindex(svc_w.index)
+
+    types = list(config.service_types or tax.service_type_keys)
+    unknown = [t for t in types if t not in tax.service_type_keys]
+    if unknown:
+        raise SocialMapError(
+            f"Unknown service type(s) {unknown}; the taxonomy has {list(tax.service_type_keys)}."
+        )
+    pop = _population_by_area(area_w, pop_in)
+    need_cols = [f"need__{t}" for t in types]
+    need_by_area = pd.DataFrame({"area_id": pop["area_id"]})
+    notes: list[str] = []
+    for t, col in zip(types, need_cols, strict=True):
+        need_by_area[col] = tax.need(t, pop).to_numpy()
+    unknown_need = [t for t, c in zip(types, need_cols, strict=True) if need_by_area[c].isna().any()]
+    for t in unknown_need:
+        notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
+    known_types = [t for t in types if t not in unknown_need]
+    known_cols = [f"need__{t}" for t in known_types]
+    pts = _demand_points(
+        area_w, need_by_area[["area_id", *known_cols]], known_cols, config, demand, tax, known_types
+    )
+    logger.info("%d demand points (%s)", len(pts), config.spreading)
+
+    rows, point_rows = [], []
+    total = len(types)
+    for step, t in enumerate(types, start=1):
+        if progress is not None:
+            progress(step - 1, total, t)
+        catchment = config.catchment_for(t, tax)
+        sites = svc_w[svc_w["service_type"] == t]
+        method = config.method
+        if t in unknown_need:
+            table = pd.DataFrame({"area_id": area_w["area_id"]})
+            for col in COVERAGE_COLUMNS[1:]:
+                table[col] = np.nan
+            table["services"] = (
+                sites.groupby("area_id").size().reindex(area_w["area_id"]).fillna(0).to_numpy()
+            )
+            method = "none"
+        else:
+            cap = pd.to_numeric(sites["capacity"], errors="coerce")
+            known = sites[cap.notna()]
+            if method != "coverage" and len(sites) and known.empty:
+                notes.append(
+                    f"{t}: capacity unknown for all {len(sites)} services, so distance coverage is "
+                    "used instead of " + method + "."
+                )
+                method = "coverage"
+            elif method != "coverage" and len(known) < len(sites):
+                notes.append(
+                    f"{t}: {len(sites) - len(known)} of {len(sites)} services have unknown capacity; "
+                    "they count for distance coverage but add no places."
+                )
+            dem = gpd.GeoDataFrame(
+                {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
+            )
+            cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
+            covered = cov["covered"].to_numpy(dtype=bool)
+            if method == "coverage":
+                a = np.full(len(dem), np.nan)
+            elif known.empty:
+                a = np.zeros(len(dem))
+            else:
+                weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
+                fca = acc.two_step_fca(
+                    dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                )
+                a = fca["access"].to_numpy(dtype=float)
+            per_point = pd.DataFrame(
+                {
+                    "area_id": pts["area_id"].to_numpy(),
+                    "need": dem["need"].to_numpy(),
+                    "access": a,
+                    "covered": covered,
+                }
+            )
+            table = area_coverage(
+                per_point if method != "coverage" else per_point.drop(columns="access"),
+                sites[["area_id", "capacity"]],
+                list(area_w["area_id"]),
+                method=method,
+            )
+            point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
+        table.insert(1, "service_type", t)
+        table.insert(2, "method", method)
+        table.insert(3, "catchment_m", catchment)
+        rows.append(table)
+        logger.info("%s: %s, catchment %.0f m", t, method, catchment)
+    if progress is not None:
+        progress(total, total, "done")
+
+    long = pd.concat(rows, ignore_index=True)
+    weights = dict(config.weights) if config.weights is not None else tax.composite_weights()
+    comp = composite_gap(long, weights=weights)
+    name_cols = [c for c in ("name", "name_sq", "name_sr", "name_en") if c in area_w.columns]
+    base = area_w[["area_id", *name_cols, "geometry"]]
+    table_gdf = gpd.GeoDataFrame(base.merge(long, on="area_id", how="right"), geometry="geometry", crs=crs)
+    wide = long.pivot(index="area_id", columns="service_type", values="gap_score")
+    wide = wide.reindex(columns=types).add_prefix("gap_score_").reset_index()
+    areas_out = base.merge(pop[["area_id", "population"]], on="area_id").merge(comp, on="area_id")
+    areas_out = gpd.GeoDataFrame(areas_out.merge(wide, on="area_id"), geometry="geometry", crs=crs)
+    if point_rows:
+        demand_gdf = gpd.GeoDataFrame(pd.concat(point_rows, ignore_index=True), geometry="geometry", crs=crs)
+    else:
+        demand_gdf = gpd.GeoDataFrame(
+            {"area_id": [], "service_type": [], "need": [], "access": [], "covered": []}, geometry=[], crs=crs
+        )
+
+    provenance.update(_provenance(tax, pop, types, config, crs.to_string(), long))
+    provenance["notes"] = notes
+    for note in notes:
+        logger.info(note)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config)
+
+
+def _provenance(
+    tax: Any, pop: pd.DataFrame, types: list[str], config: AnalysisConfig, crs: str, long: pd.DataFrame
+) -> dict[str, Any]:
+    years = sorted({str(y) for y in pop["year"].dropna()}) if "year" in pop.columns else []
+    sources = (
+        sorted({str(s) for s in pop["population_source"].dropna()})
+        if "population_source" in pop.columns
+        else []
+    )
+    estimated = (
+        sorted(
+            pop.loc[
+                pop["population_is_estimate"].astype(str).str.lower().isin(["true", "1", "yes"]), "area_id"
+            ]
+        )
+        if "population_is_estimate" in pop.columns
+        else []
+    )
+    rates = {}
+    for t in types:
+        for g, r in tax.need_rates(t).items():
+            tg = tax.target_group(g)
+            rates[g] = {"rate": r, "estimate": tg.estimate, "sources": tax.citation(list(tg.sources))}
+    methods = long.drop_duplicates("service_type").set_index("service_type")
+    return {
+        "taxonomy": f"{tax.name} ({tax.origin})",
+        "population_year": ", ".join(years) or "unknown",
+        "population_sources": sources,
+        "population_estimated_areas": estimated,
+        "rates": rates,
+        "method": config.method,
+        "methods_used": methods["method"].to_dict(),
+        "catchment_m": methods["catchment_m"].to_dict(),
+        "spreading": config.spreading
+        + (f" ({config.cell_size_m:g} m cells)" if config.spreading == "grid" else ""),
+        "crs": crs,
+        "default_catchment_m": settings.default_catchment_m,
+        "config": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(config).items()},
+    }
+
+
+def result_paths(out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Return where :func:`socialmap.cli` writes a result's files in ``out_dir``."""
+    out = Path(out_dir)
+    return {"gpkg": out / "areas.gpkg", "csv": out / "areas.csv", "map": out / "map.html"}

@@ -1,0 +1,122 @@
+"""The `socialmap` command: exit codes, messages (never a traceback) and written files."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from socialmap.datasets import demo_files
+
+ADM2 = "geoBoundaries-XKX-ADM2_simplified.geojson"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "socialmap.cli", *args], capture_output=True, text=True, env=full_env, timeout=600
+    )
+
+
+def test_validate_accepts_the_demo_files():
+    files = demo_files("kosovo")
+    done = run("validate", str(files["areas"]), str(files["services"]), str(files["population"]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_validate_accepts_the_real_adm2_file(shared_kosovo):
+    done = run("validate", str(shared_kosovo / "geoboundaries" / ADM2))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_validate_rejects_a_broken_file_with_row_column_and_fix(tmp_path):
+    bad = tmp_path / "services.csv"
+    bad.write_text(
+        "service_id,name,service_type,capacity,lat,lon\n"
+        "1,Qendra A,csw,ten,42.66,21.17\n"
+        "2,Qendra B,spa,5,42.38,20.43\n",
+        encoding="utf-8",
+    )
+    done = run("validate", str(bad))
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "Traceback" not in out
+    # header is row 1, so the first data row is row 2 (as a spreadsheet shows it)
+    assert re.search(r"error\s+2\s+capacity\s+'ten'", out)
+    assert re.search(r"error\s+3\s+service_type\s+Unknown service_type 'spa'; valid types are: csw", out)
+    assert "fix:" in out
+
+
+def test_missing_file_is_a_message_not_a_traceback(tmp_path):
+    done = run("validate", str(tmp_path / "nope.geojson"))
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr
+    assert "nope.geojson" in done.stdout + done.stderr
+
+
+def test_analyze_demo_writes_tables_and_map_that_tie_out(tmp_path):
+    out = tmp_path / "out"
+    done = run("analyze", "--demo", "kosovo", "--out", str(out), "--method", "2sfca")
+    assert done.returncode == 0, done.stderr
+    areas = gpd.read_file(out / "areas.gpkg", layer="areas")
+    by_type = gpd.read_file(out / "areas.gpkg", layer="areas_by_service_type")
+    table = pd.read_csv(out / "areas.csv", encoding="utf-8-sig", dtype={"area_id": str})
+    assert len(areas) == 38 and areas["area_id"].is_unique
+    assert len(table) == len(by_type) == 38 * table["service_type"].nunique()
+    # Need ties out: csw serves the whole population, so its need summed over areas = total population.
+    pop = pd.read_csv(demo_files("kosovo")["population"], dtype={"area_id": str})
+    csw = table[table["service_type"] == "csw"]
+    assert csw["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "schematic boundaries" in html
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["method"] == "2sfca" and prov["population_year"]
+
+
+def test_analyze_on_the_real_adm2_boundaries_ties_out(tmp_path, shared_kosovo):
+    out = tmp_path / "out"
+    done = run("analyze", "--demo", "kosovo", "--areas", str(shared_kosovo / "geoboundaries" / ADM2),
+               "--out", str(out), "--service-type", "csw", "--service-type", "day_care_disability")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "areas.csv", encoding="utf-8-sig", dtype={"area_id": str})
+    pop = pd.read_csv(demo_files("kosovo")["population"], dtype={"area_id": str})
+    csw = table[table["service_type"] == "csw"]
+    assert sorted(csw["area_id"]) == sorted(pop["area_id"])
+    assert csw["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "geoBoundaries (CC BY-SA 2.0)" in html
+
+
+def test_analyze_without_inputs_says_what_to_give(tmp_path):
+    done = run("analyze", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "--demo kosovo" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fetch_boundaries_from_a_local_server(shared_kosovo, serve_dir, tmp_path):
+    base = serve_dir(shared_kosovo / "geoboundaries")
+    env = {
+        "SOCIALMAP_GEOBOUNDARIES_URL": base + "/geoBoundaries-{iso}-{level}_simplified.geojson",
+        "SOCIALMAP_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = run("fetch-boundaries", "XKX", "--level", "ADM2", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cache" / "geoboundaries" / ADM2).is_file()
+    assert "--areas" in done.stdout
+
+
+def test_fetch_boundaries_offline_explains_the_manual_route(tmp_path):
+    env = {"SOCIALMAP_GEOBOUNDARIES_URL": "http://127.0.0.1:9/{iso}-{level}.geojson",
+           "SOCIALMAP_CACHE_DIR": str(tmp_path / "cache")}
+    done = run("fetch-boundaries", "XKX", env=env)
+    assert done.returncode == 2
+    assert "--file" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,219 @@
+"""analyze(): hand-worked numbers on a 2×2 grid of 10 km squares, and invariants."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from socialmap import AnalysisConfig, analyze, load_taxonomy
+from socialmap.errors import SocialMapError, ValidationError
+
+CRS = "EPSG:32634"
+TAXONOMY = """
+schema_version: 1
+name: test
+sources:
+  def: {citation: "by definition"}
+  made_up: {citation: "test figure, made up for the test"}
+target_groups:
+  everyone:
+    label: {en: Everyone, sq: Të gjithë, sr: Svi}
+    rate: 1.0
+    source: def
+  half:
+    label: {en: Half, sq: Gjysma, sr: Pola}
+    rate: 0.5
+    source: made_up
+  unknown:
+    label: {en: Unknown, sq: E panjohur, sr: Nepoznato}
+    rate: null
+service_types:
+  day:
+    label: {en: Day care, sq: Qendër ditore, sr: Dnevni boravak}
+    target_groups: [everyone]
+  home:
+    label: {en: Home care, sq: Kujdes në shtëpi, sr: Pomoć u kući}
+    target_groups: [half]
+  shelter:
+    label: {en: Shelter, sq: Strehimore, sr: Sklonište}
+    target_groups: [unknown]
+"""
+
+
+@pytest.fixture
+def taxonomy(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
+    return load_taxonomy(path)
+
+
+@pytest.fixture
+def areas():
+    # a | b on the bottom row, c | d on top; 10 km squares; representative points at the centres.
+    return gpd.GeoDataFrame(
+        {"area_id": list("abcd"), "name": ["A", "B", "C", "D"]},
+        geometry=[box(0, 0, 1e4, 1e4), box(1e4, 0, 2e4, 1e4), box(0, 1e4, 1e4, 2e4), box(1e4, 1e4, 2e4, 2e4)],
+        crs=CRS,
+    )
+
+
+@pytest.fixture
+def population():
+    return pd.DataFrame({"area_id": list("abcd"), "population": [1000.0, 3000.0, 0.0, 2000.0], "year": 2024})
+
+
+def _services(*rows):
+    ids, types, caps, pts = zip(*rows, strict=True)
+    return gpd.GeoDataFrame(
+        {"service_id": ids, "name": ids, "service_type": types, "capacity": caps},
+        geometry=[Point(p) for p in pts],
+        crs=CRS,
+    )
+
+
+@pytest.fixture
+def services():
+    return _services(("s1", "day", 100.0, (6000, 5000)), ("s2", "day", 50.0, (15000, 14000)))
+
+
+def test_hand_worked_2sfca(areas, services, population, taxonomy):
+    # Demand at the centres (5,5) (15,5) (5,15) (15,15) km; catchment 10.5 km.
+    # s1 (6,5) reaches a (1 km), b (9 km), c (10.05 km); not d (13.45 km).
+    # s2 (15,14) reaches d (1 km), b (9 km), c (10.05 km); not a (13.45 km).
+    # R1 = 100 / (1000 + 3000 + 0) = 0.025 ; R2 = 50 / (2000 + 3000 + 0) = 0.01
+    # A_a = 0.025, A_b = 0.035, A_d = 0.01 ; reachable = 25, 105, 20 ; gaps 97.5, 96.5, 99.0
+    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",))
+    t = res.for_service_type("day").set_index("area_id")
+    assert t["need"].tolist() == [1000, 3000, 0, 2000]
+    assert t.loc[["a", "b", "d"], "access"].tolist() == pytest.approx([0.025, 0.035, 0.01])
+    assert t.loc[["a", "b", "d"], "reachable_places"].tolist() == pytest.approx([25, 105, 20])
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([97.5, 96.5, 99.0])
+    assert math.isnan(t.loc["c", "gap_score"])
+    assert t.loc["a", "supply"] == 100 and t.loc["d", "supply"] == 50 and t.loc["b", "supply"] == 0
+    assert t.loc["a", "supply_per_10k"] == pytest.approx(1000.0)
+    assert t.loc[["a", "b", "d"], "covered_share"].tolist() == [1.0, 1.0, 1.0]
+    # All supply is reached by someone, so 2SFCA hands out exactly the total capacity.
+    assert t["reachable_places"].sum() == pytest.approx(150)
+    a = res.areas.set_index("area_id")
+    assert a.loc[["d", "a", "b"], "rank"].tolist() == [1, 2, 3]
+    assert a.loc["a", "gap_score_day"] == pytest.approx(97.5)
+    assert res.provenance["population_year"] == "2024"
+    assert res.provenance["catchment_m"] == {"day": 10_500}
+
+
+def test_demand_points_are_the_centres(areas, services, population, taxonomy):
+    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",))
+    xy = sorted((round(p.x), round(p.y)) for p in res.demand.geometry)
+    assert xy == [(5000, 5000), (5000, 15000), (15000, 5000), (15000, 15000)]
+
+
+def test_unlimited_catchment_gives_everyone_total_supply_over_total_need(areas, services, population, taxonomy):
+    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=1e7, service_types=("day",))
+    d = res.demand
+    assert d.loc[d["need"] > 0, "access"].to_numpy() == pytest.approx(150 / 6000, rel=1e-12)
+    t = res.for_service_type("day").set_index("area_id")
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([97.5] * 3)
+
+
+def test_rates_scale_need(areas, services, population, taxonomy):
+    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("home",))
+    t = res.for_service_type("home").set_index("area_id")
+    assert t["need"].tolist() == [500, 1500, 0, 1000]  # population × 0.5
+    assert t["services"].sum() == 0 and (t.loc[["a", "b", "d"], "gap_score"] == 100).all()
+
+
+def test_unknown_need_is_not_scored_and_says_why(areas, services, population, taxonomy):
+    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
+    t = res.for_service_type("shelter")
+    assert t["gap_score"].isna().all() and (t["method"] == "none").all()
+    assert any("shelter: need unknown" in n for n in res.notes)
+    # The composite ignores the unscored type: a's composite = mean(day 97.5, home 100).
+    a = res.areas.set_index("area_id")
+    assert a.loc["a", "composite_gap"] == pytest.approx((97.5 + 100) / 2)
+
+
+def test_unknown_capacities_fall_back_to_distance_coverage(areas, population, taxonomy):
+    svc = _services(("s1", "day", np.nan, (6000, 5000)))
+    res = analyze(areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",))
+    t = res.for_service_type("day").set_index("area_id")
+    assert (t["method"] == "coverage").all()
+    # s1 reaches a (1 km) and b (9 km), not c (10.05 km) nor d.
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 100])
+    assert any("capacity unknown for all 1 services" in n for n in res.notes)
+
+
+def test_e2sfca_with_band_weights(areas, services, population, taxonomy):
+    # Bands of 10.5 km / 3 = 3.5 km: weights 1 (≤3.5), 0.68 (≤7), 0.22 (≤10.5).
+    # s1: a at 1 km (w 1), b at 9 km (w .22), c at 10.05 km (w .22, need 0).
+    # R1 = 100 / (1000 + .22*3000) = 100/1660 ; s2: d 1 km (w 1), b 9 km (.22): R2 = 50 / (2000 + 660)
+    res = analyze(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",), method="e2sfca"
+    )
+    t = res.for_service_type("day").set_index("area_id")
+    r1, r2 = 100 / 1660, 50 / 2660
+    assert t.loc["a", "access"] == pytest.approx(r1)
+    assert t.loc["b", "access"] == pytest.approx(0.22 * r1 + 0.22 * r2)
+    assert t.loc["d", "access"] == pytest.approx(r2)
+
+
+def test_adding_a_service_never_raises_a_gap(taxonomy):
+    rng = np.random.default_rng(11)
+    cells = [box(x, y, x + 5e3, y + 5e3) for x in range(0, 30_000, 5000) for y in range(0, 30_000, 5000)]
+    areas = gpd.GeoDataFrame({"area_id": [f"a{i}" for i in range(36)], "name": "x"}, geometry=cells, crs=CRS)
+    pop = pd.DataFrame({"area_id": areas["area_id"], "population": rng.integers(0, 5000, 36).astype(float)})
+    rows = [(f"s{i}", "day", float(rng.integers(5, 200)), tuple(rng.uniform(0, 30_000, 2))) for i in range(8)]
+    before = analyze(areas, _services(*rows), pop, taxonomy=taxonomy, catchment_m=7000, service_types=("day",),
+                     spreading="grid", cell_size_m=2500)
+    more = [*rows, ("new", "day", 120.0, (15_000.0, 15_000.0))]
+    after = analyze(areas, _services(*more), pop, taxonomy=taxonomy, catchment_m=7000, service_types=("day",),
+                    spreading="grid", cell_size_m=2500)
+    b = before.table.set_index("area_id")["gap_score"].fillna(0)
+    a = after.table.set_index("area_id")["gap_score"].fillna(0)
+    assert (a <= b + 1e-9).all()
+    assert (a < b - 1e-6).any()
+    # Grid spreading conserves need: the areas' need sums to the population.
+    assert before.table["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-12)
+    assert before.demand["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-12)
+
+
+def test_population_must_cover_every_area_once(areas, services, population, taxonomy):
+    with pytest.raises(ValidationError, match="'c' has no population row"):
+        analyze(areas, services, population[population["area_id"] != "c"], taxonomy=taxonomy, catchment_m=1e4)
+    extra = pd.concat([population, pd.DataFrame({"area_id": ["zz"], "population": [5.0]})])
+    with pytest.raises(ValidationError, match="'zz' is not among the areas"):
+        analyze(areas, services, extra, taxonomy=taxonomy, catchment_m=1e4)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"method": "3sfca"}, "method '3sfca'"),
+        ({"catchment_m": -5}, "positive number"),
+        ({"catchment_m": {"day": 0}}, "catchment_m for day"),
+        ({"spreading": "raster"}, "spreading 'raster'"),
+        ({"cell_size_m": 0}, "cell_size_m"),
+        ({"service_types": "day"}, "not one string"),
+    ],
+)
+def test_bad_options_are_reported(options, message):
+    with pytest.raises(SocialMapError, match=message):
+        AnalysisConfig(**options)
+
+
+def test_unknown_service_type_lists_the_known_ones(areas, services, population, taxonomy):
+    with pytest.raises(SocialMapError, match=r"Unknown service type\(s\) \['spa'\]"):
+        analyze(areas, services, population, taxonomy=taxonomy, service_types=("spa",))
+
+
+def test_inputs_are_not_mutated(areas, services, population, taxonomy):
+    copies = areas.copy(), services.copy(), population.copy()
+    analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
+    pd.testing.assert_frame_equal(areas, copies[0])
+    pd.testing.assert_frame_equal(services, copies[1])
+    pd.testing.assert_frame_equal(population, copies[2])
