@@ -116,7 +116,14 @@ def demo_files(name: str = "kosovo") -> dict[str, Path]:
     if name not in _DEMO_FILES:
         raise SocialMapError(f"Unknown demo {name!r}. Available demos: {', '.join(DEMOS)}.")
     root = demo_dir()
-    return {kind: root.joinpath(*parts) for kind, parts in _DEMO_FILES[name].items()}
+    files = {kind: root.joinpath(*parts) for kind, parts in _DEMO_FILES[name].items()}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise DataSourceError(
+            f"The {name} demo is incomplete: {', '.join(missing)} missing. Reinstall socialmap, or "
+            "rebuild the demo data with `make demo-data`."
+        )
+    return files
 
 
 @functools.lru_cache(maxsize=4)

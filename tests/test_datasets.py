@@ -143,3 +143,10 @@ def test_unmatchable_boundaries_are_rejected_with_candidates(tmp_path):
     areas.to_file(path)
     with pytest.raises(ValidationError, match="Atlantis"):
         socialmap.load_demo("kosovo", boundaries=path)
+
+
+def test_missing_demo_files_are_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "boundaries").mkdir()
+    monkeypatch.setattr(datasets, "demo_dir", lambda: tmp_path)
+    with pytest.raises(DataSourceError, match="demo is incomplete.*make demo-data"):
+        datasets.demo_files("kosovo")
