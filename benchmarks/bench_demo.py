@@ -31,7 +31,9 @@ def main() -> None:
     warm = (time.perf_counter() - t) / 10
     best_imp, best_load = min(r[0] for r in runs), min(r[1] for r in runs)
     print(f"import socialmap:            {best_imp:.3f} s (best of 3 fresh processes)")
-    print(f"load_demo('kosovo') cold:    {best_load:.3f} s (best of 3; worst {max(r[1] for r in runs):.3f} s)")
+    print(
+        f"load_demo('kosovo') cold:    {best_load:.3f} s (best of 3; worst {max(r[1] for r in runs):.3f} s)"
+    )
     print(f"load_demo('kosovo') warm:    {warm * 1000:.1f} ms (mean of 10, in-process cache + copies)")
     print(f"target < 1 s cold: {'met' if best_load < 1 else 'NOT met'}")
 

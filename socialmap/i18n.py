@@ -57,7 +57,7 @@ def check_language(lang: str | None) -> str:
     return code
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
@@ -68,7 +68,11 @@ def _catalog(lang: str) -> dict[str, str]:
         return {}
     with po.open("rb") as fh:
         catalog = read_po(fh, locale=LANGUAGES[lang][0])
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+    return {
+        m.id: m.string
+        for m in catalog
+        if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy
+    }
 
 
 def t(message: str, lang: str | None = None, **values: Any) -> str:

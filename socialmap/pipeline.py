@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -26,8 +26,8 @@ from socialmap.errors import Problem, SocialMapError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-PathOrFrame = str | os.PathLike[str] | pd.DataFrame
+Progress: TypeAlias = Callable[[int, int, str], None]
+PathOrFrame: TypeAlias = str | os.PathLike[str] | pd.DataFrame
 
 SPREADING = ("representative", "grid", "points")
 
@@ -182,7 +182,11 @@ def _read_inputs(
         provenance.update({f"demo_{k}": v for k, v in base.provenance.items()})
         provenance["demo"] = demo
     if taxonomy is None or isinstance(taxonomy, str | os.PathLike):
-        tax = base.taxonomy if (taxonomy is None and base is not None) else load_taxonomy(taxonomy)
+        tax = (
+            base.taxonomy
+            if (taxonomy is None and base is not None)
+            else load_taxonomy(None if taxonomy is None else str(taxonomy))
+        )
     else:
         tax = taxonomy
     if areas is None:
@@ -392,7 +396,7 @@ def analyze(
             progress(step - 1, total, t)
         catchment = config.catchment_for(t, tax)
         sites = svc_w[svc_w["service_type"] == t]
-        method = config.method
+        method: str = config.method
         if t in unknown_need:
             table = pd.DataFrame({"area_id": area_w["area_id"]})
             for col in COVERAGE_COLUMNS[1:]:

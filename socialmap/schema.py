@@ -17,7 +17,13 @@ SERVICE_OPTIONAL: Final = ("provider", "target_groups", "illustrative", "area_id
 
 #: Population table: one row per area (joined to areas by id, or by name when there is none).
 POPULATION_REQUIRED: Final = ("area_id", "population")
-POPULATION_OPTIONAL: Final = ("name", "year", "population_source", "population_is_estimate", "estimate_method")
+POPULATION_OPTIONAL: Final = (
+    "name",
+    "year",
+    "population_source",
+    "population_is_estimate",
+    "estimate_method",
+)
 
 #: Columns that must hold numbers, and may not be negative.
 NUMERIC_NONNEGATIVE: Final = {"services": ("capacity",), "population": ("population",)}

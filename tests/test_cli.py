@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -22,7 +21,11 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "socialmap.cli", *args], capture_output=True, text=True, env=full_env, timeout=600
+        [sys.executable, "-m", "socialmap.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
     )
 
 
@@ -84,8 +87,19 @@ def test_analyze_demo_writes_tables_and_map_that_tie_out(tmp_path):
 
 def test_analyze_on_the_real_adm2_boundaries_ties_out(tmp_path, shared_kosovo):
     out = tmp_path / "out"
-    done = run("analyze", "--demo", "kosovo", "--areas", str(shared_kosovo / "geoboundaries" / ADM2),
-               "--out", str(out), "--service-type", "csw", "--service-type", "day_care_disability")
+    done = run(
+        "analyze",
+        "--demo",
+        "kosovo",
+        "--areas",
+        str(shared_kosovo / "geoboundaries" / ADM2),
+        "--out",
+        str(out),
+        "--service-type",
+        "csw",
+        "--service-type",
+        "day_care_disability",
+    )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out / "areas.csv", encoding="utf-8-sig", dtype={"area_id": str})
     pop = pd.read_csv(demo_files("kosovo")["population"], dtype={"area_id": str})
@@ -115,8 +129,10 @@ def test_fetch_boundaries_from_a_local_server(shared_kosovo, serve_dir, tmp_path
 
 
 def test_fetch_boundaries_offline_explains_the_manual_route(tmp_path):
-    env = {"SOCIALMAP_GEOBOUNDARIES_URL": "http://127.0.0.1:9/{iso}-{level}.geojson",
-           "SOCIALMAP_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        "SOCIALMAP_GEOBOUNDARIES_URL": "http://127.0.0.1:9/{iso}-{level}.geojson",
+        "SOCIALMAP_CACHE_DIR": str(tmp_path / "cache"),
+    }
     done = run("fetch-boundaries", "XKX", env=env)
     assert done.returncode == 2
     assert "--file" in done.stderr and "Traceback" not in done.stderr

@@ -51,7 +51,9 @@ def test_zero_need_area_has_undefined_ratios_but_counts_its_supply():
 
 def test_distance_coverage_method_counts_everyone_in_reach():
     d = _demand().assign(covered=[True, False, False])
-    t = area_coverage(d.drop(columns="access"), _services(), ["a", "b"], method="coverage").set_index("area_id")
+    t = area_coverage(d.drop(columns="access"), _services(), ["a", "b"], method="coverage").set_index(
+        "area_id"
+    )
     assert t.loc["a", "covered_share"] == pytest.approx(0.25)
     assert t.loc["a", "reachable_places"] == 100 and t.loc["a", "gap_score"] == pytest.approx(75)
     assert t["access"].isna().all()

@@ -25,7 +25,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def gb_url(shared_kosovo: Path, serve_dir, monkeypatch: pytest.MonkeyPatch) -> str:
     base = serve_dir(shared_kosovo / "geoboundaries")
-    monkeypatch.setenv("SOCIALMAP_GEOBOUNDARIES_URL", base + "/geoBoundaries-{iso}-{level}_simplified.geojson")
+    monkeypatch.setenv(
+        "SOCIALMAP_GEOBOUNDARIES_URL", base + "/geoBoundaries-{iso}-{level}_simplified.geojson"
+    )
     return base
 
 
@@ -74,7 +76,9 @@ def test_fetch_downloads_checks_and_caches(gb_url, cache, shared_kosovo):
 
 def test_fetch_uses_the_cache_when_offline(gb_url, cache, monkeypatch):
     path = datasets.fetch_boundaries("XKX", level="ADM2")
-    monkeypatch.setenv("SOCIALMAP_GEOBOUNDARIES_URL", f"http://127.0.0.1:{_closed_port()}/{{iso}}/{{level}}.json")
+    monkeypatch.setenv(
+        "SOCIALMAP_GEOBOUNDARIES_URL", f"http://127.0.0.1:{_closed_port()}/{{iso}}/{{level}}.json"
+    )
     assert datasets.fetch_boundaries("XKX", level="ADM2") == path
     with pytest.raises(DataSourceError, match="offline"):
         datasets.fetch_boundaries("XKX", level="ADM2", refresh=True)
@@ -82,7 +86,9 @@ def test_fetch_uses_the_cache_when_offline(gb_url, cache, monkeypatch):
 
 
 def test_offline_error_says_where_to_put_a_manual_download(cache, monkeypatch):
-    monkeypatch.setenv("SOCIALMAP_GEOBOUNDARIES_URL", f"http://127.0.0.1:{_closed_port()}/{{iso}}-{{level}}.json")
+    monkeypatch.setenv(
+        "SOCIALMAP_GEOBOUNDARIES_URL", f"http://127.0.0.1:{_closed_port()}/{{iso}}-{{level}}.json"
+    )
     with pytest.raises(DataSourceError) as info:
         datasets.fetch_boundaries("XKX", level="ADM2")
     msg = str(info.value)

@@ -113,7 +113,9 @@ def test_demand_points_are_the_centres(areas, services, population, taxonomy):
     assert xy == [(5000, 5000), (5000, 15000), (15000, 5000), (15000, 15000)]
 
 
-def test_unlimited_catchment_gives_everyone_total_supply_over_total_need(areas, services, population, taxonomy):
+def test_unlimited_catchment_gives_everyone_total_supply_over_total_need(
+    areas, services, population, taxonomy
+):
     res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=1e7, service_types=("day",))
     d = res.demand
     assert d.loc[d["need"] > 0, "access"].to_numpy() == pytest.approx(150 / 6000, rel=1e-12)
@@ -153,7 +155,13 @@ def test_e2sfca_with_band_weights(areas, services, population, taxonomy):
     # s1: a at 1 km (w 1), b at 9 km (w .22), c at 10.05 km (w .22, need 0).
     # R1 = 100 / (1000 + .22*3000) = 100/1660 ; s2: d 1 km (w 1), b 9 km (.22): R2 = 50 / (2000 + 660)
     res = analyze(
-        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",), method="e2sfca"
+        areas,
+        services,
+        population,
+        taxonomy=taxonomy,
+        catchment_m=10_500,
+        service_types=("day",),
+        method="e2sfca",
     )
     t = res.for_service_type("day").set_index("area_id")
     r1, r2 = 100 / 1660, 50 / 2660
@@ -168,11 +176,27 @@ def test_adding_a_service_never_raises_a_gap(taxonomy):
     areas = gpd.GeoDataFrame({"area_id": [f"a{i}" for i in range(36)], "name": "x"}, geometry=cells, crs=CRS)
     pop = pd.DataFrame({"area_id": areas["area_id"], "population": rng.integers(0, 5000, 36).astype(float)})
     rows = [(f"s{i}", "day", float(rng.integers(5, 200)), tuple(rng.uniform(0, 30_000, 2))) for i in range(8)]
-    before = analyze(areas, _services(*rows), pop, taxonomy=taxonomy, catchment_m=7000, service_types=("day",),
-                     spreading="grid", cell_size_m=2500)
+    before = analyze(
+        areas,
+        _services(*rows),
+        pop,
+        taxonomy=taxonomy,
+        catchment_m=7000,
+        service_types=("day",),
+        spreading="grid",
+        cell_size_m=2500,
+    )
     more = [*rows, ("new", "day", 120.0, (15_000.0, 15_000.0))]
-    after = analyze(areas, _services(*more), pop, taxonomy=taxonomy, catchment_m=7000, service_types=("day",),
-                    spreading="grid", cell_size_m=2500)
+    after = analyze(
+        areas,
+        _services(*more),
+        pop,
+        taxonomy=taxonomy,
+        catchment_m=7000,
+        service_types=("day",),
+        spreading="grid",
+        cell_size_m=2500,
+    )
     b = before.table.set_index("area_id")["gap_score"].fillna(0)
     a = after.table.set_index("area_id")["gap_score"].fillna(0)
     assert (a <= b + 1e-9).all()
