@@ -44,7 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_access.py --sizes 10000x500,50000x1000
 
 demo-data: $(STAMP)
-	npm install --prefix scripts --no-audit --no-fund
+	npm ci --prefix scripts --no-audit --no-fund
 	$(BIN)/python scripts/build_demo.py
 
 clean:
