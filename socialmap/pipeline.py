@@ -189,40 +189,30 @@ def _read_inputs(
         )
     else:
         tax = taxonomy
-    if areas is None:
-        if base is None:
-            raise SocialMapError("No areas: pass `areas` (a file or GeoDataFrame) or `demo='kosovo'`.")
-        area_gdf = base.areas
-    elif isinstance(areas, pd.DataFrame):
-        area_gdf = areas
-    else:
-        files["areas"] = str(areas)
-        area_gdf = read_areas(areas)
-    if base is not None and areas is not None:
+    def pick(kind: str, given: PathOrFrame | None, read: Callable[[Any], Any]) -> Any:
+        if given is None:
+            if base is None:
+                raise SocialMapError(f"No {kind}: pass `{kind}` (a file or a frame) or `demo='kosovo'`.")
+            return getattr(base, kind)
+        if isinstance(given, pd.DataFrame):
+            return given
+        files[kind] = str(given)
+        return read(given)
+
+    area_gdf = pick("areas", areas, read_areas)
+    if base is not None and areas is not None and not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
         from socialmap.datasets import use_areas
 
-        if not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
-            base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
-            area_gdf = base.areas
-            provenance["demo_boundaries"] = base.provenance["boundaries"]
-    if services is None:
-        if base is None:
-            raise SocialMapError("No services: pass `services` (a file or GeoDataFrame) or `demo='kosovo'`.")
-        svc = base.services
-    elif isinstance(services, pd.DataFrame):
-        svc = services
-    else:
-        files["services"] = str(services)
-        svc = read_services(services, taxonomy=tax, areas=area_gdf)
-    if population is None:
-        if base is None:
-            raise SocialMapError("No population: pass `population` (a file or table) or `demo='kosovo'`.")
-        pop = base.population
-    elif isinstance(population, pd.DataFrame):
-        pop = population
-    else:
-        files["population"] = str(population)
-        pop = read_population(population, areas=area_gdf)
+        base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
+        area_gdf = base.areas
+        provenance["demo_boundaries"] = base.provenance["boundaries"]
+    aliases = None
+    if base is not None and base.name == "kosovo":
+        from socialmap.names import kosovo_aliases
+
+        aliases = kosovo_aliases()
+    svc = pick("services", services, lambda p: read_services(p, taxonomy=tax, areas=area_gdf))
+    pop = pick("population", population, lambda p: read_population(p, areas=area_gdf, aliases=aliases))
     provenance["files"] = files
     return area_gdf, svc, pop, tax, provenance
 

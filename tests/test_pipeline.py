@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from socialmap import AnalysisConfig, analyze, load_taxonomy
+from socialmap import AnalysisConfig, analyze, load_demo, load_taxonomy, read_population
+from socialmap.names import kosovo_aliases
 from socialmap.errors import SocialMapError, ValidationError
 
 CRS = "EPSG:32634"
@@ -241,3 +242,21 @@ def test_inputs_are_not_mutated(areas, services, population, taxonomy):
     pd.testing.assert_frame_equal(areas, copies[0])
     pd.testing.assert_frame_equal(services, copies[1])
     pd.testing.assert_frame_equal(population, copies[2])
+
+
+def test_demo_with_a_population_table_keyed_by_serbian_names(tmp_path, shared_kosovo):
+    facts = pd.read_csv(shared_kosovo / "municipalities.csv", dtype={"kas_code": str})
+    pop = pd.DataFrame({"Opština": facts["name_sr_latn"], "Stanovništvo": range(1000, 1000 + 38 * 10, 10)})
+    path = tmp_path / "stanovnistvo.csv"
+    pop.to_csv(path, index=False, sep=";")
+    demo_areas = load_demo("kosovo").areas
+    table = read_population(
+        path,
+        columns={"Opština": "name", "Stanovništvo": "population"},
+        areas=demo_areas,
+        aliases=kosovo_aliases(),
+    )
+    res = analyze(population=table, demo="kosovo", method="coverage", service_types=("csw",))
+    got = res.for_service_type("csw").set_index("area_id")["need"]
+    expected = dict(zip(facts["kas_code"], pop["Stanovništvo"], strict=True))
+    assert got.to_dict() == {k: float(v) for k, v in expected.items()}
