@@ -12,8 +12,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from socialmap import AnalysisConfig, analyze, load_demo, load_taxonomy, read_population
-from socialmap.names import kosovo_aliases
 from socialmap.errors import SocialMapError, ValidationError
+from socialmap.names import kosovo_aliases
 
 CRS = "EPSG:32634"
 TAXONOMY = """
