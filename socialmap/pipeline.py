@@ -137,6 +137,8 @@ class Result:
         no capacity is known).
     config
         The options used.
+    taxonomy
+        The :class:`socialmap.taxonomy.Taxonomy` the result was computed with.
     """
 
     areas: gpd.GeoDataFrame
@@ -146,6 +148,7 @@ class Result:
     services: gpd.GeoDataFrame
     provenance: dict[str, Any]
     config: AnalysisConfig
+    taxonomy: Any = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -468,7 +471,7 @@ def analyze(
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax)
 
 
 def _provenance(
