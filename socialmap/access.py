@@ -123,6 +123,13 @@ class GaussianWeights:
         # Same operations in the same order as access.weights.gaussian, so the values are bit-identical.
         return np.exp(-d * d / (2 * self.sigma_m**2))
 
+    def _into(self, d: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Write the weights of ``d`` into ``out`` (not ``d``): the same operations as ``__call__``."""
+        np.negative(d, out=out)
+        np.multiply(out, d, out=out)
+        np.divide(out, 2 * self.sigma_m**2, out=out)
+        return np.exp(out, out=out)
+
     def __repr__(self) -> str:
         return f"gaussian_weights({self.sigma_m:g})"
 
@@ -144,6 +151,13 @@ class GravityWeights:
         d = np.asarray(distance_m, dtype=np.float64)
         with np.errstate(divide="ignore"):
             return np.power(np.maximum(d, self.min_dist_m) / self.scale_m, self.alpha)
+
+    def _into(self, d: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Write the weights of ``d`` into ``out`` (may be ``d``): the same operations as ``__call__``."""
+        np.maximum(d, self.min_dist_m, out=out)
+        np.divide(out, self.scale_m, out=out)
+        with np.errstate(divide="ignore"):
+            return np.power(out, self.alpha, out=out)
 
     def __repr__(self) -> str:
         return f"gravity_weights({self.scale_m:g}, {self.alpha:g}, min_dist_m={self.min_dist_m:g})"
@@ -277,25 +291,50 @@ class _Kernel:
     step_values: NDArray[np.float64] | None = None  # weight per bound, then 0 beyond t2
     func: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
     check: bool = False  # verify func's weights are finite and >= 0
+    # func writing its weights into a given array (socialmap's own weight classes): no temporaries per block
+    into: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]] | None = None
 
-    def block(self, d2: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[Any]]:
-        """Return (weights, number of services within the catchment per demand point, i.e. per column)."""
+    def block(
+        self, d2: NDArray[np.float64], buffers: _Buffers | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        """
+        Return (weights, number of services within the catchment per demand point, i.e. per column).
+
+        With ``buffers``, the weights (and the temporaries of the plain and step kernels) are written into
+        reused work arrays: the weights are then only valid until the next call with the same buffers.
+        """
+        bufs = buffers if buffers is not None else _Buffers(d2.size)
+        shape = d2.shape
         if self.kind == "plain":
-            w = (d2 <= self.t2).astype(np.float64)
+            mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
+            w = bufs.view("w", shape, np.float64)
+            np.copyto(w, mask)
             return w, np.ones(len(w)) @ w
         if self.kind == "step":
             assert self.step_t2 is not None and self.step_values is not None
-            idx = np.zeros(d2.shape, dtype=np.uint8 if len(self.step_t2) < 255 else np.intp)
+            small = len(self.step_t2) < 255  # step index per entry, counted in uint8 when it fits (faster)
+            acc = bufs.view("idx", shape, np.uint8 if small else np.intp)
+            acc.fill(0)
+            beyond = bufs.view("mask", shape, np.bool_)
             for t in self.step_t2[:-1]:
-                idx += d2 > t
-            beyond = d2 > self.step_t2[-1]
-            idx += beyond
-            return self.step_values.take(idx), len(d2) - beyond.sum(axis=0)
+                acc += np.greater(d2, t, out=beyond)
+            acc += np.greater(d2, self.step_t2[-1], out=beyond)
+            idx = acc
+            if small:  # take() works on intp indices: convert into a reused buffer, not a temporary
+                idx = bufs.view("idx", shape, np.intp)
+                np.copyto(idx, acc)
+            # mode="clip" (indices are always in range) lets take() write into `out` without a temporary.
+            w = self.step_values.take(idx, out=bufs.view("w", shape, np.float64), mode="clip")
+            return w, len(d2) - beyond.sum(axis=0)
         assert self.func is not None
-        mask = d2 <= self.t2
+        mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
+        dist = np.sqrt(d2, out=bufs.view("w", shape, np.float64))
         with np.errstate(all="ignore"):
-            w = self.func(np.sqrt(d2))
-        w = np.where(mask, w, 0.0)
+            if self.into is not None:
+                w = self.into(dist, bufs.view("w2", shape, np.float64))
+                np.copyto(w, 0.0, where=np.logical_not(mask, out=bufs.view("mask2", shape, np.bool_)))
+            else:
+                w = np.where(mask, self.func(dist), 0.0)
         if self.check and not (np.isfinite(w).all() and (w >= 0).all()):
             r, c = np.nonzero(mask & ~(np.isfinite(w) & (w >= 0)))
             raise SocialMapError(
@@ -304,6 +343,39 @@ class _Kernel:
                 f"catchment. For gravity_weights with a negative alpha, give a min_dist_m > 0."
             )
         return w, mask.sum(axis=0)
+
+
+class _Buffers:
+    """
+    Work arrays reused by every block of a pass, so that blocks do not allocate afresh.
+
+    Fresh multi-megabyte arrays are cheap while glibc's malloc reuses freed memory, but cost page faults on
+    every block where its dynamic mmap threshold is off: Dask's nannies set ``MALLOC_TRIM_THRESHOLD_``
+    for their workers, which made a tile about 4 times slower there before blocks reused these buffers.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self._arrays: dict[tuple[str, Any], NDArray[Any]] = {}
+
+    def view(self, name: str, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+        """Return a C-contiguous array of ``shape`` over the work array ``name`` of ``dtype``."""
+        key = (name, np.dtype(dtype))
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._arrays[key] = np.empty(self.size, dtype=dtype)
+        return arr[: math.prod(shape)].reshape(shape)
+
+    def distances(self, sup_xy: NDArray[np.float64], dem_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Squared distances, services x demand, into the work array ``d2``."""
+        return cdist(
+            sup_xy, dem_xy, "sqeuclidean", out=self.view("d2", (len(sup_xy), len(dem_xy)), np.float64)
+        )
+
+
+def _block_size(plan: _Plan) -> int:
+    """Largest block (services x demand entries) of ``plan``; at least 1."""
+    return max([1, *((r1 - r0) * (k1 - k0) for strip in plan.strips for r0, r1, k0, k1 in strip.chunks)])
 
 
 def _vectorised(func: Callable[..., Any]) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
@@ -334,7 +406,8 @@ def _make_kernel(catchment_m: float, weight: WeightFunction | None) -> _Kernel:
     safe = isinstance(weight, GaussianWeights) or (
         isinstance(weight, GravityWeights) and (weight.alpha >= 0 or weight.min_dist_m > 0)
     )
-    return _Kernel(t2=t2, kind="func", func=_vectorised(weight), check=not safe)
+    into = weight._into if isinstance(weight, GaussianWeights | GravityWeights) else None
+    return _Kernel(t2=t2, kind="func", func=_vectorised(weight), check=not safe, into=into)
 
 
 @dataclass(frozen=True)
@@ -477,8 +550,113 @@ class FCAResult:
 def _ratio(capacity: NDArray[np.float64], weighted_need: NDArray[np.float64]) -> NDArray[np.float64]:
     ratio = np.full(len(capacity), np.nan)
     ok = weighted_need > 0
-    ratio[ok] = capacity[ok] / weighted_need[ok]
+    with np.errstate(over="ignore"):
+        ratio[ok] = capacity[ok] / weighted_need[ok]
+    # A weighted need so small (weights underflowing to ~1e-308) that the ratio overflows counts as none:
+    # an infinite R_j would make access inf where it is reached and NaN (0 * inf) where it is not.
+    ratio[np.isinf(ratio)] = np.nan
     return ratio
+
+
+def _need_pass(
+    plan: _Plan,
+    kernel: _Kernel,
+    need_s: NDArray[np.float64] | None,
+    m: int,
+    cache_bytes: int,
+) -> tuple[
+    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], dict[tuple[int, int], NDArray[np.float64]]
+]:
+    """
+    Step 1 over every block of ``plan``: weighted need per service (``m``, input order of the services).
+
+    Also returns, per demand point in plan order, the number of services in reach and the squared distance
+    to the nearest candidate, and the weight blocks kept (while they fit ``cache_bytes``) for step 2.
+    Blocks are services x demand, so the reductions run over axis 0 (fast).
+    """
+    n = len(plan.order)
+    wneed = np.zeros(m)
+    cache: dict[tuple[int, int], NDArray[np.float64]] = {}
+    cached_bytes = 0
+    count_s = np.zeros(n)
+    near2_s = np.full(n, np.inf)
+    bufs = _Buffers(_block_size(plan))
+    for si, strip in enumerate(plan.strips):
+        w_strip = np.zeros(len(strip.sup_idx))
+        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+            d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
+            np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
+            w, cnt = kernel.block(d2, bufs)
+            count_s[r0:r1] += cnt
+            if need_s is not None:
+                w_strip[k0:k1] += w @ need_s[r0:r1]
+                if cached_bytes + w.nbytes <= cache_bytes:
+                    cache[si, ci] = w.copy()  # w is a view of a reused buffer
+                    cached_bytes += w.nbytes
+        wneed[strip.sup_idx] += w_strip
+    return wneed, count_s, near2_s, cache
+
+
+def _access_pass(
+    plan: _Plan,
+    kernel: _Kernel,
+    r_use: NDArray[np.float64],
+    cache: Mapping[tuple[int, int], NDArray[np.float64]],
+    *,
+    coverage: bool = False,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]:
+    """
+    Step 2 over every block of ``plan``: access per demand point in plan order (``r_use``: 0 for NaN ratios).
+
+    Blocks missing from ``cache`` are recomputed. With ``coverage`` (and an empty ``cache``, so that every
+    block is recomputed), also returns the count of services in reach and the squared distance to the
+    nearest candidate per demand point, as :func:`_need_pass` does.
+    """
+    assert not (coverage and cache), "coverage needs every block recomputed: pass an empty cache"
+    n = len(plan.order)
+    access_s = np.zeros(n)
+    count_s = np.zeros(n) if coverage else None
+    near2_s = np.full(n, np.inf) if coverage else None
+    bufs = _Buffers(_block_size(plan))
+    for si, strip in enumerate(plan.strips):
+        r_strip = r_use[strip.sup_idx]
+        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+            w = cache.get((si, ci))
+            if w is None:
+                d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
+                if near2_s is not None:
+                    np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
+                w, cnt = kernel.block(d2, bufs)
+                if count_s is not None:
+                    count_s[r0:r1] += cnt
+            access_s[r0:r1] += r_strip[k0:k1] @ w
+    return access_s, count_s, near2_s
+
+
+def _coverage(
+    plan: _Plan,
+    count_s: NDArray[np.float64],
+    near2_s: NDArray[np.float64],
+    dxy: NDArray[np.float64],
+    all_sxy: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]]:
+    """
+    Turn per-point counts and squared distances (plan order) into input order: count, covered, nearest.
+
+    ``nearest`` is exact for covered points (the nearest service is a candidate of their block); for the
+    others it is looked up with a KD-tree over ``all_sxy``, every service (not only a tile's halo).
+    """
+    n = len(dxy)
+    count = np.zeros(n, dtype=np.int64)
+    count[plan.order] = count_s
+    near2 = np.empty(n)
+    near2[plan.order] = near2_s
+    covered = count > 0
+    nearest = np.where(covered, np.sqrt(near2), np.inf)
+    if not covered.all() and len(all_sxy):
+        far = np.flatnonzero(~covered)
+        nearest[far] = cKDTree(all_sxy).query(dxy[far], k=1)[0]
+    return count, covered, nearest
 
 
 def _fca_core(
@@ -491,56 +669,105 @@ def _fca_core(
 ) -> FCAResult:
     """Run both steps on checked arrays (``need``/``capacity`` None: distance coverage only)."""
     n, m = len(dxy), len(sxy)
-    wneed = np.zeros(m)
     if n == 0 or m == 0:
         count = np.zeros(n, dtype=np.int64)
-        return FCAResult(np.zeros(n), count > 0, count, np.full(n, np.inf), np.full(m, np.nan), wneed)
+        return FCAResult(np.zeros(n), count > 0, count, np.full(n, np.inf), np.full(m, np.nan), np.zeros(m))
     kernel = _make_kernel(d0, weight)
     plan = _plan(dxy, sxy, d0)
     need_s = need[plan.order] if need is not None else None
-    cache: dict[tuple[int, int], NDArray[np.float64]] = {}
-    cached_bytes = 0
-    count_s = np.zeros(n)
-    near2_s = np.full(n, np.inf)
-    # Step 1: weighted need around each service; blocks are services x demand (fast reductions over axis 0).
-    for si, strip in enumerate(plan.strips):
-        w_strip = np.zeros(len(strip.sup_idx))
-        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
-            d2 = cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean")
-            np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-            w, cnt = kernel.block(d2)
-            count_s[r0:r1] += cnt
-            if need_s is not None:
-                w_strip[k0:k1] += w @ need_s[r0:r1]
-                if cached_bytes + w.nbytes <= _CACHE_BYTES:
-                    cache[si, ci] = w
-                    cached_bytes += w.nbytes
-        wneed[strip.sup_idx] += w_strip
-    count = np.zeros(n, dtype=np.int64)
-    count[plan.order] = count_s
-    near2 = np.empty(n)
-    near2[plan.order] = near2_s
-    covered = count > 0
-    nearest = np.where(covered, np.sqrt(near2), np.inf)
-    if not covered.all():
-        far = np.flatnonzero(~covered)
-        nearest[far] = cKDTree(sxy).query(dxy[far], k=1)[0]
+    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
+    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
     if need_s is None or capacity is None:
         return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
-    # Step 2: access = weighted sum of the ratios of the services in reach.
     ratio = _ratio(capacity, wneed)
     r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access_s = np.zeros(n)
-    for si, strip in enumerate(plan.strips):
-        r_strip = r_use[strip.sup_idx]
-        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
-            cached = cache.get((si, ci))
-            if cached is None:
-                cached = kernel.block(cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean"))[0]
-            access_s[r0:r1] += r_strip[k0:k1] @ cached
+    access_s, _, _ = _access_pass(plan, kernel, r_use, cache)
     access = np.empty(n)
     access[plan.order] = access_s
     return FCAResult(access, covered, count, nearest, ratio, wneed)
+
+
+# ----------------------------------------------------------------------------------------------------
+# One tile of a partitioned run (used by socialmap.cluster; plain numpy, so any worker can run it)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _halo(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> NDArray[np.intp]:
+    """
+    Positions of the services within the bounding box of ``dxy`` widened by the catchment ``d0``.
+
+    A superset of the services within ``d0`` of any point of ``dxy`` (widened a little further so that
+    rounding never drops one); the extra ones get weight 0 from the exact test on squared distances.
+    """
+    if len(dxy) == 0 or len(sxy) == 0:
+        return np.zeros(0, dtype=np.intp)
+    if not math.isfinite(d0):
+        return np.arange(len(sxy))
+    scale = max(float(np.abs(dxy).max()), float(np.abs(sxy).max()))
+    pad = d0 + 1e-9 * (scale + d0)
+    lo = dxy.min(axis=0) - pad
+    hi = dxy.max(axis=0) + pad
+    inside = (sxy[:, 0] >= lo[0]) & (sxy[:, 0] <= hi[0]) & (sxy[:, 1] >= lo[1]) & (sxy[:, 1] <= hi[1])
+    return np.flatnonzero(inside)
+
+
+def _tile_weighted_need(
+    dxy: NDArray[np.float64],
+    need: NDArray[np.float64],
+    sxy: NDArray[np.float64],
+    d0: float,
+    weight: WeightFunction | None,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """
+    Step 1 for one tile of demand: its share of the weighted need of the services in its halo.
+
+    Returns the positions (into ``sxy``) of the halo services and, for each, ``sum_i w(d_ij) n_i`` over the
+    tile's demand points only. Summed over tiles that partition the demand, these give the weighted need.
+    """
+    sel = _halo(dxy, sxy, d0)
+    if len(sel) == 0:
+        return sel, np.zeros(0)
+    plan = _plan(dxy, sxy[sel], d0)
+    wneed, _, _, _ = _need_pass(plan, _make_kernel(d0, weight), need[plan.order], len(sel), 0)
+    return sel, wneed
+
+
+def _tile_access(
+    dxy: NDArray[np.float64],
+    sxy: NDArray[np.float64],
+    r_use: NDArray[np.float64],
+    d0: float,
+    weight: WeightFunction | None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """
+    Step 2 and distance coverage for one tile of demand, given the ratios ``r_use`` of every service.
+
+    Returns ``access``, ``n_services`` and ``nearest`` (metres) for the tile's demand points, in their order.
+    """
+    n = len(dxy)
+    sel = _halo(dxy, sxy, d0)
+    if len(sel) == 0:
+        _, _, nearest = _coverage_none(dxy, sxy)
+        return np.zeros(n), np.zeros(n, dtype=np.int64), nearest
+    plan = _plan(dxy, sxy[sel], d0)
+    access_s, count_s, near2_s = _access_pass(plan, _make_kernel(d0, weight), r_use[sel], {}, coverage=True)
+    assert count_s is not None and near2_s is not None
+    count, _, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
+    access = np.empty(n)
+    access[plan.order] = access_s
+    return access, count, nearest
+
+
+def _coverage_none(
+    dxy: NDArray[np.float64], sxy: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]]:
+    """Coverage of points with no service in their halo: none in reach; nearest from every service."""
+    n = len(dxy)
+    count = np.zeros(n, dtype=np.int64)
+    nearest = np.full(n, np.inf)
+    if n and len(sxy):
+        nearest = np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+    return count, count > 0, nearest
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -797,7 +1024,8 @@ def fca_arrays(
     - **Zero-need demand points** are allowed: they add nothing to any service's weighted need, and get the
       ``access`` a person there would have (as in ``access``).
     - **A service with no weighted need in reach** (nobody within the catchment, only zero-need points, or
-      only points where the weight is 0): ``R_j`` is undefined (``c_j / 0``). Its ``ratio`` is NaN and it
+      only points where the weight is 0, or so close to 0 that ``c_j`` / weighted need overflows):
+      ``R_j`` is undefined (``c_j / 0``). Its ``ratio`` is NaN and it
       adds 0 to everyone's ``access``: nobody who needs it can reach it, so its capacity serves no one
       (``sum_i n_i A_i`` then equals the capacity of the services that have need in reach). PySAL ``access``
       instead gives ``inf`` (or NaN) to the zero-need points near such a service.

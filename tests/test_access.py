@@ -642,3 +642,21 @@ def test_array_checks():
         sa.fca_arrays([[0, 0]], [1], [[0, 0]], [np.nan], catchment_m=10)
     with pytest.raises(ValidationError, match="out of range"):
         sa.fca_from_pairs([0], [3], [1.0], [1], [1], max_cost=10)
+
+
+def test_underflowing_weighted_need_counts_as_none():
+    # gaussian weight at 19 km with sigma 500 m is ~1e-314 (subnormal): capacity / weighted need overflows.
+    # Such a service is treated as having no weighted need in reach (ratio NaN, adds 0), never inf or NaN
+    # access, and other services are unaffected.
+    dxy = [[-180_000.0, 0.0], [0.0, 0.0]]
+    sxy = [[-199_000.0, 0.0], [100.0, 0.0]]
+    w = sa.gaussian_weights(500)
+    for res in (
+        sa.fca_arrays(dxy, [1.0, 2.0], sxy, [1.0, 4.0], catchment_m=math.inf, weight=w),
+        sa.fca_from_pairs(
+            [0, 1], [0, 1], [19_000.0, 100.0], [1.0, 2.0], [1.0, 4.0], max_cost=math.inf, weight=w
+        ),
+    ):
+        assert np.isnan(res.ratio[0]) and 0 < res.weighted_need[0] < 1e-300
+        assert res.access[0] == 0.0
+        assert res.access[1] == pytest.approx(float(w(100.0)) * 4.0 / (2.0 * float(w(100.0))))

@@ -1,0 +1,406 @@
+"""Benchmark 2SFCA at the scale of a national 100 m population grid, on one machine and on Dask.
+
+What is measured (each case in a fresh Python process, so that its peak memory is its own):
+
+1. **Sizes** (default 100k, 300k and 1M demand points x 5,000 services, catchment 15 km): demand points and
+   services uniform in a square of Kosovo's area (10,887 km2, side 104.3 km) in UTM 34N; need ~ U(0, 100),
+   capacity ~ U(1, 50). At 1M this is about 290 million pairs within reach. `fca_arrays` is timed for plain
+   2SFCA and for E2SFCA (step weights {5000: 1, 10000: 0.68, 15000: 0.22}); pairs per second count the pairs
+   within reach (the sum of `n_services`). The growth exponent b is the least-squares slope of
+   log(time) on log(size): time ~ size**b.
+2. **Unchunked reference** at the smallest size: every pair materialised (`pairs_within`) then
+   `fca_from_pairs`; its time, its peak memory, and the largest relative difference of `access` from
+   `fca_arrays` (the target is 1e-9).
+3. **Raster path**: a synthetic 1000 x 1000 GeoTIFF of 100 m cells with a clustered population (about 1.8
+   million people in towns of Zipf-distributed sizes over a rural background, with empty cells), written to
+   a temporary folder; `points_from_raster` (cells with people only, each tagged with one of 36 square
+   areas), 5,000 services (per 10,000 km2) placed in proportion to population, 2SFCA, then need,
+   reachable places and need-weighted access summed back to the areas (population conserved is checked).
+4. **Dask**: the largest size on a `LocalCluster` of 2 worker processes x 1 thread (`fca_dask`), against
+   `fca_arrays` in the same process: time (cluster start apart), largest relative difference, peak memory of
+   the client process and of each worker.
+
+Peak memory is `resource.getrusage(...).ru_maxrss` of the process (so it includes the interpreter and the
+input arrays; "data" is the resident size just before the computation). The machine is shared: the load
+average is printed with each line.
+
+    .venv/bin/python benchmarks/bench_scale.py            # 100k, 300k, 1M; unchunked at 100k; raster; Dask
+    .venv/bin/python benchmarks/bench_scale.py --quick    # 10k, 30k, 100k; raster 300 x 300; ~30 s
+    .venv/bin/python benchmarks/bench_scale.py --sizes 1e6,3e6 --no-unchunked --no-dask
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+AREA_M2 = 10_887e6  # Kosovo
+SIDE_M = math.sqrt(AREA_M2)
+ORIGIN = (400_000.0, 4_600_000.0)
+CRS = "EPSG:32634"
+CATCHMENT_M = 15_000.0
+STEPS = {5000: 1, 10000: 0.68, 15000: 0.22}
+SERVICES = 5000
+DEFAULT_SIZES = "100000,300000,1000000"
+QUICK_SIZES = "10000,30000,100000"
+CELL_M = 100.0
+
+
+# ----------------------------------------------------------------------------------------------------
+# measuring
+# ----------------------------------------------------------------------------------------------------
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def timed(func: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = func()
+    return time.perf_counter() - t0, out
+
+
+def uniform_instance(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dxy = rng.uniform(0, SIDE_M, (n, 2)) + ORIGIN
+    sxy = rng.uniform(0, SIDE_M, (m, 2)) + ORIGIN
+    return dxy, rng.uniform(0, 100, n), sxy, rng.uniform(1, 50, m)
+
+
+def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
+    den = np.maximum(np.abs(b), np.finfo(float).tiny)
+    return float(np.max(np.abs(a - b) / den)) if len(a) else 0.0
+
+
+# ----------------------------------------------------------------------------------------------------
+# child processes (one case each)
+# ----------------------------------------------------------------------------------------------------
+
+
+def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
+    from socialmap.access import fca_arrays, step_weights
+
+    warm = uniform_instance(2000, 200, spec["seed"] + 1)  # first calls pay one-off costs: not timed
+    fca_arrays(*warm, catchment_m=CATCHMENT_M, weight=step_weights(STEPS))
+    dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
+    data = rss_mb()
+    out: dict[str, Any] = {"data_mb": data}
+    for name, w in (("2sfca", None), ("e2sfca", step_weights(STEPS))):
+        best, res = math.inf, None
+        for _ in range(spec["repeat"]):
+            t, res = timed(lambda w=w: fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M, weight=w))
+            best = min(best, t)
+        out[name] = best
+        out["pairs"] = int(res.n_services.sum())
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+def child_unchunked(spec: dict[str, Any]) -> dict[str, Any]:
+    from socialmap.access import fca_arrays, fca_from_pairs, pairs_within
+
+    dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
+    chunked = fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M).access
+    data = rss_mb()
+
+    def run() -> np.ndarray:
+        i, j, d = pairs_within(dxy, sxy, catchment_m=CATCHMENT_M)
+        return fca_from_pairs(i, j, d, need, cap, max_cost=CATCHMENT_M).access, len(i)
+
+    t, (ref, pairs) = timed(run)
+    return {
+        "time": t,
+        "pairs": pairs,
+        "data_mb": data,
+        "peak_mb": peak_mb(),
+        "diff": max_rel_diff(chunked, ref),
+    }
+
+
+def synthetic_population(rows: int, cols: int, seed: int) -> np.ndarray:
+    """People per 100 m cell: towns (Zipf sizes, gaussian spread) over a patchy rural background."""
+    rng = np.random.default_rng(seed)
+    # Rural background: a smooth random field (coarse noise, upsampled), empty where it is lowest
+    # (mountains, forest, water), lognormal densities elsewhere.
+    coarse = rng.normal(size=(rows // 25 + 2, cols // 25 + 2))
+    ry = np.linspace(0, coarse.shape[0] - 1.001, rows)
+    rx = np.linspace(0, coarse.shape[1] - 1.001, cols)
+    y0, x0 = ry.astype(int), rx.astype(int)
+    fy, fx = (ry - y0)[:, None], (rx - x0)[None, :]
+    field = (
+        coarse[y0][:, x0] * (1 - fy) * (1 - fx)
+        + coarse[y0 + 1][:, x0] * fy * (1 - fx)
+        + coarse[y0][:, x0 + 1] * (1 - fy) * fx
+        + coarse[y0 + 1][:, x0 + 1] * fy * fx
+    )
+    pop = np.exp(rng.normal(-0.3, 0.8, (rows, cols))) * np.exp(0.6 * field)
+    pop[field < np.quantile(field, 0.15)] = 0.0
+    pop[rng.random((rows, cols)) < 0.05] = 0.0
+    # Towns: 40 of them, Zipf sizes (the largest ~ 200,000 people), centres away from the edges.
+    sizes = 200_000 / np.arange(1, 41) ** 1.1
+    scale = rows * cols / 1e6  # smaller rasters (--quick) get proportionally smaller towns
+    for size in sizes * scale:
+        cy, cx = rng.uniform(0.05, 0.95) * rows, rng.uniform(0.05, 0.95) * cols
+        sigma = max(1.5, 2.0 * (size / 1000) ** 0.5)  # cells
+        r = int(4 * sigma) + 1
+        ya, yb = max(0, int(cy) - r), min(rows, int(cy) + r + 1)
+        xa, xb = max(0, int(cx) - r), min(cols, int(cx) + r + 1)
+        yy, xx = np.mgrid[ya:yb, xa:xb]
+        kernel = np.exp(-((yy + 0.5 - cy) ** 2 + (xx + 0.5 - cx) ** 2) / (2 * sigma**2))
+        pop[ya:yb, xa:xb] += size * kernel / kernel.sum()
+    return pop.astype("float32")
+
+
+def child_raster(spec: dict[str, Any]) -> dict[str, Any]:
+    import geopandas as gpd
+    import rasterio
+    from affine import Affine
+    from shapely.geometry import box
+
+    from socialmap.access import fca_arrays
+    from socialmap.needs import points_from_raster, sum_to_areas, weighted_mean_to_areas
+
+    rows = cols = spec["side"]
+    m = max(1, round(spec["m"] * rows * cols / 1e6))  # the same density of services as 5,000 per 10,000 km2
+    pop = synthetic_population(rows, cols, spec["seed"])
+    total = float(pop.sum(dtype="float64"))
+    x0, y0 = ORIGIN[0], ORIGIN[1] + rows * CELL_M
+    transform = Affine(CELL_M, 0.0, x0, 0.0, -CELL_M, y0)
+    k = 6  # 6 x 6 square areas
+    w, h = cols * CELL_M / k, rows * CELL_M / k
+    areas = gpd.GeoDataFrame(
+        {"area_id": [f"a{r}{c}" for r in range(k) for c in range(k)]},
+        geometry=[
+            box(x0 + c * w, y0 - (r + 1) * h, x0 + (c + 1) * w, y0 - r * h)
+            for r in range(k)
+            for c in range(k)
+        ],
+        crs=CRS,
+    )
+    out: dict[str, Any] = {"people": total, "cells": rows * cols}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "population.tif"
+
+        t0 = time.perf_counter()
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            height=rows,
+            width=cols,
+            count=1,
+            dtype="float32",
+            crs=CRS,
+            transform=transform,
+            nodata=-99999.0,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+            compress="deflate",
+        ) as dst:
+            dst.write(pop, 1)
+        out["write_s"] = time.perf_counter() - t0
+        out["file_mb"] = path.stat().st_size / 2**20
+        del pop
+        out["read_s"], pts = timed(lambda: points_from_raster(path, areas=areas))
+    out["points"] = len(pts)
+    dxy = pts.geometry.get_coordinates().to_numpy()
+    need = pts["population"].to_numpy()
+    rng = np.random.default_rng(spec["seed"] + 1)
+    pick = rng.choice(len(need), size=m, p=need / need.sum())  # services where people live
+    sxy = dxy[pick] + rng.uniform(-CELL_M / 2, CELL_M / 2, (m, 2))
+    cap = rng.uniform(1, 50, m)
+    out["services"] = m
+    out["data_mb"] = rss_mb()
+    out["fca_s"], res = timed(lambda: fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M))
+    out["pairs"] = int(res.n_services.sum())
+
+    def to_areas() -> Any:
+        table = pts[["area_id"]].assign(
+            need=need, reachable=need * np.minimum(res.access, 1.0), access=res.access
+        )
+        sums = sum_to_areas(table, areas, columns=["need", "reachable"])
+        return sums.assign(
+            access=weighted_mean_to_areas(table, areas, value="access", weight="need")["access"]
+        )
+
+    out["areas_s"], by_area = timed(to_areas)
+    out["conserved"] = bool(math.isclose(by_area["need"].sum(), total, rel_tol=1e-9))
+    out["reachable_share"] = float(by_area["reachable"].sum() / by_area["need"].sum())
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+def _worker_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_dask(spec: dict[str, Any]) -> dict[str, Any]:
+    from distributed import Client, LocalCluster
+
+    from socialmap.access import fca_arrays
+    from socialmap.cluster import fca_dask
+
+    dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(lambda: __import__("socialmap.cluster"))  # workers import socialmap before timing
+        out["start_s"] = time.perf_counter() - t0
+        out["time"], res = timed(
+            lambda: fca_dask(dxy, need, sxy, cap, catchment_m=CATCHMENT_M, client=client)
+        )
+        out["workers_peak_mb"] = sorted(client.run(_worker_peak_mb).values())
+    out["single_s"], single = timed(lambda: fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M))
+    out["diff"] = max_rel_diff(res.access, single.access)
+    out["same_coverage"] = bool(np.array_equal(res.n_services, single.n_services))
+    out["pairs"] = int(single.n_services.sum())
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+CHILDREN = {"sizes": child_sizes, "unchunked": child_unchunked, "raster": child_raster, "dask": child_dask}
+
+
+def run_child(kind: str, **spec: Any) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps({"kind": kind, **spec})],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"the {kind} case failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------------------------------
+# main
+# ----------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default=None, help=f"demand points per case (default {DEFAULT_SIZES})")
+    parser.add_argument("--services", type=int, default=SERVICES, help=f"services (default {SERVICES})")
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, raster 300 x 300")
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs per size (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--raster-side", type=int, default=None, help="raster cells per side (default 1000)")
+    parser.add_argument("--no-unchunked", action="store_true", help="skip the unchunked reference")
+    parser.add_argument("--no-raster", action="store_true", help="skip the raster path")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask run")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(CHILDREN[spec.pop("kind")](spec)))
+        return
+
+    sizes = [int(float(s)) for s in (args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)).split(",")]
+    side = args.raster_side or (300 if args.quick else 1000)
+    m, seed = args.services, args.seed
+    import numpy
+    import scipy
+
+    print(
+        f"socialmap bench_scale: {m:,} services, catchment {CATCHMENT_M / 1000:g} km; "
+        f"{os.cpu_count()} cores, numpy {numpy.__version__}, scipy {scipy.__version__}; load average {load()}"
+    )
+    print(
+        f"sizes: demand and services uniform in a {SIDE_M / 1000:.1f} km square (Kosovo's area, "
+        f"{AREA_M2 / 1e6:,.0f} km2), UTM 34N; E2SFCA step weights {STEPS}; best of {args.repeat}"
+    )
+    print(
+        f"{'demand':>10} {'pairs':>8} {'2SFCA s':>8} {'E2SFCA s':>9} {'pairs/s 2SFCA':>14} "
+        f"{'pairs/s E2SFCA':>15} {'peak RSS':>9} {'(data)':>8}  load"
+    )
+    rows = []
+    for n in sizes:
+        r = run_child("sizes", n=n, m=m, seed=seed, repeat=args.repeat)
+        rows.append((n, r))
+        print(
+            f"{n:>10,} {r['pairs'] / 1e6:>7.1f}M {r['2sfca']:>8.2f} {r['e2sfca']:>9.2f} "
+            f"{r['pairs'] / r['2sfca'] / 1e6:>12.0f}M/s {r['pairs'] / r['e2sfca'] / 1e6:>13.0f}M/s "
+            f"{r['peak_mb']:>6.0f} MB {r['data_mb']:>5.0f} MB  {load()}"
+        )
+    if len(rows) > 1:
+        ln = np.log([n for n, _ in rows])
+        slopes = {
+            k: np.polyfit(ln, np.log([r[k] for _, r in rows]), 1)[0] for k in ("2sfca", "e2sfca", "pairs")
+        }
+        lo, hi = rows[0], rows[-1]
+        print(
+            f"growth from {lo[0]:,} to {hi[0]:,} demand points (x{hi[0] / lo[0]:g}): "
+            f"time ~ n^{slopes['2sfca']:.2f} (2SFCA), n^{slopes['e2sfca']:.2f} (E2SFCA); "
+            f"pairs ~ n^{slopes['pairs']:.2f}; 2SFCA time x"
+            f"{hi[1]['2sfca'] / lo[1]['2sfca']:.1f}, peak RSS x{hi[1]['peak_mb'] / lo[1]['peak_mb']:.1f}"
+        )
+
+    if not args.no_unchunked:
+        n = sizes[0]
+        r = run_child("unchunked", n=n, m=m, seed=seed)
+        print(
+            f"unchunked reference at {n:,} (pairs_within + fca_from_pairs, "
+            f"{r['pairs'] / 1e6:.1f}M pairs held): {r['time']:.2f} s, peak RSS {r['peak_mb']:.0f} MB "
+            f"(data {r['data_mb']:.0f} MB); largest relative difference of access from fca_arrays "
+            f"{r['diff']:.1e}  load {load()}"
+        )
+
+    if not args.no_raster:
+        r = run_child("raster", side=side, m=m, seed=seed)
+        print(
+            f"raster path: {side} x {side} cells of {CELL_M:g} m, clustered population of "
+            f"{r['people']:,.0f}, {r['points']:,} cells with people ({r['file_mb']:.1f} MB GeoTIFF, "
+            f"deflate); {r['services']:,} services placed by population"
+        )
+        print(
+            f"  write GeoTIFF {r['write_s']:.2f} s | points_from_raster (+36 areas) {r['read_s']:.2f} s | "
+            f"2SFCA {r['fca_s']:.2f} s ({r['pairs'] / 1e6:.0f}M pairs, "
+            f"{r['pairs'] / r['fca_s'] / 1e6:.0f}M/s) | "
+            f"sum to areas {r['areas_s']:.2f} s | total {r['read_s'] + r['fca_s'] + r['areas_s']:.2f} s; "
+            f"peak RSS {r['peak_mb']:.0f} MB; population conserved: {r['conserved']}; reachable share "
+            f"{r['reachable_share']:.3f}  load {load()}"
+        )
+
+    if not args.no_dask:
+        n = sizes[-1]
+        r = run_child("dask", n=n, m=m, seed=seed)
+        print(
+            f"dask: LocalCluster 2 worker processes x 1 thread, {n:,} x {m:,} "
+            f"({r['pairs'] / 1e6:.0f}M pairs), default tiles: fca_dask {r['time']:.2f} s (cluster start "
+            f"{r['start_s']:.1f} s) vs fca_arrays {r['single_s']:.2f} s in the client; largest relative "
+            f"difference {r['diff']:.1e}, same coverage: {r['same_coverage']}; peak RSS client "
+            f"{r['peak_mb']:.0f} MB, workers "
+            f"{', '.join(f'{x:.0f}' for x in r['workers_peak_mb'])} MB  load {load()}"
+        )
+
+
+if __name__ == "__main__":
+    main()
