@@ -136,3 +136,15 @@ def test_fetch_boundaries_offline_explains_the_manual_route(tmp_path):
     done = run("fetch-boundaries", "XKX", env=env)
     assert done.returncode == 2
     assert "--file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_analyze_map_never_shows_shelter_locations(tmp_path):
+    out = tmp_path / "out"
+    done = run("analyze", "--demo", "kosovo", "--out", str(out), "--method", "coverage")
+    assert done.returncode == 0, done.stderr
+    services = pd.read_csv(demo_files("kosovo")["services"])
+    html = (out / "map.html").read_text(encoding="utf-8")
+    shelters = services.loc[services["service_type"] == "shelter_dv", "name"]
+    assert len(shelters) and not any(name in html for name in shelters)
+    day_care = services.loc[services["service_type"] == "day_care_disability", "name"]
+    assert all(name in html for name in day_care)

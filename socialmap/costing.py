@@ -1,0 +1,359 @@
+"""
+What closing the gap costs: places needed to reach a planning standard, and the yearly budget.
+
+Per area and service type (DESIGN.md, "Metrics")::
+
+    places_target = target_group × places_per_1000 / 1,000
+    places_needed = max(places_target − supply, 0)
+    budget_eur_per_year = places_needed × unit_cost_eur_per_place_year
+
+``target_group`` is the analysis' ``need`` (persons in the target groups of the service type: an
+extensive count), ``supply`` the places of the services inside the area (known capacities only). The
+planning standard and the unit cost come from the taxonomy, with their source keys, or from the caller
+(``standards=`` / ``unit_costs=``, recorded as ``"user-supplied"``). Where neither gives a figure the
+result is NaN with a note saying so: no number is ever made up. The Kosovo taxonomy has no standard
+and no unit cost (no source gives them), so for Kosovo every figure must come from the caller.
+
+Totals: an area with more places than its standard does not lower another area's shortfall, so the
+national ``places_needed`` is the sum of the areas' shortfalls (each floored at 0), not the national
+target minus the national supply. Where services have unknown capacity, ``supply`` is a lower bound,
+so ``places_needed`` (and the budget) may be overstated; the ``note`` column says where.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from socialmap.errors import SocialMapError
+
+if TYPE_CHECKING:
+    from socialmap.pipeline import Result
+    from socialmap.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["USER_SUPPLIED", "Costing", "places_and_budget", "places_needed"]
+
+#: The source recorded for a standard or unit cost given by the caller.
+USER_SUPPLIED = "user-supplied"
+
+#: Columns of :attr:`Costing.table`, in order.
+TABLE_COLUMNS = (
+    "area_id",
+    "name",
+    "service_type",
+    "target_group",
+    "places_per_1000",
+    "standard_source",
+    "standard_citation",
+    "places_target",
+    "supply",
+    "capacity_unknown",
+    "places_needed",
+    "unit_cost_eur_per_place_year",
+    "cost_source",
+    "cost_citation",
+    "budget_eur_per_year",
+    "note",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Costing:
+    """
+    Places and budget needed to reach the planning standards.
+
+    Attributes
+    ----------
+    table
+        One row per area × service type, with the columns of :data:`TABLE_COLUMNS`: counts
+        (``target_group``, ``places_target``, ``supply``, ``places_needed``), the standard and the unit
+        cost with their source keys (``standard_source``, ``cost_source``: taxonomy keys joined by
+        ``"; "`` or ``"user-supplied"``) and citations, the budget in EUR per year, and a ``note`` where
+        a figure is missing or uncertain.
+    national
+        One row per service type: the same counts and budget summed over the areas (NaN when any area's
+        value is unknown), the standard, the unit cost and their sources, and a ``note``.
+    by_area
+        One row per area: ``budget_eur_per_year`` summed over the service types that could be costed,
+        ``types_costed``, ``types_not_costed`` (their keys) and ``budget_complete``.
+    notes
+        One line per service type without a standard or a unit cost, and other caveats.
+    """
+
+    table: pd.DataFrame
+    national: pd.DataFrame
+    by_area: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_budget_eur_per_year(self) -> float:
+        """The national yearly budget over every service type; NaN unless every type could be costed."""
+        return float(self.national["budget_eur_per_year"].sum(skipna=False))
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """
+        Write the costing: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, national, notes).
+
+        Written atomically; text that a spreadsheet would run as a formula is neutralised.
+        """
+        from socialmap.export import neutralise_formulas, write_csv
+        from socialmap.io import write_atomic
+
+        target = Path(path)
+        if target.suffix.lower() == ".csv":
+            return write_csv(self.table, target)
+        if target.suffix.lower() != ".xlsx":
+            raise SocialMapError(f"Write a costing as .csv or .xlsx; got {target.name!r}.")
+        notes = pd.DataFrame({"note": list(self.notes)})
+
+        def writer(p: Path) -> None:
+            with pd.ExcelWriter(p) as xl:
+                neutralise_formulas(self.table).to_excel(xl, sheet_name="areas", index=False)
+                neutralise_formulas(self.national).to_excel(xl, sheet_name="national", index=False)
+                neutralise_formulas(self.by_area).to_excel(xl, sheet_name="by_area", index=False)
+                neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
+
+        return write_atomic(target, writer)
+
+
+def places_needed(
+    target_group: ArrayLike, places_per_1000: ArrayLike, supply: ArrayLike
+) -> NDArray[np.float64]:
+    """
+    Places needed to reach a standard: ``max(target_group × places_per_1000 / 1,000 − supply, 0)``.
+
+    Parameters
+    ----------
+    target_group
+        Persons in the target group (extensive).
+    places_per_1000
+        Planning standard, places per 1,000 of the target group (NaN: none).
+    supply
+        Existing places.
+
+    Returns
+    -------
+    places
+        Float array; NaN where the target group or the standard is unknown.
+
+    Examples
+    --------
+    >>> places_needed([2000, 500, 1000], [5, 5, float("nan")], [4, 10, 0]).tolist()
+    [6.0, 0.0, nan]
+    """
+    tg = np.asarray(target_group, dtype=np.float64)
+    std = np.asarray(places_per_1000, dtype=np.float64)
+    sup = np.asarray(supply, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.maximum(tg * std / 1000.0 - sup, 0.0)
+
+
+def _user_values(values: Mapping[str, float] | None, label: str, types: list[str]) -> dict[str, float]:
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise SocialMapError(
+            f"`{label}` must be a mapping of service type -> number; got {type(values).__name__}."
+        )
+    problems = []
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if key not in types:
+            problems.append(f"unknown service type {key!r}")
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(float(value))
+            or float(value) < 0
+        ):
+            problems.append(f"{key}: {value!r} is not a finite number >= 0")
+        else:
+            out[key] = float(value)
+    if problems:
+        raise SocialMapError(
+            f"`{label}` has problems: {'; '.join(problems)}. Service types analysed: {', '.join(types)}."
+        )
+    return out
+
+
+def _figure(
+    st: str,
+    user: dict[str, float],
+    value: float | None,
+    keys: tuple[str, ...],
+    tax: Taxonomy,
+) -> tuple[float, str | None, str | None]:
+    """(value, source, citation) of a standard or unit cost: the caller's, else the taxonomy's, else NaN."""
+    if st in user:
+        return user[st], USER_SUPPLIED, None
+    if value is None:
+        return math.nan, None, None
+    return float(value), "; ".join(keys) or None, tax.citation(keys) or None
+
+
+def places_and_budget(
+    result: Result,
+    *,
+    taxonomy: Any = None,
+    standards: Mapping[str, float] | None = None,
+    unit_costs: Mapping[str, float] | None = None,
+) -> Costing:
+    """
+    Compute the places needed to reach the planning standards, and their yearly budget.
+
+    Parameters
+    ----------
+    result
+        An analysis result (:func:`socialmap.pipeline.analyze`; a scenario's result works too).
+    taxonomy
+        The taxonomy the result used (a :class:`~socialmap.taxonomy.Taxonomy`, name or path); ``None``
+        reloads the one recorded in the result's provenance.
+    standards
+        Places per 1,000 of the target group by service type, overriding the taxonomy's
+        ``places_per_1000`` (source ``"user-supplied"``).
+    unit_costs
+        EUR per place per year by service type, overriding the taxonomy's
+        ``unit_cost_eur_per_place_year`` (source ``"user-supplied"``).
+
+    Returns
+    -------
+    costing
+        A :class:`Costing`.
+
+    Raises
+    ------
+    SocialMapError
+        Unknown service types or values that are not finite numbers >= 0 in ``standards`` /
+        ``unit_costs``; a taxonomy that cannot be found.
+
+    Examples
+    --------
+    >>> from socialmap import analyze
+    >>> res = analyze(demo="kosovo", service_types=("residential_elderly",), method="coverage")
+    >>> c = places_and_budget(res)
+    >>> bool(c.table["places_needed"].isna().all()), c.notes[0][:60]
+    (True, 'residential_elderly: no planning standard (places per 1,000 ')
+    """
+    from socialmap.privacy import resolve_taxonomy
+
+    tax = resolve_taxonomy(result, taxonomy)
+    table = result.table
+    types = list(table["service_type"].drop_duplicates())
+    missing = [t for t in types if t not in tax.service_types]
+    if missing:
+        raise SocialMapError(
+            f"The taxonomy {tax.name!r} has no service type(s) {missing}; pass the one used."
+        )
+    user_std = _user_values(standards, "standards", types)
+    user_cost = _user_values(unit_costs, "unit_costs", types)
+
+    notes: list[str] = []
+    parts = []
+    national = []
+    for t in types:
+        st = tax.service_type(t)
+        std, std_src, std_cit = _figure(t, user_std, st.places_per_1000, st.places_per_1000_source, tax)
+        cost, cost_src, cost_cit = _figure(
+            t, user_cost, st.unit_cost_eur_per_place_year, st.unit_cost_source, tax
+        )
+        rows = table[table["service_type"] == t]
+        need = rows["need"].to_numpy(dtype=np.float64)
+        supply = rows["supply"].to_numpy(dtype=np.float64)
+        unknown_cap = rows["capacity_unknown"].fillna(0).to_numpy(dtype=np.int64)
+        type_notes = []
+        if np.isnan(need).any():
+            type_notes.append("need unknown (a target group has no rate)")
+        if math.isnan(std):
+            type_notes.append("no planning standard (places per 1,000 of the target group): give standards=")
+        if math.isnan(cost):
+            type_notes.append("no unit cost (EUR per place per year): give unit_costs=")
+        for n in type_notes:
+            notes.append(f"{t}: {n}.")
+        target = need * std / 1000.0
+        needed = places_needed(need, std, supply)
+        budget = needed * cost
+        area_notes = []
+        for k in unknown_cap:
+            text = list(type_notes)
+            if k > 0:
+                text.append(
+                    f"{k} service(s) of unknown capacity: supply is a lower bound, places may be overstated"
+                )
+            area_notes.append("; ".join(text) or None)
+        part = pd.DataFrame(
+            {
+                "area_id": rows["area_id"].to_numpy(),
+                "name": rows["name"].to_numpy() if "name" in rows.columns else None,
+                "service_type": t,
+                "target_group": need,
+                "places_per_1000": std,
+                "standard_source": std_src,
+                "standard_citation": std_cit,
+                "places_target": target,
+                "supply": supply,
+                "capacity_unknown": unknown_cap,
+                "places_needed": needed,
+                "unit_cost_eur_per_place_year": cost,
+                "cost_source": cost_src,
+                "cost_citation": cost_cit,
+                "budget_eur_per_year": budget,
+                "note": area_notes,
+            }
+        )
+        parts.append(part)
+        n_unknown = int((unknown_cap > 0).sum())
+        nat_notes = list(type_notes)
+        if n_unknown:
+            nat_notes.append(
+                f"{n_unknown} area(s) have services of unknown capacity: places may be overstated"
+            )
+        national.append(
+            {
+                "service_type": t,
+                "target_group": float(np.sum(need)),
+                "places_per_1000": std,
+                "standard_source": std_src,
+                "places_target": float(np.sum(target)),
+                "supply": float(np.sum(supply)),
+                "places_needed": float(np.sum(needed)),
+                "unit_cost_eur_per_place_year": cost,
+                "cost_source": cost_src,
+                "budget_eur_per_year": float(np.sum(budget)),
+                "note": "; ".join(nat_notes) or None,
+            }
+        )
+    long = pd.concat(parts, ignore_index=True)[list(TABLE_COLUMNS)]
+    by = long.groupby("area_id", sort=False)
+    by_area = pd.DataFrame(
+        {
+            "budget_eur_per_year": by["budget_eur_per_year"].sum(min_count=1),
+            "types_costed": by["budget_eur_per_year"].count(),
+            "types_not_costed": by.apply(
+                lambda g: ", ".join(g.loc[g["budget_eur_per_year"].isna(), "service_type"]),
+                include_groups=False,
+            ),
+        }
+    )
+    by_area["budget_complete"] = by_area["types_not_costed"] == ""
+    by_area = by_area.reset_index()
+    if "name" in long.columns:
+        by_area.insert(1, "name", by["name"].first().to_numpy())
+    nat = pd.DataFrame(national)
+    logger.info(
+        "places_and_budget: %d service types, %d costed",
+        len(types),
+        int(nat["budget_eur_per_year"].notna().sum()),
+    )
+    return Costing(long, nat, by_area, tuple(notes))

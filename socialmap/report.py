@@ -1,0 +1,697 @@
+"""One-page briefs (PDF) for advocates: one municipality, or the whole country.
+
+A brief holds the gap map (from :mod:`socialmap.static`, with the municipality outlined), the key
+figures per service type (need, services, places, covered share, gap score), the largest gaps,
+the places and budget needed where the taxonomy has a sourced planning standard and unit cost
+(else a line saying none is sourced), a short note on the method (method, catchment, spreading,
+rates and their sources), the sources and the date.
+
+Every figure comes from the :class:`~socialmap.pipeline.Result` given (the same one the app
+shows) and is formatted with :func:`socialmap.i18n.format_number`; :func:`key_figures` returns
+exactly the strings printed, so other faces can show the same. Small counts of sensitive groups
+are hidden as in every export (:mod:`socialmap.privacy`).
+
+Text is set in DejaVu Sans (shipped with matplotlib), which has every Albanian and Serbian letter.
+The content is fitted into one A4 page (shrunk if it would not fit); the brief is checked to be
+exactly one page.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from socialmap.errors import SocialMapError
+
+if TYPE_CHECKING:
+    from socialmap.costing import Costing
+    from socialmap.pipeline import Result
+    from socialmap.privacy import Protected
+    from socialmap.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+#: Decimals of each key figure (the same everywhere the figures are shown).
+DECIMALS = {"need": 0, "services": 0, "supply": 0, "covered_share": 1, "gap_score": 1, "composite_gap": 1}
+
+_FONT, _FONT_BOLD = "SocialmapSans", "SocialmapSans-Bold"
+
+
+@functools.lru_cache(maxsize=1)
+def _register_fonts() -> None:
+    import matplotlib
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    pdfmetrics.registerFont(TTFont(_FONT, str(folder / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
+    addMapping(_FONT, 0, 0, _FONT)
+    addMapping(_FONT, 1, 0, _FONT_BOLD)
+    addMapping(_FONT, 0, 1, _FONT)
+    addMapping(_FONT, 1, 1, _FONT_BOLD)
+
+
+def find_area(result: Result, area: str) -> str:
+    """
+    Return the ``area_id`` of an area given by its id or any of its names.
+
+    Names are matched with :func:`socialmap.names.match` (diacritics, Albanian definite forms,
+    Serbian forms, "Municipality of ..."), against ``name`` and every ``name_*`` column.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    area
+        An ``area_id`` or a name, e.g. ``"Gjakovë"``, ``"Gjakova"`` or ``"Đakovica"``.
+
+    Returns
+    -------
+    area_id
+        The area's id.
+
+    Raises
+    ------
+    SocialMapError
+        If no area (or more than one) matches; the message lists the closest names.
+    """
+    from socialmap.names import match
+
+    ids = result.areas["area_id"].astype(str)
+    if str(area) in set(ids):
+        return str(area)
+    columns = ["area_id", *[c for c in result.areas.columns if c == "name" or c.startswith("name_")]]
+    found = match([str(area)], pd.DataFrame(result.areas[columns]), one_to_one=False)
+    row = found.iloc[0]
+    if row["status"] == "matched":
+        return str(row["key"])
+    closest = ", ".join(str(c) for c in row["candidates"]) or "none"
+    raise SocialMapError(
+        f"`area` {area!r} matches no area of the result ({row['status']}); closest: {closest}. "
+        "Give an area_id or one of the names."
+    )
+
+
+def area_name(result: Result, area_id: str, lang: str | None = None) -> str:
+    """Return an area's name in ``lang`` (its ``name_<lang>`` if present, else ``name``)."""
+    from socialmap.i18n import check_language
+
+    row = result.areas[result.areas["area_id"].astype(str) == str(area_id)].iloc[0]
+    own = f"name_{check_language(lang)}"
+    for col in (own, "name", "area_id"):
+        if col in row.index and isinstance(row[col], str) and row[col].strip():
+            return str(row[col])
+    return str(area_id)
+
+
+def _fmt(value: Any, lang: str, decimals: int) -> str:
+    from socialmap.i18n import format_number
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return format_number(None, lang)
+    return format_number(float(value), lang, decimals=decimals)
+
+
+def _fmt_share(value: Any, lang: str) -> str:
+    text = _fmt(None if value is None else 100 * float(value), lang, DECIMALS["covered_share"])
+    return text if text == "–" else f"{text} %"
+
+
+def _fmt_places(row: pd.Series, lang: str) -> str:
+    from socialmap.i18n import t
+
+    services = float(row.get("services", 0) or 0)
+    unknown = float(row.get("capacity_unknown", 0) or 0)
+    if services > 0 and unknown >= services:
+        return t("unknown", lang)
+    text = _fmt(row.get("supply"), lang, DECIMALS["supply"])
+    if unknown > 0:
+        text = t("{places} + {n} unknown", lang, places=text, n=_fmt(unknown, lang, 0))
+    return text
+
+
+def key_figures(
+    result: Result,
+    *,
+    area: str | None = None,
+    lang: str | None = None,
+    protected: Protected | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> pd.DataFrame:
+    """
+    Return the key figures of a brief, per service type, as the exact strings printed.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    area
+        An area (id or name); ``None`` for the national figures (sums of need, services and
+        places; need-weighted covered share; gap = 100 × Σ unmet need / Σ need).
+    lang
+        Language of the labels and the number format.
+    protected
+        The suppression to apply (default: :func:`socialmap.privacy.protect` of ``result``).
+    taxonomy
+        The result's taxonomy (default: reloaded from its provenance).
+
+    Returns
+    -------
+    figures
+        One row per service type: ``service_type``, ``service`` (label), ``need``, ``services``,
+        ``places``, ``covered_share``, ``gap_score`` (text; ``"–"`` = unknown, ``"<5"`` / ``"[c]"``
+        = hidden).
+    """
+    from socialmap.i18n import check_language
+    from socialmap.privacy import protect, resolve_taxonomy
+
+    lang = check_language(lang)
+    tax = resolve_taxonomy(result, taxonomy)
+    if protected is None:
+        protected = protect(result, taxonomy=tax)
+    if area is None:
+        rows = protected.totals
+    else:
+        area_id = find_area(result, area)
+        rows = protected.table[protected.table["area_id"].astype(str) == area_id]
+    out = []
+    for _, row in rows.iterrows():
+        key = str(row["service_type"])
+        status = str(row.get("suppression", ""))
+        mark = protected.marker(status, lang) if status else ""
+        out.append(
+            {
+                "service_type": key,
+                "service": tax.label(key, lang) if key in tax.service_types else key,
+                "need": mark or _fmt(row["need"], lang, DECIMALS["need"]),
+                "services": _fmt(row["services"], lang, DECIMALS["services"]),
+                "places": _fmt_places(row, lang),
+                "covered_share": _fmt_share(row["covered_share"], lang),
+                "gap_score": _fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
+            }
+        )
+    return pd.DataFrame(
+        out, columns=["service_type", "service", "need", "services", "places", "covered_share", "gap_score"]
+    )
+
+
+def _largest_gaps(result: Result, area_id: str | None, tax: Taxonomy, lang: str) -> list[str]:
+    from socialmap.i18n import t
+
+    table = result.table
+    if area_id is None:
+        areas = result.areas.dropna(subset=["composite_gap"]).sort_values(["rank", "area_id"]).head(5)
+        lines = []
+        for _, row in areas.iterrows():
+            lines.append(
+                t(
+                    "{rank}. {name}: composite gap {gap}",
+                    lang,
+                    rank=_fmt(row["rank"], lang, 0),
+                    name=area_name(result, str(row["area_id"]), lang),
+                    gap=_fmt(row["composite_gap"], lang, DECIMALS["composite_gap"]),
+                )
+            )
+        return lines
+    lines = []
+    rows = table[table["area_id"].astype(str) == area_id].dropna(subset=["gap_score"])
+    rows = rows.sort_values(["gap_score", "service_type"], ascending=[False, True]).head(3)
+    for _, row in rows.iterrows():
+        st = str(row["service_type"])
+        same = table[table["service_type"] == st].dropna(subset=["gap_score"])
+        rank = int((same["gap_score"] > row["gap_score"]).sum()) + 1
+        lines.append(
+            t(
+                "{service}: gap {gap} (rank {rank} of {n})",
+                lang,
+                service=tax.label(st, lang) if st in tax.service_types else st,
+                gap=_fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
+                rank=rank,
+                n=len(same),
+            )
+        )
+    return lines or [t("No service type could be scored here (need unknown).", lang)]
+
+
+def places_and_budget(
+    result: Result,
+    *,
+    area: str | None = None,
+    lang: str | None = None,
+    protected: Protected | None = None,
+    taxonomy: Taxonomy | None = None,
+    costing: Costing | None = None,
+) -> list[str]:
+    """
+    Return the brief's lines on the places and budget needed to reach the planning standards.
+
+    The figures are :func:`socialmap.costing.places_and_budget`'s: places needed = max(need ×
+    places per 1,000 / 1,000 − known places, 0) per area (summed over areas for the country), and
+    budget = places needed × unit cost per place per year. Only service types with a standard
+    (and, for the budget, a unit cost) get a figure; otherwise a line says that none is sourced.
+    Nothing is invented.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    area
+        An area (id or name), or ``None`` for the whole country.
+    lang
+        Language.
+    protected
+        The suppression to apply: the places of a hidden need are hidden too.
+    taxonomy
+        The result's taxonomy (default: reloaded from its provenance).
+    costing
+        A costing already made (e.g. with user-supplied standards); default: the taxonomy's.
+
+    Returns
+    -------
+    lines
+        One line per service type with a standard, and one about those without.
+    """
+    from socialmap.costing import USER_SUPPLIED
+    from socialmap.costing import places_and_budget as cost_of
+    from socialmap.i18n import check_language, t
+    from socialmap.privacy import protect, resolve_taxonomy
+
+    lang = check_language(lang)
+    tax = resolve_taxonomy(result, taxonomy)
+    if protected is None:
+        protected = protect(result, taxonomy=tax)
+    if costing is None:
+        costing = cost_of(result, taxonomy=tax)
+    if area is None:
+        rows, status_rows = costing.national, protected.totals
+    else:
+        area_id = find_area(result, area)
+        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
+        status_rows = protected.table[protected.table["area_id"].astype(str) == area_id]
+    status = dict(zip(status_rows["service_type"], status_rows["suppression"].astype(str), strict=True))
+    lines, without = [], []
+    for _, row in rows.iterrows():
+        key = str(row["service_type"])
+        label = tax.label(key, lang) if key in tax.service_types else key
+        if pd.isna(row["places_per_1000"]):
+            without.append(label)
+            continue
+        hidden = status.get(key, "")
+        if hidden or pd.isna(row["places_needed"]):
+            shown = protected.marker(hidden, lang) if hidden else "–"
+            lines.append(
+                t(
+                    "{service}: places needed {places} (need unknown or hidden).",
+                    lang,
+                    service=label,
+                    places=shown,
+                )
+            )
+            continue
+        line = t(
+            "{service}: {target} places at the standard of {standard} per 1,000; {needed} more needed.",
+            lang,
+            service=label,
+            target=_fmt(row["places_target"], lang, 0),
+            standard=_fmt(row["places_per_1000"], lang, 1),
+            needed=_fmt(row["places_needed"], lang, 1),
+        )
+        if row.get("standard_source") == USER_SUPPLIED:
+            line += " " + t("(standard given by the user)", lang)
+        if pd.isna(row["unit_cost_eur_per_place_year"]):
+            line += " " + t("No sourced unit cost, so no budget.", lang)
+        else:
+            line += " " + t(
+                "Budget: about {eur} EUR a year ({cost} EUR per place).",
+                lang,
+                eur=_fmt(row["budget_eur_per_year"], lang, 0),
+                cost=_fmt(row["unit_cost_eur_per_place_year"], lang, 0),
+            )
+        lines.append(line)
+    if without and not lines:
+        lines.append(
+            t(
+                "No sourced planning standard (places per 1,000) or unit cost in the taxonomy: "
+                "places and budget needed are not computed.",
+                lang,
+            )
+        )
+    elif without:
+        lines.append(t("No sourced standard or cost for: {services}.", lang, services=", ".join(without)))
+    return lines
+
+
+def _rates(result: Result, tax: Taxonomy, lang: str) -> tuple[list[str], list[str]]:
+    """Return the rate lines ("label: 5.3 % [1]") and the numbered citations they refer to."""
+    from socialmap.i18n import t
+
+    citations: list[str] = []
+    lines = []
+    for group, info in (result.provenance.get("rates") or {}).items():
+        label = tax.label(group, lang) if group in tax.target_groups else group
+        rate = info.get("rate")
+        if rate is None:
+            lines.append(t("{group}: no sourced rate (need unknown)", lang, group=label))
+            continue
+        refs = []
+        for source in [s.strip() for s in str(info.get("sources", "")).split(" | ") if s.strip()]:
+            if source not in citations:
+                citations.append(source)
+            refs.append(str(citations.index(source) + 1))
+        text = f"{label}: {_fmt(100 * float(rate), lang, 2)} %"
+        if info.get("estimate"):
+            text += " " + t("(estimate)", lang)
+        if refs:
+            text += " [" + ", ".join(refs) + "]"
+        lines.append(text)
+    return lines, citations
+
+
+def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str) -> tuple[str, list[str]]:
+    from socialmap import settings
+    from socialmap.i18n import t
+    from socialmap.static import method_line
+
+    prov = result.provenance
+    parts = [method_line(result, lang) + "."]
+    spreading = str(prov.get("spreading", ""))
+    kinds = {
+        "representative": t("one demand point per area, inside it", lang),
+        "points": t("the given demand points or population raster", lang),
+    }
+    if spreading.startswith("grid"):
+        where = t("a regular grid {detail}", lang, detail=spreading[len("grid") :].strip())
+    else:
+        where = kinds.get(spreading, spreading)
+    parts.append(t("Need is placed on {where}.", lang, where=where))
+    defaults = [
+        k
+        for k, v in (prov.get("catchment_m") or {}).items()
+        if k in tax.service_types
+        and tax.service_types[k].catchment_m is None
+        and float(v) == float(settings.default_catchment_m)
+    ]
+    if defaults:
+        parts.append(t("The catchment is a modelling default, not a sourced figure.", lang))
+    parts.append(
+        t(
+            "Gap score = 100 × need that cannot reach a place / need (0: everyone can, 100: no one).",
+            lang,
+        )
+    )
+    rate_lines, citations = _rates(result, tax, lang)
+    if rate_lines:
+        parts.append(
+            t("Need = population × rate of each target group: {rates}.", lang, rates="; ".join(rate_lines))
+        )
+    hidden = (
+        protected.table["suppression"].astype(str).ne("").any()
+        or protected.totals["suppression"].astype(str).ne("").any()
+    )
+    if hidden:
+        parts.append(protected.rule(lang))
+    return " ".join(parts), citations
+
+
+def _paragraph(text: str, style: Any) -> Any:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(text), style)
+
+
+def _styles() -> dict[str, Any]:
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("base", fontName=_FONT, fontSize=8.4, leading=10.4, textColor=colors.black)
+    return {
+        "title": ParagraphStyle("title", parent=base, fontName=_FONT_BOLD, fontSize=15, leading=18),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=base, fontSize=8.5, leading=11, textColor=colors.HexColor("#333333")
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName=_FONT_BOLD, fontSize=9.5, leading=12, spaceBefore=4, spaceAfter=1
+        ),
+        "body": base,
+        "bullet": ParagraphStyle("bullet", parent=base, leftIndent=8, bulletIndent=0),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=9.6),
+        "cellhead": ParagraphStyle("cellhead", parent=base, fontName=_FONT_BOLD, fontSize=7.8, leading=9.4),
+        "small": ParagraphStyle(
+            "small", parent=base, fontSize=6.6, leading=8.1, textColor=colors.HexColor("#333333")
+        ),
+    }
+
+
+def _map_image(
+    result: Result, area_id: str | None, tax: Taxonomy, protected: Protected, lang: str, width_pt: float
+) -> Any:
+    from reportlab.platypus import Image
+
+    from socialmap.static import gap_map
+
+    fig = gap_map(result, lang=lang, highlight=area_id, compact=True, taxonomy=tax, protected=protected)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=220, facecolor="white")
+    buffer.seek(0)
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    return Image(buffer, width=width_pt, height=width_pt * h / w)
+
+
+def brief(
+    result: Result,
+    *,
+    area: str | None = None,
+    path: str | os.PathLike[str],
+    lang: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    protected: Protected | None = None,
+    threshold: float | None = None,
+    costing: Costing | None = None,
+) -> Path:
+    """
+    Write a one-page PDF brief for one municipality, or the national brief.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    area
+        The municipality, by ``area_id`` or any of its names (see :func:`find_area`); ``None``
+        for the national brief.
+    path
+        The ``.pdf`` file to write (atomically).
+    lang
+        Language of the brief (``en``, ``sq``, ``sr``).
+    taxonomy
+        The result's taxonomy (default: reloaded from its provenance).
+    protected
+        A suppression from :func:`socialmap.privacy.protect` (reuse the one used for the tables).
+    threshold
+        Suppression threshold when ``protected`` is not given.
+    costing
+        Places and budget from :func:`socialmap.costing.places_and_budget` (e.g. with standards the
+        user gave); default: the taxonomy's standards and costs.
+
+    Returns
+    -------
+    path
+        The written PDF (exactly one A4 page).
+
+    Raises
+    ------
+    SocialMapError
+        If ``area`` matches no area, or the content cannot be fitted onto one page.
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepInFrame, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    import socialmap
+    from socialmap.i18n import check_language, format_date, t
+    from socialmap.io import write_atomic
+    from socialmap.privacy import protect, resolve_taxonomy
+    from socialmap.static import sources_lines
+
+    lang = check_language(lang)
+    tax = resolve_taxonomy(result, taxonomy)
+    if protected is None:
+        protected = protect(result, threshold=threshold, taxonomy=tax)
+    area_id = find_area(result, area) if area is not None else None
+    _register_fonts()
+    styles = _styles()
+    page_w, page_h = A4
+    margin = 13 * mm
+    frame_w, frame_h = page_w - 2 * margin, page_h - 2 * margin
+    today = format_date(None, lang)
+
+    story: list[Any] = []
+    if area_id is None:
+        title = t("National brief: social services, needs and gaps", lang)
+        subtitle = t("{n} areas · {date}", lang, n=len(result.areas), date=today)
+    else:
+        name = area_name(result, area_id, lang)
+        title = t("{name}: social services, needs and gaps", lang, name=name)
+        others = []
+        row = result.areas[result.areas["area_id"].astype(str) == area_id].iloc[0]
+        for col in ("name", "name_sq", "name_sr", "name_en"):
+            value = row.get(col)
+            if isinstance(value, str) and value not in others and value not in name:
+                others.append(value)
+        subtitle = " · ".join([*others, t("code {code}", lang, code=area_id), today])
+    story.append(_paragraph(title, styles["title"]))
+    story.append(_paragraph(subtitle, styles["subtitle"]))
+    story.append(Spacer(1, 3 * mm))
+
+    # Map beside the headline facts, the largest gaps and places and budget.
+    map_w = 86 * mm
+    side: list[Any] = []
+    if area_id is not None:
+        row = result.areas[result.areas["area_id"].astype(str) == area_id].iloc[0]
+        ranked = int(result.areas["composite_gap"].notna().sum())
+        side.append(
+            _paragraph(t("Population: {n}", lang, n=_fmt(row.get("population"), lang, 0)), styles["body"])
+        )
+        side.append(
+            _paragraph(
+                t(
+                    "Composite gap: {gap} (rank {rank} of {n}; 1 = largest gap)",
+                    lang,
+                    gap=_fmt(row.get("composite_gap"), lang, DECIMALS["composite_gap"]),
+                    rank=_fmt(row.get("rank"), lang, 0),
+                    n=ranked,
+                ),
+                styles["body"],
+            )
+        )
+    else:
+        side.append(
+            _paragraph(
+                t("Population: {n}", lang, n=_fmt(result.areas["population"].sum(), lang, 0)), styles["body"]
+            )
+        )
+    side.append(_paragraph(t("Largest gaps", lang), styles["h2"]))
+    for line in _largest_gaps(result, area_id, tax, lang):
+        side.append(_paragraph(line, styles["bullet"]))
+    side.append(_paragraph(t("Places and budget needed", lang), styles["h2"]))
+    for line in places_and_budget(
+        result, area=area_id, lang=lang, protected=protected, taxonomy=tax, costing=costing
+    ):
+        side.append(_paragraph(line, styles["body"]))
+    image = _map_image(result, area_id, tax, protected, lang, map_w)
+    top = Table([[image, side]], colWidths=[map_w + 4 * mm, frame_w - map_w - 4 * mm])
+    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    story.append(top)
+    story.append(Spacer(1, 2 * mm))
+
+    # Key figures.
+    figures = key_figures(result, area=area_id, lang=lang, protected=protected, taxonomy=tax)
+    story.append(
+        _paragraph(
+            t("Key figures", lang) + (" – " + t("national totals", lang) if area_id is None else ""),
+            styles["h2"],
+        )
+    )
+    head = [
+        t("Service type", lang),
+        t("Need (persons)", lang),
+        t("Services", lang),
+        t("Places", lang),
+        t("Covered share", lang),
+        t("Gap score (0–100)", lang),
+    ]
+    data = [[_paragraph(h, styles["cellhead"]) for h in head]]
+    for _, row in figures.iterrows():
+        data.append(
+            [_paragraph(row["service"], styles["cell"])]
+            + [
+                _paragraph(row[c], styles["cell"])
+                for c in ("need", "services", "places", "covered_share", "gap_score")
+            ]
+        )
+    widths = [64 * mm, 24 * mm, 20 * mm, 26 * mm, 22 * mm, 0]
+    widths[-1] = frame_w - sum(widths)
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.5, colors.grey),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f2f2")]),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    story.append(table)
+    legend = t("–: unknown (no sourced rate, or no need there).", lang)
+    marks = {str(s) for s in protected.table["suppression"]} | {
+        str(s) for s in protected.totals["suppression"]
+    }
+    if marks - {""}:
+        legend += " " + t(
+            "{primary}: fewer than {n} persons, hidden; {secondary}: hidden so that totals cannot reveal it.",
+            lang,
+            primary=protected.marker("primary", lang),
+            n=protected.marker("primary", lang)[1:],
+            secondary=protected.marker("secondary", lang),
+        )
+    story.append(_paragraph(legend, styles["small"]))
+
+    # Method and sources.
+    note, citations = _method_note(result, tax, protected, lang)
+    story.append(_paragraph(t("Method", lang), styles["h2"]))
+    story.append(_paragraph(note, styles["small"]))
+    notes = list(result.provenance.get("notes") or [])
+    if notes:
+        story.append(_paragraph(t("Notes: {notes}", lang, notes=" ".join(notes)), styles["small"]))
+    story.append(_paragraph(t("Sources", lang), styles["h2"]))
+    for line in sources_lines(result, lang):
+        story.append(_paragraph(line, styles["small"]))
+    for i, citation in enumerate(citations, start=1):
+        story.append(_paragraph(f"[{i}] {citation}", styles["small"]))
+    story.append(
+        _paragraph(
+            t("Made with socialmap {version} on {date}", lang, version=socialmap.__version__, date=today),
+            styles["small"],
+        )
+    )
+
+    pages: list[int] = []
+
+    def count(canvas: Any, doc: Any) -> None:
+        pages.append(canvas.getPageNumber())
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=title,
+        author="socialmap",
+        subject=t("Social-service needs and gaps", lang),
+        creator="socialmap",
+    )
+    doc.build(
+        [KeepInFrame(frame_w, frame_h - 1, story, mode="shrink")], onFirstPage=count, onLaterPages=count
+    )
+    if len(pages) != 1:
+        raise SocialMapError(
+            f"The brief came out {len(pages)} pages long instead of one; please report this."
+        )
+    data_bytes = buffer.getvalue()
+    return write_atomic(path, lambda p: p.write_bytes(data_bytes))

@@ -1,0 +1,287 @@
+"""privacy: small counts of sensitive groups hidden, and not recoverable from the published totals."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import textwrap
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from socialmap import analyze, load_taxonomy, settings
+from socialmap.errors import SocialMapError
+from socialmap.privacy import (
+    PRIMARY,
+    SECONDARY,
+    SUPPRESSED_COLUMNS,
+    _acceptable,
+    _suppress_one_total,
+    protect,
+    resolve_taxonomy,
+    sensitive_counts,
+    sensitive_service_types,
+    shown,
+)
+
+CRS = "EPSG:32634"
+TAXONOMY = """
+schema_version: 1
+name: privtest
+sources:
+  def: {citation: "by definition"}
+  made_up: {citation: "test figure, made up for the test"}
+target_groups:
+  everyone:
+    label: {en: Everyone, sq: Të gjithë, sr: Svi}
+    rate: 1.0
+    source: def
+  disabled:
+    label: {en: Disabled, sq: Me aftësi të kufizuara, sr: Invalidi}
+    rate: 0.05
+    source: made_up
+    estimate: true
+    derivation: made up for the test
+  victims:
+    label: {en: Victims, sq: Viktimat, sr: Žrtve}
+    rate: null
+    column: pop_victims
+    sensitive: true
+  kids:
+    label: {en: Children without care, sq: Fëmijë pa kujdes, sr: Deca bez staranja}
+    rate: null
+    column: pop_kids
+    sensitive: true
+service_types:
+  day:
+    label: {en: Day care, sq: Qendër ditore, sr: Dnevni boravak}
+    target_groups: [everyone]
+  care:
+    label: {en: Disability care, sq: Kujdes, sr: Nega}
+    target_groups: [disabled]
+  shelter:
+    label: {en: Shelter, sq: Strehimore, sr: Sklonište}
+    target_groups: [victims]
+    sensitive: true
+  housing:
+    label: {en: Housing, sq: Strehim, sr: Stanovanje}
+    target_groups: [disabled, kids]
+    sensitive: true
+"""
+
+#: Persons in the sensitive groups per area (a..i): small counts among larger ones.
+VICTIMS = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0, 7.0, 15.0, 22.0]
+KIDS = [3.0, 11.0, 0.0, 6.0, 1.0, 25.0, 8.0, 14.0, 9.0]
+
+
+def make_result(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
+    tax = load_taxonomy(path)
+    ids = list("abcdefghi")
+    cells = [box(x * 1e4, y * 1e4, (x + 1) * 1e4, (y + 1) * 1e4) for y in range(3) for x in range(3)]
+    areas = gpd.GeoDataFrame(
+        {"area_id": ids, "name": [f"Area {i.upper()}" for i in ids]}, geometry=cells, crs=CRS
+    )
+    population = pd.DataFrame(
+        {
+            "area_id": ids,
+            "population": [1000.0, 3000.0, 500.0, 2000.0, 800.0, 4000.0, 1500.0, 2500.0, 1200.0],
+            "pop_victims": VICTIMS,
+            "pop_kids": KIDS,
+            "year": 2024,
+        }
+    )
+    services = gpd.GeoDataFrame(
+        {
+            "service_id": ["s1", "s2", "s3", "s4"],
+            "name": ["One", "Two", "Three", "Four"],
+            "service_type": ["day", "care", "shelter", "housing"],
+            "capacity": [100.0, 20.0, 10.0, 8.0],
+        },
+        geometry=[Point(5000, 5000), Point(15000, 15000), Point(25000, 5000), Point(5000, 25000)],
+        crs=CRS,
+    )
+    return analyze(areas, services, population, taxonomy=tax, catchment_m=15_000), tax
+
+
+@pytest.fixture
+def result(tmp_path):
+    return make_result(tmp_path)
+
+
+def test_sensitive_types_come_from_the_flags_of_types_and_groups(result):
+    _, tax = result
+    assert sensitive_service_types(tax) == ("shelter", "housing")
+    assert sensitive_service_types(tax, sensitive_groups=["disabled"]) == ("care", "shelter", "housing")
+    with pytest.raises(SocialMapError, match="unknown target group"):
+        sensitive_service_types(tax, sensitive_groups=["nobody"])
+
+
+def test_mixed_type_is_tested_on_its_sensitive_part(result):
+    res, tax = result
+    counts = sensitive_counts(res.table, tax, sensitive_types=("shelter", "housing"), population=res.areas)
+    t = res.table.assign(count=counts).set_index(["service_type", "area_id"])["count"]
+    assert t.loc["shelter"].tolist() == VICTIMS
+    # housing need = 5 % of population + children without care; "care" publishes the 5 % part,
+    # so the housing count that matters is the children's.
+    assert t.loc["housing"].tolist() == pytest.approx(KIDS)
+    assert t.loc["day"].isna().all()
+
+
+def test_small_counts_are_hidden_in_every_person_column(result):
+    res, tax = result
+    prot = protect(res, taxonomy=tax)
+    table = prot.table.set_index(["service_type", "area_id"])
+    for st, counts in (("shelter", VICTIMS), ("housing", KIDS)):
+        part = table.loc[st]
+        for area, c in zip("abcdefghi", counts, strict=True):
+            if 0 < c < 5:
+                assert part.loc[area, "suppression"] == PRIMARY
+                assert part.loc[area, list(SUPPRESSED_COLUMNS)].isna().all()
+            elif c == 0:
+                assert part.loc[area, "suppression"] == ""  # a true zero is published
+    # gap score, services and supply stay published (intensive / not about persons)
+    original = res.table.set_index(["service_type", "area_id"])
+    for col in ("gap_score", "covered_share", "services", "supply"):
+        pd.testing.assert_series_equal(table.loc["shelter", col], original.loc["shelter", col])
+    # other service types untouched
+    assert (table.loc["day", "suppression"] == "").all()
+    assert table.loc["day", "need"].tolist() == res.for_service_type("day")["need"].tolist()
+
+
+def test_markers_are_below_threshold_and_c(result):
+    res, tax = result
+    prot = protect(res, taxonomy=tax)
+    text = shown(prot.table, prot, lang="en")
+    shelter = text[text["service_type"] == "shelter"].set_index("area_id")
+    assert shelter.loc["a", "need"] == "<5"
+    assert shelter.loc["a", "unmet_need"] == "<5"
+    assert set(shelter["suppression"]) <= {"", "<5", "[c]"}
+    assert (shelter["suppression"] == "[c]").sum() >= 1
+
+
+def _feasible_values(published, hidden_status, total, threshold):
+    """Every integer value a hidden primary cell can take, given the published cells and the total."""
+    rest = total - sum(published)
+    n = len(hidden_status)
+    ranges = [range(1, threshold) if s == PRIMARY else range(threshold, int(rest) + 1) for s in hidden_status]
+    feasible = [set() for _ in range(n)]
+    for combo in itertools.product(*ranges):
+        if sum(combo) == rest:
+            for i, v in enumerate(combo):
+                feasible[i].add(v)
+    return feasible
+
+
+def test_suppression_cannot_be_undone_from_the_published_total(result):
+    res, tax = result
+    prot = protect(res, taxonomy=tax)
+    for st, true in (("shelter", VICTIMS),):
+        part = prot.table[prot.table["service_type"] == st].set_index("area_id")
+        total = prot.totals.set_index("service_type").loc[st, "need"]
+        assert total == pytest.approx(sum(true))  # the national total is published
+        published = part["need"].dropna()
+        hidden = part[part["suppression"] != ""]
+        assert len(hidden) >= 2
+        # The attack: total minus the other published cells.
+        difference = total - published.sum()
+        for area in hidden.index[hidden["suppression"] == PRIMARY]:
+            assert difference != pytest.approx(true["abcdefghi".index(area)])
+        # Stronger: every value "<5" allows is still possible for every primary cell.
+        feasible = _feasible_values(
+            published.tolist(),
+            hidden["suppression"].tolist(),
+            int(round(total)),
+            int(settings.suppression_threshold),
+        )
+        for status, values in zip(hidden["suppression"], feasible, strict=True):
+            if status == PRIMARY:
+                assert values == {1, 2, 3, 4}
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        [2.0, 40.0, 9.0, 0.0],
+        [4.0, 4.0, 100.0, 50.0],  # two primaries summing to 8: each would be exactly 4 without a secondary
+        [1.0, 1.0, 30.0, 6.0],  # two primaries summing to 2: exactly 1 each without more
+        [3.0, 5.0, 5.0, 6.0, 80.0],
+        [1.0, 2.0, 3.0],  # total below the threshold: the total itself is hidden
+        [0.0, 0.0, 7.0],
+    ],
+)
+def test_rule_leaves_every_primary_free(counts):
+    counts = np.array(counts)
+    status, total_status = _suppress_one_total(counts, 5)
+    if counts.sum() < 5 and counts.sum() > 0:
+        assert total_status == PRIMARY
+        return
+    assert total_status in ("", SECONDARY)
+    if total_status:
+        return
+    assert _acceptable(counts, status, 5)
+    hidden = status != ""
+    if hidden.any():
+        feasible = _feasible_values(counts[~hidden].tolist(), list(status[hidden]), int(counts.sum()), 5)
+        for s, values in zip(status[hidden], feasible, strict=True):
+            if s == PRIMARY:
+                assert values == {1, 2, 3, 4}
+    # never a zero as a secondary cell
+    assert not ((counts == 0) & (status == SECONDARY)).any()
+
+
+def test_threshold_is_an_argument_and_a_setting(result, monkeypatch):
+    res, tax = result
+    high = protect(res, taxonomy=tax, threshold=13)
+    shelter = high.table[high.table["service_type"] == "shelter"].set_index("area_id")
+    assert shelter.loc["e", "suppression"] == PRIMARY  # 12 < 13
+    monkeypatch.setattr(settings, "suppression_threshold", 3)
+    low = protect(res, taxonomy=tax)
+    shelter = low.table[low.table["service_type"] == "shelter"].set_index("area_id")
+    assert shelter.loc["a", "suppression"] == PRIMARY  # 2 < 3
+    assert low.threshold == 3
+    with pytest.raises(SocialMapError, match="threshold"):
+        protect(res, taxonomy=tax, threshold=-1)
+
+
+def test_sensitive_types_as_argument(result):
+    res, tax = result
+    prot = protect(res, taxonomy=tax, sensitive_types=["shelter"])
+    assert prot.sensitive_types == ("shelter",)
+    assert (prot.table.loc[prot.table["service_type"] == "housing", "suppression"] == "").all()
+    with pytest.raises(SocialMapError, match="unknown service type"):
+        protect(res, taxonomy=tax, sensitive_types=["spa"])
+
+
+def test_national_totals_are_sums_and_need_weighted_means(result):
+    res, tax = result
+    totals = protect(res, taxonomy=tax).totals.set_index("service_type")
+    day = res.for_service_type("day")
+    assert totals.loc["day", "need"] == pytest.approx(day["need"].sum())
+    assert totals.loc["day", "gap_score"] == pytest.approx(100 * day["unmet_need"].sum() / day["need"].sum())
+    weighted = (day["covered_share"] * day["need"]).sum() / day["need"].sum()
+    assert totals.loc["day", "covered_share"] == pytest.approx(weighted)
+
+
+def test_taxonomy_is_found_from_the_result_or_its_provenance(result, tmp_path):
+    res, tax = result
+    assert resolve_taxonomy(res) is res.taxonomy
+    from dataclasses import replace
+
+    without = replace(res, taxonomy=None)
+    assert resolve_taxonomy(without).name == "privtest"
+    lost = res.provenance | {"taxonomy": "mystery (<memory>)"}
+    with pytest.raises(SocialMapError, match="taxonomy="):
+        resolve_taxonomy(replace(without, provenance=lost))
+
+
+def test_input_is_not_changed(result):
+    res, tax = result
+    before = res.table.copy()
+    protect(res, taxonomy=tax)
+    pd.testing.assert_frame_equal(pd.DataFrame(res.table), pd.DataFrame(before))
+    assert not math.isnan(res.table["need"].iloc[0])
