@@ -284,6 +284,172 @@ def export_command(
     typer.echo(f"wrote table: {path}")
 
 
+@app.command()
+def optimise(
+    service_type: Annotated[
+        str, typer.Option("--service-type", help="Service type to place, e.g. day_care_disability.")
+    ],
+    k: Annotated[int, typer.Option("--k", help="Number of new sites.")] = 1,
+    demo: _Demo = None,
+    areas: _Areas = None,
+    services: _Services = None,
+    population: _Population = None,
+    taxonomy: _Taxonomy = None,
+    candidates: Annotated[
+        str,
+        typer.Option(
+            help="Where new sites may go: 'areas' (a point in each area), 'grid', or a GeoJSON/GPKG."
+        ),
+    ] = "grid",
+    cell_size_m: Annotated[
+        float, typer.Option(help="Grid cell in metres, for demand and grid candidates.")
+    ] = 2000.0,
+    catchment_m: _Catchment = None,
+    capacity: Annotated[
+        float | None,
+        typer.Option(help="Places per new site: limit coverage by capacity (default: coverage)."),
+    ] = None,
+    solver: Annotated[str, typer.Option(help="cbc (optimal), greedy (fast, with a bound) or auto.")] = "auto",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write chosen_sites.csv and .geojson into.")
+    ] = None,
+) -> None:
+    """Choose where K new services of one type would reach the most need that no service reaches yet."""
+    from socialmap.export import write_csv
+    from socialmap.io import write_atomic
+    from socialmap.optimise import place_services
+
+    result = _analysis(
+        demo,
+        areas,
+        services,
+        population,
+        taxonomy,
+        catchment_m=catchment_m,
+        spreading="grid",
+        cell_size_m=cell_size_m,
+        service_types=(service_type,),
+    )
+    cand: Any = candidates
+    if candidates not in ("areas", "grid"):
+        cand = _read_points(Path(candidates))
+    placement = place_services(
+        result,
+        service_type,
+        k=k,
+        candidates=cand,
+        cell_size_m=cell_size_m,
+        capacity=capacity,
+        solver=solver,  # type: ignore[arg-type]
+    )
+    s = placement.summary()
+    typer.echo(
+        f"{service_type}: {s['k']} new site(s), radius {s['radius_m'] / 1000:g} km, method {s['method']}"
+        + (" (capacity-limited)" if s["capacitated"] else "")
+    )
+    typer.echo(
+        f"need reached: {s['existing_need']:,.0f} by existing services, +{s['objective']:,.0f} by the new "
+        f"sites = {s['covered_need']:,.0f} of {s['total_need']:,.0f} ({100 * s['covered_share']:.1f} %)"
+    )
+    if s["method"] == "greedy":
+        typer.echo(
+            f"greedy: at most {100 * s['gap_to_optimum']:.2f} % below the optimum ({s['bound_method']})"
+        )
+    chosen = placement.chosen.to_crs("EPSG:4326")
+    chosen["lon"], chosen["lat"] = chosen.geometry.x.round(5), chosen.geometry.y.round(5)
+    cols = ["order", "candidate_id", "area_id", "area_name", "lon", "lat", "added_need", "served_need"]
+    shown = chosen[[c for c in cols if c in chosen.columns]].copy()
+    for col in ("added_need", "served_need"):
+        if col in shown.columns:
+            shown[col] = shown[col].round(1)
+    typer.echo(shown.to_string(index=False))
+    for note in placement.notes:
+        typer.echo(f"note: {note}", err=True)
+    if out is not None:
+        csv = write_csv(chosen.drop(columns="geometry"), out / "chosen_sites.csv")
+        geo = write_atomic(out / "chosen_sites.geojson", lambda p: chosen.to_file(p, driver="GeoJSON"))
+        typer.echo(f"wrote {csv}\nwrote {geo}")
+
+
+def _read_points(path: Path) -> Any:
+    """Read candidate sites (points) from a vector file, with the library's clear errors."""
+    import geopandas as gpd
+
+    from socialmap.errors import DataSourceError
+
+    if not path.is_file():
+        raise DataSourceError(
+            f"{path}: no such file. Give 'areas', 'grid' or a GeoJSON/GPKG of candidate points."
+        )
+    try:
+        points = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+        raise DataSourceError(f"{path}: cannot be read as a vector file of points ({exc}).") from exc
+    if points.crs is None:
+        raise SocialMapError(f"{path} has no CRS; save it with one (GeoJSON is always longitude/latitude).")
+    return points
+
+
+@app.command()
+def scenario(
+    edits: Annotated[
+        list[Path],
+        typer.Option(
+            "--edits",
+            help="CSV/XLSX of edits (action, service_id, service_type, capacity, lon, lat); "
+            "one scenario per file, repeatable.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder to write the comparisons into.")],
+    demo: _Demo = None,
+    areas: _Areas = None,
+    services: _Services = None,
+    population: _Population = None,
+    taxonomy: _Taxonomy = None,
+    method: _Method = "2sfca",
+    catchment_m: _Catchment = None,
+    service_type: Annotated[
+        list[str] | None, typer.Option("--service-type", help="Analyse only these types (repeatable).")
+    ] = None,
+) -> None:
+    """Run what-if scenarios (services added, removed, moved, resized) and compare them with today."""
+    from socialmap.export import write_csv
+    from socialmap.pipeline import AnalysisConfig
+    from socialmap.scenario import compare_many, read_scenario, run_scenarios
+
+    if demo is None and (areas is None or services is None or population is None):
+        raise SocialMapError("Give --demo kosovo, or all three of --areas, --services and --population.")
+    config = AnalysisConfig(
+        method=method,  # type: ignore[arg-type]
+        catchment_m=catchment_m,
+        service_types=tuple(service_type) if service_type else None,
+    )
+    scenarios = [read_scenario(path) for path in edits]
+    base = {
+        "demo": demo,
+        "areas": areas,
+        "services": services,
+        "population": population,
+        "taxonomy": taxonomy,
+    }
+    runs = run_scenarios({k: v for k, v in base.items() if v is not None}, scenarios, config)
+    first = next(iter(runs.values()))
+    results = {"today": first.base, **{name: r.result for name, r in runs.items()}}
+    totals = compare_many(results, base="today", level="total", metrics=("unmet_need", "gap_score"))
+    typer.echo(totals.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    written = [
+        write_csv(compare_many(results, base="today"), out / "scenarios_by_area.csv"),
+        write_csv(totals, out / "scenarios_total.csv"),
+    ]
+    for name, r in runs.items():
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+        written.append(r.comparison.write(out / f"scenario_{safe}.xlsx"))
+        for note in r.comparison.notes:
+            typer.echo(f"note ({name}): {note}", err=True)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     """Run the command line, turning the library's errors into messages and exit code 2."""
     try:

@@ -401,17 +401,14 @@ def analyze(
         else:
             cap = pd.to_numeric(sites["capacity"], errors="coerce")
             known = sites[cap.notna()]
-            if method != "coverage" and len(sites) and known.empty:
+            if method != "coverage" and len(known) < len(sites):
+                # A 2SFCA score over the few services whose capacity is known would treat the others
+                # as absent and overstate the gap; distance coverage uses every site.
                 notes.append(
-                    f"{t}: capacity unknown for all {len(sites)} services, so distance coverage is "
-                    "used instead of " + method + "."
+                    f"{t}: capacity unknown for {len(sites) - len(known)} of {len(sites)} services, so "
+                    f"distance coverage is used instead of {method}. Fill in every capacity to use {method}."
                 )
                 method = "coverage"
-            elif method != "coverage" and len(known) < len(sites):
-                notes.append(
-                    f"{t}: {len(sites) - len(known)} of {len(sites)} services have unknown capacity; "
-                    "they count for distance coverage but add no places."
-                )
             dem = gpd.GeoDataFrame(
                 {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
             )

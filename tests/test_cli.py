@@ -148,3 +148,58 @@ def test_analyze_map_never_shows_shelter_locations(tmp_path):
     assert len(shelters) and not any(name in html for name in shelters)
     day_care = services.loc[services["service_type"] == "day_care_disability", "name"]
     assert all(name in html for name in day_care)
+
+
+def test_map_brief_and_export_commands(tmp_path):
+    png, pdf, xlsx = tmp_path / "day.png", tmp_path / "gjakova.pdf", tmp_path / "t.xlsx"
+    done = run("map", "--demo", "kosovo", "--service-type", "day_care_disability", "--out", str(png))
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    done = run("brief", "--demo", "kosovo", "--area", "Gjakova", "--out", str(pdf))
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Gjakova" in text and "78,699" in text  # the municipality and its 2024 population
+    done = run("export", "--demo", "kosovo", "--out", str(xlsx))
+    assert done.returncode == 0, done.stderr
+    assert xlsx.stat().st_size > 0
+    bad = run("map", "--demo", "kosovo", "--out", str(tmp_path / "map.bmp"))
+    assert bad.returncode == 2 and ".png" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run("brief", "--demo", "kosovo", "--area", "Atlantis", "--out", str(pdf))
+    assert bad.returncode == 2 and "Atlantis" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_optimise_and_scenario_commands(tmp_path):
+    done = run(
+        "optimise",
+        "--demo",
+        "kosovo",
+        "--service-type",
+        "day_care_disability",
+        "--k",
+        "2",
+        "--out",
+        str(tmp_path / "opt"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 new site(s)" in done.stdout
+    chosen = pd.read_csv(tmp_path / "opt" / "chosen_sites.csv", encoding="utf-8-sig")
+    assert len(chosen) == 2
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "action,service_id,service_type,capacity,lon,lat\nadd,new1,day_care_disability,40,20.65,42.40\n",
+        encoding="utf-8",
+    )
+    done = run(
+        "scenario",
+        "--demo",
+        "kosovo",
+        "--edits",
+        str(plan),
+        "--out",
+        str(tmp_path / "sc"),
+        "--service-type",
+        "day_care_disability",
+    )
+    assert done.returncode == 0, done.stderr
+    totals = pd.read_csv(tmp_path / "sc" / "scenarios_total.csv", encoding="utf-8-sig")
+    assert len(totals)

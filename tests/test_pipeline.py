@@ -148,7 +148,7 @@ def test_unknown_capacities_fall_back_to_distance_coverage(areas, population, ta
     assert (t["method"] == "coverage").all()
     # s1 reaches a (1 km) and b (9 km), not c (10.05 km) nor d.
     assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 100])
-    assert any("capacity unknown for all 1 services" in n for n in res.notes)
+    assert any("capacity unknown for 1 of 1 services" in n for n in res.notes)
 
 
 def test_e2sfca_with_band_weights(areas, services, population, taxonomy):
@@ -260,3 +260,15 @@ def test_demo_with_a_population_table_keyed_by_serbian_names(tmp_path, shared_ko
     got = res.for_service_type("csw").set_index("area_id")["need"]
     expected = dict(zip(facts["kas_code"], pop["Stanovništvo"], strict=True))
     assert got.to_dict() == {k: float(v) for k, v in expected.items()}
+
+
+def test_some_unknown_capacities_also_fall_back_to_distance_coverage(areas, population, taxonomy):
+    # One known and one unknown capacity: 2SFCA over the known one alone would treat the other as absent.
+    svc = _services(("s1", "day", 100.0, (6000, 5000)), ("s2", "day", np.nan, (15000, 14000)))
+    res = analyze(areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",))
+    t = res.for_service_type("day").set_index("area_id")
+    assert (t["method"] == "coverage").all()
+    # s1 reaches a and b; s2 reaches d (1 km) and b (9 km): everyone with need is covered.
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 0])
+    assert t.loc["a", "supply"] == 100 and t.loc["d", "capacity_unknown"] == 1
+    assert any("capacity unknown for 1 of 2 services" in n for n in res.notes)
