@@ -95,7 +95,7 @@ _Method = Annotated[str, typer.Option(help="2sfca, e2sfca or coverage.")]
 _Catchment = Annotated[
     float | None, typer.Option(help="Catchment in metres for every service type (default: the taxonomy's).")
 ]
-_Spreading = Annotated[str, typer.Option(help="representative or grid.")]
+_Spreading = Annotated[str, typer.Option(help="grid (cells of --cell-size-m) or representative (a point per area).")]
 _CellSize = Annotated[float, typer.Option(help="Grid cell size in metres (spreading=grid).")]
 _Lang = Annotated[
     str | None, typer.Option(help="Language: en, sq or sr (default: SOCIALMAP_LANG / the locale).")
@@ -114,7 +114,7 @@ def _analysis(
     *,
     method: str = "2sfca",
     catchment_m: float | None = None,
-    spreading: str = "representative",
+    spreading: str = "grid",
     cell_size_m: float = 1000.0,
     service_types: tuple[str, ...] | None = None,
 ) -> Any:
@@ -156,7 +156,7 @@ def analyze(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
-    spreading: _Spreading = "representative",
+    spreading: _Spreading = "grid",
     cell_size_m: _CellSize = 1000.0,
     service_type: Annotated[
         list[str] | None, typer.Option("--service-type", help="Analyse only these types (repeatable).")

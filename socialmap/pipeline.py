@@ -50,8 +50,10 @@ class AnalysisConfig:
         One catchment (metres) for every service type, a mapping service type → metres, or ``None``
         for the taxonomy's catchment of each type (``settings.default_catchment_m`` where it has none).
     spreading
-        How area counts become demand points: ``"representative"`` (one point per area, inside it),
-        ``"grid"`` (regular cells of ``cell_size_m``, counts split by area) or ``"points"`` (the
+        How area counts become demand points: ``"grid"`` (the default: regular cells of
+        ``cell_size_m``, counts split by area, so coverage can be partial within an area),
+        ``"representative"`` (one point per area, inside it: fast, but an area is then either wholly
+        covered or not at all) or ``"points"`` (the
         ``demand`` argument of :func:`analyze`: user points or a population raster).
     cell_size_m
         Grid cell size for ``spreading="grid"``.
@@ -67,7 +69,7 @@ class AnalysisConfig:
 
     method: Literal["2sfca", "e2sfca", "coverage"] = "2sfca"
     catchment_m: float | Mapping[str, float] | None = None
-    spreading: Literal["representative", "grid", "points"] = "representative"
+    spreading: Literal["representative", "grid", "points"] = "grid"
     cell_size_m: float = 1000.0
     service_types: tuple[str, ...] | None = None
     weights: Mapping[str, float] | None = None

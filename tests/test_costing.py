@@ -91,7 +91,9 @@ def result(areas, population, taxonomy):
         ("s3", "day", np.nan, (15000, 5000)),
         ("h1", "home", 3.0, (5000, 5000)),
     )
-    return analyze(areas, services, population, taxonomy=taxonomy, catchment_m=6000)
+    return analyze(
+        areas, services, population, taxonomy=taxonomy, spreading="representative", catchment_m=6000
+    )
 
 
 def test_places_needed_arithmetic():
@@ -169,7 +171,15 @@ def test_user_figures_override_and_are_labelled(result, taxonomy):
 
 def test_taxonomy_is_found_from_the_provenance(areas, population):
     svc = services_frame(("c1", "csw", 10.0, (5000, 5000)))
-    res = analyze(areas, svc, population, taxonomy="kosovo", service_types=("csw",), catchment_m=6000)
+    res = analyze(
+        areas,
+        svc,
+        population,
+        taxonomy="kosovo",
+        service_types=("csw",),
+        spreading="representative",
+        catchment_m=6000,
+    )
     c = co.places_and_budget(res)  # reloads the shipped Kosovo taxonomy named in the provenance
     # Kosovo's taxonomy has no standard and no unit cost (no source gives them): nothing is made up.
     assert c.table["places_needed"].isna().all() and c.table["budget_eur_per_year"].isna().all()

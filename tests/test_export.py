@@ -67,7 +67,7 @@ def result(tmp_path):
         geometry=[Point(5000, 5000), Point(25000, 15000), Point(15000, 5000)],
         crs=CRS,
     )
-    return analyze(areas, services, population, taxonomy=tax, catchment_m=15_000)
+    return analyze(areas, services, population, taxonomy=tax, spreading="representative", catchment_m=15_000)
 
 
 def test_neutralise_prefixes_formula_text_only():

@@ -373,7 +373,14 @@ def result(tmp_path, areas):
         geometry=[Point(5000, 5000)],
         crs=CRS,
     )
-    return analyze(areas, services, population, taxonomy=load_taxonomy(path), catchment_m=6000)
+    return analyze(
+        areas,
+        services,
+        population,
+        taxonomy=load_taxonomy(path),
+        spreading="representative",
+        catchment_m=6000,
+    )
 
 
 def test_place_services_on_a_result(result):

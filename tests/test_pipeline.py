@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 
@@ -16,6 +17,9 @@ from socialmap.errors import SocialMapError, ValidationError
 from socialmap.names import kosovo_aliases
 
 CRS = "EPSG:32634"
+# The hand-worked cases put one demand point at each square's centre (spreading="representative");
+# a test can still ask for the grid.
+analyze_at_centres = functools.partial(analyze, spreading="representative")
 TAXONOMY = """
 schema_version: 1
 name: test
@@ -89,7 +93,9 @@ def test_hand_worked_2sfca(areas, services, population, taxonomy):
     # s2 (15,14) reaches d (1 km), b (9 km), c (10.05 km); not a (13.45 km).
     # R1 = 100 / (1000 + 3000 + 0) = 0.025 ; R2 = 50 / (2000 + 3000 + 0) = 0.01
     # A_a = 0.025, A_b = 0.035, A_d = 0.01 ; reachable = 25, 105, 20 ; gaps 97.5, 96.5, 99.0
-    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",))
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
     t = res.for_service_type("day").set_index("area_id")
     assert t["need"].tolist() == [1000, 3000, 0, 2000]
     assert t.loc[["a", "b", "d"], "access"].tolist() == pytest.approx([0.025, 0.035, 0.01])
@@ -109,7 +115,9 @@ def test_hand_worked_2sfca(areas, services, population, taxonomy):
 
 
 def test_demand_points_are_the_centres(areas, services, population, taxonomy):
-    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",))
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
     xy = sorted((round(p.x), round(p.y)) for p in res.demand.geometry)
     assert xy == [(5000, 5000), (5000, 15000), (15000, 5000), (15000, 15000)]
 
@@ -117,7 +125,9 @@ def test_demand_points_are_the_centres(areas, services, population, taxonomy):
 def test_unlimited_catchment_gives_everyone_total_supply_over_total_need(
     areas, services, population, taxonomy
 ):
-    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=1e7, service_types=("day",))
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=1e7, service_types=("day",)
+    )
     d = res.demand
     assert d.loc[d["need"] > 0, "access"].to_numpy() == pytest.approx(150 / 6000, rel=1e-12)
     t = res.for_service_type("day").set_index("area_id")
@@ -125,14 +135,16 @@ def test_unlimited_catchment_gives_everyone_total_supply_over_total_need(
 
 
 def test_rates_scale_need(areas, services, population, taxonomy):
-    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("home",))
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("home",)
+    )
     t = res.for_service_type("home").set_index("area_id")
     assert t["need"].tolist() == [500, 1500, 0, 1000]  # population × 0.5
     assert t["services"].sum() == 0 and (t.loc[["a", "b", "d"], "gap_score"] == 100).all()
 
 
 def test_unknown_need_is_not_scored_and_says_why(areas, services, population, taxonomy):
-    res = analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
+    res = analyze_at_centres(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
     t = res.for_service_type("shelter")
     assert t["gap_score"].isna().all() and (t["method"] == "none").all()
     assert any("shelter: need unknown" in n for n in res.notes)
@@ -143,7 +155,9 @@ def test_unknown_need_is_not_scored_and_says_why(areas, services, population, ta
 
 def test_unknown_capacities_fall_back_to_distance_coverage(areas, population, taxonomy):
     svc = _services(("s1", "day", np.nan, (6000, 5000)))
-    res = analyze(areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",))
+    res = analyze_at_centres(
+        areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",)
+    )
     t = res.for_service_type("day").set_index("area_id")
     assert (t["method"] == "coverage").all()
     # s1 reaches a (1 km) and b (9 km), not c (10.05 km) nor d.
@@ -155,7 +169,7 @@ def test_e2sfca_with_band_weights(areas, services, population, taxonomy):
     # Bands of 10.5 km / 3 = 3.5 km: weights 1 (≤3.5), 0.68 (≤7), 0.22 (≤10.5).
     # s1: a at 1 km (w 1), b at 9 km (w .22), c at 10.05 km (w .22, need 0).
     # R1 = 100 / (1000 + .22*3000) = 100/1660 ; s2: d 1 km (w 1), b 9 km (.22): R2 = 50 / (2000 + 660)
-    res = analyze(
+    res = analyze_at_centres(
         areas,
         services,
         population,
@@ -177,7 +191,7 @@ def test_adding_a_service_never_raises_a_gap(taxonomy):
     areas = gpd.GeoDataFrame({"area_id": [f"a{i}" for i in range(36)], "name": "x"}, geometry=cells, crs=CRS)
     pop = pd.DataFrame({"area_id": areas["area_id"], "population": rng.integers(0, 5000, 36).astype(float)})
     rows = [(f"s{i}", "day", float(rng.integers(5, 200)), tuple(rng.uniform(0, 30_000, 2))) for i in range(8)]
-    before = analyze(
+    before = analyze_at_centres(
         areas,
         _services(*rows),
         pop,
@@ -188,7 +202,7 @@ def test_adding_a_service_never_raises_a_gap(taxonomy):
         cell_size_m=2500,
     )
     more = [*rows, ("new", "day", 120.0, (15_000.0, 15_000.0))]
-    after = analyze(
+    after = analyze_at_centres(
         areas,
         _services(*more),
         pop,
@@ -209,10 +223,12 @@ def test_adding_a_service_never_raises_a_gap(taxonomy):
 
 def test_population_must_cover_every_area_once(areas, services, population, taxonomy):
     with pytest.raises(ValidationError, match="'c' has no population row"):
-        analyze(areas, services, population[population["area_id"] != "c"], taxonomy=taxonomy, catchment_m=1e4)
+        analyze_at_centres(
+            areas, services, population[population["area_id"] != "c"], taxonomy=taxonomy, catchment_m=1e4
+        )
     extra = pd.concat([population, pd.DataFrame({"area_id": ["zz"], "population": [5.0]})])
     with pytest.raises(ValidationError, match="'zz' is not among the areas"):
-        analyze(areas, services, extra, taxonomy=taxonomy, catchment_m=1e4)
+        analyze_at_centres(areas, services, extra, taxonomy=taxonomy, catchment_m=1e4)
 
 
 @pytest.mark.parametrize(
@@ -233,12 +249,12 @@ def test_bad_options_are_reported(options, message):
 
 def test_unknown_service_type_lists_the_known_ones(areas, services, population, taxonomy):
     with pytest.raises(SocialMapError, match=r"Unknown service type\(s\) \['spa'\]"):
-        analyze(areas, services, population, taxonomy=taxonomy, service_types=("spa",))
+        analyze_at_centres(areas, services, population, taxonomy=taxonomy, service_types=("spa",))
 
 
 def test_inputs_are_not_mutated(areas, services, population, taxonomy):
     copies = areas.copy(), services.copy(), population.copy()
-    analyze(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
+    analyze_at_centres(areas, services, population, taxonomy=taxonomy, catchment_m=10_500)
     pd.testing.assert_frame_equal(areas, copies[0])
     pd.testing.assert_frame_equal(services, copies[1])
     pd.testing.assert_frame_equal(population, copies[2])
@@ -256,7 +272,7 @@ def test_demo_with_a_population_table_keyed_by_serbian_names(tmp_path, shared_ko
         areas=demo_areas,
         aliases=kosovo_aliases(),
     )
-    res = analyze(population=table, demo="kosovo", method="coverage", service_types=("csw",))
+    res = analyze_at_centres(population=table, demo="kosovo", method="coverage", service_types=("csw",))
     got = res.for_service_type("csw").set_index("area_id")["need"]
     expected = dict(zip(facts["kas_code"], pop["Stanovništvo"], strict=True))
     assert got.to_dict() == {k: float(v) for k, v in expected.items()}
@@ -265,7 +281,9 @@ def test_demo_with_a_population_table_keyed_by_serbian_names(tmp_path, shared_ko
 def test_some_unknown_capacities_also_fall_back_to_distance_coverage(areas, population, taxonomy):
     # One known and one unknown capacity: 2SFCA over the known one alone would treat the other as absent.
     svc = _services(("s1", "day", 100.0, (6000, 5000)), ("s2", "day", np.nan, (15000, 14000)))
-    res = analyze(areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",))
+    res = analyze_at_centres(
+        areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",)
+    )
     t = res.for_service_type("day").set_index("area_id")
     assert (t["method"] == "coverage").all()
     # s1 reaches a and b; s2 reaches d (1 km) and b (9 km): everyone with need is covered.

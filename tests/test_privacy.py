@@ -105,7 +105,9 @@ def make_result(tmp_path):
         geometry=[Point(5000, 5000), Point(15000, 15000), Point(25000, 5000), Point(5000, 25000)],
         crs=CRS,
     )
-    return analyze(areas, services, population, taxonomy=tax, catchment_m=15_000), tax
+    return analyze(
+        areas, services, population, taxonomy=tax, spreading="representative", catchment_m=15_000
+    ), tax
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ def result(tmp_path):
         ],
         crs=CRS,
     )
-    res = analyze(areas, services, population, taxonomy=tax, catchment_m=25_000)
+    res = analyze(areas, services, population, taxonomy=tax, spreading="representative", catchment_m=25_000)
     return replace(res, provenance={**res.provenance, "demo_boundaries": SCHEMATIC_ATTRIBUTION})
 
 

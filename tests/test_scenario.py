@@ -83,7 +83,7 @@ def inputs(areas, services, population, taxonomy):
     return sc.Inputs(services=services, areas=areas, population=population, taxonomy=taxonomy)
 
 
-CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",))
+CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ def test_compare_refuses_different_areas_or_types(inputs, areas, services, popul
     fewer = analyze(areas.iloc[:3], services, population.iloc[:3], taxonomy=taxonomy, config=CONFIG)
     with pytest.raises(SocialMapError, match="cover different areas"):
         sc.compare(base, fewer)
-    both = inputs.analyze(config=AnalysisConfig(catchment_m=6000))
+    both = inputs.analyze(config=AnalysisConfig(catchment_m=6000, spreading="representative"))
     with pytest.raises(SocialMapError, match="analysed service types"):
         sc.compare(base, both)
     with pytest.raises(SocialMapError, match="No comparison for service type 'home'"):

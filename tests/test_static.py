@@ -94,7 +94,7 @@ def result(tmp_path):
         geometry=[Point(x0 + 1e4, y0 + 1e4), Point(x0 + 5e4, y0 + 3e4), Point(x0 + 3e4, y0 + 1e4)],
         crs=CRS,
     )
-    res = analyze(areas, services, population, taxonomy=tax, catchment_m=25_000)
+    res = analyze(areas, services, population, taxonomy=tax, spreading="representative", catchment_m=25_000)
     return replace(res, provenance={**res.provenance, "demo_boundaries": SCHEMATIC_ATTRIBUTION})
 
 
