@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install system-deps app test lint bench demo-data clean
+.PHONY: install system-deps assets app test lint bench demo-data clean
 
 # Debian packages the tests use: Chromium for the browser tests, poppler for reading PDFs back.
 DEBIAN_PACKAGES := chromium chromium-driver poppler-utils
@@ -29,23 +29,45 @@ system-deps:
 	  else echo "please install the Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-app: $(STAMP)
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+# Map libraries the app serves itself, so its maps draw with no internet (folium would load them
+# from CDNs): exact versions from the npm registry into static/vendor/node_modules (git-ignored),
+# served by Streamlit's static serving at /app/static/vendor. Keep in step with
+# socialmap.views.VENDOR_PACKAGES (a test compares them).
+VENDOR_DIR      := static/vendor
+VENDOR_PACKAGES := leaflet@1.9.3 leaflet.markercluster@1.1.0 jquery@3.7.1
+VENDOR_STAMP    := $(VENDOR_DIR)/node_modules/.socialmap-$(subst @,-,$(subst $() ,_,$(VENDOR_PACKAGES)))
 
-test: $(STAMP) system-deps
+$(VENDOR_STAMP):
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; \
+	  else echo "please install npm (sudo apt-get install npm)"; exit 1; fi; }
+	npm install --prefix $(VENDOR_DIR) --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+	  $(VENDOR_PACKAGES)
+	rm -f $(VENDOR_DIR)/node_modules/.socialmap-*
+	touch $@
+
+assets: $(VENDOR_STAMP)
+
+app: $(STAMP) assets
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
+	  --server.enableStaticServing true
+
+test: $(STAMP) system-deps assets
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check socialmap tests benchmarks scripts app.py
 	$(BIN)/mypy socialmap
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps assets
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_access.py --sizes 10000x500,50000x1000
+	$(BIN)/python benchmarks/bench_app.py
 
 demo-data: $(STAMP)
 	npm ci --prefix scripts --no-audit --no-fund
 	$(BIN)/python scripts/build_demo.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache $(VENDOR_DIR)/node_modules

@@ -1,40 +1,390 @@
-"""socialmap app (placeholder until the planners' app lands): the Kosovo demo on a map.
+"""socialmap app for municipal planners: where social services are, who needs them, where the gaps are.
 
-Thin by design: widgets, caching, layout and text only; every computation is a library function.
+Thin by design (STYLE.md §7): widgets, caching, layout and text only. Every table, figure, map and
+download comes from :mod:`socialmap.views`, which is tested without a browser.
+
+Run it with ``make app``: that installs the map libraries (``make assets``) and turns on Streamlit's
+static serving, so the map draws with no internet. Without static serving the libraries are
+inlined into each map instead (slower to send, still offline).
 """
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 import socialmap
-from socialmap import maps
+from socialmap import settings, views
 from socialmap.errors import SocialMapError
+from socialmap.gaps import SCHEMES
+from socialmap.i18n import LANGUAGES, format_number, t
+from socialmap.io import SUPPORTED_SUFFIXES
+from socialmap.pipeline import AnalysisConfig
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+APP_DIR = Path(__file__).resolve().parent
+#: Local copies of Leaflet and its plugins (``make assets``), served at /app/static/vendor.
+VENDOR_DIR = APP_DIR / "static" / "vendor"
+DEMO = "kosovo"
+#: The library's default options (demand spreading, grid cell) are the app's defaults.
+DEFAULTS = AnalysisConfig()
+METHODS = ("coverage", "2sfca", "e2sfca")
+SPREADING = {"representative": "One point per municipality", "grid": "Grid of cells"}
+SCHEME_LABELS = {
+    "quantiles": "Quantiles",
+    "natural_breaks": "Natural breaks",
+    "fisher_jenks": "Fisher-Jenks",
+    "equal_interval": "Equal intervals",
+}
+BASEMAP_LABELS = {"plain": "Plain (works offline)", "osm": "OpenStreetMap (needs internet)"}
+
+# No page_icon: Streamlit would fetch a Material icon from fonts.gstatic.com (no internet here).
 st.set_page_config(page_title="socialmap", layout="wide")
-st.title("socialmap: social services in Kosovo (demo)")
 
 
-@st.cache_resource(show_spinner="Loading the Kosovo demo…")
-def _demo(name: str) -> socialmap.datasets.Demo:
+# ---- caching: each cached function uses only its arguments -------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def load_demo(name: str) -> socialmap.Demo:
+    """Load the demo once per server process (read-only)."""
     return socialmap.load_demo(name)
 
 
-try:
-    demo = _demo("kosovo")
-except SocialMapError as exc:
-    st.error(str(exc))
-    st.stop()
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_inputs(
+    areas: views.Upload | None,
+    services: views.Upload | None,
+    population: views.Upload | None,
+    demo_name: str,
+) -> views.Inputs:
+    """Read and validate the uploads (cached by their bytes)."""
+    return views.read_inputs(areas, services, population, demo=load_demo(demo_name))
 
+
+# A Result holds a few GeoDataFrames that nothing changes (views functions copy what they alter):
+# cache_resource hands the same object to every rerun instead of unpickling a copy each time.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def run_analysis(
+    areas: views.Upload | None,
+    services: views.Upload | None,
+    population: views.Upload | None,
+    demo_name: str,
+    method: str,
+    catchment_m: float,
+    spreading: str,
+    cell_size_m: float,
+) -> views.Analysis:
+    """Run the analysis on the inputs with the chosen options (cached by all of them)."""
+    inputs = read_inputs(areas, services, population, demo_name)
+    config = AnalysisConfig(
+        method=method,  # type: ignore[arg-type]
+        catchment_m=catchment_m,
+        spreading=spreading,  # type: ignore[arg-type]
+        cell_size_m=cell_size_m,
+    )
+    return views.analyze_inputs(inputs, config, demo=load_demo(demo_name))
+
+
+def show_table(table: pd.DataFrame, **kwargs: Any) -> None:
+    """Show a display table with number formats chosen by views.column_formats."""
+    config = {c: st.column_config.NumberColumn(format=f) for c, f in views.column_formats(table).items()}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder="–", **kwargs)
+
+
+def uploaded(file: UploadedFile | None) -> views.Upload | None:
+    """Return the (name, bytes) of an st.file_uploader value."""
+    return None if file is None else (file.name, file.getvalue())
+
+
+# ---- sidebar: language, data, analysis, map ----------------------------------------------------
+
+with st.sidebar:
+    lang = st.selectbox(
+        "Language · Gjuha · Jezik", list(LANGUAGES), format_func=lambda c: LANGUAGES[c][1], key="lang"
+    )
+
+try:
+    demo = load_demo(DEMO)
+except SocialMapError as exc:
+    st.error(t("The demo data could not be loaded: {error}", lang, error=str(exc)))
+    st.stop()
+tax = demo.taxonomy
+
+with st.sidebar:
+    with st.expander(t("Your data", lang), expanded=False):
+        st.caption(
+            t(
+                "Upload your own municipalities, services or population; the Kosovo demo is used for "
+                "anything you do not upload. Formats: {formats} (a shapefile zipped).",
+                lang,
+                formats=", ".join(s for s in SUPPORTED_SUFFIXES if s != ".shp"),
+            )
+        )
+        # A shapefile is several files: it is uploaded zipped.
+        types = [s.lstrip(".") for s in SUPPORTED_SUFFIXES if s != ".shp"]
+        up_areas = st.file_uploader(t("Municipalities (polygons)", lang), type=types, key="upload_areas")
+        up_services = st.file_uploader(t("Services (points)", lang), type=types, key="upload_services")
+        up_population = st.file_uploader(
+            t("Population (per municipality)", lang), type=types, key="upload_population"
+        )
+
+    st.subheader(t("Analysis", lang))
+    method = st.radio(
+        t("Method", lang),
+        METHODS,
+        index=1,
+        format_func=lambda m: t(views.METHOD_LABELS[m], lang),
+        key="method",
+        help=t(
+            "Distance coverage: the share of need within the catchment of a service. 2SFCA and "
+            "E2SFCA also weigh each service's places against everyone who can reach it "
+            "(E2SFCA: nearer counts more).",
+            lang,
+        ),
+    )
+    catchment_km = st.slider(
+        t("Catchment (km)", lang), 1, 50, round(settings.default_catchment_m / 1000), key="catchment_km"
+    )
+    spreading = st.radio(
+        t("Demand spreading", lang),
+        list(SPREADING),
+        index=list(SPREADING).index(DEFAULTS.spreading),
+        format_func=lambda s: t(SPREADING[s], lang),
+        key="spreading",
+        help=t("Where the people in need are placed inside each municipality.", lang),
+    )
+    cell_km = DEFAULTS.cell_size_m / 1000
+    if spreading == "grid":
+        cell_km = st.select_slider(
+            t("Grid cell (km)", lang), sorted({0.5, 1.0, 2.0, 5.0, cell_km}), value=cell_km, key="cell_km"
+        )
+
+    st.subheader(t("Map", lang))
+    target_group = st.selectbox(
+        t("Target group", lang),
+        views.target_group_options(tax),
+        format_func=lambda g: views.choice_label(g, tax, lang),
+        key="target_group",
+    )
+    service_type = st.selectbox(
+        t("Service type", lang),
+        views.service_type_options(tax, target_group),
+        format_func=lambda s: views.choice_label(s, tax, lang),
+        key="service_type",
+    )
+    metric = st.selectbox(
+        t("Metric", lang),
+        views.metric_options(service_type),
+        format_func=lambda m: views.label(m, lang),
+        key="metric",
+    )
+    scheme = st.selectbox(
+        t("Classification", lang), SCHEMES, format_func=lambda s: t(SCHEME_LABELS[s], lang), key="scheme"
+    )
+    k = st.slider(t("Classes", lang), 3, 7, 5, key="k")
+    basemap = st.radio(
+        t("Basemap", lang),
+        list(views.BASEMAPS),
+        format_func=lambda b: t(BASEMAP_LABELS[b], lang),
+        key="basemap",
+    )
+
+
+# ---- data and analysis -------------------------------------------------------------------------
+
+st.title(t("Social services: needs, coverage and gaps", lang))
+
+uploads = (uploaded(up_areas), uploaded(up_services), uploaded(up_population))
+with st.spinner(t("Reading the data…", lang)):
+    inputs = read_inputs(*uploads, DEMO)
+for outcome in inputs.uploads:
+    if not outcome.problems:
+        continue
+    if outcome.ok:
+        st.warning(
+            t(
+                "{file}: read, with {n} warning(s) worth a look.",
+                lang,
+                file=outcome.filename,
+                n=outcome.warnings,
+            )
+        )
+    else:
+        st.error(
+            t(
+                "{file} has {n} error(s), so it is not used: the demo's {kind} are shown instead. "
+                "Fix the rows listed below and upload it again.",
+                lang,
+                file=outcome.filename,
+                n=outcome.errors,
+                kind=t(outcome.kind, lang),
+            )
+        )
+    show_table(views.problems_table(outcome.problems, lang), key=f"problems_{outcome.kind}")
+
+with st.spinner(t("Analysing…", lang)):
+    analysis = run_analysis(*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
+if analysis.result is None:
+    st.error(t("The analysis could not run on these data:", lang))
+    show_table(views.problems_table(analysis.problems, lang), key="problems_analysis")
+    st.stop()
+result = analysis.result
+
+sources = views.data_sources(inputs, demo, lang)
 st.caption(
-    f"{len(demo.areas)} municipalities, {len(demo.services)} services. "
-    f"{demo.provenance['boundaries']}. Services other than the Centres for Social Work are illustrative."
+    t(
+        "{areas} municipalities, {services} services. {attribution}",
+        lang,
+        areas=len(result.areas),
+        services=len(result.services),
+        attribution=sources.attribution,
+    )
 )
-fmap = maps.areas_map(
-    demo.areas,
-    demo.services,
-    tooltip_columns=("name", "name_sr", "name_en"),
-    attribution=demo.provenance["boundaries"],
+selection = views.Selection(
+    service_type=service_type,
+    metric=metric,
+    target_group=target_group,
+    scheme=scheme,
+    k=k,
+    basemap=basemap,
+    lang=lang,
 )
-st_folium(fmap, height=600, use_container_width=True, returned_objects=[])
+
+missing = views.missing_assets(VENDOR_DIR)
+if missing:
+    st.warning(
+        t(
+            "The map libraries are not installed ({missing}), so the map needs internet. "
+            "Run `make assets` and restart the app.",
+            lang,
+            missing=", ".join(missing),
+        )
+    )
+assets = None if missing else VENDOR_DIR
+asset_url = (
+    views.static_url(st.get_option("server.baseUrlPath"), "vendor")
+    if assets is not None and st.get_option("server.enableStaticServing")
+    else None
+)
+
+# Lazy tabs: only the open tab's content runs, so a widget change redraws what is on screen only.
+tab_map, tab_ranking, tab_profile, tab_about = st.tabs(
+    [t("Map", lang), t("Ranking", lang), t("Municipality profile", lang), t("About the data", lang)],
+    key="view",
+    on_change="rerun",
+)
+
+# ---- map and downloads -------------------------------------------------------------------------
+
+if tab_map.open:
+    with tab_map:
+        figures = views.headline(result, selection, tax)
+        cols = st.columns(4)
+        if service_type == views.ALL_TYPES:
+            cols[0].metric(t("Municipalities", lang), figures["areas"])
+            cols[1].metric(t("Service types", lang), figures["types"])
+            cols[2].metric(t("Median composite gap (%)", lang), format_number(figures["composite_gap"], lang))
+        else:
+            cols[0].metric(t("Need (persons)", lang), format_number(figures["need"], lang, decimals=0))
+            cols[1].metric(t("Supply (places)", lang), format_number(figures["supply"], lang, decimals=0))
+            cols[2].metric(t("Services", lang), format_number(figures["services"], lang, decimals=0))
+            cols[3].metric(
+                t("Gap score, all municipalities (%)", lang), format_number(figures["gap_score"], lang)
+            )
+        # The base map stays the same across selections, so streamlit-folium keeps its frame and
+        # only swaps the layers (choropleth, services, legend, title): no reload of Leaflet.
+        parts = views.map_parts(
+            views.selection_map(
+                result, selection, tax, attribution=sources.attribution, assets=assets, asset_url=asset_url
+            )
+        )
+        st_folium(
+            parts.base,
+            key="map",
+            height=580,
+            use_container_width=True,
+            returned_objects=[],
+            feature_group_to_add=parts.layers,
+            layer_control=parts.control,
+        )
+
+        offline_map = functools.partial(
+            views.selection_map, result, selection, tax, attribution=sources.attribution, assets=assets
+        )
+        d1, d2, d3 = st.columns(3)
+        d1.download_button(
+            t("Table (CSV)", lang),
+            data=lambda: views.csv_bytes(views.ranking_table(result, selection, tax)),
+            file_name=views.download_name(selection, "csv"),
+            mime="text/csv",
+            on_click="ignore",
+            key="download_csv",
+        )
+        d2.download_button(
+            t("Map layers (GeoPackage)", lang),
+            data=lambda: views.gpkg_bytes(views.selection_layers(result, selection, tax)),
+            file_name=views.download_name(selection, "gpkg"),
+            mime="application/geopackage+sqlite3",
+            on_click="ignore",
+            key="download_gpkg",
+        )
+        d3.download_button(
+            t("Map (HTML, works offline)", lang),
+            data=lambda: views.map_html_bytes(offline_map()),
+            file_name=views.download_name(selection, "html"),
+            mime="text/html",
+            on_click="ignore",
+            key="download_html",
+        )
+        for note in result.notes:
+            st.info(note)
+
+# ---- ranking -----------------------------------------------------------------------------------
+
+if tab_ranking.open:
+    with tab_ranking:
+        st.subheader(views.map_title(result, selection, tax))
+        st.caption(t("Rank 1 is the largest gap. Municipalities without a score are listed last.", lang))
+        show_table(views.ranking_table(result, selection, tax), key="ranking")
+
+# ---- profile of one municipality ---------------------------------------------------------------
+
+if tab_profile.open:
+    with tab_profile:
+        names = views.area_options(result, lang)
+        area_id = st.selectbox(
+            t("Municipality", lang), list(names), format_func=lambda a: names[a], key="profile_area"
+        )
+        summary = views.profile_summary(result, area_id, tax, target_group=target_group, lang=lang)
+        st.subheader(summary["name"])
+        c1, c2, c3 = st.columns(3)
+        c1.metric(t("Population", lang), format_number(summary["population"], lang, decimals=0))
+        c2.metric(t("Composite gap score (%)", lang), format_number(summary["composite_gap"], lang))
+        c3.metric(
+            t("Rank", lang),
+            "–"
+            if summary["rank"] is None
+            else t("{rank} of {n}", lang, rank=summary["rank"], n=summary["areas"]),
+        )
+        show_table(
+            views.profile_table(result, area_id, tax, target_group=target_group, lang=lang), key="profile"
+        )
+        st.caption(t("Gap score (%) by service type, beside all municipalities together", lang))
+        chart = views.profile_chart(result, area_id, tax, target_group=target_group, lang=lang)
+        st.vega_lite_chart(views.profile_chart_spec(chart, lang), width="stretch")
+
+# ---- about the data ----------------------------------------------------------------------------
+
+if tab_about.open:
+    with tab_about:
+        for line in sources.lines:
+            st.markdown(f"- {line}")
+        show_table(views.provenance_table(result, tax, lang), key="provenance")

@@ -1,0 +1,1604 @@
+"""What the app shows, computed: uploads, validation tables, rankings, profiles, the map, downloads.
+
+``app.py`` holds widgets, caching, layout and text; every value it shows comes from a function here,
+so it is tested without a browser. Nothing here imports Streamlit.
+
+- **Uploads**: :func:`read_upload` turns the bytes of an uploaded file into a frame through the
+  loaders of :mod:`socialmap.io`, and every problem into a row of :func:`problems_table` (file, row
+  number, column, problem, fix), never a traceback. :func:`read_inputs` reads the three inputs;
+  :func:`analyze_inputs` runs :func:`socialmap.analyze` on them, with the demo filling in what is
+  not uploaded (or what could not be used).
+- **Selection**: what is on screen (:class:`Selection`: service type, target group, metric,
+  classification, basemap, language) → :func:`selection_frame` (one row per area),
+  :func:`ranking_table`, :func:`headline`, :func:`selection_map` (split by :func:`map_parts` so
+  streamlit-folium swaps layers instead of reloading its frame).
+- **Profile** of one area: :func:`profile_summary`, :func:`profile_table`, :func:`profile_chart`
+  and :func:`profile_chart_spec`.
+- **Downloads**: :func:`csv_bytes`, :func:`gpkg_bytes`, :func:`map_html_bytes`.
+- **Offline maps**: folium loads Leaflet and its plugins from CDNs. :func:`use_local_assets`
+  points a map at local copies of the npm packages in :data:`VENDOR_PACKAGES` (installed by
+  ``make assets``), either as URLs the app serves or inlined as ``data:`` URIs, so the map draws
+  with no internet.
+
+Intensive values (gap scores, shares) of several areas are combined as ratios of extensive sums,
+never averaged (see :func:`profile_chart`).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import logging
+import mimetypes
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from socialmap.errors import Problem, SocialMapError, ValidationError
+from socialmap.i18n import check_language, format_number, t
+
+if TYPE_CHECKING:
+    import folium
+
+    from socialmap.datasets import Demo
+    from socialmap.pipeline import AnalysisConfig, Result
+    from socialmap.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+#: The service-type choice meaning "every service type in scope" (shown as the composite gap).
+ALL_TYPES = "__all__"
+
+#: The target-group choice meaning "every target group" (same as ``None``).
+ALL_GROUPS = "__all_groups__"
+
+#: Kinds of input a user can upload, in the order they are read.
+UPLOAD_KINDS = ("areas", "services", "population")
+
+#: Metrics of one service type that can colour the map (columns of ``Result.table``).
+METRICS = (
+    "gap_score",
+    "need",
+    "supply",
+    "supply_per_10k",
+    "covered_share",
+    "access",
+    "unmet_need",
+    "services",
+)
+
+#: Display label (English; translated with :func:`socialmap.i18n.t`) of every column shown.
+LABELS: dict[str, str] = {
+    "rank": "Rank",
+    "name": "Municipality",
+    "population": "Population",
+    "composite_gap": "Composite gap score (%)",
+    "types_scored": "Service types scored",
+    "gap_score": "Gap score (%)",
+    "need": "Need (persons)",
+    "supply": "Supply (places)",
+    "supply_per_10k": "Places per 10,000 in need",
+    "covered_share": "Need within the catchment (%)",
+    "access": "Places per person in need",
+    "unmet_need": "Unmet need (persons)",
+    "services": "Services",
+    "service_type": "Service type",
+    "method": "Method",
+    "catchment_km": "Catchment (km)",
+    "capacity_unknown": "Services of unknown capacity",
+}
+
+#: Number format of each metric in map legends and tooltips.
+_FORMATS = {
+    "gap_score": "{:,.1f}",
+    "composite_gap": "{:,.1f}",
+    "covered_share": "{:,.0f}",
+    "need": "{:,.0f}",
+    "supply": "{:,.0f}",
+    "unmet_need": "{:,.0f}",
+    "services": "{:,.0f}",
+    "supply_per_10k": "{:,.1f}",
+    "access": "{:,.4f}",
+    "population": "{:,.0f}",
+}
+#: Decimals of each metric in tooltips drawn with :func:`socialmap.i18n.format_number`.
+_DECIMALS = {"gap_score": 1, "composite_gap": 1, "need": 0, "supply": 0, "population": 0}
+
+#: Shares (0-1) shown as percentages.
+_SHARES = ("covered_share",)
+
+#: Method keys → display names.
+METHOD_LABELS = {
+    "coverage": "Distance coverage",
+    "2sfca": "2SFCA",
+    "e2sfca": "E2SFCA",
+    "none": "not scored (need unknown)",
+}
+
+#: Basemaps: key → folium tiles (``None``: plain background, works offline).
+BASEMAPS: dict[str, str | None] = {"plain": None, "osm": "OpenStreetMap"}
+
+#: Deepest zoom of the maps (that of OpenStreetMap's tiles).
+MAX_ZOOM = 18
+
+#: Text size of the map's controls and tooltips.
+FONT_SIZE = "0.8rem"
+
+#: Zoom steps the map may stop at when fitting the areas (Leaflet's ``zoomSnap``).
+ZOOM_SNAP = 0.25
+
+#: Room left around the areas when the map is fitted to them: left, top, right, bottom (pixels).
+FIT_PADDING_PX = (10, 48, 10, 56)
+
+#: Problem-table columns → display labels.
+PROBLEM_COLUMNS = {
+    "severity": "Severity",
+    "file": "File",
+    "row": "Row",
+    "column": "Column",
+    "problem": "Problem",
+    "fix": "How to fix it",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads and validation reports
+# ------------------------------------------------------------------------------------------------
+
+#: An uploaded file: its name as the user's computer gave it, and its bytes.
+Upload = tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """
+    What became of one uploaded file.
+
+    Attributes
+    ----------
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    filename
+        The name the user's file had.
+    frame
+        The clean frame (as the loader returns it), or ``None`` when the file has errors.
+    problems
+        Every problem found (errors and warnings), labelled with ``filename``.
+    """
+
+    kind: str
+    filename: str
+    frame: pd.DataFrame | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file can be used (it may still have warnings)."""
+        return self.frame is not None
+
+    @property
+    def errors(self) -> int:
+        """Number of problems of severity ``"error"``."""
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        """Number of problems of severity ``"warning"``."""
+        return len(self.problems) - self.errors
+
+
+def _safe_filename(filename: str) -> str:
+    """Return a plain name for a temp file: the stem's letters, digits, ``.-_`` and the suffix."""
+    name = Path(str(filename).replace("\\", "/")).name
+    suffix = Path(name).suffix.lower()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: len(name) - len(suffix)]).strip("._") or "upload"
+    return f"{stem[:80]}{suffix}"
+
+
+def _relabel(problem: Problem, temp_path: str, temp_dir: str, filename: str) -> Problem:
+    def clean(text: str) -> str:
+        return text.replace(temp_path, filename).replace(temp_dir + "/", "").replace(temp_dir, "")
+
+    return Problem(
+        filename, problem.row, problem.column, clean(problem.message), clean(problem.fix), problem.severity
+    )
+
+
+def read_upload(
+    upload: Upload,
+    kind: str,
+    *,
+    taxonomy: Any = None,
+    areas: gpd.GeoDataFrame | None = None,
+) -> UploadOutcome:
+    """
+    Read an uploaded file: bytes → a temp file with the right suffix → the loader.
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``. The name's suffix picks the format (any the loaders read:
+        ``socialmap.io.SUPPORTED_SUFFIXES``).
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    taxonomy
+        For services: the taxonomy their ``service_type`` must come from.
+    areas
+        For services and population: the areas to check them against (and to join names to).
+
+    Returns
+    -------
+    outcome
+        The clean frame when the file has no error, and every problem found, labelled with the
+        user's file name (never the temp path). A file that cannot be read at all, for any
+        reason, gives one error row; nothing is raised.
+    """
+    from socialmap import io as sm_io
+    from socialmap.validate import validate_file
+
+    if kind not in UPLOAD_KINDS:
+        raise SocialMapError(f"`kind` must be one of {UPLOAD_KINDS}; got {kind!r}.")
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    suffix = Path(name).suffix
+    if suffix not in sm_io.SUPPORTED_SUFFIXES:
+        problem = Problem(
+            filename,
+            None,
+            None,
+            f"Files ending in {suffix or '(no extension)'!r} cannot be read.",
+            f"Save the file as one of: {', '.join(sm_io.SUPPORTED_SUFFIXES)}.",
+        )
+        return UploadOutcome(kind, filename, None, (problem,))
+    with tempfile.TemporaryDirectory(prefix="socialmap-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+
+        def relabel(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+            return tuple(_relabel(p, str(path), tmp, filename) for p in problems)
+
+        options: dict[str, Any] = {}
+        if kind == "services":
+            options = {"taxonomy": taxonomy, "areas": areas}
+        elif kind == "population":
+            options = {"areas": areas}
+        try:
+            report = validate_file(path, kind, **options)
+            problems = relabel(report.problems)
+            if not report.ok:
+                return UploadOutcome(kind, filename, None, problems)
+            reader: Any = {
+                "areas": sm_io.read_areas,
+                "services": sm_io.read_services,
+                "population": sm_io.read_population,
+            }[kind]
+            with warnings.catch_warnings():
+                # The loader's one warning repeats what the report already lists, row by row.
+                warnings.simplefilter("ignore", UserWarning)
+                frame = reader(path, **options)
+        except ValidationError as exc:
+            return UploadOutcome(kind, filename, None, relabel(exc.problems))
+        except SocialMapError as exc:
+            problem = Problem(name, None, None, str(exc), "Check the file: it could not be read.")
+            return UploadOutcome(kind, filename, None, relabel([problem]))
+        except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report, not a crash
+            logger.exception("reading the uploaded %s file %r failed", kind, filename)
+            problem = Problem(
+                filename,
+                None,
+                None,
+                f"The file could not be read ({type(exc).__name__}: {exc}).",
+                f"Check that it is a valid {suffix} file with {kind} in it, or save it in another format.",
+            )
+            return UploadOutcome(kind, filename, None, relabel([problem]))
+    return UploadOutcome(kind, filename, frame, problems)
+
+
+def problems_table(problems: Iterable[Problem], lang: str | None = None) -> pd.DataFrame:
+    """
+    Turn problems into a readable table, errors first, then by row.
+
+    Parameters
+    ----------
+    problems
+        :class:`~socialmap.errors.Problem` objects (e.g. ``UploadOutcome.problems``).
+    lang
+        Language of the column headers and the severity words.
+
+    Returns
+    -------
+    table
+        Columns *Severity*, *File*, *Row* (as the file shows it; blank for whole-file problems),
+        *Column*, *Problem*, *How to fix it*.
+    """
+    rows = sorted(
+        (p.as_dict() for p in problems),
+        key=lambda d: (d["severity"] != "error", -1 if d["row"] is None else d["row"], d["column"] or ""),
+    )
+    df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    df["row"] = df["row"].astype("Int64")
+    df["severity"] = df["severity"].map(lambda s: t(str(s), lang))
+    return df.rename(columns={k: t(v, lang) for k, v in PROBLEM_COLUMNS.items()})
+
+
+def error_problems(exc: SocialMapError, source: str = "analysis") -> tuple[Problem, ...]:
+    """
+    Return the problems behind an error: a :class:`ValidationError`'s list, else one problem.
+
+    Parameters
+    ----------
+    exc
+        The error raised.
+    source
+        What to name in the *File* column when the error names no file.
+    """
+    if isinstance(exc, ValidationError):
+        return tuple(exc.problems)
+    fix = getattr(exc, "fix", None) or "Change the options or the data named in the message."
+    message = getattr(exc, "message", None) or str(exc)
+    return (Problem(source, None, None, message, fix),)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """
+    The three inputs after reading the uploads.
+
+    Attributes
+    ----------
+    areas, services, population
+        The uploaded frames, or ``None`` where nothing usable was uploaded (the demo's is used).
+    uploads
+        One :class:`UploadOutcome` per uploaded file.
+    """
+
+    areas: gpd.GeoDataFrame | None = None
+    services: gpd.GeoDataFrame | None = None
+    population: pd.DataFrame | None = None
+    uploads: tuple[UploadOutcome, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every uploaded file could be used."""
+        return all(u.ok for u in self.uploads)
+
+    @property
+    def uses_demo(self) -> bool:
+        """Whether the demo supplies at least one of the three inputs."""
+        return self.areas is None or self.services is None or self.population is None
+
+
+def read_inputs(
+    areas: Upload | None = None,
+    services: Upload | None = None,
+    population: Upload | None = None,
+    *,
+    demo: Demo,
+) -> Inputs:
+    """
+    Read the uploaded files; the demo supplies the areas and taxonomy they are checked against.
+
+    Parameters
+    ----------
+    areas, services, population
+        ``(file name, bytes)`` of each uploaded file, or ``None``.
+    demo
+        The demo (:func:`socialmap.load_demo`): its taxonomy checks service types; its areas
+        check services and population when no areas are uploaded.
+
+    Returns
+    -------
+    inputs
+        An :class:`Inputs`; a file with errors is reported and left out (``None``).
+    """
+    outcomes = []
+    area_frame = None
+    if areas is not None:
+        outcome = read_upload(areas, "areas")
+        outcomes.append(outcome)
+        area_frame = outcome.frame
+    check_against = area_frame if area_frame is not None else (None if areas is not None else demo.areas)
+    frames: dict[str, Any] = {"areas": area_frame, "services": None, "population": None}
+    for kind, upload in (("services", services), ("population", population)):
+        if upload is None:
+            continue
+        outcome = read_upload(upload, kind, taxonomy=demo.taxonomy, areas=check_against)
+        outcomes.append(outcome)
+        frames[kind] = outcome.frame
+    return Inputs(frames["areas"], frames["services"], frames["population"], tuple(outcomes))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """
+    The outcome of :func:`analyze_inputs`: a result, or the problems that prevented one.
+
+    Attributes
+    ----------
+    result
+        The :class:`~socialmap.pipeline.Result`, or ``None``.
+    problems
+        Why there is no result (empty when there is one).
+    """
+
+    result: Result | None
+    problems: tuple[Problem, ...] = ()
+
+
+def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Analysis:
+    """
+    Run :func:`socialmap.analyze` on the inputs, the demo filling in what was not uploaded.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`read_inputs`.
+    config
+        The analysis options.
+    demo
+        The demo: its name is passed to ``analyze`` when it supplies an input; its taxonomy is used.
+
+    Returns
+    -------
+    analysis
+        The result, or the problems (e.g. a population table that does not match the areas)
+        as rows for :func:`problems_table`. Nothing is raised: an unexpected failure becomes one
+        problem too (and is logged with its traceback).
+    """
+    from socialmap.pipeline import analyze
+
+    try:
+        result = analyze(
+            inputs.areas,
+            inputs.services,
+            inputs.population,
+            demo=demo.name if inputs.uses_demo else None,
+            taxonomy=demo.taxonomy,
+            config=config,
+        )
+    except SocialMapError as exc:
+        return Analysis(None, error_problems(exc))
+    except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+        logger.exception("the analysis failed")
+        problem = Problem(
+            "analysis",
+            None,
+            None,
+            f"The analysis failed unexpectedly ({type(exc).__name__}: {exc}).",
+            "This is probably a bug in socialmap: please report it, with the files you uploaded.",
+        )
+        return Analysis(None, (problem,))
+    return Analysis(result)
+
+
+# ------------------------------------------------------------------------------------------------
+# The selection: tables and labels
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """
+    What is on screen.
+
+    Attributes
+    ----------
+    service_type
+        A service-type key, or :data:`ALL_TYPES` for the composite gap of the types in scope.
+    metric
+        One of :data:`METRICS` for a service type; ``"composite_gap"`` for :data:`ALL_TYPES`.
+    target_group
+        A target-group key: only the service types serving it are in scope; ``None`` (or
+        :data:`ALL_GROUPS`) for all.
+    scheme
+        Map classification scheme (:data:`socialmap.gaps.SCHEMES`).
+    k
+        Number of map classes.
+    basemap
+        A key of :data:`BASEMAPS`.
+    lang
+        Language of labels and names (``en``, ``sq``, ``sr``).
+    """
+
+    service_type: str = ALL_TYPES
+    metric: str = "composite_gap"
+    target_group: str | None = None
+    scheme: str = "quantiles"
+    k: int = 5
+    basemap: str = "plain"
+    lang: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.target_group == ALL_GROUPS:
+            object.__setattr__(self, "target_group", None)
+        allowed = metric_options(self.service_type)
+        if self.metric not in allowed:
+            raise SocialMapError(
+                f"metric {self.metric!r} cannot be shown for service type {self.service_type!r}; "
+                f"choose one of {list(allowed)}."
+            )
+        if self.basemap not in BASEMAPS:
+            raise SocialMapError(f"basemap {self.basemap!r} is not one of {list(BASEMAPS)}.")
+
+
+def metric_options(service_type: str) -> tuple[str, ...]:
+    """Metrics that can be shown for a service-type choice (the composite gap for all types)."""
+    return ("composite_gap",) if service_type == ALL_TYPES else METRICS
+
+
+def label(key: str, lang: str | None = None) -> str:
+    """Display label of a column or metric key, translated."""
+    return t(LABELS.get(key, key), lang)
+
+
+def target_group_options(taxonomy: Taxonomy) -> list[str]:
+    """Target-group choices: :data:`ALL_GROUPS`, then the groups some service type serves."""
+    served = {g for st in taxonomy.service_types.values() for g in st.target_groups}
+    return [ALL_GROUPS, *(g for g in taxonomy.target_group_keys if g in served)]
+
+
+def types_in_scope(taxonomy: Taxonomy, target_group: str | None = None) -> list[str]:
+    """Service types serving a target group (all types for ``None``), in taxonomy order."""
+    if target_group is None or target_group == ALL_GROUPS:
+        return list(taxonomy.service_type_keys)
+    taxonomy.target_group(target_group)  # raises, naming the known groups, if unknown
+    return [k for k, st in taxonomy.service_types.items() if target_group in st.target_groups]
+
+
+def service_type_options(taxonomy: Taxonomy, target_group: str | None = None) -> list[str]:
+    """Service-type choices: :data:`ALL_TYPES`, then the types in scope."""
+    return [ALL_TYPES, *types_in_scope(taxonomy, target_group)]
+
+
+def choice_label(key: str | None, taxonomy: Taxonomy, lang: str | None = None) -> str:
+    """Display label of a service-type or target-group choice (including "all")."""
+    if key is None or key == ALL_GROUPS:
+        return t("All target groups", lang)
+    if key == ALL_TYPES:
+        return t("All service types (composite gap)", lang)
+    return taxonomy.label(key, lang)
+
+
+def area_names(areas: pd.DataFrame, lang: str | None = None) -> pd.Series:
+    """Names of areas in a language (``name_<lang>`` where present and filled, else ``name``)."""
+    names = areas["name"].astype("object")
+    col = f"name_{check_language(lang)}"
+    if col in areas.columns:
+        names = areas[col].astype("object").where(areas[col].notna() & (areas[col] != ""), names)
+    return names.astype(str)
+
+
+def area_options(result: Result, lang: str | None = None) -> dict[str, str]:
+    """Area id → name in ``lang``, sorted by name (for a picker)."""
+    names = area_names(result.areas, lang)
+    pairs = sorted(zip(result.areas["area_id"].astype(str), names, strict=True), key=lambda p: p[1].lower())
+    return dict(pairs)
+
+
+def _weights(result: Result, taxonomy: Taxonomy) -> dict[str, float]:
+    if result.config.weights is not None:
+        return dict(result.config.weights)
+    return taxonomy.composite_weights()
+
+
+def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxonomy) -> pd.DataFrame:
+    """
+    Composite gap of some service types (those serving one target group, say), ranked.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    service_types
+        The types to combine, with the analysis' weights (or the taxonomy's).
+    taxonomy
+        Supplies the weights when the analysis used the taxonomy's.
+
+    Returns
+    -------
+    composite
+        One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``
+        (see :func:`socialmap.gaps.composite_gap`).
+    """
+    from socialmap.gaps import composite_gap
+
+    weights = _weights(result, taxonomy)
+    table = result.table[result.table["service_type"].isin(list(service_types))]
+    scoped = {k: float(weights.get(k, 1.0)) for k in service_types}
+    if table.empty:
+        ids = result.areas["area_id"]
+        return pd.DataFrame({"area_id": ids, "composite_gap": np.nan, "types_scored": 0, "rank": np.nan})
+    return composite_gap(pd.DataFrame(table.drop(columns="geometry")), weights=scoped)
+
+
+def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
+    """
+    One row per area with the figures of the selection, ranked (1 = largest gap).
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen.
+    taxonomy
+        Service types and target groups.
+
+    Returns
+    -------
+    gdf
+        ``area_id``, ``name`` (in the selection's language), ``population``, then for a service
+        type: ``need``, ``services``, ``supply``, ``supply_per_10k``, ``covered_share``,
+        ``access``, ``unmet_need``, ``gap_score``, ``rank`` (by gap score); for all types:
+        ``composite_gap``, ``types_scored``, ``rank`` and ``gap_score_<type>`` of each type in
+        scope. Sorted by rank (areas without a score last), in the analysis' CRS.
+    """
+    from socialmap.gaps import rank_areas
+
+    areas = result.areas
+    base = pd.DataFrame(
+        {
+            "area_id": areas["area_id"].astype(str).to_numpy(),
+            "name": area_names(areas, selection.lang).to_numpy(),
+            "population": areas["population"].to_numpy(),
+        }
+    )
+    if selection.service_type == ALL_TYPES:
+        types = types_in_scope(taxonomy, selection.target_group)
+        comp = composite_for(result, types, taxonomy)
+        out = base.merge(comp[["area_id", "composite_gap", "types_scored", "rank"]], on="area_id", how="left")
+        for st in types:
+            col = f"gap_score_{st}"
+            if col in areas.columns:
+                out[col] = areas[col].to_numpy()
+    else:
+        rows = result.for_service_type(selection.service_type)
+        metrics = pd.DataFrame(rows.drop(columns="geometry"))[["area_id", *METRICS]]
+        metrics["area_id"] = metrics["area_id"].astype(str)
+        out = base.merge(metrics, on="area_id", how="left")
+        out["rank"] = rank_areas(out["gap_score"])
+    out = out.sort_values(["rank", "name"], na_position="last", kind="stable")
+    geometry = areas.set_index(areas["area_id"].astype(str)).geometry.reindex(out["area_id"])
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.to_numpy(), crs=areas.crs)
+
+
+def _display_columns(selection: Selection, frame: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, str]:
+    lang = selection.lang
+    if selection.service_type == ALL_TYPES:
+        cols = {c: label(c, lang) for c in ("rank", "name", "population", "composite_gap", "types_scored")}
+        for c in frame.columns:
+            if c.startswith("gap_score_"):
+                cols[c] = t("Gap (%): {type}", lang, type=taxonomy.label(c[len("gap_score_") :], lang))
+        return cols
+    keys = ("rank", "name", "population", *METRICS)
+    return {c: label(c, lang) for c in keys}
+
+
+def ranking_table(result: Result, selection: Selection, taxonomy: Taxonomy) -> pd.DataFrame:
+    """
+    Return the ranking of areas for the selection, as shown: labelled columns, largest gap first.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen.
+    taxonomy
+        Service types and target groups (for labels and scope).
+
+    Returns
+    -------
+    table
+        The columns of :func:`selection_frame` (without geometry and ids) under translated labels;
+        shares are in percent.
+    """
+    frame = pd.DataFrame(selection_frame(result, selection, taxonomy).drop(columns="geometry"))
+    for col in _SHARES:
+        if col in frame.columns:
+            frame[col] = frame[col] * 100
+    cols = _display_columns(selection, frame, taxonomy)
+    return frame[list(cols)].rename(columns=cols).reset_index(drop=True)
+
+
+def headline(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, Any]:
+    """
+    Overall figures of the selection, summed over areas.
+
+    Returns
+    -------
+    figures
+        ``areas``; for a service type ``need``, ``supply``, ``services``, ``unmet_need`` (sums,
+        extensive) and ``gap_score`` = 100 × Σ unmet need / Σ need (intensive, from the sums);
+        for all types ``composite_gap`` = median over areas and ``types`` in scope.
+    """
+    frame = selection_frame(result, selection, taxonomy)
+    out: dict[str, Any] = {"areas": len(frame)}
+    if selection.service_type == ALL_TYPES:
+        out["composite_gap"] = float(frame["composite_gap"].median())
+        out["types"] = len(types_in_scope(taxonomy, selection.target_group))
+        return out
+    for col in ("need", "supply", "services", "unmet_need"):
+        out[col] = float(frame[col].sum(min_count=1))
+    need = frame["need"].where(frame["need"] > 0)
+    scored = need.notna() & frame["unmet_need"].notna()
+    total = float(need[scored].sum())
+    out["gap_score"] = 100 * float(frame.loc[scored, "unmet_need"].sum()) / total if total > 0 else np.nan
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Profile of one area
+# ------------------------------------------------------------------------------------------------
+
+
+def _area_row(result: Result, area_id: str) -> pd.Series:
+    ids = result.areas["area_id"].astype(str)
+    if str(area_id) not in set(ids):
+        raise SocialMapError(f"No area with id {area_id!r}; the analysis has {len(ids)} areas.")
+    return result.areas[ids == str(area_id)].iloc[0]
+
+
+def profile_summary(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """
+    Headline figures of one area.
+
+    Returns
+    -------
+    figures
+        ``name`` (in ``lang``), ``population``, ``composite_gap`` and ``rank`` (of the service
+        types serving ``target_group``, or all), ``areas`` (how many are ranked).
+    """
+    row = _area_row(result, area_id)
+    comp = composite_for(result, types_in_scope(taxonomy, target_group), taxonomy)
+    mine = comp[comp["area_id"].astype(str) == str(area_id)].iloc[0]
+    return {
+        "name": area_names(row.to_frame().T, lang).iloc[0],
+        "population": float(row["population"]),
+        "composite_gap": float(mine["composite_gap"]),
+        "rank": None if pd.isna(mine["rank"]) else int(mine["rank"]),
+        "areas": len(result.areas),
+    }
+
+
+def profile_table(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    One area's figures for every service type in scope.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    area_id
+        The area.
+    taxonomy
+        Service-type labels and scope.
+    target_group
+        Only the service types serving this group (``None``: all).
+    lang
+        Language of labels.
+
+    Returns
+    -------
+    table
+        One row per service type: *Service type*, *Method*, *Catchment (km)*, the metrics of
+        :data:`METRICS` (shares in percent) and *Rank* among areas by gap score.
+    """
+    _area_row(result, area_id)
+    table = _scoped_table(result, taxonomy, target_group)
+    mine = table[table["area_id"] == str(area_id)]
+    out = pd.DataFrame(
+        {
+            "service_type": [taxonomy.label(st, lang) for st in mine["service_type"]],
+            "method": [t(METHOD_LABELS.get(str(m), str(m)), lang) for m in mine["method"]],
+            "catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000,
+            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
+            "rank": mine["rank"].to_numpy(dtype=float),
+        }
+    )
+    for col in _SHARES:
+        out[col] = pd.to_numeric(out[col]) * 100
+    return out.rename(columns={k: label(k, lang) for k in out.columns})
+
+
+def _scoped_table(result: Result, taxonomy: Taxonomy, target_group: str | None) -> pd.DataFrame:
+    """Rows of ``result.table`` for the service types in scope, in taxonomy order, with ``rank``."""
+    from socialmap.gaps import rank_areas
+
+    types = [st for st in types_in_scope(taxonomy, target_group) if st in set(result.table["service_type"])]
+    table = pd.DataFrame(result.table.drop(columns="geometry"))
+    table = table[table["service_type"].isin(types)].copy()
+    table["area_id"] = table["area_id"].astype(str)
+    table["rank"] = table.groupby("service_type")["gap_score"].transform(rank_areas)
+    order = {st: i for i, st in enumerate(types)}
+    return table.sort_values("service_type", key=lambda c: c.map(order), kind="stable")
+
+
+def profile_chart(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    Gap score of one area per service type, beside the gap score of all areas together.
+
+    The comparison is 100 × Σ unmet need / Σ need over all areas (a ratio of extensive sums),
+    not a mean of the areas' scores.
+
+    Returns
+    -------
+    data
+        Indexed by service-type label; columns: the area's name and "All areas". NaN where the
+        gap is not defined (need unknown or zero).
+    """
+    row = _area_row(result, area_id)
+    name = area_names(row.to_frame().T, lang).iloc[0]
+    table = _scoped_table(result, taxonomy, target_group)
+    mine = table[table["area_id"] == str(area_id)].set_index("service_type")["gap_score"]
+    scored = table[table["need"].gt(0) & table["unmet_need"].notna()]
+    sums = scored.groupby("service_type")[["need", "unmet_need"]].sum()
+    types = list(mine.index)
+    overall = (100 * sums["unmet_need"] / sums["need"]).reindex(types)
+    all_label = t("All areas", lang)
+    if name == all_label:
+        name = f"{name} ({area_id})"
+    index = pd.Index([taxonomy.label(st, lang) for st in types], name=label("service_type", lang))
+    return pd.DataFrame(
+        {name: mine.to_numpy(dtype=float), all_label: overall.to_numpy(dtype=float)}, index=index
+    )
+
+
+def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str, Any]:
+    """
+    Build a Vega-Lite spec of :func:`profile_chart`'s data: grouped horizontal bars, 0-100 %.
+
+    Service types keep their taxonomy order and full names; missing gaps are left out.
+
+    Parameters
+    ----------
+    data
+        What :func:`profile_chart` returned.
+    lang
+        Language of the axis titles.
+
+    Returns
+    -------
+    spec
+        A Vega-Lite spec with its data inline (for ``st.vega_lite_chart``).
+    """
+    series_name, type_name, value_name = t("Series", lang), str(data.index.name), t("Gap score (%)", lang)
+    values = [
+        {type_name: str(kind), series_name: str(series), value_name: float(value)}
+        for kind, row in data.iterrows()
+        for series, value in row.items()
+        if pd.notna(value)
+    ]
+    return {
+        "data": {"values": values},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {
+                "field": type_name,
+                "type": "nominal",
+                "sort": [str(i) for i in data.index],
+                "title": None,
+                "axis": {"labelLimit": 320},
+            },
+            "yOffset": {"field": series_name, "sort": [str(c) for c in data.columns]},
+            "x": {"field": value_name, "type": "quantitative", "scale": {"domain": [0, 100]}},
+            "color": {
+                "field": series_name,
+                "type": "nominal",
+                "sort": [str(c) for c in data.columns],
+                "legend": {"orient": "bottom", "title": None},
+            },
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The map
+# ------------------------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """HTML-escape text; braces too, as folium reads a rendered script as a Jinja template again."""
+    return html.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def map_title(result: Result, selection: Selection, taxonomy: Taxonomy) -> str:
+    """Title of the map: metric, service type (or target group), method and catchment."""
+    lang = selection.lang
+    if selection.service_type == ALL_TYPES:
+        scope = choice_label(selection.target_group, taxonomy, lang) if selection.target_group else None
+        what = label("composite_gap", lang)
+        return f"{what}: {scope}" if scope else what
+    rows = result.for_service_type(selection.service_type)
+    method = t(METHOD_LABELS.get(str(rows["method"].iloc[0]), str(rows["method"].iloc[0])), lang)
+    km = format_number(float(rows["catchment_m"].iloc[0]) / 1000, lang, decimals=0)
+    return (
+        f"{label(selection.metric, lang)}: {taxonomy.label(selection.service_type, lang)} ({method}, {km} km)"
+    )
+
+
+def selection_map(
+    result: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    *,
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+) -> folium.Map:
+    """
+    Draw the choropleth of the selection, with clustered services coloured by type.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen: the metric colours the areas (classes by ``scheme`` and ``k``, legend
+        with the class breaks); tooltips give the name, need, supply and gap.
+    taxonomy
+        Labels of service types (layer names and tooltips).
+    attribution
+        Sources and caveats drawn in the map's corner.
+    assets
+        Folder of the local map libraries (see :func:`use_local_assets`); ``None`` leaves
+        folium's CDN links (the map then needs internet).
+    asset_url
+        URL under which ``assets`` is served; ``None`` inlines the libraries into the page.
+
+    Returns
+    -------
+    map
+        A ``folium.Map`` with one layer for the areas, one per service type and a layer control.
+    """
+    import folium
+
+    from socialmap.maps import choropleth_map
+
+    lang = selection.lang
+    frame = selection_frame(result, selection, taxonomy)
+    # Areas drawn in a fixed order (not by rank), so each keeps its place among the map's paths.
+    shown = frame.sort_values("area_id", kind="stable").reset_index(drop=True)
+    column = selection.metric
+    for col in _SHARES:
+        if col in shown.columns:
+            shown[col] = shown[col] * 100
+    if selection.service_type == ALL_TYPES:
+        texts = {"population": "population", "rank": "rank"}
+    else:
+        texts = {"need": "need", "supply": "supply", "gap_score": "gap_score"}
+    tooltip = ["name"]
+    labels = {"name": label("name", lang), column: label(column, lang)}
+    for key in texts:
+        if key == column:
+            continue
+        col = f"{key}__text"
+        shown[col] = [format_number(v, lang, decimals=_DECIMALS.get(key, 0)) for v in shown[key]]
+        tooltip.append(col)
+        labels[col] = label(key, lang)
+    fmap = choropleth_map(
+        shown,
+        column,
+        services=None,
+        scheme=selection.scheme,
+        k=selection.k,
+        tooltip_columns=tuple(tooltip),
+        labels=labels,
+        attribution=attribution,
+        tiles=BASEMAPS[selection.basemap],
+        title=map_title(result, selection, taxonomy),
+        value_format=_FORMATS.get(column, "{:,.1f}"),
+    )
+    # Leaflet.markercluster needs the map's maxZoom, which only a tile layer sets otherwise: without
+    # it the plain (no tiles) map throws "Map has no maxZoom specified" and draws no services.
+    fmap.options.setdefault("max_zoom", MAX_ZOOM)
+    fmap.font_size = FONT_SIZE  # folium's 1rem makes the layer list crowd a small map
+    fmap.options.setdefault("zoom_snap", ZOOM_SNAP)  # fit the areas closely, not to a whole zoom level
+    for child in fmap._children.values():
+        if isinstance(child, folium.FitBounds):  # keep the areas clear of the title, note and legend
+            child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
+            child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
+    _add_services(fmap, result.services, taxonomy, lang)
+    # choropleth_map added its layer control before the service layers; its script must come
+    # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
+    # icon: the list of eight layers would otherwise cover the title and part of the map.
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.LayerControl):
+            child.options["collapsed"] = True
+            fmap._children[key] = fmap._children.pop(key)
+    if assets is not None:
+        use_local_assets(fmap, assets, base_url=asset_url)
+    return fmap
+
+
+def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str) -> None:
+    """
+    Services as markers clustered per type, one layer per type, coloured as in :mod:`socialmap.maps`.
+
+    One folium element per type (``FastMarkerCluster``: the markers are made in the browser from
+    a data array), so drawing 150 or 15,000 services costs about the same in Python.
+    """
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    from socialmap.maps import COORD_DECIMALS, SERVICE_COLOURS
+
+    if services is None or services.empty:
+        return
+    pts = services.to_crs("EPSG:4326") if not services.crs.equals("EPSG:4326") else services
+    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+    geoms = pts.geometry.where(pts.geometry.geom_type == "Point", pts.geometry.representative_point())
+    types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
+    order = sorted(types.unique())
+    colours = {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
+    labels = {st: _text(taxonomy.label(st, lang) if st in taxonomy.service_types else st) for st in order}
+    names = [_text(n) for n in pts["name"].tolist()]
+    lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    extra = [""] * len(pts)
+    if "capacity" in pts.columns:
+        unknown, word = t("unknown", lang), _text(t("Capacity", lang))
+        caps = pd.to_numeric(pts["capacity"], errors="coerce").tolist()
+        extra = [
+            f"{e}<br>{word}: {unknown if pd.isna(c) else _text(format_number(c, lang, decimals=0))}"
+            for e, c in zip(extra, caps, strict=True)
+        ]
+    if "provider" in pts.columns:
+        word = _text(t("Provider", lang))
+        extra = [
+            e if pd.isna(v) else f"{e}<br>{word}: {_text(v)}"
+            for e, v in zip(extra, pts["provider"].tolist(), strict=True)
+        ]
+    type_list = types.tolist()
+    for st in order:
+        name = labels[st]
+        data = [
+            [lat[i], lon[i], f"{names[i]} ({name})", f"<b>{names[i]}</b><br>{name}{extra[i]}"]
+            for i, row_type in enumerate(type_list)
+            if row_type == st
+        ]
+        colour = colours[st]
+        group = folium.FeatureGroup(name=f"{name} ({len(data)})", show=True)
+        FastMarkerCluster(
+            data,
+            callback=_marker_js(colour),
+            icon_create_function=_cluster_js(colour),
+            control=False,
+        ).add_to(group)
+        group.add_to(fmap)
+
+
+@dataclass
+class MapParts:
+    """
+    A map split for streamlit-folium: a base that stays the same, and the layers that change.
+
+    streamlit-folium rebuilds its frame (reloading Leaflet) whenever the map's script changes,
+    but swaps layers passed as ``feature_group_to_add`` into the frame it has. Passing the
+    choropleth, the services, the legend and the title that way redraws a new selection in the
+    same frame.
+
+    Attributes
+    ----------
+    base
+        The map without its changing parts: background, bounds, scale, the note in its corner.
+    layers
+        Feature groups: the areas (choropleth with tooltips), one per service type, and one
+        (not listed in the layer control) holding the legend and the title.
+    control
+        The layer control, listing ``layers``.
+    """
+
+    base: folium.Map
+    layers: list[Any]
+    control: Any = None
+
+
+def map_parts(fmap: folium.Map) -> MapParts:
+    """
+    Split a map drawn by :func:`selection_map` into a fixed base and changing layers.
+
+    Parameters
+    ----------
+    fmap
+        The map (changed in place: its changing parts move into the layers).
+
+    Returns
+    -------
+    parts
+        For ``st_folium(parts.base, feature_group_to_add=parts.layers,
+        layer_control=parts.control)``.
+
+    Notes
+    -----
+    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page
+    (elements with the classes ``socialmap-legend`` and ``socialmap-title``) are moved into a
+    layer that places them on the map when added and removes them when removed.
+    """
+    import folium
+
+    root: Any = fmap.get_root()
+    overlay = folium.FeatureGroup(name="legend", control=False)
+    for key, element in list(root.html._children.items()):
+        markup = getattr(element, "markup", None)
+        if isinstance(markup, str) and ("socialmap-legend" in markup or "socialmap-title" in markup):
+            del root.html._children[key]
+            overlay.add_child(_overlay_class()(markup))
+    layers: list[Any] = []
+    control = None
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.LayerControl):
+            control = child
+        elif isinstance(child, folium.FeatureGroup):
+            layers.append(child)
+        elif isinstance(child, folium.GeoJson):
+            group = folium.FeatureGroup(name=child.layer_name)
+            child.control = False
+            group.add_child(child)
+            layers.insert(0, group)
+        else:
+            continue
+        del fmap._children[key]
+    layers.append(overlay)
+    return MapParts(fmap, layers, control)
+
+
+@functools.cache
+def _overlay_class() -> type:
+    """Return the folium element that shows ready-made markup on its layer's map while the layer is."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class MapOverlay(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            (function () {
+                var div = document.createElement("div");
+                div.innerHTML = {{ this.markup|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                {{ this._parent.get_name() }}.on("add", function (e) {
+                    e.target._map.getContainer().appendChild(div);
+                });
+                {{ this._parent.get_name() }}.on("remove", function () { div.remove(); });
+            })();
+            {% endmacro %}
+            """
+        )
+
+        def __init__(self, markup: str) -> None:
+            super().__init__()
+            self._name = "MapOverlay"
+            self.markup = markup
+
+    return MapOverlay
+
+
+def _marker_js(colour: str) -> str:
+    return (
+        "function (row) {"
+        " var icon = L.divIcon({className: 'socialmap-service', iconSize: [12, 12], iconAnchor: [6, 6],"
+        f" html: '<div style=\"width:12px;height:12px;border-radius:50%;background:{colour};"
+        "border:1px solid #fff;box-shadow:0 0 2px #000;\"></div>'});"
+        " var marker = L.marker([row[0], row[1]], {icon: icon});"
+        " marker.bindTooltip(row[2]); marker.bindPopup(row[3], {maxWidth: 300});"
+        " return marker; }"
+    )
+
+
+def _cluster_js(colour: str) -> str:
+    return (
+        "function (cluster) { return L.divIcon({html: '<div style=\"width:28px;height:28px;"
+        f"line-height:28px;border-radius:50%;background:{colour};color:#fff;text-align:center;"
+        "font:bold 12px sans-serif;opacity:.85;\">' + cluster.getChildCount() + '</div>',"
+        " className: 'socialmap-cluster', iconSize: L.point(28, 28)}); }"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Offline map libraries
+# ------------------------------------------------------------------------------------------------
+
+#: npm packages the maps load, at exact versions (folium 0.20's own pins); ``make assets``
+#: installs them into ``static/vendor/node_modules``.
+VENDOR_PACKAGES: dict[str, str] = {
+    "leaflet": "1.9.3",
+    "leaflet.markercluster": "1.1.0",
+    "jquery": "3.7.1",
+}
+
+#: folium's name of each library the maps use → (npm package, file in the package).
+ASSET_FILES: dict[str, tuple[str, str]] = {
+    "leaflet": ("leaflet", "dist/leaflet.js"),
+    "jquery": ("jquery", "dist/jquery.min.js"),
+    "leaflet_css": ("leaflet", "dist/leaflet.css"),
+    "markerclusterjs": ("leaflet.markercluster", "dist/leaflet.markercluster.js"),
+    "markerclustercss": ("leaflet.markercluster", "dist/MarkerCluster.css"),
+    "markerclusterdefaultcss": ("leaflet.markercluster", "dist/MarkerCluster.Default.css"),
+}
+
+#: folium's default libraries that socialmap's maps never use (Bootstrap, Font Awesome and
+#: Leaflet.awesome-markers serve ``folium.Icon`` markers; the maps draw ``DivIcon``s): dropped.
+UNUSED_ASSETS = frozenset(
+    {
+        "bootstrap",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers",
+        "awesome_markers_css",
+        "awesome_markers_font_css",
+        "awesome_rotate_css",
+    }
+)
+
+
+def missing_assets(root: str | Path) -> list[str]:
+    """
+    Name the packages of :data:`VENDOR_PACKAGES` not installed (at their version) under ``root``.
+
+    Parameters
+    ----------
+    root
+        The folder holding ``node_modules`` (``static/vendor`` in the repository).
+
+    Returns
+    -------
+    missing
+        ``"name@version"`` of each package absent or at another version; empty when all are there.
+    """
+    missing = []
+    for pkg, version in VENDOR_PACKAGES.items():
+        manifest = Path(root) / "node_modules" / pkg / "package.json"
+        try:
+            found = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            found = None
+        files_ok = all(
+            (Path(root) / "node_modules" / p / f).is_file() for p, f in ASSET_FILES.values() if p == pkg
+        )
+        if found != version or not files_ok:
+            missing.append(f"{pkg}@{version}")
+    return missing
+
+
+def _walk(element: Any) -> Iterable[Any]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+@functools.lru_cache(maxsize=32)
+def _data_uri(path: str, mtime_ns: int) -> str:
+    file = Path(path)
+    mime = "text/css" if file.suffix == ".css" else "text/javascript"
+    if file.suffix == ".css":
+        css = file.read_text(encoding="utf-8")
+
+        def inline(match: re.Match[str]) -> str:
+            target = file.parent / match.group(2)
+            if not target.is_file():
+                return match.group(0)
+            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            return f"url(data:{kind};base64,{base64.b64encode(target.read_bytes()).decode('ascii')})"
+
+        css = re.sub(r"url\((['\"]?)(?!data:|https?:|/)([^'\")]+)\1\)", inline, css)
+        payload = css.encode("utf-8")
+    else:
+        payload = file.read_bytes()
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def use_local_assets(fmap: folium.Map, root: str | Path, *, base_url: str | None = None) -> folium.Map:
+    """
+    Make a map load Leaflet and its plugins from local copies instead of CDNs.
+
+    Every element's ``default_js`` and ``default_css`` (what folium writes as ``<script src>`` and
+    ``<link>``, and what streamlit-folium loads into its frame) are replaced: by URLs under
+    ``base_url`` when the files are served (e.g. Streamlit's ``/app/static/vendor``), or by
+    ``data:`` URIs holding the files (a self-contained page) when ``base_url`` is ``None``.
+    Libraries in :data:`UNUSED_ASSETS` are dropped, and jQuery too when the map has no
+    ``folium.Popup`` (the only part of folium that needs it). The map is changed in place.
+
+    Parameters
+    ----------
+    fmap
+        A map drawn by :mod:`socialmap.maps` or this module.
+    root
+        The folder holding ``node_modules`` with :data:`VENDOR_PACKAGES` (``make assets``).
+    base_url
+        URL of ``root`` as served, or ``None`` to inline.
+
+    Returns
+    -------
+    map
+        ``fmap``, for chaining.
+
+    Raises
+    ------
+    SocialMapError
+        If a package is missing, if the map needs a library with no local copy, or if it draws
+        ``folium.Icon`` markers (which need Font Awesome from the internet).
+    """
+    import folium
+
+    missing = missing_assets(root)
+    if missing:
+        raise SocialMapError(
+            f"The map libraries {missing} are not installed under {root}; run `make assets` "
+            f"(npm install of {', '.join(f'{k}@{v}' for k, v in VENDOR_PACKAGES.items())})."
+        )
+    base = Path(root) / "node_modules"
+
+    elements = list(_walk(fmap))
+    # jQuery serves only folium.Popup (and objects kept in front); the maps' own popups do without.
+    unused = set(UNUSED_ASSETS)
+    if not any(isinstance(e, folium.Popup) for e in elements) and not getattr(
+        fmap, "objects_to_stay_in_front", None
+    ):
+        unused.add("jquery")
+
+    def local(name: str, url: str) -> str | None:
+        if name in unused:
+            return None
+        if name not in ASSET_FILES:
+            raise SocialMapError(
+                f"The map needs the library {name!r} ({url}), which has no local copy; add it to "
+                "socialmap.views.ASSET_FILES and VENDOR_PACKAGES, and to `make assets`."
+            )
+        pkg, file = ASSET_FILES[name]
+        if base_url is not None:
+            return f"{base_url.rstrip('/')}/node_modules/{pkg}/{file}"
+        path = base / pkg / file
+        return _data_uri(str(path), path.stat().st_mtime_ns)
+
+    for element in elements:
+        if isinstance(element, folium.Icon):
+            raise SocialMapError(
+                "The map has folium.Icon markers, which need Font Awesome from the internet; "
+                "draw markers with folium.DivIcon instead."
+            )
+        for attr in ("default_js", "default_css"):
+            links = getattr(element, attr, None)
+            if not links:
+                continue
+            replaced = []
+            for name, url in links:
+                new = local(name, url)
+                if new is not None:
+                    replaced.append((name, new))
+            setattr(element, attr, replaced)
+    return fmap
+
+
+def static_url(base_url_path: str | None, *parts: str) -> str:
+    """
+    URL of a file in Streamlit's app static folder (``server.enableStaticServing``).
+
+    Parameters
+    ----------
+    base_url_path
+        Streamlit's ``server.baseUrlPath`` ("" when the app is served at the root).
+    *parts
+        Path inside the ``static`` folder.
+
+    Examples
+    --------
+    >>> static_url("", "vendor")
+    '/app/static/vendor'
+    >>> static_url("/planner/", "vendor")
+    '/planner/app/static/vendor'
+    """
+    prefix = "/" + base_url_path.strip("/") if base_url_path and base_url_path.strip("/") else ""
+    return "/".join([prefix, "app", "static", *(p.strip("/") for p in parts)])
+
+
+# ------------------------------------------------------------------------------------------------
+# Downloads
+# ------------------------------------------------------------------------------------------------
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """
+    Return a table as CSV bytes: UTF-8 with a BOM (Excel shows ë, ç, č, š), formulas neutralised.
+
+    Written by :func:`socialmap.export.write_csv`; a geometry column is dropped.
+    """
+    from socialmap.export import write_csv
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = write_csv(table, Path(tmp) / "table.csv")
+        return path.read_bytes()
+
+
+def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
+    """
+    GeoDataFrames as the bytes of one GeoPackage, one layer each, in EPSG:4326.
+
+    Text cells that a spreadsheet would run as formulas are neutralised
+    (:func:`socialmap.export.neutralise_formulas`); empty layers are left out.
+    """
+    from socialmap.export import neutralise_formulas
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = Path(tmp) / "layers.gpkg"
+        written = 0
+        for name, gdf in layers.items():
+            if gdf is None or gdf.empty:
+                continue
+            out = gdf.to_crs("EPSG:4326")
+            geometry = out.geometry.name
+            safe = neutralise_formulas(pd.DataFrame(out.drop(columns=geometry)))
+            frame = gpd.GeoDataFrame(safe, geometry=out.geometry.to_numpy(), crs="EPSG:4326")
+            frame.to_file(path, layer=name, driver="GPKG", mode="a" if written else "w")
+            written += 1
+        if not written:
+            raise SocialMapError("Nothing to write: every layer is empty.")
+        return path.read_bytes()
+
+
+def selection_layers(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, gpd.GeoDataFrame]:
+    """Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``."""
+    areas = selection_frame(result, selection, taxonomy)
+    services = result.services
+    keep = [
+        c for c in ("service_id", "name", "service_type", "capacity", "provider", "area_id") if c in services
+    ]
+    return {"areas": areas, "services": gpd.GeoDataFrame(services[keep], geometry=services.geometry)}
+
+
+def map_html_bytes(fmap: folium.Map) -> bytes:
+    """Return the map as a standalone HTML page (UTF-8); inline its libraries first to use it offline."""
+    return fmap.get_root().render().encode("utf-8")
+
+
+def download_name(selection: Selection, suffix: str) -> str:
+    """File name of a download, e.g. ``socialmap_home_care_elderly_gap_score.csv``."""
+    scope = "all" if selection.service_type == ALL_TYPES else selection.service_type
+    if selection.service_type == ALL_TYPES and selection.target_group:
+        scope = f"all_{selection.target_group}"
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_{scope}_{selection.metric}")
+    return f"{stem}.{suffix.lstrip('.')}"
+
+
+@dataclass(frozen=True)
+class DataSources:
+    """
+    Where the areas, services and population on screen come from.
+
+    Attributes
+    ----------
+    lines
+        One sentence per input, in full (for an "about the data" section).
+    attribution
+        A short form for the map's corner: the boundaries, and whether the services are the demo's.
+    """
+
+    lines: tuple[str, ...] = ()
+    attribution: str = ""
+
+
+def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSources:
+    """
+    Say where the areas, services and population on screen come from.
+
+    Parameters
+    ----------
+    inputs
+        What was uploaded (and usable).
+    demo
+        The demo filling in the rest (its provenance is quoted).
+    lang
+        Language of the wording.
+
+    Returns
+    -------
+    sources
+        A :class:`DataSources`.
+    """
+    lines, parts = [], []
+    for kind in UPLOAD_KINDS:
+        title = t(kind.capitalize(), lang)
+        if getattr(inputs, kind) is not None:
+            name = next(u.filename for u in inputs.uploads if u.kind == kind and u.ok)
+            lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
+            if kind != "population":
+                parts.append(lines[-1])
+        else:
+            key = {"areas": "boundaries"}.get(kind, kind)
+            lines.append(f"{title}: {demo.provenance.get(key, demo.name)}")
+            if kind == "areas":
+                parts.append(str(demo.provenance.get("boundaries", demo.name)))
+            elif kind == "services":
+                parts.append(t("demo services illustrative except the Centres for Social Work", lang))
+    return DataSources(tuple(lines), "; ".join(parts))
+
+
+def provenance_table(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> pd.DataFrame:
+    """
+    List the choices and sources behind a result, one per row, for an "about the data" section.
+
+    Returns
+    -------
+    table
+        Columns *Item* and *Value*: taxonomy, method, catchments, demand spreading, population
+        year, CRS, then the rate of each target group with its source.
+    """
+    prov = result.provenance
+    rows = [
+        (t("Taxonomy", lang), str(prov.get("taxonomy", ""))),
+        (t("Method", lang), t(METHOD_LABELS.get(str(prov.get("method")), str(prov.get("method"))), lang)),
+        (
+            t("Catchment (km)", lang),
+            ", ".join(
+                f"{taxonomy.label(k, lang) if k in taxonomy.service_types else k}: "
+                f"{format_number(float(v) / 1000, lang, decimals=1)}"
+                for k, v in dict(prov.get("catchment_m", {})).items()
+            ),
+        ),
+        (t("Demand spreading", lang), str(prov.get("spreading", ""))),
+        (t("Population year", lang), str(prov.get("population_year", ""))),
+        (t("Coordinate reference system", lang), str(prov.get("crs", ""))),
+    ]
+    for group, info in dict(prov.get("rates", {})).items():
+        rate = info.get("rate")
+        value = t("unknown", lang) if rate is None else f"{format_number(100 * rate, lang, decimals=2)} %"
+        if info.get("estimate"):
+            value += f" ({t('estimate', lang)})"
+        if info.get("sources"):
+            value += f"; {info['sources']}"
+        name = taxonomy.label(group, lang) if group in taxonomy.target_groups else group
+        rows.append((t("Rate: {group}", lang, group=name), value))
+    return pd.DataFrame(rows, columns=[t("Item", lang), t("Value", lang)])
+
+
+def column_formats(table: pd.DataFrame) -> dict[str, str]:
+    """
+    Choose a printf-style number format per numeric column of a display table (``st.dataframe``).
+
+    Whole-number columns are shown ``localized`` (digits grouped); columns of small fractions
+    (all below 1) get four decimals; other numbers one decimal.
+    """
+    formats = {}
+    for col in table.columns:
+        values = table[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        finite = pd.to_numeric(values, errors="coerce").dropna()
+        if finite.empty or (finite == finite.round()).all():
+            formats[str(col)] = "localized"  # whole numbers, grouped as the browser's locale does
+        elif (finite.abs() < 1).all():
+            formats[str(col)] = "%.4f"
+        else:
+            formats[str(col)] = "%.1f"
+    return formats

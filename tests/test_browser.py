@@ -1,0 +1,218 @@
+"""The app in a real browser: ``streamlit run app.py`` on 127.0.0.1, driven by headless Chromium.
+
+Checks that the Leaflet map inside streamlit-folium's frame draws the 38 municipalities with no
+internet (every request must go to the app itself), that choosing another service type redraws
+it, and that no error appears. Saves ``test-artifacts/app.png``.
+
+Needs Chromium (``make system-deps``: Debian's ``chromium``; another binary via
+``SOCIALMAP_CHROMIUM``) and the map libraries (``make assets``); ``make test`` provides both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from socialmap import views
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+VENDOR = REPO / "static" / "vendor"
+CHROMIUM = os.environ.get("SOCIALMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+#: What the map in the component frame shows.
+MAP_STATE_JS = """() => ({
+  fills: [...document.querySelectorAll('path.leaflet-interactive')]
+    .map(p => p.getAttribute('d') + ' ' + p.getAttribute('fill')),
+  title: (document.querySelector('.socialmap-title') || {}).textContent || null,
+  legend: document.querySelectorAll('.socialmap-legend div').length,
+  markers: document.querySelectorAll('.socialmap-cluster, .socialmap-service').length,
+  layers: document.querySelectorAll('.leaflet-control-layers-overlays input').length,
+  frame: performance.timeOrigin,
+})"""
+
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason=f"Chromium not found at {CHROMIUM}: make system-deps"
+    ),
+    pytest.mark.skipif(
+        bool(views.missing_assets(VENDOR)),
+        reason=f"map libraries {views.missing_assets(VENDOR)} not in {VENDOR}: make assets",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port of 127.0.0.1 until the tests are done."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--server.enableStaticServing=true",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read() == b"ok":
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def map_state(page: Any) -> dict[str, Any] | None:
+    """The map drawn in the (current) streamlit-folium frame, or None while there is none."""
+    from playwright.sync_api import Error
+
+    for element in page.query_selector_all(FRAME):
+        frame = element.content_frame()
+        if frame is None:
+            continue
+        try:
+            return frame.evaluate(MAP_STATE_JS)
+        except Error:  # the frame is being replaced by a new map
+            continue
+    return None
+
+
+def wait_for_map(page: Any, ready: Any, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    state = None
+    while time.monotonic() < deadline:
+        state = map_state(page)
+        if state and len(state["fills"]) == 38 and state["markers"] and ready(state):
+            return state
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the map was not drawn in {timeout_s} s; last seen: {state}")
+
+
+def test_map_draws_offline_and_follows_the_service_type(app_url: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    host = urlsplit(app_url).netloc
+
+    def check_request(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != host:
+            outside.append(request.url)
+
+    page.on("request", check_request)
+    page.goto(app_url)
+
+    first = wait_for_map(page, lambda s: s["title"] == "Composite gap score (%)" and s["legend"] >= 3)
+    assert len(first["fills"]) == 38  # one path per municipality polygon
+    assert first["legend"] >= 3  # legend title and class rows
+    assert first["layers"] == 1 + 7  # the areas and one layer per service type
+    assert len({f.split()[-1] for f in first["fills"]}) > 1  # several classes
+
+    page.get_by_role("combobox", name="Service type").click()
+    page.get_by_role("option", name="Home care for older people", exact=True).click()
+    second = wait_for_map(page, lambda s: "Home care for older people" in (s["title"] or ""))
+    assert sorted(second["fills"]) != sorted(first["fills"])  # (outline, colour) pairs differ
+    assert second["legend"] >= 3 and second["layers"] == 1 + 7
+    assert second["frame"] == first["frame"]  # the layers were swapped in the same frame
+    assert second["title"].startswith("Gap score (%): Home care for older people")
+
+    page.wait_for_timeout(1500)  # let the cluster animations end before the screenshot
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert not errors, errors
+    assert not outside, f"requests left the machine: {outside}"
+    page.close()
+
+
+def test_downloaded_html_map_draws_offline_from_a_file(browser: Any, tmp_path: Path) -> None:
+    import socialmap
+    from socialmap import AnalysisConfig
+
+    demo = socialmap.load_demo("kosovo")
+    result = views.analyze_inputs(views.read_inputs(demo=demo), AnalysisConfig(), demo=demo).result
+    selection = views.Selection(service_type="csw", metric="gap_score")
+    fmap = views.selection_map(result, selection, demo.taxonomy, attribution="demo", assets=VENDOR)
+    path = tmp_path / "map.html"
+    path.write_bytes(views.map_html_bytes(fmap))
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('path.leaflet-interactive').length === 38", timeout=30_000
+    )
+    assert page.locator(".socialmap-legend").count() == 1
+    assert page.locator(".socialmap-cluster, .socialmap-service").count() > 0
+    assert not errors, errors
+    assert not [u for u in requests if u.startswith(("http:", "https:"))], requests
+    page.close()

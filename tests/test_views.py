@@ -1,0 +1,496 @@
+"""Tests of socialmap.views: what the app shows, computed without Streamlit or a browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from folium.plugins import FastMarkerCluster
+
+import socialmap
+from socialmap import AnalysisConfig, views
+from socialmap.errors import Problem, SocialMapError
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICES_HEADER = "service_id,name,service_type,capacity,lon,lat\n"
+BAD_SERVICES = (
+    SERVICES_HEADER + "S1,Good one,day_care_disability,20,21.16,42.66\n"
+    "S2,No type,,10,21.16,42.66\n"
+    "S3,Bad type,daycare,10,21.16,42.66\n"
+    "S4,Negative,home_care_elderly,-5,21.16,42.66\n"
+    "S5,No place,csw,,,\n"
+).encode()
+
+
+@pytest.fixture(scope="module")
+def demo() -> socialmap.Demo:
+    return socialmap.load_demo("kosovo")
+
+
+@pytest.fixture(scope="module")
+def result(demo):
+    analysis = views.analyze_inputs(views.read_inputs(demo=demo), AnalysisConfig(), demo=demo)
+    assert analysis.problems == ()
+    return analysis.result
+
+
+@pytest.fixture
+def vendor(tmp_path: Path) -> Path:
+    """A stand-in for static/vendor: every package at its pinned version, with small files."""
+    root = tmp_path / "vendor"
+    for pkg, version in views.VENDOR_PACKAGES.items():
+        folder = root / "node_modules" / pkg
+        folder.mkdir(parents=True)
+        (folder / "package.json").write_text(json.dumps({"name": pkg, "version": version}))
+    for pkg, file in views.ASSET_FILES.values():
+        path = root / "node_modules" / pkg / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"/* {pkg} {file} */ .x {{ background: url(images/icon.png); }}", encoding="utf-8")
+    (root / "node_modules" / "leaflet" / "dist" / "images").mkdir()
+    (root / "node_modules" / "leaflet" / "dist" / "images" / "icon.png").write_bytes(b"\x89PNG fake")
+    return root
+
+
+def demo_services_csv(rows: int = 30) -> bytes:
+    text = (REPO / "data" / "services" / "kosovo_services.csv").read_text(encoding="utf-8")
+    return "\n".join(text.splitlines()[: rows + 1]).encode("utf-8") + b"\n"
+
+
+# ---- uploads and validation reports ------------------------------------------------------------
+
+
+def test_good_upload_is_read_through_the_loader(demo):
+    outcome = views.read_upload(
+        ("services.csv", demo_services_csv()), "services", taxonomy=demo.taxonomy, areas=demo.areas
+    )
+    assert outcome.ok and outcome.errors == 0
+    assert len(outcome.frame) == 30
+    assert {"service_id", "service_type", "capacity", "geometry"} <= set(outcome.frame.columns)
+    assert all(p.file == "services.csv" for p in outcome.problems)
+
+
+def test_bad_upload_gives_every_problem_with_row_numbers_and_fixes(demo):
+    outcome = views.read_upload(
+        ("my services.csv", BAD_SERVICES), "services", taxonomy=demo.taxonomy, areas=demo.areas
+    )
+    assert not outcome.ok and outcome.frame is None
+    table = views.problems_table(outcome.problems)
+    assert list(table.columns) == ["Severity", "File", "Row", "Column", "Problem", "How to fix it"]
+    errors = table[table["Severity"] == "error"]
+    # the header is row 1: the bad rows are 3 (no type), 4 (unknown type), 5 (negative), 6 (no place)
+    assert list(errors["Row"]) == [3, 4, 5, 6]
+    assert errors["How to fix it"].str.len().gt(10).all()
+    assert "daycare" in " ".join(errors["Problem"])
+    assert set(table["File"]) == {"my services.csv"}
+    assert table["Severity"].tolist() == sorted(table["Severity"].tolist())  # errors first
+
+
+def test_unreadable_and_unsupported_files_give_one_error_row_and_no_temp_path():
+    garbage = views.read_upload(("areas.geojson", b"{not json"), "areas")
+    assert not garbage.ok and garbage.errors == 1
+    text = str(garbage.problems[0])
+    assert "areas.geojson" in text and "socialmap-upload-" not in text and "/tmp" not in text
+    docx = views.read_upload(("notes.docx", b"PK..."), "areas")
+    assert not docx.ok and ".docx" in docx.problems[0].message and ".gpkg" in docx.problems[0].fix
+
+
+def test_unexpected_failures_end_in_a_report(monkeypatch):
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("driver crashed")
+
+    monkeypatch.setattr("socialmap.validate.validate_file", boom)
+    outcome = views.read_upload(("areas.geojson", b"{}"), "areas")
+    assert not outcome.ok
+    assert "driver crashed" in outcome.problems[0].message
+
+
+def test_hostile_file_names_stay_inside_the_temp_folder(demo):
+    outcome = views.read_upload(
+        ("../../etc/pass wd.csv", b"area_id,population\n01,5\n"), "population", areas=demo.areas
+    )
+    assert outcome.ok  # read (with a warning about the areas without a row)
+    assert outcome.filename == "../../etc/pass wd.csv"
+    assert views._safe_filename("../../etc/pass wd.csv") == "pass_wd.csv"
+    assert views._safe_filename("C:\\x\\Shërbime.XLSX") == "Sh_rbime.xlsx"
+
+
+def test_wrong_kind_is_an_error():
+    with pytest.raises(SocialMapError, match="kind"):
+        views.read_upload(("a.csv", b""), "people")
+
+
+def test_read_inputs_leaves_out_bad_files_and_the_demo_fills_in(demo):
+    good_pop = (REPO / "data" / "population" / "kosovo_population_2024.csv").read_bytes()
+    inputs = views.read_inputs(None, ("bad.csv", BAD_SERVICES), ("pop.csv", good_pop), demo=demo)
+    assert not inputs.ok and inputs.uses_demo
+    assert inputs.services is None and inputs.population is not None
+    assert [u.kind for u in inputs.uploads] == ["services", "population"]
+    analysis = views.analyze_inputs(inputs, AnalysisConfig(method="coverage"), demo=demo)
+    assert analysis.result is not None and len(analysis.result.services) == len(demo.services)
+
+
+def test_analysis_failures_are_problems_not_exceptions(demo):
+    areas = views.read_upload(
+        ("areas.geojson", (REPO / "tests" / "data" / "areas.geojson").read_bytes()), "areas"
+    )
+    assert areas.ok
+    analysis = views.analyze_inputs(
+        views.Inputs(areas=areas.frame, uploads=(areas,)), AnalysisConfig(), demo=demo
+    )
+    assert analysis.result is None
+    table = views.problems_table(analysis.problems)
+    assert "Westfield" in " ".join(table["Problem"]) and table["Row"].notna().all()
+    assert views.error_problems(SocialMapError("bad option"))[0].message == "bad option"
+
+
+def test_unexpected_analysis_failures_are_reported_and_logged(demo, monkeypatch, caplog):
+    def boom(*_args, **_kwargs):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr("socialmap.pipeline.analyze", boom)
+    analysis = views.analyze_inputs(views.Inputs(), AnalysisConfig(), demo=demo)
+    assert analysis.result is None and "ZeroDivisionError: oops" in analysis.problems[0].message
+    assert "the analysis failed" in caplog.text
+
+
+def test_problems_table_of_nothing_is_empty_with_headers():
+    table = views.problems_table([], "en")
+    assert table.empty and "How to fix it" in table.columns
+
+
+# ---- selection, ranking, headline --------------------------------------------------------------
+
+
+def test_selection_frame_of_all_types_is_the_composite_ranked(result, demo):
+    frame = views.selection_frame(result, views.Selection(), demo.taxonomy)
+    assert len(frame) == 38 and frame.crs == result.areas.crs
+    assert frame["rank"].is_monotonic_increasing
+    expected = result.composite.set_index("area_id")
+    got = frame.set_index("area_id")
+    np.testing.assert_allclose(got["composite_gap"], expected.loc[got.index, "composite_gap"])
+    np.testing.assert_array_equal(got["rank"], expected.loc[got.index, "rank"])
+    assert {f"gap_score_{st}" for st in demo.taxonomy.service_type_keys} <= set(frame.columns)
+
+
+def test_target_group_narrows_the_service_types_and_the_composite(result, demo):
+    tax = demo.taxonomy
+    assert views.types_in_scope(tax, "older_people_65plus") == ["home_care_elderly", "residential_elderly"]
+    assert views.service_type_options(tax, "older_people_65plus")[0] == views.ALL_TYPES
+    assert views.target_group_options(tax)[0] == views.ALL_GROUPS
+    assert views.types_in_scope(tax, views.ALL_GROUPS) == views.types_in_scope(tax, None)
+    assert views.Selection(target_group=views.ALL_GROUPS).target_group is None
+    assert "children_with_disabilities" not in views.target_group_options(tax)  # no type serves it
+    frame = views.selection_frame(result, views.Selection(target_group="older_people_65plus"), tax)
+    home = result.areas.set_index("area_id")["gap_score_home_care_elderly"]
+    res = result.areas.set_index("area_id")["gap_score_residential_elderly"]
+    by_id = frame.set_index("area_id")
+    np.testing.assert_allclose(by_id["composite_gap"], ((home + res) / 2).loc[by_id.index])
+    assert not any(c.endswith("csw") for c in frame.columns)
+
+
+def test_selection_frame_of_one_type_ranks_by_gap(result, demo):
+    sel = views.Selection(service_type="day_care_disability", metric="need")
+    frame = views.selection_frame(result, sel, demo.taxonomy)
+    rows = result.for_service_type("day_care_disability").set_index("area_id")
+    assert frame["rank"].iloc[0] == 1 and frame["gap_score"].iloc[0] == rows["gap_score"].max()
+    np.testing.assert_allclose(frame.set_index("area_id")["need"], rows.loc[frame["area_id"], "need"])
+
+
+def test_bad_selections_are_errors():
+    with pytest.raises(SocialMapError, match="metric"):
+        views.Selection(service_type=views.ALL_TYPES, metric="need")
+    with pytest.raises(SocialMapError, match="basemap"):
+        views.Selection(basemap="satellite")
+
+
+def test_ranking_table_is_labelled_and_in_percent(result, demo):
+    sel = views.Selection(service_type="csw", metric="covered_share")
+    table = views.ranking_table(result, sel, demo.taxonomy)
+    assert list(table.columns[:3]) == ["Rank", "Municipality", "Population"]
+    assert table["Need within the catchment (%)"].max() == pytest.approx(100.0)
+    assert len(table) == 38
+    day_care = views.ranking_table(
+        result, views.Selection(service_type="day_care_disability", metric="need"), demo.taxonomy
+    )
+    formats = views.column_formats(day_care)
+    assert formats["Rank"] == "localized" and formats["Need (persons)"] == "%.1f"
+    assert formats["Places per person in need"] == "%.4f"
+    assert "Municipality" not in formats
+
+
+def test_names_follow_the_language(result, demo):
+    sel = views.Selection(service_type="csw", metric="gap_score", lang="sr")
+    names = set(views.ranking_table(result, sel, demo.taxonomy)["Municipality"])
+    assert "Dečani" in names and "Deçan" not in names
+    assert views.area_options(result, "sq")["01"] == "Deçan"
+
+
+def test_headline_gap_is_a_ratio_of_sums(result, demo):
+    sel = views.Selection(service_type="home_care_elderly", metric="gap_score")
+    figures = views.headline(result, sel, demo.taxonomy)
+    rows = result.for_service_type("home_care_elderly")
+    assert figures["need"] == pytest.approx(rows["need"].sum())
+    assert figures["gap_score"] == pytest.approx(100 * rows["unmet_need"].sum() / rows["need"].sum())
+    assert figures["gap_score"] != pytest.approx(rows["gap_score"].mean())  # not a mean of scores
+
+
+# ---- profile -----------------------------------------------------------------------------------
+
+
+def test_profile_of_a_municipality(result, demo):
+    tax = demo.taxonomy
+    summary = views.profile_summary(result, "01", tax, lang="en")
+    assert summary["name"] == "Deçan (Dečani)" and summary["areas"] == 38
+    comp = result.composite.set_index("area_id").loc["01"]
+    assert summary["rank"] == comp["rank"] and summary["composite_gap"] == pytest.approx(
+        comp["composite_gap"]
+    )
+    table = views.profile_table(result, "01", tax)
+    assert len(table) == len(tax.service_type_keys)
+    assert table["Service type"].iloc[0] == tax.label("csw", "en")
+    assert set(table["Method"]) >= {"Distance coverage", "2SFCA"}
+    chart = views.profile_chart(result, "01", tax)
+    assert list(chart.columns) == ["Deçan (Dečani)", "All areas"]
+    rows = result.for_service_type("day_care_disability")
+    label = tax.label("day_care_disability", "en")
+    expected = 100 * rows["unmet_need"].sum() / rows["need"].sum()
+    assert chart.loc[label, "All areas"] == pytest.approx(expected)
+    assert np.isnan(chart.loc[tax.label("shelter_dv", "en"), "Deçan (Dečani)"])  # need unknown
+    spec = views.profile_chart_spec(chart)
+    assert spec["encoding"]["y"]["sort"] == list(chart.index)  # taxonomy order, not alphabetical
+    assert len(spec["data"]["values"]) == 2 * chart.notna().all(axis=1).sum()  # NaN left out
+    assert {v["Series"] for v in spec["data"]["values"]} == {"Deçan (Dečani)", "All areas"}
+
+
+def test_profile_with_target_group_and_unknown_area(result, demo):
+    table = views.profile_table(result, "05", demo.taxonomy, target_group="older_people_65plus", lang="sq")
+    assert list(table.iloc[:, 0]) == [
+        demo.taxonomy.label("home_care_elderly", "sq"),
+        demo.taxonomy.label("residential_elderly", "sq"),
+    ]
+    with pytest.raises(SocialMapError, match="No area"):
+        views.profile_table(result, "99", demo.taxonomy)
+
+
+def test_provenance_table_names_method_and_rates(result, demo):
+    table = views.provenance_table(result, demo.taxonomy)
+    text = " ".join(table["Value"])
+    assert "2SFCA" in text and "10.0" in text
+    assert any(item.startswith("Rate: Older people") for item in table["Item"])
+
+
+# ---- the map -----------------------------------------------------------------------------------
+
+
+def _features(fmap: folium.Map) -> list[dict]:
+    for child in fmap._children.values():
+        if isinstance(child, folium.GeoJson):
+            return child.data["features"]
+    raise AssertionError("no GeoJson layer")
+
+
+def test_map_has_the_areas_services_per_type_legend_and_layer_control(result, demo):
+    sel = views.Selection(service_type="home_care_elderly", metric="gap_score")
+    fmap = views.selection_map(result, sel, demo.taxonomy, attribution="schematic")
+    assert len(_features(fmap)) == 38
+    children = list(fmap._children.values())
+    groups = [c for c in children if isinstance(c, folium.FeatureGroup)]
+    assert len(groups) == result.services["service_type"].nunique()
+    assert all(isinstance(next(iter(g._children.values())), FastMarkerCluster) for g in groups)
+    assert isinstance(children[-1], folium.LayerControl)  # after the layers it lists
+    assert fmap.options["max_zoom"] == views.MAX_ZOOM  # markercluster needs it without tiles
+    page = views.map_html_bytes(fmap).decode("utf-8")
+    assert "socialmap-legend" in page and "Gap score (%)" in page
+    assert "Home care for older people" in page
+    tooltip = _features(fmap)[0]["properties"]
+    assert any("," in str(v) or str(v).replace(".", "").isdigit() for v in tooltip.values())
+
+
+def _base_page(fmap: folium.Map) -> str:
+    """The rendered page with folium's random element ids taken out."""
+    return re.sub(r"_[0-9a-f]{32}", "_ID", views.map_html_bytes(fmap).decode())
+
+
+def test_map_parts_keep_the_base_and_move_what_changes(result, demo):
+    tax = demo.taxonomy
+    parts = {
+        st: views.map_parts(
+            views.selection_map(result, views.Selection(service_type=st, metric="gap_score"), tax)
+        )
+        for st in ("csw", "home_care_elderly")
+    }
+    csw = parts["csw"]
+    assert len(csw.layers) == 1 + result.services["service_type"].nunique() + 1
+    assert isinstance(next(iter(csw.layers[0]._children.values())), folium.GeoJson)
+    assert csw.layers[-1].control is False  # the legend and title layer is not listed
+    assert isinstance(csw.control, folium.LayerControl)
+    base = _base_page(csw.base)
+    assert (
+        "socialmap-legend" not in base and "socialmap-title" not in base and "FeatureCollection" not in base
+    )
+    assert base == _base_page(parts["home_care_elderly"].base)  # same frame for both selections
+    page = folium.Map()
+    for layer in csw.layers:
+        page.add_child(layer)
+    text = views.map_html_bytes(page).decode()
+    assert text.count("socialmap-legend") == 1 and "Gap score (%): Centre for Social Work" in text
+
+
+def test_map_changes_with_the_service_type(result, demo):
+    fills = {}
+    for st in ("csw", "day_care_disability"):
+        sel = views.Selection(service_type=st, metric="gap_score")
+        features = _features(views.selection_map(result, sel, demo.taxonomy))
+        fills[st] = {f["properties"]["t0"]: f["properties"]["fill"] for f in features}  # name → fill
+    assert fills["csw"].keys() == fills["day_care_disability"].keys()
+    assert fills["csw"] != fills["day_care_disability"]
+
+
+def test_map_escapes_service_names(result, demo):
+    services = result.services.copy()
+    services.loc[services.index[0], "name"] = "{{ 7*7 }} <script>alert(1)</script>"
+    hostile = type(result)(
+        result.areas,
+        result.table,
+        result.demand,
+        result.composite,
+        services,
+        result.provenance,
+        result.config,
+    )
+    page = views.map_html_bytes(views.selection_map(hostile, views.Selection(), demo.taxonomy)).decode()
+    assert "<script>alert(1)" not in page and "{{ 7*7 }}" not in page
+    assert "&amp;#123;&amp;#123; 7*7" in page or "\\u0026#123;\\u0026#123; 7*7" in page
+
+
+def test_every_scheme_metric_and_basemap_draws(result, demo):
+    for metric in views.METRICS:
+        views.selection_map(result, views.Selection(service_type="csw", metric=metric), demo.taxonomy)
+    for scheme in ("natural_breaks", "fisher_jenks", "equal_interval"):
+        views.selection_map(result, views.Selection(scheme=scheme, k=3), demo.taxonomy)
+    osm = views.selection_map(result, views.Selection(basemap="osm"), demo.taxonomy)
+    assert "tile.openstreetmap.org" in views.map_html_bytes(osm).decode()
+
+
+def test_map_title_names_method_and_catchment(result, demo):
+    sel = views.Selection(service_type="csw", metric="need", lang="en")
+    assert (
+        views.map_title(result, sel, demo.taxonomy)
+        == "Need (persons): Centre for Social Work (Distance coverage, 10 km)"
+    )
+
+
+# ---- offline libraries ---------------------------------------------------------------------------
+
+
+def test_local_assets_served_replace_every_cdn_link(result, demo, vendor):
+    fmap = views.selection_map(
+        result, views.Selection(), demo.taxonomy, assets=vendor, asset_url="/app/static/vendor/"
+    )
+    page = views.map_html_bytes(fmap).decode()
+    assert not re.findall(r"https?://", page)
+    assert '<script src="/app/static/vendor/node_modules/leaflet/dist/leaflet.js">' in page
+    assert "bootstrap" not in page and "awesome" not in page
+    assert "jquery" not in page  # no folium.Popup on this map: jQuery is not loaded
+
+
+def test_jquery_is_kept_for_folium_popups(result, demo, vendor):
+    from socialmap.maps import choropleth_map
+
+    fmap = choropleth_map(result.areas, "composite_gap", services=result.services)  # popups per service
+    page = views.map_html_bytes(views.use_local_assets(fmap, vendor, base_url="/v")).decode()
+    assert '<script src="/v/node_modules/jquery/dist/jquery.min.js">' in page
+    assert not re.findall(r"https?://", page)
+
+
+def test_local_assets_inlined_make_a_self_contained_page(result, demo, vendor):
+    fmap = views.selection_map(result, views.Selection(), demo.taxonomy, assets=vendor)
+    page = views.map_html_bytes(fmap).decode()
+    assert not re.findall(r"https?://", page)
+    uris = re.findall(r'(?:src|href)="data:(text/\w+);base64,([^"]+)"', page)
+    assert {kind for kind, _ in uris} == {"text/javascript", "text/css"}
+    css = [base64.b64decode(data).decode() for kind, data in uris if kind == "text/css"]
+    assert any("url(data:image/png;base64," in c for c in css)  # images inside the CSS inlined too
+
+
+def test_local_assets_refuse_what_has_no_local_copy(vendor, tmp_path):
+    with pytest.raises(SocialMapError, match="make assets"):
+        views.use_local_assets(folium.Map(), tmp_path / "nothing")
+    fmap = folium.Map()
+    folium.Marker([42.6, 21.1], icon=folium.Icon()).add_to(fmap)
+    with pytest.raises(SocialMapError, match="DivIcon"):
+        views.use_local_assets(fmap, vendor)
+    other = folium.Map()
+    other.default_js = [*other.default_js, ("leaflet_draw", "https://cdn.example/draw.js")]
+    with pytest.raises(SocialMapError, match="leaflet_draw"):
+        views.use_local_assets(other, vendor)
+
+
+def test_missing_assets_notices_another_version(vendor):
+    assert views.missing_assets(vendor) == []
+    manifest = vendor / "node_modules" / "leaflet" / "package.json"
+    manifest.write_text(json.dumps({"version": "1.0.0"}))
+    assert views.missing_assets(vendor) == [f"leaflet@{views.VENDOR_PACKAGES['leaflet']}"]
+
+
+def test_makefile_installs_the_pinned_packages():
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    line = re.search(r"^VENDOR_PACKAGES\s*:=\s*(.+)$", text, re.M)
+    assert line, "Makefile has no VENDOR_PACKAGES line"
+    assert line.group(1).split() == [f"{k}@{v}" for k, v in views.VENDOR_PACKAGES.items()]
+
+
+def test_static_url():
+    assert views.static_url("", "vendor") == "/app/static/vendor"
+    assert views.static_url(None, "vendor") == "/app/static/vendor"
+    assert views.static_url("/planner/", "vendor") == "/planner/app/static/vendor"
+
+
+# ---- downloads ---------------------------------------------------------------------------------
+
+
+def test_csv_download_has_bom_and_no_formulas():
+    table = pd.DataFrame({"Municipality": ["=HYPERLINK(1)", "Gjakovë"], "Gap": [1.5, -2.0]})
+    data = views.csv_bytes(table)
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "Gjakovë" in text and "-2.0" in text
+
+
+def test_gpkg_download_has_areas_and_services_in_lon_lat(result, demo, tmp_path):
+    sel = views.Selection(service_type="csw", metric="gap_score")
+    data = views.gpkg_bytes(views.selection_layers(result, sel, demo.taxonomy))
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(data)
+    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["areas", "services"]
+    areas = gpd.read_file(path, layer="areas")
+    assert len(areas) == 38 and areas.crs.to_epsg() == 4326 and "gap_score" in areas.columns
+    assert len(gpd.read_file(path, layer="services")) == len(result.services)
+    with pytest.raises(SocialMapError, match="empty"):
+        views.gpkg_bytes({"areas": areas.iloc[:0]})
+
+
+def test_download_names():
+    assert views.download_name(views.Selection(), "csv") == "socialmap_all_composite_gap.csv"
+    sel = views.Selection(target_group="older_people_65plus")
+    assert views.download_name(sel, ".gpkg") == "socialmap_all_older_people_65plus_composite_gap.gpkg"
+
+
+def test_data_sources_name_uploads_and_demo(demo):
+    inputs = views.Inputs(
+        services=demo.services,
+        uploads=(
+            views.UploadOutcome("services", "mine.csv", demo.services, (Problem("x", None, None, "m", "f"),)),
+        ),
+    )
+    sources = views.data_sources(inputs, demo)
+    assert "mine.csv" in sources.lines[1] and "mine.csv" in sources.attribution
+    assert "schematic" in sources.attribution and "illustrative" not in sources.attribution
