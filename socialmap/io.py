@@ -29,13 +29,30 @@ turned into numbers, unless a value has a leading zero (codes such as ``"01"`` s
 Row numbers in problems: for CSV and XLSX the header is row 1 and data start at row 2 (as a spreadsheet
 shows them); for vector files the first feature is row 1.
 
-Limits: ``settings.max_upload_bytes`` (file size; for a ZIP also its unpacked size) and
-``settings.max_features`` (rows), both read at call time.
+Hostile and broken files
+------------------------
+Every failure to read a file comes out as a :class:`~socialmap.errors.DataSourceError` (the file cannot
+be read at all) or a :class:`~socialmap.errors.ValidationError` (it was read and has errors), with a
+message that names the file, says what is wrong and how to fix it; whatever GDAL, pandas, zipfile,
+openpyxl or pyarrow raised is kept as the ``__cause__``. Warnings those readers emit are passed on in
+the loader's one ``UserWarning``.
+
+Limits, read at call time: ``settings.max_upload_bytes`` (the file's size; for a ZIP, and for an XLSX
+workbook, which is a ZIP, also its unpacked size) and ``settings.max_features`` (rows); and at most
+1,000 columns. A ZIP is checked from its directory before anything is unpacked: names that are absolute
+or climb out of the archive (``../``) are refused, as is a member that unpacks to more than 200 times
+its packed size (a zip bomb). Only the chosen dataset's files are then unpacked, into a scratch folder
+that is removed after reading; Python's ``zipfile`` stops at the size the directory declares, so an
+archive that lies about its sizes fails its checksum instead of filling the disk.
+
+Text is kept as text: ``<script>`` in a name stays ``<script>`` (escaping belongs to whatever renders
+it); control characters are removed, with a warning (:mod:`socialmap.validate`).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io as _stdio
 import logging
@@ -43,19 +60,19 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import pyogrio.errors
 
 from socialmap import settings
 from socialmap import validate as _validate
@@ -93,14 +110,29 @@ SUPPORTED_SUFFIXES = tuple(sorted({*_VECTOR, *_PARQUET, *_TEXT, *_EXCEL, *_ZIP})
 _IN_ZIP = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_LINES = 50
-_OGR_ERRORS = (
-    pyogrio.errors.DataSourceError,
-    pyogrio.errors.DataLayerError,
-    pyogrio.errors.FieldError,
-    pyogrio.errors.FeatureError,
-    pyogrio.errors.GeometryError,
-    pyogrio.errors.CRSError,
-)
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+#: A ZIP (or XLSX) with more members than this is refused.
+_MAX_ZIP_MEMBERS = 1_000
+#: A member unpacking to more than ``_ZIP_RATIO_FROM_BYTES`` and more than this many times its packed
+#: size is refused as a zip bomb (real Shapefile parts pack at most a few dozen times).
+_MAX_ZIP_RATIO = 200
+_ZIP_RATIO_FROM_BYTES = 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+#: A table with more columns than this is refused (reading and checking it would take minutes).
+_MAX_COLUMNS = 1_000
+#: Characters of a target's name used in the name of its scratch folder.
+_SCRATCH_NAME = 100
+#: Third-party error texts quoted in messages are cut to this length.
+_MAX_EXCEPTION_TEXT = 300
+#: At most this many distinct warnings of a third-party reader are passed on.
+_MAX_READER_WARNINGS = 5
+#: ``warnings.catch_warnings`` changes process-wide state: loaders running in several threads (the app's
+#: sessions) take turns, so that one thread's block cannot swallow or restore another's.
+_WARNINGS_LOCK = threading.RLock()
+_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*(?:\r\n|\n|\r))+")
+_NEWLINE = re.compile(r"\r\n|\n|\r")
+#: Invisible characters stripped from the ends of column names (byte-order marks, zero-width spaces).
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 
 class _SourceError(DataSourceError):
@@ -163,7 +195,8 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
         raise IsADirectoryError(f"`path` {str(target)!r} is a folder; name the file to write.")
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
+    # The scratch folder's name starts with the target's (cut, to stay within the system's name limit).
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name[:_SCRATCH_NAME]}.", suffix=".tmp", dir=folder))
     try:
         temporary = scratch / target.name
         writer(temporary)
@@ -226,8 +259,107 @@ def _check_count(label: str, count: int) -> None:
         )
 
 
+def _check_columns(label: str, count: int) -> None:
+    if count > _MAX_COLUMNS:
+        raise _SourceError(
+            f"{label} has {count:,} columns, more than the {_MAX_COLUMNS:,} socialmap reads.",
+            "Keep only the columns needed (ids, names, counts, coordinates) and save the file again.",
+        )
+
+
 def _supported() -> str:
     return "GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV or XLSX"
+
+
+def _plain(text: str) -> str:
+    """Return text from a file (a member name, a reader's message) as one short line to quote."""
+    text = _validate._CONTROL.sub("", _validate._LINE_CONTROL.sub(" ", text)).strip()
+    return text if len(text) <= _MAX_EXCEPTION_TEXT else text[: _MAX_EXCEPTION_TEXT - 3] + "..."
+
+
+def _exception_text(exc: BaseException, hide: str | None = None, shown: str = "") -> str:
+    """Return a third-party exception as plain text, with the scratch folder ``hide`` shown as ``shown``."""
+    text = str(exc).strip() or type(exc).__name__
+    if hide:
+        text = text.replace(hide, shown)
+    return _plain(text)
+
+
+@contextlib.contextmanager
+def _reading(
+    label: str,
+    what: str,
+    fix: str,
+    *,
+    hide: str | None = None,
+    shown: str = "",
+    notes: list[Problem] | None = None,
+) -> Iterator[None]:
+    """
+    Turn any failure of a third-party reader inside the block into a ``DataSourceError`` naming the file.
+
+    Readers of hostile files fail in many ways (GDAL, pandas' parser, zipfile, openpyxl, pyarrow each
+    raise their own types, and sometimes ``ValueError``, ``KeyError``, ``OverflowError``...). Whatever
+    they raise, the file cannot be read as ``what``; the block holds third-party calls only. With
+    ``notes``, the warnings they emit (GDAL's, e.g. "Feature gets NULL geometry") are collected there as
+    problems of severity "warning" instead of escaping to the caller one by one.
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        if notes is None:
+            yield
+        else:
+            with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")  # style noise
+                yield
+    except DataSourceError:
+        raise
+    except MemoryError as exc:
+        raise _SourceError(
+            f"{label} is too large to read in memory as {what}.",
+            "Use a smaller file, or split it.",
+        ) from exc
+    except Exception as exc:
+        raise _SourceError(
+            f"{label} cannot be read as {what}: {_exception_text(exc, hide, shown)}", fix
+        ) from exc
+    finally:
+        if notes is not None:
+            notes.extend(_warning_problems(label, caught, hide, shown))
+
+
+def _as_exception(message: Warning | str) -> BaseException:
+    return message if isinstance(message, BaseException) else Exception(message)
+
+
+def _warning_problems(
+    label: str, caught: list[warnings.WarningMessage], hide: str | None, shown: str
+) -> list[Problem]:
+    texts = list(dict.fromkeys(_exception_text(_as_exception(w.message), hide, shown) for w in caught))
+    problems = [
+        Problem(
+            label,
+            None,
+            None,
+            f"While reading the file: {text}",
+            "Check the result; if something is missing, re-export the file from its program.",
+            "warning",
+        )
+        for text in texts[:_MAX_READER_WARNINGS]
+    ]
+    if len(texts) > _MAX_READER_WARNINGS:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"{len(texts) - _MAX_READER_WARNINGS} more warning(s) while reading the file.",
+                "Check the result; if something is missing, re-export the file from its program.",
+                "warning",
+            )
+        )
+    return problems
 
 
 def _read_source(
@@ -240,9 +372,13 @@ def _read_source(
     """Read a file as it is (no column mapping, no checks but size, count and format)."""
     label = str(path)
     file = Path(path)
-    if not file.exists():
+    try:
+        exists, is_dir = file.exists(), file.is_dir()
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte or a name too long for the system
+        raise _SourceError(f"{label} cannot be opened: {_exception_text(exc)}", "Check the path.") from exc
+    if not exists:
         raise _SourceError(f"{label} does not exist.", "Check the path and the file name.")
-    if file.is_dir():
+    if is_dir:
         raise _SourceError(f"{label} is a folder, not a file.", f"Name a file: {_supported()}.")
     suffix = file.suffix.lower()
     if suffix == ".shp":
@@ -255,8 +391,7 @@ def _read_source(
     if suffix in _VECTOR:
         return _read_vector(str(file), label, _VECTOR[suffix], layer)
     if suffix in _ZIP:
-        member, fmt, inner_layer = _zip_member(file, label, layer)
-        return _read_vector(member, label, fmt, inner_layer)
+        return _read_zip(file, label, layer)
     if suffix in _PARQUET:
         return _read_parquet(file, label)
     if suffix in _TEXT:
@@ -285,9 +420,16 @@ def _empty_source(label: str, fmt: str) -> _Source:
     return _Source(label, fmt, None, np.zeros(0, dtype=int), [problem])
 
 
-def _read_vector(source: str, label: str, fmt: str, layer: str | int | None) -> _Source:
-    try:
+def _read_vector(
+    source: str, label: str, fmt: str, layer: str | int | None, *, hide: str | None = None, shown: str = ""
+) -> _Source:
+    """Read a GDAL dataset; ``hide`` (a scratch folder) is replaced by ``shown`` in GDAL's messages."""
+    fix = f"Check that the file is complete and really is {fmt} (re-export it from your GIS)."
+    notes: list[Problem] = []
+    with _reading(label, fmt, fix, hide=hide, shown=shown, notes=notes):
         layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
+        if not layers:
+            raise _SourceError(f"{label} holds no layer of map data.", fix)
         if layer is None and len(layers) > 1:
             raise _SourceError(
                 f"{label} has {len(layers)} layers: {', '.join(layers)}.",
@@ -298,20 +440,19 @@ def _read_vector(source: str, label: str, fmt: str, layer: str | int | None) -> 
                 f"{label} has no layer '{layer}'; its layers are: {', '.join(layers)}.",
                 "Use one of these names in `layer=`.",
             )
-        count = int(pyogrio.read_info(source, layer=layer)["features"])
+        info = pyogrio.read_info(source, layer=layer)
+        _check_columns(label, len(info["fields"]))
+        count = int(info["features"])
         if count >= 0:
             _check_count(label, count)
         gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=settings.max_features + 1)
-    except _OGR_ERRORS as exc:
-        raise _SourceError(
-            f"{label} cannot be read as {fmt}: {exc}",
-            f"Check that the file is complete and really is {fmt} (re-export it from your GIS).",
-        ) from exc
     _check_count(label, len(gdf))
     if len(gdf) == 0:
-        return _empty_rows(label, fmt)
+        empty = _empty_rows(label, fmt)
+        empty.problems = [*notes, *empty.problems]
+        return empty
     logger.info("read %d features from %s (%s, CRS %s)", len(gdf), label, fmt, gdf.crs)
-    return _Source(label, fmt, gdf, np.arange(1, len(gdf) + 1))
+    return _Source(label, fmt, gdf, np.arange(1, len(gdf) + 1), notes)
 
 
 def _empty_rows(label: str, fmt: str) -> _Source:
@@ -325,24 +466,84 @@ def _empty_rows(label: str, fmt: str) -> _Source:
     return _Source(label, fmt, None, np.zeros(0, dtype=int), [problem])
 
 
-def _zip_datasets(file: Path, label: str) -> list[str]:
-    try:
-        with zipfile.ZipFile(file) as archive:
-            infos = [
-                i
-                for i in archive.infolist()
-                if not i.is_dir()
-                and not i.filename.startswith("__MACOSX/")
-                and not Path(i.filename).name.startswith("._")
-            ]
-    except zipfile.BadZipFile as exc:
+# ZIP archives (zipped Shapefiles, and XLSX workbooks, which are ZIP archives too) ------------------
+
+
+def _unsafe_member(name: str) -> bool:
+    """Whether a member name is absolute or climbs out of the archive (``../``), on any system."""
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"[A-Za-z]:", posix):
+        return True
+    return ".." in posix.split("/")
+
+
+def _zip_directory(
+    file: Path, label: str, what: str, fix: str, *, unpacked_to_disk: bool = True
+) -> list[zipfile.ZipInfo]:
+    """
+    Read a ZIP's directory and refuse it, before anything is unpacked, when it is unsafe.
+
+    Refused: more than ``_MAX_ZIP_MEMBERS`` members; a declared unpacked size above
+    ``settings.max_upload_bytes``; and, for an archive whose members are unpacked to disk, names that are
+    absolute or climb out of the archive and a member packed more than ``_MAX_ZIP_RATIO`` times (a zip
+    bomb). (An XLSX workbook is read in memory by openpyxl, and its sheets of repeated rows pack tightly:
+    for it the size cap is the guard.) The declared sizes bound what is unpacked later: Python's
+    ``zipfile`` stops at a member's declared size and fails on its checksum if the data run on.
+    """
+    with _reading(label, what, fix):
+        try:
+            with zipfile.ZipFile(file) as archive:
+                infos = archive.infolist()
+        except zipfile.BadZipFile as exc:
+            if what != "ZIP":
+                raise
+            raise _SourceError(f"{label} is not a valid ZIP file ({_exception_text(exc)}).", fix) from exc
+    if len(infos) > _MAX_ZIP_MEMBERS:
         raise _SourceError(
-            f"{label} is not a valid ZIP file ({exc}).", "Zip the Shapefile's files again."
-        ) from exc
+            f"{label} holds {len(infos):,} files, more than the {_MAX_ZIP_MEMBERS:,} a {what} may hold.",
+            "Zip only the files of the dataset (.shp, .shx, .dbf, .prj).",
+        )
+    if unpacked_to_disk:
+        unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
+        if unsafe:
+            shown = ", ".join(repr(_plain(n)) for n in unsafe[:5])
+            raise _SourceError(
+                f"{label} was refused: {len(unsafe)} file name(s) in it are absolute or climb out of the "
+                f"archive with '..' ({shown}). Nothing was unpacked.",
+                "Zip the files again from inside their folder, so that the names in the archive are "
+                "plain relative names such as 'areas/areas.shp'.",
+            )
     _check_size(label, sum(i.file_size for i in infos), " unpacked")
-    names = [i.filename for i in infos]
-    datasets = [n for n in names if Path(n).suffix.lower() in _IN_ZIP]
+    bombs = [
+        i
+        for i in infos
+        if unpacked_to_disk
+        and i.file_size > _ZIP_RATIO_FROM_BYTES
+        and i.file_size > _MAX_ZIP_RATIO * max(i.compress_size, 1)
+    ]
+    if bombs:
+        worst = max(bombs, key=lambda i: i.file_size / max(i.compress_size, 1))
+        raise _SourceError(
+            f"{label} was refused as a possible zip bomb: '{_plain(worst.filename)}' "
+            f"would unpack from {_mb(worst.compress_size)} to {_mb(worst.file_size)} (more than "
+            f"{_MAX_ZIP_RATIO} times). Nothing was unpacked.",
+            "Check where the file came from; if it is genuine, unzip it and upload the dataset itself "
+            "(e.g. as a GeoPackage).",
+        )
+    return infos
+
+
+def _zip_datasets(infos: list[zipfile.ZipInfo], label: str) -> list[zipfile.ZipInfo]:
+    files = [
+        i
+        for i in infos
+        if not i.is_dir()
+        and not i.filename.startswith("__MACOSX/")
+        and not _member_path(i.filename).name.startswith("._")
+    ]
+    datasets = [i for i in files if _member_path(i.filename).suffix.lower() in _IN_ZIP]
     if not datasets:
+        names = [_plain(i.filename) for i in files]
         raise _SourceError(
             f"{label} holds no map data (no .shp, .gpkg or .geojson file); it holds: "
             f"{', '.join(names[:20]) or 'nothing'}.",
@@ -351,39 +552,99 @@ def _zip_datasets(file: Path, label: str) -> list[str]:
     return datasets
 
 
-def _zip_member(file: Path, label: str, layer: str | int | None) -> tuple[str, str, str | int | None]:
-    """Return the GDAL path of the dataset inside a ZIP, its format, and the layer to read in it."""
-    datasets = _zip_datasets(file, label)
+def _member_path(name: str) -> PurePosixPath:
+    return PurePosixPath(name.replace("\\", "/"))
+
+
+def _zip_parts(
+    infos: list[zipfile.ZipInfo], member: zipfile.ZipInfo, label: str
+) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Return the members to unpack for one dataset (a Shapefile's parts), each with its lower-case suffix."""
+    path = _member_path(member.filename)
+    suffix = path.suffix.lower()
+    if suffix != ".shp":
+        return [(member, suffix)]
+    parts: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        other = _member_path(info.filename)
+        part = other.suffix.lower()
+        if (
+            other.parent == path.parent
+            and other.stem.casefold() == path.stem.casefold()
+            and part in _SHAPEFILE_PARTS
+            and part not in parts
+        ):
+            parts[part] = info
+    missing = [p for p in (".shx", ".dbf") if p not in parts]
+    if missing:
+        what = {".shx": "the index (.shx)", ".dbf": "the attribute table (.dbf)"}
+        raise _SourceError(
+            f"{label}: the Shapefile '{_plain(member.filename)}' lacks "
+            f"{' and '.join(what[m] for m in missing)}, which must be beside it in the same folder of "
+            f"the ZIP.",
+            f"Zip all the Shapefile's files together: {path.stem}.shp, .shx, .dbf and .prj.",
+        )
+    return [(parts[p], p) for p in _SHAPEFILE_PARTS if p in parts]
+
+
+def _read_zip(file: Path, label: str, layer: str | int | None) -> _Source:
+    """Read the dataset in a ZIP: check the directory, unpack only its files into a scratch folder."""
+    infos = _zip_directory(file, label, "ZIP", "Zip the Shapefile's files again.")
+    datasets = _zip_datasets(infos, label)
     if len(datasets) > 1:
-        stems = [Path(n).stem for n in datasets]
+        names = [_member_path(i.filename) for i in datasets]
+        stems = [n.stem for n in names]
+        listed = ", ".join(_plain(i.filename) for i in datasets)
         if layer is None or str(layer) not in stems:
             raise _SourceError(
-                f"{label} holds several datasets: {', '.join(datasets)}.",
+                f"{label} holds several datasets: {listed}.",
                 f"Choose one with `layer=`, e.g. layer='{stems[0]}'.",
+            )
+        if stems.count(str(layer)) > 1:
+            raise _SourceError(
+                f"{label} holds several datasets named '{layer}': {listed}.",
+                "Zip only the dataset you mean to read.",
             )
         member, layer = datasets[stems.index(str(layer))], None
     else:
         member = datasets[0]
-    suffix = Path(member).suffix.lower()
+    parts = _zip_parts(infos, member, label)
+    suffix = _member_path(member.filename).suffix.lower()
     fmt = "zipped " + _VECTOR.get(suffix, "file")
-    return f"/vsizip/{file.resolve()}/{member}", fmt, layer
+    encrypted = [i.filename for i, _ in parts if i.flag_bits & 0x1]
+    if encrypted:
+        raise _SourceError(
+            f"{label} is protected by a password ({', '.join(encrypted)}).",
+            "Zip the files again without a password.",
+        )
+    shown = f"{label}!{member.filename}"
+    with tempfile.TemporaryDirectory(prefix="socialmap-zip-") as scratch:
+        folder = Path(scratch)
+        with _reading(label, fmt, "The ZIP is damaged: zip the files again.", hide=scratch, shown=shown):
+            with zipfile.ZipFile(file) as archive:
+                for info, part in parts:
+                    with archive.open(info) as packed, open(folder / f"dataset{part}", "wb") as out:
+                        shutil.copyfileobj(packed, out, _COPY_CHUNK)
+        return _read_vector(str(folder / f"dataset{suffix}"), label, fmt, layer, hide=scratch, shown=shown)
 
 
 def _read_parquet(file: Path, label: str) -> _Source:
     import pyarrow.parquet as pq
 
-    try:
+    notes: list[Problem] = []
+    with _reading(label, "(Geo)Parquet", "Check that the file is complete.", notes=notes):
         _check_count(label, pq.read_metadata(file).num_rows)
         geo = b"geo" in (pq.read_schema(file).metadata or {})
         frame = gpd.read_parquet(file) if geo else pd.read_parquet(file)
-    except (OSError, ValueError) as exc:
-        raise _SourceError(
-            f"{label} cannot be read as (Geo)Parquet: {exc}", "Check that the file is complete."
-        ) from exc
     if len(frame) == 0:
-        return _empty_rows(label, "Parquet")
+        source = _empty_rows(label, "Parquet")
+        source.problems = [*notes, *source.problems]
+        return source
     logger.info("read %d rows from %s (%s)", len(frame), label, "GeoParquet" if geo else "Parquet")
-    return _Source(label, "GeoParquet" if geo else "Parquet", frame, np.arange(1, len(frame) + 1))
+    return _Source(label, "GeoParquet" if geo else "Parquet", frame, np.arange(1, len(frame) + 1), notes)
+
+
+# CSV --------------------------------------------------------------------------------------------
 
 
 def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Problem]]:
@@ -404,7 +665,24 @@ def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Pr
                 "Save the file again as 'CSV UTF-8'.",
             ) from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), []
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError as exc:
+            raise _SourceError(
+                f"{label} starts with a UTF-16 marker but is not valid UTF-16 ({exc}); it may be cut short.",
+                "Save the file again as 'CSV UTF-8' (Excel: Save As > CSV UTF-8).",
+            ) from exc
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        problem = Problem(
+            label,
+            None,
+            None,
+            f"The file has no byte-order mark but looks like {utf16.upper()}; it was read as such.",
+            "Check the text in the result; save the file as 'CSV UTF-8' to avoid this warning.",
+            "warning",
+        )
+        return data.decode(utf16), [problem]
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -429,12 +707,35 @@ def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Pr
     return text, [problem]
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when the bytes look like UTF-16 text without a BOM, else ``None``.
+
+    Text of Latin letters in UTF-16 has a NUL in every other byte; UTF-8 text has none.
+    """
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2 or b"\x00" not in sample:
+        return None
+    half = len(sample) // 2
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    for name, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= 0.9 * half and others == 0:
+            try:
+                data.decode(name)
+            except UnicodeDecodeError:
+                return None
+            return name
+    return None
+
+
 def _sniff_delimiter(text: str, suffix: str) -> str:
     """Pick the delimiter that splits the header into most columns, consistently over the first lines."""
     lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
     best, best_key = ("\t" if suffix == ".tsv" else ","), (-1.0, 0)
     for delimiter in _DELIMITERS:
-        counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
+        try:
+            counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:  # e.g. a field larger than the csv module's limit: not this delimiter
+            continue
         if not counts or counts[0] < 2:
             continue
         key = (sum(n == counts[0] for n in counts) / len(counts), counts[0])
@@ -443,35 +744,78 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
     return best
 
 
+def _header(values: list[Any]) -> list[str]:
+    """Column names from a header row: stripped; an empty cell is named ``Unnamed: <position>``."""
+    names = []
+    for position, value in enumerate(values):
+        name = "" if _validate._is_missing(value) else str(value).strip().strip(_INVISIBLE).strip()
+        names.append(name or f"Unnamed: {position}")
+    return names
+
+
+def _split_header(raw: pd.DataFrame, label: str, *, first_line: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """
+    Take the first non-blank row of a table read without a header as its header.
+
+    Reading the header ourselves keeps repeated names as they are (pandas would rename the second
+    ``name`` to ``name.1``, hiding the mistake) and blank rows above it do not shift the columns.
+    Returns the non-blank data rows and their row numbers in the file (``first_line`` is the number
+    of ``raw``'s first row).
+    """
+    blank = raw.isna().all(axis=1).to_numpy()
+    filled = np.flatnonzero(~blank)
+    if len(filled) == 0:
+        return pd.DataFrame(), np.zeros(0, dtype=int)
+    head = int(filled[0])
+    _check_columns(label, raw.shape[1])
+    frame = raw.iloc[head + 1 :].reset_index(drop=True)
+    frame.columns = _header(raw.iloc[head].tolist())
+    _check_count(label, len(frame))
+    keep = ~blank[head + 1 :]
+    rows = np.flatnonzero(keep) + first_line + head + 1
+    return frame[keep].reset_index(drop=True), rows
+
+
 def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
     text, problems = _decode(file.read_bytes(), label, encoding)
+    text = text.removeprefix("\ufeff")  # a second byte-order mark (a file saved twice with one)
+    nuls = text.count("\x00")
+    if nuls:  # pandas' parser drops them silently: say so
+        text = text.replace("\x00", "")
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"Removed {nuls:,} NUL character(s) (invisible, byte 0) from the file.",
+                "Nothing to do (repaired); check that the file was saved as text (CSV UTF-8).",
+                "warning",
+            )
+        )
     if not text.strip():
         source = _empty_rows(label, "CSV")
         source.problems = [*problems, *source.problems]
         return source
+    # Blank lines before the header: skipped here (pandas cannot take them), counted in row numbers.
+    lead = _LEADING_BLANK_LINES.match(text)
+    skipped = len(_NEWLINE.findall(lead.group(0))) if lead else 0
+    text = text[lead.end() :] if lead else text
     delimiter = _sniff_delimiter(text, file.suffix.lower())
-    try:
-        frame = pd.read_csv(
+    first = text.split("\n", 1)[0].split("\r", 1)[0]
+    _check_columns(label, first.count(delimiter) + 1)  # an upper bound: quoted delimiters count too
+    fix = 'Check that line for a missing or extra delimiter or an unclosed quote (").'
+    with _reading(label, f"CSV with the delimiter {delimiter!r}", fix, notes=problems):
+        raw = pd.read_csv(
             _stdio.StringIO(text),
             sep=delimiter,
+            header=None,  # the header is taken below: pandas would rename repeated names ('a.1')
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
-            nrows=settings.max_features + 1,
+            nrows=settings.max_features + 2,
         )
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise _SourceError(
-            f"{label} cannot be read as CSV with the delimiter {delimiter!r}: {exc}",
-            'Check that line for a missing or extra delimiter or an unclosed quote (").',
-        ) from exc
-    except pd.errors.EmptyDataError:
-        return _empty_rows(label, "CSV")
-    _check_count(label, len(frame))
-    frame.columns = [str(col).strip() for col in frame.columns]
-    blank = frame.isna().all(axis=1).to_numpy()
-    rows = np.flatnonzero(~blank) + 2  # the header is row 1
-    frame = frame[~blank].reset_index(drop=True)
+    frame, rows = _split_header(raw, label, first_line=1 + skipped)
     if len(frame) == 0:
         source = _empty_rows(label, "CSV")
         source.problems = [*problems, *source.problems]
@@ -481,43 +825,42 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
     return _Source(label, "CSV", frame, rows, problems, decimal)
 
 
+# XLSX -------------------------------------------------------------------------------------------
+
+
 def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
     problems: list[Problem] = []
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-            with pd.ExcelFile(file, engine="openpyxl") as book:
-                names = [str(n) for n in book.sheet_names]
-                if sheet is None:
-                    sheet = names[0]
-                    if len(names) > 1:
-                        problems.append(
-                            Problem(
-                                label,
-                                None,
-                                None,
-                                f"Read the first sheet '{names[0]}'; the workbook also has: "
-                                f"{', '.join(names[1:])}.",
-                                "Pass `sheet=` to read another sheet.",
-                                "warning",
-                            )
+    fix = "Check that the file is a complete .xlsx workbook (open it in Excel and save it again)."
+    if zipfile.is_zipfile(file):  # else openpyxl says what it is not
+        _zip_directory(file, label, "an Excel workbook", fix, unpacked_to_disk=False)
+    with _reading(label, "an Excel workbook", fix, notes=problems):
+        with pd.ExcelFile(file, engine="openpyxl") as book:
+            names = [str(n) for n in book.sheet_names]
+            if not names:
+                raise _SourceError(f"{label} has no sheet.", fix)
+            if sheet is None:
+                sheet = names[0]
+                if len(names) > 1:
+                    problems.append(
+                        Problem(
+                            label,
+                            None,
+                            None,
+                            f"Read the first sheet '{names[0]}'; the workbook also has: "
+                            f"{', '.join(names[1:])}.",
+                            "Pass `sheet=` to read another sheet.",
+                            "warning",
                         )
-                elif not isinstance(sheet, int) and str(sheet) not in names:
-                    raise _SourceError(
-                        f"{label} has no sheet '{sheet}'; its sheets are: {', '.join(names)}.",
-                        "Use one of these names in `sheet=`.",
                     )
-                frame = pd.read_excel(book, sheet_name=sheet, dtype=object, nrows=settings.max_features + 1)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise _SourceError(
-            f"{label} cannot be read as an Excel workbook: {exc}",
-            "Check that the file is a complete .xlsx workbook (open it in Excel and save it again).",
-        ) from exc
-    _check_count(label, len(frame))
-    frame.columns = [str(col).strip() for col in frame.columns]
-    blank = frame.isna().all(axis=1).to_numpy()
-    rows = np.flatnonzero(~blank) + 2  # the header is row 1
-    frame = frame[~blank].reset_index(drop=True)
+            elif not isinstance(sheet, int) and str(sheet) not in names:
+                raise _SourceError(
+                    f"{label} has no sheet '{sheet}'; its sheets are: {', '.join(names)}.",
+                    "Use one of these names in `sheet=`.",
+                )
+            frame = pd.read_excel(
+                book, sheet_name=sheet, header=None, dtype=object, nrows=settings.max_features + 2
+            )
+    frame, rows = _split_header(frame, label, first_line=1)
     if len(frame) == 0:
         source = _empty_rows(label, "XLSX")
         source.problems = [*problems, *source.problems]

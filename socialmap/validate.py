@@ -21,11 +21,16 @@ Row numbers
 Safe repairs
 ------------
 Made with a problem of severity ``"warning"``, never silently: leading/trailing whitespace stripped from
-text; control characters removed (tabs and line breaks become spaces); invalid polygons repaired with
-``shapely.make_valid`` keeping their polygonal parts; a one-point MultiPoint turned into a Point; a
-service type differing from a taxonomy key only in letter case set to the key; and, only when asked
-with ``centroids=True``, polygon services replaced by their centroids. Text such as ``<script>`` in a
-name is kept as text: escaping is the job of whatever renders it.
+text; control characters removed from text and from column names (tabs and line breaks become
+spaces); invalid polygons repaired with ``shapely.make_valid`` keeping their polygonal parts; a
+one-point MultiPoint turned into a Point; a service type differing from a taxonomy key only in letter
+case set to the key; and, only when asked with ``centroids=True``, polygon services replaced by their
+centroids. Text such as ``<script>`` in a name is kept as text: escaping is the job of whatever renders
+it.
+
+Numbers that are not usable are errors, not repairs: infinity (``inf``, ``1e999``), a count of persons
+above ten billion, and coordinates beyond the Earth (outside ±180/±90 in a geographic CRS, more than
+10⁹ units from the origin in a projected one).
 """
 
 from __future__ import annotations
@@ -79,6 +84,12 @@ KNOWN_AREA_COLUMNS: dict[str, dict[str, str]] = {
 
 #: Per check, at most this many rows get a problem of their own; the rest are counted in one more.
 _MAX_ROWS_LISTED = 50
+
+#: Largest count of persons (capacity, population) taken as a number: more than the world's people.
+_MAX_COUNT = 1e10
+
+#: Largest coordinate in a projected CRS: beyond the Earth in metres, and in feet.
+_MAX_PROJECTED = 1e9
 
 #: Methods of ``names.match`` whose matches are listed in a warning for a second look.
 _CHECK_METHODS = frozenset({"fuzzy"})
@@ -381,7 +392,8 @@ def _parse(value: Any, *, decimal: str | None, grouping: bool) -> tuple[float, s
             text = text.replace(sep, ".")
     if not _NUMBER.fullmatch(text):
         return math.nan, "text"
-    return float(text), None
+    number = float(text)  # "1e999" and 400 digits parse as infinity: not a usable number
+    return (number, None) if math.isfinite(number) else (math.nan, "text")
 
 
 def _groups(sep: str) -> re.Pattern[str]:
@@ -460,6 +472,14 @@ def _numbers(
         lambda i: f"'{raw[i]}' in '{col}' is ambiguous: a thousands separator or a decimal comma?",
         "Write the number without thousands separators (e.g. 1500 or 1.5).",
     )
+    huge = np.flatnonzero(np.abs(values) > _MAX_COUNT)
+    c.per_row(
+        huge,
+        col,
+        lambda i: f"'{raw[i]}' in '{col}' is too large to be a count of persons ({values[i]:.3g}).",
+        f"Check the value: write '{col}' as the number of persons, or leave it empty if unknown.",
+    )
+    values[huge] = np.nan
     if nonnegative:
         negative = np.flatnonzero(values < 0)
         c.per_row(
@@ -538,6 +558,7 @@ def _map_columns(
     frame: pd.DataFrame, columns: dict[str, str] | None, known: Iterable[str], c: _Collector
 ) -> pd.DataFrame:
     """Apply the caller's ``columns`` mapping, then match contract names ignoring case and spaces."""
+    frame = _clean_headers(frame, c)
     geometry = _geometry_name(frame)
     found = [str(col) for col in frame.columns if col != geometry]
     rename: dict[Any, str] = {}
@@ -580,6 +601,26 @@ def _map_columns(
     if duplicated:
         frame = frame.loc[:, ~frame.columns.duplicated()]
     return frame
+
+
+def _clean_headers(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
+    """Remove control characters from column names (tabs and line breaks become spaces), with a warning."""
+    geometry = _geometry_name(frame)
+    rename: dict[Any, str] = {}
+    for col in frame.columns:
+        if col == geometry or not isinstance(col, str):
+            continue
+        if _CONTROL.search(col) or _LINE_CONTROL.search(col):
+            rename[col] = _CONTROL.sub("", _LINE_CONTROL.sub(" ", col)).strip() or "Unnamed"
+    if not rename:
+        return frame
+    c.add(
+        f"Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
+        f"{len(rename)} column name(s): {_list(rename.values())}.",
+        "Nothing to do (repaired); check the header row of the file.",
+        severity="warning",
+    )
+    return frame.rename(columns=rename)
 
 
 def _known_layout(frame: pd.DataFrame, columns: dict[str, str] | None, c: _Collector) -> pd.DataFrame:
@@ -765,6 +806,9 @@ def _range_check(gdf: gpd.GeoDataFrame, present: np.ndarray, c: _Collector, *, p
         if geographic:
             out |= present & finite & ((minx < -180) | (maxx > 180) | (miny < -90) | (maxy > 90))
             swapped = out & finite & ((miny < -90) | (maxy > 90)) & (minx >= -90) & (maxx <= 90)
+        else:
+            far = np.abs(bounds).max(axis=1, initial=0.0) > _MAX_PROJECTED
+            out |= present & finite & far
 
     def message(i: int) -> str:
         if not finite[i]:
@@ -788,6 +832,12 @@ def _range_check(gdf: gpd.GeoDataFrame, present: np.ndarray, c: _Collector, *, p
             )
         if not finite[i]:
             return "Give the row real coordinates, or remove it."
+        if not geographic:
+            where = f" in {gdf.crs.to_string()}" if gdf.crs is not None else ""
+            return (
+                f"Check the coordinates: they lie beyond the Earth{where} (more than {_MAX_PROJECTED:g} "
+                f"units from the origin). If they are degrees, use crs='EPSG:4326'."
+            )
         return (
             f"Longitude must be within -180..180 and latitude within -90..90 in {gdf.crs.to_string()}. "
             f"If the coordinates are metres, pass the CRS they are in, e.g. crs='EPSG:32634'."
@@ -821,7 +871,9 @@ def _as_area_frame(areas: pd.DataFrame, crs: CRS) -> gpd.GeoDataFrame | None:
     if out.empty:
         return None
     out = out.to_crs(crs) if not out.crs.equals(crs) else out
-    return out.set_geometry(shapely.make_valid(np.asarray(out.geometry.array, dtype=object)), crs=out.crs)
+    with np.errstate(all="ignore"):
+        fixed = shapely.make_valid(np.asarray(out.geometry.array, dtype=object))
+    return out.set_geometry(fixed, crs=out.crs)
 
 
 def _swap_check(
@@ -950,14 +1002,19 @@ def _validate_areas(
         lambda i: f"The geometry is a {types[i]}; areas must be polygons.",
         "Use the polygon layer of the boundaries (not points or lines).",
     )
-    candidates = present & ~wrong
+    # Coordinates first: repairing a polygon that lies beyond the Earth is pointless, and overflows.
+    candidates = _range_check(gdf, present & ~wrong, c, points=False)
     unusable = ~candidates
-    invalid = candidates & ~np.asarray(shapely.is_valid(geoms), dtype=bool)
+    valid = np.ones(len(geoms), dtype=bool)
+    with np.errstate(all="ignore"):  # shapely on a file's coordinates: no stray numpy warnings
+        valid[candidates] = shapely.is_valid(geoms[candidates])
+    invalid = candidates & ~valid
     collections = candidates & (types == "GeometryCollection") & ~invalid
     repaired: list[int] = []
     reasons: list[str] = []
     for i in np.flatnonzero(invalid | collections):
-        fixed = _polygonal(shapely.make_valid(geoms[i]) if invalid[i] else geoms[i])
+        with np.errstate(all="ignore"):
+            fixed = _polygonal(shapely.make_valid(geoms[i]) if invalid[i] else geoms[i])
         if fixed is None:
             c.per_row(
                 [int(i)],
@@ -981,7 +1038,6 @@ def _validate_areas(
             "Nothing to do (repaired); check the boundaries of those areas, or fix them in a GIS.",
         )
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    _range_check(gdf, ~unusable, c, points=False)
     return _finish(gdf, "areas", c)
 
 
@@ -1153,7 +1209,8 @@ def _service_points(
             "Nothing to do (repaired).",
         )
     if centroids and polygons.any():
-        geoms[polygons] = shapely.centroid(geoms[polygons])
+        with np.errstate(all="ignore"):  # huge coordinates are reported by the range check after this
+            geoms[polygons] = shapely.centroid(geoms[polygons])
         c.summary(
             np.flatnonzero(polygons),
             "geometry",

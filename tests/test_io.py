@@ -537,3 +537,84 @@ def test_a_file_that_is_not_what_its_name_says(tmp_path):
         io.read_population(write_csv(tmp_path / "table.xlsx", "area_id,population\n"))
     with pytest.raises(DataSourceError, match=r"cannot be read as \(Geo\)Parquet"):
         io.read_population(write_csv(tmp_path / "table.parquet", "area_id,population\n"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Broken input found by tests/test_fuzz.py
+# ------------------------------------------------------------------------------------------------
+
+
+def test_blank_lines_above_the_header_are_skipped_and_counted(tmp_path):
+    text = "\n\nservice_id,name,service_type,capacity,lat,lon\nS1,One,csw,abc,42.1,20.1\n"
+    with pytest.raises(ValidationError) as info:
+        io.read_services(write_csv(tmp_path / "s.csv", text))
+    (problem,) = info.value.errors
+    assert (problem.row, problem.column) == (4, "capacity")
+
+
+def test_xlsx_blank_rows_above_the_header_are_skipped_and_counted(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet["A3"], sheet["B3"] = "area_id", "population"
+    sheet["A4"], sheet["B4"] = "A1", "many"
+    book.save(tmp_path / "p.xlsx")
+    with pytest.raises(ValidationError) as info:
+        io.read_population(tmp_path / "p.xlsx")
+    (problem,) = info.value.errors
+    assert (problem.row, problem.column) == (4, "population")
+
+
+def test_csv_truncated_utf16_is_a_clear_error(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes("area_id,population\nA1,5\n".encode("utf-16")[:-1])
+    with pytest.raises(DataSourceError, match="UTF-16 marker but is not valid UTF-16"):
+        io.read_population(path)
+
+
+def test_csv_utf16_without_bom_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes("area_id,population\nA1,5\n".encode("utf-16-le"))
+    with pytest.warns(UserWarning, match="looks like UTF-16-LE"):
+        population = io.read_population(path)
+    assert population["population"].tolist() == [5.0]
+
+
+def test_gdal_warnings_come_out_in_the_loaders_one_warning(tmp_path):
+    path = write_csv(
+        tmp_path / "a.geojson",
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"area_id": "A1", "name": "One"}, "geometry": {"type": "Circle", "coordinates": [1, 2]}}]}',
+    )
+    with pytest.raises(ValidationError) as info:
+        io.read_areas(path)
+    messages = [p.message for p in info.value.problems]
+    assert any("While reading the file:" in m and "NULL geometry" in m for m in messages)
+    assert any("no geometry" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("a.gpkg", b"SQLite format 3\x00" + b"\x01" * 200, "cannot be read as GeoPackage"),
+        ("a.zip", b"PK\x05\x06" + b"\x00" * 18, "holds no map data"),
+        ("a.xlsx", b"PK\x03\x04garbage", "cannot be read as an Excel workbook"),
+        ("a.parquet", b"PAR1garbagePAR1", r"cannot be read as \(Geo\)Parquet"),
+        ("a.csv", b'a,b\n"1,2\n', "cannot be read as CSV"),
+    ],
+)
+def test_third_party_failures_become_data_source_errors_naming_the_file(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataSourceError, match=match) as info:
+        io.read_areas(path)
+    assert str(info.value).startswith(str(path)) and "Fix:" in str(info.value)
+    assert info.value.__cause__ is not None or "holds no map data" in str(info.value)
+
+
+def test_too_many_columns(tmp_path):
+    header = ",".join(["area_id", "population", *(f"c{i}" for i in range(1000))])
+    path = write_csv(tmp_path / "p.csv", header + "\n" + ",".join(["A1", "5", *("1" * 1000)]) + "\n")
+    with pytest.raises(DataSourceError, match="has 1,002 columns, more than the 1,000"):
+        io.read_population(path)

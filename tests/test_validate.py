@@ -576,6 +576,39 @@ def test_parse_number():
     assert parse_number("42,661", grouping=False) == (42.661, True)
 
 
+def test_parse_number_refuses_numbers_that_overflow_to_infinity():
+    assert parse_number("1e999")[1] is False
+    assert parse_number("9" * 400)[1] is False
+    assert parse_number(float("-inf"))[1] is False
+    assert parse_number("1e308") == (1e308, True)
+
+
+def test_counts_beyond_ten_billion_are_errors():
+    clean, problems = validate_population(pd.DataFrame({"area_id": ["A1", "A2"], "population": [5, 1e11]}))
+    (problem,) = problems
+    assert (problem.row, problem.column, problem.severity) == (2, "population", "error")
+    assert "too large to be a count of persons" in problem.message
+    assert clean["area_id"].tolist() == ["A1"]
+
+
+def test_projected_coordinates_beyond_the_earth_are_errors():
+    gdf = services_gdf().to_crs("EPSG:32634")
+    gdf.loc[1, "geometry"] = Point(1e300, 5e6)
+    clean, problems = validate_services(gdf)
+    (problem,) = [p for p in problems if p.severity == "error"]
+    assert (problem.row, problem.column) == (2, "geometry")
+    assert "beyond the Earth" in problem.fix
+    assert len(clean) == 3
+
+
+def test_control_characters_in_column_names_are_removed_with_a_warning():
+    gdf = areas_gdf().rename(columns={"area_id": "area\x00_id", "name": "name\t"})
+    clean, problems = validate_areas(gdf)
+    assert list(clean.columns) == ["area_id", "name", "geometry"]
+    (problem,) = problems
+    assert problem.severity == "warning" and "2 column name(s)" in problem.message
+
+
 # ------------------------------------------------------------------------------------------------
 # validate_file and the report
 # ------------------------------------------------------------------------------------------------
@@ -692,3 +725,22 @@ def test_population_from_a_vector_file_drops_the_geometry_with_a_warning(tmp_pat
         population = io.read_population(path)
     assert list(population.columns) == ["area_id", "population", "name"]
     assert type(population) is pd.DataFrame
+
+
+def test_coordinates_beyond_the_earth_without_a_crs_are_reported_not_a_crash():
+    gdf = services_gdf().set_crs(None, allow_override=True)
+    gdf.loc[0, "geometry"] = Point(1e300, -1e300)
+    _, problems = validate_services(gdf)
+    messages = {(p.row, p.column): p for p in problems}
+    assert "no coordinate reference system" in messages[(None, "geometry")].message
+    assert "beyond the Earth (more than" in messages[(1, "geometry")].fix
+
+
+def test_a_huge_invalid_polygon_is_reported_without_a_numpy_warning():
+    """Found by tests/test_fuzz.py: make_valid on coordinates near 1e300 overflowed (RuntimeWarning)."""
+    huge = Polygon([(20.0, 42.0), (1.0, 42.0), (1e300, 1e300), (20.0, 1e300), (20.0, 42.0)])
+    clean, problems = validate_areas(areas_gdf().assign(geometry=[huge, *areas_gdf().geometry[1:]]))
+    (problem,) = problems
+    assert (problem.row, problem.column, problem.severity) == (1, "geometry", "error")
+    assert "out of range" in problem.message
+    assert clean["area_id"].tolist() == ["A2", "A3", "A4"]
