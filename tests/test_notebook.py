@@ -8,6 +8,7 @@ in-memory copy proves it), so it tests the socialmap installed here.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -60,7 +61,14 @@ def executed() -> nbformat.NotebookNode:
         allow_errors=False,
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    # Importing streamlit (the app tests do) sets MPLBACKEND=Agg in this process; a kernel that
+    # inherits it draws no inline figures. Start the kernel with a researcher's environment.
+    saved = os.environ.pop("MPLBACKEND", None)
+    try:
+        client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    finally:
+        if saved is not None:
+            os.environ["MPLBACKEND"] = saved
     return nb
 
 
