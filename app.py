@@ -93,6 +93,39 @@ def run_analysis(
     return views.analyze_inputs(inputs, config, demo=load_demo(demo_name))
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def run_plan(
+    areas: views.Upload | None,
+    services: views.Upload | None,
+    population: views.Upload | None,
+    demo_name: str,
+    method: str,
+    catchment_m: float,
+    spreading: str,
+    cell_size_m: float,
+    edits: tuple[views.PlanEdit, ...],
+) -> views.PlanRun:
+    """Run a scenario (the proposed services) on the inputs with the chosen options (cached by all)."""
+    options = (areas, services, population, demo_name, method, catchment_m, spreading, cell_size_m)
+    base = run_analysis(*options)
+    config = AnalysisConfig(
+        method=method,  # type: ignore[arg-type]
+        catchment_m=catchment_m,
+        spreading=spreading,  # type: ignore[arg-type]
+        cell_size_m=cell_size_m,
+    )
+    inputs = read_inputs(areas, services, population, demo_name)
+    return views.run_plan(inputs, config, edits, demo=load_demo(demo_name), base=base.result)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def suggest_sites(
+    options: tuple[Any, ...], service_type: str, k: int, capacity: float | None
+) -> tuple[tuple[views.PlanEdit, ...], tuple[str, ...]]:
+    """Suggest k sites on the current services (cached by the analysis options and the inputs)."""
+    return views.suggest_sites(run_analysis(*options).result, service_type, k=k, capacity=capacity)  # type: ignore[arg-type]
+
+
 def show_table(table: pd.DataFrame, **kwargs: Any) -> None:
     """Show a display table with number formats chosen by views.column_formats."""
     config = {c: st.column_config.NumberColumn(format=f) for c, f in views.column_formats(table).items()}
@@ -276,8 +309,14 @@ asset_url = (
 )
 
 # Lazy tabs: only the open tab's content runs, so a widget change redraws what is on screen only.
-tab_map, tab_ranking, tab_profile, tab_about = st.tabs(
-    [t("Map", lang), t("Ranking", lang), t("Municipality profile", lang), t("About the data", lang)],
+tab_map, tab_ranking, tab_profile, tab_plan, tab_about = st.tabs(
+    [
+        t("Map", lang),
+        t("Ranking", lang),
+        t("Municipality profile", lang),
+        t("Plan", lang),
+        t("About the data", lang),
+    ],
     key="view",
     on_change="rerun",
 )
@@ -380,6 +419,264 @@ if tab_profile.open:
         st.caption(t("Gap score (%) by service type, beside all municipalities together", lang))
         chart = views.profile_chart(result, area_id, tax, target_group=target_group, lang=lang)
         st.vega_lite_chart(views.profile_chart_spec(chart, lang), width="stretch")
+
+# ---- plan: new services, named scenarios, costing ------------------------------------------------
+
+
+def add_edits(*edits: views.PlanEdit) -> None:
+    """Add proposed services to the scenario being drawn (session state, per session)."""
+    st.session_state["plan_edits"] = [*st.session_state.get("plan_edits", []), *edits]
+
+
+def remove_edit(index: int) -> None:
+    """Remove one proposed service from the scenario being drawn."""
+    edits = list(st.session_state.get("plan_edits", []))
+    if 0 <= index < len(edits):
+        del edits[index]
+    st.session_state["plan_edits"] = edits
+
+
+def clear_edits() -> None:
+    """Start a new scenario: forget the services proposed so far (saved scenarios stay)."""
+    st.session_state["plan_edits"] = []
+
+
+def save_scenario(name: str) -> None:
+    """Keep the scenario being drawn under a name (replacing one of the same name)."""
+    st.session_state["plan_scenarios"] = {
+        **st.session_state.get("plan_scenarios", {}),
+        name: tuple(st.session_state.get("plan_edits", [])),
+    }
+
+
+def delete_scenario(name: str) -> None:
+    """Forget a saved scenario."""
+    st.session_state["plan_scenarios"] = {
+        n: e for n, e in st.session_state.get("plan_scenarios", {}).items() if n != name
+    }
+
+
+if tab_plan.open:
+    with tab_plan:
+        options = (*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
+        if service_type == views.ALL_TYPES:
+            st.info(t("Choose one service type in the sidebar to plan new services of that type.", lang))
+        else:
+            type_label = views.choice_label(service_type, tax, lang)
+            edits = tuple(st.session_state.get("plan_edits", []))
+            with st.spinner(t("Analysing…", lang)):
+                draft = run_plan(*options, edits)
+            if draft.result is None:
+                st.error(t("The scenario could not be analysed:", lang))
+                show_table(views.problems_table(draft.problems, lang), key="problems_plan")
+            shown = draft.result if draft.result is not None else result
+            st.caption(
+                t(
+                    "Click on the map to propose a new {type} there; the map shows the gaps with the "
+                    "services of the scenario added.",
+                    lang,
+                    type=type_label,
+                )
+            )
+            clicked = st.session_state.get("plan_point")
+            plan_parts = views.map_parts(
+                views.plan_map(
+                    shown,
+                    views.Selection(
+                        service_type=service_type,
+                        metric=metric,
+                        target_group=target_group,
+                        scheme=scheme,
+                        k=k,
+                        basemap=basemap,
+                        lang=lang,
+                    ),
+                    tax,
+                    edits,
+                    clicked,
+                    attribution=sources.attribution,
+                    assets=assets,
+                    asset_url=asset_url,
+                )
+            )
+            value = st_folium(
+                plan_parts.base,
+                key="plan_map",
+                height=520,
+                use_container_width=True,
+                returned_objects=["last_clicked"],
+                feature_group_to_add=plan_parts.layers,
+                layer_control=plan_parts.control,
+            )
+            point = views.clicked_point(value)
+            if point is not None and point != st.session_state.get("plan_last_click"):
+                # A new click: it fills the point below (the inputs are drawn after the map).
+                st.session_state["plan_last_click"] = point
+                st.session_state["plan_point"] = point
+                st.session_state["plan_lon"], st.session_state["plan_lat"] = point
+                st.rerun()
+
+            c1, c2, c3 = st.columns(3)
+            lon = c1.number_input(t("Longitude", lang), format="%.5f", value=None, key="plan_lon")
+            lat = c2.number_input(t("Latitude", lang), format="%.5f", value=None, key="plan_lat")
+            capacity = c3.number_input(
+                t("Places of the new service", lang),
+                min_value=0.0,
+                value=20.0,
+                step=1.0,
+                key="plan_capacity",
+                help=t("Places the new service offers (its capacity).", lang),
+            )
+            if st.button(
+                t("Add to scenario", lang),
+                key="plan_add",
+                disabled=lon is None or lat is None,
+                type="primary",
+            ):
+                add_edits(views.PlanEdit(service_type, float(lon), float(lat), capacity))  # type: ignore[arg-type]
+                st.session_state.pop("plan_point", None)
+                st.rerun()
+
+            with st.expander(t("Suggest sites", lang)):
+                n_sites = st.number_input(t("Number of sites", lang), 1, 10, 3, key="plan_k")
+                if st.button(t("Suggest {k} sites", lang, k=n_sites), key="plan_suggest"):
+                    try:
+                        with st.spinner(t("Choosing sites…", lang)):
+                            st.session_state["plan_suggested"] = suggest_sites(
+                                options, service_type, int(n_sites), capacity
+                            )
+                    except SocialMapError as exc:
+                        st.error(t("No sites could be suggested: {error}", lang, error=str(exc)))
+                suggested, notes = st.session_state.get("plan_suggested", ((), ()))
+                suggested = tuple(e for e in suggested if e.service_type == service_type)
+                if suggested:
+                    show_table(views.plan_edits_table(suggested, tax, lang), key="plan_suggested_table")
+                    for note in notes:
+                        st.caption(note)
+                    if st.button(
+                        t("Add the suggested sites to the scenario", lang), key="plan_add_suggested"
+                    ):
+                        add_edits(*suggested)
+                        st.session_state.pop("plan_suggested", None)
+                        st.rerun()
+
+            st.subheader(t("Scenario", lang))
+            if not edits:
+                st.caption(t("No new service yet.", lang))
+            else:
+                show_table(views.plan_edits_table(edits, tax, lang), key="plan_edits_table")
+                st.button(t("Start a new scenario", lang), key="plan_clear", on_click=clear_edits)
+                r1, r2 = st.columns([3, 1])
+                drop = r1.selectbox(
+                    t("Remove a new service", lang), range(1, len(edits) + 1), key="plan_remove_index"
+                )
+                r2.button(
+                    t("Remove", lang), key="plan_remove", on_click=remove_edit, args=(int(drop or 1) - 1,)
+                )
+            for note in draft.notes:
+                st.warning(note)
+            s1, s2 = st.columns([3, 1])
+            scenario_name = s1.text_input(t("Scenario name", lang), key="plan_name").strip()
+            if s2.button(t("Save scenario", lang), key="plan_save", disabled=not edits):
+                if not scenario_name:
+                    st.error(t("Give the scenario a name before saving it.", lang))
+                elif scenario_name == t(views.CURRENT, lang):
+                    st.error(t("That name is taken by the current services: choose another.", lang))
+                else:
+                    save_scenario(scenario_name)
+                    st.success(t("Saved scenario {name}.", lang, name=scenario_name))
+
+            saved: dict[str, tuple[views.PlanEdit, ...]] = st.session_state.get("plan_scenarios", {})
+            st.subheader(t("Comparison: {type}", lang, type=type_label))
+            runs = {t(views.CURRENT, lang): result}
+            if draft.result is not None and edits and edits not in saved.values():
+                runs[t("Scenario (not saved)", lang)] = draft.result
+            for name, scenario_edits in saved.items():
+                run = run_plan(*options, scenario_edits)
+                if run.result is None:
+                    st.error(t("Scenario {name} could not be analysed.", lang, name=name))
+                else:
+                    runs[name] = run.result
+            if len(runs) < 2:
+                st.caption(t("Add a new service to see what changes.", lang))
+            else:
+                try:
+                    by_area = views.plan_comparison(runs, service_type, lang=lang)
+                    national = views.plan_comparison(runs, service_type, level="total", lang=lang)
+                except SocialMapError as exc:
+                    st.error(t("The scenarios could not be compared: {error}", lang, error=str(exc)))
+                else:
+                    st.caption(t("National totals", lang))
+                    show_table(national, key="plan_national")
+                    st.caption(t("By municipality (Δ: change from the current services)", lang))
+                    show_table(by_area, key="plan_by_area")
+                    tables = {"municipalities": by_area, "national": national}
+                    x1, x2 = st.columns(2)
+                    x1.download_button(
+                        t("Comparison (CSV)", lang),
+                        data=lambda: views.plan_download(tables, "csv"),
+                        file_name=f"socialmap_scenarios_{service_type}.csv",
+                        mime="text/csv",
+                        on_click="ignore",
+                        key="plan_download_csv",
+                    )
+                    x2.download_button(
+                        t("Comparison (XLSX)", lang),
+                        data=lambda: views.plan_download(tables, "xlsx"),
+                        file_name=f"socialmap_scenarios_{service_type}.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        on_click="ignore",
+                        key="plan_download_xlsx",
+                    )
+            if saved:
+                g1, g2 = st.columns([3, 1])
+                forget = g1.selectbox(t("Saved scenario", lang), list(saved), key="plan_forget_name")
+                g2.button(t("Delete", lang), key="plan_delete", on_click=delete_scenario, args=(forget,))
+
+            st.subheader(t("Costing: {type}", lang, type=type_label))
+            st.caption(
+                t(
+                    "Places needed to reach a planning standard, and their yearly budget. Where the "
+                    "taxonomy gives no sourced figure, enter your own: it is shown as user-supplied.",
+                    lang,
+                )
+            )
+            k1, k2, k3 = st.columns(3)
+            standard = k1.number_input(
+                t("Standard (places per 1,000 of the target group)", lang),
+                min_value=0.0,
+                value=None,
+                key="plan_standard",
+            )
+            unit_cost = k2.number_input(
+                t("Unit cost (EUR per place per year)", lang), min_value=0.0, value=None, key="plan_unit_cost"
+            )
+            costed = k3.selectbox(t("Services", lang), list(runs), key="plan_costed")
+            try:
+                costing = views.plan_costing(
+                    runs.get(costed, result),
+                    service_type,
+                    tax,
+                    standard=standard,
+                    unit_cost=unit_cost,
+                    lang=lang,
+                )
+            except SocialMapError as exc:
+                st.error(t("The costing could not be computed: {error}", lang, error=str(exc)))
+            else:
+                none = t("none", lang)
+                st.markdown(
+                    t(
+                        "Source of the standard: **{standard}**. Source of the unit cost: **{cost}**.",
+                        lang,
+                        standard=costing.standard_source or none,
+                        cost=costing.cost_source or none,
+                    )
+                )
+                show_table(costing.national, key="plan_cost_national")
+                show_table(costing.table, key="plan_cost_areas")
+                for note in costing.notes:
+                    st.info(note)
 
 # ---- about the data ----------------------------------------------------------------------------
 

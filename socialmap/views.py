@@ -38,7 +38,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from socialmap.datasets import Demo
     from socialmap.pipeline import AnalysisConfig, Result
+    from socialmap.scenario import Scenario
     from socialmap.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -1602,3 +1603,384 @@ def column_formats(table: pd.DataFrame) -> dict[str, str]:
         else:
             formats[str(col)] = "%.1f"
     return formats
+
+
+# ------------------------------------------------------------------------------------------------
+# Planning: new services on the map, named scenarios, their comparison and their cost
+# ------------------------------------------------------------------------------------------------
+
+#: CRS of the points clicked on the map (streamlit-folium returns longitude / latitude).
+CLICK_CRS = "EPSG:4326"
+
+#: Name of the results without any edit in :func:`plan_comparison`.
+CURRENT = "Current services"
+
+#: Metrics of the planning comparison (columns of ``Result.table``).
+PLAN_METRICS = ("gap_score", "unmet_need", "supply")
+
+
+class PlanEdit(NamedTuple):
+    """
+    One new service proposed in the app: plain values, so a tuple of them keys a cache.
+
+    Attributes
+    ----------
+    service_type
+        A service-type key of the taxonomy.
+    lon, lat
+        Where (EPSG:4326).
+    capacity
+        Places; ``None`` for unknown.
+    """
+
+    service_type: str
+    lon: float
+    lat: float
+    capacity: float | None = None
+
+
+def clicked_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """
+    Return ``(lon, lat)`` of the last click reported by ``st_folium(returned_objects=["last_clicked"])``.
+
+    ``None`` when there is no click yet (or the value is not a click).
+    """
+    if not isinstance(value, Mapping):
+        return None
+    click = value.get("last_clicked")
+    if not isinstance(click, Mapping):
+        return None
+    try:
+        lon, lat = float(click["lng"]), float(click["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return lon, lat
+
+
+def plan_scenario(name: str, edits: Sequence[PlanEdit]) -> Scenario:
+    """Turn the app's proposed services into a :class:`socialmap.scenario.Scenario`."""
+    from socialmap.scenario import Scenario, new_service
+
+    scenario = Scenario(name)
+    for i, edit in enumerate(edits, start=1):
+        scenario = scenario.add(
+            new_service(
+                edit.service_type,
+                (edit.lon, edit.lat),
+                crs=CLICK_CRS,
+                capacity=edit.capacity,
+                service_id=f"planned-{i}",
+                name=f"Planned {i}",
+            )
+        )
+    return scenario
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """
+    The outcome of :func:`run_plan`: the result with the proposed services, or why there is none.
+
+    Attributes
+    ----------
+    result
+        The analysis after the edits (the base itself when there are none), or ``None``.
+    problems
+        Why there is no result, as rows for :func:`problems_table`.
+    notes
+        Caveats of the comparison (e.g. a service type whose method changed).
+    """
+
+    result: Result | None
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def run_plan(
+    inputs: Inputs,
+    config: AnalysisConfig,
+    edits: Sequence[PlanEdit],
+    *,
+    demo: Demo,
+    base: Result,
+    name: str = "plan",
+) -> PlanRun:
+    """
+    Add the proposed services to the inputs and analyse again with the same options.
+
+    Nothing is raised: a problem (e.g. a point outside every municipality is fine, an unknown type
+    is not) becomes a row of :attr:`PlanRun.problems`.
+    """
+    from socialmap.scenario import Inputs as ScenarioInputs
+    from socialmap.scenario import run_scenario
+
+    if not edits:
+        return PlanRun(base)
+    services = inputs.services if inputs.services is not None else demo.services
+    base_inputs = ScenarioInputs(
+        services=services,
+        areas=inputs.areas,
+        population=inputs.population,
+        taxonomy=demo.taxonomy,
+        demo=demo.name if inputs.uses_demo else None,
+    )
+    try:
+        run = run_scenario(base_inputs, plan_scenario(name, edits), config, base=base)
+    except SocialMapError as exc:
+        return PlanRun(None, error_problems(exc, "scenario"))
+    except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+        logger.exception("the scenario failed")
+        problem = Problem(
+            "scenario",
+            None,
+            None,
+            f"The scenario failed unexpectedly ({type(exc).__name__}: {exc}).",
+            "This is probably a bug in socialmap: please report it, with the services you added.",
+        )
+        return PlanRun(None, (problem,))
+    return PlanRun(run.result, notes=run.comparison.notes)
+
+
+def plan_edits_table(edits: Sequence[PlanEdit], taxonomy: Taxonomy, lang: str | None = None) -> pd.DataFrame:
+    """Show the proposed services as a display table (number, type, longitude, latitude, places)."""
+    return pd.DataFrame(
+        {
+            "#": list(range(1, len(edits) + 1)),
+            t("Service type", lang): [choice_label(e.service_type, taxonomy, lang) for e in edits],
+            t("Longitude", lang): [round(e.lon, 5) for e in edits],
+            t("Latitude", lang): [round(e.lat, 5) for e in edits],
+            t("Places", lang): [np.nan if e.capacity is None else float(e.capacity) for e in edits],
+        }
+    )
+
+
+def plan_comparison(
+    results: Mapping[str, Result],
+    service_type: str,
+    *,
+    level: str = "area",
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    Put the current services and saved scenarios side by side for one service type.
+
+    Parameters
+    ----------
+    results
+        Name → result; the first is the base (before) the deltas are taken against.
+    service_type
+        The service type shown.
+    level
+        ``"area"``: one row per municipality (before, after and delta of each metric of
+        :data:`PLAN_METRICS`); ``"total"``: one row, the national totals.
+    lang
+        Language of the column labels.
+    """
+    from socialmap.scenario import compare_many
+
+    table = compare_many(dict(results), metrics=PLAN_METRICS, level=level)  # type: ignore[arg-type]
+    table = table[table["service_type"] == service_type].drop(columns="service_type")
+    if level == "area":
+        names = area_names(table, lang) if "name" in table.columns else table["area_id"]
+        table = table.assign(name=names.to_numpy())
+    rename = {"area_id": t("Code", lang), "name": t("Municipality", lang)}
+    for col in table.columns:
+        for metric in PLAN_METRICS:
+            for sep in (" [", " Δ ["):
+                prefix = metric + sep
+                if str(col).startswith(prefix):
+                    rename[col] = label(metric, lang) + sep + str(col)[len(prefix) :]
+    return table.rename(columns=rename).reset_index(drop=True)
+
+
+def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str) -> bytes:
+    """
+    Return the planning tables as a file: ``csv`` (the first table) or ``xlsx`` (one sheet each).
+
+    Formulas are neutralised (:mod:`socialmap.export`).
+    """
+    from socialmap.export import write_xlsx
+
+    if not tables:
+        raise SocialMapError("There is no table to download.")
+    if suffix == "csv":
+        return csv_bytes(next(iter(tables.values())))
+    if suffix != "xlsx":
+        raise SocialMapError(f"Download the comparison as csv or xlsx; got {suffix!r}.")
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return write_xlsx(tables, Path(tmp) / "scenarios.xlsx").read_bytes()
+
+
+@dataclass(frozen=True)
+class PlanCosting:
+    """
+    What :func:`plan_costing` shows: places and yearly budget of one service type.
+
+    Attributes
+    ----------
+    table
+        One row per municipality.
+    national
+        One row: the national totals.
+    standard_source, cost_source
+        Where the planning standard and the unit cost come from (``"user-supplied"``, the
+        taxonomy's source keys, or empty when there is none).
+    notes
+        What could not be costed, and why.
+    """
+
+    table: pd.DataFrame
+    national: pd.DataFrame
+    standard_source: str
+    cost_source: str
+    notes: tuple[str, ...] = ()
+
+
+_COSTING_COLUMNS = {
+    "area_id": "Code",
+    "name": "Municipality",
+    "target_group": "Target group (persons)",
+    "places_per_1000": "Standard (places per 1,000)",
+    "places_target": "Places at the standard",
+    "supply": "Supply (places)",
+    "places_needed": "Places needed",
+    "unit_cost_eur_per_place_year": "Unit cost (EUR per place per year)",
+    "budget_eur_per_year": "Budget (EUR per year)",
+    "standard_source": "Source of the standard",
+    "cost_source": "Source of the unit cost",
+    "note": "Note",
+}
+
+
+def plan_costing(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None = None,
+    unit_cost: float | None = None,
+    lang: str | None = None,
+) -> PlanCosting:
+    """
+    Places needed to reach a planning standard and their yearly budget, for one service type.
+
+    Parameters
+    ----------
+    result
+        The analysis (current services or a scenario).
+    service_type
+        The service type costed.
+    taxonomy
+        The taxonomy the result used (its standard and unit cost, with sources, apply when the
+        user gives none).
+    standard, unit_cost
+        Places per 1,000 of the target group and EUR per place per year given by the user
+        (recorded as ``"user-supplied"``); ``None`` to use the taxonomy's.
+    lang
+        Language of the column labels and names.
+
+    Raises
+    ------
+    SocialMapError
+        A value that is not a finite number >= 0.
+    """
+    from socialmap.costing import places_and_budget
+
+    standards = None if standard is None else {service_type: float(standard)}
+    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
+    costing = places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+    table = costing.table[costing.table["service_type"] == service_type]
+    table = table.assign(name=area_names(table, lang).to_numpy()) if "name" in table.columns else table
+    national = costing.national[costing.national["service_type"] == service_type]
+    cols = list(_COSTING_COLUMNS)
+    labels = {k: t(v, lang) for k, v in _COSTING_COLUMNS.items()}
+    row = national.iloc[0]
+    notes = tuple(n for n in costing.notes if n.startswith(f"{service_type}:"))
+    return PlanCosting(
+        table[[c for c in cols if c in table.columns]].rename(columns=labels).reset_index(drop=True),
+        national[[c for c in cols if c in national.columns]].rename(columns=labels).reset_index(drop=True),
+        _source(row["standard_source"]),
+        _source(row["cost_source"]),
+        notes,
+    )
+
+
+def _source(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def suggest_sites(
+    result: Result, service_type: str, *, k: int, capacity: float | None = None
+) -> tuple[tuple[PlanEdit, ...], tuple[str, ...]]:
+    """
+    Suggest ``k`` new sites of a service type (:func:`socialmap.optimise.place_services` on a grid).
+
+    Returns
+    -------
+    edits, notes
+        One :class:`PlanEdit` per chosen site (longitude / latitude), in the order they add most;
+        the placement's notes and warnings (e.g. existing services of unknown capacity).
+    """
+    from socialmap.optimise import place_services
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        placement = place_services(result, service_type, k=int(k), candidates="grid", capacity=capacity)
+    chosen = placement.chosen.to_crs(CLICK_CRS)
+    edits = tuple(
+        PlanEdit(service_type, float(p.x), float(p.y), None if capacity is None else float(capacity))
+        for p in chosen.geometry
+    )
+    return edits, (*placement.notes, *(str(w.message) for w in caught))
+
+
+def plan_map(
+    result: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    edits: Sequence[PlanEdit] = (),
+    proposed: tuple[float, float] | None = None,
+    *,
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+) -> folium.Map:
+    """
+    Draw :func:`selection_map` of a result with the planned services and the proposed point on top.
+
+    The planned services and the proposed point are feature groups, so :func:`map_parts` swaps them
+    in as layers.
+    """
+    import folium
+
+    fmap = selection_map(
+        result, selection, taxonomy, attribution=attribution, assets=assets, asset_url=asset_url
+    )
+    lang = selection.lang
+    group = folium.FeatureGroup(name=t("Planned services", lang))
+    for i, edit in enumerate(edits, start=1):
+        places = "?" if edit.capacity is None else format_number(edit.capacity, lang, decimals=0)
+        folium.CircleMarker(
+            (edit.lat, edit.lon),
+            radius=8,
+            color="#000000",
+            weight=2,
+            fill=True,
+            fill_color="#ffd400",
+            fill_opacity=0.9,
+            tooltip=html.escape(t("Planned {n}: {places} places", lang, n=i, places=places)),
+        ).add_to(group)
+    if proposed is not None:
+        folium.CircleMarker(
+            (proposed[1], proposed[0]),
+            radius=9,
+            color="#d7191c",
+            weight=3,
+            fill=False,
+            dash_array="4",
+            tooltip=html.escape(t("Proposed new service", lang)),
+        ).add_to(group)
+    group.add_to(fmap)
+    return fmap

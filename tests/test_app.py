@@ -70,7 +70,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     at = start()
     assert at.title[0].value == "Social services: needs, coverage and gaps"
     assert at.caption[0].value.startswith("38 municipalities, 142 services.")
-    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "About the data"]
+    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "Plan", "About the data"]
     args = map_args(at)
     assert args["feature_group"].count('"type": "Feature"') == 38
     assert "socialmap-legend" in args["feature_group"] and "socialmap-title" in args["feature_group"]
@@ -89,8 +89,8 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     open_tab(at, 2)
     assert at.tabs[2].subheader[0].value == "Deçan (Dečani)"
     assert len(at.tabs[2].dataframe[0].value) == 7
-    open_tab(at, 3)
-    assert "2SFCA" in " ".join(at.tabs[3].dataframe[0].value["Value"])
+    open_tab(at, 4)
+    assert "2SFCA" in " ".join(at.tabs[4].dataframe[0].value["Value"])
 
 
 def test_served_libraries_when_static_serving_is_on():

@@ -18,6 +18,7 @@ from folium.plugins import FastMarkerCluster
 import socialmap
 from socialmap import AnalysisConfig, views
 from socialmap.errors import Problem, SocialMapError
+from socialmap.i18n import t
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES_HEADER = "service_id,name,service_type,capacity,lon,lat\n"
@@ -228,7 +229,7 @@ def test_ranking_table_is_labelled_and_in_percent(result, demo):
 
 def test_names_follow_the_language(result, demo):
     sel = views.Selection(service_type="csw", metric="gap_score", lang="sr")
-    names = set(views.ranking_table(result, sel, demo.taxonomy)["Municipality"])
+    names = set(views.ranking_table(result, sel, demo.taxonomy)[t("Municipality", "sr")])
     assert "Dečani" in names and "Deçan" not in names
     assert views.area_options(result, "sq")["01"] == "Deçan"
 
@@ -494,3 +495,124 @@ def test_data_sources_name_uploads_and_demo(demo):
     sources = views.data_sources(inputs, demo)
     assert "mine.csv" in sources.lines[1] and "mine.csv" in sources.attribution
     assert "schematic" in sources.attribution and "illustrative" not in sources.attribution
+
+
+# ---- planning ------------------------------------------------------------------------------------
+
+PRISHTINA = (21.1655, 42.6629)
+
+
+@pytest.fixture(scope="module")
+def planned(demo, result):
+    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    run = views.run_plan(views.read_inputs(demo=demo), AnalysisConfig(), edits, demo=demo, base=result)
+    assert run.problems == ()
+    return run.result
+
+
+def test_clicked_point_reads_the_last_click():
+    assert views.clicked_point({"last_clicked": {"lat": 42.66, "lng": 21.16}}) == (21.16, 42.66)
+    for value in (None, {}, {"last_clicked": None}, {"last_clicked": {"lat": "x", "lng": 1}}, "click"):
+        assert views.clicked_point(value) is None
+    assert views.clicked_point({"last_clicked": {"lat": 95.0, "lng": 21.0}}) is None
+
+
+def test_plan_scenario_holds_the_new_services():
+    scenario = views.plan_scenario(
+        "A", [views.PlanEdit("csw", *PRISHTINA, 10.0), views.PlanEdit("csw", 20.7, 42.2)]
+    )
+    rows = scenario.to_frame()
+    assert list(rows["action"]) == ["add", "add"]
+    assert rows["capacity"].iloc[0] == 10 and np.isnan(rows["capacity"].iloc[1])
+
+
+def test_run_plan_without_edits_is_the_base(demo, result):
+    run = views.run_plan(views.read_inputs(demo=demo), AnalysisConfig(), (), demo=demo, base=result)
+    assert run.result is result
+
+
+def test_run_plan_reports_an_unknown_type(demo, result):
+    edits = (views.PlanEdit("no_such_type", *PRISHTINA, 5.0),)
+    run = views.run_plan(views.read_inputs(demo=demo), AnalysisConfig(), edits, demo=demo, base=result)
+    assert run.result is None and run.problems
+    assert "no_such_type" in " ".join(views.problems_table(run.problems)["Problem"])
+
+
+def test_adding_a_service_with_capacity_never_raises_a_gap(result, planned):
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    assert len(table) == 38
+    delta = table["Gap score (%) Δ [A]"].dropna()
+    assert (delta <= 1e-9).all() and (delta < 0).any()
+    assert (table["Unmet need (persons) Δ [A]"].dropna() <= 1e-9).all()
+    national = views.plan_comparison(
+        {views.CURRENT: result, "A": planned}, "day_care_disability", level="total"
+    )
+    assert len(national) == 1
+    assert national["Supply (places) Δ [A]"].iloc[0] == pytest.approx(40.0)
+
+
+def test_plan_download_csv_and_xlsx(result, planned):
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    assert views.plan_download({"t": table}, "csv").startswith(b"\xef\xbb\xbfCode,Municipality")
+    xlsx = views.plan_download({"municipalities": table, "national": table.head(1)}, "xlsx")
+    assert xlsx[:2] == b"PK"
+    sheets = pd.read_excel(__import__("io").BytesIO(xlsx), sheet_name=None)
+    assert list(sheets) == ["municipalities", "national"] and len(sheets["municipalities"]) == 38
+    with pytest.raises(SocialMapError):
+        views.plan_download({"t": table}, "pdf")
+
+
+def test_plan_costing_with_user_figures_is_hand_checkable(demo, result):
+    costing = views.plan_costing(result, "csw", demo.taxonomy, standard=5.0, unit_cost=1000.0)
+    assert (costing.standard_source, costing.cost_source) == ("user-supplied", "user-supplied")
+    table = costing.table
+    assert len(table) == 38
+    need = table["Target group (persons)"]
+    # csw: every service's capacity is unknown, so supply is 0 and places needed = need × 5 / 1,000.
+    assert table["Places needed"].to_numpy() == pytest.approx(need.to_numpy() * 5 / 1000)
+    assert table["Budget (EUR per year)"].to_numpy() == pytest.approx(need.to_numpy() * 5)
+    assert costing.national["Places needed"].iloc[0] == pytest.approx(need.sum() * 5 / 1000)
+
+
+def test_plan_costing_one_hundred_persons(demo, result):
+    small = result.table.copy()
+    small["need"] = np.where(small["service_type"] == "csw", 100.0, small["need"])
+    small["supply"] = np.where(small["service_type"] == "csw", 0.0, small["supply"])
+    from dataclasses import replace
+
+    costing = views.plan_costing(
+        replace(result, table=small), "csw", demo.taxonomy, standard=5.0, unit_cost=2000.0
+    )
+    assert costing.table["Places needed"].iloc[0] == pytest.approx(0.5)  # 100 × 5 / 1,000
+    assert costing.table["Budget (EUR per year)"].iloc[0] == pytest.approx(1000.0)
+
+
+def test_plan_costing_blank_says_there_is_no_figure(demo, result):
+    costing = views.plan_costing(result, "csw", demo.taxonomy)
+    assert costing.standard_source == "" and costing.cost_source == ""
+    assert costing.table["Budget (EUR per year)"].isna().all()
+    assert any("no planning standard" in n for n in costing.notes)
+    with pytest.raises(SocialMapError):
+        views.plan_costing(result, "csw", demo.taxonomy, standard=-1.0)
+
+
+def test_suggest_sites_gives_points_to_add(result):
+    edits, notes = views.suggest_sites(result, "residential_elderly", k=2, capacity=30.0)
+    assert len(edits) == 2
+    assert all(e.service_type == "residential_elderly" and e.capacity == 30 for e in edits)
+    assert all(20 < e.lon < 22 and 41.8 < e.lat < 43.3 for e in edits)  # in Kosovo, longitude first
+    assert isinstance(notes, tuple)
+
+
+def test_plan_map_shows_the_planned_and_proposed_services(planned):
+    selection = views.Selection(service_type="day_care_disability", metric="gap_score")
+    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    fmap = views.plan_map(planned, selection, _taxonomy(), edits, (20.7, 42.2))
+    html_text = fmap.get_root().render()
+    assert "Planned 1: 40 places" in html_text and "Proposed new service" in html_text
+    parts = views.map_parts(fmap)
+    assert "Planned services" in [layer.layer_name for layer in parts.layers]  # swapped in, not in the base
+
+
+def _taxonomy():
+    return socialmap.load_demo("kosovo").taxonomy
