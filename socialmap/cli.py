@@ -2,6 +2,10 @@
 
 Every command catches the library's own errors and prints their message (never a traceback);
 exit codes: 0 success, 1 the input has errors (``validate``), 2 the command could not run.
+
+Every command takes ``--lang en|sq|sr`` for its messages and outputs (default: ``SOCIALMAP_LANG``,
+else the locale, see :func:`socialmap.i18n.default_language`). The help texts are in the default
+language, since they are written before the options are read.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Annotated, Any
 import typer
 
 from socialmap.errors import SocialMapError
+from socialmap.i18n import N_, check_language, format_number, localise_number, t
 
 app = typer.Typer(
     name="socialmap",
-    help="Social-service mapping and needs analysis.",
+    help=t("Social-service mapping and needs analysis."),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -26,7 +31,9 @@ app = typer.Typer(
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress (INFO) to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help=t("Log progress (INFO) to stderr."))
+    ] = False,
 ) -> None:
     """Social-service mapping and needs analysis."""
     logging.basicConfig(
@@ -34,22 +41,34 @@ def _main(
     )
 
 
-@app.command()
+_Lang = Annotated[
+    str | None, typer.Option(help=t("Language: en, sq or sr (default: SOCIALMAP_LANG / the locale)."))
+]
+
+
+@app.command(
+    help=t("Check input files and print every problem found, with row, column and how to fix it.")
+)
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Files to check (areas, services or population).")],
+    files: Annotated[list[Path], typer.Argument(help=t("Files to check (areas, services or population)."))],
     kind: Annotated[
-        str | None, typer.Option(help="areas, services or population; guessed from the file when omitted.")
+        str | None,
+        typer.Option(help=t("areas, services or population; guessed from the file when omitted.")),
     ] = None,
     taxonomy: Annotated[
-        str | None, typer.Option(help="Taxonomy YAML (default: the Kosovo taxonomy) for service types.")
+        str | None, typer.Option(help=t("Taxonomy YAML (default: the Kosovo taxonomy) for service types."))
     ] = None,
+    lang: _Lang = None,
 ) -> None:
     """Check input files and print every problem found, with row, column and how to fix it."""
     from socialmap.taxonomy import load_taxonomy
     from socialmap.validate import validate_file
 
+    lang = check_language(lang)
     if kind is not None and kind not in ("areas", "services", "population"):
-        raise SocialMapError(f"--kind {kind!r} is not one of: areas, services, population.")
+        raise SocialMapError(
+            t("--kind {kind} is not one of: areas, services, population.", lang, kind=repr(kind))
+        )
     tax = load_taxonomy(taxonomy)
     failed = 0
     for path in files:
@@ -57,52 +76,93 @@ def validate(
         typer.echo(str(report))
         failed += not report.ok
     if failed:
-        typer.echo(f"{failed} of {len(files)} file(s) have errors.", err=True)
+        message = t("{failed} of {total} file(s) have errors.", lang, failed=failed, total=len(files))
+        typer.echo(message, err=True)
         raise typer.Exit(1)
 
 
-@app.command("fetch-boundaries")
+@app.command(
+    "fetch-boundaries", help=t("Download official boundaries from geoBoundaries, check them and cache them.")
+)
 def fetch_boundaries(
-    iso: Annotated[str, typer.Argument(help="ISO 3166-1 alpha-3 country code, e.g. XKX for Kosovo.")] = "XKX",
-    level: Annotated[str, typer.Option(help="Administrative level, ADM0 to ADM5.")] = "ADM2",
+    iso: Annotated[
+        str, typer.Argument(help=t("ISO 3166-1 alpha-3 country code, e.g. XKX for Kosovo."))
+    ] = "XKX",
+    level: Annotated[str, typer.Option(help=t("Administrative level, ADM0 to ADM5."))] = "ADM2",
     file: Annotated[
-        Path | None, typer.Option(help="Use a file you downloaded by hand instead of downloading.")
+        Path | None, typer.Option(help=t("Use a file you downloaded by hand instead of downloading."))
     ] = None,
-    refresh: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+    refresh: Annotated[bool, typer.Option(help=t("Download again even if cached."))] = False,
+    lang: _Lang = None,
 ) -> None:
     """Download official boundaries from geoBoundaries, check them and cache them."""
     from socialmap import datasets
 
+    lang = check_language(lang)
+
     def progress(done: int, total: int | None) -> None:
-        shown = f"{done / 1024:,.0f} KB" + (f" of {total / 1024:,.0f} KB" if total else "")
-        sys.stderr.write(f"\rdownloading {shown}")
+        size = format_number(done / 1024, lang, decimals=0)
+        if total:
+            whole = format_number(total / 1024, lang, decimals=0)
+            shown = t("{done} KB of {total} KB", lang, done=size, total=whole)
+        else:
+            shown = t("{done} KB", lang, done=size)
+        sys.stderr.write("\r" + t("downloading {size}", lang, size=shown))
         sys.stderr.flush()
 
     path = datasets.fetch_boundaries(iso, level=level, file=file, refresh=refresh, progress=progress)
     sys.stderr.write("\n")
-    typer.echo(f"Boundaries cached at {path}")
-    typer.echo(f"Attribution: {datasets.GEOBOUNDARIES_ATTRIBUTION}")
+    typer.echo(t("Boundaries cached at {path}", lang, path=path))
+    typer.echo(t("Attribution: {text}", lang, text=t(datasets.GEOBOUNDARIES_ATTRIBUTION, lang)))
     if iso.upper() == "XKX":
-        typer.echo(f"Use them with the Kosovo demo's population and services: --demo kosovo --areas {path}")
+        typer.echo(
+            t(
+                "Use them with the Kosovo demo's population and services: --demo kosovo --areas {path}",
+                lang,
+                path=path,
+            )
+        )
 
 
-_Demo = Annotated[str | None, typer.Option(help="Embedded demo supplying inputs not given, e.g. kosovo.")]
-_Areas = Annotated[Path | None, typer.Option(help="Areas file (replaces the demo's).")]
-_Services = Annotated[Path | None, typer.Option(help="Services file (replaces the demo's).")]
-_Population = Annotated[Path | None, typer.Option(help="Population file (replaces the demo's).")]
-_Taxonomy = Annotated[str | None, typer.Option(help="Taxonomy YAML (default: the demo's or Kosovo's).")]
-_Method = Annotated[str, typer.Option(help="2sfca, e2sfca or coverage.")]
+_Demo = Annotated[
+    str | None, typer.Option(help=t("Embedded demo supplying inputs not given, e.g. kosovo."))
+]
+_Areas = Annotated[Path | None, typer.Option(help=t("Areas file (replaces the demo's)."))]
+_Services = Annotated[Path | None, typer.Option(help=t("Services file (replaces the demo's)."))]
+_Population = Annotated[Path | None, typer.Option(help=t("Population file (replaces the demo's)."))]
+_Taxonomy = Annotated[str | None, typer.Option(help=t("Taxonomy YAML (default: the demo's or Kosovo's)."))]
+_Method = Annotated[str, typer.Option(help=t("2sfca, e2sfca or coverage."))]
 _Catchment = Annotated[
-    float | None, typer.Option(help="Catchment in metres for every service type (default: the taxonomy's).")
+    float | None,
+    typer.Option(help=t("Catchment in metres for every service type (default: the taxonomy's).")),
 ]
-_Spreading = Annotated[str, typer.Option(help="grid (cells of --cell-size-m) or representative (a point per area).")]
-_CellSize = Annotated[float, typer.Option(help="Grid cell size in metres (spreading=grid).")]
-_Lang = Annotated[
-    str | None, typer.Option(help="Language: en, sq or sr (default: SOCIALMAP_LANG / the locale).")
+_Spreading = Annotated[
+    str, typer.Option(help=t("grid (cells of --cell-size-m) or representative (a point per area)."))
 ]
+_CellSize = Annotated[float, typer.Option(help=t("Grid cell size in metres (spreading=grid)."))]
 _Threshold = Annotated[
-    float | None, typer.Option(help="Hide counts of sensitive groups below this (default: settings, 5).")
+    float | None, typer.Option(help=t("Hide counts of sensitive groups below this (default: settings, 5)."))
 ]
+_ServiceTypes = Annotated[
+    list[str] | None, typer.Option("--service-type", help=t("Analyse only these types (repeatable)."))
+]
+
+
+def _type_labels(taxonomy: str | None, lang: str) -> dict[str, str]:
+    """Labels of the service types in ``lang`` (empty if the taxonomy cannot be read here)."""
+    from socialmap.taxonomy import load_taxonomy
+
+    try:
+        tax = load_taxonomy(taxonomy)
+    except SocialMapError:
+        return {}
+    return {key: tax.label(key, lang) for key in tax.service_type_keys}
+
+
+def _missing_inputs(lang: str) -> SocialMapError:
+    return SocialMapError(
+        t("Give --demo kosovo, or all three of --areas, --services and --population.", lang)
+    )
 
 
 def _analysis(
@@ -117,13 +177,15 @@ def _analysis(
     spreading: str = "grid",
     cell_size_m: float = 1000.0,
     service_types: tuple[str, ...] | None = None,
+    lang: str = "en",
 ) -> Any:
     """Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it."""
     from socialmap.pipeline import AnalysisConfig
     from socialmap.pipeline import analyze as run
+    from socialmap.report import run_notes
 
     if demo is None and (areas is None or services is None or population is None):
-        raise SocialMapError("Give --demo kosovo, or all three of --areas, --services and --population.")
+        raise _missing_inputs(lang)
     config = AnalysisConfig(
         method=method,  # type: ignore[arg-type]
         catchment_m=catchment_m,
@@ -131,24 +193,25 @@ def _analysis(
         cell_size_m=cell_size_m,
         service_types=service_types,
     )
-    with typer.progressbar(length=1, label="analysing", file=sys.stderr) as bar:
+    labels = {**_type_labels(taxonomy, lang), "done": t("done", lang)}
+    with typer.progressbar(length=1, label=t("analysing", lang), file=sys.stderr) as bar:
 
         def progress(done: int, total: int, message: str) -> None:
             bar.length = total
-            bar.label = f"analysing {message}"
+            bar.label = t("analysing {what}", lang, what=labels.get(message, message))
             bar.update(done - bar.pos)
 
         result = run(
             areas, services, population, demo=demo, taxonomy=taxonomy, config=config, progress=progress
         )
-    for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+    for note in run_notes(result, lang):
+        typer.echo(t("note: {note}", lang, note=note), err=True)
     return result
 
 
-@app.command()
+@app.command(help=t("Run the analysis and write the per-area tables and a gap map."))
 def analyze(
-    out: Annotated[Path, typer.Option(help="Folder to write areas.gpkg, areas.csv and map.html into.")],
+    out: Annotated[Path, typer.Option(help=t("Folder to write areas.gpkg, areas.csv and map.html into."))],
     demo: _Demo = None,
     areas: _Areas = None,
     services: _Services = None,
@@ -158,14 +221,14 @@ def analyze(
     catchment_m: _Catchment = None,
     spreading: _Spreading = "grid",
     cell_size_m: _CellSize = 1000.0,
-    service_type: Annotated[
-        list[str] | None, typer.Option("--service-type", help="Analyse only these types (repeatable).")
-    ] = None,
-    map_column: Annotated[str, typer.Option(help="Column shown on map.html.")] = "composite_gap",
+    service_type: _ServiceTypes = None,
+    map_column: Annotated[str, typer.Option(help=t("Column shown on map.html."))] = "composite_gap",
+    lang: _Lang = None,
 ) -> None:
     """Run the analysis and write the per-area tables and a gap map."""
     from socialmap.export import write_result
 
+    lang = check_language(lang)
     result = _analysis(
         demo,
         areas,
@@ -177,25 +240,36 @@ def analyze(
         spreading=spreading,
         cell_size_m=cell_size_m,
         service_types=tuple(service_type) if service_type else None,
+        lang=lang,
     )
-    for kind, path in write_result(result, out, map_column=map_column).items():
-        typer.echo(f"wrote {kind}: {path}")
+    kinds = {
+        "gpkg": t("GeoPackage", lang),
+        "csv": t("table (CSV)", lang),
+        "map": t("map", lang),
+        "provenance": t("provenance", lang),
+    }
+    for kind, path in write_result(result, out, map_column=map_column, lang=lang).items():
+        typer.echo(t("wrote {kind}: {path}", lang, kind=kinds.get(kind, kind), path=path))
 
 
-@app.command("map")
+@app.command(
+    "map",
+    help=t("Draw a print-quality gap map (PNG, SVG or PDF) with legend, scale bar, north arrow and sources."),
+)
 def map_command(
-    out: Annotated[Path, typer.Option(help="File to write: .png (1080 px wide), .svg or .pdf.")],
+    out: Annotated[Path, typer.Option(help=t("File to write: .png (1080 px wide), .svg or .pdf."))],
     service_type: Annotated[
-        str | None, typer.Option("--service-type", help="Map this service type (default: the composite gap).")
+        str | None,
+        typer.Option("--service-type", help=t("Map this service type (default: the composite gap).")),
     ] = None,
     column: Annotated[
-        str | None, typer.Option(help="Metric to map (default gap_score; e.g. covered_share, need).")
+        str | None, typer.Option(help=t("Metric to map (default gap_score; e.g. covered_share, need)."))
     ] = None,
     scheme: Annotated[
-        str, typer.Option(help="quantiles, natural_breaks, fisher_jenks or equal_interval.")
+        str, typer.Option(help=t("quantiles, natural_breaks, fisher_jenks or equal_interval."))
     ] = ("quantiles"),
-    k: Annotated[int, typer.Option(help="Number of classes.")] = 5,
-    labels: Annotated[bool, typer.Option(help="Write the municipality names on the map.")] = False,
+    k: Annotated[int, typer.Option(help=t("Number of classes."))] = 5,
+    labels: Annotated[bool, typer.Option(help=t("Write the municipality names on the map."))] = False,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -209,8 +283,16 @@ def map_command(
     """Draw a print-quality gap map (PNG, SVG or PDF) with legend, scale bar, north arrow and sources."""
     from socialmap.static import FIGURE_FORMATS, gap_map, save_figure
 
+    lang = check_language(lang)
     if out.suffix.lower() not in FIGURE_FORMATS:
-        raise SocialMapError(f"--out must end in one of {', '.join(FIGURE_FORMATS)}; got {out.name!r}.")
+        raise SocialMapError(
+            t(
+                "--out must end in one of {suffixes}; got {name}.",
+                lang,
+                suffixes=", ".join(FIGURE_FORMATS),
+                name=repr(out.name),
+            )
+        )
     result = _analysis(
         demo,
         areas,
@@ -220,6 +302,7 @@ def map_command(
         method=method,
         catchment_m=catchment_m,
         service_types=(service_type,) if service_type else None,
+        lang=lang,
     )
     fig = gap_map(
         result,
@@ -231,14 +314,17 @@ def map_command(
         lang=lang,
         threshold=threshold,
     )
-    typer.echo(f"wrote map: {save_figure(fig, out)}")
+    typer.echo(t("wrote map: {path}", lang, path=save_figure(fig, out)))
 
 
-@app.command("brief")
+@app.command(
+    "brief", help=t("Write a one-page PDF brief for a municipality (or the whole country), with sources.")
+)
 def brief_command(
-    out: Annotated[Path, typer.Option(help="PDF file to write (one A4 page).")],
+    out: Annotated[Path, typer.Option(help=t("PDF file to write (one A4 page)."))],
     area: Annotated[
-        str | None, typer.Option(help="Municipality (code or any of its names); omit for the national brief.")
+        str | None,
+        typer.Option(help=t("Municipality (code or any of its names); omit for the national brief.")),
     ] = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
@@ -253,19 +339,27 @@ def brief_command(
     """Write a one-page PDF brief for a municipality (or the whole country), with sources."""
     from socialmap.report import brief
 
+    lang = check_language(lang)
     if out.suffix.lower() != ".pdf":
-        raise SocialMapError(f"--out must be a .pdf file; got {out.name!r}.")
-    result = _analysis(demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m)
-    typer.echo(f"wrote brief: {brief(result, area=area, path=out, lang=lang, threshold=threshold)}")
+        raise SocialMapError(t("--out must be a .pdf file; got {name}.", lang, name=repr(out.name)))
+    result = _analysis(
+        demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
+    )
+    path = brief(result, area=area, path=out, lang=lang, threshold=threshold)
+    typer.echo(t("wrote brief: {path}", lang, path=path))
 
 
-@app.command("export")
+@app.command(
+    "export",
+    help=t("Export the results as tables safe to publish (small counts hidden, no spreadsheet formulas)."),
+)
 def export_command(
-    out: Annotated[Path, typer.Option(help="File to write: .csv, .xlsx, .gpkg or .geojson.")],
+    out: Annotated[Path, typer.Option(help=t("File to write: .csv, .xlsx, .gpkg or .geojson."))],
     table: Annotated[
-        str, typer.Option(help="For CSV/GeoJSON: by_service_type, areas, services or totals (CSV only).")
+        str,
+        typer.Option(help=t("For CSV/GeoJSON: by_service_type, areas, services or totals (CSV only).")),
     ] = "by_service_type",
-    sep: Annotated[str, typer.Option(help="CSV delimiter: ',' or ';' (for a decimal comma).")] = ",",
+    sep: Annotated[str, typer.Option(help=t("CSV delimiter: ',' or ';' (for a decimal comma)."))] = ",",
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -279,17 +373,35 @@ def export_command(
     """Export the results as tables safe to publish (small counts hidden, no spreadsheet formulas)."""
     from socialmap.export import export_table
 
-    result = _analysis(demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m)
+    lang = check_language(lang)
+    result = _analysis(
+        demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
+    )
     path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold)  # type: ignore[arg-type]
-    typer.echo(f"wrote table: {path}")
+    typer.echo(t("wrote table: {path}", lang, path=path))
 
 
-@app.command()
+#: Headers of the table of chosen sites the ``optimise`` command prints (the CSV keeps the keys).
+_SITE_HEADERS = {
+    "order": N_("order"),
+    "candidate_id": N_("candidate"),
+    "area_id": N_("area code"),
+    "area_name": N_("area"),
+    "lon": N_("longitude"),
+    "lat": N_("latitude"),
+    "added_need": N_("need added"),
+    "served_need": N_("need served"),
+}
+
+
+@app.command(
+    help=t("Choose where K new services of one type would reach the most need that no service reaches yet.")
+)
 def optimise(
     service_type: Annotated[
-        str, typer.Option("--service-type", help="Service type to place, e.g. day_care_disability.")
+        str, typer.Option("--service-type", help=t("Service type to place, e.g. day_care_disability."))
     ],
-    k: Annotated[int, typer.Option("--k", help="Number of new sites.")] = 1,
+    k: Annotated[int, typer.Option("--k", help=t("Number of new sites."))] = 1,
     demo: _Demo = None,
     areas: _Areas = None,
     services: _Services = None,
@@ -298,27 +410,31 @@ def optimise(
     candidates: Annotated[
         str,
         typer.Option(
-            help="Where new sites may go: 'areas' (a point in each area), 'grid', or a GeoJSON/GPKG."
+            help=t("Where new sites may go: 'areas' (a point in each area), 'grid', or a GeoJSON/GPKG.")
         ),
     ] = "grid",
     cell_size_m: Annotated[
-        float, typer.Option(help="Grid cell in metres, for demand and grid candidates.")
+        float, typer.Option(help=t("Grid cell in metres, for demand and grid candidates."))
     ] = 2000.0,
     catchment_m: _Catchment = None,
     capacity: Annotated[
         float | None,
-        typer.Option(help="Places per new site: limit coverage by capacity (default: coverage)."),
+        typer.Option(help=t("Places per new site: limit coverage by capacity (default: coverage).")),
     ] = None,
-    solver: Annotated[str, typer.Option(help="cbc (optimal), greedy (fast, with a bound) or auto.")] = "auto",
+    solver: Annotated[
+        str, typer.Option(help=t("cbc (optimal), greedy (fast, with a bound) or auto."))
+    ] = "auto",
     out: Annotated[
-        Path | None, typer.Option(help="Folder to write chosen_sites.csv and .geojson into.")
+        Path | None, typer.Option(help=t("Folder to write chosen_sites.csv and .geojson into."))
     ] = None,
+    lang: _Lang = None,
 ) -> None:
     """Choose where K new services of one type would reach the most need that no service reaches yet."""
     from socialmap.export import write_csv
     from socialmap.io import write_atomic
     from socialmap.optimise import place_services
 
+    lang = check_language(lang)
     result = _analysis(
         demo,
         areas,
@@ -329,10 +445,11 @@ def optimise(
         spreading="grid",
         cell_size_m=cell_size_m,
         service_types=(service_type,),
+        lang=lang,
     )
     cand: Any = candidates
     if candidates not in ("areas", "grid"):
-        cand = _read_points(Path(candidates))
+        cand = _read_points(Path(candidates), lang)
     placement = place_services(
         result,
         service_type,
@@ -343,35 +460,64 @@ def optimise(
         solver=solver,  # type: ignore[arg-type]
     )
     s = placement.summary()
-    typer.echo(
-        f"{service_type}: {s['k']} new site(s), radius {s['radius_m'] / 1000:g} km, method {s['method']}"
-        + (" (capacity-limited)" if s["capacitated"] else "")
+    label = _type_labels(taxonomy, lang).get(service_type, service_type)
+    line = t(
+        "{service}: {k} new site(s), radius {km} km, method {method}",
+        lang,
+        service=label,
+        k=s["k"],
+        km=localise_number(f"{s['radius_m'] / 1000:g}", lang),
+        method=s["method"],
     )
+    if s["capacitated"]:
+        line += " " + t("(capacity-limited)", lang)
+    typer.echo(line)
+
+    def whole(value: float) -> str:
+        return format_number(value, lang, decimals=0)
+
     typer.echo(
-        f"need reached: {s['existing_need']:,.0f} by existing services, +{s['objective']:,.0f} by the new "
-        f"sites = {s['covered_need']:,.0f} of {s['total_need']:,.0f} ({100 * s['covered_share']:.1f} %)"
+        t(
+            "need reached: {existing} by existing services, +{added} by the new sites = {covered} of "
+            "{total} ({share} %)",
+            lang,
+            existing=whole(s["existing_need"]),
+            added=whole(s["objective"]),
+            covered=whole(s["covered_need"]),
+            total=whole(s["total_need"]),
+            share=format_number(100 * s["covered_share"], lang, decimals=1),
+        )
     )
     if s["method"] == "greedy":
         typer.echo(
-            f"greedy: at most {100 * s['gap_to_optimum']:.2f} % below the optimum ({s['bound_method']})"
+            t(
+                "greedy: at most {gap} % below the optimum ({bound})",
+                lang,
+                gap=format_number(100 * s["gap_to_optimum"], lang, decimals=2),
+                bound=s["bound_method"],
+            )
         )
     chosen = placement.chosen.to_crs("EPSG:4326")
     chosen["lon"], chosen["lat"] = chosen.geometry.x.round(5), chosen.geometry.y.round(5)
     cols = ["order", "candidate_id", "area_id", "area_name", "lon", "lat", "added_need", "served_need"]
     shown = chosen[[c for c in cols if c in chosen.columns]].copy()
-    for col in ("added_need", "served_need"):
+    formats = {"lon": 5, "lat": 5, "added_need": 1, "served_need": 1}
+    for col, decimals in formats.items():
         if col in shown.columns:
-            shown[col] = shown[col].round(1)
+            grouping = col not in ("lon", "lat")
+            shown[col] = [format_number(v, lang, decimals=decimals, grouping=grouping) for v in shown[col]]
+    shown.columns = [t(_SITE_HEADERS[c], lang) for c in shown.columns]
     typer.echo(shown.to_string(index=False))
     for note in placement.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(t("note: {note}", lang, note=note), err=True)
     if out is not None:
         csv = write_csv(chosen.drop(columns="geometry"), out / "chosen_sites.csv")
         geo = write_atomic(out / "chosen_sites.geojson", lambda p: chosen.to_file(p, driver="GeoJSON"))
-        typer.echo(f"wrote {csv}\nwrote {geo}")
+        typer.echo(t("wrote {path}", lang, path=csv))
+        typer.echo(t("wrote {path}", lang, path=geo))
 
 
-def _read_points(path: Path) -> Any:
+def _read_points(path: Path, lang: str = "en") -> Any:
     """Read candidate sites (points) from a vector file, with the library's clear errors."""
     import geopandas as gpd
 
@@ -379,28 +525,40 @@ def _read_points(path: Path) -> Any:
 
     if not path.is_file():
         raise DataSourceError(
-            f"{path}: no such file. Give 'areas', 'grid' or a GeoJSON/GPKG of candidate points."
+            t(
+                "{path}: no such file. Give 'areas', 'grid' or a GeoJSON/GPKG of candidate points.",
+                lang,
+                path=path,
+            )
         )
     try:
         points = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise DataSourceError(f"{path}: cannot be read as a vector file of points ({exc}).") from exc
+        raise DataSourceError(
+            t("{path}: cannot be read as a vector file of points ({error}).", lang, path=path, error=exc)
+        ) from exc
     if points.crs is None:
-        raise SocialMapError(f"{path} has no CRS; save it with one (GeoJSON is always longitude/latitude).")
+        raise SocialMapError(
+            t("{path} has no CRS; save it with one (GeoJSON is always longitude/latitude).", lang, path=path)
+        )
     return points
 
 
-@app.command()
+@app.command(
+    help=t("Run what-if scenarios (services added, removed, moved, resized) and compare them with today.")
+)
 def scenario(
     edits: Annotated[
         list[Path],
         typer.Option(
             "--edits",
-            help="CSV/XLSX of edits (action, service_id, service_type, capacity, lon, lat); "
-            "one scenario per file, repeatable.",
+            help=t(
+                "CSV/XLSX of edits (action, service_id, service_type, capacity, lon, lat); "
+                "one scenario per file, repeatable."
+            ),
         ),
     ],
-    out: Annotated[Path, typer.Option(help="Folder to write the comparisons into.")],
+    out: Annotated[Path, typer.Option(help=t("Folder to write the comparisons into."))],
     demo: _Demo = None,
     areas: _Areas = None,
     services: _Services = None,
@@ -408,17 +566,17 @@ def scenario(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
-    service_type: Annotated[
-        list[str] | None, typer.Option("--service-type", help="Analyse only these types (repeatable).")
-    ] = None,
+    service_type: _ServiceTypes = None,
+    lang: _Lang = None,
 ) -> None:
     """Run what-if scenarios (services added, removed, moved, resized) and compare them with today."""
     from socialmap.export import write_csv
     from socialmap.pipeline import AnalysisConfig
     from socialmap.scenario import compare_many, read_scenario, run_scenarios
 
+    lang = check_language(lang)
     if demo is None and (areas is None or services is None or population is None):
-        raise SocialMapError("Give --demo kosovo, or all three of --areas, --services and --population.")
+        raise _missing_inputs(lang)
     config = AnalysisConfig(
         method=method,  # type: ignore[arg-type]
         catchment_m=catchment_m,
@@ -436,7 +594,7 @@ def scenario(
     first = next(iter(runs.values()))
     results = {"today": first.base, **{name: r.result for name, r in runs.items()}}
     totals = compare_many(results, base="today", level="total", metrics=("unmet_need", "gap_score"))
-    typer.echo(totals.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    typer.echo(_scenario_table(totals, taxonomy, lang).to_string(index=False))
     written = [
         write_csv(compare_many(results, base="today"), out / "scenarios_by_area.csv"),
         write_csv(totals, out / "scenarios_total.csv"),
@@ -445,9 +603,58 @@ def scenario(
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
         written.append(r.comparison.write(out / f"scenario_{safe}.xlsx"))
         for note in r.comparison.notes:
-            typer.echo(f"note ({name}): {note}", err=True)
+            typer.echo(t("note ({scenario}): {note}", lang, scenario=name, note=note), err=True)
     for path in written:
-        typer.echo(f"wrote {path}")
+        typer.echo(t("wrote {path}", lang, path=path))
+
+
+#: Short headers of the scenario comparison the ``scenario`` command prints (the CSVs keep the keys).
+_SCENARIO_HEADERS = {
+    "service_type": N_("service type"),
+    "unmet_need": N_("unmet need"),
+    "gap_score": N_("gap score"),
+}
+
+
+def _scenario_table(totals: Any, taxonomy: str | None, lang: str) -> Any:
+    """Return the totals table for the terminal: labels, headers and numbers in ``lang``."""
+    import re
+
+    import pandas as pd
+
+    shown = totals.copy()
+    if "service_type" in shown.columns:
+        labels = _type_labels(taxonomy, lang)
+        shown["service_type"] = shown["service_type"].map(lambda k: labels.get(str(k), k))
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = [format_number(v, lang, decimals=1) for v in shown[col]]
+
+    def header(col: str) -> str:
+        found = re.fullmatch(r"(\w+)( Δ)? \[(.*)\]", str(col))
+        if found is None:
+            return t(_SCENARIO_HEADERS[col], lang) if col in _SCENARIO_HEADERS else str(col)
+        metric, delta, name = found.groups()
+        metric = t(_SCENARIO_HEADERS[metric], lang) if metric in _SCENARIO_HEADERS else metric
+        name = t("today", lang) if name == "today" else name
+        return f"{metric}{delta or ''} [{name}]"
+
+    shown.columns = [header(c) for c in shown.columns]
+    return shown
+
+
+def _argv_language(argv: list[str]) -> str | None:
+    """Return the ``--lang`` given on the command line if supported (for messages outside a command)."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else None
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None:
+            try:
+                return check_language(value)
+            except SocialMapError:
+                return None
+    return None
 
 
 def main() -> None:
@@ -455,7 +662,7 @@ def main() -> None:
     try:
         app()
     except SocialMapError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(t("error: {message}", _argv_language(sys.argv[1:]), message=exc), err=True)
         sys.exit(2)
 
 

@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap.i18n import N_
 from socialmap.io import write_atomic
 
 if TYPE_CHECKING:
@@ -40,35 +41,35 @@ TABLE_FORMATS = (".csv", ".xlsx", ".gpkg", ".geojson")
 
 #: What each exported column holds (English; translated with ``i18n.t``).
 COLUMN_DESCRIPTIONS: dict[str, str] = {
-    "area_id": "Identifier of the area (municipality)",
-    "name": "Name of the area",
-    "name_sq": "Name in Albanian",
-    "name_sr": "Name in Serbian (Latin script)",
-    "name_en": "Name in English",
-    "population": "Residents (persons)",
-    "composite_gap": "Composite gap: weighted mean of the gap scores of the service types (0-100)",
-    "types_scored": "Number of service types in the composite gap",
-    "rank": "Rank by composite gap (1 = largest gap)",
-    "service_type": "Service type (key in the taxonomy)",
-    "service_label": "Service type",
-    "method": "Accessibility method used for this service type",
-    "catchment_m": "Catchment (metres)",
-    "need": "Persons expected to need the service (population × rates of its target groups)",
-    "services": "Number of services in the area",
-    "capacity_unknown": "Services whose capacity is unknown (counted, but adding no places)",
-    "supply": "Places (capacity) of the services in the area with a known capacity",
-    "supply_per_10k": "Places per 10,000 persons in need",
-    "covered_share": "Share of the need within the catchment of at least one service (0-1)",
-    "access": "Accessibility: places per person in need that can reach them (2SFCA)",
-    "reachable_places": "Persons in need who can reach a place",
-    "unmet_need": "Persons in need who cannot reach a place",
-    "gap_score": "Gap score: 100 × unmet need / need (0 = everyone can reach a place, 100 = no one)",
-    "service_id": "Identifier of the service",
-    "capacity": "Persons the service can serve at once (empty: unknown)",
-    "provider": "Provider (public, licensed NGO, private)",
-    "lon": "Longitude (WGS 84)",
-    "lat": "Latitude (WGS 84)",
-    "suppression": (
+    "area_id": N_("Identifier of the area (municipality)"),
+    "name": N_("Name of the area"),
+    "name_sq": N_("Name in Albanian"),
+    "name_sr": N_("Name in Serbian (Latin script)"),
+    "name_en": N_("Name in English"),
+    "population": N_("Residents (persons)"),
+    "composite_gap": N_("Composite gap: weighted mean of the gap scores of the service types (0-100)"),
+    "types_scored": N_("Number of service types in the composite gap"),
+    "rank": N_("Rank by composite gap (1 = largest gap)"),
+    "service_type": N_("Service type (key in the taxonomy)"),
+    "service_label": N_("Service type"),
+    "method": N_("Accessibility method used for this service type"),
+    "catchment_m": N_("Catchment (metres)"),
+    "need": N_("Persons expected to need the service (population × rates of its target groups)"),
+    "services": N_("Number of services in the area"),
+    "capacity_unknown": N_("Services whose capacity is unknown (counted, but adding no places)"),
+    "supply": N_("Places (capacity) of the services in the area with a known capacity"),
+    "supply_per_10k": N_("Places per 10,000 persons in need"),
+    "covered_share": N_("Share of the need within the catchment of at least one service (0-1)"),
+    "access": N_("Accessibility: places per person in need that can reach them (2SFCA)"),
+    "reachable_places": N_("Persons in need who can reach a place"),
+    "unmet_need": N_("Persons in need who cannot reach a place"),
+    "gap_score": N_("Gap score: 100 × unmet need / need (0 = everyone can reach a place, 100 = no one)"),
+    "service_id": N_("Identifier of the service"),
+    "capacity": N_("Persons the service can serve at once (empty: unknown)"),
+    "provider": N_("Provider (public, licensed NGO, private)"),
+    "lon": N_("Longitude (WGS 84)"),
+    "lat": N_("Latitude (WGS 84)"),
+    "suppression": N_(
         "'<N': fewer than N persons, hidden (N: the suppression threshold, see the sources sheet); "
         "'[c]': hidden so that totals cannot reveal a '<N' cell"
     ),
@@ -532,6 +533,7 @@ def write_result(
     csv_sep: str = ",",
     threshold: float | None = None,
     taxonomy: Taxonomy | None = None,
+    lang: str | None = None,
 ) -> dict[str, Path]:
     """
     Write an analysis result into a folder, with small counts of sensitive groups hidden.
@@ -550,6 +552,9 @@ def write_result(
         Suppression threshold (default ``socialmap.settings.suppression_threshold``).
     taxonomy
         The result's taxonomy (default: reloaded from its provenance).
+    lang
+        Language of the map (title, legend, tooltips, names, service types, note); the tables
+        keep the library's column names.
 
     Returns
     -------
@@ -558,34 +563,43 @@ def write_result(
         ``areas_by_service_type``; ``csv``: ``areas.csv`` (one row per area × service type, with the
         area's composite gap and rank); ``map``: ``map.html``; ``provenance``: ``provenance.json``.
     """
+    from socialmap.i18n import check_language, column_title
     from socialmap.maps import choropleth_map, save_map
     from socialmap.privacy import protect, public_services, resolve_taxonomy, shown
 
+    lang = check_language(lang)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tax = resolve_taxonomy(result, taxonomy)
     protected = protect(result, threshold=threshold, taxonomy=tax)
     by_type = protected.table.copy()
-    by_type["suppression"] = by_type["suppression"].map(protected.marker)
+    by_type["suppression"] = by_type["suppression"].map(lambda status: protected.marker(status, lang))
     paths = {
         "gpkg": write_gpkg(
             {"areas": result.areas, "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs)},
             out / "areas.gpkg",
         )
     }
-    long = shown(protected.table, protected).drop(columns="geometry")
+    long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
     long = long.merge(result.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
     paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
-    attribution = _attribution(result.provenance)
+    attribution = _attribution(result.provenance, lang)
+    drawn = result.areas.copy()
+    for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
+        values = pd.to_numeric(drawn[col], errors="coerce") if col in drawn and col != map_column else None
+        if values is not None and (values.dropna() % 1 == 0).all():
+            drawn[col] = values.round().astype("Int64")
     fmap = choropleth_map(
-        result.areas,
+        drawn,
         map_column,
         services=public_services(result.services, protected),
         tooltip_columns=tuple(
             c for c in ("name", "population", "composite_gap", "rank") if c in result.areas
         ),
         attribution=attribution,
-        title=f"{map_column} ({result.provenance.get('method', '')})",
+        title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
+        lang=lang,
+        taxonomy=tax,
     )
     paths["map"] = save_map(fmap, out / "map.html")
     text = json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str)
@@ -595,8 +609,17 @@ def write_result(
     return paths
 
 
-def _attribution(provenance: dict[str, Any]) -> str:
-    parts = [str(provenance[k]) for k in ("demo_boundaries",) if k in provenance]
+def _method_name(method: Any, lang: str | None = None) -> str:
+    from socialmap.i18n import t
+
+    names = {"2sfca": "2SFCA", "e2sfca": "E2SFCA", "coverage": t("distance coverage", lang)}
+    return names.get(str(method), str(method))
+
+
+def _attribution(provenance: dict[str, Any], lang: str | None = None) -> str:
+    from socialmap.i18n import t
+
+    parts = [t(str(provenance[k]), lang) for k in ("demo_boundaries",) if k in provenance]
     if "population_year" in provenance:
-        parts.append(f"population {provenance['population_year']}")
+        parts.append(t("population {year}", lang, year=provenance["population_year"]))
     return "; ".join(parts)

@@ -4,6 +4,10 @@ Visible strings are written in English in the code and wrapped in :func:`t`; the
 Serbian (Latin) catalogs live in ``socialmap/locales/<lang>/LC_MESSAGES/socialmap.po``. There is no
 global "current language": every call names its language (or falls back to the default), so two
 users of the app in different languages never affect each other.
+
+Strings kept in tables (e.g. column titles) are marked with :func:`N_` where they are written, so
+that ``scripts/update_translations.py`` extracts them, and translated with :func:`t` where they
+are shown. See ``socialmap/locales/README.md`` for the workflow and the glossary.
 """
 
 from __future__ import annotations
@@ -30,6 +34,77 @@ DOMAIN = "socialmap"
 #: Albanian digits with a no-break space; the project's planners asked for the ``12.345,6`` form
 #: used in Kosovo's official publications, which Serbian already has.
 _GROUP_OVERRIDE = {"sq": "."}
+
+
+def N_(message: str) -> str:
+    """
+    Mark a message for extraction without translating it (gettext's ``gettext_noop``).
+
+    Use it where an English string is stored (a table of labels, a constant) and translate it with
+    :func:`t` where it is shown: ``LABELS = {"need": N_("Need (persons)")}`` … ``t(LABELS[key], lang)``.
+    """
+    return message
+
+
+#: Titles (with units) of the result's columns, for legends, tooltips and table headers.
+COLUMN_TITLES: dict[str, str] = {
+    "name": N_("Municipality"),
+    "composite_gap": N_("Composite gap score (0–100)"),
+    "gap_score": N_("Gap score: % of need without a reachable place"),
+    "covered_share": N_("Share of need within the catchment (%)"),
+    "need": N_("Need (persons)"),
+    "reachable_places": N_("Persons in need who can reach a place"),
+    "unmet_need": N_("Persons in need who cannot reach a place"),
+    "supply": N_("Places (known capacity)"),
+    "supply_per_10k": N_("Places per 10,000 persons in need"),
+    "access": N_("Places per person in need (2SFCA)"),
+    "services": N_("Number of services"),
+    "population": N_("Population (persons)"),
+    "rank": N_("Rank by composite gap (1 = largest gap)"),
+    "types_scored": N_("Service types scored"),
+    "capacity": N_("Capacity (persons at once)"),
+    "provider": N_("Provider"),
+}
+
+
+def column_title(column: str, lang: str | None = None) -> str:
+    """
+    Return the title of a result column in ``lang`` (``gap_score_<type>`` → the gap score's title).
+
+    Columns without a title are returned unchanged.
+
+    Examples
+    --------
+    >>> column_title("need", "sq")
+    'Nevoja (persona)'
+    """
+    base = "gap_score" if column.startswith("gap_score") else column
+    return t(COLUMN_TITLES[base], lang) if base in COLUMN_TITLES else column
+
+
+def area_names(areas: Any, lang: str | None = None) -> Any:
+    """
+    Return the areas' names in ``lang``: ``name_<lang>`` where present and filled, else ``name``.
+
+    Parameters
+    ----------
+    areas
+        A frame with ``name`` (or at least ``area_id``) and optionally ``name_sq``/``name_sr``/``name_en``.
+    lang
+        ``en``, ``sq`` or ``sr``; ``None`` → :func:`default_language`.
+
+    Returns
+    -------
+    names
+        A Series of names (object dtype) aligned with ``areas``.
+    """
+    own = f"name_{check_language(lang)}"
+    fallback = "name" if "name" in areas.columns else "area_id"
+    name = areas[fallback].astype(object)
+    if own in areas.columns:
+        filled = areas[own].notna() & (areas[own].astype(str).str.strip() != "")
+        return areas[own].astype(object).where(filled, name)
+    return name
 
 
 def default_language() -> str:
@@ -75,7 +150,7 @@ def _catalog(lang: str) -> dict[str, str]:
     }
 
 
-def t(message: str, lang: str | None = None, **values: Any) -> str:
+def t(message: str, lang: str | None = None, /, **values: Any) -> str:
     """
     Translate an English message, then fill in ``{name}`` placeholders.
 
@@ -84,24 +159,30 @@ def t(message: str, lang: str | None = None, **values: Any) -> str:
     message
         The English text (the gettext message id).
     lang
-        ``en``, ``sq`` or ``sr``; ``None`` → :func:`default_language`.
+        ``en``, ``sq`` or ``sr``; ``None`` → :func:`default_language`. May also be given as
+        ``lang=`` (so no placeholder may be called ``lang``).
     **values
         Values for the placeholders; numbers are not formatted here (use :func:`format_number`).
+        A placeholder may be called ``message``.
 
     Examples
     --------
     >>> t("{n} municipalities", "en", n=38)
     '38 municipalities'
     """
+    if "lang" in values:
+        lang = values.pop("lang")
     text = _catalog(check_language(lang)).get(message, message)
     return text.format(**values) if values else text
 
 
-def format_number(value: float | int | None, lang: str | None = None, *, decimals: int = 1) -> str:
+def format_number(
+    value: float | int | None, lang: str | None = None, *, decimals: int = 1, grouping: bool = True
+) -> str:
     """
     Format a number for a language: ``12,345.6`` in English, ``12.345,6`` in Albanian and Serbian.
 
-    ``None`` and NaN give ``"–"``.
+    ``None`` and NaN give ``"–"``; ``grouping=False`` leaves out the thousands separator.
 
     Examples
     --------
@@ -114,11 +195,33 @@ def format_number(value: float | int | None, lang: str | None = None, *, decimal
         return "–"
     code = check_language(lang)
     locale = LANGUAGES[code][0]
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    pattern = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals > 0 else "")
     text = format_decimal(value, format=pattern, locale=locale)
     if code in _GROUP_OVERRIDE:
         text = text.replace(get_group_symbol(locale), _GROUP_OVERRIDE[code])
     return text
+
+
+def localise_number(text: str, lang: str | None = None) -> str:
+    """
+    Give a number written the English way (``"12,345.6"``, as ``f"{x:,.1f}"``) the separators of ``lang``.
+
+    Only ``,`` and ``.`` are changed, so pass the number alone, not a sentence around it.
+
+    Examples
+    --------
+    >>> localise_number("12,345.6", "sq"), localise_number("12,345.6", "en")
+    ('12.345,6', '12,345.6')
+    """
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    code = check_language(lang)
+    locale = LANGUAGES[code][0]
+    group = _GROUP_OVERRIDE.get(code, get_group_symbol(locale))
+    decimal = get_decimal_symbol(locale)
+    if (group, decimal) == (",", "."):
+        return text
+    return text.translate({ord(","): group, ord("."): decimal})
 
 
 def format_date(value: _dt.date | None = None, lang: str | None = None) -> str:

@@ -2,6 +2,11 @@
 
 Maps work offline: no tile layer is added unless asked for, and all text drawn from the data is
 HTML-escaped, so a name such as ``<script>`` shows as text.
+
+Every text the maps add (legend, "no data", tooltip labels, layer names, the attribution note) is
+in the language given by ``lang`` (:mod:`socialmap.i18n`); area names are taken from
+``name_<lang>`` where the areas have it, service types are shown by their taxonomy label, and
+numbers use the language's separators (``12.345,6`` in Albanian and Serbian).
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ import shapely
 from socialmap.crs import require_crs
 from socialmap.errors import SocialMapError
 from socialmap.gaps import classify
+from socialmap.i18n import area_names, check_language, column_title, localise_number, t
 
 if TYPE_CHECKING:
     import folium
+
+    from socialmap.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +71,31 @@ def _escaped(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _service_colours(types: list[str]) -> dict[str, str]:
-    return {t: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, t in enumerate(sorted(types))}
+    return {key: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, key in enumerate(sorted(types))}
+
+
+def _type_label(taxonomy: Taxonomy | None, key: str, lang: str) -> str:
+    """Return a service type's label in ``lang`` (its key when the taxonomy does not know it)."""
+    if taxonomy is not None and key in taxonomy.service_types:
+        return str(taxonomy.label(key, lang))
+    return key
+
+
+def _localised_names(gdf: gpd.GeoDataFrame, lang: str) -> gpd.GeoDataFrame:
+    """Return ``gdf`` with ``name`` in ``lang`` where a filled ``name_<lang>`` column exists."""
+    if "name" not in gdf.columns or f"name_{lang}" not in gdf.columns:
+        return gdf
+    out = gdf.copy()
+    out["name"] = area_names(out, lang)
+    return out
+
+
+def _note_text(text: str, lang: str) -> str:
+    """Translate an attribution note: whole, or part by part (parts joined by ``"; "``)."""
+    whole = t(text, lang)
+    if whole != text:
+        return whole
+    return "; ".join(t(part, lang) for part in text.split("; "))
 
 
 def areas_map(
@@ -73,6 +105,9 @@ def areas_map(
     tooltip_columns: tuple[str, ...] = ("name",),
     attribution: str = "",
     tiles: str | None = None,
+    lang: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> folium.Map:
     """
     Draw areas (and optionally service sites) on an offline folium map.
@@ -86,9 +121,17 @@ def areas_map(
     tooltip_columns
         Area columns shown in the tooltip (those present).
     attribution
-        Data sources and caveats drawn in the map's corner (e.g. "schematic boundaries").
+        Data sources and caveats drawn in the map's corner (e.g. "schematic boundaries"); texts the
+        catalogs know (e.g. the demo's) are translated.
     tiles
         A folium tile layer name, or ``None`` for a plain background that needs no internet.
+    lang
+        Language of the map's texts and of the area names (``name_<lang>`` when present);
+        ``None``: :func:`socialmap.i18n.default_language`.
+    labels
+        Displayed label per tooltip column; others show their title (:func:`socialmap.i18n.column_title`).
+    taxonomy
+        For the service types' labels (default: their keys).
 
     Returns
     -------
@@ -97,7 +140,9 @@ def areas_map(
     """
     import folium
 
-    shown = _to_4326(areas, "areas")
+    lang = check_language(lang)
+    labels = dict(labels or {})
+    shown = _localised_names(_to_4326(areas, "areas"), lang)
     cols = [c for c in tooltip_columns if c in shown.columns]
     shown = _escaped(shown[[*cols, "geometry"]], cols)
     minx, miny, maxx, maxy = shown.total_bounds
@@ -105,27 +150,33 @@ def areas_map(
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.GeoJson(
         shown.to_json(),
-        name="areas",
+        name=_safe(t("Areas", lang)),
         style_function=lambda _f: {
             "color": "#444444", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.5,
         },
-        tooltip=folium.GeoJsonTooltip(fields=cols) if cols else None,
+        tooltip=(
+            folium.GeoJsonTooltip(
+                fields=cols, aliases=[_safe(labels.get(c, column_title(c, lang))) for c in cols]
+            )
+            if cols
+            else None
+        ),
     ).add_to(fmap)
     if services is not None and len(services):
-        _add_services(fmap, services)
+        _add_services(fmap, services, taxonomy, lang)
     if attribution:
-        _add_note(fmap, attribution)
+        _add_note(fmap, _note_text(attribution, lang))
     folium.LayerControl().add_to(fmap)
     return fmap
 
 
-def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
+def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy | None, lang: str) -> None:
     import folium
 
     pts = _to_4326(services, "services")
     types = sorted(pts["service_type"].astype(str).unique())
     colour = _service_colours(types)
-    layer = folium.FeatureGroup(name="services")
+    layer = folium.FeatureGroup(name=_safe(t("Services", lang)))
     for name, stype, geom in zip(pts["name"], pts["service_type"].astype(str), pts.geometry, strict=True):
         folium.CircleMarker(
             location=[geom.y, geom.x],
@@ -133,7 +184,7 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
             color=colour[stype],
             fill=True,
             fill_opacity=0.9,
-            tooltip=_safe(f"{name} ({stype})"),
+            tooltip=_safe(f"{name} ({_type_label(taxonomy, stype, lang)})"),
         ).add_to(layer)
     layer.add_to(fmap)
 
@@ -172,6 +223,8 @@ def choropleth_map(
     colormap: str = "YlOrRd",
     legend_title: str | None = None,
     value_format: str = "{:,.1f}",
+    lang: str | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> folium.Map:
     """
     Draw areas filled by classes of a numeric column, with a legend, tooltips and clustered services.
@@ -194,9 +247,11 @@ def choropleth_map(
         Area columns shown in the tooltip; ``column`` is added after them if not listed.
     labels
         Displayed label per column name (tooltip rows, and the legend title by default);
-        columns not in it show their own name.
+        columns not in it show their title in ``lang`` (:func:`socialmap.i18n.column_title`), or
+        their own name when they have none.
     attribution
-        Data sources and caveats drawn in the map's corner (e.g. "schematic boundaries").
+        Data sources and caveats drawn in the map's corner (e.g. "schematic boundaries"); texts the
+        catalogs know (e.g. the demo's) are translated.
     tiles
         A folium tile layer name such as ``"OpenStreetMap"``, or ``None`` for a plain background
         that needs no internet.
@@ -207,7 +262,14 @@ def choropleth_map(
     legend_title
         Legend heading; defaults to the label of ``column``. Put units here, e.g. "gap score (%)".
     value_format
-        Format of numbers in the legend and the tooltips (integers are shown whole).
+        Format of numbers in the legend and the tooltips (integers are shown whole), written as
+        for English (``"{:,.1f}"``); the separators are then those of ``lang``.
+    lang
+        Language of the map's texts ("no data", tooltip labels, layer names, the note), of the
+        area names (``name_<lang>`` when present) and of the numbers; ``None``:
+        :func:`socialmap.i18n.default_language`.
+    taxonomy
+        For the service types' labels (default: their keys).
 
     Returns
     -------
@@ -230,6 +292,7 @@ def choropleth_map(
     """
     import folium
 
+    lang = check_language(lang)
     labels = dict(labels or {})
     _check_columns(areas, [column], "areas", "column")
     _check_columns(areas, list(tooltip_columns), "areas", "tooltip_columns")
@@ -238,10 +301,10 @@ def choropleth_map(
             f"`column` {column!r} must be numeric to colour the map; it has dtype {areas[column].dtype}. "
             f"Convert it with `pd.to_numeric`."
         )
-    fmt = _number_formatter(value_format)
+    fmt = _number_formatter(value_format, lang)
     if len(areas) == 0:
         raise SocialMapError("`areas` is empty: there is nothing to draw.")
-    shown = _to_4326(areas, "areas").reset_index(drop=True)
+    shown = _localised_names(_to_4326(areas, "areas").reset_index(drop=True), lang)
 
     values = pd.to_numeric(shown[column], errors="coerce").astype(float)
     values = values.where(np.isfinite(values))
@@ -251,13 +314,13 @@ def choropleth_map(
 
     fields = list(dict.fromkeys([*tooltip_columns, column]))
     props = pd.DataFrame(
-        {f"t{i}": _tooltip_texts(shown[col], fmt) for i, col in enumerate(fields)}, index=shown.index
+        {f"t{i}": _tooltip_texts(shown[col], fmt, lang) for i, col in enumerate(fields)}, index=shown.index
     )
     props["fill"] = fills
     props["class"] = classes.astype("object").where(classes.notna(), None)
     drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
 
-    legend_name = legend_title if legend_title is not None else labels.get(column, column)
+    legend_name = legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
     fmap = _base_map(shown, tiles, attribution)
     folium.GeoJson(
         drawn.to_json(),
@@ -266,16 +329,16 @@ def choropleth_map(
         highlight_function=lambda _f: {"weight": 3, "color": "#222222"},
         tooltip=folium.GeoJsonTooltip(
             fields=[f"t{i}" for i in range(len(fields))],
-            aliases=[_safe(labels.get(c, c)) for c in fields],
+            aliases=[_safe(labels.get(c, column_title(c, lang))) for c in fields],
         ),
     ).add_to(fmap)
 
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
-        entries.append((NO_DATA_COLOUR, "no data"))
+        entries.append((NO_DATA_COLOUR, t("no data", lang)))
     _add_markup(fmap, _legend_markup(str(legend_name), entries))
     if services is not None and len(services):
-        _add_clustered_services(fmap, services)
+        _add_clustered_services(fmap, services, taxonomy, lang)
     if title:
         _add_markup(
             fmap,
@@ -284,7 +347,7 @@ def choropleth_map(
             f'font:bold 15px sans-serif;border-radius:4px;">{_safe(title)}</div>',
         )
     if attribution:
-        _add_note(fmap, attribution)
+        _add_note(fmap, _note_text(attribution, lang))
     folium.LayerControl(collapsed=False).add_to(fmap)
     logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
     return fmap
@@ -328,21 +391,35 @@ def _check_columns(gdf: pd.DataFrame, wanted: list[str], label: str, argument: s
         )
 
 
-def _number_formatter(value_format: str) -> Any:
+def _number_formatter(value_format: str, lang: str = "en") -> Any:
+    """
+    Return a function formatting a number with ``value_format``, with the separators of ``lang``.
+
+    Only the replacement field's output is localised; text around it is kept as written.
+    """
+    import string
+
     try:
         value_format.format(1234.5)
+        parts = list(string.Formatter().parse(value_format))
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise SocialMapError(
             f"`value_format` {value_format!r} cannot format a number ({exc}); use e.g. '{{:,.1f}}'."
         ) from None
 
     def fmt(value: float) -> str:
-        return value_format.format(value)
+        out = []
+        for literal, field, spec, conversion in parts:
+            out.append(literal)
+            if field is not None:
+                field_format = "{" + field + (f"!{conversion}" if conversion else "") + f":{spec}}}"
+                out.append(localise_number(field_format.format(value), lang))
+        return "".join(out)
 
     return fmt
 
 
-def _tooltip_texts(series: pd.Series, fmt: Any) -> list[str]:
+def _tooltip_texts(series: pd.Series, fmt: Any, lang: str = "en") -> list[str]:
     """Format one tooltip column as escaped text: numbers rounded, missing values as a dash."""
     is_int = pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
     is_num = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
@@ -351,7 +428,7 @@ def _tooltip_texts(series: pd.Series, fmt: Any) -> list[str]:
         if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
             out.append(MISSING_TEXT)
         elif is_int:
-            out.append(_safe(f"{int(value):,}"))
+            out.append(_safe(localise_number(f"{int(value):,}", lang)))
         elif is_num:
             out.append(_safe(fmt(float(value))))
         else:
@@ -456,7 +533,9 @@ def _simplify(arr: np.ndarray, tolerance: float) -> np.ndarray:
     return shapely.simplify(arr, tolerance, preserve_topology=True)
 
 
-def _add_clustered_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> None:
+def _add_clustered_services(
+    fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy | None = None, lang: str = "en"
+) -> None:
     """Add services as markers clustered per type, one layer (FeatureGroup) per service type."""
     import warnings
 
@@ -480,18 +559,21 @@ def _add_clustered_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> Non
             stacklevel=3,
         )
         geoms = geoms.where(~not_points, geoms.representative_point())
-    types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
+    unspecified = t("unspecified", lang)
+    types = pts["service_type"].astype("object").where(pts["service_type"].notna(), unspecified).astype(str)
     colours = _service_colours(list(types.unique()))
     extra = [c for c in ("capacity", "provider") if c in pts.columns]
     for stype in sorted(colours):
         rows = types == stype
         colour = colours[stype]
-        group = folium.FeatureGroup(name=f"{_safe(stype)} ({int(rows.sum())})", show=True)
+        shown_type = _safe(_type_label(taxonomy, stype, lang))
+        count = localise_number(f"{int(rows.sum()):,}", lang)
+        group = folium.FeatureGroup(name=f"{shown_type} ({count})", show=True)
         cluster = MarkerCluster(control=False, icon_create_function=_cluster_icon_js(colour))
         cluster.add_to(group)
         for (_, row), geom in zip(pts[rows].iterrows(), geoms[rows], strict=True):
             details = "".join(
-                f"<br>{_safe(c)}: {MISSING_TEXT if pd.isna(row[c]) else _safe(row[c])}" for c in extra
+                f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang)}" for c in extra
             )
             folium.Marker(
                 location=[round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)],
@@ -502,10 +584,21 @@ def _add_clustered_services(fmap: folium.Map, services: gpd.GeoDataFrame) -> Non
                     icon_anchor=(6, 6),
                     class_name="socialmap-service",
                 ),
-                tooltip=folium.Tooltip(f"{_safe(row['name'])} ({_safe(stype)})"),
-                popup=folium.Popup(f"<b>{_safe(row['name'])}</b><br>{_safe(stype)}{details}", max_width=300),
+                tooltip=folium.Tooltip(f"{_safe(row['name'])} ({shown_type})"),
+                popup=folium.Popup(f"<b>{_safe(row['name'])}</b><br>{shown_type}{details}", max_width=300),
             ).add_to(cluster)
         group.add_to(fmap)
+
+
+def _detail(value: Any, lang: str) -> str:
+    """Return a service's capacity or provider for a popup, numbers with the language's separators."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return MISSING_TEXT
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+        text = f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
+        return _safe(localise_number(text, lang))
+    return _safe(value)
 
 
 def _cluster_icon_js(colour: str) -> str:

@@ -64,6 +64,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap.errors import SocialMapError
+from socialmap.i18n import N_
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -84,9 +85,9 @@ PRIMARY = "primary"
 SECONDARY = "secondary"
 
 #: Marker of a secondary (complementary) suppression in published tables.
-SECONDARY_MARK = "[c]"
+SECONDARY_MARK = N_("[c]")
 
-RULE = (
+RULE = N_(
     "Rows of sensitive service types whose count of persons in a sensitive target group is above 0 "
     "and below {threshold} are shown as '<{threshold}'. So that national totals cannot give them "
     "away, more rows are hidden (shown as '[c]', smallest first) until the hidden rows of every "

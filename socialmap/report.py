@@ -390,7 +390,13 @@ def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str)
         "points": t("the given demand points or population raster", lang),
     }
     if spreading.startswith("grid"):
-        where = t("a regular grid {detail}", lang, detail=spreading[len("grid") :].strip())
+        cell_m = getattr(getattr(result, "config", None), "cell_size_m", None)
+        if cell_m is None:
+            cell_m = (prov.get("config") or {}).get("cell_size_m")
+        if cell_m is None:
+            where = t("a regular grid", lang)
+        else:
+            where = t("a regular grid of {size} m cells", lang, size=_fmt(cell_m, lang, 0))
     else:
         where = kinds.get(spreading, spreading)
     parts.append(t("Need is placed on {where}.", lang, where=where))
@@ -421,6 +427,75 @@ def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str)
     if hidden:
         parts.append(protected.rule(lang))
     return " ".join(parts), citations
+
+
+def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | None = None) -> list[str]:
+    """
+    Return the notes of an analysis run (``result.notes``) in ``lang``.
+
+    The pipeline writes its notes in English; the two kinds it writes (a service type not scored
+    because its need is unknown, and distance coverage used because some capacities are unknown)
+    are rebuilt here from the result in the chosen language, with the service types' labels. Any
+    other note is passed through as written.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    lang
+        ``en``, ``sq`` or ``sr`` (``None``: the default language).
+    taxonomy
+        For the service types' labels (default: the result's own; without one, the keys).
+
+    Returns
+    -------
+    notes
+        One sentence per note.
+    """
+    from socialmap.i18n import check_language, t
+
+    lang = check_language(lang)
+    tax = taxonomy if taxonomy is not None else getattr(result, "taxonomy", None)
+    prov = result.provenance
+    used = {str(k): str(v) for k, v in dict(prov.get("methods_used") or {}).items()}
+    configured = str(prov.get("method", ""))
+    method_names = {"2sfca": "2SFCA", "e2sfca": "E2SFCA"}
+
+    def label(key: str) -> str:
+        if tax is not None and key in getattr(tax, "service_types", {}):
+            return str(tax.label(key, lang))
+        return key
+
+    notes = [
+        t(
+            "{service}: need unknown (a target group has no rate and no count column); not scored.",
+            lang,
+            service=label(key),
+        )
+        for key, method in used.items()
+        if method == "none"
+    ]
+    services = result.services
+    for key, method in used.items():
+        if method != "coverage" or configured == "coverage" or "service_type" not in services.columns:
+            continue
+        sites = services[services["service_type"].astype(str) == key]
+        capacity = pd.to_numeric(sites["capacity"], errors="coerce") if "capacity" in sites else None
+        unknown = len(sites) if capacity is None else int(capacity.isna().sum())
+        notes.append(
+            t(
+                "{service}: capacity unknown for {unknown} of {total} services, so distance coverage is "
+                "used instead of {method}. Fill in every capacity to use {method}.",
+                lang,
+                service=label(key),
+                unknown=_fmt(unknown, lang, 0),
+                total=_fmt(len(sites), lang, 0),
+                method=method_names.get(configured, configured),
+            )
+        )
+    rebuilt = tuple(f"{key}: {kind}" for key in used for kind in ("need unknown", "capacity unknown"))
+    notes += [str(n) for n in prov.get("notes") or () if not str(n).startswith(rebuilt)]
+    return notes
 
 
 def _paragraph(text: str, style: Any) -> Any:
@@ -619,7 +694,7 @@ def brief(
                 for c in ("need", "services", "places", "covered_share", "gap_score")
             ]
         )
-    widths = [64 * mm, 24 * mm, 20 * mm, 26 * mm, 22 * mm, 0]
+    widths = [60 * mm, 24 * mm, 24 * mm, 26 * mm, 22 * mm, 0]
     widths[-1] = frame_w - sum(widths)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
@@ -653,7 +728,7 @@ def brief(
     note, citations = _method_note(result, tax, protected, lang)
     story.append(_paragraph(t("Method", lang), styles["h2"]))
     story.append(_paragraph(note, styles["small"]))
-    notes = list(result.provenance.get("notes") or [])
+    notes = run_notes(result, lang, taxonomy=tax)
     if notes:
         story.append(_paragraph(t("Notes: {notes}", lang, notes=" ".join(notes)), styles["small"]))
     story.append(_paragraph(t("Sources", lang), styles["h2"]))

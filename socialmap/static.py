@@ -53,24 +53,9 @@ _GAP_COLUMNS = ("composite_gap", "gap_score")
 
 
 def _column_title(column: str, lang: str | None) -> str:
-    from socialmap.i18n import t
+    from socialmap.i18n import column_title
 
-    base = "gap_score" if column.startswith("gap_score") else column
-    titles = {
-        "composite_gap": "Composite gap score (0–100)",
-        "gap_score": "Gap score: % of need without a reachable place",
-        "covered_share": "Share of need within the catchment (%)",
-        "need": "Need (persons)",
-        "reachable_places": "Persons in need who can reach a place",
-        "unmet_need": "Persons in need who cannot reach a place",
-        "supply": "Places (known capacity)",
-        "supply_per_10k": "Places per 10,000 persons in need",
-        "access": "Places per person in need (2SFCA)",
-        "services": "Number of services",
-        "population": "Population (persons)",
-        "rank": "Rank by composite gap (1 = largest gap)",
-    }
-    return t(titles.get(base, column), lang)
+    return column_title(column, lang)
 
 
 def _display_factor(column: str) -> float:
@@ -134,14 +119,9 @@ def _class_labels(
 
 
 def _area_names(areas: pd.DataFrame, lang: str | None) -> pd.Series:
-    from socialmap.i18n import check_language
+    from socialmap.i18n import area_names
 
-    code = check_language(lang)
-    own = f"name_{code}"
-    name = areas["name"].astype(object) if "name" in areas.columns else areas["area_id"].astype(object)
-    if own in areas.columns:
-        return areas[own].astype(object).where(areas[own].notna(), name)
-    return name
+    return area_names(areas, lang)
 
 
 def _label_of(taxonomy: Taxonomy | None, key: str, lang: str | None) -> str:
@@ -166,8 +146,10 @@ def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     Returns
     -------
     lines
-        Boundaries (verbatim from the provenance, e.g. "schematic boundaries (not official): ..."),
-        population (year and sources), services, need rates, and any licence entries.
+        Boundaries (from the provenance, e.g. "schematic boundaries (not official): ..."),
+        population (year and sources), services, need rates, and any licence entries. The demo's
+        descriptions of its data are translated (they are in the catalogs); other sources are
+        quoted as given.
     """
     from socialmap.i18n import t
 
@@ -176,12 +158,12 @@ def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     files = prov.get("files") or {}
     boundaries = prov.get("demo_boundaries") or prov.get("boundaries")
     if boundaries:
-        lines.append(t("Boundaries: {text}", lang, text=boundaries))
+        lines.append(t("Boundaries: {text}", lang, text=t(str(boundaries), lang)))
     elif files.get("areas"):
         lines.append(t("Boundaries: {text}", lang, text=Path(files["areas"]).name))
-    year = prov.get("population_year", "unknown")
+    year = prov.get("population_year") or t("unknown", lang)
     if prov.get("demo_population"):
-        population = str(prov["demo_population"])
+        population = t(str(prov["demo_population"]), lang)
     else:
         sources = [str(s) for s in prov.get("population_sources", [])]
         if not sources and files.get("population"):
@@ -191,7 +173,7 @@ def sources_lines(result: Result, lang: str | None = None) -> list[str]:
             population += " " + t("(and {n} more sources)", lang, n=len(sources) - 2)
     lines.append(t("Population ({year}): {text}", lang, year=year, text=population or t("unknown", lang)))
     if prov.get("demo_services"):
-        lines.append(t("Services: {text}", lang, text=prov["demo_services"]))
+        lines.append(t("Services: {text}", lang, text=t(str(prov["demo_services"]), lang)))
     elif files.get("services"):
         lines.append(t("Services: {text}", lang, text=Path(files["services"]).name))
     if prov.get("taxonomy"):
@@ -238,7 +220,9 @@ def method_line(result: Result, lang: str | None = None, *, service_type: str | 
         method = methods.get(str(prov.get("method")), str(prov.get("method", "")))
         others = sorted(k for k, m in used.items() if m == "coverage" and m != prov.get("method"))
         if others:
-            method += " " + t("({types}: distance coverage, capacity unknown)", lang, types=", ".join(others))
+            tax = getattr(result, "taxonomy", None)
+            names = ", ".join(_label_of(tax, k, lang) for k in others)
+            method += " " + t("({types}: distance coverage, capacity unknown)", lang, types=names)
     catchments = sorted({float(v) for v in catchment_m.values()})
     if len(catchments) == 1:
         catch = t("{km} km", lang, km=format_number(catchments[0] / 1000, lang, decimals=1))
@@ -253,7 +237,7 @@ def method_line(result: Result, lang: str | None = None, *, service_type: str | 
         lang,
         method=method,
         catchment=catch,
-        year=prov.get("population_year", "unknown"),
+        year=prov.get("population_year") or t("unknown", lang),
     )
 
 
@@ -436,7 +420,7 @@ def gap_map(
         map_h = min(map_w * aspect, 4.6)
         map_w = map_h / aspect
         legend_h = 0.3 + 0.17 * math.ceil(len(handles) / 2)
-        small = [b for b in (boundaries,) if b] + notes
+        small = [t(b, lang) for b in (boundaries,) if b] + notes
         note_text = "\n".join(textwrap.fill(x, 78) for x in small)
         note_h = 0.05 + 0.125 * (note_text.count("\n") + 1 if note_text else 0)
         height = margin + map_h + legend_h + note_h + margin

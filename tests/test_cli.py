@@ -17,9 +17,10 @@ ADM2 = "geoBoundaries-XKX-ADM2_simplified.geojson"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command line; in English unless ``env`` (or ``--lang``) says otherwise."""
     import os
 
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, "SOCIALMAP_LANG": "en", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "socialmap.cli", *args],
         capture_output=True,
@@ -203,3 +204,50 @@ def test_optimise_and_scenario_commands(tmp_path):
     assert done.returncode == 0, done.stderr
     totals = pd.read_csv(tmp_path / "sc" / "scenarios_total.csv", encoding="utf-8-sig")
     assert len(totals)
+
+
+# --- languages --------------------------------------------------------------------------------------
+
+
+def test_every_command_has_a_lang_option():
+    import typer.main
+
+    from socialmap.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        options = {opt for param in command.params for opt in param.opts}
+        assert "--lang" in options, name
+    assert set(group.commands) >= {
+        "validate", "fetch-boundaries", "analyze", "map", "brief", "export", "optimise", "scenario"
+    }
+
+
+def test_lang_sq_prints_albanian_messages(tmp_path):
+    done = run("analyze", "--out", str(tmp_path), "--lang", "sq")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    expected = "gabim: Jepni --demo kosovo, ose të treja: --areas, --services dhe --population."
+    assert done.stderr.startswith(expected)
+    done = run("validate", "--kind", "nonsense", "--lang=sr", str(tmp_path / "x.csv"))
+    assert done.returncode == 2
+    assert "greška: --kind 'nonsense' nije nijedno od: areas, services, population." in done.stderr
+
+
+def test_the_default_language_comes_from_the_environment(tmp_path):
+    done = run("analyze", "--out", str(tmp_path), env={"SOCIALMAP_LANG": "", "LANG": "sr_RS.UTF-8"})
+    assert done.stderr.startswith("greška: Navedite --demo kosovo")
+    help_text = run("map", "--help", env={"SOCIALMAP_LANG": "sq"}).stdout
+    assert "Vizato një hartë të mungesave" in help_text and "Numri i klasave." in help_text
+
+
+def test_map_command_in_albanian_writes_an_albanian_map(tmp_path):
+    svg = tmp_path / "composite.svg"
+    done = run("map", "--demo", "kosovo", "--out", str(svg), "--lang", "sq")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("u shkrua harta: ")
+    notes = [line for line in done.stderr.splitlines() if line.startswith(("note:", "shënim:"))]
+    assert notes and all(line.startswith("shënim: ") for line in notes)
+    assert "Qendra për Punë Sociale: kapaciteti i panjohur" in done.stderr
+    text = svg.read_text(encoding="utf-8")
+    assert "Mungesat në shërbimet sociale: shkalla e përbërë e mungesës" in text
+    assert "Popullsia (2024)" in text and "Population" not in text and "Sources" not in text

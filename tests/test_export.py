@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import geopandas as gpd
@@ -44,6 +45,12 @@ service_types:
 """
 NAMES = [PAYLOADS[0], PAYLOADS[1], PAYLOADS[2], "Pejë", "Đakovica", PAYLOADS[3]]
 VICTIMS = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0]
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Outputs made without ``lang`` are in the default language: English here, whatever the machine's."""
+    monkeypatch.setenv("SOCIALMAP_LANG", "en")
 
 
 @pytest.fixture
@@ -225,3 +232,23 @@ def test_write_result_hides_small_counts(result, tmp_path):
     assert shelter.loc["01", "need"] == "<5"
     gp = gpd.read_file(paths["gpkg"], layer="areas_by_service_type")
     assert gp.loc[(gp["service_type"] == "shelter") & (gp["area_id"] == "01"), "suppression"].item() == "<5"
+
+
+def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path):
+    from socialmap.export import write_result
+
+    path = export_table(result, tmp_path / "t.xlsx", lang="sr")
+    book = openpyxl.load_workbook(path)
+    sheets = ["područja", "po vrsti usluge", "nacionalni zbirovi", "usluge", "izvori", "kolone"]
+    assert book.sheetnames == sheets
+    columns = {row[0]: row[1] for row in book["kolone"].iter_rows(min_row=2, values_only=True)}
+    assert columns["need"].startswith("Osobe kojima će usluga verovatno biti potrebna")
+    sheet = book["po vrsti usluge"]
+    labels = next(col for col in sheet.iter_cols(values_only=True) if col[0] == "service_label")
+    assert "Dnevni boravak" in labels
+    page = (write_result(result, tmp_path / "out", lang="sq")["map"]).read_text(encoding="utf-8")
+    page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)  # JSON escapes
+    assert "Shkalla e përbërë e mungesës (0–100) (2SFCA)" in page  # title: column and method
+    assert "Renditja sipas mungesës së përbërë" in page and "Komuna" in page  # tooltip labels
+    assert "Qendër ditore (" in page  # a service layer, by its label
+    assert "popullsia " in page  # the note

@@ -57,6 +57,22 @@ def services(names: list[str] | None = None, types: list[str] | None = None) -> 
     )
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Maps drawn without ``lang`` are in the default language: English here, whatever the machine's."""
+    monkeypatch.setenv("SOCIALMAP_LANG", "en")
+
+
+class _Labels:
+    """A stand-in taxonomy: labels of the two service types of :func:`services`."""
+
+    service_types = {"day_care": None, "shelter": None}
+    _labels = {"sq": {"day_care": "Qendër ditore", "shelter": "Strehimore"}}
+
+    def label(self, key, lang):
+        return self._labels.get(lang, {}).get(key, key)
+
+
 def render(fmap) -> str:
     return fmap.get_root().render()
 
@@ -159,7 +175,8 @@ def test_tooltips_show_name_and_columns_formatted_with_labels():
             labels={"need": "Persons in need", "value": "Gap score"},
         )
     )
-    assert tooltip_aliases(unicode_decoded(page)) == ["name", "Persons in need", "supply", "Gap score"]
+    aliases = tooltip_aliases(unicode_decoded(page))
+    assert aliases == ["Municipality", "Persons in need", "Places (known capacity)", "Gap score"]
     rows = [[f["properties"][f"t{i}"] for i in range(4)] for f in features(page)]
     assert rows == [
         ["Alpha", "1,234.5", "10", "1.0"],
@@ -214,6 +231,55 @@ def test_areas_map_still_draws_and_escapes():
     assert "{{ 7*7 }} schematic boundaries" in html.unescape(page)
 
 
+# --- languages ------------------------------------------------------------------------------------
+
+
+def test_choropleth_in_albanian_texts_names_numbers_and_service_types():
+    from socialmap.datasets import SCHEMATIC_ATTRIBUTION
+
+    areas = grid([1.0, 2.345, np.nan, 4.0]).assign(name_sq=["Alfa", None, "Gama", "Delta"])
+    page = render(
+        maps.choropleth_map(
+            areas,
+            "value",
+            k=2,
+            services=services(),
+            tooltip_columns=("name", "need", "supply"),
+            labels={"value": "Vlera"},
+            attribution=f"{SCHEMATIC_ATTRIBUTION}; population 2024",
+            lang="sq",
+            taxonomy=_Labels(),
+        )
+    )
+    decoded = unicode_decoded(page)
+    assert "pa të dhëna" in legend(page) and "no data" not in decoded
+    assert "1,0 – 2,3" in legend(page)  # decimal comma
+    assert tooltip_aliases(decoded) == ["Komuna", "Nevoja (persona)", "Vende (kapacitet i njohur)", "Vlera"]
+    rows = [[f["properties"][f"t{i}"] for i in range(4)] for f in features(page)]
+    assert [r[0] for r in rows] == ["Alfa", "Beta", "Gama", "Delta"]  # name_sq, else name
+    assert rows[0][1:] == ["1.234,5", "10", "1,0"] and rows[3][2] == "1.234"
+    assert '"Qendër ditore (2)"' in decoded and '"Strehimore (1)"' in decoded
+    assert "Day care 1 (Qendër ditore)" in decoded and "Kapaciteti (persona njëkohësisht): 20<" in decoded
+    note = decoded[decoded.index('class="socialmap-note"') :]
+    assert note.split(">", 1)[1].startswith("kufij skematikë (jo zyrtarë): konturi nga Natural Earth")
+    # Parts the catalogs do not know ("population 2024" here) are kept as given.
+    assert "; population 2024</div>" in note
+
+
+def test_areas_map_in_serbian():
+    areas = grid([1.0, 2.0, 3.0, 4.0]).assign(name_sr=["Alfa", "Beta", "Gama", "Delta"])
+    page = unicode_decoded(render(maps.areas_map(areas, services(), lang="sr")))
+    assert '"Područja"' in page and '"Usluge"' in page
+    assert tooltip_aliases(page) == ["Opština"]
+    assert [f["properties"]["name"] for f in features(page)] == ["Alfa", "Beta", "Gama", "Delta"]
+
+
+def test_value_format_keeps_its_text_and_localises_the_number():
+    fmt = maps._number_formatter("≈ {:,.2f} km", "sr")
+    assert fmt(12345.678) == "≈ 12.345,68 km"
+    assert maps._number_formatter("{:.0%}", "sq")(0.25) == "25%"
+
+
 # --- services -------------------------------------------------------------------------------------
 
 
@@ -238,7 +304,8 @@ def test_services_clustered_in_one_toggleable_group_per_type():
     overlays = page[page.index("overlays :") : page.index("L.control.layers(")]
     assert '"day_care (2)"' in overlays and '"shelter (1)"' in overlays
     assert "Day care 1 (day_care)" in page and "Shelter (shelter)" in page
-    assert "capacity: –" in page  # the unknown capacity of Day care 2
+    assert "Capacity (persons at once): –" in page  # the unknown capacity of Day care 2
+    assert "Capacity (persons at once): 20<" in page  # 20.0 places shown as a whole number
 
 
 def test_services_without_location_are_left_out_with_a_warning():

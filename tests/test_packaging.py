@@ -39,6 +39,8 @@ def test_wheel_contains_the_package_data(tmp_path):
         "socialmap/_demo_data/services/kosovo_services.csv",
         "socialmap/_demo_data/population/kosovo_population_2024.csv",
         "socialmap/_demo_data/README.md",
+        "socialmap/locales/sq/LC_MESSAGES/socialmap.po",
+        "socialmap/locales/sr/LC_MESSAGES/socialmap.po",
     ):
         assert required in names, required
     entry_points = (

@@ -77,6 +77,12 @@ VICTIMS = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0, 7.0, 15.0, 22.0]
 KIDS = [3.0, 11.0, 0.0, 6.0, 1.0, 25.0, 8.0, 14.0, 9.0]
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Outputs made without ``lang`` are in the default language: English here, whatever the machine's."""
+    monkeypatch.setenv("SOCIALMAP_LANG", "en")
+
+
 def make_result(tmp_path):
     path = tmp_path / "taxonomy.yaml"
     path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")

@@ -69,6 +69,12 @@ needs_poppler = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Outputs made without ``lang`` are in the default language: English here, whatever the machine's."""
+    monkeypatch.setenv("SOCIALMAP_LANG", "en")
+
+
 @pytest.fixture
 def result(tmp_path):
     path = tmp_path / "taxonomy.yaml"

@@ -58,6 +58,12 @@ service_types:
 """
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Outputs made without ``lang`` are in the default language: English here, whatever the machine's."""
+    monkeypatch.setenv("SOCIALMAP_LANG", "en")
+
+
 @pytest.fixture
 def result(tmp_path):
     path = tmp_path / "taxonomy.yaml"
@@ -195,8 +201,10 @@ def test_labels_highlight_compact_and_language(result, tmp_path):
     texts = [t.get_text() for t in _texts(fig)]
     assert "Pejë" in texts and "Đakovica" in texts
     assert fig.get_figwidth() == pytest.approx(4.2)
-    assert any(SCHEMATIC_ATTRIBUTION.split(":")[0] in t for t in texts)
-    assert not any(t.startswith("Made with") for t in texts)
+    # The boundary note stays on the compact map, in the map's language.
+    assert any("kufij skematikë (jo zyrtarë)" in t for t in texts)
+    assert not any(SCHEMATIC_ATTRIBUTION.split(":")[0] in t for t in texts)
+    assert not any(t.startswith(("Made with", "Krijuar me")) for t in texts)
     png = save_figure(fig, tmp_path / "c.png")
     assert _png_size(png)[0] == 1080
 
