@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import re
@@ -28,6 +29,8 @@ import pandas as pd
 
 from socialmap.i18n import N_
 from socialmap.io import write_atomic
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from socialmap.pipeline import Result
@@ -601,6 +604,7 @@ def write_result(
         lang=lang,
         taxonomy=tax,
     )
+    _inline_map_libraries(fmap)
     paths["map"] = save_map(fmap, out / "map.html")
     text = json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str)
     paths["provenance"] = write_atomic(
@@ -623,3 +627,17 @@ def _attribution(provenance: dict[str, Any], lang: str | None = None) -> str:
     if "population_year" in provenance:
         parts.append(t("population {year}", lang, year=provenance["population_year"]))
     return "; ".join(parts)
+
+
+#: Local copies of Leaflet and its plugins in a source checkout (``make assets``).
+MAP_LIBRARIES = Path(__file__).resolve().parent.parent / "static" / "vendor"
+
+
+def _inline_map_libraries(fmap: Any) -> None:
+    """Inline Leaflet and its plugins into the map when local copies exist, so map.html works offline."""
+    from socialmap import views
+
+    if views.missing_assets(MAP_LIBRARIES):
+        logger.info("map libraries not installed at %s: map.html loads them from the internet", MAP_LIBRARIES)
+        return
+    views.use_local_assets(fmap, MAP_LIBRARIES)

@@ -35,9 +35,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Deepest zoom of the maps. Leaflet.markercluster needs a maximum zoom, which only a tile layer
+#: would otherwise set: without it a plain (no tiles) map with clustered services draws no services.
+MAX_ZOOM = 18
+
 #: Colours of service markers, cycled over service types in sorted order.
 SERVICE_COLOURS = (
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
 )
 #: Fill of areas whose value is missing (NaN or infinite); outside every sequential ColorBrewer palette.
 NO_DATA_COLOUR = "#bdbdbd"
@@ -147,12 +158,16 @@ def areas_map(
     shown = _escaped(shown[[*cols, "geometry"]], cols)
     minx, miny, maxx, maxy = shown.total_bounds
     fmap = folium.Map(tiles=tiles, control_scale=True, attr=html.escape(attribution) if tiles else None)
+    fmap.options["max_zoom"] = MAX_ZOOM  # folium sets it only on a tile layer
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.GeoJson(
         shown.to_json(),
         name=_safe(t("Areas", lang)),
         style_function=lambda _f: {
-            "color": "#444444", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.5,
+            "color": "#444444",
+            "weight": 1,
+            "fillColor": "#9ecae1",
+            "fillOpacity": 0.5,
         },
         tooltip=(
             folium.GeoJsonTooltip(
@@ -496,12 +511,17 @@ def _base_map(shown: gpd.GeoDataFrame, tiles: str | None, attribution: str) -> f
     import folium
 
     try:
-        fmap = folium.Map(tiles=tiles, control_scale=True, attr=html.escape(attribution) if tiles else None)
+        fmap = folium.Map(
+            tiles=tiles,
+            control_scale=True,
+            attr=html.escape(attribution) if tiles else None,
+        )
     except ValueError as exc:
         raise SocialMapError(
             f"`tiles` {tiles!r} cannot be used: {exc} Pass `attribution` for custom tiles."
         ) from None
     minx, miny, maxx, maxy = shown.total_bounds
+    fmap.options["max_zoom"] = MAX_ZOOM  # folium sets it only on a tile layer
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
 
@@ -572,9 +592,7 @@ def _add_clustered_services(
         cluster = MarkerCluster(control=False, icon_create_function=_cluster_icon_js(colour))
         cluster.add_to(group)
         for (_, row), geom in zip(pts[rows].iterrows(), geoms[rows], strict=True):
-            details = "".join(
-                f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang)}" for c in extra
-            )
+            details = "".join(f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang)}" for c in extra)
             folium.Marker(
                 location=[round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)],
                 icon=folium.DivIcon(

@@ -219,7 +219,14 @@ def test_every_command_has_a_lang_option():
         options = {opt for param in command.params for opt in param.opts}
         assert "--lang" in options, name
     assert set(group.commands) >= {
-        "validate", "fetch-boundaries", "analyze", "map", "brief", "export", "optimise", "scenario"
+        "validate",
+        "fetch-boundaries",
+        "analyze",
+        "map",
+        "brief",
+        "export",
+        "optimise",
+        "scenario",
     }
 
 
@@ -251,3 +258,33 @@ def test_map_command_in_albanian_writes_an_albanian_map(tmp_path):
     text = svg.read_text(encoding="utf-8")
     assert "Mungesat në shërbimet sociale: shkalla e përbërë e mungesës" in text
     assert "Popullsia (2024)" in text and "Population" not in text and "Sources" not in text
+
+
+def test_analyze_map_html_draws_offline_in_chromium(tmp_path):
+    """map.html carries its own Leaflet (make assets) and draws polygons and clustered services offline."""
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "out"
+    done = run("analyze", "--demo", "kosovo", "--out", str(out), "--method", "coverage", "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((out / "map.html").as_uri())
+        page.wait_for_selector("path.leaflet-interactive")
+        page.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=10_000)
+        polygons = page.locator("path.leaflet-interactive").count()
+        clusters = page.locator(".marker-cluster, .leaflet-marker-icon").count()
+        browser.close()
+    assert errors == []
+    assert polygons >= 38 and clusters > 0
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
