@@ -1030,7 +1030,7 @@ def selection_map(
         if isinstance(child, folium.FitBounds):  # keep the areas clear of the title, note and legend
             child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
             child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
-    _add_services(fmap, result.services, taxonomy, lang)
+    _add_services(fmap, public_service_sites(result.services, taxonomy), taxonomy, lang)
     # choropleth_map added its layer control before the service layers; its script must come
     # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
     # icon: the list of eight layers would otherwise cover the title and part of the map.
@@ -1468,10 +1468,23 @@ def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
         return path.read_bytes()
 
 
+def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
+    """
+    Return the services whose locations may be shown: all but those of sensitive types (shelters…).
+
+    Their addresses are confidential, so the app neither draws nor exports them (as the briefs and
+    exports do not; see :mod:`socialmap.privacy`).
+    """
+    from socialmap.privacy import sensitive_service_types
+
+    hidden = set(sensitive_service_types(taxonomy))
+    return services[~services["service_type"].isin(hidden)].copy()
+
+
 def selection_layers(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, gpd.GeoDataFrame]:
     """Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``."""
     areas = selection_frame(result, selection, taxonomy)
-    services = result.services
+    services = public_service_sites(result.services, taxonomy)
     keep = [
         c for c in ("service_id", "name", "service_type", "capacity", "provider", "area_id") if c in services
     ]

@@ -304,7 +304,8 @@ def test_map_has_the_areas_services_per_type_legend_and_layer_control(result, de
     assert len(_features(fmap)) == 38
     children = list(fmap._children.values())
     groups = [c for c in children if isinstance(c, folium.FeatureGroup)]
-    assert len(groups) == result.services["service_type"].nunique()
+    # shelters and other sensitive types are never drawn (confidential addresses)
+    assert len(groups) == views.public_service_sites(result.services, demo.taxonomy)["service_type"].nunique()
     assert all(isinstance(next(iter(g._children.values())), FastMarkerCluster) for g in groups)
     assert isinstance(children[-1], folium.LayerControl)  # after the layers it lists
     assert fmap.options["max_zoom"] == views.MAX_ZOOM  # markercluster needs it without tiles
@@ -329,7 +330,8 @@ def test_map_parts_keep_the_base_and_move_what_changes(result, demo):
         for st in ("csw", "home_care_elderly")
     }
     csw = parts["csw"]
-    assert len(csw.layers) == 1 + result.services["service_type"].nunique() + 1
+    shown_types = views.public_service_sites(result.services, demo.taxonomy)["service_type"].nunique()
+    assert len(csw.layers) == 1 + shown_types + 1
     assert isinstance(next(iter(csw.layers[0]._children.values())), folium.GeoJson)
     assert csw.layers[-1].control is False  # the legend and title layer is not listed
     assert isinstance(csw.control, folium.LayerControl)
@@ -474,7 +476,8 @@ def test_gpkg_download_has_areas_and_services_in_lon_lat(result, demo, tmp_path)
     assert sorted(pyogrio.list_layers(path)[:, 0]) == ["areas", "services"]
     areas = gpd.read_file(path, layer="areas")
     assert len(areas) == 38 and areas.crs.to_epsg() == 4326 and "gap_score" in areas.columns
-    assert len(gpd.read_file(path, layer="services")) == len(result.services)
+    public = views.public_service_sites(result.services, demo.taxonomy)
+    assert len(gpd.read_file(path, layer="services")) == len(public) < len(result.services)
     with pytest.raises(SocialMapError, match="empty"):
         views.gpkg_bytes({"areas": areas.iloc[:0]})
 
@@ -616,3 +619,21 @@ def test_plan_map_shows_the_planned_and_proposed_services(planned):
 
 def _taxonomy():
     return socialmap.load_demo("kosovo").taxonomy
+
+
+def test_shelter_locations_are_never_drawn_nor_downloaded():
+    import socialmap
+    from socialmap.privacy import sensitive_service_types
+
+    demo = socialmap.load_demo("kosovo")
+    result = socialmap.analyze(demo="kosovo", method="coverage", spreading="representative")
+    hidden = set(sensitive_service_types(demo.taxonomy))
+    assert "shelter_dv" in hidden
+    sites = views.public_service_sites(result.services, demo.taxonomy)
+    assert not set(sites["service_type"]) & hidden and len(sites) < len(result.services)
+    names = result.services.loc[result.services["service_type"].isin(hidden), "name"]
+    selection = views.Selection()
+    page = views.selection_map(result, selection, demo.taxonomy).get_root().render()
+    assert len(names) and not any(n in page for n in names)
+    layers = views.selection_layers(result, selection, demo.taxonomy)
+    assert not set(layers["services"]["service_type"]) & hidden
