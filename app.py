@@ -21,9 +21,10 @@ import socialmap
 from socialmap import settings, views
 from socialmap.errors import SocialMapError
 from socialmap.gaps import SCHEMES
-from socialmap.i18n import LANGUAGES, format_number, t
+from socialmap.i18n import LANGUAGES, N_, format_number, t
 from socialmap.io import SUPPORTED_SUFFIXES
 from socialmap.pipeline import AnalysisConfig
+from socialmap.report import run_notes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,14 +37,14 @@ DEMO = "kosovo"
 #: The library's default options (demand spreading, grid cell) are the app's defaults.
 DEFAULTS = AnalysisConfig()
 METHODS = ("coverage", "2sfca", "e2sfca")
-SPREADING = {"representative": "One point per municipality", "grid": "Grid of cells"}
+SPREADING = ("representative", "grid")
 SCHEME_LABELS = {
-    "quantiles": "Quantiles",
-    "natural_breaks": "Natural breaks",
-    "fisher_jenks": "Fisher-Jenks",
-    "equal_interval": "Equal intervals",
+    "quantiles": N_("Quantiles"),
+    "natural_breaks": N_("Natural breaks"),
+    "fisher_jenks": N_("Fisher-Jenks"),
+    "equal_interval": N_("Equal intervals"),
 }
-BASEMAP_LABELS = {"plain": "Plain (works offline)", "osm": "OpenStreetMap (needs internet)"}
+BASEMAP_LABELS = {"plain": N_("Plain (works offline)"), "osm": N_("OpenStreetMap (needs internet)")}
 
 # No page_icon: Streamlit would fetch a Material icon from fonts.gstatic.com (no internet here).
 st.set_page_config(page_title="socialmap", layout="wide")
@@ -104,6 +105,7 @@ def run_plan(
     spreading: str,
     cell_size_m: float,
     edits: tuple[views.PlanEdit, ...],
+    lang: str,
 ) -> views.PlanRun:
     """Run a scenario (the proposed services) on the inputs with the chosen options (cached by all)."""
     options = (areas, services, population, demo_name, method, catchment_m, spreading, cell_size_m)
@@ -115,15 +117,16 @@ def run_plan(
         cell_size_m=cell_size_m,
     )
     inputs = read_inputs(areas, services, population, demo_name)
-    return views.run_plan(inputs, config, edits, demo=load_demo(demo_name), base=base.result)  # type: ignore[arg-type]
+    return views.run_plan(inputs, config, edits, demo=load_demo(demo_name), base=base.result, lang=lang)  # type: ignore[arg-type]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def suggest_sites(
-    options: tuple[Any, ...], service_type: str, k: int, capacity: float | None
+    options: tuple[Any, ...], service_type: str, k: int, capacity: float | None, lang: str
 ) -> tuple[tuple[views.PlanEdit, ...], tuple[str, ...]]:
     """Suggest k sites on the current services (cached by the analysis options and the inputs)."""
-    return views.suggest_sites(run_analysis(*options).result, service_type, k=k, capacity=capacity)  # type: ignore[arg-type]
+    analysis = run_analysis(*options)
+    return views.suggest_sites(analysis.result, service_type, k=k, capacity=capacity, lang=lang)  # type: ignore[arg-type]
 
 
 def show_table(table: pd.DataFrame, **kwargs: Any) -> None:
@@ -188,9 +191,9 @@ with st.sidebar:
     )
     spreading = st.radio(
         t("Demand spreading", lang),
-        list(SPREADING),
-        index=list(SPREADING).index(DEFAULTS.spreading),
-        format_func=lambda s: t(SPREADING[s], lang),
+        SPREADING,
+        index=SPREADING.index(DEFAULTS.spreading),
+        format_func=lambda s: t(views.SPREADING_LABELS[s], lang),
         key="spreading",
         help=t("Where the people in need are placed inside each municipality.", lang),
     )
@@ -258,7 +261,7 @@ for outcome in inputs.uploads:
                 lang,
                 file=outcome.filename,
                 n=outcome.errors,
-                kind=t(outcome.kind, lang),
+                kind=t(views.KIND_LABELS[outcome.kind], lang),
             )
         )
     show_table(views.problems_table(outcome.problems, lang), key=f"problems_{outcome.kind}")
@@ -383,7 +386,7 @@ if tab_map.open:
             on_click="ignore",
             key="download_html",
         )
-        for note in result.notes:
+        for note in run_notes(result, lang, taxonomy=tax):
             st.info(note)
 
 # ---- ranking -----------------------------------------------------------------------------------
@@ -465,7 +468,7 @@ if tab_plan.open:
             type_label = views.choice_label(service_type, tax, lang)
             edits = tuple(st.session_state.get("plan_edits", []))
             with st.spinner(t("Analysing…", lang)):
-                draft = run_plan(*options, edits)
+                draft = run_plan(*options, edits, lang)
             if draft.result is None:
                 st.error(t("The scenario could not be analysed:", lang))
                 show_table(views.problems_table(draft.problems, lang), key="problems_plan")
@@ -497,6 +500,7 @@ if tab_plan.open:
                     attribution=sources.attribution,
                     assets=assets,
                     asset_url=asset_url,
+                    services=result.services,
                 )
             )
             value = st_folium(
@@ -537,13 +541,67 @@ if tab_plan.open:
                 st.session_state.pop("plan_point", None)
                 st.rerun()
 
+            with st.expander(t("Close, move or resize an existing service", lang)):
+                existing = views.existing_services(result, service_type, tax, edits, lang)
+                if existing.empty:
+                    st.caption(
+                        t(
+                            "No existing {type} can be changed here (the sites of confidential services "
+                            "are never shown; change them in a scenario file with `socialmap scenario`).",
+                            lang,
+                            type=type_label,
+                        )
+                    )
+                else:
+                    labels = dict(zip(existing["service_id"], existing["label"], strict=True))
+                    chosen = st.selectbox(
+                        t("Service", lang), list(labels), format_func=lambda i: labels[i], key="plan_existing"
+                    )
+                    action = st.radio(
+                        t("Change", lang),
+                        ("remove", "move", "capacity"),
+                        format_func=lambda a: t(views.ACTION_LABELS[a], lang),
+                        horizontal=True,
+                        key="plan_action",
+                    )
+                    row = existing.set_index("service_id").loc[chosen]
+                    new_places = None
+                    if action == "move":
+                        st.caption(
+                            t(
+                                "It moves to the longitude and latitude above: click its new site on "
+                                "the map.",
+                                lang,
+                            )
+                        )
+                    elif action == "capacity":
+                        new_places = st.number_input(
+                            t("New number of places", lang), min_value=0.0, value=None, key="plan_new_places"
+                        )
+                    blocked = (action == "move" and (lon is None or lat is None)) or (
+                        action == "capacity" and new_places is None
+                    )
+                    if st.button(t("Apply the change", lang), key="plan_apply", disabled=blocked):
+                        where = (
+                            (float(lon), float(lat))
+                            if action == "move"
+                            else (float(row["lon"]), float(row["lat"]))
+                        )  # type: ignore[arg-type]
+                        add_edits(
+                            views.PlanEdit(
+                                service_type, *where, new_places, action=action, service_id=str(chosen)
+                            )
+                        )
+                        st.session_state.pop("plan_point", None)
+                        st.rerun()
+
             with st.expander(t("Suggest sites", lang)):
                 n_sites = st.number_input(t("Number of sites", lang), 1, 10, 3, key="plan_k")
                 if st.button(t("Suggest {k} sites", lang, k=n_sites), key="plan_suggest"):
                     try:
                         with st.spinner(t("Choosing sites…", lang)):
                             st.session_state["plan_suggested"] = suggest_sites(
-                                options, service_type, int(n_sites), capacity
+                                options, service_type, int(n_sites), capacity, lang
                             )
                     except SocialMapError as exc:
                         st.error(t("No sites could be suggested: {error}", lang, error=str(exc)))
@@ -562,19 +620,22 @@ if tab_plan.open:
 
             st.subheader(t("Scenario", lang))
             if not edits:
-                st.caption(t("No new service yet.", lang))
+                st.caption(t("No change yet.", lang))
             else:
-                show_table(views.plan_edits_table(edits, tax, lang), key="plan_edits_table")
+                show_table(
+                    views.plan_edits_table(edits, tax, lang, services=result.services), key="plan_edits_table"
+                )
                 st.button(t("Start a new scenario", lang), key="plan_clear", on_click=clear_edits)
                 r1, r2 = st.columns([3, 1])
                 drop = r1.selectbox(
-                    t("Remove a new service", lang), range(1, len(edits) + 1), key="plan_remove_index"
+                    t("Undo a change", lang), range(1, len(edits) + 1), key="plan_remove_index"
                 )
                 r2.button(
-                    t("Remove", lang), key="plan_remove", on_click=remove_edit, args=(int(drop or 1) - 1,)
+                    t("Undo", lang), key="plan_remove", on_click=remove_edit, args=(int(drop or 1) - 1,)
                 )
-            for note in draft.notes:
-                st.warning(note)
+            if draft.result is not None:
+                for note in views.plan_notes(result, draft.result, tax, lang):
+                    st.warning(note)
             s1, s2 = st.columns([3, 1])
             scenario_name = s1.text_input(t("Scenario name", lang), key="plan_name").strip()
             if s2.button(t("Save scenario", lang), key="plan_save", disabled=not edits):
@@ -592,7 +653,7 @@ if tab_plan.open:
             if draft.result is not None and edits and edits not in saved.values():
                 runs[t("Scenario (not saved)", lang)] = draft.result
             for name, scenario_edits in saved.items():
-                run = run_plan(*options, scenario_edits)
+                run = run_plan(*options, scenario_edits, lang)
                 if run.result is None:
                     st.error(t("Scenario {name} could not be analysed.", lang, name=name))
                 else:
@@ -627,6 +688,44 @@ if tab_plan.open:
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         on_click="ignore",
                         key="plan_download_xlsx",
+                    )
+            if len(runs) >= 2:
+                st.subheader(t("Difference map", lang))
+                m1, m2 = st.columns(2)
+                compared = m1.selectbox(t("Scenario", lang), list(runs)[1:], key="plan_diff_scenario")
+                diff_metric = m2.selectbox(
+                    t("Metric", lang),
+                    views.PLAN_METRICS,
+                    format_func=lambda m: views.label(m, lang),
+                    key="plan_diff_metric",
+                )
+                try:
+                    diff_map = views.plan_difference_map(
+                        result,
+                        runs[compared],
+                        views.Selection(
+                            service_type=service_type,
+                            metric=metric,
+                            target_group=target_group,
+                            basemap=basemap,
+                            lang=lang,
+                        ),
+                        tax,
+                        metric=diff_metric,
+                        scenario_name=compared,
+                        attribution=sources.attribution,
+                        assets=assets,
+                        asset_url=asset_url,
+                    )
+                except SocialMapError as exc:
+                    st.error(t("The change could not be mapped: {error}", lang, error=str(exc)))
+                else:
+                    st_folium(
+                        diff_map,
+                        key="plan_diff_map",
+                        height=480,
+                        use_container_width=True,
+                        returned_objects=[],
                     )
             if saved:
                 g1, g2 = st.columns([3, 1])

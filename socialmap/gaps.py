@@ -133,3 +133,57 @@ def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5) -> tup
         fitted = makers[scheme](nums[ok].to_numpy(), k=kk)
     classes[ok] = fitted.yb.astype("int64")
     return classes, [float(b) for b in fitted.bins]
+
+
+def delta_classes(
+    values: pd.Series, *, tolerance: float = 0.05, n_side: int = 3
+) -> tuple[pd.Series, list[float]]:
+    """
+    Put changes (after − before) into classes symmetric around zero, for a difference map.
+
+    A change whose size is at most ``tolerance`` is "no change" (class 0). Larger decreases fall
+    in classes ``-1 … -n_side`` and increases in ``1 … n_side``, by equal steps of the largest size
+    ``m``: class ``c > 0`` holds ``(c - 1)·m/n_side < v <= c·m/n_side`` (and ``v > tolerance``), and
+    likewise below zero. The same steps on both sides keep a decrease and an increase of the same
+    size in the same shade of their colour.
+
+    Parameters
+    ----------
+    values
+        The changes; NaN and infinite values stay unclassified.
+    tolerance
+        Largest size counted as no change (e.g. half the last digit shown), ``>= 0``.
+    n_side
+        Classes on each side of zero, ``>= 1``.
+
+    Returns
+    -------
+    classes, edges
+        The class of each value (``<NA>`` where undefined), indexed like ``values``, and the upper
+        edges ``[m/n_side, 2·m/n_side, …, m]`` of the classes on each side (empty when nothing
+        changed beyond the tolerance).
+
+    Examples
+    --------
+    >>> classes, edges = delta_classes(pd.Series([-6.0, -1.0, 0.0, 0.01, 3.0, 6.0]), n_side=3)
+    >>> classes.tolist(), edges
+    ([-3, -1, 0, 0, 2, 3], [2.0, 4.0, 6.0])
+    """
+    if not (np.isfinite(tolerance) and tolerance >= 0):
+        raise SocialMapError(f"`tolerance` must be a finite number >= 0; got {tolerance!r}.")
+    if int(n_side) != n_side or n_side < 1:
+        raise SocialMapError(f"`n_side` must be a whole number >= 1; got {n_side!r}.")
+    nums = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = np.isfinite(nums)
+    classes = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    size = nums.abs()
+    changed = ok & (size > tolerance)
+    classes[ok & ~changed] = 0
+    if not changed.any():
+        return classes, []
+    top = float(size[changed].max())
+    edges = [top * (i + 1) / n_side for i in range(int(n_side))]
+    edges[-1] = top  # exact, whatever the rounding of the steps
+    step = np.ceil(size[changed].to_numpy() / top * n_side - 1e-12).clip(1, n_side).astype("int64")
+    classes[changed] = np.sign(nums[changed].to_numpy()).astype("int64") * step
+    return classes, edges

@@ -305,8 +305,6 @@ def choropleth_map(
     :data:`MAX_DISPLAY_VERTICES` vertices, they are simplified for drawing (shared borders kept
     where the polygons form a clean coverage); the data themselves are never changed.
     """
-    import folium
-
     lang = check_language(lang)
     labels = dict(labels or {})
     _check_columns(areas, [column], "areas", "column")
@@ -336,6 +334,43 @@ def choropleth_map(
     drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
 
     legend_name = legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
+    entries = _legend_entries(values, bins, palette, fmt)
+    if values.isna().any():
+        entries.append((NO_DATA_COLOUR, t("no data", lang)))
+    fmap = _areas_figure(
+        drawn,
+        shown,
+        fields,
+        legend=(str(legend_name), entries),
+        labels=labels,
+        tiles=tiles,
+        attribution=attribution,
+        title=title,
+        lang=lang,
+        services=(services, taxonomy),
+    )
+    logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
+    return fmap
+
+
+def _areas_figure(
+    drawn: gpd.GeoDataFrame,
+    shown: gpd.GeoDataFrame,
+    fields: list[str],
+    *,
+    legend: tuple[str, list[tuple[str, str]]],
+    labels: Mapping[str, str],
+    tiles: str | None,
+    attribution: str,
+    title: str | None,
+    lang: str,
+    services: tuple[gpd.GeoDataFrame | None, Taxonomy | None] = (None, None),
+    legend_note: str = "",
+) -> folium.Map:
+    """Draw the map around filled areas: base, tooltips, legend, services, title, note, layer control."""
+    import folium
+
+    legend_name, entries = legend
     fmap = _base_map(shown, tiles, attribution)
     folium.GeoJson(
         drawn.to_json(),
@@ -347,13 +382,10 @@ def choropleth_map(
             aliases=[_safe(labels.get(c, column_title(c, lang))) for c in fields],
         ),
     ).add_to(fmap)
-
-    entries = _legend_entries(values, bins, palette, fmt)
-    if values.isna().any():
-        entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    _add_markup(fmap, _legend_markup(str(legend_name), entries))
-    if services is not None and len(services):
-        _add_clustered_services(fmap, services, taxonomy, lang)
+    _add_markup(fmap, _legend_markup(legend_name, entries, legend_note))
+    points, taxonomy = services
+    if points is not None and len(points):
+        _add_clustered_services(fmap, points, taxonomy, lang)
     if title:
         _add_markup(
             fmap,
@@ -364,7 +396,125 @@ def choropleth_map(
     if attribution:
         _add_note(fmap, _note_text(attribution, lang))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
+    return fmap
+
+
+def difference_map(
+    areas: gpd.GeoDataFrame,
+    column: str,
+    *,
+    tolerance: float = 0.05,
+    higher_is_worse: bool = True,
+    n_side: int = 3,
+    tooltip_columns: tuple[str, ...] = ("name",),
+    labels: Mapping[str, str] | None = None,
+    attribution: str = "",
+    tiles: str | None = None,
+    title: str | None = None,
+    legend_title: str | None = None,
+    value_format: str = "{:+,.1f}",
+    lang: str | None = None,
+) -> folium.Map:
+    """
+    Draw a change (after − before) per area on a diverging scale: better in blue, worse in red.
+
+    Classes are those of :func:`socialmap.gaps.delta_classes`: changes no larger than
+    ``tolerance`` are "no change" (near white); larger ones fall in ``n_side`` equal steps on each
+    side of zero, the same steps on both sides.
+
+    Parameters
+    ----------
+    areas
+        Polygons in any CRS with the change in ``column`` (e.g. ``gap_score_delta`` from
+        :meth:`socialmap.scenario.Comparison.map_frame`).
+    column
+        Numeric column of changes. NaN is drawn grey ("no data").
+    tolerance
+        Largest change shown as "no change": half the last digit shown, e.g. 0.05 for one decimal.
+    higher_is_worse
+        ``True`` for gaps and unmet need (a rise is drawn red); ``False`` for places or access.
+    n_side
+        Classes on each side of zero.
+    tooltip_columns, labels, attribution, tiles, title, legend_title, lang
+        As for :func:`choropleth_map`.
+    value_format
+        Format of the changes in the legend and tooltips (English style, with sign: ``"{:+,.1f}"``).
+
+    Returns
+    -------
+    map
+        A ``folium.Map`` fitted to the areas, with a legend of the classes present.
+
+    Raises
+    ------
+    CRSError
+        If ``areas`` has no CRS.
+    SocialMapError
+        If a column is missing or not numeric, or an option is invalid.
+    """
+    from branca.utilities import color_brewer
+
+    from socialmap.gaps import delta_classes
+
+    lang = check_language(lang)
+    labels = dict(labels or {})
+    _check_columns(areas, [column, *tooltip_columns], "areas", "column")
+    if not (pd.api.types.is_numeric_dtype(areas[column]) and not pd.api.types.is_bool_dtype(areas[column])):
+        raise SocialMapError(
+            f"`column` {column!r} must be numeric to draw a change; it has dtype {areas[column].dtype}."
+        )
+    if len(areas) == 0:
+        raise SocialMapError("`areas` is empty: there is nothing to draw.")
+    fmt = _number_formatter(value_format, lang)
+    shown = _localised_names(_to_4326(areas, "areas").reset_index(drop=True), lang)
+    values = pd.to_numeric(shown[column], errors="coerce").astype(float)
+    classes, edges = delta_classes(values, tolerance=tolerance, n_side=n_side)
+    # RdBu runs red → blue; with higher_is_worse a rise (class > 0) takes the red end.
+    palette = list(color_brewer("RdBu", 2 * n_side + 1)) if n_side > 1 else ["#ef8a62", "#f7f7f7", "#67a9cf"]
+    middle = n_side
+    sign = -1 if higher_is_worse else 1
+
+    def colour(c: int) -> str:
+        return palette[middle + sign * c]
+
+    fills = [NO_DATA_COLOUR if pd.isna(c) else colour(int(c)) for c in classes]
+    fields = list(dict.fromkeys([*tooltip_columns, column]))
+    props = pd.DataFrame(
+        {f"t{i}": _tooltip_texts(shown[col], fmt, lang) for i, col in enumerate(fields)}, index=shown.index
+    )
+    props["fill"] = fills
+    props["class"] = classes.astype("object").where(classes.notna(), None)
+    drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
+
+    present = set(classes.dropna().astype(int))
+    entries: list[tuple[str, str]] = []
+    for c in range(-n_side, n_side + 1):
+        if c not in present:
+            continue
+        if c == 0:
+            text = t("no change", lang)
+        else:
+            lower, upper = (edges[abs(c) - 2] if abs(c) > 1 else tolerance), edges[abs(c) - 1]
+            lo, hi = (-upper, -lower) if c < 0 else (lower, upper)
+            text = f"{fmt(lo)} – {fmt(hi)}"
+        entries.append((colour(c), text))
+    if classes.isna().any():
+        entries.append((NO_DATA_COLOUR, t("no data", lang)))
+    note = t("blue: better; red: worse", lang)
+    legend_name = legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
+    fmap = _areas_figure(
+        drawn,
+        shown,
+        fields,
+        legend=(str(legend_name), entries),
+        labels=labels,
+        tiles=tiles,
+        attribution=attribution,
+        title=title,
+        lang=lang,
+        legend_note=note,
+    )
+    logger.info("difference map of %r: %d areas, %d classes", column, len(shown), len(entries))
     return fmap
 
 
@@ -492,7 +642,7 @@ def _legend_entries(
     return entries
 
 
-def _legend_markup(title: str, entries: list[tuple[str, str]]) -> str:
+def _legend_markup(title: str, entries: list[tuple[str, str]], note: str = "") -> str:
     rows = "".join(
         f'<div style="margin:2px 0;"><span style="display:inline-block;width:14px;height:14px;'
         f'background:{colour};border:1px solid #666;vertical-align:middle;margin-right:6px;"></span>'
@@ -503,7 +653,9 @@ def _legend_markup(title: str, entries: list[tuple[str, str]]) -> str:
         '<div class="socialmap-legend" style="position:absolute;bottom:30px;right:10px;z-index:9999;'
         "background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px;"
         'box-shadow:0 0 4px rgba(0,0,0,.3);">'
-        f'<div style="font-weight:bold;margin-bottom:4px;">{_safe(title)}</div>{rows}</div>'
+        f'<div style="font-weight:bold;margin-bottom:4px;">{_safe(title)}</div>{rows}'
+        + (f'<div style="margin-top:4px;font-style:italic;">{_safe(note)}</div>' if note else "")
+        + "</div>"
     )
 
 

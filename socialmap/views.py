@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from socialmap.errors import Problem, SocialMapError, ValidationError
-from socialmap.i18n import check_language, format_number, t
+from socialmap.i18n import N_, check_language, format_number, t
 
 if TYPE_CHECKING:
     import folium
@@ -80,23 +80,23 @@ METRICS = (
 
 #: Display label (English; translated with :func:`socialmap.i18n.t`) of every column shown.
 LABELS: dict[str, str] = {
-    "rank": "Rank",
-    "name": "Municipality",
-    "population": "Population",
-    "composite_gap": "Composite gap score (%)",
-    "types_scored": "Service types scored",
-    "gap_score": "Gap score (%)",
-    "need": "Need (persons)",
-    "supply": "Supply (places)",
-    "supply_per_10k": "Places per 10,000 in need",
-    "covered_share": "Need within the catchment (%)",
-    "access": "Places per person in need",
-    "unmet_need": "Unmet need (persons)",
-    "services": "Services",
-    "service_type": "Service type",
-    "method": "Method",
-    "catchment_km": "Catchment (km)",
-    "capacity_unknown": "Services of unknown capacity",
+    "rank": N_("Rank"),
+    "name": N_("Municipality"),
+    "population": N_("Population"),
+    "composite_gap": N_("Composite gap score (%)"),
+    "types_scored": N_("Service types scored"),
+    "gap_score": N_("Gap score (%)"),
+    "need": N_("Need (persons)"),
+    "supply": N_("Supply (places)"),
+    "supply_per_10k": N_("Places per 10,000 in need"),
+    "covered_share": N_("Need within the catchment (%)"),
+    "access": N_("Places per person in need"),
+    "unmet_need": N_("Unmet need (persons)"),
+    "services": N_("Services"),
+    "service_type": N_("Service type"),
+    "method": N_("Method"),
+    "catchment_km": N_("Catchment (km)"),
+    "capacity_unknown": N_("Services of unknown capacity"),
 }
 
 #: Number format of each metric in map legends and tooltips.
@@ -120,10 +120,26 @@ _SHARES = ("covered_share",)
 
 #: Method keys → display names.
 METHOD_LABELS = {
-    "coverage": "Distance coverage",
-    "2sfca": "2SFCA",
-    "e2sfca": "E2SFCA",
-    "none": "not scored (need unknown)",
+    "coverage": N_("Distance coverage"),
+    "2sfca": N_("2SFCA"),
+    "e2sfca": N_("E2SFCA"),
+    "none": N_("not scored (need unknown)"),
+}
+
+#: Severity codes of problems → display words.
+SEVERITY_LABELS = {"error": N_("error"), "warning": N_("warning")}
+
+#: Kinds of input → the word used in sentences ("the demo's {kind} are shown instead").
+KIND_LABELS = {"areas": N_("areas"), "services": N_("services"), "population": N_("population")}
+
+#: Kinds of input → headings ("Areas: your file …").
+KIND_TITLES = {"areas": N_("Areas"), "services": N_("Services"), "population": N_("Population")}
+
+#: Demand spreading keys → display names.
+SPREADING_LABELS = {
+    "representative": N_("One point per municipality"),
+    "grid": N_("Grid of cells"),
+    "points": N_("Your demand points"),
 }
 
 #: Basemaps: key → folium tiles (``None``: plain background, works offline).
@@ -143,12 +159,12 @@ FIT_PADDING_PX = (10, 48, 10, 56)
 
 #: Problem-table columns → display labels.
 PROBLEM_COLUMNS = {
-    "severity": "Severity",
-    "file": "File",
-    "row": "Row",
-    "column": "Column",
-    "problem": "Problem",
-    "fix": "How to fix it",
+    "severity": N_("Severity"),
+    "file": N_("File"),
+    "row": N_("Row"),
+    "column": N_("Column"),
+    "problem": N_("Problem"),
+    "fix": N_("How to fix it"),
 }
 
 
@@ -328,7 +344,7 @@ def problems_table(problems: Iterable[Problem], lang: str | None = None) -> pd.D
     )
     df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     df["row"] = df["row"].astype("Int64")
-    df["severity"] = df["severity"].map(lambda s: t(str(s), lang))
+    df["severity"] = df["severity"].map(lambda s: t(SEVERITY_LABELS.get(s, str(s)), lang))
     return df.rename(columns={k: t(v, lang) for k, v in PROBLEM_COLUMNS.items()})
 
 
@@ -1020,6 +1036,8 @@ def selection_map(
         tiles=BASEMAPS[selection.basemap],
         title=map_title(result, selection, taxonomy),
         value_format=_FORMATS.get(column, "{:,.1f}"),
+        lang=lang,
+        taxonomy=taxonomy,
     )
     # Leaflet.markercluster needs the map's maxZoom, which only a tile layer sets otherwise: without
     # it the plain (no tiles) map throws "Map has no maxZoom specified" and draws no services.
@@ -1542,7 +1560,7 @@ def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSou
     """
     lines, parts = [], []
     for kind in UPLOAD_KINDS:
-        title = t(kind.capitalize(), lang)
+        title = t(KIND_TITLES[kind], lang)
         if getattr(inputs, kind) is not None:
             name = next(u.filename for u in inputs.uploads if u.kind == kind and u.ok)
             lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
@@ -1550,9 +1568,9 @@ def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSou
                 parts.append(lines[-1])
         else:
             key = {"areas": "boundaries"}.get(kind, kind)
-            lines.append(f"{title}: {demo.provenance.get(key, demo.name)}")
+            lines.append(f"{title}: {t(str(demo.provenance.get(key, demo.name)), lang)}")
             if kind == "areas":
-                parts.append(str(demo.provenance.get("boundaries", demo.name)))
+                parts.append(t(str(demo.provenance.get("boundaries", demo.name)), lang))
             elif kind == "services":
                 parts.append(t("demo services illustrative except the Centres for Social Work", lang))
     return DataSources(tuple(lines), "; ".join(parts))
@@ -1580,7 +1598,7 @@ def provenance_table(result: Result, taxonomy: Taxonomy, lang: str | None = None
                 for k, v in dict(prov.get("catchment_m", {})).items()
             ),
         ),
-        (t("Demand spreading", lang), str(prov.get("spreading", ""))),
+        (t("Demand spreading", lang), _spreading_label(prov.get("spreading"), lang)),
         (t("Population year", lang), str(prov.get("population_year", ""))),
         (t("Coordinate reference system", lang), str(prov.get("crs", ""))),
     ]
@@ -1594,6 +1612,11 @@ def provenance_table(result: Result, taxonomy: Taxonomy, lang: str | None = None
         name = taxonomy.label(group, lang) if group in taxonomy.target_groups else group
         rows.append((t("Rate: {group}", lang, group=name), value))
     return pd.DataFrame(rows, columns=[t("Item", lang), t("Value", lang)])
+
+
+def _spreading_label(key: object, lang: str | None) -> str:
+    text = str(key or "")
+    return t(SPREADING_LABELS[text], lang) if text in SPREADING_LABELS else text
 
 
 def column_formats(table: pd.DataFrame) -> dict[str, str]:
@@ -1626,30 +1649,47 @@ def column_formats(table: pd.DataFrame) -> dict[str, str]:
 CLICK_CRS = "EPSG:4326"
 
 #: Name of the results without any edit in :func:`plan_comparison`.
-CURRENT = "Current services"
+CURRENT = N_("Current services")
 
 #: Metrics of the planning comparison (columns of ``Result.table``).
 PLAN_METRICS = ("gap_score", "unmet_need", "supply")
 
 
+#: Changes a planner can make in the app → how the scenario table names them.
+ACTION_LABELS = {
+    "add": N_("New service"),
+    "remove": N_("Closed"),
+    "move": N_("Moved"),
+    "capacity": N_("Places changed"),
+}
+
+
 class PlanEdit(NamedTuple):
     """
-    One new service proposed in the app: plain values, so a tuple of them keys a cache.
+    One change proposed in the app: plain values, so a tuple of them keys a cache.
 
     Attributes
     ----------
     service_type
         A service-type key of the taxonomy.
     lon, lat
-        Where (EPSG:4326).
+        Where (EPSG:4326): the new service's site (``add``), the new site (``move``), or the
+        service's present site (``remove``, ``capacity``; for the map only).
     capacity
-        Places; ``None`` for unknown.
+        Places of a new service or the new number of places (``capacity``); ``None`` for unknown.
+    action
+        One of :data:`ACTION_LABELS`: ``add`` a new service, ``remove`` (close), ``move`` or change
+        the ``capacity`` of an existing one.
+    service_id
+        The existing service changed (``remove``, ``move``, ``capacity``).
     """
 
     service_type: str
     lon: float
     lat: float
     capacity: float | None = None
+    action: str = "add"
+    service_id: str | None = None
 
 
 def clicked_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None:
@@ -1672,23 +1712,105 @@ def clicked_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None
     return lon, lat
 
 
-def plan_scenario(name: str, edits: Sequence[PlanEdit]) -> Scenario:
-    """Turn the app's proposed services into a :class:`socialmap.scenario.Scenario`."""
+def plan_scenario(name: str, edits: Sequence[PlanEdit], lang: str | None = None) -> Scenario:
+    """
+    Turn the app's proposed changes into a :class:`socialmap.scenario.Scenario`, in order.
+
+    New services get the ids ``planned-1``, ``planned-2``… and the names "Planned 1"… in ``lang``.
+
+    Raises
+    ------
+    SocialMapError
+        An edit with an unknown action, or a change of an existing service without its id.
+    """
     from socialmap.scenario import Scenario, new_service
 
     scenario = Scenario(name)
-    for i, edit in enumerate(edits, start=1):
-        scenario = scenario.add(
-            new_service(
-                edit.service_type,
-                (edit.lon, edit.lat),
-                crs=CLICK_CRS,
-                capacity=edit.capacity,
-                service_id=f"planned-{i}",
-                name=f"Planned {i}",
+    added = 0
+    for edit in edits:
+        if edit.action == "add":
+            added += 1
+            scenario = scenario.add(
+                new_service(
+                    edit.service_type,
+                    (edit.lon, edit.lat),
+                    crs=CLICK_CRS,
+                    capacity=edit.capacity,
+                    service_id=f"planned-{added}",
+                    name=t("Planned {n}", lang, n=added),
+                )
             )
-        )
+            continue
+        if edit.action not in ACTION_LABELS:
+            raise SocialMapError(f"Unknown change {edit.action!r}; use one of {', '.join(ACTION_LABELS)}.")
+        if not edit.service_id:
+            raise SocialMapError(f"A change {edit.action!r} needs the id of the service it changes.")
+        if edit.action == "remove":
+            scenario = scenario.remove(edit.service_id)
+        elif edit.action == "move":
+            scenario = scenario.move(edit.service_id, (edit.lon, edit.lat), crs=CLICK_CRS)
+        else:
+            scenario = scenario.set_capacity(edit.service_id, edit.capacity)
     return scenario
+
+
+def existing_services(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    edits: Sequence[PlanEdit] = (),
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    List the existing services of a type that a planner may close, move or resize in the app.
+
+    Services of sensitive types (e.g. shelters) are never listed, since their sites are never
+    shown; change them with a scenario file (``socialmap scenario``). Services already closed in
+    ``edits`` are left out; a moved or resized one is listed where and as it is after the edits.
+
+    Returns
+    -------
+    table
+        Columns ``service_id``, ``label`` (name and municipality, for a list), ``lon``, ``lat``
+        (EPSG:4326) and ``capacity``, sorted by label.
+    """
+    columns = ["service_id", "label", "lon", "lat", "capacity"]
+    sites = public_service_sites(result.services, taxonomy)
+    sites = sites[sites["service_type"] == service_type]
+    if sites.empty:
+        return pd.DataFrame(columns=columns)
+    ids = sites["service_id"].astype(str)
+    closed = {e.service_id for e in edits if e.action == "remove"}
+    sites = sites[~ids.isin(closed)]
+    points = sites.geometry.to_crs(CLICK_CRS)
+    lon, lat = points.x.to_numpy(copy=True), points.y.to_numpy(copy=True)
+    capacity = (
+        pd.to_numeric(sites["capacity"], errors="coerce").to_numpy(dtype=float, copy=True)
+        if "capacity" in sites.columns
+        else np.full(len(sites), np.nan)
+    )
+    site_ids = sites["service_id"].astype(str).to_numpy()
+    for edit in edits:  # where and how large each is after the changes
+        hit = site_ids == str(edit.service_id)
+        if edit.action == "move":
+            lon[hit], lat[hit] = edit.lon, edit.lat
+        elif edit.action == "capacity":
+            capacity[hit] = np.nan if edit.capacity is None else float(edit.capacity)
+    names = sites["name"].astype(str) if "name" in sites.columns else sites["service_id"].astype(str)
+    if "area_id" in sites.columns and "area_id" in result.areas.columns:
+        area_name = dict(zip(result.areas["area_id"], area_names(result.areas, lang), strict=True))
+        where = sites["area_id"].map(area_name)
+        names = names.where(where.isna(), names + " (" + where.astype(str) + ")")
+    table = pd.DataFrame(
+        {
+            "service_id": site_ids,
+            "label": names.to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "capacity": capacity,
+        }
+    )
+    return table.sort_values(["label", "service_id"], kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -1719,6 +1841,7 @@ def run_plan(
     demo: Demo,
     base: Result,
     name: str = "plan",
+    lang: str | None = None,
 ) -> PlanRun:
     """
     Add the proposed services to the inputs and analyse again with the same options.
@@ -1740,7 +1863,7 @@ def run_plan(
         demo=demo.name if inputs.uses_demo else None,
     )
     try:
-        run = run_scenario(base_inputs, plan_scenario(name, edits), config, base=base)
+        run = run_scenario(base_inputs, plan_scenario(name, edits, lang), config, base=base)
     except SocialMapError as exc:
         return PlanRun(None, error_problems(exc, "scenario"))
     except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
@@ -1756,17 +1879,158 @@ def run_plan(
     return PlanRun(run.result, notes=run.comparison.notes)
 
 
-def plan_edits_table(edits: Sequence[PlanEdit], taxonomy: Taxonomy, lang: str | None = None) -> pd.DataFrame:
-    """Show the proposed services as a display table (number, type, longitude, latitude, places)."""
+def plan_edits_table(
+    edits: Sequence[PlanEdit],
+    taxonomy: Taxonomy,
+    lang: str | None = None,
+    *,
+    services: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """
+    Show the proposed changes as a display table.
+
+    Columns: number, change (new, closed, moved, places changed), service (its name, from
+    ``services``, or "Planned n" for a new one), type, longitude, latitude and places.
+    """
+    names: dict[str, str] = {}
+    if services is not None and "service_id" in services.columns and "name" in services.columns:
+        names = dict(zip(services["service_id"].astype(str), services["name"].astype(str), strict=False))
+    shown, added = [], 0
+    for e in edits:
+        if e.action == "add":
+            added += 1
+            shown.append(t("Planned {n}", lang, n=added))
+        else:
+            shown.append(names.get(str(e.service_id), str(e.service_id)))
     return pd.DataFrame(
         {
             "#": list(range(1, len(edits) + 1)),
+            t("Change", lang): [t(ACTION_LABELS.get(e.action, e.action), lang) for e in edits],
+            t("Service", lang): shown,
             t("Service type", lang): [choice_label(e.service_type, taxonomy, lang) for e in edits],
             t("Longitude", lang): [round(e.lon, 5) for e in edits],
             t("Latitude", lang): [round(e.lat, 5) for e in edits],
-            t("Places", lang): [np.nan if e.capacity is None else float(e.capacity) for e in edits],
+            t("Places", lang): [
+                np.nan if e.capacity is None or e.action in ("remove", "move") else float(e.capacity)
+                for e in edits
+            ],
         }
     )
+
+
+def plan_notes(before: Result, after: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[str]:
+    """
+    Say, in ``lang``, where a comparison mixes two measures: a service type whose method changed.
+
+    Adding a first service of known capacity to a type whose capacities were all unknown, for
+    instance, moves it from distance coverage to 2SFCA, so its change is partly a change of measure.
+    """
+    old = dict(before.provenance.get("methods_used") or {})
+    new = dict(after.provenance.get("methods_used") or {})
+    notes = []
+    for key in old:
+        if key in new and old[key] != new[key]:
+            notes.append(
+                t(
+                    "{type}: measured by {before} now and by {after} in the scenario (the capacities "
+                    "known changed), so its change mixes two measures.",
+                    lang,
+                    type=choice_label(key, taxonomy, lang),
+                    before=t(METHOD_LABELS.get(str(old[key]), str(old[key])), lang),
+                    after=t(METHOD_LABELS.get(str(new[key]), str(new[key])), lang),
+                )
+            )
+    return notes
+
+
+#: Planning metrics → whether a rise is worse (drawn red on the difference map), and the change's
+#: tolerance (half the last digit shown).
+_DIFFERENCE = {"gap_score": (True, 0.05), "unmet_need": (True, 0.5), "supply": (False, 0.5)}
+
+
+def plan_difference_map(
+    before: Result,
+    after: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    *,
+    metric: str = "gap_score",
+    scenario_name: str = "",
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+) -> folium.Map:
+    """
+    Draw the change a scenario makes for the selection's service type (after − before), per area.
+
+    Parameters
+    ----------
+    before, after
+        The current services' result and the scenario's.
+    selection
+        The service type (one type, not :data:`ALL_TYPES`), basemap and language.
+    metric
+        One of :data:`PLAN_METRICS`: a fall of the gap score or unmet need is drawn blue, a rise
+        red; for places (``supply``) the other way round.
+    scenario_name
+        Shown in the title.
+    attribution, assets, asset_url
+        As for :func:`selection_map`.
+
+    Raises
+    ------
+    SocialMapError
+        All types selected, an unknown metric, or results that cannot be compared.
+    """
+    from socialmap.maps import difference_map
+    from socialmap.scenario import compare
+
+    lang = selection.lang
+    if selection.service_type == ALL_TYPES:
+        raise SocialMapError("Choose one service type to map the change a scenario makes.")
+    if metric not in _DIFFERENCE:
+        raise SocialMapError(f"`metric` must be one of {', '.join(_DIFFERENCE)}; got {metric!r}.")
+    frame = compare(before, after).map_frame(selection.service_type, metric)
+    column = f"{metric}_delta"
+    frame = frame.assign(name=area_names(frame, lang).to_numpy())
+    texts = {}
+    for part in ("before", "after"):
+        col = f"{metric}__{part}"
+        frame[col] = [
+            format_number(v, lang, decimals=_DECIMALS.get(metric, 0)) for v in frame[f"{metric}_{part}"]
+        ]
+        texts[col] = (
+            t("Before: {metric}", lang, metric=label(metric, lang))
+            if part == "before"
+            else t("After: {metric}", lang, metric=label(metric, lang))
+        )
+    worse_up, tolerance = _DIFFERENCE[metric]
+    decimals = 1 if metric == "gap_score" else 0
+    change = t("Change: {metric}", lang, metric=label(metric, lang))
+    fmap = difference_map(
+        frame,
+        column,
+        tolerance=tolerance,
+        higher_is_worse=worse_up,
+        tooltip_columns=("name", *texts),
+        labels={"name": label("name", lang), **texts, column: change},
+        attribution=attribution,
+        tiles=BASEMAPS[selection.basemap],
+        title=t(
+            "{scenario}: change in {metric}, {type}",
+            lang,
+            scenario=scenario_name or t("Scenario", lang),
+            metric=label(metric, lang),
+            type=choice_label(selection.service_type, taxonomy, lang),
+        ),
+        legend_title=change,
+        value_format="{:+,." + str(decimals) + "f}",
+        lang=lang,
+    )
+    fmap.font_size = FONT_SIZE
+    if assets is not None:
+        use_local_assets(fmap, assets, base_url=asset_url)
+    return fmap
 
 
 def plan_comparison(
@@ -1852,18 +2116,18 @@ class PlanCosting:
 
 
 _COSTING_COLUMNS = {
-    "area_id": "Code",
-    "name": "Municipality",
-    "target_group": "Target group (persons)",
-    "places_per_1000": "Standard (places per 1,000)",
-    "places_target": "Places at the standard",
-    "supply": "Supply (places)",
-    "places_needed": "Places needed",
-    "unit_cost_eur_per_place_year": "Unit cost (EUR per place per year)",
-    "budget_eur_per_year": "Budget (EUR per year)",
-    "standard_source": "Source of the standard",
-    "cost_source": "Source of the unit cost",
-    "note": "Note",
+    "area_id": N_("Code"),
+    "name": N_("Municipality"),
+    "target_group": N_("Target group (persons)"),
+    "places_per_1000": N_("Standard (places per 1,000)"),
+    "places_target": N_("Places at the standard"),
+    "supply": N_("Supply (places)"),
+    "places_needed": N_("Places needed"),
+    "unit_cost_eur_per_place_year": N_("Unit cost (EUR per place per year)"),
+    "budget_eur_per_year": N_("Budget (EUR per year)"),
+    "standard_source": N_("Source of the standard"),
+    "cost_source": N_("Source of the unit cost"),
+    "note": N_("Note"),
 }
 
 
@@ -1925,7 +2189,13 @@ def _source(value: object) -> str:
 
 
 def suggest_sites(
-    result: Result, service_type: str, *, k: int, capacity: float | None = None
+    result: Result,
+    service_type: str,
+    *,
+    k: int,
+    capacity: float | None = None,
+    taxonomy: Taxonomy | None = None,
+    lang: str | None = None,
 ) -> tuple[tuple[PlanEdit, ...], tuple[str, ...]]:
     """
     Suggest ``k`` new sites of a service type (:func:`socialmap.optimise.place_services` on a grid).
@@ -1934,19 +2204,64 @@ def suggest_sites(
     -------
     edits, notes
         One :class:`PlanEdit` per chosen site (longitude / latitude), in the order they add most;
-        the placement's notes and warnings (e.g. existing services of unknown capacity).
+        notes in ``lang`` for the planner: how much need the sites bring within reach, how the sites
+        were chosen (proved best, or within a stated distance of the best), and existing services
+        of unknown capacity.
     """
     from socialmap.optimise import place_services
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        # What the warning says (services of unknown capacity) is one of the notes below.
+        warnings.simplefilter("ignore", UserWarning)
         placement = place_services(result, service_type, k=int(k), candidates="grid", capacity=capacity)
     chosen = placement.chosen.to_crs(CLICK_CRS)
     edits = tuple(
         PlanEdit(service_type, float(p.x), float(p.y), None if capacity is None else float(capacity))
         for p in chosen.geometry
     )
-    return edits, (*placement.notes, *(str(w.message) for w in caught))
+    tax = taxonomy if taxonomy is not None else result.taxonomy
+    kind = choice_label(service_type, tax, lang) if tax is not None else service_type
+    what = (
+        N_("Persons in need brought within reach")
+        if capacity is None
+        else N_("Persons in need who get a place")
+    )
+    notes = [
+        t(
+            "{what}: {added} more, {covered} of {total} in all.",
+            lang,
+            what=t(what, lang),
+            added=format_number(placement.objective, lang, decimals=0),
+            covered=format_number(placement.covered_need, lang, decimals=0),
+            total=format_number(placement.total_need, lang, decimals=0),
+        )
+    ]
+    if placement.gap_to_optimum <= 1e-9:
+        notes.append(t("No other choice of {k} sites on this grid does better.", lang, k=int(k)))
+    else:
+        notes.append(
+            t(
+                "Sites chosen one by one (the instance is too large to prove the best choice): at most "
+                "{gap} % below the best possible.",
+                lang,
+                gap=format_number(100 * placement.gap_to_optimum, lang),
+            )
+        )
+    existing = result.services[result.services["service_type"] == service_type]
+    known = pd.to_numeric(existing["capacity"], errors="coerce") if "capacity" in existing.columns else None
+    unknown = len(existing) if known is None else int(known.isna().sum())
+    if capacity is not None and unknown:
+        notes.append(
+            t(
+                "{n} of {total} existing services of type {type} have unknown capacity: they count "
+                "as no places here.",
+                lang,
+                n=unknown,
+                total=len(existing),
+                type=kind,
+            )
+        )
+    return edits, tuple(notes)
 
 
 def plan_map(
@@ -1959,11 +2274,14 @@ def plan_map(
     attribution: str = "",
     assets: Path | None = None,
     asset_url: str | None = None,
+    services: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """
-    Draw :func:`selection_map` of a result with the planned services and the proposed point on top.
+    Draw :func:`selection_map` of a result with the planned changes and the proposed point on top.
 
-    The planned services and the proposed point are feature groups, so :func:`map_parts` swaps them
+    New services are yellow, closed ones white with a dashed ring, moved ones blue at their new
+    site, resized ones orange; ``services`` (the current services) gives the names of the changed
+    ones. The changes and the proposed point are feature groups, so :func:`map_parts` swaps them
     in as layers.
     """
     import folium
@@ -1973,17 +2291,36 @@ def plan_map(
     )
     lang = selection.lang
     group = folium.FeatureGroup(name=t("Planned services", lang))
-    for i, edit in enumerate(edits, start=1):
+    names: dict[str, str] = {}
+    if services is not None and "name" in services.columns:
+        names = dict(zip(services["service_id"].astype(str), services["name"].astype(str), strict=False))
+    added = 0
+    for edit in edits:
         places = "?" if edit.capacity is None else format_number(edit.capacity, lang, decimals=0)
+        name = names.get(str(edit.service_id), str(edit.service_id))
+        if edit.action == "add":
+            added += 1
+            style = {"color": "#000000", "fill_color": "#ffd400", "dash_array": None}
+            text = t("Planned {n}: {places} places", lang, n=added, places=places)
+        elif edit.action == "remove":
+            style = {"color": "#555555", "fill_color": "#ffffff", "dash_array": "3"}
+            text = t("Closed: {name}", lang, name=name)
+        elif edit.action == "move":
+            style = {"color": "#000000", "fill_color": "#2c7bb6", "dash_array": None}
+            text = t("Moved here: {name}", lang, name=name)
+        else:
+            style = {"color": "#000000", "fill_color": "#fdae61", "dash_array": None}
+            text = t("{name}: {places} places", lang, name=name, places=places)
         folium.CircleMarker(
             (edit.lat, edit.lon),
             radius=8,
-            color="#000000",
+            color=style["color"],
             weight=2,
             fill=True,
-            fill_color="#ffd400",
+            fill_color=style["fill_color"],
             fill_opacity=0.9,
-            tooltip=html.escape(t("Planned {n}: {places} places", lang, n=i, places=places)),
+            dash_array=style["dash_array"],
+            tooltip=html.escape(text),
         ).add_to(group)
     if proposed is not None:
         folium.CircleMarker(

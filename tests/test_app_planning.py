@@ -41,10 +41,15 @@ def save(at, name: str):
     return at
 
 
+def map_args(at) -> list[dict]:
+    """The arguments of every map on the page (streamlit-folium components), in page order."""
+    return [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+
+
 def plan_map_args(at) -> dict:
-    components = at.get("component_instance")
-    assert len(components) == 1
-    return json.loads(components[0].proto.json_args)
+    clickable = [a for a in map_args(at) if a["returned_objects"] == ["last_clicked"]]
+    assert len(clickable) == 1  # only the planning map reports clicks
+    return clickable[0]
 
 
 def table(at, key_columns: str):
@@ -106,7 +111,7 @@ def test_plan_tab_add_save_two_scenarios_compare_cost_and_download():
     assert "[Scenario (not saved)]" in " ".join(map(str, table(at, "[Prishtina and Prizren]").columns))
     at.button(key="plan_clear").click().run()
     assert_clean(at)
-    assert "No new service yet." in [c.value for c in at.caption]
+    assert "No change yet." in [c.value for c in at.caption]
 
 
 def test_plan_tab_asks_for_one_service_type_and_a_name():
@@ -130,3 +135,73 @@ def test_suggest_sites_and_add_them():
     assert_clean(at)
     assert len(table(at, "Longitude")) == 2  # now the scenario's
     assert "Planned 2" in plan_map_args(at)["feature_group"]
+
+
+def _services_file():
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "data" / "services" / "kosovo_services.csv"
+    return pd.read_csv(path).set_index("service_id")
+
+
+def national_delta(at, column: str) -> float:
+    national = table(at, "[Scenario (not saved)]")
+    return float(national[f"{column} Δ [Scenario (not saved)]"].iloc[0])
+
+
+def test_close_resize_and_move_existing_services_then_map_the_change():
+    services = _services_file()
+    at = open_plan()
+    listed = at.selectbox(key="plan_existing")
+    assert len(listed.options) == (services["service_type"] == "day_care_disability").sum()
+
+    # Close DCD-001: the national supply falls by its places (from the services file).
+    at.selectbox(key="plan_existing").set_value("DCD-001")
+    at.radio(key="plan_action").set_value("remove").run()
+    at.button(key="plan_apply").click().run()
+    assert_clean(at)
+    assert national_delta(at, "Supply (places)") == -services.loc["DCD-001", "capacity"]
+    assert "DCD-001" not in at.selectbox(key="plan_existing").options  # closed: no longer offered
+    assert list(table(at, "Longitude")["Change"]) == ["Closed"]
+
+    # Resize DCD-002 by +15 places.
+    at.selectbox(key="plan_existing").set_value("DCD-002")
+    at.radio(key="plan_action").set_value("capacity").run()
+    assert at.button(key="plan_apply").disabled  # no number yet
+    at.number_input(key="plan_new_places").set_value(float(services.loc["DCD-002", "capacity"] + 15)).run()
+    at.button(key="plan_apply").click().run()
+    assert_clean(at)
+    expected = -services.loc["DCD-001", "capacity"] + 15
+    assert national_delta(at, "Supply (places)") == expected
+
+    # Move DCD-003 to Prishtina: the places stay the same.
+    at.selectbox(key="plan_existing").set_value("DCD-003")
+    at.radio(key="plan_action").set_value("move").run()
+    assert at.button(key="plan_apply").disabled  # no site yet
+    at.number_input(key="plan_lon").set_value(PRISHTINA[0])
+    at.number_input(key="plan_lat").set_value(PRISHTINA[1]).run()
+    at.button(key="plan_apply").click().run()
+    assert_clean(at)
+    assert national_delta(at, "Supply (places)") == expected
+    assert list(table(at, "Longitude")["Change"]) == ["Closed", "Places changed", "Moved"]
+    assert "Moved here:" in plan_map_args(at)["feature_group"]
+
+    # The difference map: a second map on the page, titled with the scenario and the metric.
+    maps = map_args(at)
+    assert len(maps) == 2
+    diff = maps[1]["script"] + maps[1]["html"]
+    assert "Scenario (not saved): change in Supply (places)" not in diff
+    assert "Scenario (not saved): change in Gap score (%)" in diff
+    at.selectbox(key="plan_diff_metric").set_value("supply").run()
+    assert_clean(at)
+    diff = map_args(at)[1]["script"] + map_args(at)[1]["html"]
+    assert "Scenario (not saved): change in Supply (places)" in diff
+    assert "blue: better; red: worse" in diff
+
+
+def test_confidential_services_cannot_be_edited_in_the_app():
+    at = open_plan("shelter_dv")
+    assert not [s for s in at.selectbox if s.key == "plan_existing"]
+    assert any("confidential" in c.value for c in at.caption)
