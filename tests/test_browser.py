@@ -220,3 +220,78 @@ def test_downloaded_html_map_draws_offline_from_a_file(browser: Any, tmp_path: P
     assert not errors, errors
     assert not [u for u in requests if u.startswith(("http:", "https:"))], requests
     page.close()
+
+
+def frame_states(page: Any) -> list[dict[str, Any] | None]:
+    """What each streamlit-folium frame on the page shows, in page order (None while loading)."""
+    from playwright.sync_api import Error
+
+    states = []
+    for element in page.query_selector_all(FRAME):
+        frame = element.content_frame()
+        try:
+            states.append(None if frame is None else frame.evaluate(MAP_STATE_JS))
+        except Error:
+            states.append(None)
+    return states
+
+
+def wait_until(check: Any, what: str, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen in {timeout_s} s")
+
+
+def test_plan_click_on_the_map_adds_a_service_and_maps_the_change(app_url: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(app_url)
+    wait_for_map(page, lambda s: s["legend"] >= 3)
+    page.get_by_role("combobox", name="Service type").click()
+    page.get_by_role("option", name="Day care for persons with disabilities", exact=True).click()
+    wait_for_map(page, lambda s: "Day care" in (s["title"] or ""))
+    page.get_by_role("tab", name="Plan").click()
+    page.get_by_label("Longitude").wait_for(state="visible")
+    wait_until(
+        lambda: any(s and s["title"] and len(s["fills"]) == 38 for s in frame_states(page)),
+        "the planning map",
+    )
+
+    # A click in the middle of the map's frame: the longitude and latitude fields take its point.
+    frame = page.locator(FRAME).first
+    box = frame.bounding_box()
+    assert box is not None
+    page.wait_for_timeout(500)  # the map's fit-to-bounds animation
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    lon = page.get_by_label("Longitude")
+    wait_until(lambda: lon.input_value() != "", "the click filling the longitude")
+    lon_value = float(lon.input_value())
+    lat_value = float(page.get_by_label("Latitude").input_value())
+    assert 20.0 < lon_value < 21.8 and 41.8 < lat_value < 43.3  # inside Kosovo's extent
+
+    page.get_by_role("button", name="Add to scenario").click()
+    # Now two maps: the plan (with the new service) and the difference map (38 areas, none worse).
+    diff = wait_until(
+        lambda: next(
+            (
+                s
+                for s in frame_states(page)
+                if s and s["title"] and "change in" in s["title"] and len(s["fills"]) == 38
+            ),
+            None,
+        ),
+        "the difference map",
+    )
+    red = {"#b2182b", "#ef8a62", "#fddbc7"}
+    assert not {f.split()[-1] for f in diff["fills"]} & red  # adding places never raises a gap
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan.png"), full_page=True)
+    assert not errors, errors
+    page.close()
