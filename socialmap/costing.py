@@ -106,7 +106,9 @@ class Costing:
         """
         Write the costing: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, national, notes).
 
-        Written atomically; text that a spreadsheet would run as a formula is neutralised.
+        Written atomically; text that a spreadsheet would run as a formula is neutralised. The figures
+        are written as they are, small counts included: to publish a costing, export it with
+        :func:`socialmap.export.export_table` (``costing=``), which hides the same cells as the result.
         """
         from socialmap.export import neutralise_formulas, write_csv
         from socialmap.io import write_atomic

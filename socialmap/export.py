@@ -9,6 +9,15 @@ Small counts of sensitive target groups are hidden in every table (:mod:`socialm
 CSV, XLSX and GeoJSON cells show ``"<5"`` (or ``"[c]"`` for a secondary suppression); a GeoPackage
 keeps its number columns numeric, so there the cell is empty and the ``suppression`` column shows
 the marker.
+
+The costing (:mod:`socialmap.costing`: places needed to reach the planning standard and their
+yearly budget) is exported beside the result's tables (:func:`costing_tables`), with the source of
+every standard and unit cost. A missing standard or unit cost leaves the cell empty (never 0) and
+the row's ``note`` says why. The costing hides the same cells as the result: in an area × service
+type row whose need is hidden, the counts that give the need back (``target_group``,
+``places_target``, ``places_needed``, ``budget_eur_per_year``) are hidden with the same marker; the
+municipality's total budget and the service type's national places needed and budget, which with
+the published rows would give back the hidden ones, are hidden as ``"[c]"``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from socialmap.io import write_atomic
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from socialmap.costing import Costing
     from socialmap.pipeline import Result
     from socialmap.privacy import Protected
     from socialmap.taxonomy import Taxonomy
@@ -41,6 +51,27 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: File suffixes :func:`export_table` writes.
 TABLE_FORMATS = (".csv", ".xlsx", ".gpkg", ".geojson")
+
+#: Tables :func:`export_table` writes alone (``table=``) as CSV; all but those of :data:`NO_GEOMETRY`
+#: as GeoJSON too. An XLSX file holds them all.
+TABLES = (
+    "by_service_type",
+    "areas",
+    "totals",
+    "services",
+    "costing",
+    "costing_national",
+    "costing_by_area",
+)
+
+#: Tables without geometry: CSV or XLSX only.
+NO_GEOMETRY = ("totals", "costing_national")
+
+#: Costing columns that give back the need of an area × service type: hidden with it.
+COSTING_HIDDEN_COLUMNS = ("target_group", "places_target", "places_needed", "budget_eur_per_year")
+
+#: Costing columns whose national sums, with the published areas, give back the hidden areas' values.
+_SHORTFALL_COLUMNS = ("places_needed", "budget_eur_per_year")
 
 #: What each exported column holds (English; translated with ``i18n.t``).
 COLUMN_DESCRIPTIONS: dict[str, str] = {
@@ -76,7 +107,59 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
         "'<N': fewer than N persons, hidden (N: the suppression threshold, see the sources sheet); "
         "'[c]': hidden so that totals cannot reveal a '<N' cell"
     ),
+    "target_group": N_("Persons in the target groups of the service type (its need)"),
+    "places_per_1000": N_(
+        "Planning standard: places per 1,000 persons of the target group (empty: none sourced or given)"
+    ),
+    "standard_source": N_(
+        "Source of the planning standard: its key in the taxonomy's sources, or 'user-supplied'"
+    ),
+    "standard_citation": N_("Citation of the planning standard's source"),
+    "places_target": N_("Places the planning standard asks for: target group × standard / 1,000"),
+    "places_needed": N_(
+        "Places needed to reach the standard: places at the standard minus the places of known "
+        "capacity, not below 0"
+    ),
+    "unit_cost_eur_per_place_year": N_("Unit cost: EUR per place per year (empty: none sourced or given)"),
+    "cost_source": N_("Source of the unit cost: its key in the taxonomy's sources, or 'user-supplied'"),
+    "cost_citation": N_("Citation of the unit cost's source"),
+    "budget_eur_per_year": N_(
+        "Yearly budget of the places needed (EUR per year): places needed × unit cost "
+        "(empty, not 0, when there is no standard or unit cost)"
+    ),
+    "note": N_("Why a figure is missing or uncertain"),
+    "types_costed": N_("Number of service types with a budget"),
+    "types_not_costed": N_("Service types without a budget (no standard, unit cost or need)"),
+    "budget_complete": N_("Whether every service type has a budget"),
+    "figure": N_("Planning standard or unit cost"),
+    "value": N_("Value of the figure (empty: none sourced or given)"),
+    "source": N_("Key of the source in the taxonomy's sources, or 'user-supplied'"),
+    "citation": N_("Citation of the source"),
 }
+
+#: Why a costing figure is missing or uncertain (the ``note`` column), in English; shown with ``t``.
+_NOTE_NEED = N_("need unknown (a target group has no rate)")
+_NOTE_NO_STANDARD = N_(
+    "no planning standard (places per 1,000 of the target group) is sourced or given: "
+    "places needed are not computed"
+)
+_NOTE_NO_COST = N_(
+    "no unit cost (EUR per place per year) is sourced or given: the budget is not computed (empty, not 0)"
+)
+_NOTE_UNKNOWN_CAPACITY = N_(
+    "services of unknown capacity: {n}; the places are a lower bound, so places needed may be overstated"
+)
+_NOTE_AREAS_UNKNOWN_CAPACITY = N_(
+    "areas with services of unknown capacity: {n}; places needed may be overstated"
+)
+_NOTE_NATIONAL_HIDDEN = N_(
+    "places needed and budget hidden ({mark}): with the published municipalities they would give "
+    "back hidden small counts"
+)
+_USER_CITATION = N_("given by the user, not taken from a published source")
+_FIGURE_STANDARD = N_("planning standard (places per 1,000 of the target group)")
+_FIGURE_COST = N_("unit cost (EUR per place per year)")
+_NOT_SOURCED = N_("none is sourced in the taxonomy and none was given")
 
 _ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
@@ -431,19 +514,375 @@ def columns_table(columns: list[str], lang: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[t("column", lang), t("description", lang)])
 
 
+def _missing_figures(row: Mapping[str, Any], lang: str | None) -> list[str]:
+    """Return what a costing row lacks, in ``lang``: the need, the standard, the unit cost."""
+    from socialmap.i18n import t
+
+    parts = []
+    if pd.isna(row["target_group"]):
+        parts.append(t(_NOTE_NEED, lang))
+    if pd.isna(row["places_per_1000"]):
+        parts.append(t(_NOTE_NO_STANDARD, lang))
+    if pd.isna(row["unit_cost_eur_per_place_year"]):
+        parts.append(t(_NOTE_NO_COST, lang))
+    return parts
+
+
+def _costing_note(row: Mapping[str, Any], lang: str | None) -> str | None:
+    """Return the ``note`` of one area × service-type costing row in ``lang`` (``None``: nothing to say)."""
+    from socialmap.i18n import t
+
+    parts = _missing_figures(row, lang)
+    unknown = row.get("capacity_unknown")
+    if unknown is not None and not pd.isna(unknown) and int(unknown) > 0:
+        parts.append(t(_NOTE_UNKNOWN_CAPACITY, lang, n=int(unknown)))
+    return "; ".join(parts) or None
+
+
+def _check_costing(costing: Any, result: Result) -> None:
+    """Raise unless ``costing`` is a :class:`~socialmap.costing.Costing` made from ``result``."""
+    from socialmap.costing import Costing
+    from socialmap.errors import SocialMapError
+
+    if not isinstance(costing, Costing):
+        raise SocialMapError(
+            "`costing` must be what socialmap.costing.places_and_budget(result, ...) returned; "
+            f"got {type(costing).__name__}."
+        )
+    redo = "make it with socialmap.costing.places_and_budget() of the result you export"
+    cols = ["area_id", "service_type"]
+    ours = result.table[[*cols, "need", "supply"]].astype({"area_id": str, "service_type": str})
+    theirs = costing.table[[*cols, "target_group", "supply"]].astype({"area_id": str, "service_type": str})
+    if len(ours) != len(theirs) or ours.duplicated(cols).any() or theirs.duplicated(cols).any():
+        raise SocialMapError(f"`costing` does not have the rows of this result: {redo}.")
+    both = ours.merge(theirs, on=cols, how="inner", suffixes=("", "_costing"))
+    if len(both) != len(ours):
+        raise SocialMapError(f"`costing` has other areas or service types than this result: {redo}.")
+    for mine, its in (("need", "target_group"), ("supply", "supply_costing")):
+        a = pd.to_numeric(both[mine], errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(both[its], errors="coerce").to_numpy(dtype=float)
+        if not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
+            raise SocialMapError(
+                f"`costing` was made from another result (its {'need' if mine == 'need' else 'supply'} "
+                f"differs from this result's): {redo}."
+            )
+
+
+def _with_area_geometry(frame: pd.DataFrame, result: Result) -> gpd.GeoDataFrame:
+    areas = result.areas
+    geometry = dict(zip(areas["area_id"].astype(str), areas.geometry, strict=True))
+    shapes = gpd.GeoSeries(
+        [geometry.get(a) for a in frame["area_id"].astype(str)], index=frame.index, crs=areas.crs
+    )
+    return gpd.GeoDataFrame(frame, geometry=shapes, crs=areas.crs)
+
+
+def _hide(
+    frame: pd.DataFrame,
+    hide: pd.DataFrame,
+    status: pd.Series,
+    protected: Protected,
+    lang: str | None,
+    markers: bool,
+) -> pd.DataFrame:
+    """Blank (or mark) the cells ``hide`` flags; add the ``suppression`` column (its marker)."""
+    out = frame.copy()
+    marks = status.map(lambda s: protected.marker(s, lang) if s else "")
+    for col in hide.columns:
+        cells = hide[col].to_numpy(dtype=bool)
+        if not cells.any():
+            continue
+        if markers:
+            out[col] = out[col].astype(object)
+            out.loc[cells, col] = marks[cells]
+        else:
+            out.loc[cells, col] = np.nan
+    out["suppression"] = marks.astype(str)
+    return out
+
+
+def costing_tables(
+    result: Result,
+    costing: Costing | None = None,
+    *,
+    protected: Protected | None = None,
+    taxonomy: Taxonomy | None = None,
+    threshold: float | None = None,
+    lang: str | None = None,
+    markers: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """
+    Return the publishable tables of a costing: places and budget, their sources, hidden small counts.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    costing
+        Its costing (:func:`socialmap.costing.places_and_budget`, e.g. with user-supplied standards
+        or unit costs); ``None`` makes one with the taxonomy's standards and unit costs.
+    protected
+        The suppression of ``result`` (:func:`socialmap.privacy.protect`; reuse the one of the other
+        tables so that every output hides the same cells); ``None`` makes one.
+    taxonomy
+        The result's taxonomy (default: reloaded from its provenance).
+    threshold
+        Suppression threshold when ``protected`` is not given.
+    lang
+        Language of the service-type labels, notes and markers.
+    markers
+        ``True``: hidden cells hold ``"<5"``/``"[c]"``; ``False``: they are NaN (for typed formats).
+
+    Returns
+    -------
+    tables
+        ``costing`` (GeoDataFrame with the area's geometry, one row per area × service type: the
+        columns of :data:`socialmap.costing.TABLE_COLUMNS` with ``service_label``, citations in
+        ``lang`` for user-supplied figures, ``note`` in ``lang`` and ``suppression``),
+        ``costing_national`` (one row per service type), ``costing_by_area`` (GeoDataFrame, one row
+        per area: the budget over the service types that could be costed), ``costing_sources`` (one
+        row per service type × figure: value, source key or ``"user-supplied"``, citation) and
+        ``costing_notes`` (one ``note`` per line: how the figures are computed, what is missing,
+        what is hidden).
+
+    Raises
+    ------
+    SocialMapError
+        If ``costing`` is not a costing of ``result``, or ``protected`` is not a suppression of it.
+    """
+    from socialmap.costing import USER_SUPPLIED, places_and_budget
+    from socialmap.errors import SocialMapError
+    from socialmap.i18n import t
+    from socialmap.privacy import SECONDARY, protect, resolve_taxonomy
+
+    tax = resolve_taxonomy(result, taxonomy)
+    if protected is None:
+        protected = protect(result, threshold=threshold, taxonomy=tax)
+    if costing is None:
+        costing = places_and_budget(result, taxonomy=tax)
+    _check_costing(costing, result)
+    labels = _labels(result, tax, lang)
+
+    def label(key: Any) -> str:
+        return labels.get(str(key), str(key))
+
+    # Area × service type: the result's suppression, cell for cell.
+    table = pd.DataFrame(costing.table).reset_index(drop=True)
+    keys = list(zip(table["area_id"].astype(str), table["service_type"].astype(str), strict=True))
+    ptab = protected.table
+    status_of = dict(
+        zip(
+            zip(ptab["area_id"].astype(str), ptab["service_type"].astype(str), strict=True),
+            ptab["suppression"].astype(str),
+            strict=True,
+        )
+    )
+    if any(k not in status_of for k in keys):
+        raise SocialMapError(
+            "`protected` was made from another result: make it with socialmap.privacy.protect() of "
+            "the result you export."
+        )
+    status = pd.Series([status_of[k] for k in keys], index=table.index, dtype=object)
+    hide = pd.DataFrame(
+        {c: (status != "") & table[c].notna() for c in COSTING_HIDDEN_COLUMNS}, index=table.index
+    )
+    table["note"] = [_costing_note(row, lang) for row in table.to_dict("records")]
+    for kind in ("standard", "cost"):
+        user = (table[f"{kind}_source"] == USER_SUPPLIED).to_numpy()
+        table[f"{kind}_citation"] = (
+            table[f"{kind}_citation"].astype(object).where(~user, t(_USER_CITATION, lang))
+        )
+    table.insert(table.columns.get_loc("service_type") + 1, "service_label", table["service_type"].map(label))
+    figures = table.drop_duplicates("service_type").set_index("service_type")
+    shown_table = _hide(table, hide, status, protected, lang, markers)
+
+    # National: hidden whole where the national total is; its shortfall where an area row is.
+    nat = pd.DataFrame(costing.national).reset_index(drop=True)
+    total_status = dict(
+        zip(
+            protected.totals["service_type"].astype(str),
+            protected.totals["suppression"].astype(str),
+            strict=True,
+        )
+    )
+    hidden_types = set(table.loc[status != "", "service_type"].astype(str))
+    nat_hide = pd.DataFrame(False, index=nat.index, columns=list(COSTING_HIDDEN_COLUMNS))
+    nat_status = pd.Series("", index=nat.index, dtype=object)
+    notes = []
+    for i, row in nat.iterrows():
+        st = str(row["service_type"])
+        cols: tuple[str, ...]
+        if total_status.get(st, ""):
+            cols, nat_status[i] = COSTING_HIDDEN_COLUMNS, total_status[st]
+        elif st in hidden_types:
+            cols, nat_status[i] = _SHORTFALL_COLUMNS, SECONDARY
+        else:
+            cols = ()
+        for col in cols:
+            nat_hide.loc[i, col] = bool(pd.notna(row[col]))
+        if not nat_hide.loc[i].any():
+            nat_status[i] = ""
+        parts = _missing_figures(row, lang)
+        rows = table[table["service_type"].astype(str) == st]
+        unknown = int((pd.to_numeric(rows["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
+        if unknown:
+            parts.append(t(_NOTE_AREAS_UNKNOWN_CAPACITY, lang, n=unknown))
+        if nat_status[i] == SECONDARY and not total_status.get(st):
+            parts.append(t(_NOTE_NATIONAL_HIDDEN, lang, mark=protected.marker(SECONDARY, lang)))
+        notes.append("; ".join(parts) or None)
+    nat["note"] = notes
+    nat.insert(1, "service_label", nat["service_type"].map(label))
+    for kind, after in (("standard", "standard_source"), ("cost", "cost_source")):
+        if f"{kind}_citation" not in nat.columns:
+            cit = nat["service_type"].map(lambda k, c=f"{kind}_citation": figures[c].get(k))
+            nat.insert(nat.columns.get_loc(after) + 1, f"{kind}_citation", cit)
+    shown_nat = _hide(nat, nat_hide, nat_status, protected, lang, markers)
+
+    # By area: the budget summed over the service types, hidden where a hidden row is in the sum.
+    by = pd.DataFrame(costing.by_area).reset_index(drop=True)
+    in_sum = set(table.loc[hide["budget_eur_per_year"], "area_id"].astype(str))
+    by_hide = pd.DataFrame(
+        {"budget_eur_per_year": by["area_id"].astype(str).isin(in_sum) & by["budget_eur_per_year"].notna()}
+    )
+    by_status = pd.Series(
+        np.where(by_hide["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
+    )
+    shown_by = _hide(by, by_hide, by_status, protected, lang, markers)
+
+    # Sources: the value, source and citation of every standard and unit cost.
+    sources = []
+    for st in nat["service_type"].astype(str):
+        f = figures.loc[st]
+        for figure, value, src, cit in (
+            (_FIGURE_STANDARD, "places_per_1000", "standard_source", "standard_citation"),
+            (_FIGURE_COST, "unit_cost_eur_per_place_year", "cost_source", "cost_citation"),
+        ):
+            sources.append(
+                {
+                    "service_type": st,
+                    "service_label": label(st),
+                    "figure": t(figure, lang),
+                    "value": f[value],
+                    "source": f[src] if pd.notna(f[src]) else None,
+                    "citation": f[cit] if pd.notna(f[cit]) else None,
+                    "note": None if pd.notna(f[value]) else t(_NOT_SOURCED, lang),
+                }
+            )
+
+    return {
+        "costing": _with_area_geometry(shown_table, result),
+        "costing_national": shown_nat,
+        "costing_by_area": _with_area_geometry(shown_by, result),
+        "costing_sources": pd.DataFrame(sources),
+        "costing_notes": pd.DataFrame({"note": _costing_general_notes(table, nat, status, protected, lang)}),
+    }
+
+
+def _costing_general_notes(
+    table: pd.DataFrame,
+    national: pd.DataFrame,
+    status: pd.Series,
+    protected: Protected,
+    lang: str | None,
+) -> list[str]:
+    """Return the lines of the costing notes sheet: method, totals, missing figures, caveats, hiding."""
+    from socialmap.costing import USER_SUPPLIED
+    from socialmap.i18n import t
+    from socialmap.privacy import PRIMARY, SECONDARY
+
+    def names(mask: pd.Series) -> str:
+        return ", ".join(national.loc[mask, "service_label"].astype(str))
+
+    lines = [
+        t(
+            "Places needed = target group × places per 1,000 / 1,000 − places of known capacity, not "
+            "below 0, in each municipality; budget = places needed × unit cost (EUR per place per year).",
+            lang,
+        ),
+        t(
+            "National places needed are the sum of the municipalities' shortfalls: places above the "
+            "standard in one municipality do not make up for a shortfall in another.",
+            lang,
+        ),
+    ]
+    no_standard = national["places_per_1000"].isna()
+    no_cost = national["unit_cost_eur_per_place_year"].isna()
+    if no_standard.any():
+        lines.append(
+            t(
+                "No planning standard is sourced or given for: {services}. Their places needed and "
+                "budget are left empty, not 0; enter standards (places per 1,000 of the target group) "
+                "to compute them.",
+                lang,
+                services=names(no_standard),
+            )
+        )
+    if no_cost.any():
+        lines.append(
+            t(
+                "No unit cost is sourced or given for: {services}. Their budget is left empty, not 0; "
+                "enter unit costs (EUR per place per year) to compute it.",
+                lang,
+                services=names(no_cost),
+            )
+        )
+    no_need = national["target_group"].isna()
+    if no_need.any():
+        lines.append(
+            t("Need unknown (a target group has no rate) for: {services}.", lang, services=names(no_need))
+        )
+    if (table["standard_source"] == USER_SUPPLIED).any() or (table["cost_source"] == USER_SUPPLIED).any():
+        lines.append(
+            t(
+                "Figures whose source is 'user-supplied' were entered by the user, not taken from a "
+                "published source.",
+                lang,
+            )
+        )
+    if (pd.to_numeric(table["capacity_unknown"], errors="coerce").fillna(0) > 0).any():
+        lines.append(
+            t(
+                "Some services have an unknown capacity: there the places are a lower bound and the "
+                "places needed may be overstated (see the note column).",
+                lang,
+            )
+        )
+    if (status != "").any():
+        lines.append(
+            t(
+                "Where a small count of a sensitive group is hidden ({primary} or {secondary}), its "
+                "places and budget are hidden too, and so are the municipality's total budget and the "
+                "service type's national places needed and budget ({secondary}), which would give them back.",
+                lang,
+                primary=protected.marker(PRIMARY, lang),
+                secondary=protected.marker(SECONDARY, lang),
+            )
+        )
+    return lines
+
+
 def export_table(
     result: Result,
     path: str | os.PathLike[str],
     *,
-    table: Literal["by_service_type", "areas", "totals", "services"] = "by_service_type",
+    table: Literal[
+        "by_service_type",
+        "areas",
+        "totals",
+        "services",
+        "costing",
+        "costing_national",
+        "costing_by_area",
+    ] = "by_service_type",
     sep: str = ",",
     lang: str | None = None,
     threshold: float | None = None,
     taxonomy: Taxonomy | None = None,
     protected: Protected | None = None,
+    costing: Costing | None = None,
 ) -> Path:
     """
-    Export a result's tables, safe to publish, in the format the file's suffix names.
+    Export a result's tables and its costing, safe to publish, in the format the file's suffix names.
 
     Parameters
     ----------
@@ -451,15 +890,21 @@ def export_table(
         What :func:`socialmap.analyze` returned.
     path
         ``.csv`` (UTF-8 with BOM), ``.xlsx`` (sheets: areas, by service type, national totals,
-        services, sources, columns), ``.gpkg`` (layers ``areas``, ``areas_by_service_type`` and
-        ``services``) or ``.geojson``.
+        services, costing, costing national, costing by area, costing sources, costing notes,
+        sources, columns), ``.gpkg`` (layers ``areas``, ``areas_by_service_type``, ``services``,
+        ``costing`` and ``costing_by_area``: the costing per area × service type and per area, with
+        the area's polygon; the national costing, which has no geometry, is in the CSV and XLSX) or
+        ``.geojson``.
     table
-        For CSV and GeoJSON, which table (see :func:`protected_tables`): ``by_service_type`` (one
-        row per area × service type), ``areas``, ``services`` or (CSV only) ``totals``.
+        For CSV and GeoJSON, which table (see :func:`protected_tables` and :func:`costing_tables`):
+        ``by_service_type`` (one row per area × service type), ``areas``, ``services``,
+        ``costing`` (places and budget per area × service type), ``costing_by_area`` (budget per
+        area) or, CSV only, ``totals`` and ``costing_national`` (one row per service type). XLSX and
+        GeoPackage files hold every table.
     sep
         CSV delimiter (``";"`` for spreadsheets set to a decimal comma).
     lang
-        Language of labels, sheet names, column descriptions and markers.
+        Language of labels, sheet names, notes, column descriptions and markers.
     threshold
         Suppression threshold (default ``socialmap.settings.suppression_threshold``).
     taxonomy
@@ -467,6 +912,11 @@ def export_table(
     protected
         A suppression made with :func:`socialmap.privacy.protect`, to hide exactly the same cells
         as other outputs of the same result.
+    costing
+        The costing to export (:func:`socialmap.costing.places_and_budget` of ``result``, e.g. with
+        user-supplied standards and unit costs); ``None``: the taxonomy's standards and unit costs
+        (where the taxonomy sources none, as in the Kosovo one, places and budget are empty and the
+        notes say why). Its small counts are hidden as in the result (:func:`costing_tables`).
 
     Returns
     -------
@@ -476,7 +926,9 @@ def export_table(
     Raises
     ------
     SocialMapError
-        If the suffix is not one of :data:`TABLE_FORMATS` or ``table`` is unknown.
+        If the suffix is not one of :data:`TABLE_FORMATS`, ``table`` is not one of :data:`TABLES`,
+        a table without geometry is asked for as GeoJSON, or ``costing`` is not a costing of
+        ``result``.
     """
     from socialmap.errors import SocialMapError
     from socialmap.i18n import t
@@ -489,39 +941,59 @@ def export_table(
         raise SocialMapError(
             f"Cannot export to {target.name!r}: use one of the suffixes {', '.join(TABLE_FORMATS)}."
         )
-    if table not in ("by_service_type", "areas", "totals", "services"):
+    if table not in TABLES:
+        raise SocialMapError(f"`table` must be one of {', '.join(map(repr, TABLES))}; got {table!r}.")
+    if table in NO_GEOMETRY and suffix == ".geojson":
+        what = "national totals" if table == "totals" else "national costing"
         raise SocialMapError(
-            f"`table` must be 'by_service_type', 'areas', 'totals' or 'services'; got {table!r}."
+            f"The {what} have no geometry: export table={table!r} as .csv, or everything as .xlsx; "
+            "for a map of the costing use table='costing' or 'costing_by_area' with .geojson."
         )
-    if table == "totals" and suffix == ".geojson":
-        raise SocialMapError("The national totals have no geometry: export them as .csv or .xlsx.")
+    if costing is not None:
+        _check_costing(costing, result)
     from socialmap.privacy import protect, resolve_taxonomy
 
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, threshold=threshold, taxonomy=tax)
-    tables = protected_tables(result, protected=protected, taxonomy=tax, lang=lang, markers=suffix != ".gpkg")
+    markers = suffix != ".gpkg"
+    if suffix in (".csv", ".geojson") and table.startswith("costing"):
+        tables = costing_tables(
+            result, costing, protected=protected, taxonomy=tax, lang=lang, markers=markers
+        )
+    else:
+        tables = protected_tables(result, protected=protected, taxonomy=tax, lang=lang, markers=markers)
     if suffix == ".csv":
         return write_csv(tables[table], target, sep=sep)
     if suffix == ".geojson":
         return write_geojson(tables[table], target)
+    cost = costing_tables(result, costing, protected=protected, taxonomy=tax, lang=lang, markers=markers)
     if suffix == ".gpkg":
         layers = {
             "areas": tables["areas"],
             "areas_by_service_type": tables["by_service_type"],
             "services": tables["services"],
+            "costing": cost["costing"],
+            "costing_by_area": cost["costing_by_area"],
         }
         return write_gpkg(layers, target)
-    columns = list(
-        dict.fromkeys(
-            [*tables["areas"].columns, *tables["by_service_type"].columns, *tables["services"].columns]
-        )
-    )
+    shown_tables = [
+        tables["areas"],
+        tables["by_service_type"],
+        tables["services"],
+        *(cost[k] for k in ("costing", "costing_national", "costing_by_area", "costing_sources")),
+    ]
+    columns = list(dict.fromkeys(c for frame in shown_tables for c in frame.columns))
     sheets = {
         t("areas", lang): tables["areas"],
         t("by service type", lang): tables["by_service_type"],
         t("national totals", lang): tables["totals"],
         t("services", lang): tables["services"],
+        t("costing", lang): cost["costing"],
+        t("costing national", lang): cost["costing_national"],
+        t("costing by area", lang): cost["costing_by_area"],
+        t("costing sources", lang): cost["costing_sources"],
+        t("costing notes", lang): cost["costing_notes"],
         t("sources", lang): provenance_table(result, protected=protected, lang=lang),
         t("columns", lang): columns_table([c for c in columns if c != "geometry"], lang),
     }

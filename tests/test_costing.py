@@ -222,3 +222,47 @@ def test_write(result, taxonomy, tmp_path):
     assert set(sheets) == {"areas", "national", "by_area", "notes"}
     with pytest.raises(SocialMapError, match=".csv or .xlsx"):
         c.write(tmp_path / "cost.txt")
+
+
+def test_exported_costing_carries_the_figures_their_sources_and_notes(result, taxonomy, tmp_path):
+    from socialmap.export import export_table
+
+    # day from the taxonomy (as in test_hand_worked_from_the_taxonomy): a 6 places → 30,000 EUR,
+    # b 30 → 150,000 (one service of unknown capacity), c and d 0; nationally 36 places, 180,000 EUR.
+    # home with the user's standard 4 and cost 1,200 (as in test_user_figures_override_and_are_labelled):
+    # places a 0, b 6, c 0, d 4 → 0, 7,200, 0, 4,800 EUR; nationally 10 places, 12,000 EUR.
+    costing = co.places_and_budget(
+        result, taxonomy=taxonomy, standards={"home": 4}, unit_costs={"home": 1200}
+    )
+    path = export_table(
+        result, tmp_path / "c.csv", table="costing", taxonomy=taxonomy, costing=costing, lang="en"
+    )
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    day = table[table["service_type"] == "day"].set_index("area_id")
+    assert day["budget_eur_per_year"].astype(float).tolist() == [30_000, 150_000, 0, 0]
+    assert set(day["standard_citation"]) == {"A planning standard, made up for the test"}
+    assert day.loc["b", "note"] == (
+        "services of unknown capacity: 1; the places are a lower bound, so places needed may be overstated"
+    )
+    home = table[table["service_type"] == "home"].set_index("area_id")
+    assert home["places_needed"].astype(float).tolist() == [0, 6, 0, 4]
+    assert home["budget_eur_per_year"].astype(float).tolist() == [0, 7200, 0, 4800]
+    assert set(home["cost_source"]) == {co.USER_SUPPLIED} == set(home["standard_source"])
+    shelter = table[table["service_type"] == "shelter"]
+    assert set(shelter["budget_eur_per_year"]) == {""} and set(shelter["target_group"]) == {""}
+    assert all(n.startswith("need unknown (a target group has no rate); ") for n in shelter["note"])
+
+    path = export_table(
+        result, tmp_path / "n.csv", table="costing_national", taxonomy=taxonomy, costing=costing, lang="en"
+    )
+    national = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False).set_index(
+        "service_type"
+    )
+    assert float(national.loc["day", "places_needed"]) == 36
+    assert float(national.loc["day", "budget_eur_per_year"]) == 180_000
+    assert float(national.loc["home", "budget_eur_per_year"]) == 12_000
+    assert national.loc["shelter", "budget_eur_per_year"] == ""
+    assert (
+        national.loc["day", "note"]
+        == "areas with services of unknown capacity: 1; places needed may be overstated"
+    )

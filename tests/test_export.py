@@ -24,6 +24,8 @@ schema_version: 1
 name: exptest
 sources:
   def: {citation: "by definition"}
+  std_src: {citation: "A planning standard, made up for the test"}
+  cost_src: {citation: "A unit cost, made up for the test"}
 target_groups:
   everyone:
     label: {en: Everyone, sq: Të gjithë, sr: Svi}
@@ -38,12 +40,17 @@ service_types:
   day:
     label: {en: Day care, sq: Qendër ditore, sr: Dnevni boravak}
     target_groups: [everyone]
+    places_per_1000: 10
+    places_per_1000_source: std_src
+    unit_cost_eur_per_place_year: 2000
+    unit_cost_source: cost_src
   shelter:
     label: {en: Shelter, sq: Strehimore, sr: Sklonište}
     target_groups: [victims]
     sensitive: true
 """
 NAMES = [PAYLOADS[0], PAYLOADS[1], PAYLOADS[2], "Pejë", "Đakovica", PAYLOADS[3]]
+COSTING_SHEETS = ["costing", "costing national", "costing by area", "costing sources", "costing notes"]
 VICTIMS = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0]
 
 
@@ -53,8 +60,8 @@ def _english(monkeypatch):
     monkeypatch.setenv("SOCIALMAP_LANG", "en")
 
 
-@pytest.fixture
-def result(tmp_path):
+def make_result(tmp_path, shelter_at=(15000, 5000)):
+    """Six 10 km squares 01-06 (01-03 south, west to east); day care in 01 and 06, the shelter in 02."""
     path = tmp_path / "taxonomy.yaml"
     path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
     tax = load_taxonomy(path)
@@ -71,10 +78,15 @@ def result(tmp_path):
             "service_type": ["day", "day", "shelter"],
             "capacity": [100.0, 50.0, 10.0],
         },
-        geometry=[Point(5000, 5000), Point(25000, 15000), Point(15000, 5000)],
+        geometry=[Point(5000, 5000), Point(25000, 15000), Point(*shelter_at)],
         crs=CRS,
     )
     return analyze(areas, services, population, taxonomy=tax, spreading="representative", catchment_m=15_000)
+
+
+@pytest.fixture
+def result(tmp_path):
+    return make_result(tmp_path)
 
 
 def test_neutralise_prefixes_formula_text_only():
@@ -119,6 +131,7 @@ def test_xlsx_cells_are_text_never_formulas(result, tmp_path):
         "by service type",
         "national totals",
         "services",
+        *COSTING_SHEETS,
         "sources",
         "columns",
     ]
@@ -234,12 +247,18 @@ def test_write_result_hides_small_counts(result, tmp_path):
     assert gp.loc[(gp["service_type"] == "shelter") & (gp["area_id"] == "01"), "suppression"].item() == "<5"
 
 
-def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path):
+def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path, monkeypatch):
+    from socialmap import i18n
     from socialmap.export import write_result
 
+    # The costing sheets' titles, as the Serbian catalog has them once merged (set here until then).
+    costing = ["troškovi", "nacionalni troškovi", "troškovi po područjima", "izvori troškova"]
+    costing.append("napomene o troškovima")
+    for english, serbian in zip(COSTING_SHEETS, costing, strict=True):
+        monkeypatch.setitem(i18n._catalog("sr"), english, serbian)
     path = export_table(result, tmp_path / "t.xlsx", lang="sr")
     book = openpyxl.load_workbook(path)
-    sheets = ["područja", "po vrsti usluge", "nacionalni zbirovi", "usluge", "izvori", "kolone"]
+    sheets = ["područja", "po vrsti usluge", "nacionalni zbirovi", "usluge", *costing, "izvori", "kolone"]
     assert book.sheetnames == sheets
     columns = {row[0]: row[1] for row in book["kolone"].iter_rows(min_row=2, values_only=True)}
     assert columns["need"].startswith("Osobe kojima će usluga verovatno biti potrebna")
@@ -252,3 +271,278 @@ def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path):
     assert "Renditja sipas mungesës së përbërë" in page and "Komuna" in page  # tooltip labels
     assert "Qendër ditore (" in page  # a service layer, by its label
     assert "popullsia " in page  # the note
+
+
+# ---- the costing in the exports ---------------------------------------------------------------------
+#
+# Hand-worked figures for the `result` fixture, with the taxonomy's day-care figures (10 places per
+# 1,000 residents, "std_src"; 2,000 EUR per place-year, "cost_src") and the user's shelter figures
+# (500 places per 1,000 victims, 10,000 EUR per place-year):
+#
+#   area                        01      02      03      04      05      06    national
+#   day need (population)     1000    3000     500    2000     800    4000      11,300
+#   day places at standard      10      30       5      20       8      40         113
+#   day supply (s1, s2)        100       0       0       0       0      50         150
+#   day places needed            0      30       5      20       8       0          63  (not 113 − 150)
+#   day budget (× 2,000)         0  60,000  10,000  40,000  16,000       0     126,000
+#   shelter need (victims)       2      40       9       0      12      30          93
+#   shelter places at standard   1      20     4.5       0       6      15        46.5
+#   shelter supply (s3)          0      10       0       0       0       0          10
+#   shelter places needed        1      10     4.5       0       6      15        36.5
+#   shelter budget (× 10,000) 10,000 100,000 45,000      0  60,000 150,000     365,000
+#
+# Suppression (threshold 5): shelter need 2 in 01 is "<5"; 9 in 03 is "[c]" (privacy's secondary
+# rule), so their shelter costing rows are hidden, the budget of areas 01 and 03 (which adds them) is
+# hidden ("[c]"), and so are the shelter's national places needed and budget ("[c]").
+
+SHELTER_USER = {"standards": {"shelter": 500}, "unit_costs": {"shelter": 10_000}}
+DAY_NEEDED = {"01": 0, "02": 30, "03": 5, "04": 20, "05": 8, "06": 0}
+DAY_BUDGET = {"01": 0, "02": 60_000, "03": 10_000, "04": 40_000, "05": 16_000, "06": 0}
+SHELTER_NEEDED = {"02": 10, "04": 0, "05": 6, "06": 15}
+SHELTER_BUDGET = {"02": 100_000, "04": 0, "05": 60_000, "06": 150_000}
+HIDDEN_COSTING = ("target_group", "places_target", "places_needed", "budget_eur_per_year")
+
+
+def user_costing(result):
+    from socialmap.costing import places_and_budget
+
+    return places_and_budget(result, **SHELTER_USER)
+
+
+def sheet_rows(book, title):
+    sheet = book[title]
+    header = [c.value for c in sheet[1]]
+    return [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def read_csv_text(path, sep=","):
+    return pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def test_xlsx_costing_sheets_hand_worked_with_sources(result, tmp_path):
+    path = export_table(result, tmp_path / "c.xlsx", costing=user_costing(result))
+    book = openpyxl.load_workbook(path)
+    rows = sheet_rows(book, "costing")
+    day = {r["area_id"]: r for r in rows if r["service_type"] == "day"}
+    assert {a: r["places_needed"] for a, r in day.items()} == DAY_NEEDED
+    assert {a: r["budget_eur_per_year"] for a, r in day.items()} == DAY_BUDGET
+    assert {a: r["places_target"] for a, r in day.items()} == {
+        "01": 10,
+        "02": 30,
+        "03": 5,
+        "04": 20,
+        "05": 8,
+        "06": 40,
+    }
+    assert {r["standard_source"] for r in day.values()} == {"std_src"}
+    assert {r["cost_source"] for r in day.values()} == {"cost_src"}
+    assert {r["cost_citation"] for r in day.values()} == {"A unit cost, made up for the test"}
+    assert {r["standard_citation"] for r in day.values()} == {"A planning standard, made up for the test"}
+    assert day["01"]["service_label"] == "Day care" and day["01"]["name"] == "'" + PAYLOADS[0]  # inert
+    shelter = {r["area_id"]: r for r in rows if r["service_type"] == "shelter"}
+    assert {a: shelter[a]["places_needed"] for a in SHELTER_NEEDED} == SHELTER_NEEDED
+    assert {a: shelter[a]["budget_eur_per_year"] for a in SHELTER_BUDGET} == SHELTER_BUDGET
+    assert shelter["05"]["places_target"] == pytest.approx(6.0)  # 12 victims × 500 / 1,000
+    assert {r["standard_source"] for r in shelter.values()} == {"user-supplied"}
+    assert {r["cost_source"] for r in shelter.values()} == {"user-supplied"}
+    assert {r["cost_citation"] for r in shelter.values()} == {
+        "given by the user, not taken from a published source"
+    }
+
+    national = {r["service_type"]: r for r in sheet_rows(book, "costing national")}
+    assert national["day"]["places_target"] == 113 and national["day"]["supply"] == 150
+    assert national["day"]["places_needed"] == 63 and national["day"]["budget_eur_per_year"] == 126_000
+    assert (
+        national["day"]["cost_source"] == "cost_src" and national["shelter"]["cost_source"] == "user-supplied"
+    )
+    assert national["shelter"]["target_group"] == 93 and national["shelter"]["places_target"] == 46.5
+
+    by_area = {r["area_id"]: r["budget_eur_per_year"] for r in sheet_rows(book, "costing by area")}
+    assert {a: by_area[a] for a in ("02", "04", "05", "06")} == {
+        "02": 160_000,
+        "04": 40_000,
+        "05": 76_000,
+        "06": 150_000,
+    }
+
+    sources = {(r["service_type"], r["figure"]): r for r in sheet_rows(book, "costing sources")}
+    standard = "planning standard (places per 1,000 of the target group)"
+    cost = "unit cost (EUR per place per year)"
+    assert sources[("day", standard)]["value"] == 10 and sources[("day", standard)]["source"] == "std_src"
+    assert sources[("day", cost)]["value"] == 2000
+    assert sources[("day", cost)]["citation"] == "A unit cost, made up for the test"
+    assert (
+        sources[("shelter", cost)]["value"] == 10_000
+        and sources[("shelter", cost)]["source"] == "user-supplied"
+    )
+    notes = [r["note"] for r in sheet_rows(book, "costing notes")]
+    assert any(
+        n.startswith("National places needed are the sum of the municipalities' shortfalls") for n in notes
+    )
+    assert any("'user-supplied' were entered by the user" in n for n in notes)
+    described = {r[0] for r in book["columns"].iter_rows(min_row=2, values_only=True)}
+    assert {"places_needed", "budget_eur_per_year", "cost_source", "places_per_1000"} <= described
+
+
+def test_csv_costing_tables_hand_worked(result, tmp_path):
+    costing = user_costing(result)
+    table = read_csv_text(
+        export_table(result, tmp_path / "c.csv", table="costing", costing=costing, sep=";"), sep=";"
+    )
+    assert len(table) == 12 and "geometry" not in table.columns
+    day = table[table["service_type"] == "day"].set_index("area_id")
+    assert day["places_needed"].astype(float).to_dict() == DAY_NEEDED
+    assert day["budget_eur_per_year"].astype(float).to_dict() == DAY_BUDGET
+    assert set(day["cost_source"]) == {"cost_src"} and set(day["standard_source"]) == {"std_src"}
+    shelter = table[table["service_type"] == "shelter"].set_index("area_id")
+    assert set(shelter["cost_source"]) == {"user-supplied"}
+    assert shelter.loc[list(SHELTER_BUDGET), "budget_eur_per_year"].astype(float).to_dict() == SHELTER_BUDGET
+    assert "'" + PAYLOADS[1] in set(table["name"])  # formula text stays inert
+
+    national = read_csv_text(
+        export_table(result, tmp_path / "n.csv", table="costing_national", costing=costing)
+    ).set_index("service_type")
+    assert float(national.loc["day", "places_needed"]) == 63
+    assert float(national.loc["day", "budget_eur_per_year"]) == 126_000
+    assert national.loc["shelter", "cost_source"] == "user-supplied"
+
+    by_area = read_csv_text(
+        export_table(result, tmp_path / "a.csv", table="costing_by_area", costing=costing)
+    ).set_index("area_id")
+    assert float(by_area.loc["02", "budget_eur_per_year"]) == 160_000
+
+    features = json.loads(
+        export_table(result, tmp_path / "c.geojson", table="costing", costing=costing).read_text(
+            encoding="utf-8"
+        )
+    )["features"]
+    day_04 = next(
+        f for f in features if f["properties"]["area_id"] == "04" and f["properties"]["service_type"] == "day"
+    )
+    assert day_04["properties"]["budget_eur_per_year"] == 40_000
+    assert day_04["geometry"]["type"] == "Polygon"  # the municipality's outline, in WGS 84
+    x, y = day_04["geometry"]["coordinates"][0][0]
+    assert -180 <= x <= 180 and -90 <= y <= 90
+
+
+def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
+    prot = protect(result)
+    costing = user_costing(result)
+    by_type = read_csv_text(export_table(result, tmp_path / "t.csv", protected=prot))
+    cost = read_csv_text(
+        export_table(result, tmp_path / "c.csv", table="costing", protected=prot, costing=costing)
+    )
+    marks = by_type.set_index(["service_type", "area_id"])["suppression"]
+    cost = cost.set_index(["service_type", "area_id"])
+    assert marks[marks != ""].to_dict() == {("shelter", "01"): "<5", ("shelter", "03"): "[c]"}
+    assert cost["suppression"].to_dict() == marks.to_dict()
+    for key, mark in marks[marks != ""].items():
+        # every count that would give back the need (2 and 9 victims) shows the result's marker
+        assert cost.loc[key, list(HIDDEN_COSTING)].tolist() == [mark] * 4
+        assert cost.loc[key, "supply"] == "0.0"  # published, as in the result's table
+    shown_counts = cost.loc[marks[marks == ""].index, list(HIDDEN_COSTING)]
+    assert not shown_counts.isin(["<5", "[c]"]).any().any()
+
+    national = read_csv_text(
+        export_table(result, tmp_path / "n.csv", table="costing_national", protected=prot, costing=costing)
+    ).set_index("service_type")
+    # 36.5 places and 365,000 EUR minus the published areas (31 places, 310,000 EUR) would give the
+    # hidden rows' 5.5 places: hidden.
+    assert national.loc["shelter", ["places_needed", "budget_eur_per_year"]].tolist() == ["[c]", "[c]"]
+    assert national.loc["shelter", "target_group"] == "93.0"  # as in the national totals sheet
+    assert "with the published municipalities they would give back" in national.loc["shelter", "note"]
+    assert national.loc["day", "suppression"] == ""
+
+    by_area = read_csv_text(
+        export_table(result, tmp_path / "a.csv", table="costing_by_area", protected=prot, costing=costing)
+    ).set_index("area_id")
+    # 01: 0 (day) + 10,000 (hidden shelter); 03: 10,000 + 45,000 (hidden): the sums would give them back
+    assert by_area.loc[["01", "03"], "budget_eur_per_year"].tolist() == ["[c]", "[c]"]
+    assert by_area.loc["01", "suppression"] == "[c]" and by_area.loc["04", "suppression"] == ""
+
+    book = openpyxl.load_workbook(export_table(result, tmp_path / "c.xlsx", protected=prot, costing=costing))
+    rows = {(r["service_type"], r["area_id"]): r for r in sheet_rows(book, "costing")}
+    assert [rows[("shelter", "01")][c] for c in HIDDEN_COSTING] == ["<5"] * 4
+    assert [rows[("shelter", "03")][c] for c in HIDDEN_COSTING] == ["[c]"] * 4
+
+    layer = gpd.read_file(
+        export_table(result, tmp_path / "c.gpkg", protected=prot, costing=costing), layer="costing"
+    )
+    assert pd.api.types.is_float_dtype(layer["budget_eur_per_year"])  # numbers stay numbers
+    hidden = layer[(layer["service_type"] == "shelter") & (layer["area_id"] == "01")].iloc[0]
+    assert all(pd.isna(hidden[c]) for c in HIDDEN_COSTING) and hidden["suppression"] == "<5"
+    day = layer[layer["service_type"] == "day"].set_index("area_id")
+    assert day["budget_eur_per_year"].to_dict() == DAY_BUDGET
+    assert layer.crs.to_epsg() == 4326
+
+
+def test_a_national_shortfall_that_would_reveal_a_hidden_count_is_hidden(tmp_path):
+    # The shelter moved to 03: 01 (2 victims, no place) needs 2 × 500 / 1,000 = 1 place; 03 (9 victims,
+    # 10 places) needs max(4.5 − 10, 0) = 0. Published rows need 20 + 0 + 6 + 15 = 41 places, the
+    # country 42: the difference, 1 place, is 01's exactly, i.e. 1 × 1,000 / 500 = 2 victims. So the
+    # national places needed (and budget) must not be published.
+    moved = make_result(tmp_path, shelter_at=(25000, 5000))
+    costing = user_costing(moved)
+    nat = costing.national.set_index("service_type")
+    assert nat.loc["shelter", "places_needed"] == 42  # the figure that must stay hidden
+    national = read_csv_text(
+        export_table(moved, tmp_path / "n.csv", table="costing_national", costing=costing)
+    ).set_index("service_type")
+    assert national.loc["shelter", "places_needed"] == "[c]"
+    assert national.loc["shelter", "budget_eur_per_year"] == "[c]"
+    table = read_csv_text(export_table(moved, tmp_path / "c.csv", table="costing", costing=costing))
+    shelter = table[table["service_type"] == "shelter"].set_index("area_id")
+    assert shelter.loc["01", "places_needed"] == "<5" and shelter.loc["03", "places_needed"] == "[c]"
+    published = shelter.drop(index=["01", "03"])["places_needed"].astype(float)
+    assert published.sum() == 41
+
+
+def test_default_costing_is_the_taxonomys_and_missing_figures_are_blank(result, tmp_path):
+    # No costing given: day from the taxonomy (as above), shelter has no standard nor cost: blank.
+    table = read_csv_text(export_table(result, tmp_path / "c.csv", table="costing"))
+    day = table[table["service_type"] == "day"].set_index("area_id")
+    assert day["budget_eur_per_year"].astype(float).to_dict() == DAY_BUDGET
+    shelter = table[table["service_type"] == "shelter"].set_index("area_id")
+    assert set(shelter["places_needed"]) == {""} and set(shelter["budget_eur_per_year"]) == {""}
+    assert set(shelter["cost_source"]) == {""}
+    assert shelter.loc["01", "target_group"] == "<5" and shelter.loc["02", "target_group"] == "40.0"
+    assert all("no unit cost (EUR per place per year) is sourced or given" in n for n in shelter["note"])
+    assert day["note"].tolist() == [""] * 6
+
+
+def test_kosovo_demo_export_has_blank_budgets_with_the_reason_never_zero(tmp_path):
+    from socialmap.datasets import load_demo
+
+    areas, services, population, taxonomy = load_demo("kosovo")
+    res = analyze(areas, services, population, taxonomy=taxonomy)
+    book = openpyxl.load_workbook(export_table(res, tmp_path / "k.xlsx", taxonomy=taxonomy))
+    rows = sheet_rows(book, "costing")
+    assert len(rows) == 38 * 7
+    for col in ("places_per_1000", "places_needed", "unit_cost_eur_per_place_year", "budget_eur_per_year"):
+        assert {r[col] for r in rows} == {None}, col  # empty cells: no 0 anywhere
+    assert all("no unit cost (EUR per place per year) is sourced or given" in r["note"] for r in rows)
+    national = sheet_rows(book, "costing national")
+    assert len(national) == 7 and {r["budget_eur_per_year"] for r in national} == {None}
+    assert {r["budget_eur_per_year"] for r in sheet_rows(book, "costing by area")} == {None}
+    assert {r["value"] for r in sheet_rows(book, "costing sources")} == {None}
+    notes = [r["note"] for r in sheet_rows(book, "costing notes")]
+    no_cost = next(n for n in notes if n.startswith("No unit cost is sourced or given for: "))
+    assert "Centre for Social Work" in no_cost and "Their budget is left empty, not 0" in no_cost
+    table = read_csv_text(export_table(res, tmp_path / "k.csv", table="costing", taxonomy=taxonomy))
+    assert set(table["budget_eur_per_year"]) == {""} and set(table["places_needed"]) == {""}
+
+
+def test_costing_table_and_suffix_errors_write_nothing(result, tmp_path):
+    with pytest.raises(
+        SocialMapError, match=r"national costing have no geometry: export table='costing_national' as \.csv"
+    ):
+        export_table(result, tmp_path / "out.geojson", table="costing_national")
+    with pytest.raises(SocialMapError, match="'costing_national'"):
+        export_table(result, tmp_path / "out.csv", table="budget")
+    with pytest.raises(SocialMapError, match=r"`costing` must be what socialmap\.costing\.places_and_budget"):
+        export_table(result, tmp_path / "out.xlsx", costing={"shelter": 10_000})
+    (tmp_path / "other").mkdir()
+    other = make_result(tmp_path / "other", shelter_at=(25000, 5000))
+    with pytest.raises(SocialMapError, match="made from another result .*supply.*places_and_budget"):
+        export_table(result, tmp_path / "out.csv", table="costing", costing=user_costing(other))
+    assert list(tmp_path.glob("out.*")) == []
