@@ -299,6 +299,15 @@ def places_and_budget(
         rows = costing.table[costing.table["area_id"].astype(str) == area_id]
         status_rows = protected.table[protected.table["area_id"].astype(str) == area_id]
     status = dict(zip(status_rows["service_type"], status_rows["suppression"].astype(str), strict=True))
+    if area is None:
+        # A national shortfall is a sum over areas of max(…, 0): beside published area rows it gives
+        # back a hidden one, so a type with any hidden area row has its national figures hidden too.
+        from socialmap.privacy import SECONDARY
+
+        table = protected.table
+        hidden_rows = table.loc[table["suppression"].astype(str) != "", "service_type"]
+        for key in set(hidden_rows.astype(str)):
+            status[key] = status.get(key) or SECONDARY
     lines, without = [], []
     for _, row in rows.iterrows():
         key = str(row["service_type"])

@@ -244,3 +244,18 @@ def test_without_standards_says_none_is_sourced(tmp_path):
         assert _pages(path) == 1
         text = _text(path)
         assert "schematic boundaries" in text and "No sourced planning standard" in text
+
+
+def test_national_brief_hides_a_shortfall_that_would_reveal_a_hidden_count(tmp_path):
+    # The case worked by hand in test_export.py: the country needs 42 shelter places, the published
+    # municipal rows 41, so publishing 42 would give back the hidden municipality's 2 victims.
+    from test_export import make_result, user_costing
+
+    moved = make_result(tmp_path, shelter_at=(25000, 5000))
+    costing = user_costing(moved)
+    assert costing.national.set_index("service_type").loc["shelter", "places_needed"] == 42
+    lines = places_and_budget(moved, costing=costing, lang="en")
+    shelter = [line for line in lines if line.startswith("Shelter")]
+    assert shelter == ["Shelter: places needed [c] (need unknown or hidden)."]
+    day = [line for line in lines if line.startswith("Day care")]
+    assert day and "[c]" not in day[0]  # a type with no hidden row keeps its national figures
