@@ -774,6 +774,17 @@ if tab_plan.open:
                 )
                 show_table(costing.national, key="plan_cost_national")
                 show_table(costing.table, key="plan_cost_areas")
+                costed_result = runs.get(costed, result)
+                st.download_button(
+                    t("Results and costing (XLSX, small counts hidden)", lang),
+                    data=lambda: views.costing_download(
+                        costed_result, service_type, tax, standard=standard, unit_cost=unit_cost, lang=lang
+                    ),
+                    file_name=f"socialmap_costing_{service_type}.xlsx",
+                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    on_click="ignore",
+                    key="plan_download_costing",
+                )
                 for note in costing.notes:
                     st.info(note)
 

@@ -2184,6 +2184,33 @@ def plan_costing(
     )
 
 
+def costing_download(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None = None,
+    unit_cost: float | None = None,
+    lang: str | None = None,
+) -> bytes:
+    """
+    Return the whole result with its costing as an XLSX file, safe to publish.
+
+    The same standards and unit cost as :func:`plan_costing` (the user's for ``service_type``, else
+    the taxonomy's), written by :func:`socialmap.export.export_table`: small counts hidden as in
+    every other output, the source of every figure, formulas neutralised.
+    """
+    from socialmap.costing import places_and_budget
+    from socialmap.export import export_table
+
+    standards = None if standard is None else {service_type: float(standard)}
+    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
+    costing = places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = Path(tmp) / "costing.xlsx"
+        return export_table(result, path, lang=lang, taxonomy=taxonomy, costing=costing).read_bytes()
+
+
 def _source(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 

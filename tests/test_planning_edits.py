@@ -241,3 +241,20 @@ def test_suggest_sites_notes_for_the_planner(result):
     assert len(notes) >= 2
     _, sq = views.suggest_sites(result, "residential_elderly", k=2, capacity=30.0, lang="sq")
     assert not sq[0].startswith("Persons")
+
+
+def test_costing_download_is_the_protected_export_with_the_users_figures(demo, result):
+    import io
+
+    data = views.costing_download(result, "csw", demo.taxonomy, standard=5.0, unit_cost=1000.0, lang="en")
+    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=str)
+    assert {"costing", "costing national", "costing sources", "sources"} <= set(sheets)
+    costing = sheets["costing"]
+    csw = costing[costing["service_type"] == "csw"].set_index("area_id")
+    need = result.table[result.table["service_type"] == "csw"].set_index("area_id")["need"]
+    # Every CSW's capacity is unknown, so no place counts: places needed = need × 5 / 1,000 and the
+    # budget = places × 1,000 EUR = need × 5 EUR.
+    budget = pd.to_numeric(csw["budget_eur_per_year"]).reindex(need.index)
+    assert budget.to_numpy() == pytest.approx(need.to_numpy() * 5, rel=1e-9)
+    sources = sheets["costing sources"]
+    assert (sources.loc[sources["service_type"] == "csw"].astype(str) == "user-supplied").any().any()
