@@ -768,8 +768,8 @@ if tab_plan.open:
                     t(
                         "Source of the standard: **{standard}**. Source of the unit cost: **{cost}**.",
                         lang,
-                        standard=costing.standard_source or none,
-                        cost=costing.cost_source or none,
+                        standard=views.source_label(costing.standard_source, lang) or none,
+                        cost=views.source_label(costing.cost_source, lang) or none,
                     )
                 )
                 show_table(costing.national, key="plan_cost_national")

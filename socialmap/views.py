@@ -2174,7 +2174,37 @@ def plan_costing(
     cols = list(_COSTING_COLUMNS)
     labels = {k: t(v, lang) for k, v in _COSTING_COLUMNS.items()}
     row = national.iloc[0]
-    notes = tuple(n for n in costing.notes if n.startswith(f"{service_type}:"))
+    for col in ("standard_source", "cost_source"):  # "user-supplied" in the language; keys as they are
+        table = table.assign(**{col: table[col].map(lambda v: source_label(v, lang))})
+        national = national.assign(**{col: national[col].map(lambda v: source_label(v, lang))})
+    unknown_areas = int((table["capacity_unknown"].fillna(0) > 0).sum())
+    table = table.assign(
+        note=[_costing_note(r, lang, unknown=int(r["capacity_unknown"] or 0)) for _, r in table.iterrows()]
+    )
+    national = national.assign(
+        note=[_costing_note(r, lang, areas=unknown_areas) for _, r in national.iterrows()]
+    )
+    notes = tuple(
+        t(text, lang, type=choice_label(service_type, taxonomy, lang))
+        for text, missing in (
+            (
+                N_("{type}: need unknown (a target group has no rate), so nothing can be costed."),
+                np.isnan(row["target_group"]),
+            ),
+            (
+                N_(
+                    "{type}: no planning standard (places per 1,000 of the target group) is sourced: "
+                    "enter one above."
+                ),
+                np.isnan(row["places_per_1000"]),
+            ),
+            (
+                N_("{type}: no unit cost (EUR per place per year) is sourced: enter one above."),
+                np.isnan(row["unit_cost_eur_per_place_year"]),
+            ),
+        )
+        if missing
+    )
     return PlanCosting(
         table[[c for c in cols if c in table.columns]].rename(columns=labels).reset_index(drop=True),
         national[[c for c in cols if c in national.columns]].rename(columns=labels).reset_index(drop=True),
@@ -2211,8 +2241,44 @@ def costing_download(
         return export_table(result, path, lang=lang, taxonomy=taxonomy, costing=costing).read_bytes()
 
 
+def _costing_note(row: pd.Series, lang: str | None, *, unknown: int = 0, areas: int = 0) -> str:
+    """Write the note of a costing row in ``lang``: what is missing, and capacities left unknown."""
+    parts = []
+    if pd.isna(row["target_group"]):
+        parts.append(t("need unknown", lang))
+    if pd.isna(row["places_per_1000"]):
+        parts.append(t("no planning standard", lang))
+    if pd.isna(row["unit_cost_eur_per_place_year"]):
+        parts.append(t("no unit cost", lang))
+    if unknown:
+        parts.append(
+            t("services of unknown capacity: {n}; the places needed may be overstated", lang, n=unknown)
+        )
+    if areas:
+        parts.append(
+            t(
+                "municipalities with services of unknown capacity: {n}; the places needed may be overstated",
+                lang,
+                n=areas,
+            )
+        )
+    return "; ".join(parts)
+
+
 def _source(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def source_label(value: object, lang: str | None = None) -> str:
+    """
+    Show the source of a standard or unit cost: "user-supplied" in ``lang``, a source key as it is.
+
+    Keys joined by ``"; "`` are shown each in turn; an empty source gives ``""``.
+    """
+    from socialmap.costing import USER_SUPPLIED
+
+    parts = [p.strip() for p in _source(value).split(";") if p.strip()]
+    return "; ".join(t(N_("user-supplied"), lang) if p == USER_SUPPLIED else p for p in parts)
 
 
 def suggest_sites(
