@@ -105,21 +105,53 @@ AREA_FALLBACKS: dict[str, tuple[float, str]] = {
 KAS_ESTIMATE_MARK = "KAS ESTIMATE"
 
 #: Illustrative services: (service type, id prefix, display name, how many, capacity range, providers).
+#: The display names are given in English, Albanian and Serbian (Latin), for the `name_<lang>` columns.
 ILLUSTRATIVE = (
-    ("day_care_disability", "DCD", "Day care centre", 30, (15, 40), ("ngo",)),
-    ("home_care_elderly", "HCE", "Home care service", 20, (20, 80), ("public", "ngo")),
+    (
+        "day_care_disability",
+        "DCD",
+        ("Day care centre", "Qendër ditore", "Dnevni centar"),
+        30,
+        (15, 40),
+        ("ngo",),
+    ),
+    (
+        "home_care_elderly",
+        "HCE",
+        ("Home care service", "Shërbim i kujdesit në shtëpi", "Služba nege u kući"),
+        20,
+        (20, 80),
+        ("public", "ngo"),
+    ),
     (
         "residential_elderly",
         "REL",
-        "Residential home for older people",
+        ("Residential home for older people", "Shtëpi për të moshuarit", "Dom za starije"),
         8,
         (20, 60),
         ("public", "ngo", "private"),
     ),
-    ("shelter_dv", "SDV", "Shelter", 10, (8, 20), ("ngo",)),
-    ("community_housing", "CHO", "Community-based housing", 12, (4, 10), ("public", "ngo")),
-    ("counselling_family", "CFS", "Counselling centre", 24, (10, 40), ("public", "ngo")),
+    ("shelter_dv", "SDV", ("Shelter", "Strehimore", "Sklonište"), 10, (8, 20), ("ngo",)),
+    (
+        "community_housing",
+        "CHO",
+        ("Community-based housing", "Strehim me bazë në komunitet", "Stanovanje u zajednici"),
+        12,
+        (4, 10),
+        ("public", "ngo"),
+    ),
+    (
+        "counselling_family",
+        "CFS",
+        ("Counselling centre", "Qendër këshillimi", "Savetovalište"),
+        24,
+        (10, 40),
+        ("public", "ngo"),
+    ),
 )
+#: How "Centre for Social Work" and "(illustrative)" read in English, Albanian and Serbian (Latin).
+CSW_NAME = ("Centre for Social Work", "Qendra për Punë Sociale", "Centar za socijalni rad")
+ILLUSTRATIVE_WORD = ("illustrative", "ilustrues", "ilustrativno")
 #: Illustrative services keep at least this distance from the edges of their municipality.
 SERVICE_INSET_M = 150.0
 
@@ -734,10 +766,15 @@ def service_rows(facts, polys_ll, polys_m, seats_ll, population) -> list[list[ob
     rows = []
     for i, r in facts.iterrows():
         lon, lat = seats_ll[i]
+        en, sq, sr = (
+            f"{CSW_NAME[0]} – {r['name_sq']}",
+            f"{CSW_NAME[1]} – {r['name_sq']}",
+            f"{CSW_NAME[2]} – {r['name_sr_latn']}",
+        )
         rows.append(
             [
                 f"CSW-{r['kas_code']}",
-                f"Centre for Social Work – {r['name_sq']}",
+                en,
                 "csw",
                 None,
                 "public",
@@ -745,6 +782,9 @@ def service_rows(facts, polys_ll, polys_m, seats_ll, population) -> list[list[ob
                 _round(lon),
                 _round(lat),
                 r["kas_code"],
+                sq,
+                sr,
+                en,
             ]
         )
     rng = np.random.default_rng(SEED)
@@ -755,11 +795,12 @@ def service_rows(facts, polys_ll, polys_m, seats_ll, population) -> list[list[ob
             lon, lat = random_point_in(polys_m[i], polys_ll[i], rng, to_ll)
             capacity = int(rng.integers(lo, hi + 1))
             provider = providers[int(rng.integers(len(providers)))]
-            name = f"{label} (illustrative) {k} – {facts.loc[i, 'name_sq']}"
+            places = (facts.loc[i, "name_sq"], facts.loc[i, "name_sq"], facts.loc[i, "name_sr_latn"])
+            en, sq, sr = (f"{label[j]} ({ILLUSTRATIVE_WORD[j]}) {k} – {places[j]}" for j in range(3))
             rows.append(
                 [
                     f"{prefix}-{k:03d}",
-                    name,
+                    en,
                     stype,
                     capacity,
                     provider,
@@ -767,6 +808,9 @@ def service_rows(facts, polys_ll, polys_m, seats_ll, population) -> list[list[ob
                     lon,
                     lat,
                     facts.loc[i, "kas_code"],
+                    sq,
+                    sr,
+                    en,
                 ]
             )
     return rows
@@ -809,7 +853,9 @@ It stops with a message if any of the checks below fails.
 - `population/kosovo_population_2024.csv`: one row per municipality, columns `area_id, name, population,
   year, population_source, population_is_estimate, estimate_method`.
 - `services/kosovo_services.csv`: columns `service_id, name, service_type, capacity, provider,
-  illustrative, lon, lat, area_id` (lon/lat in EPSG:4326; a blank `capacity` means unknown).
+  illustrative, lon, lat, area_id, name_sq, name_sr, name_en` (lon/lat in EPSG:4326; a blank `capacity`
+  means unknown; `name` = `name_en`, and the `name_<lang>` columns give the name in Albanian, Serbian
+  (Latin) and English: the kind of service and the municipality's name in that language).
 
 ## Sources and licence
 
@@ -1121,6 +1167,9 @@ def main(argv: list[str] | None = None) -> int:
             "lon",
             "lat",
             "area_id",
+            "name_sq",
+            "name_sr",
+            "name_en",
         ],
         services,
     )

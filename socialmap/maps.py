@@ -188,7 +188,7 @@ def areas_map(
 def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy | None, lang: str) -> None:
     import folium
 
-    pts = _to_4326(services, "services")
+    pts = _localised_names(_to_4326(services, "services"), lang)
     types = sorted(pts["service_type"].astype(str).unique())
     colour = _service_colours(types)
     layer = folium.FeatureGroup(name=_safe(t("Services", lang)))
@@ -715,7 +715,7 @@ def _add_clustered_services(
     from folium.plugins import MarkerCluster
 
     _check_columns(services, ["name", "service_type"], "services", "services")
-    pts = _to_4326(services, "services")
+    pts = _localised_names(_to_4326(services, "services"), lang)
     geoms = pts.geometry
     absent = geoms.isna() | geoms.is_empty
     if absent.any():

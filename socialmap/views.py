@@ -1082,7 +1082,7 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxono
     order = sorted(types.unique())
     colours = {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
     labels = {st: _text(taxonomy.label(st, lang) if st in taxonomy.service_types else st) for st in order}
-    names = [_text(n) for n in pts["name"].tolist()]
+    names = [_text(n) for n in area_names(pts, lang).tolist()]  # name_<lang> where the services have it
     lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     extra = [""] * len(pts)
@@ -1796,7 +1796,9 @@ def existing_services(
             lon[hit], lat[hit] = edit.lon, edit.lat
         elif edit.action == "capacity":
             capacity[hit] = np.nan if edit.capacity is None else float(edit.capacity)
-    names = sites["name"].astype(str) if "name" in sites.columns else sites["service_id"].astype(str)
+    names = (
+        area_names(sites, lang).astype(str) if "name" in sites.columns else sites["service_id"].astype(str)
+    )
     if "area_id" in sites.columns and "area_id" in result.areas.columns:
         area_name = dict(zip(result.areas["area_id"], area_names(result.areas, lang), strict=True))
         where = sites["area_id"].map(area_name)
@@ -1894,7 +1896,9 @@ def plan_edits_table(
     """
     names: dict[str, str] = {}
     if services is not None and "service_id" in services.columns and "name" in services.columns:
-        names = dict(zip(services["service_id"].astype(str), services["name"].astype(str), strict=False))
+        names = dict(
+            zip(services["service_id"].astype(str), area_names(services, lang).astype(str), strict=False)
+        )
     shown, added = [], 0
     for e in edits:
         if e.action == "add":
@@ -2386,7 +2390,9 @@ def plan_map(
     group = folium.FeatureGroup(name=t("Planned services", lang))
     names: dict[str, str] = {}
     if services is not None and "name" in services.columns:
-        names = dict(zip(services["service_id"].astype(str), services["name"].astype(str), strict=False))
+        names = dict(
+            zip(services["service_id"].astype(str), area_names(services, lang).astype(str), strict=False)
+        )
     added = 0
     for edit in edits:
         places = "?" if edit.capacity is None else format_number(edit.capacity, lang, decimals=0)

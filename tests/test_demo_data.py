@@ -41,6 +41,9 @@ SERVICE_COLUMNS = [
     "lon",
     "lat",
     "area_id",
+    "name_sq",
+    "name_sr",
+    "name_en",
 ]
 POPULATION_COLUMNS = [
     "area_id", "name", "population", "year", "population_source", "population_is_estimate", "estimate_method",
@@ -262,6 +265,21 @@ def test_services_columns_ids_and_types(services):
                 "community_housing", "counselling_family"}  # fmt: skip
     assert set(services["service_type"]) == expected
     assert set(services["provider"]) <= {"public", "ngo", "private"}
+
+
+def test_service_names_in_three_languages_name_the_municipality_in_that_language(services, facts):
+    names = facts.set_index("kas_code")
+    assert (services["name"] == services["name_en"]).all()
+    for _, row in services.iterrows():
+        area = names.loc[row["area_id"]]
+        assert row["name_sq"].endswith(f"– {area['name_sq']}") and row["name_en"].endswith(f"– {area['name_sq']}")
+        assert row["name_sr"].endswith(f"– {area['name_sr_latn']}")
+    csw = services[services["service_type"] == "csw"]
+    assert csw["name_sq"].str.startswith("Qendra për Punë Sociale – ").all()
+    assert csw["name_sr"].str.startswith("Centar za socijalni rad – ").all()
+    illustrative = services[services["illustrative"]]
+    assert illustrative["name_sq"].str.contains("(ilustrues)", regex=False).all()
+    assert illustrative["name_sr"].str.contains("(ilustrativno)", regex=False).all()
 
 
 def test_one_centre_for_social_work_per_municipality_at_its_seat(services, facts, outline):

@@ -4,6 +4,7 @@ services file (read here with pandas) and from ColorBrewer's published RdBu pale
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -258,3 +259,16 @@ def test_costing_download_is_the_protected_export_with_the_users_figures(demo, r
     assert budget.to_numpy() == pytest.approx(need.to_numpy() * 5, rel=1e-9)
     sources = sheets["costing sources"]
     assert (sources.loc[sources["service_type"] == "csw"].astype(str) == "user-supplied").any().any()
+
+
+def test_service_names_follow_the_language(demo, result):
+    selection = views.Selection(service_type="day_care_disability", metric="gap_score", lang="sq")
+    page = views.selection_map(result, selection, demo.taxonomy).get_root().render()
+    # The services are a JSON array in the page's script (non-ASCII written as \u escapes).
+    drawn = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+    assert "Qendër ditore (ilustrues) 1 – " in drawn and "Day care centre (illustrative)" not in drawn
+    listed = views.existing_services(result, "day_care_disability", demo.taxonomy, lang="sr")
+    assert listed["label"].str.startswith("Dnevni centar (ilustrativno)").all()
+    edits = (views.PlanEdit("day_care_disability", 20.0, 42.0, action="remove", service_id="DCD-001"),)
+    table = views.plan_edits_table(edits, demo.taxonomy, "sr", services=result.services)
+    assert table.iloc[0, 2].startswith("Dnevni centar (ilustrativno) 1 – ")
