@@ -272,7 +272,9 @@ def test_service_names_in_three_languages_name_the_municipality_in_that_language
     assert (services["name"] == services["name_en"]).all()
     for _, row in services.iterrows():
         area = names.loc[row["area_id"]]
-        assert row["name_sq"].endswith(f"– {area['name_sq']}") and row["name_en"].endswith(f"– {area['name_sq']}")
+        assert row["name_sq"].endswith(f"– {area['name_sq']}") and row["name_en"].endswith(
+            f"– {area['name_sq']}"
+        )
         assert row["name_sr"].endswith(f"– {area['name_sr_latn']}")
     csw = services[services["service_type"] == "csw"]
     assert csw["name_sq"].str.startswith("Qendra për Punë Sociale – ").all()
