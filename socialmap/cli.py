@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from socialmap import errors
 from socialmap.errors import SocialMapError
 from socialmap.i18n import N_, check_language, format_number, localise_number, t
 
@@ -46,9 +47,7 @@ _Lang = Annotated[
 ]
 
 
-@app.command(
-    help=t("Check input files and print every problem found, with row, column and how to fix it.")
-)
+@app.command(help=t("Check input files and print every problem found, with row, column and how to fix it."))
 def validate(
     files: Annotated[list[Path], typer.Argument(help=t("Files to check (areas, services or population)."))],
     kind: Annotated[
@@ -73,7 +72,7 @@ def validate(
     failed = 0
     for path in files:
         report = validate_file(path, kind=kind, taxonomy=tax)
-        typer.echo(str(report))
+        typer.echo(report.format(lang))
         failed += not report.ok
     if failed:
         message = t("{failed} of {total} file(s) have errors.", lang, failed=failed, total=len(files))
@@ -124,9 +123,7 @@ def fetch_boundaries(
         )
 
 
-_Demo = Annotated[
-    str | None, typer.Option(help=t("Embedded demo supplying inputs not given, e.g. kosovo."))
-]
+_Demo = Annotated[str | None, typer.Option(help=t("Embedded demo supplying inputs not given, e.g. kosovo."))]
 _Areas = Annotated[Path | None, typer.Option(help=t("Areas file (replaces the demo's)."))]
 _Services = Annotated[Path | None, typer.Option(help=t("Services file (replaces the demo's)."))]
 _Population = Annotated[Path | None, typer.Option(help=t("Population file (replaces the demo's)."))]
@@ -357,7 +354,12 @@ def export_command(
     out: Annotated[Path, typer.Option(help=t("File to write: .csv, .xlsx, .gpkg or .geojson."))],
     table: Annotated[
         str,
-        typer.Option(help=t("For CSV/GeoJSON: by_service_type, areas, services or totals (CSV only).")),
+        typer.Option(
+            help=t(
+                "For CSV/GeoJSON: by_service_type, areas, services, costing, costing_by_area, or (CSV "
+                "only) totals and costing_national. An XLSX file holds them all."
+            )
+        ),
     ] = "by_service_type",
     sep: Annotated[str, typer.Option(help=t("CSV delimiter: ',' or ';' (for a decimal comma)."))] = ",",
     lang: _Lang = None,
@@ -658,11 +660,12 @@ def _argv_language(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    """Run the command line, turning the library's errors into messages and exit code 2."""
+    """Run the command line, turning the library's errors into messages (in ``--lang``) and exit code 2."""
     try:
         app()
     except SocialMapError as exc:
-        typer.echo(t("error: {message}", _argv_language(sys.argv[1:]), message=exc), err=True)
+        lang = _argv_language(sys.argv[1:])
+        typer.echo(t("error: {message}", lang, message=errors.message(exc, lang)), err=True)
         sys.exit(2)
 
 

@@ -26,7 +26,8 @@ import geopandas as gpd
 import pandas as pd
 
 from socialmap import settings
-from socialmap.errors import DataSourceError, SocialMapError
+from socialmap.errors import DataSourceError, Message, SocialMapError
+from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,10 @@ def demo_dir() -> Path:
         if (candidate / "boundaries").is_dir():
             return candidate
     raise DataSourceError(
-        "The demo data are missing: neither socialmap/_demo_data nor data/ beside the package "
-        "was found. Reinstall socialmap, or rebuild them with `make demo-data`."
+        N_(
+            "The demo data are missing: neither socialmap/_demo_data nor data/ beside the package "
+            "was found. Reinstall socialmap, or rebuild them with `make demo-data`."
+        )
     )
 
 
@@ -114,14 +117,20 @@ def demo_files(name: str = "kosovo") -> dict[str, Path]:
         Demo name; one of :data:`DEMOS`.
     """
     if name not in _DEMO_FILES:
-        raise SocialMapError(f"Unknown demo {name!r}. Available demos: {', '.join(DEMOS)}.")
+        raise SocialMapError(
+            N_("Unknown demo {name}. Available demos: {demos}."), name=repr(name), demos=", ".join(DEMOS)
+        )
     root = demo_dir()
     files = {kind: root.joinpath(*parts) for kind, parts in _DEMO_FILES[name].items()}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise DataSourceError(
-            f"The {name} demo is incomplete: {', '.join(missing)} missing. Reinstall socialmap, or "
-            "rebuild the demo data with `make demo-data`."
+            N_(
+                "The {name} demo is incomplete: {files} missing. Reinstall socialmap, or "
+                "rebuild the demo data with `make demo-data`."
+            ),
+            name=name,
+            files=", ".join(missing),
         )
     return files
 
@@ -279,10 +288,16 @@ def _check_code(iso: str, level: str) -> tuple[str, str]:
     iso_u, level_u = iso.strip().upper(), level.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", iso_u):
         raise SocialMapError(
-            f"Country code {iso!r} is not an ISO 3166-1 alpha-3 code. Use three letters, e.g. XKX for Kosovo."
+            N_(
+                "Country code {code} is not an ISO 3166-1 alpha-3 code. "
+                "Use three letters, e.g. XKX for Kosovo."
+            ),
+            code=repr(iso),
         )
     if level_u not in _LEVELS:
-        raise SocialMapError(f"Level {level!r} is not one of {', '.join(_LEVELS)}.")
+        raise SocialMapError(
+            N_("Level {level} is not one of {levels}."), level=repr(level), levels=", ".join(_LEVELS)
+        )
     return iso_u, level_u
 
 
@@ -335,7 +350,9 @@ def fetch_boundaries(
         if file is not None:
             src = Path(file)
             if not src.is_file():
-                raise DataSourceError(f"{src}: no such file. Give the path of the downloaded GeoJSON file.")
+                raise DataSourceError(
+                    N_("{file}: no such file. Give the path of the downloaded GeoJSON file."), file=str(src)
+                )
             shutil.copyfile(src, tmp)
         else:
             _download(url, tmp, target=target, progress=progress)
@@ -350,9 +367,13 @@ def fetch_boundaries(
 def _download(
     url: str, dest: Path, *, target: Path, progress: Callable[[int, int | None], None] | None
 ) -> None:
-    manual = (
-        f"If this machine is offline, download {url} on another machine and run "
-        f"`socialmap fetch-boundaries --file PATH` (or put the file at {target})."
+    manual = Message(
+        N_(
+            "If this machine is offline, download {url} on another machine and run "
+            "`socialmap fetch-boundaries --file PATH` (or put the file at {target})."
+        ),
+        url=url,
+        target=str(target),
     )
     limit = settings.max_upload_bytes * 4
     try:
@@ -365,17 +386,29 @@ def _download(
                     done += len(chunk)
                     if done > limit:
                         raise DataSourceError(
-                            f"{url}: the download is larger than {limit // 2**20} MB, more than a boundaries "
-                            "file should be. Check the URL."
+                            N_(
+                                "{url}: the download is larger than {limit} MB, more than a boundaries "
+                                "file should be. Check the URL."
+                            ),
+                            url=url,
+                            limit=limit // 2**20,
                         )
                     out.write(chunk)
                     if progress is not None:
                         progress(done, total)
     except urllib.error.HTTPError as exc:
-        raise DataSourceError(f"Could not download {url}: HTTP {exc.code} {exc.reason}. {manual}") from exc
+        raise DataSourceError(
+            N_("Could not download {url}: HTTP {code} {reason}. {manual}"),
+            url=url,
+            code=exc.code,
+            reason=str(exc.reason),
+            manual=manual,
+        ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DataSourceError(f"Could not download {url}: {reason}. {manual}") from exc
+        raise DataSourceError(
+            N_("Could not download {url}: {reason}. {manual}"), url=url, reason=str(reason), manual=manual
+        ) from exc
 
 
 def _check_boundaries_file(path: Path, *, label: str) -> None:
@@ -385,8 +418,12 @@ def _check_boundaries_file(path: Path, *, label: str) -> None:
     try:
         areas = read_areas(path, columns=_geoboundaries_columns(path))
     except ValidationError as exc:
-        raise DataSourceError(f"{label} is not a usable boundaries file:\n{exc}") from exc
+        raise DataSourceError(
+            N_("{file} is not a usable boundaries file:\n{error}"), file=label, error=exc
+        ) from exc
     except SocialMapError as exc:
-        raise DataSourceError(f"{label} is not a usable boundaries file: {exc}") from exc
+        raise DataSourceError(
+            N_("{file} is not a usable boundaries file: {error}"), file=label, error=exc
+        ) from exc
     if len(areas) == 0:
-        raise DataSourceError(f"{label} holds no areas.")
+        raise DataSourceError(N_("{file} holds no areas."), file=label)

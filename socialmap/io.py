@@ -35,7 +35,8 @@ Every failure to read a file comes out as a :class:`~socialmap.errors.DataSource
 be read at all) or a :class:`~socialmap.errors.ValidationError` (it was read and has errors), with a
 message that names the file, says what is wrong and how to fix it; whatever GDAL, pandas, zipfile,
 openpyxl or pyarrow raised is kept as the ``__cause__``. Warnings those readers emit are passed on in
-the loader's one ``UserWarning``.
+the loader's one ``UserWarning``. The messages are English (``str(exc)``) and translatable:
+``socialmap.errors.message(exc, "sq")`` writes one in Albanian (see :mod:`socialmap.errors`).
 
 Limits, read at call time: ``settings.max_upload_bytes`` (the file's size; for a ZIP, and for an XLSX
 workbook, which is a ZIP, also its unpacked size) and ``settings.max_features`` (rows); and at most
@@ -76,7 +77,8 @@ import pyogrio
 
 from socialmap import settings
 from socialmap import validate as _validate
-from socialmap.errors import DataSourceError, Problem, ValidationError
+from socialmap.errors import DataSourceError, Message, Number, Problem, ValidationError
+from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +138,21 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 
 class _SourceError(DataSourceError):
-    """A file cannot be read at all; carries the message and the fix separately."""
+    """
+    A file cannot be read at all; carries the message and the fix separately.
+
+    Both are kept as :class:`~socialmap.errors.Message` objects (a plain text, e.g. one marked with
+    ``N_``, is looked up in the catalogs), so the error translates:
+    ``socialmap.errors.message(exc, "sq")``; ``str(exc)`` is ``"<message> Fix: <fix>"`` in English.
+    """
 
     def __init__(self, message: str, fix: str) -> None:
-        self.message = message
-        self.fix = fix
-        super().__init__(f"{message} Fix: {fix}")
+        self.message = message if isinstance(message, Message) else Message(message)
+        self.fix = fix if isinstance(fix, Message) else Message(fix)
+        super().__init__(N_("{message} Fix: {fix}"), message=self.message, fix=self.fix)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.fix))
 
 
 @dataclass
@@ -232,20 +243,31 @@ def _fsync_folder(folder: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _mb(n: int) -> str:
+def _mb(n: int) -> Message:
     if n < 1024 * 1024:
-        return f"{n:,} bytes"
-    return f"{n / 1024 / 1024:.1f} MB"
+        return Message(N_("{n} bytes"), n=Number(n, ","))
+    return Message(N_("{n} MB"), n=Number(n / 1024 / 1024, ".1f"))
 
 
-def _check_size(label: str, size: int, what: str = "") -> None:
+def _check_size(label: str, size: int, unpacked: bool = False) -> None:
     limit = settings.max_upload_bytes
     if size > limit:
+        template = (
+            N_(
+                "{file} unpacked is {size}, more than the limit of {limit} "
+                "(`socialmap.settings.max_upload_bytes`)."
+            )
+            if unpacked
+            else N_(
+                "{file} is {size}, more than the limit of {limit} (`socialmap.settings.max_upload_bytes`)."
+            )
+        )
         raise _SourceError(
-            f"{label}{what} is {_mb(size)}, more than the limit of {_mb(limit)} "
-            f"(`socialmap.settings.max_upload_bytes`).",
-            "Use a smaller file (simplify the geometries, keep only the columns needed, or split it), "
-            "or raise `socialmap.settings.max_upload_bytes`.",
+            Message(template, file=label, size=_mb(size), limit=_mb(limit)),
+            N_(
+                "Use a smaller file (simplify the geometries, keep only the columns needed, or split it), "
+                "or raise `socialmap.settings.max_upload_bytes`."
+            ),
         )
 
 
@@ -253,22 +275,34 @@ def _check_count(label: str, count: int) -> None:
     limit = settings.max_features
     if count > limit:
         raise _SourceError(
-            f"{label} has {count:,} rows or features, more than the limit of {limit:,} "
-            f"(`socialmap.settings.max_features`).",
-            "Filter or split the file, or raise `socialmap.settings.max_features`.",
+            Message(
+                N_(
+                    "{file} has {count} rows or features, more than the limit of {limit} "
+                    "(`socialmap.settings.max_features`)."
+                ),
+                file=label,
+                count=Number(count, ","),
+                limit=Number(limit, ","),
+            ),
+            N_("Filter or split the file, or raise `socialmap.settings.max_features`."),
         )
 
 
 def _check_columns(label: str, count: int) -> None:
     if count > _MAX_COLUMNS:
         raise _SourceError(
-            f"{label} has {count:,} columns, more than the {_MAX_COLUMNS:,} socialmap reads.",
-            "Keep only the columns needed (ids, names, counts, coordinates) and save the file again.",
+            Message(
+                N_("{file} has {count} columns, more than the {limit} socialmap reads."),
+                file=label,
+                count=Number(count, ","),
+                limit=Number(_MAX_COLUMNS, ","),
+            ),
+            N_("Keep only the columns needed (ids, names, counts, coordinates) and save the file again."),
         )
 
 
-def _supported() -> str:
-    return "GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV or XLSX"
+def _supported() -> Message:
+    return Message(N_("GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV or XLSX"))
 
 
 def _plain(text: str) -> str:
@@ -317,12 +351,18 @@ def _reading(
         raise
     except MemoryError as exc:
         raise _SourceError(
-            f"{label} is too large to read in memory as {what}.",
-            "Use a smaller file, or split it.",
+            Message(N_("{file} is too large to read in memory as {what}."), file=label, what=what),
+            N_("Use a smaller file, or split it."),
         ) from exc
     except Exception as exc:
         raise _SourceError(
-            f"{label} cannot be read as {what}: {_exception_text(exc, hide, shown)}", fix
+            Message(
+                N_("{file} cannot be read as {what}: {error}"),
+                file=label,
+                what=what,
+                error=_exception_text(exc, hide, shown),
+            ),
+            fix,
         ) from exc
     finally:
         if notes is not None:
@@ -337,15 +377,9 @@ def _warning_problems(
     label: str, caught: list[warnings.WarningMessage], hide: str | None, shown: str
 ) -> list[Problem]:
     texts = list(dict.fromkeys(_exception_text(_as_exception(w.message), hide, shown) for w in caught))
+    fix = N_("Check the result; if something is missing, re-export the file from its program.")
     problems = [
-        Problem(
-            label,
-            None,
-            None,
-            f"While reading the file: {text}",
-            "Check the result; if something is missing, re-export the file from its program.",
-            "warning",
-        )
+        Problem(label, None, None, Message(N_("While reading the file: {text}"), text=text), fix, "warning")
         for text in texts[:_MAX_READER_WARNINGS]
     ]
     if len(texts) > _MAX_READER_WARNINGS:
@@ -354,8 +388,10 @@ def _warning_problems(
                 label,
                 None,
                 None,
-                f"{len(texts) - _MAX_READER_WARNINGS} more warning(s) while reading the file.",
-                "Check the result; if something is missing, re-export the file from its program.",
+                Message(
+                    N_("{n} more warning(s) while reading the file."), n=len(texts) - _MAX_READER_WARNINGS
+                ),
+                fix,
                 "warning",
             )
         )
@@ -375,11 +411,19 @@ def _read_source(
     try:
         exists, is_dir = file.exists(), file.is_dir()
     except (OSError, ValueError) as exc:  # e.g. a NUL byte or a name too long for the system
-        raise _SourceError(f"{label} cannot be opened: {_exception_text(exc)}", "Check the path.") from exc
+        raise _SourceError(
+            Message(N_("{file} cannot be opened: {error}"), file=label, error=_exception_text(exc)),
+            N_("Check the path."),
+        ) from exc
     if not exists:
-        raise _SourceError(f"{label} does not exist.", "Check the path and the file name.")
+        raise _SourceError(
+            Message(N_("{file} does not exist."), file=label), N_("Check the path and the file name.")
+        )
     if is_dir:
-        raise _SourceError(f"{label} is a folder, not a file.", f"Name a file: {_supported()}.")
+        raise _SourceError(
+            Message(N_("{file} is a folder, not a file."), file=label),
+            Message(N_("Name a file: {formats}."), formats=_supported()),
+        )
     suffix = file.suffix.lower()
     if suffix == ".shp":
         size = sum(p.stat().st_size for p in file.parent.iterdir() if p.stem == file.stem and p.is_file())
@@ -400,12 +444,22 @@ def _read_source(
         return _read_excel(file, label, sheet)
     if suffix in (".xls", ".ods"):
         raise _SourceError(
-            f"{label} is in the {suffix} format, which socialmap does not read.",
-            "Save it as .xlsx (Excel workbook) or as CSV UTF-8.",
+            Message(
+                N_("{file} is in the {suffix} format, which socialmap does not read."),
+                file=label,
+                suffix=suffix,
+            ),
+            N_("Save it as .xlsx (Excel workbook) or as CSV UTF-8."),
         )
     raise _SourceError(
-        f"{label}: cannot tell the format from the ending '{suffix or '(none)'}'.",
-        f"Use one of {', '.join(SUPPORTED_SUFFIXES)} ({_supported()}).",
+        Message(N_("{file}: cannot tell the format from the ending '{suffix}'."), file=label, suffix=suffix)
+        if suffix
+        else Message(N_("{file}: cannot tell the format from the ending '(none)'."), file=label),
+        Message(
+            N_("Use one of {suffixes} ({formats})."),
+            suffixes=", ".join(SUPPORTED_SUFFIXES),
+            formats=_supported(),
+        ),
     )
 
 
@@ -414,8 +468,8 @@ def _empty_source(label: str, fmt: str) -> _Source:
         label,
         None,
         None,
-        "The file is empty (0 bytes).",
-        "Check that this is the right file, and that it was saved or uploaded completely.",
+        N_("The file is empty (0 bytes)."),
+        N_("Check that this is the right file, and that it was saved or uploaded completely."),
     )
     return _Source(label, fmt, None, np.zeros(0, dtype=int), [problem])
 
@@ -424,21 +478,33 @@ def _read_vector(
     source: str, label: str, fmt: str, layer: str | int | None, *, hide: str | None = None, shown: str = ""
 ) -> _Source:
     """Read a GDAL dataset; ``hide`` (a scratch folder) is replaced by ``shown`` in GDAL's messages."""
-    fix = f"Check that the file is complete and really is {fmt} (re-export it from your GIS)."
+    fix = Message(
+        N_("Check that the file is complete and really is {format} (re-export it from your GIS)."), format=fmt
+    )
     notes: list[Problem] = []
     with _reading(label, fmt, fix, hide=hide, shown=shown, notes=notes):
         layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
         if not layers:
-            raise _SourceError(f"{label} holds no layer of map data.", fix)
+            raise _SourceError(Message(N_("{file} holds no layer of map data."), file=label), fix)
         if layer is None and len(layers) > 1:
             raise _SourceError(
-                f"{label} has {len(layers)} layers: {', '.join(layers)}.",
-                f"Choose one with `layer=`, e.g. layer='{layers[0]}'.",
+                Message(
+                    N_("{file} has {n} layers: {layers}."),
+                    file=label,
+                    n=len(layers),
+                    layers=", ".join(layers),
+                ),
+                Message(N_("Choose one with `layer=`, e.g. layer='{layer}'."), layer=layers[0]),
             )
         if layer is not None and not isinstance(layer, int) and str(layer) not in layers:
             raise _SourceError(
-                f"{label} has no layer '{layer}'; its layers are: {', '.join(layers)}.",
-                "Use one of these names in `layer=`.",
+                Message(
+                    N_("{file} has no layer '{layer}'; its layers are: {layers}."),
+                    file=label,
+                    layer=layer,
+                    layers=", ".join(layers),
+                ),
+                N_("Use one of these names in `layer=`."),
             )
         info = pyogrio.read_info(source, layer=layer)
         _check_columns(label, len(info["fields"]))
@@ -460,8 +526,8 @@ def _empty_rows(label: str, fmt: str) -> _Source:
         label,
         None,
         None,
-        "The file has no data rows.",
-        "Check that this is the right file (and layer or sheet), and that it has data below the header.",
+        N_("The file has no data rows."),
+        N_("Check that this is the right file (and layer or sheet), and that it has data below the header."),
     )
     return _Source(label, fmt, None, np.zeros(0, dtype=int), [problem])
 
@@ -497,23 +563,42 @@ def _zip_directory(
         except zipfile.BadZipFile as exc:
             if what != "ZIP":
                 raise
-            raise _SourceError(f"{label} is not a valid ZIP file ({_exception_text(exc)}).", fix) from exc
+            raise _SourceError(
+                Message(
+                    N_("{file} is not a valid ZIP file ({error})."), file=label, error=_exception_text(exc)
+                ),
+                fix,
+            ) from exc
     if len(infos) > _MAX_ZIP_MEMBERS:
+        template = (
+            N_("{file} holds {n} files, more than the {limit} a ZIP may hold.")
+            if what == "ZIP"
+            else N_("{file} holds {n} files, more than the {limit} an Excel workbook may hold.")
+        )
         raise _SourceError(
-            f"{label} holds {len(infos):,} files, more than the {_MAX_ZIP_MEMBERS:,} a {what} may hold.",
-            "Zip only the files of the dataset (.shp, .shx, .dbf, .prj).",
+            Message(template, file=label, n=Number(len(infos), ","), limit=Number(_MAX_ZIP_MEMBERS, ",")),
+            N_("Zip only the files of the dataset (.shp, .shx, .dbf, .prj)."),
         )
     if unpacked_to_disk:
         unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
         if unsafe:
             shown = ", ".join(repr(_plain(n)) for n in unsafe[:5])
             raise _SourceError(
-                f"{label} was refused: {len(unsafe)} file name(s) in it are absolute or climb out of the "
-                f"archive with '..' ({shown}). Nothing was unpacked.",
-                "Zip the files again from inside their folder, so that the names in the archive are "
-                "plain relative names such as 'areas/areas.shp'.",
+                Message(
+                    N_(
+                        "{file} was refused: {n} file name(s) in it are absolute or climb out of the "
+                        "archive with '..' ({names}). Nothing was unpacked."
+                    ),
+                    file=label,
+                    n=len(unsafe),
+                    names=shown,
+                ),
+                N_(
+                    "Zip the files again from inside their folder, so that the names in the archive are "
+                    "plain relative names such as 'areas/areas.shp'."
+                ),
             )
-    _check_size(label, sum(i.file_size for i in infos), " unpacked")
+    _check_size(label, sum(i.file_size for i in infos), unpacked=True)
     bombs = [
         i
         for i in infos
@@ -524,11 +609,21 @@ def _zip_directory(
     if bombs:
         worst = max(bombs, key=lambda i: i.file_size / max(i.compress_size, 1))
         raise _SourceError(
-            f"{label} was refused as a possible zip bomb: '{_plain(worst.filename)}' "
-            f"would unpack from {_mb(worst.compress_size)} to {_mb(worst.file_size)} (more than "
-            f"{_MAX_ZIP_RATIO} times). Nothing was unpacked.",
-            "Check where the file came from; if it is genuine, unzip it and upload the dataset itself "
-            "(e.g. as a GeoPackage).",
+            Message(
+                N_(
+                    "{file} was refused as a possible zip bomb: '{member}' would unpack from {packed} to "
+                    "{unpacked} (more than {ratio} times). Nothing was unpacked."
+                ),
+                file=label,
+                member=_plain(worst.filename),
+                packed=_mb(worst.compress_size),
+                unpacked=_mb(worst.file_size),
+                ratio=_MAX_ZIP_RATIO,
+            ),
+            N_(
+                "Check where the file came from; if it is genuine, unzip it and upload the dataset itself "
+                "(e.g. as a GeoPackage)."
+            ),
         )
     return infos
 
@@ -545,9 +640,17 @@ def _zip_datasets(infos: list[zipfile.ZipInfo], label: str) -> list[zipfile.ZipI
     if not datasets:
         names = [_plain(i.filename) for i in files]
         raise _SourceError(
-            f"{label} holds no map data (no .shp, .gpkg or .geojson file); it holds: "
-            f"{', '.join(names[:20]) or 'nothing'}.",
-            "Zip the Shapefile's files together (.shp, .shx, .dbf and .prj).",
+            Message(
+                N_("{file} holds no map data (no .shp, .gpkg or .geojson file); it holds: {names}."),
+                file=label,
+                names=", ".join(names[:20]),
+            )
+            if names
+            else Message(
+                N_("{file} holds no map data (no .shp, .gpkg or .geojson file); it holds: nothing."),
+                file=label,
+            ),
+            N_("Zip the Shapefile's files together (.shp, .shx, .dbf and .prj)."),
         )
     return datasets
 
@@ -575,21 +678,34 @@ def _zip_parts(
             and part not in parts
         ):
             parts[part] = info
-    missing = [p for p in (".shx", ".dbf") if p not in parts]
+    missing = tuple(p for p in (".shx", ".dbf") if p not in parts)
     if missing:
-        what = {".shx": "the index (.shx)", ".dbf": "the attribute table (.dbf)"}
+        templates = {
+            (".shx",): N_(
+                "{file}: the Shapefile '{member}' lacks the index (.shx), which must be beside it in the "
+                "same folder of the ZIP."
+            ),
+            (".dbf",): N_(
+                "{file}: the Shapefile '{member}' lacks the attribute table (.dbf), which must be beside it "
+                "in the same folder of the ZIP."
+            ),
+            (".shx", ".dbf"): N_(
+                "{file}: the Shapefile '{member}' lacks the index (.shx) and the attribute table (.dbf), "
+                "which must be beside it in the same folder of the ZIP."
+            ),
+        }
         raise _SourceError(
-            f"{label}: the Shapefile '{_plain(member.filename)}' lacks "
-            f"{' and '.join(what[m] for m in missing)}, which must be beside it in the same folder of "
-            f"the ZIP.",
-            f"Zip all the Shapefile's files together: {path.stem}.shp, .shx, .dbf and .prj.",
+            Message(templates[missing], file=label, member=_plain(member.filename)),
+            Message(
+                N_("Zip all the Shapefile's files together: {stem}.shp, .shx, .dbf and .prj."), stem=path.stem
+            ),
         )
     return [(parts[p], p) for p in _SHAPEFILE_PARTS if p in parts]
 
 
 def _read_zip(file: Path, label: str, layer: str | int | None) -> _Source:
     """Read the dataset in a ZIP: check the directory, unpack only its files into a scratch folder."""
-    infos = _zip_directory(file, label, "ZIP", "Zip the Shapefile's files again.")
+    infos = _zip_directory(file, label, "ZIP", N_("Zip the Shapefile's files again."))
     datasets = _zip_datasets(infos, label)
     if len(datasets) > 1:
         names = [_member_path(i.filename) for i in datasets]
@@ -597,30 +713,37 @@ def _read_zip(file: Path, label: str, layer: str | int | None) -> _Source:
         listed = ", ".join(_plain(i.filename) for i in datasets)
         if layer is None or str(layer) not in stems:
             raise _SourceError(
-                f"{label} holds several datasets: {listed}.",
-                f"Choose one with `layer=`, e.g. layer='{stems[0]}'.",
+                Message(N_("{file} holds several datasets: {names}."), file=label, names=listed),
+                Message(N_("Choose one with `layer=`, e.g. layer='{layer}'."), layer=stems[0]),
             )
         if stems.count(str(layer)) > 1:
             raise _SourceError(
-                f"{label} holds several datasets named '{layer}': {listed}.",
-                "Zip only the dataset you mean to read.",
+                Message(
+                    N_("{file} holds several datasets named '{layer}': {names}."),
+                    file=label,
+                    layer=layer,
+                    names=listed,
+                ),
+                N_("Zip only the dataset you mean to read."),
             )
         member, layer = datasets[stems.index(str(layer))], None
     else:
         member = datasets[0]
     parts = _zip_parts(infos, member, label)
     suffix = _member_path(member.filename).suffix.lower()
-    fmt = "zipped " + _VECTOR.get(suffix, "file")
+    fmt = Message(N_("zipped {format}"), format=_VECTOR.get(suffix, "file"))
     encrypted = [i.filename for i, _ in parts if i.flag_bits & 0x1]
     if encrypted:
         raise _SourceError(
-            f"{label} is protected by a password ({', '.join(encrypted)}).",
-            "Zip the files again without a password.",
+            Message(
+                N_("{file} is protected by a password ({names})."), file=label, names=", ".join(encrypted)
+            ),
+            N_("Zip the files again without a password."),
         )
     shown = f"{label}!{member.filename}"
     with tempfile.TemporaryDirectory(prefix="socialmap-zip-") as scratch:
         folder = Path(scratch)
-        with _reading(label, fmt, "The ZIP is damaged: zip the files again.", hide=scratch, shown=shown):
+        with _reading(label, fmt, N_("The ZIP is damaged: zip the files again."), hide=scratch, shown=shown):
             with zipfile.ZipFile(file) as archive:
                 for info, part in parts:
                     with archive.open(info) as packed, open(folder / f"dataset{part}", "wb") as out:
@@ -632,7 +755,7 @@ def _read_parquet(file: Path, label: str) -> _Source:
     import pyarrow.parquet as pq
 
     notes: list[Problem] = []
-    with _reading(label, "(Geo)Parquet", "Check that the file is complete.", notes=notes):
+    with _reading(label, "(Geo)Parquet", N_("Check that the file is complete."), notes=notes):
         _check_count(label, pq.read_metadata(file).num_rows)
         geo = b"geo" in (pq.read_schema(file).metadata or {})
         frame = gpd.read_parquet(file) if geo else pd.read_parquet(file)
@@ -653,24 +776,40 @@ def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Pr
             return data.decode(encoding), []
         except (UnicodeDecodeError, LookupError) as exc:
             raise _SourceError(
-                f"{label} cannot be read with encoding='{encoding}': {exc}.",
-                "Save the file as 'CSV UTF-8', or pass the encoding it was saved in.",
+                Message(
+                    N_("{file} cannot be read with encoding='{encoding}': {error}."),
+                    file=label,
+                    encoding=encoding,
+                    error=str(exc),
+                ),
+                N_("Save the file as 'CSV UTF-8', or pass the encoding it was saved in."),
             ) from exc
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), []
         except UnicodeDecodeError as exc:
             raise _SourceError(
-                f"{label} starts with a UTF-8 marker but is not valid UTF-8 ({exc}).",
-                "Save the file again as 'CSV UTF-8'.",
+                Message(
+                    N_("{file} starts with a UTF-8 marker but is not valid UTF-8 ({error})."),
+                    file=label,
+                    error=str(exc),
+                ),
+                N_("Save the file again as 'CSV UTF-8'."),
             ) from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), []
         except UnicodeDecodeError as exc:
             raise _SourceError(
-                f"{label} starts with a UTF-16 marker but is not valid UTF-16 ({exc}); it may be cut short.",
-                "Save the file again as 'CSV UTF-8' (Excel: Save As > CSV UTF-8).",
+                Message(
+                    N_(
+                        "{file} starts with a UTF-16 marker but is not valid UTF-16 ({error}); "
+                        "it may be cut short."
+                    ),
+                    file=label,
+                    error=str(exc),
+                ),
+                N_("Save the file again as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)."),
             ) from exc
     utf16 = _utf16_without_bom(data)
     if utf16 is not None:
@@ -678,8 +817,11 @@ def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Pr
             label,
             None,
             None,
-            f"The file has no byte-order mark but looks like {utf16.upper()}; it was read as such.",
-            "Check the text in the result; save the file as 'CSV UTF-8' to avoid this warning.",
+            Message(
+                N_("The file has no byte-order mark but looks like {encoding}; it was read as such."),
+                encoding=utf16.upper(),
+            ),
+            N_("Check the text in the result; save the file as 'CSV UTF-8' to avoid this warning."),
             "warning",
         )
         return data.decode(utf16), [problem]
@@ -691,17 +833,29 @@ def _decode(data: bytes, label: str, encoding: str | None) -> tuple[str, list[Pr
         text = data.decode(FALLBACK_ENCODING)
     except UnicodeDecodeError as exc:
         raise _SourceError(
-            f"{label} is not UTF-8 text, nor {FALLBACK_ENCODING} ({exc}).",
-            "Save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8), or pass `encoding=`, "
-            "e.g. encoding='latin-1'.",
+            Message(
+                N_("{file} is not UTF-8 text, nor {encoding} ({error})."),
+                file=label,
+                encoding=FALLBACK_ENCODING,
+                error=str(exc),
+            ),
+            N_(
+                "Save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8), or pass `encoding=`, "
+                "e.g. encoding='latin-1'."
+            ),
         ) from None
     problem = Problem(
         label,
         None,
         None,
-        f"The file is not UTF-8; it was read as {FALLBACK_ENCODING} (Windows Central European).",
-        "Check letters such as ë, ç, č, ć, š, ž, đ in the result. Save the file as 'CSV UTF-8' to avoid "
-        "this, or pass `encoding=` if it was saved in another encoding (e.g. encoding='cp1252').",
+        Message(
+            N_("The file is not UTF-8; it was read as {encoding} (Windows Central European)."),
+            encoding=FALLBACK_ENCODING,
+        ),
+        N_(
+            "Check letters such as ë, ç, č, ć, š, ž, đ in the result. Save the file as 'CSV UTF-8' to avoid "
+            "this, or pass `encoding=` if it was saved in another encoding (e.g. encoding='cp1252')."
+        ),
         "warning",
     )
     return text, [problem]
@@ -787,8 +941,10 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
                 label,
                 None,
                 None,
-                f"Removed {nuls:,} NUL character(s) (invisible, byte 0) from the file.",
-                "Nothing to do (repaired); check that the file was saved as text (CSV UTF-8).",
+                Message(
+                    N_("Removed {n} NUL character(s) (invisible, byte 0) from the file."), n=Number(nuls, ",")
+                ),
+                N_("Nothing to do (repaired); check that the file was saved as text (CSV UTF-8)."),
                 "warning",
             )
         )
@@ -803,8 +959,9 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
     delimiter = _sniff_delimiter(text, file.suffix.lower())
     first = text.split("\n", 1)[0].split("\r", 1)[0]
     _check_columns(label, first.count(delimiter) + 1)  # an upper bound: quoted delimiters count too
-    fix = 'Check that line for a missing or extra delimiter or an unclosed quote (").'
-    with _reading(label, f"CSV with the delimiter {delimiter!r}", fix, notes=problems):
+    fix = N_('Check that line for a missing or extra delimiter or an unclosed quote (").')
+    what = Message(N_("CSV with the delimiter {delimiter}"), delimiter=repr(delimiter))
+    with _reading(label, what, fix, notes=problems):
         raw = pd.read_csv(
             _stdio.StringIO(text),
             sep=delimiter,
@@ -830,14 +987,15 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
 
 def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
     problems: list[Problem] = []
-    fix = "Check that the file is a complete .xlsx workbook (open it in Excel and save it again)."
+    fix = N_("Check that the file is a complete .xlsx workbook (open it in Excel and save it again).")
+    workbook = Message(N_("an Excel workbook"))
     if zipfile.is_zipfile(file):  # else openpyxl says what it is not
-        _zip_directory(file, label, "an Excel workbook", fix, unpacked_to_disk=False)
-    with _reading(label, "an Excel workbook", fix, notes=problems):
+        _zip_directory(file, label, workbook, fix, unpacked_to_disk=False)
+    with _reading(label, workbook, fix, notes=problems):
         with pd.ExcelFile(file, engine="openpyxl") as book:
             names = [str(n) for n in book.sheet_names]
             if not names:
-                raise _SourceError(f"{label} has no sheet.", fix)
+                raise _SourceError(Message(N_("{file} has no sheet."), file=label), fix)
             if sheet is None:
                 sheet = names[0]
                 if len(names) > 1:
@@ -846,16 +1004,24 @@ def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
                             label,
                             None,
                             None,
-                            f"Read the first sheet '{names[0]}'; the workbook also has: "
-                            f"{', '.join(names[1:])}.",
-                            "Pass `sheet=` to read another sheet.",
+                            Message(
+                                N_("Read the first sheet '{sheet}'; the workbook also has: {others}."),
+                                sheet=names[0],
+                                others=", ".join(names[1:]),
+                            ),
+                            N_("Pass `sheet=` to read another sheet."),
                             "warning",
                         )
                     )
             elif not isinstance(sheet, int) and str(sheet) not in names:
                 raise _SourceError(
-                    f"{label} has no sheet '{sheet}'; its sheets are: {', '.join(names)}.",
-                    "Use one of these names in `sheet=`.",
+                    Message(
+                        N_("{file} has no sheet '{sheet}'; its sheets are: {sheets}."),
+                        file=label,
+                        sheet=sheet,
+                        sheets=", ".join(names),
+                    ),
+                    N_("Use one of these names in `sheet=`."),
                 )
             frame = pd.read_excel(
                 book, sheet_name=sheet, header=None, dtype=object, nrows=settings.max_features + 2

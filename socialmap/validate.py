@@ -28,6 +28,15 @@ case set to the key; and, only when asked with ``centroids=True``, polygon servi
 centroids. Text such as ``<script>`` in a name is kept as text: escaping is the job of whatever renders
 it.
 
+Languages
+---------
+Every text of a problem is English (``str()``, ``Problem.message``, ``Problem.fix`` as before) and
+remembers its template and values (:class:`socialmap.errors.Message`), so the report is written in any
+language when it is shown: ``report.format("sq")``, ``report.summary("sr")``, ``report.to_frame("sq")``
+(titled columns, severity words), ``problem.translated("sr")``; ``str(report)`` is the English
+report. Quantities are written with the language's separators (``-1,5`` in Albanian and Serbian);
+``severity`` stays the code ``"error"``/``"warning"``.
+
 Numbers that are not usable are errors, not repairs: infinity (``inf``, ``1e999``), a count of persons
 above ten billion, and coordinates beyond the Earth (outside ±180/±90 in a geographic CRS, more than
 10⁹ units from the origin in a projected one).
@@ -51,7 +60,16 @@ import shapely
 from pyproj import CRS
 
 from socialmap import schema
-from socialmap.errors import DataSourceError, Problem
+from socialmap.errors import (
+    PROBLEM_COLUMNS,
+    DataSourceError,
+    Message,
+    Number,
+    Problem,
+    render,
+    severity_label,
+)
+from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +98,13 @@ LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "x")
 #: and no ``columns=`` was given (with a warning).
 KNOWN_AREA_COLUMNS: dict[str, dict[str, str]] = {
     "geoBoundaries": {"shapeID": "area_id", "shapeName": "name"},
+}
+
+#: The kinds as named in a report's verdict (``"services.csv (services, 12 rows): OK"``).
+_KIND_LABELS = {
+    "areas": Message(N_("areas")),
+    "services": Message(N_("services")),
+    "population": Message(N_("population")),
 }
 
 #: Per check, at most this many rows get a problem of their own; the rest are counted in one more.
@@ -151,57 +176,107 @@ class Report:
         """``True`` when there is no error (warnings are allowed)."""
         return not self.errors
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, lang: str | None = None) -> pd.DataFrame:
         """
         Return the problems as a table.
+
+        Parameters
+        ----------
+        lang
+            ``None`` (default): the data as stored: columns ``severity``, ``file``, ``row``, ``column``,
+            ``problem``, ``fix``, the severity as its code (``"error"``/``"warning"``) and the texts in
+            English. ``en``, ``sq`` or ``sr``: the table to show a person in that language: the columns'
+            titles (*Severity*, *File*, *Row*, *Column*, *Problem*, *How to fix it*), the severity's word
+            and the texts written in it.
 
         Returns
         -------
         df
-            One row per problem, columns ``severity``, ``file``, ``row``, ``column``, ``problem``, ``fix``.
+            One row per problem, in the order found; ``row`` as ``Int64`` (blank for whole-file problems).
         """
-        columns = ["severity", "file", "row", "column", "problem", "fix"]
-        df = pd.DataFrame([p.as_dict() for p in self.problems], columns=columns)
+        columns = list(PROBLEM_COLUMNS)
+        df = pd.DataFrame([p.as_dict(lang) for p in self.problems], columns=columns)
         df["row"] = df["row"].astype("Int64")
-        return df
+        if lang is None:
+            return df
+        df["severity"] = [severity_label(s, lang) for s in df["severity"]]
+        return df.rename(columns={k: render(v, lang) for k, v in PROBLEM_COLUMNS.items()})
 
-    def summary(self) -> str:
-        """Return the one-line verdict, e.g. ``"services.csv (services, 12 rows): 2 errors, 1 warning"``."""
-        what = self.kind or "kind unknown"
-        if self.rows is not None:
-            what += f", {self.rows} row{'s' if self.rows != 1 else ''}"
+    def verdict(self) -> Message:
+        """
+        Return the one-line verdict as a :class:`~socialmap.errors.Message`: English, renders in any language.
+
+        E.g. ``"services.csv (services, 12 rows): 2 errors, 1 warning"``.
+        """
+        what = _KIND_LABELS.get(self.kind or "", Message(N_("kind unknown")))
+        if self.rows == 1:
+            what = Message(N_("{kind}, 1 row"), kind=what)
+        elif self.rows is not None:
+            what = Message(N_("{kind}, {n} rows"), kind=what, n=self.rows)
         n_err, n_warn = len(self.errors), len(self.warnings)
         if not self.problems:
-            verdict = "OK"
-        else:
-            verdict = ("OK with " if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}, ") + (
-                f"{n_warn} warning{'s' if n_warn != 1 else ''}"
+            verdict = Message(N_("OK"))
+        elif not n_err:
+            verdict = (
+                Message(N_("OK with 1 warning"))
+                if n_warn == 1
+                else Message(N_("OK with {n} warnings"), n=n_warn)
             )
-        return f"{self.file} ({what}): {verdict}"
+        else:
+            errors = Message(N_("1 error")) if n_err == 1 else Message(N_("{n} errors"), n=n_err)
+            warnings = Message(N_("1 warning")) if n_warn == 1 else Message(N_("{n} warnings"), n=n_warn)
+            verdict = Message(N_("{errors}, {warnings}"), errors=errors, warnings=warnings)
+        return Message(N_("{file} ({what}): {verdict}"), file=self.file, what=what, verdict=verdict)
 
-    def __str__(self) -> str:
-        lines = [self.summary()]
+    def summary(self, lang: str | None = None) -> str:
+        """
+        Return the one-line verdict in ``lang``: ``"services.csv (services, 12 rows): 2 errors, 1 warning"``.
+
+        Parameters
+        ----------
+        lang
+            ``en``, ``sq`` or ``sr``; ``None`` → :func:`socialmap.i18n.default_language`.
+        """
+        return self.verdict().render(lang)
+
+    def format(self, lang: str | None = None) -> str:
+        """
+        Return the report as text in ``lang``: the verdict, then a table of the problems with their fixes.
+
+        Errors come first, then warnings, each by row. ``str(report)`` is ``report.format("en")``.
+
+        Parameters
+        ----------
+        lang
+            ``en``, ``sq`` or ``sr``; ``None`` → the default language.
+        """
+        lines = [self.summary(lang)]
         if not self.problems:
             return lines[0]
         rows = [
             (
-                p.severity,
+                severity_label(p.severity, lang),
                 "" if p.row is None else str(p.row),
                 p.column or "",
-                p.message,
-                p.fix,
+                render(p.message, lang),
+                render(p.fix, lang),
             )
             for p in sorted(self.problems, key=_problem_order)
         ]
-        w_sev = max(len("severity"), *(len(r[0]) for r in rows))
-        w_row = max(len("row"), *(len(r[1]) for r in rows))
-        w_col = max(len("column"), *(len(r[2]) for r in rows))
+        head = [render(N_("severity"), lang), render(N_("row"), lang), render(N_("column"), lang)]
+        w_sev = max(len(head[0]), *(len(r[0]) for r in rows))
+        w_row = max(len(head[1]), *(len(r[1]) for r in rows))
+        w_col = max(len(head[2]), *(len(r[2]) for r in rows))
         indent = " " * (2 + w_sev + 2 + w_row + 2 + w_col + 2)
-        lines.append(f"  {'severity':<{w_sev}}  {'row':>{w_row}}  {'column':<{w_col}}  problem / fix")
+        problem_fix = render(N_("problem / fix"), lang)
+        lines.append(f"  {head[0]:<{w_sev}}  {head[1]:>{w_row}}  {head[2]:<{w_col}}  {problem_fix}")
         for sev, row, col, message, fix in rows:
             lines.append(f"  {sev:<{w_sev}}  {row:>{w_row}}  {col:<{w_col}}  {message}")
-            lines.append(f"{indent}fix: {fix}")
+            lines.append(indent + render(Message(N_("fix: {fix}"), fix=fix), lang))
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format("en")
 
 
 def _problem_order(p: Problem) -> tuple[int, int, str]:
@@ -254,20 +329,24 @@ class _Collector:
         rest = positions[_MAX_ROWS_LISTED:]
         if rest:
             self.add(
-                f"{len(rest)} more row(s) have the same problem ({_rows_text(self.rows[rest])}).",
-                "See the rows above for what to fix.",
+                Message(
+                    N_("{n} more row(s) have the same problem ({rows})."),
+                    n=len(rest),
+                    rows=_rows_text(self.rows[rest]),
+                ),
+                N_("See the rows above for what to fix."),
                 column=column,
                 severity=severity,
             )
 
-    def summary(self, positions: _Ints, column: str | None, message: str, fix: str) -> None:
-        """One warning for several rows, listing them."""
+    def summary(self, positions: _Ints, column: str | None, message: str, fix: str, **values: Any) -> None:
+        """One warning for several rows (``message``: a template ending in ``({rows}).``, with ``values``)."""
         positions = [int(p) for p in positions]
         if not positions:
             return
         row = int(self.rows[positions[0]]) if len(positions) == 1 else None
         self.add(
-            f"{message} ({_rows_text(self.rows[positions])}).",
+            Message(message, rows=_rows_text(self.rows[positions]), **values),
             fix,
             column=column,
             row=row,
@@ -275,11 +354,15 @@ class _Collector:
         )
 
 
-def _rows_text(rows: _Ints, limit: int = 10) -> str:
+def _rows_text(rows: _Ints, limit: int = 10) -> Message:
+    """Return ``"rows 2, 3, 4"`` (at most ``limit`` listed, then ``"and 5 more"``)."""
     rows = [int(r) for r in rows]
     head = ", ".join(str(r) for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"row{'s' if len(rows) != 1 else ''} {head}{more}"
+    if len(rows) == 1:
+        return Message(N_("row {row}"), row=head)
+    if len(rows) > limit:
+        return Message(N_("rows {rows} and {n} more"), rows=head, n=len(rows) - limit)
+    return Message(N_("rows {rows}"), rows=head)
 
 
 def _list(values: Iterable[Any], limit: int = 30) -> str:
@@ -288,12 +371,20 @@ def _list(values: Iterable[Any], limit: int = 30) -> str:
     return f"[{text}{', ...' if len(values) > limit else ''}]"
 
 
-def _close(value: str, options: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for a close option, or ``""``."""
+def _close(value: str, options: Iterable[str]) -> Message | None:
+    """Return ``"Did you mean 'x'?"`` for a close option, or ``None``."""
     options = [str(o) for o in options]
     lowered = {o.casefold(): o for o in options}
     hits = difflib.get_close_matches(value.casefold(), list(lowered), n=1, cutoff=0.6)
-    return f" Did you mean '{lowered[hits[0]]}'?" if hits else ""
+    return Message(N_("Did you mean '{option}'?"), option=lowered[hits[0]]) if hits else None
+
+
+def _with_hint(message: Message, hint: Message | None) -> Message:
+    """Return ``message`` followed by a second sentence (such as :func:`_close`'s), if any."""
+    if hint is None:
+        return message
+    # TRANSLATORS: a sentence followed by a second one, e.g. "Did you mean 'name'?". Keep it as it is.
+    return Message(N_("{message} {hint}"), message=message, hint=hint)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -430,15 +521,21 @@ def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         c.summary(
             stripped,
             str(col),
-            f"Removed spaces at the start or end of {len(stripped)} value(s) in '{col}'",
-            "Nothing to do (repaired); clean the file to silence this warning.",
+            N_("Removed spaces at the start or end of {n} value(s) in '{col}' ({rows})."),
+            N_("Nothing to do (repaired); clean the file to silence this warning."),
+            n=len(stripped),
+            col=col,
         )
         c.summary(
             controls,
             str(col),
-            f"Removed control characters (invisible characters such as NUL, or tabs and line breaks, "
-            f"which became spaces) from {len(controls)} value(s) in '{col}'",
-            "Nothing to do (repaired); check the text of those rows in the file.",
+            N_(
+                "Removed control characters (invisible characters such as NUL, or tabs and line breaks, "
+                "which became spaces) from {n} value(s) in '{col}' ({rows})."
+            ),
+            N_("Nothing to do (repaired); check the text of those rows in the file."),
+            n=len(controls),
+            col=col,
         )
     return frame
 
@@ -453,7 +550,10 @@ def _numbers(
     decimal: str | None = None,
     nonnegative: bool = True,
 ) -> pd.DataFrame:
-    """Parse a number column in place; report text, negative and missing values."""
+    """Parse a number column in place; report text, negative and missing values.
+
+    ``missing_message`` is a template with ``{n}``, ``{col}`` and ``{rows}``, marked with ``N_``.
+    """
     raw = frame[col].tolist()
     parsed = [_parse(v, decimal=decimal, grouping=True) for v in raw]
     values = np.array([p[0] for p in parsed], dtype=float)
@@ -461,23 +561,40 @@ def _numbers(
     c.per_row(
         not_number,
         col,
-        lambda i: f"'{raw[i]}' in '{col}' is not a number.",
-        f"Write '{col}' as a number (digits, with '.' or ',' as the decimal mark), "
-        f"or leave it empty if unknown.",
+        lambda i: Message(N_("'{value}' in '{col}' is not a number."), value=raw[i], col=col),
+        Message(
+            N_(
+                "Write '{col}' as a number (digits, with '.' or ',' as the decimal mark), "
+                "or leave it empty if unknown."
+            ),
+            col=col,
+        ),
     )
     ambiguous = [i for i, (_, why) in enumerate(parsed) if why == "ambiguous"]
     c.per_row(
         ambiguous,
         col,
-        lambda i: f"'{raw[i]}' in '{col}' is ambiguous: a thousands separator or a decimal comma?",
-        "Write the number without thousands separators (e.g. 1500 or 1.5).",
+        lambda i: Message(
+            N_("'{value}' in '{col}' is ambiguous: a thousands separator or a decimal comma?"),
+            value=raw[i],
+            col=col,
+        ),
+        N_("Write the number without thousands separators (e.g. 1500 or 1.5)."),
     )
     huge = np.flatnonzero(np.abs(values) > _MAX_COUNT)
     c.per_row(
         huge,
         col,
-        lambda i: f"'{raw[i]}' in '{col}' is too large to be a count of persons ({values[i]:.3g}).",
-        f"Check the value: write '{col}' as the number of persons, or leave it empty if unknown.",
+        lambda i: Message(
+            N_("'{value}' in '{col}' is too large to be a count of persons ({number})."),
+            value=raw[i],
+            col=col,
+            number=Number(values[i], ".3g"),
+        ),
+        Message(
+            N_("Check the value: write '{col}' as the number of persons, or leave it empty if unknown."),
+            col=col,
+        ),
     )
     values[huge] = np.nan
     if nonnegative:
@@ -485,11 +602,11 @@ def _numbers(
         c.per_row(
             negative,
             col,
-            lambda i: f"'{col}' is negative ({values[i]:g}).",
-            f"'{col}' counts persons: write 0 or more, or leave it empty if unknown.",
+            lambda i: Message(N_("'{col}' is negative ({number})."), col=col, number=Number(values[i], "g")),
+            Message(N_("'{col}' counts persons: write 0 or more, or leave it empty if unknown."), col=col),
         )
     missing = [i for i, (v, why) in enumerate(parsed) if why is None and math.isnan(v)]
-    c.summary(missing, col, missing_message.format(n=len(missing), col=col), missing_fix)
+    c.summary(missing, col, missing_message, missing_fix, n=len(missing), col=col)
     frame[col] = values
     return frame
 
@@ -498,7 +615,12 @@ def _ids(frame: pd.DataFrame, col: str, c: _Collector, *, report_empty: bool = T
     """Turn an id column into text; report empty and duplicate ids."""
     values = [_id_text(v) for v in frame[col].tolist()]
     empty = [i for i, v in enumerate(values) if v is None] if report_empty else []
-    c.per_row(empty, col, lambda i: f"'{col}' is empty.", f"Give every row its own '{col}'.")
+    c.per_row(
+        empty,
+        col,
+        lambda i: Message(N_("'{col}' is empty."), col=col),
+        Message(N_("Give every row its own '{col}'."), col=col),
+    )
     first: dict[str, int] = {}
     duplicates: list[int] = []
     for i, v in enumerate(values):
@@ -511,8 +633,13 @@ def _ids(frame: pd.DataFrame, col: str, c: _Collector, *, report_empty: bool = T
     c.per_row(
         duplicates,
         col,
-        lambda i: f"Duplicate {col} '{values[i]}' (first in row {c.rows[first[str(values[i])]]}).",
-        f"Make every '{col}' unique, or remove the repeated row.",
+        lambda i: Message(
+            N_("Duplicate {col} '{value}' (first in row {first})."),
+            col=col,
+            value=values[i],
+            first=int(c.rows[first[str(values[i])]]),
+        ),
+        Message(N_("Make every '{col}' unique, or remove the repeated row."), col=col),
     )
     frame[col] = pd.Series(
         values, index=frame.index, dtype=object if all(v is None for v in values) else None
@@ -571,9 +698,19 @@ def _map_columns(
             rename[loose[0]] = ours
         else:
             c.add(
-                f"`columns` maps '{theirs}' to '{ours}', but the file has no column '{theirs}'; "
-                f"found {_list(found)}.{_close(str(theirs), found)}",
-                "Use the column name exactly as it is in the file's header in `columns=`.",
+                _with_hint(
+                    Message(
+                        N_(
+                            "`columns` maps '{theirs}' to '{ours}', but the file has no column '{theirs}'; "
+                            "found {found}."
+                        ),
+                        theirs=theirs,
+                        ours=ours,
+                        found=_list(found),
+                    ),
+                    _close(str(theirs), found),
+                ),
+                N_("Use the column name exactly as it is in the file's header in `columns=`."),
                 column=str(theirs),
             )
     if geometry is not None and geometry in rename:
@@ -594,8 +731,8 @@ def _map_columns(
     duplicated = sorted({str(col) for col in frame.columns[frame.columns.duplicated()]})
     for col in duplicated:
         c.add(
-            f"Two or more columns are named '{col}' (after applying `columns=`).",
-            f"Keep one column '{col}': rename or drop the others, or change `columns=`.",
+            Message(N_("Two or more columns are named '{col}' (after applying `columns=`)."), col=col),
+            Message(N_("Keep one column '{col}': rename or drop the others, or change `columns=`."), col=col),
             column=col,
         )
     if duplicated:
@@ -615,9 +752,15 @@ def _clean_headers(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
     if not rename:
         return frame
     c.add(
-        f"Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
-        f"{len(rename)} column name(s): {_list(rename.values())}.",
-        "Nothing to do (repaired); check the header row of the file.",
+        Message(
+            N_(
+                "Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
+                "{n} column name(s): {names}."
+            ),
+            n=len(rename),
+            names=_list(rename.values()),
+        ),
+        N_("Nothing to do (repaired); check the header row of the file."),
         severity="warning",
     )
     return frame.rename(columns=rename)
@@ -630,8 +773,15 @@ def _known_layout(frame: pd.DataFrame, columns: dict[str, str] | None, c: _Colle
     for publisher, mapping in KNOWN_AREA_COLUMNS.items():
         if set(mapping) <= set(frame.columns) and not set(mapping.values()) & set(frame.columns):
             c.add(
-                f"Read the {publisher} columns as {', '.join(f'{k} -> {v}' for k, v in mapping.items())}.",
-                f"Nothing to do; pass `columns={mapping}` to say so and silence this warning.",
+                Message(
+                    N_("Read the {publisher} columns as {mapping}."),
+                    publisher=publisher,
+                    mapping=", ".join(f"{k} -> {v}" for k, v in mapping.items()),
+                ),
+                Message(
+                    N_("Nothing to do; pass `columns={mapping}` to say so and silence this warning."),
+                    mapping=str(mapping),
+                ),
                 severity="warning",
             )
             return frame.rename(columns=mapping)
@@ -645,12 +795,22 @@ def _require(frame: pd.DataFrame, kind: str, names: Sequence[str], c: _Collector
     missing = [n for n in names if n not in frame.columns]
     for name in missing:
         c.add(
-            f"Required column '{name}' is missing from the {kind}; found {_list(found)}."
-            f"{_close(name, found)}",
-            f"Add a column '{name}', or map yours onto it with `columns={{'your column': '{name}'}}`.",
+            _with_hint(Message(_MISSING_COLUMN[kind], name=name, found=_list(found)), _close(name, found)),
+            Message(
+                N_("Add a column '{name}', or map yours onto it with `columns={{'your column': '{name}'}}`."),
+                name=name,
+            ),
             column=name,
         )
     return missing
+
+
+#: A required column is missing, per kind (one sentence each: the kinds take different grammar).
+_MISSING_COLUMN = {
+    "areas": N_("Required column '{name}' is missing from the areas; found {found}."),
+    "services": N_("Required column '{name}' is missing from the services; found {found}."),
+    "population": N_("Required column '{name}' is missing from the population; found {found}."),
+}
 
 
 def _order(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -666,11 +826,14 @@ def _order(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 
-def _crs_fix(kind: str) -> str:
-    return (
-        f"Pass the CRS the coordinates are in, e.g. `read_{kind}(path, crs='EPSG:4326')` for "
-        f"longitude/latitude in degrees or crs='EPSG:32634' for UTM zone 34N metres (same `crs=` "
-        f"argument for `validate_{kind}`); for a Shapefile you can instead add its .prj file."
+def _crs_fix(kind: str) -> Message:
+    return Message(
+        N_(
+            "Pass the CRS the coordinates are in, e.g. `read_{kind}(path, crs='EPSG:4326')` for "
+            "longitude/latitude in degrees or crs='EPSG:32634' for UTM zone 34N metres (same `crs=` "
+            "argument for `validate_{kind}`); for a Shapefile you can instead add its .prj file."
+        ),
+        kind=kind,
     )
 
 
@@ -687,13 +850,17 @@ def _geo_frame(frame: pd.DataFrame, kind: str, crs: Any, c: _Collector) -> gpd.G
             gdf = gdf.set_crs(wanted)
         elif not gdf.crs.equals(wanted):
             c.add(
-                f"The file declares the CRS {gdf.crs.to_string()}, but crs='{crs}' was given.",
-                "Drop the `crs=` argument (it is only for files without a CRS), or reproject the file.",
+                Message(
+                    N_("The file declares the CRS {declared}, but crs='{given}' was given."),
+                    declared=gdf.crs.to_string(),
+                    given=crs,
+                ),
+                N_("Drop the `crs=` argument (it is only for files without a CRS), or reproject the file."),
                 column="geometry",
             )
     elif gdf.crs is None:
         c.add(
-            "The file has no coordinate reference system (CRS), so its coordinates cannot be placed.",
+            N_("The file has no coordinate reference system (CRS), so its coordinates cannot be placed."),
             _crs_fix(kind),
             column="geometry",
         )
@@ -715,28 +882,52 @@ def _coordinate_columns(frame: pd.DataFrame, c: _Collector) -> tuple[str, str] |
         return None
     ok = True
     for what, hits, names in (("latitude", lat, LATITUDE_NAMES), ("longitude", lon, LONGITUDE_NAMES)):
+        texts = _COORDINATE_TEXTS[what]
         if len(hits) > 1:
             c.add(
-                f"Several columns could hold the {what}: {_list(hits)}.",
-                f"Rename the ones that are not the {what}, "
-                f"or map one with `columns={{'...': '{names[0]}'}}`.",
+                Message(texts["several"], columns=_list(hits)),
+                Message(texts["several_fix"], name=names[0]),
                 column=str(hits[0]),
             )
             ok = False
         elif not hits:
             found = [str(col) for col in frame.columns]
             c.add(
-                f"There is no {what} column (looked for {_list(names)}, any case); found {_list(found)}.",
-                f"Name the {what} column '{names[0]}', "
-                f"or map it with `columns={{'your column': '{names[0]}'}}`.",
+                Message(texts["none"], names=_list(names), found=_list(found)),
+                Message(texts["none_fix"], name=names[0]),
                 column=names[0],
             )
             ok = False
     return (str(lat[0]), str(lon[0])) if ok else False
 
 
+#: Problems of the coordinate columns, per coordinate (whole sentences: the words take different forms).
+_COORDINATE_TEXTS = {
+    "latitude": {
+        "several": N_("Several columns could hold the latitude: {columns}."),
+        "several_fix": N_(
+            "Rename the ones that are not the latitude, or map one with `columns={{'...': '{name}'}}`."
+        ),
+        "none": N_("There is no latitude column (looked for {names}, any case); found {found}."),
+        "none_fix": N_(
+            "Name the latitude column '{name}', or map it with `columns={{'your column': '{name}'}}`."
+        ),
+    },
+    "longitude": {
+        "several": N_("Several columns could hold the longitude: {columns}."),
+        "several_fix": N_(
+            "Rename the ones that are not the longitude, or map one with `columns={{'...': '{name}'}}`."
+        ),
+        "none": N_("There is no longitude column (looked for {names}, any case); found {found}."),
+        "none_fix": N_(
+            "Name the longitude column '{name}', or map it with `columns={{'your column': '{name}'}}`."
+        ),
+    },
+}
+
+
 def _not_a_coordinate(raw: list[Any], col: str) -> Callable[[int], str]:
-    return lambda i: f"Coordinate '{raw[i]}' in '{col}' is not a number."
+    return lambda i: Message(N_("Coordinate '{value}' in '{col}' is not a number."), value=raw[i], col=col)
 
 
 def _points_from_columns(
@@ -756,7 +947,7 @@ def _points_from_columns(
             bad,
             col,
             _not_a_coordinate(raw, col),
-            "Write coordinates as decimal numbers, e.g. 42.66 or 42,66 (not degrees-minutes-seconds).",
+            N_("Write coordinates as decimal numbers, e.g. 42.66 or 42,66 (not degrees-minutes-seconds)."),
         )
         reported[bad] = True
         coords[col] = np.array([p[0] for p in parsed], dtype=float)
@@ -766,8 +957,8 @@ def _points_from_columns(
     c.per_row(
         missing,
         f"{lat_col}/{lon_col}",
-        lambda i: "The row has no coordinates (empty latitude or longitude), so it has no location.",
-        "Fill in both coordinates, or remove the row.",
+        lambda i: N_("The row has no coordinates (empty latitude or longitude), so it has no location."),
+        N_("Fill in both coordinates, or remove the row."),
     )
     ok = ~np.isnan(lat) & ~np.isnan(lon)
     geoms = np.full(len(frame), None, dtype=object)
@@ -785,8 +976,8 @@ def _missing_geometry(gdf: gpd.GeoDataFrame, c: _Collector, skip: np.ndarray | N
     c.per_row(
         np.flatnonzero(missing if skip is None else missing & ~skip),
         "geometry",
-        lambda i: "The row has no geometry (missing or empty).",
-        "Draw or fill in its location, or remove the row.",
+        lambda i: N_("The row has no geometry (missing or empty)."),
+        N_("Draw or fill in its location, or remove the row."),
     )
     return present
 
@@ -812,35 +1003,60 @@ def _range_check(gdf: gpd.GeoDataFrame, present: np.ndarray, c: _Collector, *, p
 
     def message(i: int) -> str:
         if not finite[i]:
-            return "The coordinates are not finite numbers (NaN or infinity)."
+            return N_("The coordinates are not finite numbers (NaN or infinity).")
         if points:
-            x, y = bounds[i, 0], bounds[i, 1]
+            x, y = Number(bounds[i, 0], "g"), Number(bounds[i, 1], "g")
             if swapped[i]:
-                return (
-                    f"Latitude {y:g} is outside -90..90 but longitude {x:g} would be a valid latitude: "
-                    f"latitude and longitude look swapped."
+                return Message(
+                    N_(
+                        "Latitude {y} is outside -90..90 but longitude {x} would be a valid latitude: "
+                        "latitude and longitude look swapped."
+                    ),
+                    x=x,
+                    y=y,
                 )
-            return f"Coordinates (longitude {x:g}, latitude {y:g}) are out of range."
+            return Message(N_("Coordinates (longitude {x}, latitude {y}) are out of range."), x=x, y=y)
         if swapped[i]:
-            return "Latitudes are outside -90..90 but the longitudes are not: the axes look swapped."
-        return f"Coordinates are out of range (bounds {minx[i]:g}, {miny[i]:g}, {maxx[i]:g}, {maxy[i]:g})."
+            return N_("Latitudes are outside -90..90 but the longitudes are not: the axes look swapped.")
+        return Message(
+            N_("Coordinates are out of range (bounds {minx}, {miny}, {maxx}, {maxy})."),
+            minx=Number(minx[i], "g"),
+            miny=Number(miny[i], "g"),
+            maxx=Number(maxx[i], "g"),
+            maxy=Number(maxy[i], "g"),
+        )
 
     def fix(i: int) -> str:
         if swapped[i]:
-            return (
+            return N_(
                 "Swap the latitude and longitude values (or the columns' names, or the names in `columns=`)."
             )
         if not finite[i]:
-            return "Give the row real coordinates, or remove it."
-        if not geographic:
-            where = f" in {gdf.crs.to_string()}" if gdf.crs is not None else ""
-            return (
-                f"Check the coordinates: they lie beyond the Earth{where} (more than {_MAX_PROJECTED:g} "
-                f"units from the origin). If they are degrees, use crs='EPSG:4326'."
+            return N_("Give the row real coordinates, or remove it.")
+        limit = Number(_MAX_PROJECTED, "g")
+        if not geographic and gdf.crs is not None:
+            return Message(
+                N_(
+                    "Check the coordinates: they lie beyond the Earth in {crs} (more than {limit} "
+                    "units from the origin). If they are degrees, use crs='EPSG:4326'."
+                ),
+                crs=gdf.crs.to_string(),
+                limit=limit,
             )
-        return (
-            f"Longitude must be within -180..180 and latitude within -90..90 in {gdf.crs.to_string()}. "
-            f"If the coordinates are metres, pass the CRS they are in, e.g. crs='EPSG:32634'."
+        if not geographic:
+            return Message(
+                N_(
+                    "Check the coordinates: they lie beyond the Earth (more than {limit} "
+                    "units from the origin). If they are degrees, use crs='EPSG:4326'."
+                ),
+                limit=limit,
+            )
+        return Message(
+            N_(
+                "Longitude must be within -180..180 and latitude within -90..90 in {crs}. "
+                "If the coordinates are metres, pass the CRS they are in, e.g. crs='EPSG:32634'."
+            ),
+            crs=gdf.crs.to_string(),
         )
 
     c.per_row(np.flatnonzero(out), "geometry", message, fix)
@@ -894,7 +1110,7 @@ def _swap_check(
         inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
         inside_swapped = (y >= minx) & (y <= maxx) & (x >= miny) & (x <= maxy)
         flagged = ~inside & inside_swapped
-        against = "the areas' extent"
+        against = "areas"
     else:
         if len(idx) < 4:
             return ok
@@ -907,31 +1123,32 @@ def _swap_check(
         flagged = (d_swap < far / 4) & (d_orig > 3 * far / 4)
         if flagged.sum() * 2 >= len(idx):
             return ok
-        against = "the other points"
+        against = "points"
     hits = idx[flagged]
     if len(hits) == 0:
         return ok
     if areas is not None and len(hits) == len(idx) and len(idx) > 1:
         c.bad[hits] = True
         c.add(
-            f"All {len(hits)} points lie outside {against} but inside it with latitude and longitude "
-            f"(x and y) swapped: the coordinate columns look swapped.",
-            "Swap the names of the latitude and longitude columns (or the names in `columns=`).",
+            Message(
+                N_(
+                    "All {n} points lie outside the areas' extent but inside it with latitude and longitude "
+                    "(x and y) swapped: the coordinate columns look swapped."
+                ),
+                n=len(hits),
+            ),
+            N_("Swap the names of the latitude and longitude columns (or the names in `columns=`)."),
             column="geometry",
         )
     else:
         xs, ys = dict(zip(idx, x, strict=True)), dict(zip(idx, y, strict=True))
-        lon, lat, pair = ("longitude", "latitude", "latitude and longitude")
-        if gdf.crs is not None and not gdf.crs.is_geographic:
-            lon, lat, pair = ("x", "y", "x and y")
+        axes = "xy" if gdf.crs is not None and not gdf.crs.is_geographic else "degrees"
+        template, fix = _SWAPPED_POINT[(against, axes)]
         c.per_row(
             hits,
             "geometry",
-            lambda i: (
-                f"The point at {lon} {xs[i]:g}, {lat} {ys[i]:g} lies outside {against}, but with the two "
-                f"swapped it lies inside: {pair} look swapped."
-            ),
-            f"Swap the {pair} of this row.",
+            lambda i: Message(template, x=Number(xs[i], "g"), y=Number(ys[i], "g")),
+            fix,
         )
     ok = ok.copy()
     ok[hits] = False
@@ -943,6 +1160,39 @@ def _swap_check(
 # --------------------------------------------------------------------------------------------------
 
 
+#: A point that fits only with its coordinates swapped: (compared with, axes) → (message, fix).
+_SWAPPED_POINT = {
+    ("areas", "degrees"): (
+        N_(
+            "The point at longitude {x}, latitude {y} lies outside the areas' extent, but with the two "
+            "swapped it lies inside: latitude and longitude look swapped."
+        ),
+        N_("Swap the latitude and longitude of this row."),
+    ),
+    ("areas", "xy"): (
+        N_(
+            "The point at x {x}, y {y} lies outside the areas' extent, but with the two "
+            "swapped it lies inside: x and y look swapped."
+        ),
+        N_("Swap the x and y of this row."),
+    ),
+    ("points", "degrees"): (
+        N_(
+            "The point at longitude {x}, latitude {y} lies outside the other points, but with the two "
+            "swapped it lies inside: latitude and longitude look swapped."
+        ),
+        N_("Swap the latitude and longitude of this row."),
+    ),
+    ("points", "xy"): (
+        N_(
+            "The point at x {x}, y {y} lies outside the other points, but with the two "
+            "swapped it lies inside: x and y look swapped."
+        ),
+        N_("Swap the x and y of this row."),
+    ),
+}
+
+
 def _start(frame: pd.DataFrame, file: str, rows: _Ints | None) -> tuple[pd.DataFrame, _Collector]:
     frame = frame.reset_index(drop=True)
     return frame, _Collector(file, np.arange(1, len(frame) + 1) if rows is None else rows)
@@ -952,8 +1202,8 @@ def _empty(frame: pd.DataFrame, c: _Collector) -> bool:
     if len(frame):
         return False
     c.add(
-        "The file has no data rows.",
-        "Check that this is the right file (and layer or sheet), and that it has data below the header.",
+        N_("The file has no data rows."),
+        N_("Check that this is the right file (and layer or sheet), and that it has data below the header."),
     )
     return True
 
@@ -983,12 +1233,15 @@ def _validate_areas(
         frame = _ids(frame, "area_id", c)
     if "name" not in missing:
         empty = np.flatnonzero(frame["name"].isna().to_numpy())
-        c.per_row(empty, "name", lambda i: "'name' is empty.", "Give every area a name.")
+        c.per_row(empty, "name", lambda i: N_("'name' is empty."), N_("Give every area a name."))
     gdf = _geo_frame(frame, "areas", crs, c)
     if gdf is None:
         c.add(
-            f"The areas have no geometry (polygons); found columns {_list(frame.columns)}.",
-            "Areas must be polygons: use a GeoJSON, GeoPackage, zipped Shapefile or GeoParquet file.",
+            Message(
+                N_("The areas have no geometry (polygons); found columns {found}."),
+                found=_list(frame.columns),
+            ),
+            N_("Areas must be polygons: use a GeoJSON, GeoPackage, zipped Shapefile or GeoParquet file."),
             column="geometry",
         )
         return _finish(frame, "areas", c)
@@ -999,8 +1252,8 @@ def _validate_areas(
     c.per_row(
         np.flatnonzero(wrong),
         "geometry",
-        lambda i: f"The geometry is a {types[i]}; areas must be polygons.",
-        "Use the polygon layer of the boundaries (not points or lines).",
+        lambda i: Message(N_("The geometry is a {type}; areas must be polygons."), type=types[i]),
+        N_("Use the polygon layer of the boundaries (not points or lines)."),
     )
     # Coordinates first: repairing a polygon that lies beyond the Earth is pointless, and overflows.
     candidates = _range_check(gdf, present & ~wrong, c, points=False)
@@ -1019,8 +1272,8 @@ def _validate_areas(
             c.per_row(
                 [int(i)],
                 "geometry",
-                lambda _: "The geometry has no polygonal part left after repair.",
-                "Redraw this area's polygon.",
+                lambda _: N_("The geometry has no polygonal part left after repair."),
+                N_("Redraw this area's polygon."),
             )
             unusable[i] = True
             continue
@@ -1029,14 +1282,30 @@ def _validate_areas(
         geoms[i] = fixed
         repaired.append(int(i))
     if repaired:
-        why = f": {'; '.join(sorted(set(reasons))[:5])}" if reasons else ""
-        c.summary(
-            repaired,
-            "geometry",
-            f"Repaired {len(repaired)} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
-            f"parts{why}",
-            "Nothing to do (repaired); check the boundaries of those areas, or fix them in a GIS.",
-        )
+        fix = N_("Nothing to do (repaired); check the boundaries of those areas, or fix them in a GIS.")
+        if reasons:
+            c.summary(
+                repaired,
+                "geometry",
+                N_(
+                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
+                    "parts: {reasons} ({rows})."
+                ),
+                fix,
+                n=len(repaired),
+                reasons="; ".join(sorted(set(reasons))[:5]),
+            )
+        else:
+            c.summary(
+                repaired,
+                "geometry",
+                N_(
+                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
+                    "parts ({rows})."
+                ),
+                fix,
+                n=len(repaired),
+            )
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     return _finish(gdf, "areas", c)
 
@@ -1084,17 +1353,18 @@ def _validate_services(
         c.summary(
             empty,
             "name",
-            f"'name' is empty in {len(empty)} row(s); those services will be shown by their id",
-            "Give every service a name.",
+            N_("'name' is empty in {n} row(s); those services will be shown by their id ({rows})."),
+            N_("Give every service a name."),
+            n=len(empty),
         )
     if "capacity" not in missing:
         frame = _numbers(
             frame,
             "capacity",
             c,
-            missing_message="'capacity' is empty in {n} row(s): taken as unknown (not as 1)",
+            missing_message=N_("'capacity' is empty in {n} row(s): taken as unknown (not as 1) ({rows})."),
             decimal=decimal,
-            missing_fix="Fill in the number of persons each service can serve at once, where known.",
+            missing_fix=N_("Fill in the number of persons each service can serve at once, where known."),
         )
     if "service_type" not in missing:
         frame = _service_types(frame, keys, c)
@@ -1104,9 +1374,14 @@ def _validate_services(
         found = _coordinate_columns(frame, c)
         if found is None:
             c.add(
-                f"The services have no geometry and no coordinate columns; found {_list(frame.columns)}.",
-                "Add latitude and longitude columns (named lat/latitude/y and lon/lng/long/longitude/x), "
-                "or map yours with `columns={'your lat': 'lat', 'your lon': 'lon'}`.",
+                Message(
+                    N_("The services have no geometry and no coordinate columns; found {found}."),
+                    found=_list(frame.columns),
+                ),
+                N_(
+                    "Add latitude and longitude columns (named lat/latitude/y and lon/lng/long/longitude/x), "
+                    "or map yours with `columns={'your lat': 'lat', 'your lon': 'lon'}`."
+                ),
                 column="geometry",
             )
             return _finish(frame, "services", c)
@@ -1133,9 +1408,12 @@ def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -
     c.per_row(
         empty,
         "service_type",
-        lambda i: "'service_type' is empty.",
-        "Give every service its type"
-        + (f" (one of: {', '.join(keys)})." if keys else " (a key of the taxonomy)."),
+        lambda i: N_("'service_type' is empty."),
+        (
+            Message(N_("Give every service its type (one of: {types})."), types=", ".join(keys))
+            if keys
+            else N_("Give every service its type (a key of the taxonomy).")
+        ),
     )
     if keys:
         by_case = {k.casefold(): k for k in keys}
@@ -1152,17 +1430,24 @@ def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -
         c.summary(
             recased,
             "service_type",
-            f"Changed the letter case of {len(recased)} service type(s) to match the taxonomy",
-            "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning.",
+            N_("Changed the letter case of {n} service type(s) to match the taxonomy ({rows})."),
+            N_(
+                "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning."
+            ),
+            n=len(recased),
         )
         c.per_row(
             unknown,
             "service_type",
-            lambda i: (
-                f"Unknown service_type '{values[i]}'; valid types are: {', '.join(keys)}."
-                + _close(str(values[i]), keys)
+            lambda i: _with_hint(
+                Message(
+                    N_("Unknown service_type '{value}'; valid types are: {types}."),
+                    value=values[i],
+                    types=", ".join(keys),
+                ),
+                _close(str(values[i]), keys),
             ),
-            "Use one of the valid service types, or add this type to the taxonomy.",
+            N_("Use one of the valid service types, or add this type to the taxonomy."),
         )
     frame["service_type"] = pd.Series(
         values, index=frame.index, dtype=object if all(v is None for v in values) else None
@@ -1186,18 +1471,21 @@ def _service_points(
 
     def message(i: int) -> str:
         if types[i] == "MultiPoint":
-            return f"The geometry is a MultiPoint of {counts[i]} points; a service must be one point."
-        return f"The geometry is a {types[i]}; services must be points."
+            return Message(
+                N_("The geometry is a MultiPoint of {n} points; a service must be one point."),
+                n=int(counts[i]),
+            )
+        return Message(N_("The geometry is a {type}; services must be points."), type=types[i])
 
     def fix(i: int) -> str:
         if types[i] in ("Polygon", "MultiPolygon"):
-            return (
+            return N_(
                 "Convert the polygons to points in your GIS, or pass `centroids=True` to use each "
                 "polygon's centroid (done with a warning)."
             )
         if types[i] == "MultiPoint":
-            return "Split the sites into one row each."
-        return "Give each service one point location."
+            return N_("Split the sites into one row each.")
+        return N_("Give each service one point location.")
 
     c.per_row(np.flatnonzero(wrong), "geometry", message, fix)
     if single.any():
@@ -1205,8 +1493,9 @@ def _service_points(
         c.summary(
             np.flatnonzero(single),
             "geometry",
-            f"Turned {int(single.sum())} one-point MultiPoint(s) into Points",
-            "Nothing to do (repaired).",
+            N_("Turned {n} one-point MultiPoint(s) into Points ({rows})."),
+            N_("Nothing to do (repaired)."),
+            n=int(single.sum()),
         )
     if centroids and polygons.any():
         with np.errstate(all="ignore"):  # huge coordinates are reported by the range check after this
@@ -1214,8 +1503,9 @@ def _service_points(
         c.summary(
             np.flatnonzero(polygons),
             "geometry",
-            f"Replaced {int(polygons.sum())} polygon(s) by their centroids, as asked with centroids=True",
-            "Nothing to do (repaired); check that each centroid is where the service is.",
+            N_("Replaced {n} polygon(s) by their centroids, as asked with centroids=True ({rows})."),
+            N_("Nothing to do (repaired); check that each centroid is where the service is."),
+            n=int(polygons.sum()),
         )
     if single.any() or (centroids and polygons.any()):
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
@@ -1232,16 +1522,19 @@ def _outside_areas(gdf: gpd.GeoDataFrame, ok: np.ndarray, areas: gpd.GeoDataFram
     every = np.asarray(gdf.geometry.array, dtype=object)
 
     def message(i: int) -> str:
-        p = every[i]
-        who = f"Service '{ids[i]}'" if not _is_missing(ids[i]) else "The service"
-        return f"{who} at ({p.x:g}, {p.y:g}) is outside every area."
+        x, y = Number(every[i].x, "g"), Number(every[i].y, "g")
+        if _is_missing(ids[i]):
+            return Message(N_("The service at ({x}, {y}) is outside every area."), x=x, y=y)
+        return Message(N_("Service '{id}' at ({x}, {y}) is outside every area."), id=ids[i], x=x, y=y)
 
     c.per_row(
         idx[outside],
         "geometry",
         message,
-        "Check its coordinates. If they are right, the service lies beyond the areas given: it counts "
-        "for no area (though it may still serve people nearby).",
+        N_(
+            "Check its coordinates. If they are right, the service lies beyond the areas given: it counts "
+            "for no area (though it may still serve people nearby)."
+        ),
         severity="warning",
     )
 
@@ -1264,8 +1557,8 @@ def _validate_population(
     geometry = _geometry_name(frame)
     if geometry is not None:
         c.add(
-            "The geometry of the population file is ignored: population is read as a table per area.",
-            "Nothing to do; join it to the areas by 'area_id'.",
+            N_("The geometry of the population file is ignored: population is read as a table per area."),
+            N_("Nothing to do; join it to the areas by 'area_id'."),
             column="geometry",
             severity="warning",
         )
@@ -1278,15 +1571,23 @@ def _validate_population(
         joined = True
     elif "area_id" not in frame.columns:
         found = list(frame.columns)
-        how = (
-            "or pass `areas=` to join by a 'name' column"
+        fix = (
+            N_(
+                "Add a column 'area_id' (map yours with `columns={'your column': 'area_id'}`), "
+                "or pass `areas=` to join by a 'name' column."
+            )
             if areas is None
-            else "or add a 'name' column to join by name"
+            else N_(
+                "Add a column 'area_id' (map yours with `columns={'your column': 'area_id'}`), "
+                "or add a 'name' column to join by name."
+            )
         )
         c.add(
-            f"Required column 'area_id' is missing from the population; found {_list(found)}."
-            f"{_close('area_id', [str(f) for f in found])}",
-            f"Add a column 'area_id' (map yours with `columns={{'your column': 'area_id'}}`), {how}.",
+            _with_hint(
+                Message(_MISSING_COLUMN["population"], name="area_id", found=_list(found)),
+                _close("area_id", [str(f) for f in found]),
+            ),
+            fix,
             column="area_id",
         )
     missing = _require(frame, "population", ["population"], c)
@@ -1298,16 +1599,21 @@ def _validate_population(
             c.per_row(
                 unknown,
                 "area_id",
-                lambda i: f"area_id '{values[i]}' is not one of the areas.{_close(str(values[i]), area_ids)}",
-                "Use the areas' ids (or fix the areas file), or remove the row.",
+                lambda i: _with_hint(
+                    Message(N_("area_id '{value}' is not one of the areas."), value=values[i]),
+                    _close(str(values[i]), area_ids),
+                ),
+                N_("Use the areas' ids (or fix the areas file), or remove the row."),
             )
         if area_ids is not None:
             have = set(frame["area_id"].dropna())
             absent = [a for a in area_ids if a not in have]
             if absent:
                 c.add(
-                    f"{len(absent)} area(s) have no population row: {_list(absent)}.",
-                    "Add a row for each of them (leave 'population' empty if unknown).",
+                    Message(
+                        N_("{n} area(s) have no population row: {ids}."), n=len(absent), ids=_list(absent)
+                    ),
+                    N_("Add a row for each of them (leave 'population' empty if unknown)."),
                     column="area_id",
                     severity="warning",
                 )
@@ -1316,10 +1622,12 @@ def _validate_population(
             frame,
             "population",
             c,
-            missing_message="'population' is empty in {n} row(s): taken as unknown, so need cannot be "
-            "computed for those areas",
+            missing_message=N_(
+                "'population' is empty in {n} row(s): taken as unknown, so need cannot be "
+                "computed for those areas ({rows})."
+            ),
             decimal=decimal,
-            missing_fix="Fill in the population where a figure (or an openly marked estimate) exists.",
+            missing_fix=N_("Fill in the population where a figure (or an openly marked estimate) exists."),
         )
     return _finish(frame, "population", c)
 
@@ -1337,8 +1645,8 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
 
     if "area_id" not in areas.columns:
         c.add(
-            "Cannot join the population to the areas by name: the areas have no 'area_id'.",
-            "Validate the areas first (they need 'area_id' and 'name').",
+            N_("Cannot join the population to the areas by name: the areas have no 'area_id'."),
+            N_("Validate the areas first (they need 'area_id' and 'name')."),
             column="name",
         )
         return frame
@@ -1362,26 +1670,35 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
 
     def unmatched_message(i: int) -> str:
         if given[i] is None:
-            return "'name' is empty, so the row cannot be joined to an area."
+            return N_("'name' is empty, so the row cannot be joined to an area.")
         cands = [str(x) for x in candidates[i]] if isinstance(candidates[i], list | tuple) else []
-        listed = f" Closest: {', '.join(cands[:5])}." if cands else ""
-        why = f" ({statuses[i]}: {notes[i]})" if notes[i] else ""
-        return f"Name '{given[i]}' matches no area{why}.{listed}"
+        if notes[i]:
+            text = Message(
+                N_("Name '{name}' matches no area ({status}: {note})."),
+                name=given[i],
+                status=statuses[i],
+                note=notes[i],
+            )
+        else:
+            text = Message(N_("Name '{name}' matches no area."), name=given[i])
+        closest = Message(N_("Closest: {names}."), names=", ".join(cands[:5])) if cands else None
+        return _with_hint(text, closest)
 
     c.per_row(
         unmatched,
         "name",
         unmatched_message,
-        "Correct the name, add an 'area_id' column, or pass `aliases=` with this spelling.",
+        N_("Correct the name, add an 'area_id' column, or pass `aliases=` with this spelling."),
     )
     if second_look:
         pairs = [f"'{given[i]}' -> {keys[i]} ({notes[i] or methods[i]})" for i in second_look]
         c.summary(
             second_look,
             "name",
-            f"Joined {len(pairs)} name(s) to areas by similar spelling: {'; '.join(pairs[:10])}"
-            + ("; ..." if len(pairs) > 10 else ""),
-            "Check these pairs; add an 'area_id' column (or pass `aliases=`) to make the join certain.",
+            N_("Joined {n} name(s) to areas by similar spelling: {pairs} ({rows})."),
+            N_("Check these pairs; add an 'area_id' column (or pass `aliases=`) to make the join certain."),
+            n=len(pairs),
+            pairs="; ".join(pairs[:10]) + ("; ..." if len(pairs) > 10 else ""),
         )
     out = frame.copy()
     out.insert(0, "area_id", pd.Series(keys, index=frame.index, dtype=object))
@@ -1653,9 +1970,14 @@ def validate_file(
                 label,
                 None,
                 None,
-                f"Cannot tell whether the file holds areas, services or population; found columns "
-                f"{_list(found)}.",
-                "Name the kind: kind='areas', 'services' or 'population' (CLI: --kind).",
+                Message(
+                    N_(
+                        "Cannot tell whether the file holds areas, services or population; "
+                        "found columns {found}."
+                    ),
+                    found=_list(found),
+                ),
+                N_("Name the kind: kind='areas', 'services' or 'population' (CLI: --kind)."),
             )
             return Report(label, None, [*source.problems, problem], rows=len(source.frame))
     common: dict[str, Any] = {"file": label, "rows": source.rows, "columns": columns}
@@ -1673,6 +1995,4 @@ def validate_file(
 
 
 def _source_problem(label: str, exc: DataSourceError) -> Problem:
-    message = getattr(exc, "message", None) or str(exc)
-    fix = getattr(exc, "fix", None) or "Check the file: it could not be read."
-    return Problem(label, None, None, message, fix)
+    return Problem.from_error(exc, label)
