@@ -20,6 +20,7 @@ from streamlit_folium import st_folium
 import socialmap
 from socialmap import settings, views
 from socialmap.errors import SocialMapError
+from socialmap.errors import message as error_text
 from socialmap.gaps import SCHEMES
 from socialmap.i18n import LANGUAGES, N_, format_number, t
 from socialmap.io import SUPPORTED_SUFFIXES
@@ -150,7 +151,7 @@ with st.sidebar:
 try:
     demo = load_demo(DEMO)
 except SocialMapError as exc:
-    st.error(t("The demo data could not be loaded: {error}", lang, error=str(exc)))
+    st.error(t("The demo data could not be loaded: {error}", lang, error=error_text(exc, lang)))
     st.stop()
 tax = demo.taxonomy
 
@@ -604,7 +605,7 @@ if tab_plan.open:
                                 options, service_type, int(n_sites), capacity, lang
                             )
                     except SocialMapError as exc:
-                        st.error(t("No sites could be suggested: {error}", lang, error=str(exc)))
+                        st.error(t("No sites could be suggested: {error}", lang, error=error_text(exc, lang)))
                 suggested, notes = st.session_state.get("plan_suggested", ((), ()))
                 suggested = tuple(e for e in suggested if e.service_type == service_type)
                 if suggested:
@@ -665,7 +666,9 @@ if tab_plan.open:
                     by_area = views.plan_comparison(runs, service_type, lang=lang)
                     national = views.plan_comparison(runs, service_type, level="total", lang=lang)
                 except SocialMapError as exc:
-                    st.error(t("The scenarios could not be compared: {error}", lang, error=str(exc)))
+                    st.error(
+                        t("The scenarios could not be compared: {error}", lang, error=error_text(exc, lang))
+                    )
                 else:
                     st.caption(t("National totals", lang))
                     show_table(national, key="plan_national")
@@ -718,7 +721,7 @@ if tab_plan.open:
                         asset_url=asset_url,
                     )
                 except SocialMapError as exc:
-                    st.error(t("The change could not be mapped: {error}", lang, error=str(exc)))
+                    st.error(t("The change could not be mapped: {error}", lang, error=error_text(exc, lang)))
                 else:
                     st_folium(
                         diff_map,
@@ -761,7 +764,7 @@ if tab_plan.open:
                     lang=lang,
                 )
             except SocialMapError as exc:
-                st.error(t("The costing could not be computed: {error}", lang, error=str(exc)))
+                st.error(t("The costing could not be computed: {error}", lang, error=error_text(exc, lang)))
             else:
                 none = t("none", lang)
                 st.markdown(

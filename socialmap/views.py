@@ -27,6 +27,7 @@ never averaged (see :func:`profile_chart`).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import html
 import json
@@ -44,7 +45,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialmap.errors import Problem, SocialMapError, ValidationError
+from socialmap.errors import Message, Problem, SocialMapError, ValidationError
 from socialmap.i18n import N_, check_language, format_number, t
 
 if TYPE_CHECKING:
@@ -226,9 +227,8 @@ def _relabel(problem: Problem, temp_path: str, temp_dir: str, filename: str) -> 
     def clean(text: str) -> str:
         return text.replace(temp_path, filename).replace(temp_dir + "/", "").replace(temp_dir, "")
 
-    return Problem(
-        filename, problem.row, problem.column, clean(problem.message), clean(problem.fix), problem.severity
-    )
+    # map_text changes the values inside a translatable message, so it still translates.
+    return dataclasses.replace(problem.map_text(clean), file=filename)
 
 
 def read_upload(
@@ -273,8 +273,8 @@ def read_upload(
             filename,
             None,
             None,
-            f"Files ending in {suffix or '(no extension)'!r} cannot be read.",
-            f"Save the file as one of: {', '.join(sm_io.SUPPORTED_SUFFIXES)}.",
+            Message(N_("Files ending in {suffix} cannot be read."), suffix=repr(suffix or "(no extension)")),
+            Message(N_("Save the file as one of: {suffixes}."), suffixes=", ".join(sm_io.SUPPORTED_SUFFIXES)),
         )
         return UploadOutcome(kind, filename, None, (problem,))
     with tempfile.TemporaryDirectory(prefix="socialmap-upload-") as tmp:
@@ -306,7 +306,7 @@ def read_upload(
         except ValidationError as exc:
             return UploadOutcome(kind, filename, None, relabel(exc.problems))
         except SocialMapError as exc:
-            problem = Problem(name, None, None, str(exc), "Check the file: it could not be read.")
+            problem = Problem.from_error(exc, name)
             return UploadOutcome(kind, filename, None, relabel([problem]))
         except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report, not a crash
             logger.exception("reading the uploaded %s file %r failed", kind, filename)
@@ -314,8 +314,15 @@ def read_upload(
                 filename,
                 None,
                 None,
-                f"The file could not be read ({type(exc).__name__}: {exc}).",
-                f"Check that it is a valid {suffix} file with {kind} in it, or save it in another format.",
+                Message(N_("The file could not be read ({error})."), error=f"{type(exc).__name__}: {exc}"),
+                Message(
+                    N_(
+                        "Check that it is a valid {suffix} file with {kind} in it, or save it in another "
+                        "format."
+                    ),
+                    suffix=suffix,
+                    kind=Message(KIND_LABELS[kind]),
+                ),
             )
             return UploadOutcome(kind, filename, None, relabel([problem]))
     return UploadOutcome(kind, filename, frame, problems)
@@ -339,7 +346,7 @@ def problems_table(problems: Iterable[Problem], lang: str | None = None) -> pd.D
         *Column*, *Problem*, *How to fix it*.
     """
     rows = sorted(
-        (p.as_dict() for p in problems),
+        (p.as_dict(lang) for p in problems),
         key=lambda d: (d["severity"] != "error", -1 if d["row"] is None else d["row"], d["column"] or ""),
     )
     df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
@@ -361,9 +368,7 @@ def error_problems(exc: SocialMapError, source: str = "analysis") -> tuple[Probl
     """
     if isinstance(exc, ValidationError):
         return tuple(exc.problems)
-    fix = getattr(exc, "fix", None) or "Change the options or the data named in the message."
-    message = getattr(exc, "message", None) or str(exc)
-    return (Problem(source, None, None, message, fix),)
+    return (Problem.from_error(exc, source, fix=N_("Change the options or the data named in the message.")),)
 
 
 @dataclass(frozen=True)
@@ -491,8 +496,8 @@ def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Ana
             "analysis",
             None,
             None,
-            f"The analysis failed unexpectedly ({type(exc).__name__}: {exc}).",
-            "This is probably a bug in socialmap: please report it, with the files you uploaded.",
+            Message(N_("The analysis failed unexpectedly ({error})."), error=f"{type(exc).__name__}: {exc}"),
+            N_("This is probably a bug in socialmap: please report it, with the files you uploaded."),
         )
         return Analysis(None, (problem,))
     return Analysis(result)
@@ -1874,8 +1879,8 @@ def run_plan(
             "scenario",
             None,
             None,
-            f"The scenario failed unexpectedly ({type(exc).__name__}: {exc}).",
-            "This is probably a bug in socialmap: please report it, with the services you added.",
+            Message(N_("The scenario failed unexpectedly ({error})."), error=f"{type(exc).__name__}: {exc}"),
+            N_("This is probably a bug in socialmap: please report it, with the services you added."),
         )
         return PlanRun(None, (problem,))
     return PlanRun(run.result, notes=run.comparison.notes)

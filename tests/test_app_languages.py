@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 from test_app import assert_clean, open_tab, start
 
-from socialmap.i18n import LANGUAGES
+from socialmap.i18n import LANGUAGES, t
 
 LOCALES = Path(__file__).resolve().parents[1] / "socialmap" / "locales"
 PRISHTINA = (21.1655, 42.6629)
@@ -105,3 +105,22 @@ def test_every_tab_runs_clean_in_each_language(lang):
     plain, templates = _english_patterns(lang)
     leaked = sorted({s for s in seen if s.strip() in plain or any(p.match(s.strip()) for p in templates)})
     assert not leaked, f"English text in the {lang} app: {leaked}"
+
+
+@pytest.mark.parametrize("lang", ["sq", "sr"])
+def test_a_bad_upload_is_reported_in_the_chosen_language(lang):
+    from test_app import BAD_SERVICES
+
+    at = start()
+    at.selectbox(key="lang").set_value(lang).run()
+    at.file_uploader(key="upload_services").upload("services.csv", BAD_SERVICES, "text/csv").run()
+    assert not at.exception
+    (table,) = [d.value for d in at.dataframe if len(d.value.columns) == 6]
+    english = ["Severity", "File", "Row", "Column", "Problem", "How to fix it"]
+    assert list(table.columns) == [t(c, lang) for c in english] and list(table.columns) != english
+    assert list(table.iloc[:, 2]) == [3, 4]  # the rows as the file shows them
+    plain, templates = _english_patterns(lang)
+    texts = [str(v) for v in (*table.iloc[:, 0], *table.iloc[:, 4], *table.iloc[:, 5], at.error[0].value)]
+    leaked = [s for s in texts if s in plain or any(p.match(s) for p in templates)]
+    assert not leaked, leaked
+    assert table.iloc[0, 0] == t("error", lang)

@@ -359,7 +359,8 @@ def test_map_changes_with_the_service_type(result, demo):
 
 def test_map_escapes_service_names(result, demo):
     services = result.services.copy()
-    services.loc[services.index[0], "name"] = "{{ 7*7 }} <script>alert(1)</script>"
+    for col in ("name", "name_en", "name_sq", "name_sr"):  # the map shows the name in its language
+        services.loc[services.index[0], col] = "{{ 7*7 }} <script>alert(1)</script>"
     hostile = type(result)(
         result.areas,
         result.table,
