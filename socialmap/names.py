@@ -50,7 +50,7 @@ from typing import Any
 
 import pandas as pd
 
-from socialmap.errors import Problem, ValidationError
+from socialmap.errors import N_, Message, Problem, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -961,19 +961,38 @@ def require_all_matched(
         if status == "matched":
             continue
         closest = ", ".join(repr(c) for c in candidates)
+        # Messages keep their English template and values, so the app can show them in any language.
+        message: str
+        fix: str
         if status == "invalid":
             message = f"{note}."
-            fix = "Write the area's name as text, or give an area id column instead."
+            fix = N_("Write the area's name as text, or give an area id column instead.")
         elif status == "conflict":
             others = [r for r in conflict_rows.get(note, []) if r != position + first_row]
-            message = f"{name!r} matches the same area as row(s) {', '.join(map(str, others))}: {note}."
-            fix = "Keep one row per area, or correct the name that is wrong."
+            message = Message(
+                N_("{name} matches the same area as row(s) {rows}: {note}."),
+                name=repr(name),
+                rows=", ".join(map(str, others)),
+                note=note,
+            )
+            fix = N_("Keep one row per area, or correct the name that is wrong.")
         elif status == "ambiguous":
-            message = f"{name!r} fits more than one area ({closest}): {note}."
-            fix = "Write the name as the reference does, add an alias row, or give an area id column."
+            message = Message(
+                N_("{name} fits more than one area ({closest}): {note}."),
+                name=repr(name),
+                closest=closest,
+                note=note,
+            )
+            fix = N_("Write the name as the reference does, add an alias row, or give an area id column.")
         else:
-            message = f"{name!r} matches no area name" + (f"; closest: {closest}." if closest else ".")
-            fix = (
+            message = (
+                Message(
+                    N_("{name} matches no area name; closest: {closest}."), name=repr(name), closest=closest
+                )
+                if closest
+                else Message(N_("{name} matches no area name."), name=repr(name))
+            )
+            fix = N_(
                 "Correct the spelling, add a row to the alias table mapping it to the area's name, "
                 "or give an area id column."
             )

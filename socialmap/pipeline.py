@@ -22,7 +22,7 @@ import pandas as pd
 from socialmap import settings
 from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage
 from socialmap.crs import work_crs_for
-from socialmap.errors import Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, Message, Problem, SocialMapError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ def _read_inputs(
         )
     else:
         tax = taxonomy
+
     def pick(kind: str, given: PathOrFrame | None, read: Callable[[Any], Any]) -> Any:
         if given is None:
             if base is None:
@@ -234,7 +235,11 @@ def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd
     for a in dup:
         problems.append(
             Problem(
-                "population", None, "area_id", f"area {a!r} appears more than once.", "keep one row per area."
+                "population",
+                None,
+                "area_id",
+                Message(N_("area {area} appears more than once."), area=repr(a)),
+                N_("keep one row per area."),
             )
         )
     ids = set(areas["area_id"].astype(str))
@@ -244,8 +249,8 @@ def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd
                 "population",
                 None,
                 "area_id",
-                f"area {a!r} is not among the areas.",
-                "check the ids, or join by name with read_population(..., areas=areas).",
+                Message(N_("area {area} is not among the areas."), area=repr(a)),
+                N_("check the ids, or join by name with read_population(..., areas=areas)."),
             )
         )
     for a in sorted(ids - set(pop["area_id"])):
@@ -254,8 +259,8 @@ def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd
                 "population",
                 None,
                 "area_id",
-                f"area {a!r} has no population row.",
-                "add a row for it (0 if nobody lives there).",
+                Message(N_("area {area} has no population row."), area=repr(a)),
+                N_("add a row for it (0 if nobody lives there)."),
             )
         )
     if problems:

@@ -124,3 +124,24 @@ def test_a_bad_upload_is_reported_in_the_chosen_language(lang):
     leaked = [s for s in texts if s in plain or any(p.match(s) for p in templates)]
     assert not leaked, leaked
     assert table.iloc[0, 0] == t("error", lang)
+
+
+def test_areas_that_match_nothing_are_reported_in_serbian():
+    from test_app import REPO
+
+    at = start()
+    at.selectbox(key="lang").set_value("sr").run()
+    data = (REPO / "tests" / "data" / "areas.geojson").read_bytes()
+    at.file_uploader(key="upload_areas").upload("areas.geojson", data, "application/geo+json").run()
+    assert not at.exception
+    assert at.error[0].value == t("The analysis could not run on these data:", "sr")
+    (table,) = [d.value for d in at.dataframe if len(d.value.columns) == 6]
+    problems = list(table[t("Problem", "sr")])
+    assert problems[0].startswith("'Westfield' ne odgovara nijednom nazivu područja; najsličniji: ")
+    assert set(table[t("How to fix it", "sr")]) == {
+        t(
+            "Correct the spelling, add a row to the alias table mapping it to the area's name, "
+            "or give an area id column.",
+            "sr",
+        )
+    }
