@@ -140,6 +140,20 @@ _CellSize = Annotated[float, typer.Option(help=t("Grid cell size in metres (spre
 _Threshold = Annotated[
     float | None, typer.Option(help=t("Hide counts of sensitive groups below this (default: settings, 5)."))
 ]
+_Standards = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--standard",
+        help=t("Planning standard TYPE=PLACES per 1,000 of the target group, e.g. csw=0.5 (repeatable)."),
+    ),
+]
+_UnitCosts = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unit-cost",
+        help=t("Unit cost TYPE=EUR per place per year, e.g. day_care_disability=4200 (repeatable)."),
+    ),
+]
 _ServiceTypes = Annotated[
     list[str] | None, typer.Option("--service-type", help=t("Analyse only these types (repeatable)."))
 ]
@@ -154,6 +168,41 @@ def _type_labels(taxonomy: str | None, lang: str) -> dict[str, str]:
     except SocialMapError:
         return {}
     return {key: tax.label(key, lang) for key in tax.service_type_keys}
+
+
+def _user_figures(values: list[str] | None, option: str, lang: str) -> dict[str, float] | None:
+    """Parse repeated ``TYPE=NUMBER`` options (``--standard``, ``--unit-cost``); ``None`` when none."""
+    if not values:
+        return None
+    out: dict[str, float] = {}
+    for value in values:
+        from socialmap.validate import parse_number
+
+        key, sep, number = value.partition("=")
+        figure, ok = parse_number(number) if sep else (float("nan"), False)
+        if not key.strip() or not ok or not figure >= 0:  # NaN (missing or not a number) fails too
+            raise SocialMapError(
+                t(
+                    "{option} {value}: write TYPE=NUMBER, a service type and a number of 0 or more "
+                    "(e.g. {option} csw=0.5).",
+                    lang,
+                    option=option,
+                    value=repr(value),
+                )
+            )
+        out[key.strip()] = figure
+    return out
+
+
+def _costing(result: Any, standards: list[str] | None, unit_costs: list[str] | None, lang: str) -> Any:
+    """Cost with the user's standards and unit costs; ``None`` (the taxonomy's) when none are given."""
+    std = _user_figures(standards, "--standard", lang)
+    cost = _user_figures(unit_costs, "--unit-cost", lang)
+    if std is None and cost is None:
+        return None
+    from socialmap.costing import places_and_budget
+
+    return places_and_budget(result, standards=std, unit_costs=cost)
 
 
 def _missing_inputs(lang: str) -> SocialMapError:
@@ -332,6 +381,8 @@ def brief_command(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    standard: _Standards = None,
+    unit_cost: _UnitCosts = None,
 ) -> None:
     """Write a one-page PDF brief for a municipality (or the whole country), with sources."""
     from socialmap.report import brief
@@ -342,7 +393,8 @@ def brief_command(
     result = _analysis(
         demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
     )
-    path = brief(result, area=area, path=out, lang=lang, threshold=threshold)
+    costing = _costing(result, standard, unit_cost, lang)
+    path = brief(result, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
     typer.echo(t("wrote brief: {path}", lang, path=path))
 
 
@@ -371,6 +423,8 @@ def export_command(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    standard: _Standards = None,
+    unit_cost: _UnitCosts = None,
 ) -> None:
     """Export the results as tables safe to publish (small counts hidden, no spreadsheet formulas)."""
     from socialmap.export import export_table
@@ -379,7 +433,8 @@ def export_command(
     result = _analysis(
         demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
     )
-    path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold)  # type: ignore[arg-type]
+    costing = _costing(result, standard, unit_cost, lang)
+    path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold, costing=costing)  # type: ignore[arg-type]
     typer.echo(t("wrote table: {path}", lang, path=path))
 
 

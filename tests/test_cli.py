@@ -288,3 +288,32 @@ def test_analyze_map_html_draws_offline_in_chromium(tmp_path):
     assert errors == []
     assert polygons >= 38 and clusters > 0
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+def test_export_and_brief_with_the_users_standard_and_unit_cost(tmp_path):
+    population = pd.read_csv(demo_files("kosovo")["population"])["population"].sum()
+    out = tmp_path / "national.csv"
+    done = run(
+        "export", "--demo", "kosovo", "--out", str(out), "--table", "costing_national",
+        "--standard", "csw=0.5", "--unit-cost", "csw=1.000,5",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out, encoding="utf-8-sig").set_index("service_type")
+    # CSWs serve everyone and their capacities are unknown (no place counted): places needed =
+    # population × 0.5 / 1,000; budget = places × 1,000.5 EUR ("1.000,5" read with a decimal comma).
+    assert float(table.loc["csw", "places_needed"]) == pytest.approx(population * 0.5 / 1000)
+    assert float(table.loc["csw", "budget_eur_per_year"]) == pytest.approx(population * 0.5 / 1000 * 1000.5)
+    assert table.loc["csw", "standard_source"] == "user-supplied"
+    assert pd.isna(table.loc["day_care_disability", "budget_eur_per_year"])  # none given, none sourced
+    pdf = tmp_path / "brief.pdf"
+    done = run(
+        "brief", "--demo", "kosovo", "--out", str(pdf), "--standard", "csw=0.5", "--unit-cost", "csw=1000"
+    )
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "(standard given by the user)" in " ".join(text.split())
+    for bad in ("csw", "csw=-1", "csw=many", "=3"):
+        done = run("export", "--demo", "kosovo", "--out", str(out), "--standard", bad)
+        assert done.returncode == 2 and "--standard" in done.stderr and "Traceback" not in done.stderr
+    done = run("export", "--demo", "kosovo", "--out", str(out), "--unit-cost", "no_such_type=5")
+    assert done.returncode == 2 and "no_such_type" in done.stderr and "Traceback" not in done.stderr
