@@ -389,6 +389,9 @@ if tab_map.open:
         )
         for note in run_notes(result, lang, taxonomy=tax):
             st.info(note)
+        hidden_note = views.privacy_note(selection, tax)
+        if hidden_note:
+            st.info(hidden_note)
 
 # ---- ranking -----------------------------------------------------------------------------------
 

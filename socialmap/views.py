@@ -687,11 +687,62 @@ def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) ->
         rows = result.for_service_type(selection.service_type)
         metrics = pd.DataFrame(rows.drop(columns="geometry"))[["area_id", *METRICS]]
         metrics["area_id"] = metrics["area_id"].astype(str)
+        metrics = _hide_small_counts(metrics, result, selection.service_type, taxonomy)
         out = base.merge(metrics, on="area_id", how="left")
         out["rank"] = rank_areas(out["gap_score"])
     out = out.sort_values(["rank", "name"], na_position="last", kind="stable")
     geometry = areas.set_index(areas["area_id"].astype(str)).geometry.reindex(out["area_id"])
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.to_numpy(), crs=areas.crs)
+
+
+def _hide_small_counts(
+    metrics: pd.DataFrame, result: Result, service_type: str, taxonomy: Taxonomy
+) -> pd.DataFrame:
+    """
+    Blank the counts :func:`socialmap.privacy.protect` hides for a sensitive service type.
+
+    The app shows and downloads what an export would publish: for a service type serving a
+    sensitive group (victims of violence…), counts below the threshold, and the cells that would
+    give them back, are NaN (shown as "–"). Other types are returned unchanged.
+    """
+    from socialmap.privacy import SUPPRESSED_COLUMNS, protect, sensitive_service_types
+
+    if service_type not in sensitive_service_types(taxonomy):
+        return metrics
+    table = protect(result, taxonomy=taxonomy).table
+    rows = table[(table["service_type"] == service_type) & (table["suppression"].astype(str) != "")]
+    if rows.empty:
+        return metrics
+    hidden = metrics["area_id"].isin(set(rows["area_id"].astype(str)))
+    cols = [c for c in SUPPRESSED_COLUMNS if c in metrics.columns]
+    out = metrics.copy()
+    out.loc[hidden, cols] = np.nan
+    return out
+
+
+def _hides_counts(result: Result, service_type: str, taxonomy: Taxonomy) -> bool:
+    """Whether :func:`socialmap.privacy.protect` hides any cell of ``service_type``."""
+    from socialmap.privacy import protect, sensitive_service_types
+
+    if service_type not in sensitive_service_types(taxonomy):
+        return False
+    table = protect(result, taxonomy=taxonomy).table
+    return bool(((table["service_type"] == service_type) & (table["suppression"].astype(str) != "")).any())
+
+
+def privacy_note(selection: Selection, taxonomy: Taxonomy) -> str | None:
+    """Say, in the selection's language, that small counts are hidden, when the type is sensitive."""
+    from socialmap import settings
+    from socialmap.privacy import sensitive_service_types
+
+    if selection.service_type not in sensitive_service_types(taxonomy):
+        return None
+    return t(
+        "This service type serves a sensitive group: counts below {n} (and those that would give them "
+        "away) are hidden (–), on the map, in the tables and in the downloads; its sites are never shown.",
+        selection.lang,
+        n=format_number(settings.suppression_threshold, selection.lang, decimals=0),
+    )
 
 
 def _display_columns(selection: Selection, frame: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, str]:
@@ -749,6 +800,17 @@ def headline(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[s
     if selection.service_type == ALL_TYPES:
         out["composite_gap"] = float(frame["composite_gap"].median())
         out["types"] = len(types_in_scope(taxonomy, selection.target_group))
+        return out
+    if frame["need"].isna().any() and _hides_counts(result, selection.service_type, taxonomy):
+        # Some counts are hidden: a sum of the others would be wrong, and a national figure could
+        # give them back. Show the national totals as an export publishes them (NaN where hidden).
+        from socialmap.privacy import protect
+
+        totals = (
+            protect(result, taxonomy=taxonomy).totals.set_index("service_type").loc[selection.service_type]
+        )
+        for col in ("need", "supply", "services", "unmet_need", "gap_score"):
+            out[col] = float(totals[col]) if pd.notna(totals[col]) else np.nan
         return out
     for col in ("need", "supply", "services", "unmet_need"):
         out[col] = float(frame[col].sum(min_count=1))

@@ -272,3 +272,36 @@ def test_service_names_follow_the_language(demo, result):
     edits = (views.PlanEdit("day_care_disability", 20.0, 42.0, action="remove", service_id="DCD-001"),)
     table = views.plan_edits_table(edits, demo.taxonomy, "sr", services=result.services)
     assert table.iloc[0, 2].startswith("Dnevni centar (ilustrativno) 1 – ")
+
+
+def test_the_app_hides_small_counts_of_a_sensitive_group(tmp_path):
+    # test_export.make_result: victims per area 2, 40, 9, 0, 12, 30 (01–06); the shelter serves them.
+    # protect() hides 01's 2 (below 5) and, so the total cannot give it back, one more cell.
+    from test_export import make_result
+
+    from socialmap.privacy import protect
+
+    result = make_result(tmp_path)
+    tax = result.taxonomy
+    hidden = protect(result, taxonomy=tax).table
+    hidden = set(hidden.loc[(hidden["service_type"] == "shelter") & (hidden["suppression"] != ""), "area_id"])
+    assert "01" in hidden and len(hidden) >= 2
+    selection = views.Selection(service_type="shelter", metric="gap_score")
+    frame = views.selection_frame(result, selection, tax).set_index("area_id")
+    assert frame.loc[sorted(hidden), ["need", "unmet_need", "access"]].isna().all().all()
+    shown = frame.drop(index=sorted(hidden))
+    assert shown["need"].notna().all() and ((shown["need"] >= 5) | (shown["need"] == 0)).all()  # 0 is no one
+    table = views.ranking_table(result, selection, tax)
+    assert 2.0 not in set(table["Need (persons)"])
+    layers = views.selection_layers(result, selection, tax)["areas"].set_index("area_id")
+    assert pd.isna(layers.loc["01", "need"])
+    assert "sensitive group" in views.privacy_note(selection, tax)
+    # The headline is the national total as an export publishes it, not a sum of what is shown.
+    totals = protect(result, taxonomy=tax).totals.set_index("service_type").loc["shelter"]
+    figures = views.headline(result, selection, tax)
+    assert figures["need"] != shown["need"].sum()
+    assert figures["need"] == totals["need"] or (np.isnan(figures["need"]) and pd.isna(totals["need"]))
+    # Day care serves everyone: nothing is hidden and there is no note.
+    day = views.Selection(service_type="day", metric="gap_score")
+    assert views.selection_frame(result, day, tax)["need"].notna().all()
+    assert views.privacy_note(day, tax) is None
