@@ -696,24 +696,32 @@ def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) ->
 
 
 def _hide_small_counts(
-    metrics: pd.DataFrame, result: Result, service_type: str, taxonomy: Taxonomy
+    metrics: pd.DataFrame, result: Result, service_type: str | None, taxonomy: Taxonomy
 ) -> pd.DataFrame:
     """
-    Blank the counts :func:`socialmap.privacy.protect` hides for a sensitive service type.
+    Blank the counts :func:`socialmap.privacy.protect` hides for service types of sensitive groups.
 
     The app shows and downloads what an export would publish: for a service type serving a
     sensitive group (victims of violence…), counts below the threshold, and the cells that would
-    give them back, are NaN (shown as "–"). Other types are returned unchanged.
+    give them back, are NaN (shown as "–"). ``metrics`` has ``area_id`` and either a
+    ``service_type`` column or is all of ``service_type``. Other types are returned unchanged.
     """
     from socialmap.privacy import SUPPRESSED_COLUMNS, protect, sensitive_service_types
 
-    if service_type not in sensitive_service_types(taxonomy):
+    types = set(metrics["service_type"]) if "service_type" in metrics.columns else {service_type}
+    if not types & set(sensitive_service_types(taxonomy)):
         return metrics
     table = protect(result, taxonomy=taxonomy).table
-    rows = table[(table["service_type"] == service_type) & (table["suppression"].astype(str) != "")]
-    if rows.empty:
+    rows = table[table["suppression"].astype(str) != ""]
+    hidden_cells = set(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+    if not hidden_cells:
         return metrics
-    hidden = metrics["area_id"].isin(set(rows["area_id"].astype(str)))
+    kinds = (
+        metrics["service_type"]
+        if "service_type" in metrics.columns
+        else pd.Series(service_type, metrics.index)
+    )
+    hidden = [(str(a), str(k)) in hidden_cells for a, k in zip(metrics["area_id"], kinds, strict=True)]
     cols = [c for c in SUPPRESSED_COLUMNS if c in metrics.columns]
     out = metrics.copy()
     out.loc[hidden, cols] = np.nan
@@ -917,6 +925,7 @@ def _scoped_table(result: Result, taxonomy: Taxonomy, target_group: str | None) 
     table = pd.DataFrame(result.table.drop(columns="geometry"))
     table = table[table["service_type"].isin(types)].copy()
     table["area_id"] = table["area_id"].astype(str)
+    table = _hide_small_counts(table, result, None, taxonomy)
     table["rank"] = table.groupby("service_type")["gap_score"].transform(rank_areas)
     order = {st: i for i, st in enumerate(types)}
     return table.sort_values("service_type", key=lambda c: c.map(order), kind="stable")

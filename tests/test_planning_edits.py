@@ -301,6 +301,9 @@ def test_the_app_hides_small_counts_of_a_sensitive_group(tmp_path):
     figures = views.headline(result, selection, tax)
     assert figures["need"] != shown["need"].sum()
     assert figures["need"] == totals["need"] or (np.isnan(figures["need"]) and pd.isna(totals["need"]))
+    # The profile of a municipality hides the same cells.
+    profile = views.profile_table(result, "01", tax, lang="en").set_index("Service type")
+    assert pd.isna(profile.loc["Shelter", "Need (persons)"]) and profile.loc["Day care", "Need (persons)"] > 0
     # Day care serves everyone: nothing is hidden and there is no note.
     day = views.Selection(service_type="day", metric="gap_score")
     assert views.selection_frame(result, day, tax)["need"].notna().all()
