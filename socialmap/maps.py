@@ -325,23 +325,15 @@ def choropleth_map(
     palette = _palette(colormap, len(bins))
     fills = [NO_DATA_COLOUR if pd.isna(c) else palette[int(c)] for c in classes]
 
-    fields = list(dict.fromkeys([*tooltip_columns, column]))
-    props = pd.DataFrame(
-        {f"t{i}": _tooltip_texts(shown[col], fmt, lang) for i, col in enumerate(fields)}, index=shown.index
-    )
-    props["fill"] = fills
-    props["class"] = classes.astype("object").where(classes.notna(), None)
-    drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
-
-    legend_name = legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
     fmap = _areas_figure(
-        drawn,
         shown,
-        fields,
-        legend=(str(legend_name), entries),
+        (column, tooltip_columns),
+        (fills, classes),
+        fmt,
+        legend=(legend_title, entries),
         labels=labels,
         tiles=tiles,
         attribution=attribution,
@@ -354,11 +346,12 @@ def choropleth_map(
 
 
 def _areas_figure(
-    drawn: gpd.GeoDataFrame,
     shown: gpd.GeoDataFrame,
-    fields: list[str],
+    columns: tuple[str, tuple[str, ...]],
+    classes: tuple[list[str], pd.Series],
+    fmt: Any,
     *,
-    legend: tuple[str, list[tuple[str, str]]],
+    legend: tuple[str | None, list[tuple[str, str]]],
     labels: Mapping[str, str],
     tiles: str | None,
     attribution: str,
@@ -370,7 +363,19 @@ def _areas_figure(
     """Draw the map around filled areas: base, tooltips, legend, services, title, note, layer control."""
     import folium
 
-    legend_name, entries = legend
+    column, tooltip_columns = columns
+    fills, codes = classes
+    fields = list(dict.fromkeys([*tooltip_columns, column]))
+    props = pd.DataFrame(
+        {f"t{i}": _tooltip_texts(shown[col], fmt, lang) for i, col in enumerate(fields)}, index=shown.index
+    )
+    props["fill"] = fills
+    props["class"] = codes.astype("object").where(codes.notna(), None)
+    drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
+    legend_title, entries = legend
+    legend_name = str(
+        legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
+    )
     fmap = _base_map(shown, tiles, attribution)
     folium.GeoJson(
         drawn.to_json(),
@@ -478,13 +483,6 @@ def difference_map(
         return palette[middle + sign * c]
 
     fills = [NO_DATA_COLOUR if pd.isna(c) else colour(int(c)) for c in classes]
-    fields = list(dict.fromkeys([*tooltip_columns, column]))
-    props = pd.DataFrame(
-        {f"t{i}": _tooltip_texts(shown[col], fmt, lang) for i, col in enumerate(fields)}, index=shown.index
-    )
-    props["fill"] = fills
-    props["class"] = classes.astype("object").where(classes.notna(), None)
-    drawn = gpd.GeoDataFrame(props, geometry=_display_geometry(shown.geometry), crs="EPSG:4326")
 
     present = set(classes.dropna().astype(int))
     entries: list[tuple[str, str]] = []
@@ -500,19 +498,18 @@ def difference_map(
         entries.append((colour(c), text))
     if classes.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    note = t("blue: better; red: worse", lang)
-    legend_name = legend_title if legend_title is not None else labels.get(column, column_title(column, lang))
     fmap = _areas_figure(
-        drawn,
         shown,
-        fields,
-        legend=(str(legend_name), entries),
+        (column, tooltip_columns),
+        (fills, classes),
+        fmt,
+        legend=(legend_title, entries),
         labels=labels,
         tiles=tiles,
         attribution=attribution,
         title=title,
         lang=lang,
-        legend_note=note,
+        legend_note=t("blue: better; red: worse", lang),
     )
     logger.info("difference map of %r: %d areas, %d classes", column, len(shown), len(entries))
     return fmap

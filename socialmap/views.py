@@ -45,12 +45,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap import errors
 from socialmap.errors import Message, Problem, SocialMapError, ValidationError
 from socialmap.i18n import N_, check_language, format_number, t
 
 if TYPE_CHECKING:
     import folium
 
+    from socialmap.costing import Costing
     from socialmap.datasets import Demo
     from socialmap.pipeline import AnalysisConfig, Result
     from socialmap.scenario import Scenario
@@ -128,7 +130,7 @@ METHOD_LABELS = {
 }
 
 #: Severity codes of problems → display words.
-SEVERITY_LABELS = {"error": N_("error"), "warning": N_("warning")}
+SEVERITY_LABELS = errors.SEVERITY_LABELS
 
 #: Kinds of input → the word used in sentences ("the demo's {kind} are shown instead").
 KIND_LABELS = {"areas": N_("areas"), "services": N_("services"), "population": N_("population")}
@@ -158,15 +160,8 @@ ZOOM_SNAP = 0.25
 #: Room left around the areas when the map is fitted to them: left, top, right, bottom (pixels).
 FIT_PADDING_PX = (10, 48, 10, 56)
 
-#: Problem-table columns → display labels.
-PROBLEM_COLUMNS = {
-    "severity": N_("Severity"),
-    "file": N_("File"),
-    "row": N_("Row"),
-    "column": N_("Column"),
-    "problem": N_("Problem"),
-    "fix": N_("How to fix it"),
-}
+#: Problem-table columns → display labels (shared with :meth:`socialmap.validate.Report.to_frame`).
+PROBLEM_COLUMNS = errors.PROBLEM_COLUMNS
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2211,6 +2206,17 @@ _COSTING_COLUMNS = {
 }
 
 
+def _user_costing(
+    result: Result, service_type: str, taxonomy: Taxonomy, standard: float | None, unit_cost: float | None
+) -> Costing:
+    """Cost with the user's standard and unit cost for one type (``None``: the taxonomy's)."""
+    from socialmap.costing import places_and_budget
+
+    standards = None if standard is None else {service_type: float(standard)}
+    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
+    return places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+
+
 def plan_costing(
     result: Result,
     service_type: str,
@@ -2243,11 +2249,7 @@ def plan_costing(
     SocialMapError
         A value that is not a finite number >= 0.
     """
-    from socialmap.costing import places_and_budget
-
-    standards = None if standard is None else {service_type: float(standard)}
-    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
-    costing = places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+    costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
     table = costing.table[costing.table["service_type"] == service_type]
     table = table.assign(name=area_names(table, lang).to_numpy()) if "name" in table.columns else table
     national = costing.national[costing.national["service_type"] == service_type]
@@ -2310,12 +2312,9 @@ def costing_download(
     the taxonomy's), written by :func:`socialmap.export.export_table`: small counts hidden as in
     every other output, the source of every figure, formulas neutralised.
     """
-    from socialmap.costing import places_and_budget
     from socialmap.export import export_table
 
-    standards = None if standard is None else {service_type: float(standard)}
-    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
-    costing = places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+    costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
     with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
         path = Path(tmp) / "costing.xlsx"
         return export_table(result, path, lang=lang, taxonomy=taxonomy, costing=costing).read_bytes()
