@@ -1,6 +1,6 @@
 """How long the app takes to be ready after a widget change on the Kosovo demo.
 
-Two measurements:
+Three measurements:
 
 1. **Script** (Streamlit's AppTest, no browser): the time of one rerun after a widget change
    on the map tab (service type, metric, target group, classification, classes), analysis cached.
@@ -8,6 +8,8 @@ Two measurements:
    from the click on another service type in the sidebar to the page being ready again: the
    new map drawn in streamlit-folium's frame (38 polygons, the service clusters, the new title)
    and no element of the page still stale.
+3. **Plan** (AppTest): pressing "Add to scenario" in the Plan tab to the page ready with the
+   scenario analysed (a new analysis, not cached), compared, mapped and costed.
 
 Run: .venv/bin/python benchmarks/bench_app.py [--rounds 3] [--no-browser]
 Target (issue #4): under 1 s from a widget change to the page ready.
@@ -89,6 +91,44 @@ def bench_script(rounds: int) -> list[float]:
             at.run()
             times.append(time.perf_counter() - start)
             assert not at.exception, at.exception
+    return times
+
+
+#: Sites proposed in the Plan tab (lon, lat): Prishtinë, Prizren, Pejë, Gjilan, Mitrovicë, Ferizaj.
+PLAN_SITES = (
+    (21.1655, 42.6629),
+    (20.7397, 42.2139),
+    (20.2887, 42.6593),
+    (21.4694, 42.4635),
+    (20.8656, 42.8914),
+    (21.1553, 42.3702),
+)
+
+
+def bench_plan(rounds: int) -> list[float]:
+    """
+    Plan tab: from pressing "Add to scenario" to the page with the scenario's map, comparison tables,
+    difference map and costing (AppTest rerun; the scenario's analysis is not cached, it is new).
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.selectbox(key="service_type").set_value("day_care_disability").run()
+    at.session_state["view"] = at.tabs[3].label
+    at.run()
+    assert not at.exception, at.exception
+    times = []
+    for _ in range(rounds):
+        if "plan_edits" in at.session_state and at.session_state["plan_edits"]:
+            at.button(key="plan_clear").click().run()
+        for lon, lat in PLAN_SITES:
+            at.number_input(key="plan_lon").set_value(lon)
+            at.number_input(key="plan_lat").set_value(lat).run()
+            start = time.perf_counter()
+            at.button(key="plan_add").click().run()
+            times.append(time.perf_counter() - start)
+            assert not at.exception and not at.error, (at.exception, at.error)
+            assert len(at.get("component_instance")) == 2  # the plan map and the difference map
     return times
 
 
@@ -191,6 +231,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at start")
     script = bench_script(args.rounds)
     print(summary("script rerun after a widget change (AppTest)", script))
+    plan = bench_plan(args.rounds)
+    print(summary("Plan tab: add a service -> scenario analysed, compared and mapped (AppTest)", plan))
     if not args.no_browser:
         if not Path(CHROMIUM).is_file():
             raise SystemExit(
