@@ -705,24 +705,25 @@ if tab_plan.open:
                     format_func=lambda m: views.label(m, lang),
                     key="plan_diff_metric",
                 )
+                difference_map = functools.partial(
+                    views.plan_difference_map,
+                    result,
+                    runs[compared],
+                    views.Selection(
+                        service_type=service_type,
+                        metric=metric,
+                        target_group=target_group,
+                        basemap=basemap,
+                        lang=lang,
+                    ),
+                    tax,
+                    metric=diff_metric,
+                    scenario_name=compared,
+                    attribution=sources.attribution,
+                    assets=assets,
+                )
                 try:
-                    diff_map = views.plan_difference_map(
-                        result,
-                        runs[compared],
-                        views.Selection(
-                            service_type=service_type,
-                            metric=metric,
-                            target_group=target_group,
-                            basemap=basemap,
-                            lang=lang,
-                        ),
-                        tax,
-                        metric=diff_metric,
-                        scenario_name=compared,
-                        attribution=sources.attribution,
-                        assets=assets,
-                        asset_url=asset_url,
-                    )
+                    diff_map = difference_map(asset_url=asset_url)
                 except SocialMapError as exc:
                     st.error(t("The change could not be mapped: {error}", lang, error=error_text(exc, lang)))
                 else:
@@ -732,6 +733,14 @@ if tab_plan.open:
                         height=480,
                         use_container_width=True,
                         returned_objects=[],
+                    )
+                    st.download_button(
+                        t("Difference map (HTML, works offline)", lang),
+                        data=lambda: views.map_html_bytes(difference_map()),  # libraries inlined
+                        file_name=f"socialmap_change_{service_type}_{diff_metric}.html",
+                        mime="text/html",
+                        on_click="ignore",
+                        key="plan_download_diff_map",
                     )
             if saved:
                 g1, g2 = st.columns([3, 1])

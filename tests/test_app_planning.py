@@ -199,6 +199,9 @@ def test_close_resize_and_move_existing_services_then_map_the_change():
     diff = map_args(at)[1]["script"] + map_args(at)[1]["html"]
     assert "Scenario (not saved): change in Supply (places)" in diff
     assert "blue: better; red: worse" in diff
+    button = next(b for b in at.download_button if b.label == "Difference map (HTML, works offline)")
+    button.click().run()
+    assert_clean(at)
 
 
 def test_confidential_services_cannot_be_edited_in_the_app():
