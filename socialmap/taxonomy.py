@@ -303,7 +303,8 @@ class Taxonomy:
             A service-type or target-group key.
         lang
             Language code: ``"en"``, ``"sq"`` (Albanian) or ``"sr"`` (Serbian, Latin script).
-            ``None`` means ``socialmap.settings.default_language``.
+            ``None`` means :func:`socialmap.i18n.default_language` (``SOCIALMAP_LANG``, the
+            locale, else ``socialmap.settings.default_language``), as everywhere else.
 
         Returns
         -------
@@ -315,7 +316,10 @@ class Taxonomy:
         TaxonomyError
             If the key or the language is unknown.
         """
-        lang = settings.default_language if lang is None else lang
+        if lang is None:
+            from socialmap.i18n import default_language
+
+            lang = default_language()
         if lang not in LANGUAGES:
             raise TaxonomyError(f"`lang` must be one of {list(LANGUAGES)}; got {lang!r}.")
         if key in self.service_types:

@@ -604,3 +604,13 @@ def test_readme_lists_every_kosovo_rate(kosovo: Taxonomy) -> None:
         assert f"`{key}`" in text
         if group.rate is not None and group.rate not in (1.0, 0.10):
             assert f"{group.rate:.7f}" in text, key
+
+
+def test_label_without_a_language_follows_the_environment_like_everything_else(monkeypatch):
+    from socialmap.taxonomy import load_taxonomy
+
+    tax = load_taxonomy("kosovo")
+    monkeypatch.setenv("SOCIALMAP_LANG", "sr")
+    assert tax.label("csw") == "Centar za socijalni rad" == tax.label("csw", "sr")
+    monkeypatch.setenv("SOCIALMAP_LANG", "sq")
+    assert tax.label("csw") == "Qendra për Punë Sociale"
