@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import math
-import textwrap
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import Point
+from worlds import CRS, square_areas, square_population, taxonomy_from_text
 
 from socialmap import analyze, load_taxonomy
 from socialmap import costing as co
 from socialmap.errors import SocialMapError
 
-CRS = "EPSG:32634"
 TAXONOMY = """
 schema_version: 1
 name: test
@@ -54,23 +53,17 @@ service_types:
 
 @pytest.fixture
 def taxonomy(tmp_path):
-    path = tmp_path / "taxonomy.yaml"
-    path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
-    return load_taxonomy(path)
+    return taxonomy_from_text(tmp_path, TAXONOMY)
 
 
 @pytest.fixture
 def areas():
-    return gpd.GeoDataFrame(
-        {"area_id": list("abcd"), "name": ["A", "B", "C", "D"]},
-        geometry=[box(0, 0, 1e4, 1e4), box(1e4, 0, 2e4, 1e4), box(0, 1e4, 1e4, 2e4), box(1e4, 1e4, 2e4, 2e4)],
-        crs=CRS,
-    )
+    return square_areas()
 
 
 @pytest.fixture
 def population():
-    return pd.DataFrame({"area_id": list("abcd"), "population": [1000.0, 3000.0, 0.0, 2000.0]})
+    return square_population()
 
 
 def services_frame(*rows):

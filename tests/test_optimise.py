@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import textwrap
 
 import geopandas as gpd
 import numpy as np
@@ -14,14 +13,13 @@ import pytest
 from scipy import sparse
 from scipy.optimize import linprog
 from scipy.spatial.distance import cdist
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point
 from spopt.locate import MCLP
+from worlds import CRS, square_areas, square_population, taxonomy_from_text
 
-from socialmap import analyze, load_taxonomy
+from socialmap import analyze
 from socialmap import optimise as opt
 from socialmap.errors import CRSError, SocialMapError
-
-CRS = "EPSG:32634"
 
 
 def pts(xy, crs=CRS, **columns) -> gpd.GeoDataFrame:
@@ -318,11 +316,7 @@ def test_capacitated_optimum_against_brute_force(seed):
 
 @pytest.fixture
 def areas():
-    return gpd.GeoDataFrame(
-        {"area_id": list("abcd"), "name": ["A", "B", "C", "D"]},
-        geometry=[box(0, 0, 1e4, 1e4), box(1e4, 0, 2e4, 1e4), box(0, 1e4, 1e4, 2e4), box(1e4, 1e4, 2e4, 2e4)],
-        crs=CRS,
-    )
+    return square_areas()
 
 
 def test_candidates_from_areas(areas):
@@ -365,9 +359,8 @@ service_types:
 
 @pytest.fixture
 def result(tmp_path, areas):
-    path = tmp_path / "taxonomy.yaml"
-    path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
-    population = pd.DataFrame({"area_id": list("abcd"), "population": [1000.0, 3000.0, 0.0, 2000.0]})
+    taxonomy = taxonomy_from_text(tmp_path, TAXONOMY)
+    population = square_population()
     services = gpd.GeoDataFrame(
         {"service_id": ["s1"], "name": ["s1"], "service_type": ["day"], "capacity": [100.0]},
         geometry=[Point(5000, 5000)],
@@ -377,7 +370,7 @@ def result(tmp_path, areas):
         areas,
         services,
         population,
-        taxonomy=load_taxonomy(path),
+        taxonomy=taxonomy,
         spreading="representative",
         catchment_m=6000,
     )

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import functools
 import math
-import textwrap
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
+from worlds import CRS, square_areas, square_population, taxonomy_from_text
 
-from socialmap import AnalysisConfig, analyze, load_demo, load_taxonomy, read_population
+from socialmap import AnalysisConfig, analyze, load_demo, read_population
 from socialmap.errors import SocialMapError, ValidationError
 from socialmap.names import kosovo_aliases
 
-CRS = "EPSG:32634"
 # The hand-worked cases put one demand point at each square's centre (spreading="representative");
 # a test can still ask for the grid.
 analyze_at_centres = functools.partial(analyze, spreading="representative")
@@ -53,24 +52,18 @@ service_types:
 
 @pytest.fixture
 def taxonomy(tmp_path):
-    path = tmp_path / "taxonomy.yaml"
-    path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
-    return load_taxonomy(path)
+    return taxonomy_from_text(tmp_path, TAXONOMY)
 
 
 @pytest.fixture
 def areas():
     # a | b on the bottom row, c | d on top; 10 km squares; representative points at the centres.
-    return gpd.GeoDataFrame(
-        {"area_id": list("abcd"), "name": ["A", "B", "C", "D"]},
-        geometry=[box(0, 0, 1e4, 1e4), box(1e4, 0, 2e4, 1e4), box(0, 1e4, 1e4, 2e4), box(1e4, 1e4, 2e4, 2e4)],
-        crs=CRS,
-    )
+    return square_areas()
 
 
 @pytest.fixture
 def population():
-    return pd.DataFrame({"area_id": list("abcd"), "population": [1000.0, 3000.0, 0.0, 2000.0], "year": 2024})
+    return square_population(year=2024)
 
 
 def _services(*rows):
