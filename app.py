@@ -71,6 +71,16 @@ def read_inputs(
     return views.read_inputs(areas, services, population, demo=load_demo(demo_name))
 
 
+def analysis_config(method: str, catchment_m: float, spreading: str, cell_size_m: float) -> AnalysisConfig:
+    """Return the analysis options chosen in the sidebar."""
+    return AnalysisConfig(
+        method=method,  # type: ignore[arg-type]
+        catchment_m=catchment_m,
+        spreading=spreading,  # type: ignore[arg-type]
+        cell_size_m=cell_size_m,
+    )
+
+
 # A Result holds a few GeoDataFrames that nothing changes (views functions copy what they alter):
 # cache_resource hands the same object to every rerun instead of unpickling a copy each time.
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -86,12 +96,7 @@ def run_analysis(
 ) -> views.Analysis:
     """Run the analysis on the inputs with the chosen options (cached by all of them)."""
     inputs = read_inputs(areas, services, population, demo_name)
-    config = AnalysisConfig(
-        method=method,  # type: ignore[arg-type]
-        catchment_m=catchment_m,
-        spreading=spreading,  # type: ignore[arg-type]
-        cell_size_m=cell_size_m,
-    )
+    config = analysis_config(method, catchment_m, spreading, cell_size_m)
     return views.analyze_inputs(inputs, config, demo=load_demo(demo_name))
 
 
@@ -111,12 +116,7 @@ def run_plan(
     """Run a scenario (the proposed services) on the inputs with the chosen options (cached by all)."""
     options = (areas, services, population, demo_name, method, catchment_m, spreading, cell_size_m)
     base = run_analysis(*options)
-    config = AnalysisConfig(
-        method=method,  # type: ignore[arg-type]
-        catchment_m=catchment_m,
-        spreading=spreading,  # type: ignore[arg-type]
-        cell_size_m=cell_size_m,
-    )
+    config = analysis_config(method, catchment_m, spreading, cell_size_m)
     inputs = read_inputs(areas, services, population, demo_name)
     return views.run_plan(inputs, config, edits, demo=load_demo(demo_name), base=base.result, lang=lang)  # type: ignore[arg-type]
 
@@ -489,15 +489,7 @@ if tab_plan.open:
             plan_parts = views.map_parts(
                 views.plan_map(
                     shown,
-                    views.Selection(
-                        service_type=service_type,
-                        metric=metric,
-                        target_group=target_group,
-                        scheme=scheme,
-                        k=k,
-                        basemap=basemap,
-                        lang=lang,
-                    ),
+                    selection,
                     tax,
                     edits,
                     clicked,
@@ -709,13 +701,7 @@ if tab_plan.open:
                     views.plan_difference_map,
                     result,
                     runs[compared],
-                    views.Selection(
-                        service_type=service_type,
-                        metric=metric,
-                        target_group=target_group,
-                        basemap=basemap,
-                        lang=lang,
-                    ),
+                    selection,
                     tax,
                     metric=diff_metric,
                     scenario_name=compared,

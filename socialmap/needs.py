@@ -187,32 +187,38 @@ def _nan_message(label: str, nans: dict[str, int]) -> str:
     return f"`{label}` has missing (NaN) values in {parts}; they were treated as 0."
 
 
+def _id_problems(ids: pd.Series, label: str, by: str, unique_hint: str) -> list[Problem]:
+    """Problems of an id column: missing ids, and ids on more than one row."""
+    problems = []
+    if ids.isna().any():
+        problems.append(
+            Problem(
+                label,
+                None,
+                by,
+                f"`{label}` has missing '{by}' {_where(ids.isna())}.",
+                f"Give every area a '{by}'.",
+            )
+        )
+    dup = ids.duplicated(keep=False) & ids.notna()
+    if dup.any():
+        problems.append(
+            Problem(
+                label,
+                None,
+                by,
+                f"`{label}` has duplicated '{by}' values {sorted(map(str, ids[dup].unique()))}.",
+                f"Make '{by}' unique ({unique_hint}).",
+            )
+        )
+    return problems
+
+
 def _area_problems(areas: gpd.GeoDataFrame, label: str, *, by: str = "area_id") -> list[Problem]:
     """Check the id column (present, unique, not missing) and the geometries (valid polygons)."""
     problems = _missing(areas, [by], label)
     if by in areas.columns:
-        ids = areas[by]
-        if ids.isna().any():
-            problems.append(
-                Problem(
-                    label,
-                    None,
-                    by,
-                    f"`{label}` has missing '{by}' {_where(ids.isna())}.",
-                    f"Give every area a '{by}'.",
-                )
-            )
-        dup = ids.duplicated(keep=False) & ids.notna()
-        if dup.any():
-            problems.append(
-                Problem(
-                    label,
-                    None,
-                    by,
-                    f"`{label}` has duplicated '{by}' values {sorted(map(str, ids[dup].unique()))}.",
-                    f"Make '{by}' unique (one row per area; dissolve multi-part areas first).",
-                )
-            )
+        problems += _id_problems(areas[by], label, by, "one row per area; dissolve multi-part areas first")
     if isinstance(areas, gpd.GeoDataFrame):
         problems.extend(_polygon_problems(areas, label))
     return problems
@@ -933,28 +939,7 @@ def _join_checks(points: pd.DataFrame, areas: pd.DataFrame, needed: Sequence[str
     problems = _missing(points, [by, *needed], "points")
     problems += _missing(areas, [by], "areas")
     if by in areas.columns:
-        ids = areas[by]
-        if ids.isna().any():
-            problems.append(
-                Problem(
-                    "areas",
-                    None,
-                    by,
-                    f"`areas` has missing '{by}' {_where(ids.isna())}.",
-                    f"Give every area a '{by}'.",
-                )
-            )
-        dup = ids.duplicated(keep=False) & ids.notna()
-        if dup.any():
-            problems.append(
-                Problem(
-                    "areas",
-                    None,
-                    by,
-                    f"`areas` has duplicated '{by}' values {sorted(map(str, ids[dup].unique()))}.",
-                    f"Make '{by}' unique (one row per area).",
-                )
-            )
+        problems += _id_problems(areas[by], "areas", by, "one row per area")
     return problems
 
 

@@ -36,10 +36,11 @@ import mimetypes
 import re
 import tempfile
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from socialmap.costing import Costing
     from socialmap.datasets import Demo
     from socialmap.pipeline import AnalysisConfig, Result
+    from socialmap.privacy import Protected
     from socialmap.scenario import Scenario
     from socialmap.taxonomy import Taxonomy
 
@@ -305,11 +307,10 @@ def read_upload(
             return UploadOutcome(kind, filename, None, relabel([problem]))
         except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report, not a crash
             logger.exception("reading the uploaded %s file %r failed", kind, filename)
-            problem = Problem(
+            problem = _unexpected(
                 filename,
-                None,
-                None,
-                Message(N_("The file could not be read ({error})."), error=f"{type(exc).__name__}: {exc}"),
+                exc,
+                N_("The file could not be read ({error})."),
                 Message(
                     N_(
                         "Check that it is a valid {suffix} file with {kind} in it, or save it in another "
@@ -321,6 +322,11 @@ def read_upload(
             )
             return UploadOutcome(kind, filename, None, relabel([problem]))
     return UploadOutcome(kind, filename, frame, problems)
+
+
+def _unexpected(source: str, exc: BaseException, message: str, fix: str) -> Problem:
+    """One problem for a failure nobody foresaw: ``message`` has an ``{error}`` placeholder for it."""
+    return Problem(source, None, None, Message(message, error=f"{type(exc).__name__}: {exc}"), fix)
 
 
 def problems_table(problems: Iterable[Problem], lang: str | None = None) -> pd.DataFrame:
@@ -487,11 +493,10 @@ def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Ana
         return Analysis(None, error_problems(exc))
     except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
         logger.exception("the analysis failed")
-        problem = Problem(
+        problem = _unexpected(
             "analysis",
-            None,
-            None,
-            Message(N_("The analysis failed unexpectedly ({error})."), error=f"{type(exc).__name__}: {exc}"),
+            exc,
+            N_("The analysis failed unexpectedly ({error})."),
             N_("This is probably a bug in socialmap: please report it, with the files you uploaded."),
         )
         return Analysis(None, (problem,))
@@ -690,6 +695,42 @@ def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) ->
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.to_numpy(), crs=areas.crs)
 
 
+#: protect() of each result object the app shows, so one rerun (headline, map, table, profile)
+#: computes it once: id(result) → (weak reference to the result, taxonomy, Protected).
+_PROTECTED: dict[int, tuple[weakref.ref[Any], Any, Any]] = {}
+
+
+def _protected(result: Result, taxonomy: Taxonomy) -> Protected:
+    """Return :func:`socialmap.privacy.protect` of a result, computed once per result object."""
+    from socialmap.privacy import protect
+
+    key = id(result)
+    hit = _PROTECTED.get(key)
+    if hit is not None and hit[0]() is result and hit[1] is taxonomy:
+        return cast("Protected", hit[2])
+    protected = protect(result, taxonomy=taxonomy)
+
+    def forget(_ref: weakref.ref[Any]) -> None:  # the result is gone: so is its entry
+        _PROTECTED.pop(key, None)
+
+    _PROTECTED[key] = (weakref.ref(result, forget), taxonomy, protected)
+    return protected
+
+
+def _hidden_cells(
+    result: Result, taxonomy: Taxonomy, service_types: Iterable[str]
+) -> frozenset[tuple[str, str]]:
+    """Return the ``(area_id, service_type)`` cells of ``service_types`` that protect() hides."""
+    from socialmap.privacy import sensitive_service_types
+
+    wanted = set(service_types) & set(sensitive_service_types(taxonomy))
+    if not wanted:
+        return frozenset()
+    table = _protected(result, taxonomy).table
+    rows = table[(table["suppression"].astype(str) != "") & table["service_type"].isin(wanted)]
+    return frozenset(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+
+
 def _hide_small_counts(
     metrics: pd.DataFrame, result: Result, service_type: str | None, taxonomy: Taxonomy
 ) -> pd.DataFrame:
@@ -701,36 +742,21 @@ def _hide_small_counts(
     give them back, are NaN (shown as "–"). ``metrics`` has ``area_id`` and either a
     ``service_type`` column or is all of ``service_type``. Other types are returned unchanged.
     """
-    from socialmap.privacy import SUPPRESSED_COLUMNS, protect, sensitive_service_types
+    from socialmap.privacy import SUPPRESSED_COLUMNS
 
-    types = set(metrics["service_type"]) if "service_type" in metrics.columns else {service_type}
-    if not types & set(sensitive_service_types(taxonomy)):
-        return metrics
-    table = protect(result, taxonomy=taxonomy).table
-    rows = table[table["suppression"].astype(str) != ""]
-    hidden_cells = set(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+    kinds = (
+        metrics["service_type"].astype(str)
+        if "service_type" in metrics.columns
+        else pd.Series(str(service_type), metrics.index)
+    )
+    hidden_cells = _hidden_cells(result, taxonomy, set(kinds))
     if not hidden_cells:
         return metrics
-    kinds = (
-        metrics["service_type"]
-        if "service_type" in metrics.columns
-        else pd.Series(service_type, metrics.index)
-    )
-    hidden = [(str(a), str(k)) in hidden_cells for a, k in zip(metrics["area_id"], kinds, strict=True)]
+    hidden = [(str(a), k) in hidden_cells for a, k in zip(metrics["area_id"], kinds, strict=True)]
     cols = [c for c in SUPPRESSED_COLUMNS if c in metrics.columns]
     out = metrics.copy()
     out.loc[hidden, cols] = np.nan
     return out
-
-
-def _hides_counts(result: Result, service_type: str, taxonomy: Taxonomy) -> bool:
-    """Whether :func:`socialmap.privacy.protect` hides any cell of ``service_type``."""
-    from socialmap.privacy import protect, sensitive_service_types
-
-    if service_type not in sensitive_service_types(taxonomy):
-        return False
-    table = protect(result, taxonomy=taxonomy).table
-    return bool(((table["service_type"] == service_type) & (table["suppression"].astype(str) != "")).any())
 
 
 def privacy_note(selection: Selection, taxonomy: Taxonomy) -> str | None:
@@ -804,14 +830,10 @@ def headline(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[s
         out["composite_gap"] = float(frame["composite_gap"].median())
         out["types"] = len(types_in_scope(taxonomy, selection.target_group))
         return out
-    if frame["need"].isna().any() and _hides_counts(result, selection.service_type, taxonomy):
+    if _hidden_cells(result, taxonomy, [selection.service_type]):
         # Some counts are hidden: a sum of the others would be wrong, and a national figure could
         # give them back. Show the national totals as an export publishes them (NaN where hidden).
-        from socialmap.privacy import protect
-
-        totals = (
-            protect(result, taxonomy=taxonomy).totals.set_index("service_type").loc[selection.service_type]
-        )
+        totals = _protected(result, taxonomy).totals.set_index("service_type").loc[selection.service_type]
         for col in ("need", "supply", "services", "unmet_need", "gap_score"):
             out[col] = float(totals[col]) if pd.notna(totals[col]) else np.nan
         return out
@@ -1941,11 +1963,10 @@ def run_plan(
         return PlanRun(None, error_problems(exc, "scenario"))
     except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
         logger.exception("the scenario failed")
-        problem = Problem(
+        problem = _unexpected(
             "scenario",
-            None,
-            None,
-            Message(N_("The scenario failed unexpectedly ({error})."), error=f"{type(exc).__name__}: {exc}"),
+            exc,
+            N_("The scenario failed unexpectedly ({error})."),
             N_("This is probably a bug in socialmap: please report it, with the services you added."),
         )
         return PlanRun(None, (problem,))
