@@ -46,9 +46,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialmap import errors
+from socialmap import errors, i18n
 from socialmap.errors import Message, Problem, SocialMapError, ValidationError
-from socialmap.i18n import N_, check_language, format_number, t
+from socialmap.i18n import N_, format_number, t
 
 if TYPE_CHECKING:
     import folium
@@ -592,12 +592,8 @@ def choice_label(key: str | None, taxonomy: Taxonomy, lang: str | None = None) -
 
 
 def area_names(areas: pd.DataFrame, lang: str | None = None) -> pd.Series:
-    """Names of areas in a language (``name_<lang>`` where present and filled, else ``name``)."""
-    names = areas["name"].astype("object")
-    col = f"name_{check_language(lang)}"
-    if col in areas.columns:
-        names = areas[col].astype("object").where(areas[col].notna() & (areas[col] != ""), names)
-    return names.astype(str)
+    """Names of areas (or services) in a language as text: :func:`socialmap.i18n.area_names`."""
+    return i18n.area_names(areas, lang).astype(str)
 
 
 def area_options(result: Result, lang: str | None = None) -> dict[str, str]:
