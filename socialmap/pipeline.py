@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from socialmap import settings
-from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage
+from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage, relative_scores
 from socialmap.crs import work_crs_for
 from socialmap.errors import N_, Message, Problem, SocialMapError, ValidationError
 
@@ -60,7 +60,8 @@ class AnalysisConfig:
     service_types
         Service types to analyse (default: every type of the taxonomy).
     weights
-        Weights of the composite gap per service type (default: the taxonomy's).
+        Weights of the composite gap per **target group** (default: the taxonomy's
+        ``target_groups.*.weight``, 1 when blank): the composite weighs people, not service types.
     crs
         Metric CRS for the analysis (default: ``settings.work_crs``, else the data's UTM zone).
     e2sfca_weights
@@ -141,6 +142,9 @@ class Result:
         The options used.
     taxonomy
         The :class:`socialmap.taxonomy.Taxonomy` the result was computed with.
+    makeup
+        The composite's make-up: one row per area × target group × service type
+        (:func:`socialmap.gaps.composite_makeup`); :meth:`group_gaps` sums it per group.
     """
 
     areas: gpd.GeoDataFrame
@@ -151,11 +155,35 @@ class Result:
     provenance: dict[str, Any]
     config: AnalysisConfig
     taxonomy: Any = None
+    makeup: pd.DataFrame | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
         """Notes on choices made during the run (also in ``provenance["notes"]``)."""
         return tuple(self.provenance.get("notes", ()))
+
+    def group_gaps(self, area_id: str | None = None) -> pd.DataFrame:
+        """
+        Return the composite's make-up: each target group's gap, weight and share of the composite.
+
+        Parameters
+        ----------
+        area_id
+            One area, or ``None`` for every area.
+
+        Returns
+        -------
+        gaps
+            See :func:`socialmap.gaps.group_gaps`.
+        """
+        from socialmap.gaps import group_gaps
+
+        if self.makeup is None:
+            raise SocialMapError("This result has no composite make-up (it was made without the need model).")
+        gaps = group_gaps(self.makeup)
+        if area_id is not None:
+            gaps = gaps[gaps["area_id"].astype(str) == str(area_id)].reset_index(drop=True)
+        return gaps
 
     def for_service_type(self, service_type: str) -> gpd.GeoDataFrame:
         """Return the rows of :attr:`table` for one service type."""
@@ -350,7 +378,7 @@ def analyze(
     (38, np.True_)
     """
     from socialmap import access as acc
-    from socialmap.gaps import composite_gap
+    from socialmap.gaps import composite_by_group, composite_makeup
 
     if config is None:
         config = AnalysisConfig(**options)
@@ -377,11 +405,37 @@ def analyze(
     need_cols = [f"need__{t}" for t in types]
     need_by_area = pd.DataFrame({"area_id": pop["area_id"]})
     notes: list[str] = []
+    # Demand that 2SFCA spreads each type's places over: the need where it is known, else the size of
+    # the target group (the relative measures then still hold; the absolute gap is unknown).
+    demand_kind: dict[str, str] = {}
     for t, col in zip(types, need_cols, strict=True):
-        need_by_area[col] = tax.need(t, pop).to_numpy()
-    unknown_need = [t for t, c in zip(types, need_cols, strict=True) if need_by_area[c].isna().any()]
-    for t in unknown_need:
-        notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
+        need = tax.need(t, pop)
+        size = tax.target_size(t, pop)
+        if not need.isna().any():
+            need_by_area[col] = need.to_numpy()
+            demand_kind[t] = "need"
+        elif not size.isna().any():
+            need_by_area[col] = size.to_numpy()
+            demand_kind[t] = "target_group"
+        else:
+            need_by_area[col] = np.nan
+            demand_kind[t] = "none"
+    for t in types:
+        basis = tax.need_basis(t)
+        if demand_kind[t] == "target_group":
+            notes.append(
+                f"{t}: need unknown (no sourced need rate or planning standard); scored on relative "
+                "measures only (relative access, places per 1,000 of the target group, share within reach)."
+            )
+        elif demand_kind[t] == "none":
+            notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
+        elif basis == "whole_group":
+            notes.append(
+                f"{t}: no need rate given, so the whole target group is counted as need (an upper bound)."
+            )
+        elif basis == "standard":
+            notes.append(f"{t}: need = the places the planning standard asks for (no need rate is known).")
+    unknown_need = [t for t in types if demand_kind[t] == "none"]
     known_types = [t for t in types if t not in unknown_need]
     known_cols = [f"need__{t}" for t in known_types]
     pts = _demand_points(
@@ -390,6 +444,7 @@ def analyze(
     logger.info("%d demand points (%s)", len(pts), config.spreading)
 
     rows, point_rows = [], []
+    capacity_unknown: dict[str, list[int]] = {}
     total = len(types)
     for step, t in enumerate(types, start=1):
         if progress is not None:
@@ -397,6 +452,9 @@ def analyze(
         catchment = config.catchment_for(t, tax)
         sites = svc_w[svc_w["service_type"] == t]
         method: str = config.method
+        cap = pd.to_numeric(sites["capacity"], errors="coerce")
+        n_unknown = int(cap.isna().sum())
+        capacity_unknown[t] = [n_unknown, len(sites)]
         if t in unknown_need:
             table = pd.DataFrame({"area_id": area_w["area_id"]})
             for col in COVERAGE_COLUMNS[1:]:
@@ -406,20 +464,26 @@ def analyze(
             )
             method = "none"
         else:
-            cap = pd.to_numeric(sites["capacity"], errors="coerce")
             known = sites[cap.notna()]
-            if method != "coverage" and len(known) < len(sites):
-                # A 2SFCA score over the few services whose capacity is known would treat the others
-                # as absent and overstate the gap; distance coverage uses every site.
+            if method != "coverage" and len(sites) and known.empty:
+                # No capacity at all: 2SFCA cannot share anything out; distance coverage is all there is.
                 notes.append(
-                    f"{t}: capacity unknown for {len(sites) - len(known)} of {len(sites)} services, so "
-                    f"distance coverage is used instead of {method}. Fill in every capacity to use {method}."
+                    f"{t}: capacity unknown for every one of its {len(sites)} services, so distance coverage "
+                    f"is used instead of {method}. Fill in the capacities to use {method}."
                 )
                 method = "coverage"
+            elif method != "coverage" and n_unknown:
+                notes.append(
+                    f"{t}: capacity unknown for {n_unknown} of {len(sites)} services: {method} uses the "
+                    f"{len(known)} known (supply and access are then lower bounds, the gap an upper bound); "
+                    "distance coverage counts every service."
+                )
             dem = gpd.GeoDataFrame(
                 {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
             )
-            cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
+            # A service with 0 places covers no one (unknown capacities still count as present).
+            open_sites = sites[~(cap == 0)]
+            cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
             covered = cov["covered"].to_numpy(dtype=bool)
             if method == "coverage":
                 a = np.full(len(dem), np.nan)
@@ -445,18 +509,34 @@ def analyze(
                 list(area_w["area_id"]),
                 method=method,
             )
+            reach = np.minimum(np.nan_to_num(a), 1.0) if method != "coverage" else covered.astype(float)
+            per_point["unmet"] = per_point["need"] * (1.0 - reach)
+            per_point["nearest_m"] = cov["nearest_m"].to_numpy(dtype=float)
+            if demand_kind[t] != "need":
+                # The points carry the target group, not need: only relative measures are defined.
+                for col in ("need", "reachable_places", "unmet_need", "gap_score"):
+                    table[col] = np.nan
+                per_point = per_point.rename(columns={"need": "target_size"}).assign(
+                    need=np.nan, unmet=np.nan
+                )
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
+        table = relative_scores(
+            table,
+            tax.target_size(t, pop).to_numpy(dtype=float),
+            tax.standard_places(t, pop).to_numpy(dtype=float),
+        )
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)
-        table.insert(3, "catchment_m", catchment)
+        table.insert(3, "need_basis", tax.need_basis(t) if demand_kind[t] == "need" else "unknown")
+        table.insert(4, "catchment_m", catchment)
         rows.append(table)
         logger.info("%s: %s, catchment %.0f m", t, method, catchment)
     if progress is not None:
         progress(total, total, "done")
 
     long = pd.concat(rows, ignore_index=True)
-    weights = dict(config.weights) if config.weights is not None else tax.composite_weights()
-    comp = composite_gap(long, weights=weights)
+    makeup = composite_makeup(long, tax, pop, group_weights=config.weights)
+    comp = composite_by_group(makeup)
     name_cols = [c for c in ("name", "name_sq", "name_sr", "name_en") if c in area_w.columns]
     base = area_w[["area_id", *name_cols, "geometry"]]
     table_gdf = gpd.GeoDataFrame(base.merge(long, on="area_id", how="right"), geometry="geometry", crs=crs)
@@ -468,14 +548,25 @@ def analyze(
         demand_gdf = gpd.GeoDataFrame(pd.concat(point_rows, ignore_index=True), geometry="geometry", crs=crs)
     else:
         demand_gdf = gpd.GeoDataFrame(
-            {"area_id": [], "service_type": [], "need": [], "access": [], "covered": []}, geometry=[], crs=crs
+            {
+                "area_id": [],
+                "service_type": [],
+                "need": [],
+                "access": [],
+                "covered": [],
+                "unmet": [],
+                "nearest_m": [],
+            },
+            geometry=[],
+            crs=crs,
         )
 
     provenance.update(_provenance(tax, pop, types, config, crs.to_string(), long))
+    provenance["capacity_unknown"] = capacity_unknown
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, makeup)
 
 
 def _provenance(
