@@ -25,8 +25,8 @@ Choices the formulas leave open, and what this module does:
   Chow (2012, *Applied Geography* 32(2): 291–299, doi:10.1016/j.apgeog.2011.05.001). It does not
   depend on the scale of the need: multiplying every need by the same rate leaves it unchanged, so
   it means something when the need rate is uncertain. 1 = as good as the country, 0.5 = half,
-  2 = twice. (Wan et al. divide by the mean over locations; here the denominator is weighted by need, i.e. the country's places per
-  person in need, so that large and small areas count by their people.)
+  2 = twice. Wan et al. divide by the mean over locations; here the denominator is weighted by
+  need (the country's places per person in need), so that areas count by their people.
 """
 
 from __future__ import annotations
