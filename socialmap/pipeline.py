@@ -145,6 +145,8 @@ class Result:
     makeup
         The composite's make-up: one row per area × target group × service type
         (:func:`socialmap.gaps.composite_makeup`); :meth:`group_gaps` sums it per group.
+    population
+        The population table per area as analysed (counts of target groups where given).
     """
 
     areas: gpd.GeoDataFrame
@@ -156,6 +158,7 @@ class Result:
     config: AnalysisConfig
     taxonomy: Any = None
     makeup: pd.DataFrame | None = None
+    population: pd.DataFrame | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -566,7 +569,7 @@ def analyze(
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, makeup)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, makeup, pop)
 
 
 def _provenance(
