@@ -7,12 +7,22 @@ Per area and service type (DESIGN.md, "Metrics")::
     places_needed = max(places_target − supply, 0)
     budget_eur_per_year = places_needed × unit_cost_eur_per_place_year
 
-``target_group`` is the analysis' ``need`` (persons in the target groups of the service type: an
-extensive count), ``supply`` the places of the services inside the area (known capacities only). The
+``target_group`` is the number of people the standard is per (the service type's target groups, or
+the group named by ``places_per_1000_of``, e.g. the whole population for shelters: an extensive count;
+not the need, which is only the share of them needing the service). ``supply`` is **supply by
+reach**: the places within reach of the area's residents as the 2SFCA shares them out
+(``supply_reach`` of the analysis), so that a small municipality whose residents use a neighbour's
+home is not budgeted as if it had nothing; ``supply_inside`` (the places located in the area) is the
+second column. Where the analysis used distance coverage (no capacities), supply falls back to the
+places inside. Known capacities only. The
 planning standard and the unit cost come from the taxonomy, with their source keys, or from the caller
 (``standards=`` / ``unit_costs=``, recorded as ``"user-supplied"``). Where neither gives a figure the
 result is NaN with a note saying so: no number is ever made up. The Kosovo taxonomy has no standard
 and no unit cost (no source gives them), so for Kosovo every figure must come from the caller.
+
+No person is budgeted twice: where several costed service types share a target group, their standards
+(places per 1,000 of that group) must add up to at most 1,000, else :func:`places_and_budget` refuses
+(home care and residential care of the 65+ are shares of different people).
 
 Totals: an area with more places than its standard does not lower another area's shortfall, so the
 national ``places_needed`` is the sum of the areas' shortfalls (each floored at 0), not the national
@@ -59,6 +69,7 @@ TABLE_COLUMNS = (
     "standard_citation",
     "places_target",
     "supply",
+    "supply_inside",
     "capacity_unknown",
     "places_needed",
     "unit_cost_eur_per_place_year",
@@ -205,6 +216,40 @@ def _figure(
     return float(value), "; ".join(keys) or None, tax.citation(keys) or None
 
 
+def _standard_base(result: Result, tax: Any, service_type: str, rows: pd.DataFrame) -> NDArray[np.float64]:
+    """People per area that the type's planning standard is per, in the order of ``rows``."""
+    pop = getattr(result, "population", None)
+    if pop is not None:
+        size = pd.Series(0.0, index=pop.index)
+        for g in tax.standard_groups(service_type):
+            size = size + tax.group_count(g, pop)
+        by_id = pd.Series(size.to_numpy(dtype=np.float64), index=pop["area_id"].astype(str))
+        return by_id.reindex(rows["area_id"].astype(str)).to_numpy(dtype=np.float64)
+    col = "target_size" if "target_size" in rows.columns else "need"
+    return rows[col].to_numpy(dtype=np.float64)
+
+
+def _refuse_double_counting(tax: Any, types: list[str], user_std: Mapping[str, float]) -> None:
+    """Refuse standards that would budget the same people twice (several types, one group)."""
+    per_group: dict[str, list[tuple[str, float]]] = {}
+    for t in types:
+        st = tax.service_type(t)
+        std = user_std.get(t, st.places_per_1000)
+        if std is None or math.isnan(std):
+            continue
+        for g in tax.standard_groups(t):
+            per_group.setdefault(g, []).append((t, float(std)))
+    for g, items in per_group.items():
+        total = sum(v for _, v in items)
+        if len(items) > 1 and total > 1000.0 + 1e-9:
+            names = ", ".join(f"{t} ({v:g})" for t, v in items)
+            raise SocialMapError(
+                f"The standards of {names} per 1,000 of target group {g!r} add up to {total:g} > 1,000: the "
+                "budget would count some people twice. Give standards that are shares of different people "
+                "(e.g. care at home vs in a facility) adding up to at most 1,000 per 1,000."
+            )
+
+
 def places_and_budget(
     result: Result,
     *,
@@ -260,6 +305,7 @@ def places_and_budget(
         )
     user_std = _user_values(standards, "standards", types)
     user_cost = _user_values(unit_costs, "unit_costs", types)
+    _refuse_double_counting(tax, types, user_std)
 
     notes: list[str] = []
     parts = []
@@ -271,8 +317,14 @@ def places_and_budget(
             t, user_cost, st.unit_cost_eur_per_place_year, st.unit_cost_source, tax
         )
         rows = table[table["service_type"] == t]
-        need = rows["need"].to_numpy(dtype=np.float64)
-        supply = rows["supply"].to_numpy(dtype=np.float64)
+        need = _standard_base(result, tax, t, rows)
+        inside = rows["supply"].to_numpy(dtype=np.float64)
+        reach = (
+            rows["supply_reach"].to_numpy(dtype=np.float64)
+            if "supply_reach" in rows.columns
+            else np.full(len(rows), np.nan)
+        )
+        supply = np.where(np.isnan(reach), inside, reach)
         unknown_cap = rows["capacity_unknown"].fillna(0).to_numpy(dtype=np.int64)
         type_notes = []
         if np.isnan(need).any():
@@ -305,6 +357,7 @@ def places_and_budget(
                 "standard_citation": std_cit,
                 "places_target": target,
                 "supply": supply,
+                "supply_inside": inside,
                 "capacity_unknown": unknown_cap,
                 "places_needed": needed,
                 "unit_cost_eur_per_place_year": cost,
@@ -329,6 +382,7 @@ def places_and_budget(
                 "standard_source": std_src,
                 "places_target": float(np.sum(target)),
                 "supply": float(np.sum(supply)),
+                "supply_inside": float(np.sum(inside)),
                 "places_needed": float(np.sum(needed)),
                 "unit_cost_eur_per_place_year": cost,
                 "cost_source": cost_src,

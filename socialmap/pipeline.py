@@ -438,6 +438,13 @@ def analyze(
             )
         elif basis == "standard":
             notes.append(f"{t}: need = the places the planning standard asks for (no need rate is known).")
+    for g, shared in tax.shared_groups().items():
+        both = [t for t in shared if t in types]
+        if len(both) > 1:
+            notes.append(
+                f"{', '.join(both)}: no need rates, so each counts the whole of {g} (the same people in "
+                "each); the composite weighs that group once. Give need rates to split it."
+            )
     unknown_need = [t for t in types if demand_kind[t] == "none"]
     known_types = [t for t in types if t not in unknown_need]
     known_cols = [f"need__{t}" for t in known_types]

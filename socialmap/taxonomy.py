@@ -650,6 +650,24 @@ class Taxonomy:
             total = total + self.group_count(g, population) * float(share if share is not None else math.nan)
         return total.rename(service_type)
 
+    def shared_groups(self) -> dict[str, tuple[str, ...]]:
+        """
+        Return the target groups served by more than one service type counting the whole group.
+
+        Returns
+        -------
+        shared
+            Group key → the service types without a need rate that serve it. Their need counts the
+            same people more than once (each type takes the whole group); the composite weighs the
+            group once, and costing refuses standards for them adding up to more than 1,000 per 1,000.
+        """
+        out: dict[str, list[str]] = {}
+        for key, st in self.service_types.items():
+            if st.need_rate is None:
+                for g in st.target_groups:
+                    out.setdefault(g, []).append(key)
+        return {g: tuple(v) for g, v in out.items() if len(v) > 1}
+
     def group_weights(self) -> dict[str, float]:
         """
         Return the weight of each target group's people in the composite gap.
@@ -1381,10 +1399,13 @@ class _Checker:
                         "counted twice.",
                         f"list only '{sorted(both)[0]}', or split it into groups that do not overlap.",
                     )
+        # Types without any need rate count the whole group (an upper bound, noted by the analysis and
+        # declared by Taxonomy.shared_groups); explicit need rates of one group must be shares of
+        # different people.
         shares: dict[str, list[tuple[str, float]]] = {}
         for key, st in services.items():
             for g in st.target_groups:
-                share = 1.0 if st.need_rate is None else st.need_rate.get(g)
+                share = None if st.need_rate is None else st.need_rate.get(g)
                 if share is not None:
                     shares.setdefault(g, []).append((key, share))
         for g, items in shares.items():
