@@ -41,7 +41,7 @@ def test_theil_and_its_split_equal_pysal():
 
 def test_equal_access_is_perfect_equality():
     assert gini([2.0, 2.0, 2.0]) == 0.0
-    assert theil([2.0, 2.0, 2.0]) [0] == 0.0
+    assert theil([2.0, 2.0, 2.0])[0] == 0.0
     assert palma([2.0, 2.0, 2.0], [1, 2, 3]) == 1.0
 
 
@@ -87,6 +87,8 @@ def test_equity_table_on_the_demo_and_with_a_social_assistance_column():
     row = eq2[(eq2["service_type"] == "residential_elderly") & (eq2["level"] == "areas")].iloc[0]
     ok = areas["need"] > 0
     expected = concentration_index(
-        areas.loc[ok, "access"], areas.loc[ok, "need"], rank_by=-dep.reindex(areas.loc[ok, "area_id"]).to_numpy()
+        areas.loc[ok, "access"],
+        areas.loc[ok, "need"],
+        rank_by=-dep.reindex(areas.loc[ok, "area_id"]).to_numpy(),
     )
     assert row["concentration_index"] == pytest.approx(expected)
