@@ -604,8 +604,6 @@ def area_options(result: Result, lang: str | None = None) -> dict[str, str]:
 
 
 def _weights(result: Result, taxonomy: Taxonomy) -> dict[str, float]:
-    if result.config.weights is not None:
-        return dict(result.config.weights)
     return taxonomy.composite_weights()
 
 
@@ -628,8 +626,13 @@ def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxono
         One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``
         (see :func:`socialmap.gaps.composite_gap`).
     """
-    from socialmap.gaps import composite_gap
+    from socialmap.gaps import composite_by_group, composite_gap
 
+    if result.makeup is not None:
+        # The composite weighs target groups (people), as the analysis' own composite does.
+        part = result.makeup[result.makeup["service_type"].isin(list(service_types))]
+        if not part.empty:
+            return composite_by_group(part)
     weights = _weights(result, taxonomy)
     table = result.table[result.table["service_type"].isin(list(service_types))]
     scoped = {k: float(weights.get(k, 1.0)) for k in service_types}

@@ -190,17 +190,19 @@ def test_target_group_narrows_the_service_types_and_the_composite(result, demo):
     assert views.Selection(target_group=views.ALL_GROUPS).target_group is None
     assert "children_with_disabilities" not in views.target_group_options(tax)  # no type serves it
     frame = views.selection_frame(result, views.Selection(target_group="older_people_65plus"), tax)
-    home = result.areas.set_index("area_id")["gap_score_home_care_elderly"]
-    res = result.areas.set_index("area_id")["gap_score_residential_elderly"]
+    t = result.table.set_index(["service_type", "area_id"])
+    home, res = t.loc["home_care_elderly"], t.loc["residential_elderly"]
     by_id = frame.set_index("area_id")
-    np.testing.assert_allclose(by_id["composite_gap"], ((home + res) / 2).loc[by_id.index])
+    # One gap for the older people: their unmet need over both types / their need over both types.
+    older = 100 * (home["unmet_need"] + res["unmet_need"]) / (home["need"] + res["need"])
+    np.testing.assert_allclose(by_id["composite_gap"], older.loc[by_id.index])
     assert not any(c.endswith("csw") for c in frame.columns)
 
 
 def test_selection_frame_of_one_type_ranks_by_gap(result, demo):
-    sel = views.Selection(service_type="day_care_disability", metric="need")
+    sel = views.Selection(service_type="home_care_elderly", metric="need")
     frame = views.selection_frame(result, sel, demo.taxonomy)
-    rows = result.for_service_type("day_care_disability").set_index("area_id")
+    rows = result.for_service_type("home_care_elderly").set_index("area_id")
     assert frame["rank"].iloc[0] == 1 and frame["gap_score"].iloc[0] == rows["gap_score"].max()
     np.testing.assert_allclose(frame.set_index("area_id")["need"], rows.loc[frame["area_id"], "need"])
 
@@ -219,7 +221,7 @@ def test_ranking_table_is_labelled_and_in_percent(result, demo):
     assert table["Need within the catchment (%)"].max() == pytest.approx(100.0)
     assert len(table) == 38
     day_care = views.ranking_table(
-        result, views.Selection(service_type="day_care_disability", metric="need"), demo.taxonomy
+        result, views.Selection(service_type="home_care_elderly", metric="need"), demo.taxonomy
     )
     formats = views.column_formats(day_care)
     assert formats["Rank"] == "localized" and formats["Need (persons)"] == "%.1f"
@@ -260,11 +262,11 @@ def test_profile_of_a_municipality(result, demo):
     assert set(table["Method"]) >= {"Distance coverage", "2SFCA"}
     chart = views.profile_chart(result, "01", tax)
     assert list(chart.columns) == ["Deçan (Dečani)", "All areas"]
-    rows = result.for_service_type("day_care_disability")
-    label = tax.label("day_care_disability", "en")
+    rows = result.for_service_type("home_care_elderly")
+    label = tax.label("home_care_elderly", "en")
     expected = 100 * rows["unmet_need"].sum() / rows["need"].sum()
     assert chart.loc[label, "All areas"] == pytest.approx(expected)
-    assert np.isnan(chart.loc[tax.label("shelter_dv", "en"), "Deçan (Dečani)"])  # need unknown
+    assert np.isnan(chart.loc[tax.label("community_housing", "en"), "Deçan (Dečani)"])  # need unknown
     spec = views.profile_chart_spec(chart)
     assert spec["encoding"]["y"]["sort"] == list(chart.index)  # taxonomy order, not alphabetical
     assert len(spec["data"]["values"]) == 2 * chart.notna().all(axis=1).sum()  # NaN left out
@@ -508,7 +510,7 @@ PRISHTINA = (21.1655, 42.6629)
 
 @pytest.fixture(scope="module")
 def planned(demo, result):
-    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    edits = (views.PlanEdit("home_care_elderly", *PRISHTINA, 40.0),)
     run = views.run_plan(views.read_inputs(demo=demo), AnalysisConfig(), edits, demo=demo, base=result)
     assert run.problems == ()
     return run.result
@@ -543,20 +545,20 @@ def test_run_plan_reports_an_unknown_type(demo, result):
 
 
 def test_adding_a_service_with_capacity_never_raises_a_gap(result, planned):
-    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "home_care_elderly")
     assert len(table) == 38
     delta = table["Gap score (%) Δ [A]"].dropna()
     assert (delta <= 1e-9).all() and (delta < 0).any()
     assert (table["Unmet need (persons) Δ [A]"].dropna() <= 1e-9).all()
     national = views.plan_comparison(
-        {views.CURRENT: result, "A": planned}, "day_care_disability", level="total"
+        {views.CURRENT: result, "A": planned}, "home_care_elderly", level="total"
     )
     assert len(national) == 1
     assert national["Supply (places) Δ [A]"].iloc[0] == pytest.approx(40.0)
 
 
 def test_plan_download_csv_and_xlsx(result, planned):
-    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "home_care_elderly")
     assert views.plan_download({"t": table}, "csv").startswith(b"\xef\xbb\xbfCode,Municipality")
     xlsx = views.plan_download({"municipalities": table, "national": table.head(1)}, "xlsx")
     assert xlsx[:2] == b"PK"
@@ -581,11 +583,12 @@ def test_plan_costing_with_user_figures_is_hand_checkable(demo, result):
 def test_plan_costing_one_hundred_persons(demo, result):
     small = result.table.copy()
     small["need"] = np.where(small["service_type"] == "csw", 100.0, small["need"])
+    small["target_size"] = np.where(small["service_type"] == "csw", 100.0, small["target_size"])
     small["supply"] = np.where(small["service_type"] == "csw", 0.0, small["supply"])
     from dataclasses import replace
 
     costing = views.plan_costing(
-        replace(result, table=small), "csw", demo.taxonomy, standard=5.0, unit_cost=2000.0
+        replace(result, table=small, population=None), "csw", demo.taxonomy, standard=5.0, unit_cost=2000.0
     )
     assert costing.table["Places needed"].iloc[0] == pytest.approx(0.5)  # 100 × 5 / 1,000
     assert costing.table["Budget (EUR per year)"].iloc[0] == pytest.approx(1000.0)
@@ -609,8 +612,8 @@ def test_suggest_sites_gives_points_to_add(result):
 
 
 def test_plan_map_shows_the_planned_and_proposed_services(planned):
-    selection = views.Selection(service_type="day_care_disability", metric="gap_score")
-    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    selection = views.Selection(service_type="home_care_elderly", metric="gap_score")
+    edits = (views.PlanEdit("home_care_elderly", *PRISHTINA, 40.0),)
     fmap = views.plan_map(planned, selection, _taxonomy(), edits, (20.7, 42.2))
     html_text = fmap.get_root().render()
     assert "Planned 1: 40 places" in html_text and "Proposed new service" in html_text
