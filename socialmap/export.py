@@ -551,19 +551,24 @@ def _check_costing(costing: Any, result: Result) -> None:
         )
     redo = "make it with socialmap.costing.places_and_budget() of the result you export"
     cols = ["area_id", "service_type"]
-    ours = result.table[[*cols, "need", "supply"]].astype({"area_id": str, "service_type": str})
-    theirs = costing.table[[*cols, "target_group", "supply"]].astype({"area_id": str, "service_type": str})
+    ours = result.table[[*cols, "supply"]].astype({"area_id": str, "service_type": str})
+    reach = pd.to_numeric(
+        result.table.get("supply_reach", pd.Series(np.nan, index=ours.index)), errors="coerce"
+    )
+    ours["reach"] = reach.fillna(pd.to_numeric(ours["supply"], errors="coerce")).to_numpy()
+    given = costing.table.rename(columns={"supply": "reach_costing", "supply_inside": "supply"})
+    theirs = given[[*cols, "reach_costing", "supply"]].astype({"area_id": str, "service_type": str})
     if len(ours) != len(theirs) or ours.duplicated(cols).any() or theirs.duplicated(cols).any():
         raise SocialMapError(f"`costing` does not have the rows of this result: {redo}.")
     both = ours.merge(theirs, on=cols, how="inner", suffixes=("", "_costing"))
     if len(both) != len(ours):
         raise SocialMapError(f"`costing` has other areas or service types than this result: {redo}.")
-    for mine, its in (("need", "target_group"), ("supply", "supply_costing")):
+    for mine, its in (("reach", "reach_costing"), ("supply", "supply_costing")):
         a = pd.to_numeric(both[mine], errors="coerce").to_numpy(dtype=float)
         b = pd.to_numeric(both[its], errors="coerce").to_numpy(dtype=float)
         if not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
             raise SocialMapError(
-                f"`costing` was made from another result (its {'need' if mine == 'need' else 'supply'} "
+                f"`costing` was made from another result (its supply {'by reach' if mine == 'reach' else ''} "
                 f"differs from this result's): {redo}."
             )
 

@@ -79,7 +79,7 @@ def test_analyze_demo_writes_tables_and_map_that_tie_out(tmp_path):
     # Need ties out: csw serves the whole population, so its need summed over areas = total population.
     pop = pd.read_csv(demo_files("kosovo")["population"], dtype={"area_id": str})
     csw = table[table["service_type"] == "csw"]
-    assert csw["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
+    assert pd.to_numeric(csw["need"]).sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "schematic boundaries" in html
     prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
@@ -106,7 +106,7 @@ def test_analyze_on_the_real_adm2_boundaries_ties_out(tmp_path, shared_kosovo):
     pop = pd.read_csv(demo_files("kosovo")["population"], dtype={"area_id": str})
     csw = table[table["service_type"] == "csw"]
     assert sorted(csw["area_id"]) == sorted(pop["area_id"])
-    assert csw["need"].sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
+    assert pd.to_numeric(csw["need"]).sum() == pytest.approx(pop["population"].sum(), rel=1e-9)
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "geoBoundaries (CC BY-SA 2.0)" in html
 
@@ -175,7 +175,7 @@ def test_optimise_and_scenario_commands(tmp_path):
         "--demo",
         "kosovo",
         "--service-type",
-        "day_care_disability",
+        "home_care_elderly",
         "--k",
         "2",
         "--out",
