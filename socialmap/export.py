@@ -1005,6 +1005,42 @@ def export_table(
     return write_xlsx(sheets, target)
 
 
+#: Columns of :func:`cells_table` (besides ``geometry``).
+CELL_COLUMNS = ("area_id", "service_type", "need", "target_size", "access", "covered", "unmet", "nearest_m")
+
+
+def cells_table(result: Result, protected: Protected) -> gpd.GeoDataFrame:
+    """
+    Per demand cell and service type: unmet need and the distance to the nearest service.
+
+    This is the residual-population map of AccessMod: where the people whose need is not met live.
+    The cells of the sensitive service types of ``protected`` (shelters, housing for children without
+    parental care) are left out whole: a cell holds a handful of people, so any count there could
+    single someone out, and the distance to the nearest shelter would point at it.
+
+    Parameters
+    ----------
+    result
+        An analysis.
+    protected
+        What :func:`socialmap.privacy.protect` returned for it (the one choke point of suppression).
+
+    Returns
+    -------
+    cells
+        One row per demand cell × published service type with :data:`CELL_COLUMNS` and the cell's
+        point, in the result's CRS. ``unmet`` = need × (1 − min(A_i, 1)) (or need outside the
+        catchment, for distance coverage); NaN where the need is unknown.
+    """
+    demand = result.demand
+    keep = ~demand["service_type"].astype(str).isin(set(protected.sensitive_types))
+    cells = demand.loc[keep].copy()
+    for col in CELL_COLUMNS:
+        if col not in cells.columns:
+            cells[col] = np.nan
+    return gpd.GeoDataFrame(cells[[*CELL_COLUMNS, "geometry"]], geometry="geometry", crs=demand.crs)
+
+
 def write_result(
     result: Result,
     out_dir: str | os.PathLike[str],
@@ -1039,9 +1075,12 @@ def write_result(
     Returns
     -------
     paths
-        ``gpkg``: ``areas.gpkg`` with layers ``areas`` (one row per area) and
-        ``areas_by_service_type``; ``csv``: ``areas.csv`` (one row per area × service type, with the
-        area's composite gap and rank); ``map``: ``map.html``; ``provenance``: ``provenance.json``.
+        ``gpkg``: ``areas.gpkg`` with layers ``areas`` (one row per area), ``areas_by_service_type``
+        and ``demand_cells`` (:func:`cells_table`: unmet need and nearest distance per demand cell,
+        sensitive types left out); ``csv``: ``areas.csv`` (one row per area × service type, with the
+        area's composite gap and rank); ``equity``: ``equity.csv``
+        (:func:`socialmap.equity.equity_table`, sensitive types left out); ``map``: ``map.html``;
+        ``provenance``: ``provenance.json``.
     """
     from socialmap.i18n import check_language, column_title
     from socialmap.maps import choropleth_map, save_map
@@ -1054,15 +1093,20 @@ def write_result(
     protected = protect(result, threshold=threshold, taxonomy=tax)
     by_type = protected.table.copy()
     by_type["suppression"] = by_type["suppression"].map(lambda status: protected.marker(status, lang))
-    paths = {
-        "gpkg": write_gpkg(
-            {"areas": result.areas, "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs)},
-            out / "areas.gpkg",
-        )
+    layers = {
+        "areas": result.areas,
+        "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs),
+        "demand_cells": cells_table(result, protected),
     }
+    paths = {"gpkg": write_gpkg(layers, out / "areas.gpkg")}
     long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
     long = long.merge(result.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
     paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
+    from socialmap.equity import equity_table
+
+    equity = equity_table(result)
+    equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
+    paths["equity"] = write_csv(equity, out / "equity.csv", sep=csv_sep)
     attribution = _attribution(result.provenance, lang)
     drawn = result.areas.copy()
     for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)

@@ -573,6 +573,16 @@ def analyze(
 
     provenance.update(_provenance(tax, pop, types, config, crs.to_string(), long))
     provenance["capacity_unknown"] = capacity_unknown
+    provenance["need_basis"] = {
+        t: (
+            "none"
+            if demand_kind[t] == "none"
+            else "relative"
+            if demand_kind[t] != "need"
+            else tax.need_basis(t)
+        )
+        for t in types
+    }
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)

@@ -502,7 +502,52 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                 method=method_names.get(configured, configured),
             )
         )
-    rebuilt = tuple(f"{key}: {kind}" for key in used for kind in ("need unknown", "capacity unknown"))
+    basis = {str(k): str(v) for k, v in dict(prov.get("need_basis") or {}).items()}
+    for key, kind in basis.items():
+        if kind == "relative":
+            notes.append(
+                t(
+                    "{service}: need unknown (no sourced need rate or planning standard); scored on "
+                    "relative measures only (relative access, places per 1,000 of the target group, "
+                    "share within reach).",
+                    lang,
+                    service=label(key),
+                )
+            )
+        elif kind == "standard":
+            notes.append(
+                t(
+                    "{service}: need = the places the planning standard asks for (no need rate is known).",
+                    lang,
+                    service=label(key),
+                )
+            )
+        elif kind == "whole_group":
+            notes.append(
+                t(
+                    "{service}: no need rate given, so the whole target group is counted as need (an upper "
+                    "bound).",
+                    lang,
+                    service=label(key),
+                )
+            )
+    for key, (unknown, total) in dict(prov.get("capacity_unknown") or {}).items():
+        if used.get(str(key)) in ("2sfca", "e2sfca") and 0 < unknown < total:
+            notes.append(
+                t(
+                    "{service}: capacity unknown for {unknown} of {total} services: {method} uses the "
+                    "{known} known (supply and access are then lower bounds, the gap an upper bound); "
+                    "distance coverage counts every service.",
+                    lang,
+                    service=label(str(key)),
+                    unknown=_fmt(unknown, lang, 0),
+                    total=_fmt(total, lang, 0),
+                    known=_fmt(total - unknown, lang, 0),
+                    method=method_names.get(used[str(key)], used[str(key)]),
+                )
+            )
+    kinds = ("need unknown", "capacity unknown", "need = ", "no need rate")
+    rebuilt = tuple(f"{key}: {kind}" for key in used for kind in kinds)
     notes += [str(n) for n in prov.get("notes") or () if not str(n).startswith(rebuilt)]
     return notes
 

@@ -162,3 +162,28 @@ def test_budget_uses_supply_by_reach_and_never_counts_a_group_twice(result, taxo
     ok = places_and_budget(result, taxonomy=taxonomy, standards={"home": 600.0})
     older = ok.national.set_index("service_type").loc[["home", "resid"], "places_target"].sum()
     assert older == pytest.approx(1200.0)  # every older person at most once
+
+
+def test_export_has_the_per_cell_layer_and_equity_without_sensitive_types(tmp_path):
+    import pyogrio
+
+    from socialmap.export import write_result
+
+    res = analyze(demo="kosovo", service_types=("home_care_elderly", "shelter_dv"), cell_size_m=4000)
+    paths = write_result(res, tmp_path / "out")
+    layers = [name for name, _ in pyogrio.list_layers(paths["gpkg"])]
+    assert "demand_cells" in layers
+    cells = pyogrio.read_dataframe(paths["gpkg"], layer="demand_cells")
+    # Shelters are sensitive: no cell of theirs is published (counts in a cell could single someone out).
+    assert set(cells["service_type"]) == {"home_care_elderly"}
+    home = res.demand[res.demand["service_type"] == "home_care_elderly"]
+    assert len(cells) == len(home)
+    assert cells["unmet"].sum() == pytest.approx(home["unmet"].sum())
+    assert (cells["unmet"] <= cells["need"] + 1e-9).all() and (cells["nearest_m"] >= 0).all()
+    # The cells' unmet need adds up to the areas' unmet need.
+    t = res.for_service_type("home_care_elderly")
+    assert cells["unmet"].sum() == pytest.approx(t["unmet_need"].sum())
+    import pandas as pd
+
+    equity = pd.read_csv(paths["equity"], encoding="utf-8-sig")
+    assert set(equity["service_type"]) == {"home_care_elderly"}
