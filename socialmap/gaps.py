@@ -378,6 +378,52 @@ def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5) -> tup
     return classes, [float(b) for b in fitted.bins]
 
 
+def honest_classes(
+    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, min_span: float | None = None
+) -> tuple[pd.Series, list[float], tuple[float, float] | None]:
+    """
+    Classes for a map that do not exaggerate small differences (a wrapper of :func:`classify`).
+
+    When the values span less than ``min_span`` (default: 5 % of the largest absolute value, i.e. 5
+    points on a 0–100 score), five colours would make near-identical values look very different: they
+    get one class instead, and the caller says so on the map ("values span only … points").
+    Otherwise the classes are :func:`classify`'s; either way the legend starts at the smallest value
+    and ends at the largest (the real range), as the bins are upper bounds taken from the data.
+
+    Parameters
+    ----------
+    values, scheme, k
+        As for :func:`classify`.
+    min_span
+        Smallest span (max − min, in the values' units) worth several classes.
+
+    Returns
+    -------
+    classes, bins, narrow
+        Classes and bins as :func:`classify`; ``narrow`` is ``(min, max)`` when the values were put in
+        one class because they span too little, else ``None``.
+
+    Examples
+    --------
+    >>> classes, bins, narrow = honest_classes(pd.Series([97.6, 98.0, 99.1, 100.0]))
+    >>> classes.tolist(), bins, narrow
+    ([0, 0, 0, 0], [100.0], (97.6, 100.0))
+    >>> honest_classes(pd.Series([10.0, 40.0, 90.0]), k=3)[2] is None
+    True
+    """
+    nums = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = nums[np.isfinite(nums)]
+    if ok.nunique() >= 2:
+        low, high = float(ok.min()), float(ok.max())
+        limit = 0.05 * max(abs(low), abs(high)) if min_span is None else float(min_span)
+        if high - low < limit:
+            classes = pd.Series(pd.NA, index=values.index, dtype="Int64")
+            classes[np.isfinite(nums)] = 0
+            return classes, [high], (low, high)
+    classes, bins = classify(values, scheme=scheme, k=k)
+    return classes, bins, None
+
+
 def delta_classes(
     values: pd.Series, *, tolerance: float = 0.05, n_side: int = 3
 ) -> tuple[pd.Series, list[float]]:

@@ -25,7 +25,7 @@ import shapely
 
 from socialmap.crs import require_crs
 from socialmap.errors import SocialMapError
-from socialmap.gaps import classify
+from socialmap.gaps import honest_classes
 from socialmap.i18n import area_names, check_language, column_title, localise_number, t
 
 if TYPE_CHECKING:
@@ -321,13 +321,24 @@ def choropleth_map(
 
     values = pd.to_numeric(shown[column], errors="coerce").astype(float)
     values = values.where(np.isfinite(values))
-    classes, bins = classify(values, scheme=scheme, k=k)
+    classes, bins, narrow = honest_classes(values, scheme=scheme, k=k)
     palette = _palette(colormap, len(bins))
     fills = [NO_DATA_COLOUR if pd.isna(c) else palette[int(c)] for c in classes]
 
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
+    legend_note = (
+        ""
+        if narrow is None
+        else t(
+            "The values span only {span} ({low} – {high}): one colour, not five.",
+            lang,
+            span=fmt(narrow[1] - narrow[0]),
+            low=fmt(narrow[0]),
+            high=fmt(narrow[1]),
+        )
+    )
     fmap = _areas_figure(
         shown,
         (column, tooltip_columns),
@@ -340,6 +351,7 @@ def choropleth_map(
         title=title,
         lang=lang,
         services=(services, taxonomy),
+        legend_note=legend_note,
     )
     logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
     return fmap

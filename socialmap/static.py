@@ -365,8 +365,8 @@ def gap_map(
     """
     from matplotlib.figure import Figure
 
-    from socialmap.gaps import classify
-    from socialmap.i18n import check_language, format_date, t
+    from socialmap.gaps import honest_classes
+    from socialmap.i18n import check_language, format_date, format_number, t
     from socialmap.privacy import resolve_taxonomy
 
     lang = check_language(lang)
@@ -382,7 +382,7 @@ def gap_map(
         raise SocialMapError(f"`highlight` {highlight!r} is not an area_id of the result.")
     values = pd.to_numeric(data[column], errors="coerce").astype(float)
     hidden = (data["suppression"].astype(str) != "").to_numpy()
-    classes, bins = classify(values.where(~hidden), scheme=scheme, k=k)
+    classes, bins, narrow = honest_classes(values.where(~hidden), scheme=scheme, k=k)
 
     # Extent (with room for the scale bar under the shapes), then the layout in inches.
     minx, miny, maxx, maxy = data.total_bounds
@@ -394,6 +394,17 @@ def gap_map(
     boundaries = str(prov.get("demo_boundaries") or prov.get("boundaries") or "")
     withhold = service_type is not None and show_services and _is_sensitive(tax, service_type)
     notes = []
+    if narrow is not None:
+        factor, digits = _display_factor(column), 0 if column in _COUNT_COLUMNS else 1
+        notes.append(
+            t(
+                "The values span only {span} ({low} – {high}): one colour, not five.",
+                lang,
+                span=format_number((narrow[1] - narrow[0]) * factor, lang, decimals=digits),
+                low=format_number(narrow[0] * factor, lang, decimals=digits),
+                high=format_number(narrow[1] * factor, lang, decimals=digits),
+            )
+        )
     if withhold:
         label = _label_of(tax, str(service_type), lang)
         notes.append(t("Locations of {service} are not shown (confidential).", lang, service=label))

@@ -187,3 +187,18 @@ def test_export_has_the_per_cell_layer_and_equity_without_sensitive_types(tmp_pa
 
     equity = pd.read_csv(paths["equity"], encoding="utf-8-sig")
     assert set(equity["service_type"]) == {"home_care_elderly"}
+
+
+def test_map_of_near_identical_values_says_so_and_uses_one_colour():
+    from socialmap.gaps import honest_classes
+    from socialmap.maps import choropleth_map
+
+    areas = square_areas().assign(gap_score=[97.6, 98.4, 99.3, 100.0])
+    classes, bins, narrow = honest_classes(areas["gap_score"])
+    assert set(classes) == {0} and narrow == (97.6, 100.0)
+    html = choropleth_map(areas, "gap_score", lang="en", tiles=None).get_root().render()
+    assert "The values span only 2.4 (97.6 – 100.0): one colour, not five." in html
+    # Values that differ keep their classes, and the legend starts at the smallest value.
+    spread = square_areas().assign(gap_score=[12.0, 40.0, 65.0, 99.0])
+    html = choropleth_map(spread, "gap_score", lang="en", tiles=None, k=4).get_root().render()
+    assert "span only" not in html and "12.0 – " in html
