@@ -1080,10 +1080,12 @@ class _Prepared:
     n: int  # demand points
     m: int  # services
     t0: float  # catchment, minutes
-    cells: NDArray[np.intp]  # demand positions (input order) that can reach something, sorted by node
+    cells: NDArray[np.intp]  # demand positions (input order) that can reach something, by node then walk
+    cnode: NDArray[np.int64]  # node of `cells`
     ptr: NDArray[np.int64]  # per graph node, the range of `cells` snapped to it
-    coff: NDArray[np.float64]  # walk minutes of `cells`
+    coff: NDArray[np.float64]  # walk minutes of `cells` (ascending within a node)
     cneed: NDArray[np.float64] | None  # need of `cells`
+    node_need: NDArray[np.float64] | None  # per graph node, the need of its cells (summed in order)
     src: NDArray[np.int64]  # distinct service nodes, one search each
     sptr: NDArray[np.int64]  # per distinct node, the range of `svc`
     svc: NDArray[np.intp]  # service positions sorted by node
@@ -1106,9 +1108,17 @@ def _prepare(
 ) -> _Prepared:
     dn = dsnap.node
     cells = np.flatnonzero((dn >= 0) & (dsnap.minutes <= t0))
-    cells = cells[np.argsort(dn[cells], kind="stable")]
-    ptr = np.searchsorted(dn[cells], np.arange(graph.n_nodes + 1)).astype(np.int64)
+    cells = cells[np.lexsort((dsnap.minutes[cells], dn[cells]))]
+    cnode = dn[cells]
+    ptr = np.searchsorted(cnode, np.arange(graph.n_nodes + 1)).astype(np.int64)
     coff = dsnap.minutes[cells]
+    cneed = None if need is None else need[cells]
+    node_need = None
+    if cneed is not None:
+        node_need = np.zeros(graph.n_nodes)
+        has = np.flatnonzero(ptr[1:] > ptr[:-1])
+        if len(has):
+            node_need[has] = np.add.reduceat(cneed, ptr[has])
     sn = ssnap.node
     svc = np.flatnonzero((sn >= 0) & (ssnap.minutes <= t0))
     svc = svc[np.argsort(sn[svc], kind="stable")]
@@ -1119,9 +1129,11 @@ def _prepare(
         m=len(sn),
         t0=t0,
         cells=cells,
+        cnode=cnode,
         ptr=ptr,
         coff=coff,
-        cneed=None if need is None else need[cells],
+        cneed=cneed,
+        node_need=node_need,
         src=src.astype(np.int64),
         sptr=sptr,
         svc=svc,
@@ -1131,14 +1143,20 @@ def _prepare(
     )
 
 
-def _searches(
-    prep: _Prepared, rev: Any, k0: int, k1: int, batch: int
-) -> Iterator[tuple[int, NDArray[np.intp], NDArray[np.float64]]]:
-    """
-    Yield per service of distinct nodes ``k0:k1``: (service, positions into ``prep.cells``, minutes <= t0).
+@dataclass(frozen=True)
+class _Reach:
+    """What one service reaches: the graph nodes with demand, their time and their range of cells."""
 
-    Positions are sorted by node (then demand position); services come in node order.
-    """
+    j: int  # the service
+    nodes: NDArray[np.intp]  # reached nodes that have demand
+    time: NDArray[np.float64]  # minutes from each node to the service's node (no walks)
+    lo: NDArray[np.int64]  # first cell of each node (position in prep.cells)
+    cnt: NDArray[np.int64]  # number of cells of each node
+    soff: float  # walk minutes from the service's node to the service
+
+
+def _reaches(prep: _Prepared, rev: Any, k0: int, k1: int, batch: int) -> Iterator[_Reach]:
+    """Search from the distinct service nodes ``k0:k1``, ``batch`` at a time; a :class:`_Reach` a service."""
     from scipy.sparse.csgraph import dijkstra
 
     if len(prep.cells) == 0:
@@ -1149,7 +1167,7 @@ def _searches(
         lim = prep.t0 - prep.min_coff - soff_min
         if lim < 0:
             continue
-        lim = lim * (1 + 1e-9) + 1e-9  # never cut a pair the exact test below keeps
+        lim = lim * (1 + 1e-9) + 1e-9  # never cut a pair that the exact tests keep
         rows = dijkstra(rev, directed=True, indices=prep.src[b0:b1], limit=lim)
         for r, k in enumerate(range(b0, b1)):
             row = rows[r]
@@ -1158,16 +1176,58 @@ def _searches(
             cnt = prep.ptr[reach + 1] - lo
             has = cnt > 0
             reach, lo, cnt = reach[has], lo[has], cnt[has]
-            total = int(cnt.sum())
-            if total == 0:
+            if len(reach) == 0:
                 continue
-            ends = np.cumsum(cnt)
-            pos = np.arange(total, dtype=np.intp) + np.repeat(lo - (ends - cnt), cnt)
-            base = np.repeat(row[reach], cnt) + prep.coff[pos]
+            time = row[reach]
             for j in prep.svc[prep.sptr[k] : prep.sptr[k + 1]]:
-                t = base + prep.soff[j]
-                keep = t <= prep.t0
-                yield int(j), pos[keep], t[keep]
+                yield _Reach(int(j), reach, time, lo, cnt, float(prep.soff[j]))
+
+
+def _expand(lo: NDArray[np.int64], cnt: NDArray[np.int64]) -> NDArray[np.intp]:
+    """Concatenate the ranges ``lo[k] : lo[k] + cnt[k]``."""
+    total = int(cnt.sum())
+    ends = np.cumsum(cnt)
+    return np.arange(total, dtype=np.intp) + np.repeat(lo - (ends - cnt), cnt)
+
+
+def _pairs(prep: _Prepared, reach: _Reach, bound: float) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Cells (positions in ``prep.cells``) within ``bound`` minutes of the service, and their times."""
+    pos = _expand(reach.lo, reach.cnt)
+    t = (np.repeat(reach.time, reach.cnt) + prep.coff[pos]) + reach.soff
+    keep = t <= bound
+    return pos[keep], t[keep]
+
+
+def _levels(weight: Any, t0: float) -> list[tuple[float, float]] | None:
+    """
+    Write plain or step weights as a sum of indicators: ``w(t) = sum(delta for bound, delta if t <= bound)``.
+
+    For ``t <= t0``. ``None`` for other weight functions (computed per pair).
+    """
+    from socialmap.access import StepWeights
+
+    if weight is None:
+        return [(t0, 1.0)]
+    if not isinstance(weight, StepWeights):
+        return None
+    inside = weight.bounds_m < t0
+    bounds = [*weight.bounds_m[inside].tolist(), t0]
+    values = [*weight.values[inside].tolist(), float(weight(t0))]
+    nxt = [*values[1:], 0.0]
+    return [(b, v - w) for b, v, w in zip(bounds, values, nxt, strict=True) if v != w]
+
+
+def _split(prep: _Prepared, reach: _Reach, bound: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """
+    Nodes whose every cell is within ``bound`` (``full``) and nodes with only some of them (``part``).
+
+    Exact: walks within a node ascend, and rounding is monotonic, so if the slowest cell of a node is in,
+    all are, and if the fastest is out, all are.
+    """
+    slow = (reach.time + prep.coff[reach.lo + reach.cnt - 1]) + reach.soff
+    fast = (reach.time + prep.coff[reach.lo]) + reach.soff
+    full = slow <= bound
+    return full, ~full & (fast <= bound)
 
 
 def _weights(weight: Any, t: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -1179,6 +1239,42 @@ def _weights(weight: Any, t: NDArray[np.float64]) -> NDArray[np.float64]:
     return w
 
 
+class _Sums:
+    """Per-node and per-cell sums of many small additions, gathered and added with one bincount a batch."""
+
+    def __init__(self, n_nodes: int, n_cells: int) -> None:
+        self.node = np.zeros(n_nodes)
+        self.cell = np.zeros(n_cells)
+        self._n: list[tuple[NDArray[np.intp], NDArray[np.float64] | float]] = []
+        self._c: list[tuple[NDArray[np.intp], NDArray[np.float64] | float]] = []
+        self.held = 0
+
+    def add_nodes(self, idx: NDArray[np.intp], value: NDArray[np.float64] | float) -> None:
+        if len(idx):
+            self._n.append((idx, value))
+            self.held += len(idx)
+
+    def add_cells(self, idx: NDArray[np.intp], value: NDArray[np.float64] | float) -> None:
+        if len(idx):
+            self._c.append((idx, value))
+            self.held += len(idx)
+
+    def flush(self) -> None:
+        for parts, out in ((self._n, self.node), (self._c, self.cell)):
+            if parts:
+                idx = np.concatenate([i for i, _ in parts])
+                val = np.concatenate(
+                    [np.broadcast_to(np.asarray(v, dtype=np.float64), i.shape) for i, v in parts]
+                )
+                out += np.bincount(idx, weights=val, minlength=len(out))
+                parts.clear()
+        self.held = 0
+
+    def per_cell(self, cnode: NDArray[np.int64]) -> NDArray[np.float64]:
+        self.flush()
+        return self.node[cnode] + self.cell
+
+
 def _partial(
     graph: RoadGraph, prep: _Prepared, weight: Any, k0: int, k1: int, batch: int = _BATCH
 ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -1187,47 +1283,71 @@ def _partial(
 
     Returns (their positions, their weighted need, access added per ``prep.cells`` position, services in
     reach per ``prep.cells`` position). Partials of disjoint ranges add up to the whole result.
+
+    Plain and step weights are sums of indicators ``t <= bound`` (:func:`_levels`): the nodes whose cells
+    are all within a bound are added once per node; only the cells of the nodes the bound cuts through
+    are taken one by one. Other weight functions are applied to every pair.
     """
     rev = graph.reversed_matrix
     nc = len(prep.cells)
-    access = np.zeros(nc)
-    count = np.zeros(nc)
-    wf = None if weight is None else _vectorised(weight)
+    acc = _Sums(graph.n_nodes, nc)
+    cnt = _Sums(graph.n_nodes, nc)
+    fca = prep.cneed is not None and prep.capacity is not None
+    levels = _levels(weight, prep.t0) if fca else None
+    wf = None if (weight is None or levels is not None) else _vectorised(weight)
     js: list[int] = []
     wn: list[float] = []
-    buf_p: list[NDArray[np.intp]] = []
-    buf_v: list[NDArray[np.float64]] = []
-    buf_c: list[NDArray[np.intp]] = []
-    held = 0
-
-    def flush() -> None:
-        nonlocal held
-        if buf_c:
-            count[:] += np.bincount(np.concatenate(buf_c), minlength=nc)
-        if buf_p:
-            access[:] += np.bincount(np.concatenate(buf_p), weights=np.concatenate(buf_v), minlength=nc)
-        buf_p.clear()
-        buf_v.clear()
-        buf_c.clear()
-        held = 0
-
-    for j, pos, t in _searches(prep, rev, k0, k1, batch):
-        buf_c.append(pos)
-        held += len(pos)
-        if prep.cneed is not None and prep.capacity is not None:
-            w = _weights(wf, t)
-            wneed = float(w @ prep.cneed[pos])
-            js.append(int(j))
-            wn.append(wneed)
-            r = _ratio(prep.capacity[[j]], np.array([wneed]))[0]
+    for reach in _reaches(prep, rev, k0, k1, batch):
+        # Services in reach (coverage), whatever the weight.
+        full0, part0 = _split(prep, reach, prep.t0)
+        cnt.add_nodes(reach.nodes[full0], 1.0)
+        if part0.any():
+            pos, _ = _pairs(prep, _sub(reach, part0), prep.t0)
+            cnt.add_cells(pos, 1.0)
+        if not fca:
+            pass
+        elif levels is not None:
+            assert prep.cneed is not None and prep.node_need is not None and prep.capacity is not None
+            total = 0.0
+            node_parts: list[tuple[NDArray[np.intp], float]] = []
+            cell_parts: list[tuple[NDArray[np.intp], float]] = []
+            for bound, delta in levels:
+                full, part = (full0, part0) if bound == prep.t0 else _split(prep, reach, bound)
+                nodes = reach.nodes[full]
+                pos = _pairs(prep, _sub(reach, part), bound)[0] if part.any() else np.zeros(0, np.intp)
+                total += delta * (float(prep.node_need[nodes].sum()) + float(prep.cneed[pos].sum()))
+                node_parts.append((nodes, delta))
+                cell_parts.append((pos, delta))
+            js.append(reach.j)
+            wn.append(total)
+            r = _ratio(prep.capacity[[reach.j]], np.array([total]))[0]
             if np.isfinite(r) and r != 0:
-                buf_p.append(pos)
-                buf_v.append(w * r)
-                held += len(pos)
-        if held >= _FLUSH_PAIRS:
-            flush()
-    flush()
-    return np.asarray(js, dtype=np.intp), np.asarray(wn, dtype=np.float64), access, count
+                for (nodes, delta), (pos, _) in zip(node_parts, cell_parts, strict=True):
+                    acc.add_nodes(nodes, delta * r)
+                    acc.add_cells(pos, delta * r)
+        else:
+            assert prep.cneed is not None and prep.capacity is not None
+            pos, t = _pairs(prep, reach, prep.t0)
+            w = _weights(wf, t)
+            total = float((w * prep.cneed[pos]).sum())
+            js.append(reach.j)
+            wn.append(total)
+            r = _ratio(prep.capacity[[reach.j]], np.array([total]))[0]
+            if np.isfinite(r) and r != 0:
+                acc.add_cells(pos, w * r)
+        if acc.held + cnt.held >= _FLUSH_PAIRS:
+            acc.flush()
+            cnt.flush()
+    return (
+        np.asarray(js, dtype=np.intp),
+        np.asarray(wn, dtype=np.float64),
+        acc.per_cell(prep.cnode),
+        cnt.per_cell(prep.cnode),
+    )
+
+
+def _sub(reach: _Reach, mask: NDArray[np.bool_]) -> _Reach:
+    return _Reach(reach.j, reach.nodes[mask], reach.time[mask], reach.lo[mask], reach.cnt[mask], reach.soff)
 
 
 @dataclass(frozen=True)
@@ -1478,9 +1598,10 @@ def travel_time_pairs(
     ii: list[NDArray[np.intp]] = []
     jj: list[NDArray[np.intp]] = []
     tt: list[NDArray[np.float64]] = []
-    for j, pos, t in _searches(prep, graph.reversed_matrix, 0, prep.n_sources, _BATCH):
+    for reach in _reaches(prep, graph.reversed_matrix, 0, prep.n_sources, _BATCH):
+        pos, t = _pairs(prep, reach, t0)
         ii.append(prep.cells[pos])
-        jj.append(np.full(len(pos), j, dtype=np.intp))
+        jj.append(np.full(len(pos), reach.j, dtype=np.intp))
         tt.append(t)
     if not ii:
         return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)

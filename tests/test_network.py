@@ -230,9 +230,11 @@ WEIGHTS = {
 }
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["sparse", "dense"])
 @pytest.mark.parametrize("name", sorted(WEIGHTS))
-def test_fca_equals_fca_from_pairs(name):
-    g, dg, xy, dxy, sxy, rng = random_case(4)
+def test_fca_equals_fca_from_pairs(name, dense):
+    # dense: many demand points per node: whole nodes are in (added once), bounds cut through others.
+    g, dg, xy, dxy, sxy, rng = random_case(4, n=120, n_dem=3000) if dense else random_case(4)
     need = rng.uniform(0, 50, len(dxy))
     need[:5] = 0.0
     cap = rng.uniform(1, 30, len(sxy))
