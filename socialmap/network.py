@@ -81,6 +81,7 @@ from socialmap.errors import N_, DataSourceError, Problem, SocialMapError, Valid
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "COST_LABELS",
     "DRIVE_SPEEDS_KMH",
     "MAXSPEED_FACTOR",
     "MODES",
@@ -160,6 +161,13 @@ SPEED_SOURCES: Mapping[str, str] = {
     "drive": "OSRM car profile (osrm-backend profiles/car.lua, v5): speeds by highway class; tagged maxspeed "
     "x 0.8 (features/car/maxspeed.feature)",
     "walk": "OSRM foot profile (osrm-backend profiles/foot.lua, v5): walking_speed 5 km/h",
+}
+
+#: How each cost is named for people (maps, briefs, the app): straight lines, or travel time by mode.
+COST_LABELS: Mapping[str, str] = {
+    "euclidean": N_("straight-line distance"),
+    "drive": N_("travel time (roads, driving)"),
+    "walk": N_("travel time (roads, walking)"),
 }
 
 #: Longest stretch of road (metres) between two graph nodes, by default (see the module docstring).
@@ -1193,9 +1201,9 @@ def _expand(lo: NDArray[np.int64], cnt: NDArray[np.int64]) -> NDArray[np.intp]:
 def _pairs(prep: _Prepared, reach: _Reach, bound: float) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """Cells (positions in ``prep.cells``) within ``bound`` minutes of the service, and their times."""
     pos = _expand(reach.lo, reach.cnt)
-    t = (np.repeat(reach.time, reach.cnt) + prep.coff[pos]) + reach.soff
-    keep = t <= bound
-    return pos[keep], t[keep]
+    mins = (np.repeat(reach.time, reach.cnt) + prep.coff[pos]) + reach.soff
+    keep = mins <= bound
+    return pos[keep], mins[keep]
 
 
 def _levels(weight: Any, t0: float) -> list[tuple[float, float]] | None:

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from socialmap import settings
 from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage
@@ -65,6 +66,13 @@ class AnalysisConfig:
         Metric CRS for the analysis (default: ``settings.work_crs``, else the data's UTM zone).
     e2sfca_weights
         For ``method="e2sfca"``: the weight of each equal distance band of the catchment.
+    catchment_min
+        With a road network (``analyze(..., network=graph)``): one catchment in minutes of travel for
+        every service type, a mapping service type → minutes, or ``None`` for the taxonomy's
+        ``catchment_min`` of each type (``settings.default_catchment_min`` where it has none).
+    max_snap_m
+        With a road network: demand points and services farther than this from it are off the network
+        and reported (``None``: ``settings.default_max_snap_m``).
     """
 
     method: Literal["2sfca", "e2sfca", "coverage"] = "2sfca"
@@ -75,6 +83,8 @@ class AnalysisConfig:
     weights: Mapping[str, float] | None = None
     crs: str | None = None
     e2sfca_weights: tuple[float, ...] = E2SFCA_BAND_WEIGHTS
+    catchment_min: float | Mapping[str, float] | None = None
+    max_snap_m: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -96,6 +106,24 @@ class AnalysisConfig:
                 isinstance(value, int | float) and math.isfinite(value) and value > 0
             ):
                 problems.append(f"catchment_m for {key} must be a positive number of metres; got {value!r}")
+        minutes = (
+            self.catchment_min.items()
+            if isinstance(self.catchment_min, Mapping)
+            else [("all", self.catchment_min)]
+        )
+        for key, value in minutes:
+            if value is not None and not (
+                isinstance(value, int | float) and math.isfinite(value) and value > 0
+            ):
+                problems.append(
+                    f"catchment_min for {key} must be a positive number of minutes; got {value!r}"
+                )
+        if self.max_snap_m is not None and not (
+            isinstance(self.max_snap_m, int | float)
+            and not math.isnan(self.max_snap_m)
+            and self.max_snap_m >= 0
+        ):
+            problems.append(f"max_snap_m must be a distance in metres >= 0; got {self.max_snap_m!r}")
         if not self.e2sfca_weights or any(not (0 <= w <= 1) for w in self.e2sfca_weights):
             problems.append(f"e2sfca_weights must be numbers in [0, 1]; got {self.e2sfca_weights!r}")
         if self.service_types is not None and isinstance(self.service_types, str):
@@ -111,6 +139,15 @@ class AnalysisConfig:
         elif self.catchment_m is not None:
             return float(self.catchment_m)
         return float(taxonomy.catchment_for(service_type))
+
+    def catchment_min_for(self, service_type: str, taxonomy: Any) -> float:
+        """Return the catchment (minutes on a road network) of a service type under these options."""
+        if isinstance(self.catchment_min, Mapping):
+            if service_type in self.catchment_min:
+                return float(self.catchment_min[service_type])
+        elif self.catchment_min is not None:
+            return float(self.catchment_min)
+        return float(taxonomy.catchment_min_for(service_type))
 
 
 @dataclass(frozen=True)
@@ -141,6 +178,9 @@ class Result:
         The options used.
     taxonomy
         The :class:`socialmap.taxonomy.Taxonomy` the result was computed with.
+    network
+        The :class:`socialmap.network.RoadGraph` whose travel times were the cost, or ``None`` for
+        straight-line distances (scenarios and placement reuse it).
     """
 
     areas: gpd.GeoDataFrame
@@ -151,6 +191,7 @@ class Result:
     provenance: dict[str, Any]
     config: AnalysisConfig
     taxonomy: Any = None
+    network: Any = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -317,6 +358,8 @@ def analyze(
     config: AnalysisConfig | None = None,
     demand: Any = None,
     progress: Progress | None = None,
+    network: Any = None,
+    network_mode: str = "drive",
     **options: Any,
 ) -> Result:
     """
@@ -337,6 +380,12 @@ def analyze(
         With ``spreading="points"``: demand points (GeoDataFrame with ``population``) or a raster path.
     progress
         Called as ``progress(step, total, message)`` as service types are done.
+    network
+        A road graph (:class:`socialmap.network.RoadGraph`, or the path of an ``.osm.pbf`` extract or a
+        saved ``.npz`` graph): catchments are then travel times in minutes on it (``catchment_min``)
+        instead of straight-line distances; see :mod:`socialmap.network`.
+    network_mode
+        ``"drive"`` or ``"walk"``, when ``network`` is a path.
 
     Returns
     -------
@@ -356,6 +405,7 @@ def analyze(
         config = AnalysisConfig(**options)
     elif options:
         raise SocialMapError("Give either `config` or keyword options, not both.")
+    graph = _network(network, network_mode)
     area_in, svc_in, pop_in, tax, provenance = _read_inputs(areas, services, population, demo, taxonomy)
     crs = work_crs_for(area_in, config.crs)
     logger.info("analysing %d areas, %d services in %s", len(area_in), len(svc_in), crs.to_string())
@@ -390,11 +440,12 @@ def analyze(
     logger.info("%d demand points (%s)", len(pts), config.spreading)
 
     rows, point_rows = [], []
+    off_network: dict[str, Any] = {}
     total = len(types)
     for step, t in enumerate(types, start=1):
         if progress is not None:
             progress(step - 1, total, t)
-        catchment = config.catchment_for(t, tax)
+        catchment = config.catchment_for(t, tax) if graph is None else config.catchment_min_for(t, tax)
         sites = svc_w[svc_w["service_type"] == t]
         method: str = config.method
         if t in unknown_need:
@@ -419,18 +470,23 @@ def analyze(
             dem = gpd.GeoDataFrame(
                 {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
             )
-            cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
-            covered = cov["covered"].to_numpy(dtype=bool)
-            if method == "coverage":
-                a = np.full(len(dem), np.nan)
-            elif known.empty:
-                a = np.zeros(len(dem))
+            weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
+            if graph is not None:
+                covered, a = _network_access(graph, dem, sites, known, method, catchment, weight, config, crs)
+                off_network[t] = _off_network_note(t, covered, dem, sites, notes)
+                covered = covered.covered
             else:
-                weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
-                fca = acc.two_step_fca(
-                    dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
-                )
-                a = fca["access"].to_numpy(dtype=float)
+                cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
+                covered = cov["covered"].to_numpy(dtype=bool)
+                if method == "coverage":
+                    a = np.full(len(dem), np.nan)
+                elif known.empty:
+                    a = np.zeros(len(dem))
+                else:
+                    fca = acc.two_step_fca(
+                        dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                    )
+                    a = fca["access"].to_numpy(dtype=float)
             per_point = pd.DataFrame(
                 {
                     "area_id": pts["area_id"].to_numpy(),
@@ -448,9 +504,12 @@ def analyze(
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)
-        table.insert(3, "catchment_m", catchment)
+        table.insert(3, "catchment_m", catchment if graph is None else np.nan)
+        if graph is not None:
+            table.insert(4, "catchment_min", catchment)
         rows.append(table)
-        logger.info("%s: %s, catchment %.0f m", t, method, catchment)
+        unit = "m" if graph is None else "min"
+        logger.info("%s: %s, catchment %.0f %s", t, method, catchment, unit)
     if progress is not None:
         progress(total, total, "done")
 
@@ -472,10 +531,100 @@ def analyze(
         )
 
     provenance.update(_provenance(tax, pop, types, config, crs.to_string(), long))
+    provenance.update(_cost_provenance(graph, config, long, off_network))
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, graph)
+
+
+def _network(network: Any, mode: str) -> Any:
+    """Return the road graph of ``analyze(network=...)``: a RoadGraph, one read from a path, or ``None``."""
+    if network is None:
+        return None
+    from socialmap import network as nw
+
+    if isinstance(network, nw.RoadGraph):
+        return network
+    if isinstance(network, str | os.PathLike):
+        return nw.read(network, mode=mode)  # type: ignore[arg-type]
+    raise SocialMapError(
+        f"`network` must be a socialmap.network.RoadGraph or the path of an .osm.pbf / .npz file; "
+        f"got {type(network).__name__}."
+    )
+
+
+def _network_access(
+    graph: Any,
+    dem: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    known: gpd.GeoDataFrame,
+    method: str,
+    catchment_min: float,
+    weight: Any,
+    config: AnalysisConfig,
+    crs: Any,
+) -> tuple[Any, NDArray[np.float64]]:
+    """Coverage and access on the road network (one streamed run): (the network result, access)."""
+    from socialmap import network as nw
+
+    dxy = np.column_stack([dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy()])
+    sxy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()]).reshape(-1, 2)
+    opts = {"catchment_min": catchment_min, "max_snap_m": config.max_snap_m, "crs": crs}
+    if method == "coverage":
+        res = nw.coverage(graph, dxy, sxy, **opts)
+        return res, np.full(len(dem), np.nan)
+    # Not "coverage": every capacity is known (see analyze), so the sites are the known ones.
+    assert len(known) == len(sites)
+    cap = pd.to_numeric(sites["capacity"]).to_numpy(dtype=float)
+    res = nw.fca(graph, dxy, dem["need"].to_numpy(dtype=float), sxy, cap, weight=weight, **opts)
+    return res, res.access
+
+
+def _off_network_note(
+    service_type: str, res: Any, dem: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, notes: list[str]
+) -> dict[str, Any]:
+    """Report demand points and services off the road network (in the notes and the provenance)."""
+    off_d = np.asarray(res.demand_off_network, dtype=bool)
+    off_s = np.asarray(res.supply_off_network, dtype=bool)
+    need = float(dem["need"].to_numpy(dtype=float)[off_d].sum())
+    ids = sites["service_id"].astype(str).to_numpy()[off_s].tolist() if "service_id" in sites else []
+    # English here; socialmap.report.run_notes writes them in the user's language from the provenance.
+    if off_d.any():
+        notes.append(
+            f"{service_type}: off the road network: {int(off_d.sum())} demand points with {need:,.1f} "
+            f"persons in need are farther than max_snap_m from any road and count as out of reach."
+        )
+    if off_s.any():
+        shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+        notes.append(
+            f"{service_type}: off the road network: {int(off_s.sum())} services are farther than max_snap_m "
+            f"from any road and reach no one ({shown})."
+        )
+    return {"demand_points": int(off_d.sum()), "need": need, "services": ids}
+
+
+def _cost_provenance(
+    graph: Any, config: AnalysisConfig, long: pd.DataFrame, off_network: dict[str, Any]
+) -> dict[str, Any]:
+    """Which cost the catchments were measured in (``cost``), and for a road network how it was made."""
+    from socialmap.network import COST_LABELS
+
+    if graph is None:
+        return {"cost": "euclidean", "cost_label": COST_LABELS["euclidean"]}
+    per_type = long.drop_duplicates("service_type").set_index("service_type")
+    return {
+        "cost": graph.mode,
+        "cost_label": COST_LABELS[graph.mode],
+        "catchment_m": {},
+        "catchment_min": per_type["catchment_min"].to_dict(),
+        "default_catchment_min": settings.default_catchment_min,
+        "network": {
+            **graph.provenance,
+            "max_snap_m": settings.default_max_snap_m if config.max_snap_m is None else config.max_snap_m,
+        },
+        "off_network": off_network,
+    }
 
 
 def _provenance(
