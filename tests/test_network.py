@@ -443,3 +443,40 @@ def test_from_edges_errors_name_the_rows():
         network.fca(
             network.from_edges(layer.iloc[:1], speed="kmh"), [[0, 0]], [1], [[0, 0]], [1], catchment_min=0
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Dask: tasks are batches of services; equal to the single-machine result
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dask_equals_single_machine():
+    distributed = pytest.importorskip("distributed")
+    from socialmap import cluster
+
+    g, _, _, dxy, sxy, rng = random_case(6, n=150, n_dem=2000, n_sup=40)
+    need = rng.uniform(0, 50, len(dxy))
+    cap = rng.uniform(1, 30, len(sxy))
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
+        for name in ("plain", "step", "gaussian"):
+            weight = WEIGHTS[name]
+            single = network.fca(g, dxy, need, sxy, cap, catchment_min=25.0, weight=weight)
+            for n_tasks in (1, 7, None):
+                res = cluster.fca_network_dask(
+                    g, dxy, need, sxy, cap, catchment_min=25.0, weight=weight, client=client, n_tasks=n_tasks
+                )
+                assert isinstance(res, network.NetworkFCAResult)
+                for field in ("access", "ratio", "weighted_need", "nearest"):
+                    np.testing.assert_allclose(
+                        getattr(res, field),
+                        getattr(single, field),
+                        rtol=1e-12,
+                        atol=0,
+                        err_msg=f"{name} {field}",
+                    )
+                np.testing.assert_array_equal(res.n_services, single.n_services)
