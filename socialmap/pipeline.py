@@ -473,7 +473,9 @@ def analyze(
             weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
             if graph is not None:
                 covered, a = _network_access(graph, dem, sites, known, method, catchment, weight, config, crs)
-                off_network[t] = _off_network_note(t, covered, dem, sites, notes)
+                off_network[t] = _off_network_note(
+                    t, covered, dem, sites, notes, t in tax.sensitive_service_types
+                )
                 covered = covered.covered
             else:
                 cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
@@ -582,26 +584,41 @@ def _network_access(
 
 
 def _off_network_note(
-    service_type: str, res: Any, dem: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, notes: list[str]
+    service_type: str,
+    res: Any,
+    dem: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    notes: list[str],
+    sensitive: bool,
 ) -> dict[str, Any]:
-    """Report demand points and services off the road network (in the notes and the provenance)."""
+    """
+    Report demand points and services off the road network (in the notes and the provenance).
+
+    For a sensitive service type neither the need off the network (a count of a sensitive group) nor
+    the services' ids are given: only how many points and services.
+    """
     off_d = np.asarray(res.demand_off_network, dtype=bool)
     off_s = np.asarray(res.supply_off_network, dtype=bool)
-    need = float(dem["need"].to_numpy(dtype=float)[off_d].sum())
-    ids = sites["service_id"].astype(str).to_numpy()[off_s].tolist() if "service_id" in sites else []
+    need = None if sensitive else float(dem["need"].to_numpy(dtype=float)[off_d].sum())
+    ids = (
+        []
+        if sensitive or "service_id" not in sites
+        else sites["service_id"].astype(str).to_numpy()[off_s].tolist()
+    )
     # English here; socialmap.report.run_notes writes them in the user's language from the provenance.
     if off_d.any():
         notes.append(
-            f"{service_type}: off the road network: {int(off_d.sum())} demand points with {need:,.1f} "
-            f"persons in need are farther than max_snap_m from any road and count as out of reach."
+            f"{service_type}: off the road network: {int(off_d.sum())} demand points"
+            + ("" if need is None else f" with {need:,.1f} persons in need")
+            + " are farther than max_snap_m from any road and count as out of reach."
         )
     if off_s.any():
-        shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+        shown = "" if not ids else " (" + ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "") + ")"
         notes.append(
             f"{service_type}: off the road network: {int(off_s.sum())} services are farther than max_snap_m "
-            f"from any road and reach no one ({shown})."
+            f"from any road and reach no one{shown}."
         )
-    return {"demand_points": int(off_d.sum()), "need": need, "services": ids}
+    return {"demand_points": int(off_d.sum()), "need": need, "services": int(off_s.sum()), "service_ids": ids}
 
 
 def _cost_provenance(

@@ -523,7 +523,18 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
         )
     snap_m = float((prov.get("network") or {}).get("max_snap_m", 0.0))
     for key, off in dict(prov.get("off_network") or {}).items():
-        if off.get("demand_points"):
+        if off.get("demand_points") and off.get("need") is None:  # a sensitive type: no count of persons
+            notes.append(
+                t(
+                    "{service}: off the road network: {points} demand points are farther than {distance} m "
+                    "from any road and count as out of reach.",
+                    lang,
+                    service=label(key),
+                    points=_fmt(off["demand_points"], lang, 0),
+                    distance=_fmt(snap_m, lang, 0),
+                )
+            )
+        elif off.get("demand_points"):
             notes.append(
                 t(
                     "{service}: off the road network: {points} demand points with {need} persons in need are "
@@ -535,17 +546,28 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                     distance=_fmt(snap_m, lang, 0),
                 )
             )
-        if off.get("services"):
+        ids = list(off.get("service_ids") or [])
+        if off.get("services") and not ids:
+            notes.append(
+                t(
+                    "{service}: off the road network: {count} services are farther than {distance} m from "
+                    "any road and reach no one.",
+                    lang,
+                    service=label(key),
+                    count=_fmt(off["services"], lang, 0),
+                    distance=_fmt(snap_m, lang, 0),
+                )
+            )
+        elif off.get("services"):
             notes.append(
                 t(
                     "{service}: off the road network: {count} services are farther than {distance} m from "
                     "any road and reach no one ({ids}).",
                     lang,
                     service=label(key),
-                    count=_fmt(len(off["services"]), lang, 0),
+                    count=_fmt(off["services"], lang, 0),
                     distance=_fmt(snap_m, lang, 0),
-                    ids=", ".join(map(str, off["services"][:10]))
-                    + (" …" if len(off["services"]) > 10 else ""),
+                    ids=", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else ""),
                 )
             )
     kinds = ("need unknown", "capacity unknown", "off the road network")

@@ -103,7 +103,7 @@ def test_2sfca_in_minutes_by_hand(taxonomy, services, roads):
     assert prov["cost"] == "drive" and prov["cost_label"] == "travel time (roads, driving)"
     assert prov["catchment_min"] == {"day": 15.0}
     assert prov["network"]["source"] == "test roads" and prov["network"]["max_snap_m"] == 1000.0
-    assert prov["off_network"]["day"] == {"demand_points": 1, "need": 0.0, "services": []}
+    assert prov["off_network"]["day"] == {"demand_points": 1, "need": 0.0, "services": 0, "service_ids": []}
     assert any("off the road network" in n for n in res.notes)
     assert res.network is roads
 
@@ -152,7 +152,7 @@ def test_off_network_service_is_reported(taxonomy, services, roads):
     far = services.copy()
     far.loc[1, "geometry"] = Point(5000, 15000)  # c's centre: 10 km from any road
     res = run(taxonomy, far, roads)
-    assert res.provenance["off_network"]["day"]["services"] == ["s2"]
+    assert res.provenance["off_network"]["day"]["service_ids"] == ["s2"]
     notes = run_notes(res, "en")
     assert any("1 services are farther than 1,000 m from any road and reach no one (s2)" in n for n in notes)
     sq = run_notes(res, "sq")
@@ -212,3 +212,83 @@ def test_placement_by_travel_time(taxonomy, services, roads):
     assert a.toarray().tolist() == [[1.0, 0.0]]
     a = coverage_matrix([[15000, 15000]], [[15000, 10000], [11000, 15000]], radius_m=10_000)
     assert a.toarray().tolist() == [[1.0, 1.0]]
+
+
+SENSITIVE = TAXONOMY.replace(
+    "service_types:",
+    """  victims:
+    label: {en: Victims, sq: Viktimat, sr: Žrtve}
+    rate: 0.001
+    source: made_up
+    sensitive: true
+service_types:
+  shelter:
+    label: {en: Shelter, sq: Strehimore, sr: Sklonište}
+    target_groups: [victims]
+    sensitive: true""",
+)
+
+
+def test_off_network_notes_of_a_sensitive_type_give_no_counts_of_persons_and_no_ids(tmp_path, roads):
+    tax = taxonomy_from_text(tmp_path, SENSITIVE)
+    shelters = gpd.GeoDataFrame(
+        {"service_id": ["secret-1"], "name": ["X"], "service_type": ["shelter"], "capacity": [5.0]},
+        geometry=[Point(5000, 15000)],  # off the network
+        crs=CRS,
+    )
+    res = run(tax, shelters, roads, service_types=("shelter",), catchment_min=15)
+    off = res.provenance["off_network"]["shelter"]
+    assert off == {"demand_points": 1, "need": None, "services": 1, "service_ids": []}
+    for lang in ("en", "sq", "sr"):
+        text = " ".join(run_notes(res, lang))
+        assert "secret-1" not in text
+    assert "1 demand points are farther than 1,000 m" in " ".join(run_notes(res, "en"))
+    assert "secret-1" not in " ".join(res.notes)
+
+
+def test_cli_analyze_with_roads(tmp_path):
+    """socialmap analyze --demo kosovo --roads FILE --mode drive --catchment-min 30, on an OSM XML grid."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from socialmap.cli import app
+
+    lons, lats = np.linspace(20.0, 21.8, 31), np.linspace(41.85, 43.3, 31)
+    rows = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="socialmap test">']
+    ids = {}
+    for i, lat in enumerate(lats):
+        for j, lon in enumerate(lons):
+            ids[i, j] = len(ids) + 1
+            rows.append(f'<node id="{ids[i, j]}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
+    for i in range(31):
+        for w, refs, kind in (
+            (2 * i + 1, [ids[i, j] for j in range(31)], "primary"),
+            (2 * i + 2, [ids[j, i] for j in range(31)], "tertiary"),
+        ):
+            nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+            rows.append(f'<way id="{w}" version="1">{nds}<tag k="highway" v="{kind}"/></way>')
+    rows.append("</osm>")
+    osm = tmp_path / "grid.osm"
+    osm.write_text("\n".join(rows), encoding="utf-8")
+    runner = CliRunner()
+    args = ["analyze", "--demo", "kosovo", "--roads", str(osm), "--mode", "drive", "--catchment-min", "30"]
+    args += ["--spreading", "representative", "--out", str(tmp_path / "out")]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["cost"] == "drive" and set(prov["catchment_min"].values()) == {30.0}
+    assert prov["network"]["source"] == "grid.osm"
+    bad = runner.invoke(
+        app, ["analyze", "--demo", "kosovo", "--roads", str(osm), "--mode", "fly", "--out", str(tmp_path)]
+    )
+    assert bad.exit_code != 0
+    # Parsed once, then reused: the roads command writes the graph, --roads reads it.
+    saved = tmp_path / "roads.npz"
+    done = runner.invoke(app, ["roads", str(osm), "--out", str(saved), "--mode", "drive"])
+    assert done.exit_code == 0 and saved.exists(), done.output
+    args[args.index(str(osm))] = str(saved)
+    args[-1] = str(tmp_path / "out2")
+    assert runner.invoke(app, args).exit_code == 0
+    again = json.loads((tmp_path / "out2" / "provenance.json").read_text(encoding="utf-8"))
+    assert again["methods_used"] == prov["methods_used"]
