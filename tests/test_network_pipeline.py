@@ -246,14 +246,8 @@ def test_off_network_notes_of_a_sensitive_type_give_no_counts_of_persons_and_no_
     assert "secret-1" not in " ".join(res.notes)
 
 
-def test_cli_analyze_with_roads(tmp_path):
-    """socialmap analyze --demo kosovo --roads FILE --mode drive --catchment-min 30, on an OSM XML grid."""
-    import json
-
-    from typer.testing import CliRunner
-
-    from socialmap.cli import app
-
+def kosovo_grid_osm() -> bytes:
+    """OSM XML: a 31 x 31 grid of roads over Kosovo's longitudes and latitudes (primary, tertiary)."""
     lons, lats = np.linspace(20.0, 21.8, 31), np.linspace(41.85, 43.3, 31)
     rows = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="socialmap test">']
     ids = {}
@@ -269,8 +263,19 @@ def test_cli_analyze_with_roads(tmp_path):
             nds = "".join(f'<nd ref="{r}"/>' for r in refs)
             rows.append(f'<way id="{w}" version="1">{nds}<tag k="highway" v="{kind}"/></way>')
     rows.append("</osm>")
+    return "\n".join(rows).encode("utf-8")
+
+
+def test_cli_analyze_with_roads(tmp_path):
+    """socialmap analyze --demo kosovo --roads FILE --mode drive --catchment-min 30, on an OSM XML grid."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from socialmap.cli import app
+
     osm = tmp_path / "grid.osm"
-    osm.write_text("\n".join(rows), encoding="utf-8")
+    osm.write_bytes(kosovo_grid_osm())
     runner = CliRunner()
     args = ["analyze", "--demo", "kosovo", "--roads", str(osm), "--mode", "drive", "--catchment-min", "30"]
     args += ["--spreading", "representative", "--out", str(tmp_path / "out")]
@@ -292,3 +297,48 @@ def test_cli_analyze_with_roads(tmp_path):
     assert runner.invoke(app, args).exit_code == 0
     again = json.loads((tmp_path / "out2" / "provenance.json").read_text(encoding="utf-8"))
     assert again["methods_used"] == prov["methods_used"]
+
+
+def test_views_read_roads_and_name_the_cost():
+    from socialmap import views
+
+    roads = views.read_roads(("kosovo-grid.osm", kosovo_grid_osm()), "walk")
+    assert roads.graph is not None and roads.graph.mode == "walk" and not roads.problems
+    assert roads.graph.provenance["source"] == "kosovo-grid.osm"
+    bad = views.read_roads(("roads.osm.pbf", b"not OSM"), "drive")
+    assert bad.graph is None and "could not be read as OpenStreetMap data" in bad.problems[0].message
+    assert views.read_roads(None).graph is None
+    assert views.cost_name("drive", "en") == "travel time (roads, driving)"
+    assert views.cost_name(None, "en") == "straight-line distance"
+    assert views.cost_name("walk", "sq") == "koha e udhëtimit (rrugët, në këmbë)"
+
+
+def test_app_with_a_road_file():
+    """The app: a road file in "Your data" turns the catchment into minutes, and says which cost is used."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=180)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("measured as: straight-line distance" in c.value for c in at.sidebar.caption)
+    at.file_uploader(key="upload_roads").upload("kosovo-grid.osm", kosovo_grid_osm(), "application/xml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("measured as: travel time (roads, driving)" in c.value for c in at.sidebar.caption)
+    assert at.slider(key="catchment_min").value == 30
+    assert any("off the road network" in i.value for i in at.info)  # the notes under the map
+    at.selectbox(key="service_type").set_value("day_care_disability").run()
+    at.session_state["view"] = at.tabs[1].label  # the ranking, under the map's title
+    at.run()
+    assert at.tabs[1].subheader[0].value.endswith("(2SFCA, 30 min, travel time (roads, driving))")
+    at.radio(key="travel_mode").set_value("walk").run()
+    assert not at.exception and not at.error
+    assert any("measured as: travel time (roads, walking)" in c.value for c in at.sidebar.caption)
+    assert at.tabs[1].subheader[0].value.endswith("(2SFCA, 30 min, travel time (roads, walking))")
+    # A file that is not OpenStreetMap data: said so, and straight lines are used.
+    at.file_uploader(key="upload_roads").upload("roads.osm.pbf", b"junk", "application/octet-stream").run()
+    assert not at.exception
+    assert any("straight-line distances are used instead" in e.value for e in at.error)
