@@ -71,14 +71,24 @@ def read_inputs(
     return views.read_inputs(areas, services, population, demo=load_demo(demo_name))
 
 
-def analysis_config(method: str, catchment_m: float, spreading: str, cell_size_m: float) -> AnalysisConfig:
+def analysis_config(
+    method: str, catchment_m: float, spreading: str, cell_size_m: float, catchment_min: float | None = None
+) -> AnalysisConfig:
     """Return the analysis options chosen in the sidebar."""
     return AnalysisConfig(
         method=method,  # type: ignore[arg-type]
         catchment_m=catchment_m,
         spreading=spreading,  # type: ignore[arg-type]
         cell_size_m=cell_size_m,
+        catchment_min=catchment_min,
     )
+
+
+# A road graph is parsed once per uploaded file and travel mode, and shared by every rerun.
+@st.cache_resource(show_spinner=False, max_entries=2)
+def read_roads(roads: views.Upload | None, travel_mode: str) -> views.Roads:
+    """Read the uploaded road network (cached by its bytes and the travel mode)."""
+    return views.read_roads(roads, travel_mode)
 
 
 # A Result holds a few GeoDataFrames that nothing changes (views functions copy what they alter):
@@ -93,11 +103,15 @@ def run_analysis(
     catchment_m: float,
     spreading: str,
     cell_size_m: float,
+    roads: views.Upload | None = None,
+    travel_mode: str = "drive",
+    catchment_min: float | None = None,
 ) -> views.Analysis:
     """Run the analysis on the inputs with the chosen options (cached by all of them)."""
     inputs = read_inputs(areas, services, population, demo_name)
-    config = analysis_config(method, catchment_m, spreading, cell_size_m)
-    return views.analyze_inputs(inputs, config, demo=load_demo(demo_name))
+    config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
+    graph = read_roads(roads, travel_mode).graph
+    return views.analyze_inputs(inputs, config, demo=load_demo(demo_name), network=graph)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -110,15 +124,32 @@ def run_plan(
     catchment_m: float,
     spreading: str,
     cell_size_m: float,
+    roads: views.Upload | None,
+    travel_mode: str,
+    catchment_min: float | None,
     edits: tuple[views.PlanEdit, ...],
     lang: str,
 ) -> views.PlanRun:
     """Run a scenario (the proposed services) on the inputs with the chosen options (cached by all)."""
-    options = (areas, services, population, demo_name, method, catchment_m, spreading, cell_size_m)
+    road_options = (roads, travel_mode, catchment_min)
+    options = (
+        areas,
+        services,
+        population,
+        demo_name,
+        method,
+        catchment_m,
+        spreading,
+        cell_size_m,
+        *road_options,
+    )
     base = run_analysis(*options)
-    config = analysis_config(method, catchment_m, spreading, cell_size_m)
+    config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
     inputs = read_inputs(areas, services, population, demo_name)
-    return views.run_plan(inputs, config, edits, demo=load_demo(demo_name), base=base.result, lang=lang)  # type: ignore[arg-type]
+    graph = read_roads(roads, travel_mode).graph
+    return views.run_plan(  # type: ignore[arg-type]
+        inputs, config, edits, demo=load_demo(demo_name), base=base.result, lang=lang, network=graph
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -172,6 +203,19 @@ with st.sidebar:
         up_population = st.file_uploader(
             t("Population (per municipality)", lang), type=types, key="upload_population"
         )
+        up_roads = st.file_uploader(
+            t("Roads: an OpenStreetMap extract (.osm.pbf), for catchments in travel time", lang),
+            type=["pbf", "osm", "npz"],
+            key="upload_roads",
+        )
+        travel_mode = "drive"
+        if up_roads is not None:
+            travel_mode = st.radio(
+                t("Travel", lang),
+                ("drive", "walk"),
+                format_func=lambda m: views.cost_name(m, lang),
+                key="travel_mode",
+            )
 
     st.subheader(t("Analysis", lang))
     method = st.radio(
@@ -187,8 +231,28 @@ with st.sidebar:
             lang,
         ),
     )
-    catchment_km = st.slider(
-        t("Catchment (km)", lang), 1, 50, round(settings.default_catchment_m / 1000), key="catchment_km"
+    # With a road file the catchment is a travel time (minutes); straight lines (km) are not used then.
+    catchment_km = round(settings.default_catchment_m / 1000)
+    if up_roads is None:
+        catchment_km = st.slider(t("Catchment (km)", lang), 1, 50, catchment_km, key="catchment_km")
+    catchment_min: float | None = None
+    if up_roads is not None:
+        catchment_min = float(
+            st.slider(
+                t("Catchment (minutes of travel)", lang),
+                5,
+                120,
+                round(settings.default_catchment_min),
+                step=5,
+                key="catchment_min",
+            )
+        )
+    st.caption(
+        t(
+            "Catchments measured as: {cost}",
+            lang,
+            cost=views.cost_name(travel_mode if up_roads else None, lang),
+        )
     )
     spreading = st.radio(
         t("Demand spreading", lang),
@@ -267,8 +331,21 @@ for outcome in inputs.uploads:
         )
     show_table(views.problems_table(outcome.problems, lang), key=f"problems_{outcome.kind}")
 
+with st.spinner(t("Reading the roads…", lang)):
+    roads = read_roads(uploaded(up_roads), travel_mode)
+for problem in roads.problems:
+    st.error(
+        t(
+            "The road network could not be used, so straight-line distances are used instead: {problem}",
+            lang,
+            problem=problem.translated(lang).message,
+        )
+    )
+road_options = (uploaded(up_roads) if roads.graph is not None else None, travel_mode, catchment_min)
 with st.spinner(t("Analysing…", lang)):
-    analysis = run_analysis(*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
+    analysis = run_analysis(
+        *uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options
+    )
 if analysis.result is None:
     st.error(t("The analysis could not run on these data:", lang))
     show_table(views.problems_table(analysis.problems, lang), key="problems_analysis")
@@ -465,7 +542,7 @@ def delete_scenario(name: str) -> None:
 
 if tab_plan.open:
     with tab_plan:
-        options = (*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
+        options = (*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options)
         if service_type == views.ALL_TYPES:
             st.info(t("Choose one service type in the sidebar to plan new services of that type.", lang))
         else:

@@ -57,9 +57,8 @@ def merge(base: Catalog, ours: Catalog, theirs: Catalog) -> Catalog:
             ours.obsolete.pop(key if message.context else message.id, None)
             continue
         old = base.get(message.id, message.context)
-        if _done(message) and (
-            not _done(mine) or (old is not None and old.string == mine.string and old.string != message.string)
-        ):
+        changed_there = old is not None and old.string == mine.string and old.string != message.string
+        if _done(message) and (not _done(mine) or changed_there):
             mine.string = message.string
             mine.flags = set(message.flags)
             mine.previous_id = message.previous_id

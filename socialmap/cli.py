@@ -133,6 +133,25 @@ _Catchment = Annotated[
     float | None,
     typer.Option(help=t("Catchment in metres for every service type (default: the taxonomy's).")),
 ]
+_Roads = Annotated[
+    Path | None,
+    typer.Option(
+        help=t(
+            "Road network: an OpenStreetMap extract (.osm.pbf) or a graph saved by 'socialmap roads' (.npz); "
+            "catchments are then travel times in minutes."
+        )
+    ),
+]
+_Mode = Annotated[str, typer.Option(help=t("With --roads: drive or walk."))]
+_CatchmentMin = Annotated[
+    float | None,
+    typer.Option(
+        help=t(
+            "With --roads: catchment in minutes of travel for every service type "
+            "(default: the taxonomy's, else 30)."
+        )
+    ),
+]
 _Spreading = Annotated[
     str, typer.Option(help=t("grid (cells of --cell-size-m) or representative (a point per area)."))
 ]
@@ -211,6 +230,17 @@ def _missing_inputs(lang: str) -> SocialMapError:
     )
 
 
+def _road_graph(roads: Path | None, mode: str, lang: str) -> Any:
+    """Read the road network of ``--roads`` (``None`` without it), checking ``--mode``."""
+    if mode not in ("drive", "walk"):
+        raise SocialMapError(t("--mode must be drive or walk; got {value}.", lang, value=repr(mode)))
+    if roads is None:
+        return None
+    from socialmap.network import read
+
+    return read(roads, mode=mode)  # type: ignore[arg-type]
+
+
 def _analysis(
     demo: str | None,
     areas: Path | None,
@@ -224,6 +254,9 @@ def _analysis(
     cell_size_m: float = 1000.0,
     service_types: tuple[str, ...] | None = None,
     lang: str = "en",
+    roads: Path | None = None,
+    mode: str = "drive",
+    catchment_min: float | None = None,
 ) -> Any:
     """Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it."""
     from socialmap.pipeline import AnalysisConfig
@@ -238,7 +271,9 @@ def _analysis(
         spreading=spreading,  # type: ignore[arg-type]
         cell_size_m=cell_size_m,
         service_types=service_types,
+        catchment_min=catchment_min,
     )
+    graph = _road_graph(roads, mode, lang)
     labels = {**_type_labels(taxonomy, lang), "done": t("done", lang)}
     with typer.progressbar(length=1, label=t("analysing", lang), file=sys.stderr) as bar:
 
@@ -248,7 +283,14 @@ def _analysis(
             bar.update(done - bar.pos)
 
         result = run(
-            areas, services, population, demo=demo, taxonomy=taxonomy, config=config, progress=progress
+            areas,
+            services,
+            population,
+            demo=demo,
+            taxonomy=taxonomy,
+            config=config,
+            progress=progress,
+            network=graph,
         )
     for note in run_notes(result, lang):
         typer.echo(t("note: {note}", lang, note=note), err=True)
@@ -265,6 +307,9 @@ def analyze(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
     spreading: _Spreading = "grid",
     cell_size_m: _CellSize = 1000.0,
     service_type: _ServiceTypes = None,
@@ -287,6 +332,9 @@ def analyze(
         cell_size_m=cell_size_m,
         service_types=tuple(service_type) if service_type else None,
         lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
     )
     kinds = {
         "gpkg": t("GeoPackage", lang),
@@ -325,6 +373,9 @@ def map_command(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
 ) -> None:
     """Draw a print-quality gap map (PNG, SVG or PDF) with legend, scale bar, north arrow and sources."""
     from socialmap.static import FIGURE_FORMATS, gap_map, save_figure
@@ -349,6 +400,9 @@ def map_command(
         catchment_m=catchment_m,
         service_types=(service_type,) if service_type else None,
         lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
     )
     fig = gap_map(
         result,
@@ -381,6 +435,9 @@ def brief_command(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
     standard: _Standards = None,
     unit_cost: _UnitCosts = None,
 ) -> None:
@@ -391,7 +448,17 @@ def brief_command(
     if out.suffix.lower() != ".pdf":
         raise SocialMapError(t("--out must be a .pdf file; got {name}.", lang, name=repr(out.name)))
     result = _analysis(
-        demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
+        demo,
+        areas,
+        services,
+        population,
+        taxonomy,
+        method=method,
+        catchment_m=catchment_m,
+        lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = brief(result, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
@@ -423,6 +490,9 @@ def export_command(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
     standard: _Standards = None,
     unit_cost: _UnitCosts = None,
 ) -> None:
@@ -431,11 +501,50 @@ def export_command(
 
     lang = check_language(lang)
     result = _analysis(
-        demo, areas, services, population, taxonomy, method=method, catchment_m=catchment_m, lang=lang
+        demo,
+        areas,
+        services,
+        population,
+        taxonomy,
+        method=method,
+        catchment_m=catchment_m,
+        lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold, costing=costing)  # type: ignore[arg-type]
     typer.echo(t("wrote table: {path}", lang, path=path))
+
+
+@app.command(help=t("Read an OpenStreetMap extract into a road graph once and save it (.npz) for --roads."))
+def roads(
+    osm: Annotated[Path, typer.Argument(help=t("OpenStreetMap extract (.osm.pbf or .osm)."))],
+    out: Annotated[Path, typer.Option(help=t("File to write (.npz)."))],
+    mode: _Mode = "drive",
+    lang: _Lang = None,
+) -> None:
+    """Read an OpenStreetMap extract into a road graph once and save it (.npz) for --roads."""
+    from socialmap.network import read_osm, save
+
+    lang = check_language(lang)
+    if mode not in ("drive", "walk"):
+        raise SocialMapError(t("--mode must be drive or walk; got {value}.", lang, value=repr(mode)))
+    graph = read_osm(osm, mode=mode)  # type: ignore[arg-type]
+    path = save(graph, out)
+    dropped = int(graph.provenance.get("nodes_dropped_outside_largest_component", 0))
+    typer.echo(
+        t(
+            "wrote road graph: {path} ({nodes} junctions, {edges} road links; {dropped} junctions cut off "
+            "from the rest left out)",
+            lang,
+            path=path,
+            nodes=format_number(graph.n_nodes, lang, decimals=0),
+            edges=format_number(graph.n_edges, lang, decimals=0),
+            dropped=format_number(dropped, lang, decimals=0),
+        )
+    )
 
 
 #: Headers of the table of chosen sites the ``optimise`` command prints (the CSV keeps the keys).
@@ -474,6 +583,9 @@ def optimise(
         float, typer.Option(help=t("Grid cell in metres, for demand and grid candidates."))
     ] = 2000.0,
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
     capacity: Annotated[
         float | None,
         typer.Option(help=t("Places per new site: limit coverage by capacity (default: coverage).")),
@@ -503,6 +615,9 @@ def optimise(
         cell_size_m=cell_size_m,
         service_types=(service_type,),
         lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
     )
     cand: Any = candidates
     if candidates not in ("areas", "grid"):
@@ -623,6 +738,9 @@ def scenario(
     taxonomy: _Taxonomy = None,
     method: _Method = "2sfca",
     catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
     service_type: _ServiceTypes = None,
     lang: _Lang = None,
 ) -> None:
@@ -638,6 +756,7 @@ def scenario(
         method=method,  # type: ignore[arg-type]
         catchment_m=catchment_m,
         service_types=tuple(service_type) if service_type else None,
+        catchment_min=catchment_min,
     )
     scenarios = [read_scenario(path) for path in edits]
     base = {
@@ -646,6 +765,7 @@ def scenario(
         "services": services,
         "population": population,
         "taxonomy": taxonomy,
+        "network": _road_graph(roads, mode, lang),
     }
     runs = run_scenarios({k: v for k, v in base.items() if v is not None}, scenarios, config)
     first = next(iter(runs.values()))

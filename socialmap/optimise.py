@@ -72,6 +72,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
+from socialmap import settings
 from socialmap.crs import require_metric_crs
 from socialmap.errors import SocialMapError
 
@@ -146,13 +147,15 @@ class Placement:
         Copy of the demand points with ``need_reached_before`` and ``need_reached_after`` (extensive: need
         within reach, or served, before and after the new sites).
     radius_m
-        The coverage radius in metres.
+        The coverage radius in metres (NaN when coverage was travel time on a road network).
     k
         Number of new sites.
     capacitated
         Whether capacities limited coverage.
     notes
         Choices made on the way (solver chosen by ``"auto"``, unknown capacities...).
+    catchment_min
+        The coverage catchment in minutes of travel when a road network was used, else ``None``.
     """
 
     chosen: gpd.GeoDataFrame
@@ -169,6 +172,7 @@ class Placement:
     k: int
     capacitated: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    catchment_min: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """Return the headline numbers as a plain dict (for a CLI or a report)."""
@@ -176,6 +180,7 @@ class Placement:
         return {
             "k": self.k,
             "radius_m": self.radius_m,
+            "catchment_min": self.catchment_min,
             "method": self.method,
             "capacitated": self.capacitated,
             "objective": self.objective,
@@ -302,9 +307,22 @@ def _capacities(
 # ----------------------------------------------------------------------------------------------------
 
 
-def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, *, radius_m: float) -> sparse.csr_array:
+def coverage_matrix(
+    demand_xy: ArrayLike,
+    site_xy: ArrayLike,
+    *,
+    radius_m: float | None = None,
+    network: Any = None,
+    catchment_min: float | None = None,
+    max_snap_m: float | None = None,
+    crs: Any = None,
+) -> sparse.csr_array:
     """
     Build the sparse demand × site coverage matrix: 1 where the site is within ``radius_m`` (inclusive).
+
+    With a road ``network`` (:class:`socialmap.network.RoadGraph`), 1 where the travel time from the
+    demand point to the site is within ``catchment_min`` minutes instead
+    (:func:`socialmap.network.travel_time_pairs`; points off the network reach nothing).
 
     Parameters
     ----------
@@ -313,7 +331,10 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, *, radius_m: float
     site_xy
         ``(m, 2)`` site coordinates in the same CRS.
     radius_m
-        Coverage radius in metres.
+        Coverage radius in metres (straight lines).
+    network, catchment_min, max_snap_m, crs
+        A road graph, the catchment in minutes on it, the snapping threshold, and the CRS of the
+        coordinates if not the graph's (see :mod:`socialmap.network`).
 
     Returns
     -------
@@ -332,7 +353,12 @@ def coverage_matrix(demand_xy: ArrayLike, site_xy: ArrayLike, *, radius_m: float
     n, m = len(dxy), len(sxy)
     if n == 0 or m == 0:
         return sparse.csr_array((n, m), dtype=np.float64)
-    i, j, _ = pairs_within(dxy, sxy, catchment_m=radius_m)  # sorted by demand, then site
+    if network is not None:
+        from socialmap.network import travel_time_pairs
+
+        i, j, _ = travel_time_pairs(network, dxy, sxy, max_min=catchment_min, max_snap_m=max_snap_m, crs=crs)
+    else:
+        i, j, _ = pairs_within(dxy, sxy, catchment_m=radius_m)  # sorted by demand, then site
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(i, minlength=n), out=indptr[1:])
     return sparse.csr_array((np.ones(len(j)), j.astype(np.int64), indptr), shape=(n, m))
@@ -824,12 +850,14 @@ def maximal_covering(
     demand: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
     *,
-    radius_m: float,
+    radius_m: float | None = None,
     k: int,
     existing: gpd.GeoDataFrame | None = None,
     weight: str = "need",
     capacity: str | float | None = None,
     solver: Solver = "auto",
+    network: Any = None,
+    catchment_min: float | None = None,
 ) -> Placement:
     """
     Choose ``k`` candidate sites that bring the most uncovered need within ``radius_m`` of a service.
@@ -857,6 +885,9 @@ def maximal_covering(
         ``"cbc"`` (optimal), ``"greedy"`` (fast, with a bound on its gap) or ``"auto"`` (CBC up to
         :data:`AUTO_MAX_PAIRS` demand–candidate pairs after the reductions, :data:`AUTO_MAX_PAIRS_CAPACITATED`
         with capacities; greedy above; ``notes`` says which).
+    network, catchment_min
+        A road graph (:class:`socialmap.network.RoadGraph`) and a catchment in minutes: coverage is then
+        travel time on the roads (as in ``analyze(..., network=...)``) instead of ``radius_m``.
 
     Returns
     -------
@@ -887,7 +918,19 @@ def maximal_covering(
     cand = _check_frame(candidates, "candidates")
     frames = [dem, cand] + ([_check_frame(existing, "existing")] if existing is not None else [])
     require_metric_crs(*frames, names=("demand", "candidates", "existing")[: len(frames)])
-    r = _positive(radius_m, "radius_m")
+    if network is not None:
+        t0 = _positive(
+            settings.default_catchment_min if catchment_min is None else catchment_min, "catchment_min"
+        )
+        r = math.nan
+        reach: dict[str, Any] = {"network": network, "catchment_min": t0, "crs": dem.crs}
+    else:
+        if radius_m is None:
+            raise SocialMapError(
+                "maximal_covering() needs `radius_m` (metres), or `network` and `catchment_min`."
+            )
+        r = _positive(radius_m, "radius_m")
+        reach = {"radius_m": r}
     kk = int(_positive(k, "k", integer=True))
     if solver not in SOLVERS:
         raise SocialMapError(f"`solver` must be one of {', '.join(SOLVERS)}; got {solver!r}.")
@@ -899,11 +942,12 @@ def maximal_covering(
     dxy, cxy = _point_xy(dem, "demand"), _point_xy(cand, "candidates")
     exist = existing if existing is not None else gpd.GeoDataFrame(geometry=[], crs=dem.crs)
     exy = _point_xy(exist, "existing")
-    a_cand = coverage_matrix(dxy, cxy, radius_m=r)
-    a_exist = coverage_matrix(dxy, exy, radius_m=r)
+    a_cand = coverage_matrix(dxy, cxy, **reach)
+    a_exist = coverage_matrix(dxy, exy, **reach)
     notes: list[str] = []
     if capacity is None:
-        return _uncapacitated(dem, cand, w, a_cand, a_exist, r, kk, solver, notes)
+        out = _uncapacitated(dem, cand, w, a_cand, a_exist, r, kk, solver, notes)
+        return replace(out, catchment_min=reach.get("catchment_min"))
     c_cand = _capacities(cand, capacity, "candidates", allow_unknown=False)
     c_exist = _capacities(exist, "capacity", "existing", allow_unknown=True)
     unknown = int(np.isnan(c_exist).sum())
@@ -914,7 +958,8 @@ def maximal_covering(
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
         notes.append(msg)
-    return _capacitated(dem, cand, w, a_cand, a_exist, c_cand, np.nan_to_num(c_exist), r, kk, solver, notes)
+    out = _capacitated(dem, cand, w, a_cand, a_exist, c_cand, np.nan_to_num(c_exist), r, kk, solver, notes)
+    return replace(out, catchment_min=reach.get("catchment_min"))
 
 
 def _demand_out(
@@ -1146,9 +1191,12 @@ def place_services(
     radius_m: float | None = None,
     capacity: str | float | None = None,
     solver: Solver = "auto",
+    catchment_min: float | None = None,
 ) -> Placement:
     """
     Place ``k`` new services of one type on an analysis result: its demand, services and catchment.
+
+    A result computed on a road network (``analyze(..., network=...)``) places by the same travel times.
 
     Parameters
     ----------
@@ -1167,6 +1215,8 @@ def place_services(
         Grid cell for ``candidates="grid"``.
     radius_m
         Coverage radius; default the catchment the analysis used for this type.
+    catchment_min
+        With a result on a road network: coverage catchment in minutes; default the analysis's.
     capacity
         Places per new site (a number or a column of ``candidates``) for the capacitated model;
         ``None`` for coverage only.
@@ -1186,7 +1236,13 @@ def place_services(
         )
     demand = demand.reset_index(drop=True)
     existing = result.services[result.services["service_type"] == service_type].reset_index(drop=True)
-    radius = float(table["catchment_m"].iloc[0]) if radius_m is None else radius_m
+    graph = getattr(result, "network", None)
+    reach: dict[str, Any]
+    if graph is not None and radius_m is None:
+        minutes = float(table["catchment_min"].iloc[0]) if catchment_min is None else catchment_min
+        reach = {"network": graph, "catchment_min": minutes}
+    else:
+        reach = {"radius_m": float(table["catchment_m"].iloc[0]) if radius_m is None else radius_m}
     areas = result.areas[[c for c in ("area_id", "name", "geometry") if c in result.areas.columns]]
     if isinstance(candidates, str):
         if candidates == "areas":
@@ -1208,7 +1264,7 @@ def place_services(
         if "area_id" not in cand.columns:
             cand = cand.assign(area_id=joined[~joined.index.duplicated()]["area_id"].reindex(cand.index))
     placement = maximal_covering(
-        demand, cand, radius_m=radius, k=k, existing=existing, capacity=capacity, solver=solver
+        demand, cand, k=k, existing=existing, capacity=capacity, solver=solver, **reach
     )
     if "name" not in areas.columns or "area_name" in placement.chosen.columns:
         return placement

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from socialmap import settings
 from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage, relative_scores
@@ -66,6 +67,13 @@ class AnalysisConfig:
         Metric CRS for the analysis (default: ``settings.work_crs``, else the data's UTM zone).
     e2sfca_weights
         For ``method="e2sfca"``: the weight of each equal distance band of the catchment.
+    catchment_min
+        With a road network (``analyze(..., network=graph)``): one catchment in minutes of travel for
+        every service type, a mapping service type → minutes, or ``None`` for the taxonomy's
+        ``catchment_min`` of each type (``settings.default_catchment_min`` where it has none).
+    max_snap_m
+        With a road network: demand points and services farther than this from it are off the network
+        and reported (``None``: ``settings.default_max_snap_m``).
     """
 
     method: Literal["2sfca", "e2sfca", "coverage"] = "2sfca"
@@ -76,6 +84,8 @@ class AnalysisConfig:
     weights: Mapping[str, float] | None = None
     crs: str | None = None
     e2sfca_weights: tuple[float, ...] = E2SFCA_BAND_WEIGHTS
+    catchment_min: float | Mapping[str, float] | None = None
+    max_snap_m: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -97,6 +107,24 @@ class AnalysisConfig:
                 isinstance(value, int | float) and math.isfinite(value) and value > 0
             ):
                 problems.append(f"catchment_m for {key} must be a positive number of metres; got {value!r}")
+        minutes = (
+            self.catchment_min.items()
+            if isinstance(self.catchment_min, Mapping)
+            else [("all", self.catchment_min)]
+        )
+        for key, value in minutes:
+            if value is not None and not (
+                isinstance(value, int | float) and math.isfinite(value) and value > 0
+            ):
+                problems.append(
+                    f"catchment_min for {key} must be a positive number of minutes; got {value!r}"
+                )
+        if self.max_snap_m is not None and not (
+            isinstance(self.max_snap_m, int | float)
+            and not math.isnan(self.max_snap_m)
+            and self.max_snap_m >= 0
+        ):
+            problems.append(f"max_snap_m must be a distance in metres >= 0; got {self.max_snap_m!r}")
         if not self.e2sfca_weights or any(not (0 <= w <= 1) for w in self.e2sfca_weights):
             problems.append(f"e2sfca_weights must be numbers in [0, 1]; got {self.e2sfca_weights!r}")
         if self.service_types is not None and isinstance(self.service_types, str):
@@ -112,6 +140,15 @@ class AnalysisConfig:
         elif self.catchment_m is not None:
             return float(self.catchment_m)
         return float(taxonomy.catchment_for(service_type))
+
+    def catchment_min_for(self, service_type: str, taxonomy: Any) -> float:
+        """Return the catchment (minutes on a road network) of a service type under these options."""
+        if isinstance(self.catchment_min, Mapping):
+            if service_type in self.catchment_min:
+                return float(self.catchment_min[service_type])
+        elif self.catchment_min is not None:
+            return float(self.catchment_min)
+        return float(taxonomy.catchment_min_for(service_type))
 
 
 @dataclass(frozen=True)
@@ -142,6 +179,9 @@ class Result:
         The options used.
     taxonomy
         The :class:`socialmap.taxonomy.Taxonomy` the result was computed with.
+    network
+        The :class:`socialmap.network.RoadGraph` whose travel times were the cost, or ``None`` for
+        straight-line distances (scenarios and placement reuse it).
     makeup
         The composite's make-up: one row per area × target group × service type
         (:func:`socialmap.gaps.composite_makeup`); :meth:`group_gaps` sums it per group.
@@ -157,6 +197,7 @@ class Result:
     provenance: dict[str, Any]
     config: AnalysisConfig
     taxonomy: Any = None
+    network: Any = None
     makeup: pd.DataFrame | None = None
     population: pd.DataFrame | None = None
 
@@ -348,6 +389,8 @@ def analyze(
     config: AnalysisConfig | None = None,
     demand: Any = None,
     progress: Progress | None = None,
+    network: Any = None,
+    network_mode: str = "drive",
     **options: Any,
 ) -> Result:
     """
@@ -368,6 +411,12 @@ def analyze(
         With ``spreading="points"``: demand points (GeoDataFrame with ``population``) or a raster path.
     progress
         Called as ``progress(step, total, message)`` as service types are done.
+    network
+        A road graph (:class:`socialmap.network.RoadGraph`, or the path of an ``.osm.pbf`` extract or a
+        saved ``.npz`` graph): catchments are then travel times in minutes on it (``catchment_min``)
+        instead of straight-line distances; see :mod:`socialmap.network`.
+    network_mode
+        ``"drive"`` or ``"walk"``, when ``network`` is a path.
 
     Returns
     -------
@@ -387,6 +436,7 @@ def analyze(
         config = AnalysisConfig(**options)
     elif options:
         raise SocialMapError("Give either `config` or keyword options, not both.")
+    graph = _network(network, network_mode)
     area_in, svc_in, pop_in, tax, provenance = _read_inputs(areas, services, population, demo, taxonomy)
     crs = work_crs_for(area_in, config.crs)
     logger.info("analysing %d areas, %d services in %s", len(area_in), len(svc_in), crs.to_string())
@@ -454,12 +504,13 @@ def analyze(
     logger.info("%d demand points (%s)", len(pts), config.spreading)
 
     rows, point_rows = [], []
+    off_network: dict[str, Any] = {}
     capacity_unknown: dict[str, list[int]] = {}
     total = len(types)
     for step, t in enumerate(types, start=1):
         if progress is not None:
             progress(step - 1, total, t)
-        catchment = config.catchment_for(t, tax)
+        catchment = config.catchment_for(t, tax) if graph is None else config.catchment_min_for(t, tax)
         sites = svc_w[svc_w["service_type"] == t]
         method: str = config.method
         cap = pd.to_numeric(sites["capacity"], errors="coerce")
@@ -491,20 +542,33 @@ def analyze(
             dem = gpd.GeoDataFrame(
                 {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
             )
+            weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
             # A service with 0 places covers no one (unknown capacities still count as present).
             open_sites = sites[~(cap == 0)]
-            cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
-            covered = cov["covered"].to_numpy(dtype=bool)
-            if method == "coverage":
-                a = np.full(len(dem), np.nan)
-            elif known.empty:
-                a = np.zeros(len(dem))
-            else:
-                weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
-                fca = acc.two_step_fca(
-                    dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+            nearest_min = None
+            if graph is not None:
+                net, a = _network_access(
+                    graph, dem, open_sites, known, method, catchment, weight, config, crs
                 )
-                a = fca["access"].to_numpy(dtype=float)
+                off_network[t] = _off_network_note(
+                    t, net, dem, open_sites, notes, t in tax.sensitive_service_types
+                )
+                covered = np.asarray(net.covered, dtype=bool)
+                nearest = np.full(len(dem), np.nan)
+                nearest_min = np.asarray(net.nearest, dtype=float)
+            else:
+                cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
+                covered = cov["covered"].to_numpy(dtype=bool)
+                nearest = cov["nearest_m"].to_numpy(dtype=float)
+                if method == "coverage":
+                    a = np.full(len(dem), np.nan)
+                elif known.empty:
+                    a = np.zeros(len(dem))
+                else:
+                    fca = acc.two_step_fca(
+                        dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                    )
+                    a = fca["access"].to_numpy(dtype=float)
             per_point = pd.DataFrame(
                 {
                     "area_id": pts["area_id"].to_numpy(),
@@ -521,7 +585,9 @@ def analyze(
             )
             reach = np.minimum(np.nan_to_num(a), 1.0) if method != "coverage" else covered.astype(float)
             per_point["unmet"] = per_point["need"] * (1.0 - reach)
-            per_point["nearest_m"] = cov["nearest_m"].to_numpy(dtype=float)
+            per_point["nearest_m"] = nearest
+            if nearest_min is not None:
+                per_point["nearest_min"] = nearest_min
             if demand_kind[t] != "need":
                 # The points carry the target group, not need: only relative measures are defined.
                 for col in ("need", "reachable_places", "unmet_need", "gap_score"):
@@ -538,9 +604,12 @@ def analyze(
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)
         table.insert(3, "need_basis", tax.need_basis(t) if demand_kind[t] == "need" else "unknown")
-        table.insert(4, "catchment_m", catchment)
+        table.insert(4, "catchment_m", catchment if graph is None else np.nan)
+        if graph is not None:
+            table.insert(5, "catchment_min", catchment)
         rows.append(table)
-        logger.info("%s: %s, catchment %.0f m", t, method, catchment)
+        unit = "m" if graph is None else "min"
+        logger.info("%s: %s, catchment %.0f %s", t, method, catchment, unit)
     if progress is not None:
         progress(total, total, "done")
 
@@ -583,10 +652,123 @@ def analyze(
         )
         for t in types
     }
+    provenance.update(_cost_provenance(graph, config, long, off_network))
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, makeup, pop)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, graph, makeup, pop)
+
+
+def _network(network: Any, mode: str) -> Any:
+    """Return the road graph of ``analyze(network=...)``: a RoadGraph, one read from a path, or ``None``."""
+    if network is None:
+        return None
+    from socialmap import network as nw
+
+    if isinstance(network, nw.RoadGraph):
+        return network
+    if isinstance(network, str | os.PathLike):
+        return nw.read(network, mode=mode)  # type: ignore[arg-type]
+    raise SocialMapError(
+        f"`network` must be a socialmap.network.RoadGraph or the path of an .osm.pbf / .npz file; "
+        f"got {type(network).__name__}."
+    )
+
+
+def _network_access(
+    graph: Any,
+    dem: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    known: gpd.GeoDataFrame,
+    method: str,
+    catchment_min: float,
+    weight: Any,
+    config: AnalysisConfig,
+    crs: Any,
+) -> tuple[Any, NDArray[np.float64]]:
+    """
+    Coverage and access on the road network: (the coverage result, access).
+
+    Coverage counts every open site (unknown capacities included); 2SFCA uses the sites whose capacity
+    is known. When those are the same sites, one streamed run gives both.
+    """
+    from socialmap import network as nw
+
+    def xy(frame: gpd.GeoDataFrame) -> NDArray[np.float64]:
+        return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()]).reshape(-1, 2)
+
+    dxy = xy(dem)
+    opts = {"catchment_min": catchment_min, "max_snap_m": config.max_snap_m, "crs": crs}
+    if method == "coverage":
+        return nw.coverage(graph, dxy, xy(sites), **opts), np.full(len(dem), np.nan)
+    if known.empty:
+        return nw.coverage(graph, dxy, xy(sites), **opts), np.zeros(len(dem))
+    cap = pd.to_numeric(known["capacity"]).to_numpy(dtype=float)
+    res = nw.fca(graph, dxy, dem["need"].to_numpy(dtype=float), xy(known), cap, weight=weight, **opts)
+    if len(known) == len(sites) and known.index.equals(sites.index):
+        return res, res.access
+    return nw.coverage(graph, dxy, xy(sites), **opts), res.access
+
+
+def _off_network_note(
+    service_type: str,
+    res: Any,
+    dem: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    notes: list[str],
+    sensitive: bool,
+) -> dict[str, Any]:
+    """
+    Report demand points and services off the road network (in the notes and the provenance).
+
+    For a sensitive service type neither the need off the network (a count of a sensitive group) nor
+    the services' ids are given: only how many points and services.
+    """
+    off_d = np.asarray(res.demand_off_network, dtype=bool)
+    off_s = np.asarray(res.supply_off_network, dtype=bool)
+    need = None if sensitive else float(dem["need"].to_numpy(dtype=float)[off_d].sum())
+    ids = (
+        []
+        if sensitive or "service_id" not in sites
+        else sites["service_id"].astype(str).to_numpy()[off_s].tolist()
+    )
+    # English here; socialmap.report.run_notes writes them in the user's language from the provenance.
+    if off_d.any():
+        notes.append(
+            f"{service_type}: off the road network: {int(off_d.sum())} demand points"
+            + ("" if need is None else f" with {need:,.1f} persons in need")
+            + " are farther than max_snap_m from any road and count as out of reach."
+        )
+    if off_s.any():
+        shown = "" if not ids else " (" + ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "") + ")"
+        notes.append(
+            f"{service_type}: off the road network: {int(off_s.sum())} services are farther than max_snap_m "
+            f"from any road and reach no one{shown}."
+        )
+    return {"demand_points": int(off_d.sum()), "need": need, "services": int(off_s.sum()), "service_ids": ids}
+
+
+def _cost_provenance(
+    graph: Any, config: AnalysisConfig, long: pd.DataFrame, off_network: dict[str, Any]
+) -> dict[str, Any]:
+    """Which cost the catchments were measured in (``cost``), and for a road network how it was made."""
+    from socialmap.network import COST_LABELS
+
+    if graph is None:
+        return {"cost": "euclidean", "cost_label": COST_LABELS["euclidean"]}
+    per_type = long.drop_duplicates("service_type").set_index("service_type")
+    return {
+        "cost": graph.mode,
+        "cost_label": COST_LABELS[graph.mode],
+        "catchment_m": {},
+        "catchment_min": per_type["catchment_min"].to_dict(),
+        "default_catchment_min": settings.default_catchment_min,
+        "network": {
+            **graph.provenance,
+            "max_snap_m": settings.default_max_snap_m if config.max_snap_m is None else config.max_snap_m,
+        },
+        "off_network": off_network,
+    }
 
 
 def _provenance(

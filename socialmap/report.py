@@ -416,8 +416,27 @@ def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str)
         and tax.service_types[k].catchment_m is None
         and float(v) == float(settings.default_catchment_m)
     ]
+    defaults += [
+        k
+        for k, v in (prov.get("catchment_min") or {}).items()
+        if k in tax.service_types
+        and tax.service_types[k].catchment_min is None
+        and float(v) == float(settings.default_catchment_min)
+    ]
     if defaults:
         parts.append(t("The catchment is a modelling default, not a sourced figure.", lang))
+    roads = prov.get("network") or {}
+    if prov.get("cost") in ("drive", "walk"):
+        parts.append(
+            t(
+                "Travel times on the roads of {source}, with speeds from {speeds}; the walk to and from the "
+                "nearest road at {walk} km/h.",
+                lang,
+                source=str(roads.get("source", "")),
+                speeds=str(roads.get("speed_source", "")),
+                walk=_fmt(float(roads.get("walk_speed_kmh", 0.0)), lang, 1),
+            )
+        )
     parts.append(
         t(
             "Gap score = 100 × need that cannot reach a place / need (0: everyone can, 100: no one).",
@@ -546,7 +565,56 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                     method=method_names.get(used[str(key)], used[str(key)]),
                 )
             )
-    kinds = ("need unknown", "capacity unknown", "need = ", "no need rate")
+    snap_m = float((prov.get("network") or {}).get("max_snap_m", 0.0))
+    for key, off in dict(prov.get("off_network") or {}).items():
+        if off.get("demand_points") and off.get("need") is None:  # a sensitive type: no count of persons
+            notes.append(
+                t(
+                    "{service}: off the road network: {points} demand points are farther than {distance} m "
+                    "from any road and count as out of reach.",
+                    lang,
+                    service=label(key),
+                    points=_fmt(off["demand_points"], lang, 0),
+                    distance=_fmt(snap_m, lang, 0),
+                )
+            )
+        elif off.get("demand_points"):
+            notes.append(
+                t(
+                    "{service}: off the road network: {points} demand points with {need} persons in need are "
+                    "farther than {distance} m from any road and count as out of reach.",
+                    lang,
+                    service=label(key),
+                    points=_fmt(off["demand_points"], lang, 0),
+                    need=_fmt(off["need"], lang, 1),
+                    distance=_fmt(snap_m, lang, 0),
+                )
+            )
+        ids = list(off.get("service_ids") or [])
+        if off.get("services") and not ids:
+            notes.append(
+                t(
+                    "{service}: off the road network: {count} services are farther than {distance} m from "
+                    "any road and reach no one.",
+                    lang,
+                    service=label(key),
+                    count=_fmt(off["services"], lang, 0),
+                    distance=_fmt(snap_m, lang, 0),
+                )
+            )
+        elif off.get("services"):
+            notes.append(
+                t(
+                    "{service}: off the road network: {count} services are farther than {distance} m from "
+                    "any road and reach no one ({ids}).",
+                    lang,
+                    service=label(key),
+                    count=_fmt(off["services"], lang, 0),
+                    distance=_fmt(snap_m, lang, 0),
+                    ids=", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else ""),
+                )
+            )
+    kinds = ("need unknown", "capacity unknown", "off the road network", "need = ", "no need rate")
     rebuilt = tuple(f"{key}: {kind}" for key in used for kind in kinds)
     notes += [str(n) for n in prov.get("notes") or () if not str(n).startswith(rebuilt)]
     return notes

@@ -884,6 +884,9 @@ class Inputs:
         Name of a demo supplying whatever is not given (and its provenance).
     demand
         Demand points or a raster, for ``spreading="points"``.
+    network
+        A road graph (:class:`socialmap.network.RoadGraph`) or its file: before and after are then both
+        measured in travel time on it (a new site's reach is its catchment in minutes).
     """
 
     services: gpd.GeoDataFrame
@@ -892,6 +895,7 @@ class Inputs:
     taxonomy: Any = None
     demo: str | None = None
     demand: Any = None
+    network: Any = None
 
     @classmethod
     def from_demo(cls, name: str = "kosovo") -> Inputs:
@@ -906,10 +910,11 @@ class Inputs:
         """
         Build from the keyword arguments of ``analyze``.
 
-        ``areas``, ``services``, ``population``, ``taxonomy``, ``demo`` and ``demand``; a services file is
-        read with :func:`socialmap.io.read_services`, and missing services come from the demo.
+        ``areas``, ``services``, ``population``, ``taxonomy``, ``demo``, ``demand`` and ``network``; a
+        services file is read with :func:`socialmap.io.read_services`, and missing services come from the
+        demo. A road-network file is read once here, so both runs share the graph.
         """
-        allowed = {"areas", "services", "population", "taxonomy", "demo", "demand"}
+        allowed = {"areas", "services", "population", "taxonomy", "demo", "demand", "network", "network_mode"}
         unknown = sorted(set(inputs) - allowed)
         if unknown:
             raise SocialMapError(f"Unknown base input(s) {unknown}; give some of {sorted(allowed)}.")
@@ -939,6 +944,7 @@ class Inputs:
             taxonomy=tax,
             demo=demo,
             demand=inputs.get("demand"),
+            network=_road_graph(inputs.get("network"), inputs.get("network_mode", "drive")),
         )
 
     def analyze(
@@ -953,7 +959,16 @@ class Inputs:
             taxonomy=self.taxonomy,
             config=config,
             demand=self.demand,
+            network=self.network,
         )
+
+
+def _road_graph(network: Any, mode: str) -> Any:
+    if network is None or not isinstance(network, str | os.PathLike):
+        return network
+    from socialmap.network import read
+
+    return read(network, mode=mode)  # type: ignore[arg-type]
 
 
 def _inputs(base_inputs: Inputs | Mapping[str, Any]) -> Inputs:
@@ -1170,7 +1185,16 @@ def _check_comparable(results: Mapping[str, Result]) -> list[str]:
                 f"`{first_label}` analysed service types {types} but `{label}` {other_types}; "
                 "analyse the same types (AnalysisConfig.service_types)."
             )
-        for key, what in (("methods_used", "method"), ("catchment_m", "catchment")):
+        if first.provenance.get("cost", "euclidean") != res.provenance.get("cost", "euclidean"):
+            notes.append(
+                f"the cost differs ({first.provenance.get('cost', 'euclidean')} in {first_label}, "
+                f"{res.provenance.get('cost', 'euclidean')} in {label}), so the deltas mix two measures."
+            )
+        for key, what in (
+            ("methods_used", "method"),
+            ("catchment_m", "catchment"),
+            ("catchment_min", "catchment"),
+        ):
             a = first.provenance.get(key, {})
             b = res.provenance.get(key, {})
             for t in types:

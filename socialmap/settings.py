@@ -39,3 +39,11 @@ geoboundaries_url: str = (
 
 #: Seconds to wait for a download to answer.
 download_timeout_s: float = 60.0
+
+#: Catchment (minutes of travel) used on a road network for a service type whose taxonomy gives none.
+#: A modelling parameter, not a sourced figure: say which one you used when you publish.
+default_catchment_min: float = 30.0
+
+#: Points (demand or services) farther than this many metres from every node of a road network are off the
+#: network: reported and left out, never silently snapped (see socialmap.network.snap).
+default_max_snap_m: float = 1000.0

@@ -212,7 +212,8 @@ def method_line(result: Result, lang: str | None = None, *, service_type: str | 
         "none": t("not scored (need unknown)", lang),
     }
     used = dict(prov.get("methods_used") or {})
-    catchment_m = dict(prov.get("catchment_m") or {})
+    network = prov.get("cost") in ("drive", "walk")
+    catchment_m = dict(prov.get("catchment_min" if network else "catchment_m") or {})
     if service_type is not None:
         method = methods.get(str(used.get(service_type, prov.get("method"))), str(prov.get("method", "")))
         catchment_m = {service_type: catchment_m[service_type]} if service_type in catchment_m else {}
@@ -224,20 +225,32 @@ def method_line(result: Result, lang: str | None = None, *, service_type: str | 
             names = ", ".join(_label_of(tax, k, lang) for k in others)
             method += " " + t("({types}: distance coverage, capacity unknown)", lang, types=names)
     catchments = sorted({float(v) for v in catchment_m.values()})
+    scale, decimals = (1.0, 0) if network else (1000.0, 1)
     if len(catchments) == 1:
-        catch = t("{km} km", lang, km=format_number(catchments[0] / 1000, lang, decimals=1))
+        value = format_number(catchments[0] / scale, lang, decimals=decimals)
+        catch = t("{minutes} min", lang, minutes=value) if network else t("{km} km", lang, km=value)
     elif catchments:
-        lo = format_number(catchments[0] / 1000, lang, decimals=1)
-        hi = format_number(catchments[-1] / 1000, lang, decimals=1)
-        catch = t("{lo}–{hi} km", lang, lo=lo, hi=hi)
+        lo = format_number(catchments[0] / scale, lang, decimals=decimals)
+        hi = format_number(catchments[-1] / scale, lang, decimals=decimals)
+        catch = t("{lo}–{hi} min", lang, lo=lo, hi=hi) if network else t("{lo}–{hi} km", lang, lo=lo, hi=hi)
     else:
         catch = "–"
+    year = prov.get("population_year") or t("unknown", lang)
+    if network:
+        return t(
+            "Method: {method}; catchment {catchment}, measured as {cost}; population {year}",
+            lang,
+            method=method,
+            catchment=catch,
+            cost=t(str(prov.get("cost_label", "")), lang),
+            year=year,
+        )
     return t(
         "Method: {method}; catchment {catchment}; population {year}",
         lang,
         method=method,
         catchment=catch,
-        year=prov.get("population_year") or t("unknown", lang),
+        year=year,
     )
 
 

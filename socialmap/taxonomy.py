@@ -81,6 +81,8 @@ _SERVICE_KEYS = (
     "need_rate_derivation",
     "catchment_m",
     "catchment_source",
+    "catchment_min",
+    "catchment_min_source",
     "places_per_1000",
     "places_per_1000_source",
     "places_per_1000_of",
@@ -93,6 +95,7 @@ _SERVICE_KEYS = (
 #: Optional numbers of a service type: (key, key of its source or None, what the value must be).
 _SERVICE_NUMBERS = (
     ("catchment_m", "catchment_source", "a distance in metres greater than 0"),
+    ("catchment_min", "catchment_min_source", "a travel time in minutes greater than 0"),
     ("places_per_1000", "places_per_1000_source", "places per 1,000 of the target group, 0 or more"),
     ("unit_cost_eur_per_place_year", "unit_cost_source", "EUR per place per year, 0 or more"),
     ("weight", None, "a weight for the composite gap, 0 or more"),
@@ -206,6 +209,12 @@ class ServiceType:
         uses ``socialmap.settings.default_catchment_m``; see :meth:`Taxonomy.catchment_for`).
     catchment_source
         Source keys of ``catchment_m``.
+    catchment_min
+        Default catchment in minutes of travel on a road network (``socialmap.network``) where a source
+        gives one, else ``None`` (``socialmap.settings.default_catchment_min``; see
+        :meth:`Taxonomy.catchment_min_for`).
+    catchment_min_source
+        Source keys of ``catchment_min``.
     places_per_1000
         Planning standard: places per 1,000 of the target group, where a source gives one.
     places_per_1000_source
@@ -234,6 +243,8 @@ class ServiceType:
     need_rate_derivation: str | None = None
     catchment_m: float | None = None
     catchment_source: tuple[str, ...] = ()
+    catchment_min: float | None = None
+    catchment_min_source: tuple[str, ...] = ()
     places_per_1000: float | None = None
     places_per_1000_source: tuple[str, ...] = ()
     places_per_1000_of: str | None = None
@@ -437,6 +448,24 @@ class Taxonomy:
         """
         st = self.service_type(service_type)
         return float(settings.default_catchment_m) if st.catchment_m is None else st.catchment_m
+
+    def catchment_min_for(self, service_type: str) -> float:
+        """
+        Return the catchment (minutes of travel on a road network) to use for a service type.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+
+        Returns
+        -------
+        catchment_min
+            The taxonomy's sourced ``catchment_min``, or else ``socialmap.settings.default_catchment_min``
+            read at call time (a modelling default, not a sourced figure).
+        """
+        st = self.service_type(service_type)
+        return float(settings.default_catchment_min) if st.catchment_min is None else st.catchment_min
 
     def composite_weights(self) -> dict[str, float]:
         """
@@ -1444,7 +1473,7 @@ class _Checker:
             served = self.served_groups(item.get("target_groups"), f"{path}.target_groups", groups)
             values: dict[str, Any] = {}
             for number_key, source_key, what in _SERVICE_NUMBERS:
-                low_inclusive = number_key != "catchment_m"
+                low_inclusive = number_key not in ("catchment_m", "catchment_min")
                 number = self.number(
                     item.get(number_key),
                     f"{path}.{number_key}",

@@ -101,6 +101,7 @@ LABELS: dict[str, str] = {
     "service_type": N_("Service type"),
     "method": N_("Method"),
     "catchment_km": N_("Catchment (km)"),
+    "catchment_min": N_("Catchment (min)"),
     "capacity_unknown": N_("Services of unknown capacity"),
 }
 
@@ -458,7 +459,68 @@ class Analysis:
     problems: tuple[Problem, ...] = ()
 
 
-def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Analysis:
+@dataclass(frozen=True, eq=False)
+class Roads:
+    """
+    An uploaded road network, read (:func:`read_roads`).
+
+    Attributes
+    ----------
+    graph
+        The :class:`socialmap.network.RoadGraph`, or ``None`` when nothing usable was uploaded.
+    problems
+        Why the file could not be used (empty when it could).
+    """
+
+    graph: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def read_roads(upload: Upload | None, mode: str = "drive") -> Roads:
+    """
+    Read an uploaded road network: an OpenStreetMap extract (``.osm.pbf``, ``.osm``) or a saved graph.
+
+    Nothing is raised: a file that cannot be read becomes a problem (the analysis then uses straight lines).
+    """
+    if upload is None:
+        return Roads()
+    from socialmap.network import read
+
+    name, data = upload
+    suffix = "".join(Path(name).suffixes[-2:]) or ".osm.pbf"
+    with tempfile.TemporaryDirectory(prefix="socialmap-roads-") as folder:
+        path = Path(folder) / f"roads{suffix}"
+        path.write_bytes(data)
+        try:
+            graph = read(path, mode=mode)  # type: ignore[arg-type]
+        except SocialMapError as exc:
+            return Roads(None, error_problems(exc, name))
+        except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+            logger.exception("the road network could not be read")
+            problem = _unexpected(
+                name,
+                exc,
+                N_("The road network could not be read ({error})."),
+                N_("Upload an .osm.pbf extract."),
+            )
+            return Roads(None, (problem,))
+    graph.provenance["source"] = name
+    return Roads(graph)
+
+
+def cost_name(mode: str | None, lang: str | None = None) -> str:
+    """Name a cost: ``None`` → "straight-line distance", ``"drive"`` → "travel time (roads, driving)"..."""
+    from socialmap.network import COST_LABELS
+
+    return t(COST_LABELS.get(str(mode or "euclidean"), COST_LABELS["euclidean"]), lang)
+
+
+def cost_label(result: Result, lang: str | None = None) -> str:
+    """How a result's catchments were measured: "straight-line distance" or "travel time (roads, driving)"."""
+    return cost_name(str(result.provenance.get("cost", "euclidean")), lang)
+
+
+def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo, network: Any = None) -> Analysis:
     """
     Run :func:`socialmap.analyze` on the inputs, the demo filling in what was not uploaded.
 
@@ -470,6 +532,8 @@ def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Ana
         The analysis options.
     demo
         The demo: its name is passed to ``analyze`` when it supplies an input; its taxonomy is used.
+    network
+        A road graph (:attr:`Roads.graph`): catchments in minutes of travel on it; ``None``: straight lines.
 
     Returns
     -------
@@ -488,6 +552,7 @@ def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo) -> Ana
             demo=demo.name if inputs.uses_demo else None,
             taxonomy=demo.taxonomy,
             config=config,
+            network=network,
         )
     except SocialMapError as exc:
         return Analysis(None, error_problems(exc))
@@ -923,7 +988,11 @@ def profile_table(
         {
             "service_type": [taxonomy.label(st, lang) for st in mine["service_type"]],
             "method": [t(METHOD_LABELS.get(str(m), str(m)), lang) for m in mine["method"]],
-            "catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000,
+            **(
+                {"catchment_min": mine["catchment_min"].to_numpy(dtype=float)}
+                if "catchment_min" in mine.columns
+                else {"catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000}
+            ),
             **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
             "rank": mine["rank"].to_numpy(dtype=float),
         }
@@ -1051,9 +1120,13 @@ def map_title(result: Result, selection: Selection, taxonomy: Taxonomy) -> str:
         return f"{what}: {scope}" if scope else what
     rows = result.for_service_type(selection.service_type)
     method = t(METHOD_LABELS.get(str(rows["method"].iloc[0]), str(rows["method"].iloc[0])), lang)
-    km = format_number(float(rows["catchment_m"].iloc[0]) / 1000, lang, decimals=0)
+    if "catchment_min" in rows.columns:  # travel time on a road network
+        minutes = format_number(float(rows["catchment_min"].iloc[0]), lang, decimals=0)
+        reach = f"{minutes} min, {cost_label(result, lang)}"
+    else:
+        reach = format_number(float(rows["catchment_m"].iloc[0]) / 1000, lang, decimals=0) + " km"
     return (
-        f"{label(selection.metric, lang)}: {taxonomy.label(selection.service_type, lang)} ({method}, {km} km)"
+        f"{label(selection.metric, lang)}: {taxonomy.label(selection.service_type, lang)} ({method}, {reach})"
     )
 
 
@@ -1936,6 +2009,7 @@ def run_plan(
     base: Result,
     name: str = "plan",
     lang: str | None = None,
+    network: Any = None,
 ) -> PlanRun:
     """
     Add the proposed services to the inputs and analyse again with the same options.
@@ -1955,6 +2029,7 @@ def run_plan(
         population=inputs.population,
         taxonomy=demo.taxonomy,
         demo=demo.name if inputs.uses_demo else None,
+        network=network,
     )
     try:
         run = run_scenario(base_inputs, plan_scenario(name, edits, lang), config, base=base)
