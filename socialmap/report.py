@@ -42,6 +42,21 @@ logger = logging.getLogger(__name__)
 #: Decimals of each key figure (the same everywhere the figures are shown).
 DECIMALS = {"need": 0, "services": 0, "supply": 0, "covered_share": 1, "gap_score": 1, "composite_gap": 1}
 
+#: Columns of :func:`key_figures`: the relative measures first, as they tell areas apart when the need
+#: is uncertain (relative access; places within reach per 1,000 of the target group, national figure
+#: in brackets), then the absolute ones.
+KEY_FIGURE_COLUMNS = (
+    "service_type",
+    "service",
+    "spar",
+    "places_per_1000",
+    "need",
+    "services",
+    "places",
+    "covered_share",
+    "gap_score",
+)
+
 _FONT, _FONT_BOLD = "SocialmapSans", "SocialmapSans-Bold"
 
 
@@ -168,9 +183,11 @@ def key_figures(
     Returns
     -------
     figures
-        One row per service type: ``service_type``, ``service`` (label), ``need``, ``services``,
-        ``places``, ``covered_share``, ``gap_score`` (text; ``"–"`` = unknown, ``"<5"`` / ``"[c]"``
-        = hidden).
+        One row per service type (:data:`KEY_FIGURE_COLUMNS`): ``service_type``, ``service`` (label),
+        ``spar`` (relative access: 1 = the national level; nationally 1 by definition),
+        ``places_per_1000`` (places within reach per 1,000 of the target group, the national figure
+        in brackets), ``need``, ``services``, ``places``, ``covered_share``, ``gap_score`` (text;
+        ``"–"`` = unknown, ``"<5"`` / ``"[c]"`` = hidden).
     """
     from socialmap.i18n import check_language
     from socialmap.privacy import protect, resolve_taxonomy
@@ -184,15 +201,34 @@ def key_figures(
     else:
         area_id = find_area(result, area)
         rows = protected.table[protected.table["area_id"].astype(str) == area_id]
+    relative: dict[str, dict[str, Any]] = {}
+    for key, part in result.table.groupby("service_type", sort=False):
+        nat = part["places_per_1000_national"] if "places_per_1000_national" in part else pd.Series(math.nan)
+        spar = part["spar"] if "spar" in part else pd.Series(math.nan)
+        relative[str(key)] = {
+            "national": float(nat.iloc[0]) if len(nat) else math.nan,
+            "spar_defined": 1.0 if spar.notna().any() else math.nan,
+        }
     out = []
     for _, row in rows.iterrows():
         key = str(row["service_type"])
         status = str(row.get("suppression", ""))
         mark = protected.marker(status, lang) if status else ""
+        rel = relative.get(key, {})
+        if area is not None:
+            spar, per_1000 = row.get("spar"), row.get("places_per_1000")
+        else:
+            spar, per_1000 = (1.0 if pd.notna(rel.get("spar_defined")) else math.nan), rel.get("national")
+        national = rel.get("national")
+        per_text = _fmt(per_1000, lang, 1)
+        if area is not None and per_text != "–" and pd.notna(national):
+            per_text += " (" + _fmt(national, lang, 1) + ")"
         out.append(
             {
                 "service_type": key,
                 "service": tax.label(key, lang) if key in tax.service_types else key,
+                "spar": mark or _fmt(spar, lang, 2),
+                "places_per_1000": mark or per_text,
                 "need": mark or _fmt(row["need"], lang, DECIMALS["need"]),
                 "services": _fmt(row["services"], lang, DECIMALS["services"]),
                 "places": _fmt_places(row, lang),
@@ -200,9 +236,7 @@ def key_figures(
                 "gap_score": _fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
             }
         )
-    return pd.DataFrame(
-        out, columns=["service_type", "service", "need", "services", "places", "covered_share", "gap_score"]
-    )
+    return pd.DataFrame(out, columns=list(KEY_FIGURE_COLUMNS))
 
 
 def _largest_gaps(result: Result, area_id: str | None, tax: Taxonomy, lang: str) -> list[str]:
@@ -386,6 +420,105 @@ def _rates(result: Result, tax: Taxonomy, lang: str) -> tuple[list[str], list[st
     return lines, citations
 
 
+def _benchmark(tax: Taxonomy, keys: tuple[str, ...]) -> bool:
+    """Tell whether a figure rests on an international benchmark (its source's note says so)."""
+    return any("benchmark" in (tax.sources[k].note or "").lower() for k in keys if k in tax.sources)
+
+
+def _cite(tax: Taxonomy, keys: tuple[str, ...], citations: list[str]) -> str:
+    refs = []
+    for k in keys:
+        if k in tax.sources:
+            text = tax.sources[k].citation
+            if text not in citations:
+                citations.append(text)
+            refs.append(str(citations.index(text) + 1))
+    return " [" + ", ".join(refs) + "]" if refs else ""
+
+
+def _need_rates(result: Result, tax: Taxonomy, lang: str, citations: list[str]) -> list[str]:
+    """Lines "Home care: 6.5 % of older people (estimate; international benchmark) [2]" and standards."""
+    from socialmap.i18n import t
+
+    lines = []
+    types = [str(k) for k in result.table["service_type"].drop_duplicates()]
+    for key in types:
+        if key not in tax.service_types:
+            continue
+        st = tax.service_type(key)
+        label = tax.label(key, lang)
+        if st.need_rate is not None:
+            for g, share in st.need_rate.items():
+                group = tax.label(g, lang)
+                if share is None:
+                    lines.append(t("{service}: share of {group} unknown", lang, service=label, group=group))
+                    continue
+                text = t(
+                    "{service}: {share} % of {group}",
+                    lang,
+                    service=label,
+                    share=_fmt(100 * share, lang, 1),
+                    group=group,
+                )
+                if st.need_rate_estimate:
+                    text += " " + t("(estimate)", lang)
+                if _benchmark(tax, st.need_rate_source):
+                    text += " " + t("(international benchmark, not a national standard)", lang)
+                lines.append(text + _cite(tax, st.need_rate_source, citations))
+        if st.places_per_1000 is not None:
+            groups = ", ".join(tax.label(g, lang) for g in tax.standard_groups(key))
+            text = t(
+                "{service}: standard {n} places per 1,000 of {group}",
+                lang,
+                service=label,
+                n=_fmt(st.places_per_1000, lang, 1),
+                group=groups,
+            )
+            if _benchmark(tax, st.places_per_1000_source):
+                text += " " + t("(international benchmark, not a national standard)", lang)
+            lines.append(text + _cite(tax, st.places_per_1000_source, citations))
+    return lines
+
+
+def _equity_lines(result: Result, protected: Protected, tax: Taxonomy, lang: str) -> list[str]:
+    """Return the national brief's equity lines (need-weighted, across cells), sensitive types left out."""
+    from socialmap.equity import equity_table
+    from socialmap.i18n import t
+
+    table = equity_table(result)
+    table = table[(table["level"] == "cells") & ~table["service_type"].isin(set(protected.sensitive_types))]
+    lines = []
+    for _, row in table.iterrows():
+        if pd.isna(row["gini"]):
+            continue
+        share = row["theil_between"] / row["theil"] if row["theil"] > 0 else math.nan
+        line = t(
+            "{service}: Gini {gini}; Theil {theil} ({between} % between municipalities); Palma {palma}",
+            lang,
+            service=tax.label(str(row["service_type"]), lang),
+            gini=_fmt(row["gini"], lang, 2),
+            theil=_fmt(row["theil"], lang, 2),
+            between=_fmt(100 * share, lang, 0),
+            palma=_fmt(row["palma"], lang, 1),
+        )
+        if pd.notna(row["concentration_index"]):
+            line += "; " + t(
+                "concentration index against the social-assistance rate {ci}",
+                lang,
+                ci=_fmt(row["concentration_index"], lang, 2),
+            )
+        lines.append(line + ".")
+    if lines and table["concentration_index"].isna().all():
+        lines.append(
+            t(
+                "No concentration index: the data have no social-assistance rate per municipality (a "
+                "national share ranks no one).",
+                lang,
+            )
+        )
+    return lines
+
+
 def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str) -> tuple[str, list[str]]:
     from socialmap import settings
     from socialmap.i18n import t
@@ -447,6 +580,16 @@ def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str)
     if rate_lines:
         parts.append(
             t("Need = population × rate of each target group: {rates}.", lang, rates="; ".join(rate_lines))
+        )
+    need_lines = _need_rates(result, tax, lang, citations)
+    if need_lines:
+        parts.append(
+            t(
+                "Share of the target group that needs each service (need rate) and planning standards: "
+                "{rates}.",
+                lang,
+                rates="; ".join(need_lines),
+            )
         )
     hidden = (
         protected.table["suppression"].astype(str).ne("").any()
@@ -801,6 +944,8 @@ def brief(
     )
     head = [
         t("Service type", lang),
+        t("Relative access (1 = national)", lang),
+        t("Places per 1,000 of the target group", lang),
         t("Need (persons)", lang),
         t("Services", lang),
         t("Places", lang),
@@ -813,10 +958,18 @@ def brief(
             [_paragraph(row["service"], styles["cell"])]
             + [
                 _paragraph(row[c], styles["cell"])
-                for c in ("need", "services", "places", "covered_share", "gap_score")
+                for c in (
+                    "spar",
+                    "places_per_1000",
+                    "need",
+                    "services",
+                    "places",
+                    "covered_share",
+                    "gap_score",
+                )
             ]
         )
-    widths = [60 * mm, 24 * mm, 24 * mm, 26 * mm, 22 * mm, 0]
+    widths = [46 * mm, 19 * mm, 24 * mm, 17 * mm, 15 * mm, 22 * mm, 17 * mm, 0]
     widths[-1] = frame_w - sum(widths)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
@@ -832,7 +985,18 @@ def brief(
         )
     )
     story.append(table)
-    legend = t("–: unknown (no sourced rate, or no need there).", lang)
+    legend = (
+        t("–: unknown (no sourced rate, or no need there).", lang)
+        + " "
+        + t(
+            "Relative access: the places within reach per person in need here, divided by the national "
+            "figure (Wan et al. 2012's spatial access ratio): 0.5 = half the national level; it does not "
+            "depend on the need rate. Places per 1,000: places within reach of the residents per 1,000 "
+            "people of the target group (national figure in brackets). Covered share: need within the "
+            "catchment of a service. Gap score: need left unmet (0–100), as sure as the need rate.",
+            lang,
+        )
+    )
     marks = {str(s) for s in protected.table["suppression"]} | {
         str(s) for s in protected.totals["suppression"]
     }
@@ -845,6 +1009,25 @@ def brief(
             secondary=protected.marker("secondary", lang),
         )
     story.append(_paragraph(legend, styles["small"]))
+    if area_id is None:
+        equity = _equity_lines(result, protected, tax, lang)
+        if equity:
+            story.append(
+                _paragraph(t("Equity of access (weighted by need, across demand cells)", lang), styles["h2"])
+            )
+            story.append(
+                _paragraph(
+                    t(
+                        "Gini and Theil: 0 = everyone in need has the same access; the Theil share between "
+                        "municipalities is the part of the inequality that lies between them rather than "
+                        "within them. Palma: mean access of the best-off 10 % / of the worst-off 40 %.",
+                        lang,
+                    ),
+                    styles["small"],
+                )
+            )
+            for line in equity:
+                story.append(_paragraph(line, styles["bullet"]))
 
     # Method and sources.
     note, citations = _method_note(result, tax, protected, lang)
