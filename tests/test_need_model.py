@@ -202,3 +202,20 @@ def test_map_of_near_identical_values_says_so_and_uses_one_colour():
     spread = square_areas().assign(gap_score=[12.0, 40.0, 65.0, 99.0])
     html = choropleth_map(spread, "gap_score", lang="en", tiles=None, k=4).get_root().render()
     assert "span only" not in html and "12.0 – " in html
+
+
+def test_demo_scores_tell_municipalities_apart():
+    # Issue #18, "done when": with the benchmarks, every capacity-scored type with a known need spans at
+    # least 20 points across municipalities, and the composite's rank correlation with any type is < 0.9.
+    from scipy.stats import spearmanr
+
+    res = analyze(demo="kosovo", cell_size_m=2000)
+    comp = res.composite.set_index("area_id")["composite_gap"]
+    scored = res.table[(res.table["method"] == "2sfca") & res.table["gap_score"].notna()]
+    assert set(scored["service_type"]) >= {"home_care_elderly", "residential_elderly", "shelter_dv"}
+    for st, rows in scored.groupby("service_type"):
+        assert rows["gap_score"].max() - rows["gap_score"].min() >= 20, st
+    for st, rows in res.table.groupby("service_type"):
+        gap = rows.set_index("area_id")["gap_score"].reindex(comp.index)
+        if gap.notna().sum() >= 3:
+            assert abs(spearmanr(comp, gap, nan_policy="omit")[0]) < 0.9, st
