@@ -256,6 +256,7 @@ def places_and_budget(
     taxonomy: Any = None,
     standards: Mapping[str, float] | None = None,
     unit_costs: Mapping[str, float] | None = None,
+    supply: str = "reach",
 ) -> Costing:
     """
     Compute the places needed to reach the planning standards, and their yearly budget.
@@ -273,6 +274,9 @@ def places_and_budget(
     unit_costs
         EUR per place per year by service type, overriding the taxonomy's
         ``unit_cost_eur_per_place_year`` (source ``"user-supplied"``).
+    supply
+        ``"reach"`` (default): the places within reach of the area's residents (2SFCA); ``"inside"``:
+        the places located in the area (what older versions counted).
 
     Returns
     -------
@@ -306,6 +310,8 @@ def places_and_budget(
     user_std = _user_values(standards, "standards", types)
     user_cost = _user_values(unit_costs, "unit_costs", types)
     _refuse_double_counting(tax, types, user_std)
+    if supply not in ("reach", "inside"):
+        raise SocialMapError(f"`supply` must be 'reach' or 'inside'; got {supply!r}.")
 
     notes: list[str] = []
     parts = []
@@ -321,10 +327,10 @@ def places_and_budget(
         inside = rows["supply"].to_numpy(dtype=np.float64)
         reach = (
             rows["supply_reach"].to_numpy(dtype=np.float64)
-            if "supply_reach" in rows.columns
+            if "supply_reach" in rows.columns and supply == "reach"
             else np.full(len(rows), np.nan)
         )
-        supply = np.where(np.isnan(reach), inside, reach)
+        counted = np.where(np.isnan(reach), inside, reach)
         unknown_cap = rows["capacity_unknown"].fillna(0).to_numpy(dtype=np.int64)
         type_notes = []
         if np.isnan(need).any():
@@ -336,7 +342,7 @@ def places_and_budget(
         for n in type_notes:
             notes.append(f"{t}: {n}.")
         target = need * std / 1000.0
-        needed = places_needed(need, std, supply)
+        needed = places_needed(need, std, counted)
         budget = needed * cost
         area_notes = []
         for k in unknown_cap:
@@ -356,7 +362,7 @@ def places_and_budget(
                 "standard_source": std_src,
                 "standard_citation": std_cit,
                 "places_target": target,
-                "supply": supply,
+                "supply": counted,
                 "supply_inside": inside,
                 "capacity_unknown": unknown_cap,
                 "places_needed": needed,
@@ -381,7 +387,7 @@ def places_and_budget(
                 "places_per_1000": std,
                 "standard_source": std_src,
                 "places_target": float(np.sum(target)),
-                "supply": float(np.sum(supply)),
+                "supply": float(np.sum(counted)),
                 "supply_inside": float(np.sum(inside)),
                 "places_needed": float(np.sum(needed)),
                 "unit_cost_eur_per_place_year": cost,

@@ -68,7 +68,8 @@ TABLES = (
 NO_GEOMETRY = ("totals", "costing_national")
 
 #: Costing columns that give back the need of an area × service type: hidden with it.
-COSTING_HIDDEN_COLUMNS = ("target_group", "places_target", "places_needed", "budget_eur_per_year")
+# ``supply`` is the supply by reach: need × A summed, so a hidden row's reach would give its need back.
+COSTING_HIDDEN_COLUMNS = ("target_group", "places_target", "supply", "places_needed", "budget_eur_per_year")
 
 #: Costing columns whose national sums, with the published areas, give back the hidden areas' values.
 _SHORTFALL_COLUMNS = ("places_needed", "budget_eur_per_year")
@@ -563,14 +564,19 @@ def _check_costing(costing: Any, result: Result) -> None:
     both = ours.merge(theirs, on=cols, how="inner", suffixes=("", "_costing"))
     if len(both) != len(ours):
         raise SocialMapError(f"`costing` has other areas or service types than this result: {redo}.")
-    for mine, its in (("reach", "reach_costing"), ("supply", "supply_costing")):
-        a = pd.to_numeric(both[mine], errors="coerce").to_numpy(dtype=float)
-        b = pd.to_numeric(both[its], errors="coerce").to_numpy(dtype=float)
-        if not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
-            raise SocialMapError(
-                f"`costing` was made from another result (its supply {'by reach' if mine == 'reach' else ''} "
-                f"differs from this result's): {redo}."
-            )
+
+    def same(a_col: str, b_col: str) -> bool:
+        a = pd.to_numeric(both[a_col], errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(both[b_col], errors="coerce").to_numpy(dtype=float)
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True))
+
+    # The costing counts the places by reach (default) or inside the areas (supply="inside").
+    if not same("supply", "supply_costing") or not (
+        same("reach", "reach_costing") or same("supply", "reach_costing")
+    ):
+        raise SocialMapError(
+            f"`costing` was made from another result (its supply differs from this result's): {redo}."
+        )
 
 
 def _with_area_geometry(frame: pd.DataFrame, result: Result) -> gpd.GeoDataFrame:

@@ -77,7 +77,18 @@ logger = logging.getLogger(__name__)
 #: Extensive counts of persons in a service type's target group (hidden together).
 PERSON_COUNT_COLUMNS = ("need", "reachable_places", "unmet_need")
 #: Ratios that give a hidden ``need`` back from the published ``supply`` (hidden with the counts).
-REVEALING_COLUMNS = ("supply_per_10k", "access")
+REVEALING_COLUMNS = (
+    "supply_per_10k",
+    "access",
+    # The need model's columns (#18): each is a count of the group or gives one back from the published
+    # supply (supply_reach = Σ need × A; spar = access / national access; places per 1,000 = reach / size).
+    "supply_reach",
+    "spar",
+    "target_size",
+    "places_per_1000",
+    "standard_places",
+    "standard_met",
+)
 #: Every column hidden in a suppressed row.
 SUPPRESSED_COLUMNS = PERSON_COUNT_COLUMNS + REVEALING_COLUMNS
 
