@@ -286,6 +286,11 @@ with st.sidebar:
         views.metric_options(service_type),
         format_func=lambda m: views.label(m, lang),
         key="metric",
+        help=" ".join(
+            f"{views.label(m, lang)}: {t(views.METRIC_HELP[m], lang)}"
+            for m in views.metric_options(service_type)
+            if m in views.METRIC_HELP
+        ),
     )
     scheme = st.selectbox(
         t("Classification", lang), SCHEMES, format_func=lambda s: t(SCHEME_LABELS[s], lang), key="scheme"
@@ -500,6 +505,9 @@ if tab_profile.open:
         show_table(
             views.profile_table(result, area_id, tax, target_group=target_group, lang=lang), key="profile"
         )
+        st.markdown("**" + t("Composite make-up", lang) + "**")
+        st.caption(t(views.METRIC_HELP["composite_gap"], lang))
+        show_table(views.composite_makeup_table(result, area_id, tax, lang), key="profile_makeup")
         st.caption(t("Gap score (%) by service type, beside all municipalities together", lang))
         chart = views.profile_chart(result, area_id, tax, target_group=target_group, lang=lang)
         st.vega_lite_chart(views.profile_chart_spec(chart, lang), width="stretch")

@@ -1230,6 +1230,11 @@ def place_services(
     """
     table = result.for_service_type(service_type)  # raises for an unknown / unanalysed type
     demand = result.demand[result.demand["service_type"] == service_type]
+    if not demand.empty and demand["need"].isna().all() and "target_size" in demand.columns:
+        # Need unknown but its target group known (scored on relative measures): need is the group
+        # times an unknown constant share, so the sites that reach the most of the group are the same.
+        # The placement's figures are then persons of the target group, not of need.
+        demand = demand.assign(need=demand["target_size"])
     if demand.empty or demand["need"].isna().all():
         raise SocialMapError(
             f"No need is known for {service_type!r} (see the result's notes), so there is nothing to place."

@@ -74,6 +74,9 @@ UPLOAD_KINDS = ("areas", "services", "population")
 #: Metrics of one service type that can colour the map (columns of ``Result.table``).
 METRICS = (
     "gap_score",
+    "spar",
+    "places_per_1000",
+    "supply_reach",
     "need",
     "supply",
     "supply_per_10k",
@@ -103,6 +106,39 @@ LABELS: dict[str, str] = {
     "catchment_km": N_("Catchment (km)"),
     "catchment_min": N_("Catchment (min)"),
     "capacity_unknown": N_("Services of unknown capacity"),
+    "spar": N_("Relative access (1 = national)"),
+    "places_per_1000": N_("Places per 1,000 of the target group"),
+    "supply_reach": N_("Places within reach"),
+    "target_group": N_("Target group"),
+    "weight_share": N_("Share of the composite (%)"),
+    "gap": N_("Gap score (%)"),
+    "status": N_("Status"),
+}
+
+#: What each measure means, for the help texts (English; translated with :func:`socialmap.i18n.t`).
+METRIC_HELP: dict[str, str] = {
+    "gap_score": N_(
+        "Share of the need that cannot reach a place (0: everyone can, 100: no one). As sure as the need "
+        "rate: unknown where no need rate is sourced."
+    ),
+    "spar": N_(
+        "Places within reach per person in need here, divided by the national figure (spatial access "
+        "ratio, Wan et al. 2012): 1 = the national level, 0.5 = half. It does not depend on the need "
+        "rate, so it tells municipalities apart even when the need is uncertain."
+    ),
+    "places_per_1000": N_(
+        "Places within reach of the residents per 1,000 people of the target group, to compare with the "
+        "national figure and with a planning standard where one is sourced."
+    ),
+    "supply_reach": N_(
+        "Places the residents can reach, as 2SFCA shares each service among everyone within its "
+        "catchment (places inside the municipality: Supply)."
+    ),
+    "covered_share": N_("Share of the need with at least one service within the catchment."),
+    "composite_gap": N_(
+        "Weighted mean of the target groups' gaps: each group of people weighs the same (or as set), "
+        "however many service types serve it; groups whose need is unknown are listed, not left out."
+    ),
 }
 
 #: Number format of each metric in map legends and tooltips.
@@ -117,6 +153,9 @@ _FORMATS = {
     "supply_per_10k": "{:,.1f}",
     "access": "{:,.4f}",
     "population": "{:,.0f}",
+    "spar": "{:,.2f}",
+    "places_per_1000": "{:,.1f}",
+    "supply_reach": "{:,.0f}",
 }
 #: Decimals of each metric in tooltips drawn with :func:`socialmap.i18n.format_number`.
 _DECIMALS = {"gap_score": 1, "composite_gap": 1, "need": 0, "supply": 0, "population": 0}
@@ -949,6 +988,57 @@ def profile_summary(
         "rank": None if pd.isna(mine["rank"]) else int(mine["rank"]),
         "areas": len(result.areas),
     }
+
+
+def composite_makeup_table(
+    result: Result, area_id: str, taxonomy: Taxonomy, lang: str | None = None
+) -> pd.DataFrame:
+    """
+    Return the make-up of an area's composite gap: each target group's gap, share and status.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    area_id
+        The area.
+    taxonomy
+        For the groups' labels.
+    lang
+        Language of the labels and the status.
+
+    Returns
+    -------
+    table
+        One row per target group, labelled columns: *Target group*, *Share of the composite (%)*
+        (NaN for groups not scored), *Gap score (%)* (Σ unmet / Σ need over the types serving it),
+        *Service types* (their labels) and *Status* (scored / partly unknown / need unknown / no need).
+    """
+    lang = i18n.check_language(lang)
+    gaps = result.group_gaps(str(area_id))
+    status = {
+        "scored": t("scored", lang),
+        "partly unknown": t("partly unknown", lang),
+        "unknown": t("need unknown", lang),
+        "no need": t("no need here", lang),
+    }
+    makeup = result.makeup if result.makeup is not None else pd.DataFrame()
+    rows = []
+    for _, g in gaps.iterrows():
+        types = makeup.loc[
+            (makeup["area_id"].astype(str) == str(area_id)) & (makeup["target_group"] == g["target_group"]),
+            "service_type",
+        ]
+        rows.append(
+            {
+                t(LABELS["target_group"], lang): taxonomy.label(str(g["target_group"]), lang),
+                t(LABELS["weight_share"], lang): 100 * float(g["weight_share"]),
+                t(LABELS["gap"], lang): float(g["gap"]),
+                t(LABELS["service_type"], lang): ", ".join(taxonomy.label(str(x), lang) for x in types),
+                t(LABELS["status"], lang): status.get(str(g["status"]), str(g["status"])),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def profile_table(
@@ -2488,11 +2578,19 @@ def suggest_sites(
     )
     tax = taxonomy if taxonomy is not None else result.taxonomy
     kind = choice_label(service_type, tax, lang) if tax is not None else service_type
-    what = (
-        N_("Persons in need brought within reach")
-        if capacity is None
-        else N_("Persons in need who get a place")
-    )
+    relative = result.demand.loc[result.demand["service_type"] == service_type, "need"].isna().all()
+    if relative:
+        what = (
+            N_("People of the target group brought within reach")
+            if capacity is None
+            else N_("People of the target group who get a place")
+        )
+    else:
+        what = (
+            N_("Persons in need brought within reach")
+            if capacity is None
+            else N_("Persons in need who get a place")
+        )
     notes = [
         t(
             "{what}: {added} more, {covered} of {total} in all.",
@@ -2503,6 +2601,15 @@ def suggest_sites(
             total=format_number(placement.total_need, lang, decimals=0),
         )
     ]
+    if relative:
+        notes.append(
+            t(
+                "The need for {type} is unknown (no sourced need rate): the sites reach the most people of "
+                "its target group.",
+                lang,
+                type=kind,
+            )
+        )
     if placement.gap_to_optimum <= 1e-9:
         notes.append(t("No other choice of {k} sites on this grid does better.", lang, k=int(k)))
     else:

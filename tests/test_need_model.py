@@ -219,3 +219,22 @@ def test_demo_scores_tell_municipalities_apart():
         gap = rows.set_index("area_id")["gap_score"].reindex(comp.index)
         if gap.notna().sum() >= 3:
             assert abs(spearmanr(comp, gap, nan_policy="omit")[0]) < 0.9, st
+
+
+def test_profile_make_up_and_the_new_measures_in_the_views(tmp_path):
+    from socialmap import views
+
+    res = analyze(demo="kosovo", cell_size_m=4000)
+    tax = res.taxonomy
+    table = views.composite_makeup_table(res, "01", tax, lang="en")
+    gaps = res.group_gaps("01").set_index("target_group")
+    older = table.set_index("Target group").loc[tax.label("older_people_65plus", "en")]
+    assert older["Gap score (%)"] == pytest.approx(gaps.loc["older_people_65plus", "gap"])
+    assert older["Status"] == "scored"
+    assert tax.label("home_care_elderly", "en") in older["Service type"]
+    # Victims are scored by the shelter standard; persons with disabilities' need is unknown (listed).
+    status = table.set_index("Target group")["Status"]
+    assert status[tax.label("persons_with_disabilities", "en")] == "need unknown"
+    assert table["Share of the composite (%)"].sum() == pytest.approx(100.0)
+    assert {"spar", "places_per_1000", "supply_reach"} <= set(views.METRICS)
+    assert set(views.METRIC_HELP) >= {"spar", "places_per_1000", "gap_score", "composite_gap"}
