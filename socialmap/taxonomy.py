@@ -4,10 +4,13 @@ A taxonomy is a YAML file (schema: ``socialmap/taxonomies/README.md``). The Koso
 with the package; a user's own file is checked in full and every problem is reported at once in
 one :class:`~socialmap.errors.TaxonomyError`.
 
-Need of a service type (extensive, persons) = Σ over its target groups of population × rate.
-Rates are intensive (shares of the whole population): never sum them across areas. A target
-group without a rate makes the need of every service type that serves it *unknown* (NaN), not
-zero, unless the population table carries the group's count in the group's ``column``.
+Need of a service type (extensive, persons) = Σ over its target groups of the group's size
+(population × rate, or the group's ``column``) × the type's need rate (the share of the group that
+needs the service, ``need_rate``, separate from the group's prevalence). Without a need rate but
+with a planning standard, need is the places the standard asks for; without either, the need is
+unknown and only relative measures are defined (:meth:`Taxonomy.need_basis`). Rates are intensive
+(shares): never sum them across areas. A target group without a rate makes its size *unknown*
+(NaN), not zero, unless the population table carries the group's count in the group's ``column``.
 
 Examples
 --------
