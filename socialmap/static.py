@@ -785,3 +785,88 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
             fig.savefig(p, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
 
     return write_atomic(target, writer)
+
+
+def cells_map(
+    result: Result,
+    service_type: str,
+    *,
+    column: str = "unmet",
+    lang: str | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Figure:
+    """
+    Draw the demand cells of one service type: unmet need (or the distance to the nearest service).
+
+    This is the residual-population map (AccessMod's): where the people whose need is not met live,
+    cell by cell, over the municipal boundaries. Sensitive service types are refused: a cell holds a
+    handful of people, so its count could single someone out (their cells are not exported either,
+    see :func:`socialmap.export.cells_table`).
+
+    Parameters
+    ----------
+    result
+        An analysis.
+    service_type
+        A service type with known need (for ``"unmet"``), not sensitive.
+    column
+        ``"unmet"`` (persons whose need is not met, per cell) or ``"nearest_m"`` (metres to the
+        nearest service).
+    lang
+        Language of the title and legend.
+    taxonomy
+        For labels and sensitivity (default: the result's).
+
+    Returns
+    -------
+    figure
+        A matplotlib figure (save it with :func:`save_figure`).
+    """
+    from matplotlib.figure import Figure
+
+    from socialmap.i18n import check_language, t
+    from socialmap.privacy import resolve_taxonomy
+
+    lang = check_language(lang)
+    if column not in ("unmet", "nearest_m"):
+        raise SocialMapError(f"`column` must be 'unmet' or 'nearest_m'; got {column!r}.")
+    tax = taxonomy if taxonomy is not None else resolve_taxonomy(result)
+    if _is_sensitive(tax, service_type):
+        raise SocialMapError(
+            t(
+                "Cells of {service} are not drawn (confidential).",
+                lang,
+                service=_label_of(tax, service_type, lang),
+            )
+        )
+    cells = result.demand[result.demand["service_type"] == service_type]
+    values = pd.to_numeric(cells.get(column), errors="coerce") if len(cells) else pd.Series(dtype=float)
+    if cells.empty or values.isna().all():
+        raise SocialMapError(
+            t(
+                "No figures per cell for {service} (need unknown).",
+                lang,
+                service=_label_of(tax, service_type, lang),
+            )
+        )
+    if column == "nearest_m":
+        values = values / 1000.0
+    fig = Figure(figsize=(FIGURE_WIDTH_IN, FIGURE_WIDTH_IN * 1.05))
+    ax = fig.add_axes((0.02, 0.08, 0.96, 0.84))
+    result.areas.plot(ax=ax, facecolor="#f7f7f7", edgecolor=_EDGE, linewidth=0.5)
+    shown = values.fillna(0.0).to_numpy()
+    scatter = ax.scatter(
+        cells.geometry.x, cells.geometry.y, c=shown, s=4, marker="s", cmap="OrRd", linewidths=0, zorder=4
+    )
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    bar = fig.colorbar(scatter, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
+    bar.set_label(
+        t("Unmet need (persons per cell)", lang) if column == "unmet" else t("Nearest service (km)", lang)
+    )
+    fig.suptitle(_label_of(tax, service_type, lang), fontsize=10)
+    prov = result.provenance
+    where = [str(prov.get("demo_boundaries") or prov.get("boundaries") or "")]
+    note = " ".join(x for x in [method_line(result, lang, service_type=service_type) + ".", *where] if x)
+    fig.text(0.02, 0.01, textwrap.fill(note, 150), fontsize=5.5, color="#333333")
+    return fig

@@ -238,3 +238,16 @@ def test_profile_make_up_and_the_new_measures_in_the_views(tmp_path):
     assert table["Share of the composite (%)"].sum() == pytest.approx(100.0)
     assert {"spar", "places_per_1000", "supply_reach"} <= set(views.METRICS)
     assert set(views.METRIC_HELP) >= {"spar", "places_per_1000", "gap_score", "composite_gap"}
+
+
+def test_static_map_of_unmet_need_per_cell(tmp_path):
+    from socialmap.static import cells_map, save_figure
+
+    res = analyze(demo="kosovo", service_types=("home_care_elderly", "shelter_dv"), cell_size_m=4000)
+    fig = cells_map(res, "home_care_elderly", lang="en")
+    path = save_figure(fig, tmp_path / "unmet.png")
+    assert path.stat().st_size > 10_000
+    (tmp_path / "art").mkdir()
+    save_figure(cells_map(res, "home_care_elderly", column="nearest_m", lang="sq"), tmp_path / "art" / "n.png")
+    with pytest.raises(SocialMapError, match="confidential"):
+        cells_map(res, "shelter_dv", lang="en")
