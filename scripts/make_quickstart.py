@@ -168,8 +168,8 @@ res.for_service_type("home_care_elderly")[cols].head().round(3)""",
 ## 4. Check that the totals tie out
 
 Need is extensive, so spreading it onto grid cells must conserve it: for every service type whose need
-is known, the need summed over the municipalities equals the need summed over the demand points. For the CSWs, whose
-target group is the whole population (rate 1), it also equals the total population.""",
+is known, the need summed over the municipalities equals the need summed over the demand points. For
+the CSWs, whose target group is the whole population (rate 1), it also equals the total population.""",
     ),
     (
         "code",

@@ -248,6 +248,7 @@ def test_static_map_of_unmet_need_per_cell(tmp_path):
     path = save_figure(fig, tmp_path / "unmet.png")
     assert path.stat().st_size > 10_000
     (tmp_path / "art").mkdir()
-    save_figure(cells_map(res, "home_care_elderly", column="nearest_m", lang="sq"), tmp_path / "art" / "n.png")
+    nearest = cells_map(res, "home_care_elderly", column="nearest_m", lang="sq")
+    assert save_figure(nearest, tmp_path / "art" / "n.png").stat().st_size > 10_000
     with pytest.raises(SocialMapError, match="confidential"):
         cells_map(res, "shelter_dv", lang="en")
