@@ -956,18 +956,7 @@ def brief(
     for _, row in figures.iterrows():
         data.append(
             [_paragraph(row["service"], styles["cell"])]
-            + [
-                _paragraph(row[c], styles["cell"])
-                for c in (
-                    "spar",
-                    "places_per_1000",
-                    "need",
-                    "services",
-                    "places",
-                    "covered_share",
-                    "gap_score",
-                )
-            ]
+            + [_paragraph(row[c], styles["cell"]) for c in KEY_FIGURE_COLUMNS[2:]]
         )
     widths = [46 * mm, 19 * mm, 24 * mm, 17 * mm, 15 * mm, 22 * mm, 17 * mm, 0]
     widths[-1] = frame_w - sum(widths)
