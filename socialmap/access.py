@@ -37,8 +37,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist
 
 from socialmap import settings
 from socialmap.crs import require_metric_crs
@@ -369,6 +367,8 @@ class _Buffers:
 
     def distances(self, sup_xy: NDArray[np.float64], dem_xy: NDArray[np.float64]) -> NDArray[np.float64]:
         """Squared distances, services x demand, into the work array ``d2``."""
+        from scipy.spatial.distance import cdist
+
         return cdist(
             sup_xy, dem_xy, "sqeuclidean", out=self.view("d2", (len(sup_xy), len(dem_xy)), np.float64)
         )
@@ -655,6 +655,8 @@ def _coverage(
     covered = count > 0
     nearest = np.where(covered, np.sqrt(near2), np.inf)
     if not covered.all() and len(all_sxy):
+        from scipy.spatial import cKDTree
+
         far = np.flatnonzero(~covered)
         nearest[far] = cKDTree(all_sxy).query(dxy[far], k=1)[0]
     return count, covered, nearest
@@ -767,6 +769,8 @@ def _coverage_none(
     count = np.zeros(n, dtype=np.int64)
     nearest = np.full(n, np.inf)
     if n and len(sxy):
+        from scipy.spatial import cKDTree
+
         nearest = np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
     return count, count > 0, nearest
 
@@ -1209,6 +1213,8 @@ def _iter_blocks(
     """Yield (demand positions, service positions, squared distances services x demand) covering all pairs."""
     if len(dxy) == 0 or len(sxy) == 0:
         return
+    from scipy.spatial.distance import cdist
+
     plan = _plan(dxy, sxy, d0)
     for strip in plan.strips:
         for r0, r1, k0, k1 in strip.chunks:
@@ -1242,6 +1248,8 @@ def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.f
         return np.full(len(dxy), np.inf)
     if len(dxy) == 0:
         return np.zeros(0)
+    from scipy.spatial import cKDTree
+
     return np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
 
 
