@@ -30,7 +30,7 @@ import numbers
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -1423,7 +1423,11 @@ def fca_from_pairs(
 
 
 def pairs_within(
-    demand_xy: ArrayLike, supply_xy: ArrayLike, *, catchment_m: float | None = None
+    demand_xy: ArrayLike,
+    supply_xy: ArrayLike,
+    *,
+    catchment_m: float | None = None,
+    workers: int | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
     """
     List the demand–service pairs within the catchment (``distance <= catchment_m``), with their distances.
@@ -1439,11 +1443,19 @@ def pairs_within(
         ``(m, 2)`` service coordinates in the same CRS.
     catchment_m
         Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
+    workers
+        Threads to run on, as for :func:`fca_arrays`.
 
     Returns
     -------
     pairs
         ``(demand position, service position, distance in metres)`` arrays, sorted by demand then service.
+
+    Notes
+    -----
+    Two passes over the blocks of :func:`fca_arrays`: the first counts each demand point's pairs, which
+    places them in the output (all of a point's pairs come from its one block); the second writes them
+    there, each block's services taken in the order of their positions, so that no sort is needed.
 
     Examples
     --------
@@ -1451,37 +1463,57 @@ def pairs_within(
     >>> i.tolist(), j.tolist(), d.tolist()
     ([0, 1], [0, 0], [0.0, 5000.0])
     """
-    d0 = _check_catchment(catchment_m, "pairs_within")
-    dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
-    ii: list[NDArray[np.intp]] = []
-    jj: list[NDArray[np.intp]] = []
-    dd: list[NDArray[np.float64]] = []
-    t2 = _sq_threshold(d0)
-    for rows, cols, d2 in _iter_blocks(dxy, sxy, d0):
-        c, r = np.nonzero(d2 <= t2)
-        ii.append(rows[r])
-        jj.append(cols[c])
-        dd.append(np.sqrt(d2[c, r]))
-    if not ii:
-        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
-    i, j, d = np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
-    order = np.lexsort((j, i))
-    return i[order], j[order], d[order]
-
-
-def _iter_blocks(
-    dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float
-) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]]:
-    """Yield (demand positions, service positions, squared distances services x demand) covering all pairs."""
-    if len(dxy) == 0 or len(sxy) == 0:
-        return
     from scipy.spatial.distance import cdist
 
+    d0 = _check_catchment(catchment_m, "pairs_within")
+    threads = _resolve_workers(workers, "pairs_within")
+    dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
+    n = len(dxy)
+    if n == 0 or len(sxy) == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+    t2 = _sq_threshold(d0)
     plan = _plan(dxy, sxy, d0)
-    for strip in plan.strips:
-        for r0, r1, k0, k1 in strip.chunks:
-            d2 = cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean")
-            yield plan.order[r0:r1], strip.sup_idx[k0:k1], d2
+    count_s = np.zeros(n, dtype=np.intp)  # pairs per demand point, plan order
+
+    def block(strip: _Strip, chunk: tuple[int, int, int, int], bufs: _Buffers, by_position: bool) -> Any:
+        r0, r1, k0, k1 = chunk
+        sup_idx, sup_xy = strip.sup_idx[k0:k1], strip.sup_xy[k0:k1]
+        if by_position:
+            perm = np.argsort(sup_idx)
+            sup_idx, sup_xy = sup_idx[perm], sup_xy[perm]
+        shape = (r1 - r0, k1 - k0)  # demand x services, so that pairs come out demand by demand
+        d2 = cdist(plan.dxy[r0:r1], sup_xy, "sqeuclidean", out=bufs.view("d2", shape, np.float64))
+        return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", shape, np.bool_))
+
+    def count(si: int, strip: _Strip, bufs: _Buffers) -> None:
+        for chunk in strip.chunks:
+            _, _, mask = block(strip, chunk, bufs, False)
+            count_s[chunk[0] : chunk[1]] = np.count_nonzero(mask, axis=1)
+
+    _map_strips(plan, count, threads)
+    per_point = np.zeros(n, dtype=np.intp)
+    per_point[plan.order] = count_s
+    first = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(per_point, out=first[1:])
+    first_s = first[:-1][plan.order]  # where each demand point's pairs start in the output, plan order
+    j_out = np.empty(int(first[-1]), dtype=np.intp)
+    d_out = np.empty(int(first[-1]))
+
+    def write(si: int, strip: _Strip, bufs: _Buffers) -> None:
+        for chunk in strip.chunks:
+            r0, r1 = chunk[0], chunk[1]
+            sup_idx, d2, mask = block(strip, chunk, bufs, True)
+            flat = np.flatnonzero(mask)  # row by row: demand point by demand point, services by position
+            cnt = count_s[r0:r1]
+            width = d2.shape[1]
+            cols = flat - np.repeat(np.arange(0, len(cnt) * width, width), cnt)
+            at = np.repeat(first_s[r0:r1] - (np.cumsum(cnt) - cnt), cnt)
+            at += np.arange(len(flat))
+            j_out[at] = sup_idx.take(cols)
+            d_out[at] = np.sqrt(d2.take(flat))
+
+    _map_strips(plan, write, threads)
+    return np.repeat(np.arange(n, dtype=np.intp), per_point), j_out, d_out
 
 
 def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.float64]:

@@ -395,6 +395,19 @@ def test_pairs_within_matches_brute_force():
     assert (d == catchment).sum() >= 2  # the constructed pairs exactly at the threshold are in
 
 
+def test_pairs_within_on_threads_and_small_blocks(monkeypatch):
+    dxy, _, sxy, _, catchment = random_instance(17, n=2000, m=150)
+    bi, bj, bd = brute_pairs(dxy, sxy)
+    keep = bd <= catchment
+    monkeypatch.setattr(sa, "_THREADS_MIN_ENTRIES", 0)
+    monkeypatch.setattr(sa, "_MAX_BLOCK", 500)  # many strips, split chunks
+    for workers in (1, 2):
+        i, j, d = sa.pairs_within(dxy, sxy, catchment_m=catchment, workers=workers)
+        np.testing.assert_array_equal(i, bi[keep])
+        np.testing.assert_array_equal(j, bj[keep])
+        np.testing.assert_array_equal(d, bd[keep])
+
+
 def test_blocks_are_split_to_bound_memory(monkeypatch):
     # a tiny block limit and no cache force the split and the recomputation paths; the result must not change
     dxy, need, sxy, capacity, _ = random_instance(16, n=400, m=40)
