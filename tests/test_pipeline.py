@@ -283,3 +283,16 @@ def test_some_unknown_capacities_also_fall_back_to_distance_coverage(areas, popu
     assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 0])
     assert t.loc["a", "supply"] == 100 and t.loc["d", "capacity_unknown"] == 1
     assert any("capacity unknown for 1 of 2 services" in n for n in res.notes)
+
+
+@pytest.mark.parametrize(
+    "lon, lat", [(20.9, 42.6), (-58.4, -34.6), (174.8, -41.3), (-0.1, 51.5), (9.0, 59.9), (3.0, 0.5)]
+)
+def test_work_crs_is_geopandas_utm_estimate(lon, lat):
+    from socialmap.crs import work_crs_for
+
+    corners = [Point(lon - 0.4, lat - 0.3), Point(lon + 0.5, lat + 0.2)]
+    pts = gpd.GeoDataFrame(geometry=corners, crs="EPSG:4326")
+    expected = pts.estimate_utm_crs()
+    assert work_crs_for(pts) == expected
+    assert work_crs_for(pts) == expected  # the second time from the kept answer
