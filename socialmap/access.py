@@ -17,9 +17,12 @@ pairs (see ``tests/test_access.py``) apart from the documented edge cases of :fu
 The core never materialises the list of pairs. Demand points are sorted into horizontal strips and, inside a
 strip, by ``x``; consecutive runs of them form chunks, and the services that can be within the catchment of a
 chunk are a contiguous slice of the strip's services sorted by ``x``. Each chunk is one dense numpy block of
-squared distances (``scipy.spatial.distance.cdist``), masked by the catchment, turned into weights and reduced
-with matrix–vector products. Memory stays bounded by the block size; blocks are kept for the second step while
-they fit in a budget and recomputed otherwise.
+squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits), masked by
+the catchment and reduced with matrix–vector products. Step weights that fall with distance are a sum of such
+masks, one per step, so their weights are never built; other weights are built block by block. Memory stays
+bounded by the block size; the masks (one bit an entry) or weights are kept for the second step while they fit
+in a budget and recomputed otherwise. Strips run on threads (``workers``): the distances, masks and products
+release the GIL, and every demand point belongs to one block, so the answer does not depend on the threads.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import math
 import numbers
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -80,6 +84,10 @@ _COST_PER_ENTRY = 6e-9
 _COST_PER_CHUNK = 4e-5
 # Below this many block entries a pass runs on one thread: starting threads would cost more than they save.
 _THREADS_MIN_ENTRIES = 4_000_000
+# Up to this many entries (block entries, or points x services for the nearest service), distances are
+# computed with numpy while scipy.spatial is not imported yet: importing it takes longer (~0.15 s) than
+# numpy's slower distances then cost. Both give the same bits (tests/test_access.py).
+_NUMPY_DISTANCES_MAX = 20_000_000
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -472,8 +480,9 @@ class _Buffers:
     Each thread of a pass has its own.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, scipy: bool = True) -> None:
         self.size = int(size)
+        self.scipy = scipy  # distances with scipy's cdist, else with numpy (the same bits)
         self._arrays: dict[tuple[str, Any], NDArray[Any]] = {}
         self._ones = np.ones(0)
 
@@ -491,13 +500,45 @@ class _Buffers:
             self._ones = np.ones(max(n, 2 * len(self._ones)))
         return self._ones[:n]
 
-    def distances(self, sup_xy: NDArray[np.float64], dem_xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Squared distances, services x demand, into the work array ``d2``."""
-        from scipy.spatial.distance import cdist
+    def distances(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Squared distances, rows of ``a`` x rows of ``b``, into the work array ``d2``."""
+        out = self.view("d2", (len(a), len(b)), np.float64)
+        if self.scipy:
+            from scipy.spatial.distance import cdist
 
-        return cdist(
-            sup_xy, dem_xy, "sqeuclidean", out=self.view("d2", (len(sup_xy), len(dem_xy)), np.float64)
-        )
+            return cdist(a, b, "sqeuclidean", out=out)
+        return _numpy_distances(a, b, out, self.view("d2y", out.shape, np.float64))
+
+
+def _numpy_distances(
+    a: NDArray[np.float64], b: NDArray[np.float64], out: NDArray[np.float64], tmp: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``cdist(a, b, "sqeuclidean")`` for 2-D points, with numpy: dx * dx + dy * dy, as cdist adds them."""
+    np.subtract.outer(a[:, 0], b[:, 0], out=out)
+    np.multiply(out, out, out=out)
+    np.subtract.outer(a[:, 1], b[:, 1], out=tmp)
+    np.multiply(tmp, tmp, out=tmp)
+    return np.add(out, tmp, out=out)
+
+
+def _scipy_worth_it(entries: int) -> bool:
+    """Whether to compute ``entries`` distances with scipy.spatial (imported already, or a large problem)."""
+    return "scipy.spatial" in sys.modules or entries > _NUMPY_DISTANCES_MAX
+
+
+def _nearest(dxy: NDArray[np.float64], sxy: NDArray[np.float64], workers: int = 1) -> NDArray[np.float64]:
+    """Distance from each point of ``dxy`` to the nearest of ``sxy`` (both non-empty)."""
+    if _scipy_worth_it(len(dxy) * len(sxy)):
+        from scipy.spatial import cKDTree
+
+        return np.asarray(cKDTree(sxy).query(dxy, k=1, workers=workers)[0], dtype=np.float64)
+    rows = max(1, 2**20 // len(sxy))
+    bufs = _Buffers(min(rows, len(dxy)) * len(sxy), scipy=False)
+    out = np.empty(len(dxy))
+    for r0 in range(0, len(dxy), rows):
+        d2 = bufs.distances(dxy[r0 : r0 + rows], sxy)
+        np.sqrt(d2.min(axis=1), out=out[r0 : r0 + rows])
+    return out
 
 
 def _block_size(plan: _Plan) -> int:
@@ -765,15 +806,16 @@ def _map_strips(plan: _Plan, func: Callable[[int, _Strip, _Buffers], Any], worke
     """
     size = _block_size(plan)
     threads = _threads_for(plan, workers)
+    scipy = _scipy_worth_it(_entries(plan))
     if threads == 1:
-        bufs = _Buffers(size)
+        bufs = _Buffers(size, scipy)
         return [func(si, strip, bufs) for si, strip in enumerate(plan.strips)]
     local = threading.local()
 
     def run(si: int) -> Any:
         bufs = getattr(local, "bufs", None)
         if bufs is None:
-            bufs = local.bufs = _Buffers(size)
+            bufs = local.bufs = _Buffers(size, scipy)
         return func(si, plan.strips[si], bufs)
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socialmap-fca") as pool:
@@ -908,10 +950,8 @@ def _coverage(
     covered = count > 0
     nearest = np.where(covered, np.sqrt(near2), np.inf)
     if not covered.all() and len(all_sxy):
-        from scipy.spatial import cKDTree
-
         far = np.flatnonzero(~covered)
-        nearest[far] = cKDTree(all_sxy).query(dxy[far], k=1, workers=workers)[0]
+        nearest[far] = _nearest(dxy[far], all_sxy, workers)
     return count, covered, nearest
 
 
@@ -1025,9 +1065,7 @@ def _coverage_none(
     count = np.zeros(n, dtype=np.int64)
     nearest = np.full(n, np.inf)
     if n and len(sxy):
-        from scipy.spatial import cKDTree
-
-        nearest = np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+        nearest = _nearest(dxy, sxy)
     return count, count > 0, nearest
 
 
@@ -1463,8 +1501,6 @@ def pairs_within(
     >>> i.tolist(), j.tolist(), d.tolist()
     ([0, 1], [0, 0], [0.0, 5000.0])
     """
-    from scipy.spatial.distance import cdist
-
     d0 = _check_catchment(catchment_m, "pairs_within")
     threads = _resolve_workers(workers, "pairs_within")
     dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
@@ -1481,9 +1517,8 @@ def pairs_within(
         if by_position:
             perm = np.argsort(sup_idx)
             sup_idx, sup_xy = sup_idx[perm], sup_xy[perm]
-        shape = (r1 - r0, k1 - k0)  # demand x services, so that pairs come out demand by demand
-        d2 = cdist(plan.dxy[r0:r1], sup_xy, "sqeuclidean", out=bufs.view("d2", shape, np.float64))
-        return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", shape, np.bool_))
+        d2 = bufs.distances(plan.dxy[r0:r1], sup_xy)  # demand x services: pairs come out demand by demand
+        return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", d2.shape, np.bool_))
 
     def count(si: int, strip: _Strip, bufs: _Buffers) -> None:
         for chunk in strip.chunks:
@@ -1542,9 +1577,7 @@ def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.f
         return np.full(len(dxy), np.inf)
     if len(dxy) == 0:
         return np.zeros(0)
-    from scipy.spatial import cKDTree
-
-    return np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+    return _nearest(dxy, sxy)
 
 
 def _frames_to_arrays(

@@ -675,3 +675,33 @@ def test_underflowing_weighted_need_counts_as_none():
         assert np.isnan(res.ratio[0]) and 0 < res.weighted_need[0] < 1e-300
         assert res.access[0] == 0.0
         assert res.access[1] == pytest.approx(float(w(100.0)) * 4.0 / (2.0 * float(w(100.0))))
+
+
+def test_numpy_distances_are_cdist_bit_for_bit():
+    # Small problems compute distances with numpy (scipy.spatial not imported); the answer must not change.
+    from scipy.spatial import cKDTree
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(21)
+    for scale, offset in ((1e3, 0.0), (1e5, 4.6e6), (3e4, 4.6e6)):
+        a = rng.uniform(0, scale, (300, 2)) + offset
+        b = rng.uniform(0, scale, (70, 2)) + offset
+        ours = sa._numpy_distances(a, b, np.empty((300, 70)), np.empty((300, 70)))
+        np.testing.assert_array_equal(ours, cdist(a, b, "sqeuclidean"))
+        np.testing.assert_array_equal(sa._nearest(a, b), cKDTree(b).query(a, k=1)[0])  # brute force here
+
+
+@pytest.mark.parametrize("weight", [None, "step", "gaussian"])
+def test_numpy_and_scipy_distances_give_the_same_answer(weight, monkeypatch):
+    dxy, need, sxy, capacity, catchment = random_instance(18, n=500, m=40)
+    w = {None: None, "step": WEIGHT_PAIRS["step"][0], "gaussian": sa.gaussian_weights(2000)}[weight]
+    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", -1)  # scipy everywhere
+    with_scipy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
+    pairs_scipy = sa.pairs_within(dxy, sxy, catchment_m=catchment)
+    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", 10**12)
+    monkeypatch.setattr(sa, "_scipy_worth_it", lambda entries: False)  # numpy everywhere
+    with_numpy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
+    for field in ("access", "weighted_need", "ratio", "n_services", "covered", "nearest"):
+        np.testing.assert_array_equal(getattr(with_numpy, field), getattr(with_scipy, field))
+    for ours, theirs in zip(sa.pairs_within(dxy, sxy, catchment_m=catchment), pairs_scipy, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
