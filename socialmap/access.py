@@ -1442,22 +1442,26 @@ def fca_from_pairs(
     if problems:
         raise ValidationError(problems)
     keep = c <= d0
-    o, j, c = o[keep], j[keep], c[keep]
+    if not keep.all():  # (pairs_within's pairs are all in)
+        o, j, c = o[keep], j[keep], c[keep]
     n, m = len(n_arr), len(c_arr)
-    if weight is None:
-        w = np.ones(len(c))
-    else:
+    w: NDArray[np.float64] | None = None
+    if weight is not None:
         w = np.asarray(_vectorised(weight)(c), dtype=np.float64)
         if not (np.isfinite(w).all() and (w >= 0).all()):
             raise SocialMapError("The weight function returned a value that is not finite and >= 0.")
-    wneed = np.bincount(j, weights=w * n_arr[o], minlength=m).astype(np.float64)
-    ratio = _ratio(c_arr, wneed)
+    need_o = n_arr.take(o)
+    wneed = np.bincount(j, weights=need_o if w is None else np.multiply(w, need_o, out=need_o), minlength=m)
+    del need_o
+    ratio = _ratio(c_arr, wneed.astype(np.float64))
     r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access = np.bincount(o, weights=w * r_use[j], minlength=n).astype(np.float64)
+    r_j = r_use.take(j)
+    access = np.bincount(o, weights=r_j if w is None else np.multiply(w, r_j, out=r_j), minlength=n)
+    del r_j
     count = np.bincount(o, minlength=n).astype(np.int64)
     nearest = np.full(n, np.inf)
     np.minimum.at(nearest, o, c)
-    return FCAResult(access, count > 0, count, nearest, ratio, wneed)
+    return FCAResult(access.astype(np.float64), count > 0, count, nearest, ratio, wneed.astype(np.float64))
 
 
 def pairs_within(
