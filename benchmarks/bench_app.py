@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("SOCIALMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,6 +54,21 @@ MAP_JS = """() => ({
   title: (document.querySelector('.socialmap-title') || {}).textContent || '',
   markers: document.querySelectorAll('.socialmap-cluster, .socialmap-service').length,
 })"""
+
+
+def map_state(page: Any) -> dict[str, Any] | None:
+    """Polygons, service markers and title of the first drawn streamlit-folium map on the page, or None."""
+    from playwright.sync_api import Error
+
+    for element in page.query_selector_all('iframe[title="streamlit_folium.st_folium"]'):
+        frame = element.content_frame()
+        try:
+            state = frame.evaluate(MAP_JS) if frame else None
+        except Error:
+            continue
+        if state and state["n"]:
+            return dict(state)
+    return None
 
 
 def summary(label: str, seconds: list[float]) -> str:
