@@ -7,9 +7,12 @@ with its provenance.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -316,6 +319,26 @@ def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
     return step_weights({catchment_m * (k + 1) / n: w for k, w in enumerate(bands)})
 
 
+#: Demand points of recent analyses (``grid`` and ``representative`` spreading), by a digest of what they are
+#: made of: another method, catchment or scenario on the same areas and need reuses them (on the demo the grid
+#: is a quarter of an analysis).
+_DEMAND_CACHE: OrderedDict[bytes, gpd.GeoDataFrame] = OrderedDict()
+_DEMAND_CACHE_SIZE = 8
+_DEMAND_LOCK = threading.Lock()
+
+
+def _demand_key(with_need: gpd.GeoDataFrame, need_cols: list[str], config: AnalysisConfig) -> bytes:
+    import shapely
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((config.spreading, config.cell_size_m, need_cols, with_need.crs.to_wkt())).encode())
+    digest.update("\x00".join(with_need["area_id"].astype(str)).encode())
+    for wkb in shapely.to_wkb(with_need.geometry.to_numpy()):
+        digest.update(wkb)
+    digest.update(np.ascontiguousarray(with_need[need_cols].to_numpy(dtype=np.float64)).tobytes())
+    return digest.digest()
+
+
 def _demand_points(
     areas: gpd.GeoDataFrame,
     need_by_area: pd.DataFrame,
@@ -328,10 +351,22 @@ def _demand_points(
     from socialmap import needs
 
     with_need = areas[["area_id", "geometry"]].merge(need_by_area, on="area_id")
-    if config.spreading == "representative":
-        return needs.points_from_areas(with_need, columns=need_cols)
-    if config.spreading == "grid":
-        return needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
+    if config.spreading in ("representative", "grid"):
+        key = _demand_key(with_need, need_cols, config)
+        with _DEMAND_LOCK:
+            kept = _DEMAND_CACHE.get(key)
+            if kept is not None:
+                _DEMAND_CACHE.move_to_end(key)
+                return kept.copy(deep=False)
+        if config.spreading == "representative":
+            pts = needs.points_from_areas(with_need, columns=need_cols)
+        else:
+            pts = needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
+        with _DEMAND_LOCK:
+            _DEMAND_CACHE[key] = pts
+            while len(_DEMAND_CACHE) > _DEMAND_CACHE_SIZE:
+                _DEMAND_CACHE.popitem(last=False)
+        return pts.copy(deep=False)
     if demand is None:
         raise SocialMapError(
             "spreading='points' needs `demand`: demand points with a population column, "

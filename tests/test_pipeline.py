@@ -296,3 +296,22 @@ def test_work_crs_is_geopandas_utm_estimate(lon, lat):
     expected = pts.estimate_utm_crs()
     assert work_crs_for(pts) == expected
     assert work_crs_for(pts) == expected  # the second time from the kept answer
+
+
+def test_demand_points_are_kept_by_what_they_are_made_of(areas, services, population, taxonomy, monkeypatch):
+    from socialmap import pipeline
+
+    monkeypatch.setattr(pipeline, "_DEMAND_CACHE", type(pipeline._DEMAND_CACHE)())
+    first = analyze(areas, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 1
+    again = analyze(areas, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 1  # the same points, not computed again
+    pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(first.table))
+    pd.testing.assert_frame_equal(pd.DataFrame(again.demand), pd.DataFrame(first.demand))
+    more = population.assign(population=population["population"] * 2)
+    doubled = analyze(areas, services, more, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 2  # other need: other points
+    np.testing.assert_allclose(doubled.table["need"], 2 * first.table["need"])
+    moved = areas.assign(geometry=areas.geometry.translate(1000, 0))
+    analyze(moved, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 3  # other shapes: other points
