@@ -324,7 +324,38 @@ def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
 #: is a quarter of an analysis).
 _DEMAND_CACHE: OrderedDict[bytes, gpd.GeoDataFrame] = OrderedDict()
 _DEMAND_CACHE_SIZE = 8
-_DEMAND_LOCK = threading.Lock()
+#: One service type's tables on such demand points, by a digest of the points, the type's services (places,
+#: municipality, location) and the options: a scenario that changes one type recomputes only that one.
+_TYPE_CACHE: OrderedDict[bytes, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+_TYPE_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache_get(cache: OrderedDict[bytes, Any], key: bytes) -> Any:
+    with _CACHE_LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _cache_put(cache: OrderedDict[bytes, Any], key: bytes, value: Any, size: int) -> None:
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+
+def _type_key(demand_key: bytes, sites: gpd.GeoDataFrame, *options: Any) -> bytes:
+    import shapely
+
+    digest = hashlib.blake2b(demand_key, digest_size=20)
+    digest.update(repr(options).encode())
+    digest.update("\x00".join(sites["area_id"].astype(str)).encode())
+    digest.update(pd.to_numeric(sites["capacity"], errors="coerce").to_numpy(dtype=np.float64).tobytes())
+    for wkb in shapely.to_wkb(sites.geometry.to_numpy()):
+        digest.update(wkb)
+    return digest.digest()
 
 
 def _demand_key(with_need: gpd.GeoDataFrame, need_cols: list[str], config: AnalysisConfig) -> bytes:
@@ -347,26 +378,22 @@ def _demand_points(
     demand: Any,
     taxonomy: Any,
     types: list[str],
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, bytes | None]:
+    """Return the demand points and, when they are kept for reuse, the digest they are kept by."""
     from socialmap import needs
 
     with_need = areas[["area_id", "geometry"]].merge(need_by_area, on="area_id")
     if config.spreading in ("representative", "grid"):
         key = _demand_key(with_need, need_cols, config)
-        with _DEMAND_LOCK:
-            kept = _DEMAND_CACHE.get(key)
-            if kept is not None:
-                _DEMAND_CACHE.move_to_end(key)
-                return kept.copy(deep=False)
+        kept = _cache_get(_DEMAND_CACHE, key)
+        if kept is not None:
+            return kept.copy(deep=False), key
         if config.spreading == "representative":
             pts = needs.points_from_areas(with_need, columns=need_cols)
         else:
             pts = needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
-        with _DEMAND_LOCK:
-            _DEMAND_CACHE[key] = pts
-            while len(_DEMAND_CACHE) > _DEMAND_CACHE_SIZE:
-                _DEMAND_CACHE.popitem(last=False)
-        return pts.copy(deep=False)
+        _cache_put(_DEMAND_CACHE, key, pts, _DEMAND_CACHE_SIZE)
+        return pts.copy(deep=False), key
     if demand is None:
         raise SocialMapError(
             "spreading='points' needs `demand`: demand points with a population column, "
@@ -380,7 +407,7 @@ def _demand_points(
     out = pts[["area_id", "geometry"]].copy()
     for st, col in zip(types, need_cols, strict=True):
         out[col] = taxonomy.need(st, pts).to_numpy()
-    return out
+    return out, None
 
 
 def analyze(
@@ -469,7 +496,7 @@ def analyze(
         notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
     known_types = [t for t in types if t not in unknown_need]
     known_cols = [f"need__{t}" for t in known_types]
-    pts = _demand_points(
+    pts, demand_key = _demand_points(
         area_w, need_by_area[["area_id", *known_cols]], known_cols, config, demand, tax, known_types
     )
     logger.info("%d demand points (%s)", len(pts), config.spreading)
@@ -502,6 +529,19 @@ def analyze(
                     f"distance coverage is used instead of {method}. Fill in every capacity to use {method}."
                 )
                 method = "coverage"
+            key = None
+            if demand_key is not None:
+                key = _type_key(demand_key, sites, t, method, catchment, tuple(config.e2sfca_weights))
+                kept = _cache_get(_TYPE_CACHE, key)
+                if kept is not None:
+                    table, per_point = kept[0].copy(), kept[1].copy()
+                    point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
+                    table.insert(1, "service_type", t)
+                    table.insert(2, "method", method)
+                    table.insert(3, "catchment_m", catchment)
+                    rows.append(table)
+                    logger.info("%s: %s, catchment %.0f m (as before)", t, method, catchment)
+                    continue
             dem = gpd.GeoDataFrame(
                 {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
             )
@@ -538,6 +578,8 @@ def analyze(
                 list(area_w["area_id"]),
                 method=method,
             )
+            if key is not None:
+                _cache_put(_TYPE_CACHE, key, (table.copy(), per_point.copy()), _TYPE_CACHE_SIZE)
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)

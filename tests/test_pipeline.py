@@ -315,3 +315,25 @@ def test_demand_points_are_kept_by_what_they_are_made_of(areas, services, popula
     moved = areas.assign(geometry=areas.geometry.translate(1000, 0))
     analyze(moved, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
     assert len(pipeline._DEMAND_CACHE) == 3  # other shapes: other points
+
+
+def test_a_changed_service_type_is_recomputed_the_others_kept(
+    areas, services, population, taxonomy, monkeypatch
+):
+    from socialmap import pipeline
+
+    def fresh(svc):
+        monkeypatch.setattr(pipeline, "_DEMAND_CACHE", type(pipeline._DEMAND_CACHE)())
+        monkeypatch.setattr(pipeline, "_TYPE_CACHE", type(pipeline._TYPE_CACHE)())
+        return analyze(areas, svc, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+
+    fresh(services)
+    kept_before = len(pipeline._TYPE_CACHE)
+    changed = services.copy()
+    changed.loc[changed.index[0], "capacity"] = float(changed["capacity"].iloc[0]) + 7.0
+    reused = analyze(areas, changed, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._TYPE_CACHE) == kept_before + 1  # only the changed type computed again
+    expected = fresh(changed)
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.table), pd.DataFrame(expected.table))
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.areas), pd.DataFrame(expected.areas))
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.demand), pd.DataFrame(expected.demand))
