@@ -530,7 +530,7 @@ def analyze(
                 )
                 method = "coverage"
             key = None
-            if demand_key is not None:
+            if demand_key is not None and graph is None:  # (road networks: travel times, not kept here)
                 key = _type_key(demand_key, sites, t, method, catchment, tuple(config.e2sfca_weights))
                 kept = _cache_get(_TYPE_CACHE, key)
                 if kept is not None:
