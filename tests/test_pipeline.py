@@ -285,10 +285,16 @@ def test_some_unknown_capacities_also_fall_back_to_distance_coverage(areas, popu
     assert any("capacity unknown for 1 of 2 services" in n for n in res.notes)
 
 
+_RNG = np.random.default_rng(21)
+
+
 @pytest.mark.parametrize(
-    "lon, lat", [(20.9, 42.6), (-58.4, -34.6), (174.8, -41.3), (-0.1, 51.5), (9.0, 59.9), (3.0, 0.5)]
+    "lon, lat",
+    [(20.9, 42.6), (-58.4, -34.6), (174.8, -41.3), (-0.1, 51.5), (9.0, 59.9), (3.0, 0.5), (18.05, 0.05)]
+    + list(zip(_RNG.uniform(-179, 179, 12).tolist(), _RNG.uniform(-79, 83, 12).tolist(), strict=True)),
 )
 def test_work_crs_is_geopandas_utm_estimate(lon, lat):
+    # (18.05, 0.05): the centre (18.1, 0.0) is on the equator, where socialmap asks PROJ's database too
     from socialmap.crs import work_crs_for
 
     corners = [Point(lon - 0.4, lat - 0.3), Point(lon + 0.5, lat + 0.2)]
