@@ -351,7 +351,7 @@ def _type_key(demand_key: bytes, sites: gpd.GeoDataFrame, *options: Any) -> byte
 
     digest = hashlib.blake2b(demand_key, digest_size=20)
     digest.update(repr(options).encode())
-    digest.update("\x00".join(sites["area_id"].astype(str)).encode())
+    digest.update("\x00".join(map(str, sites["area_id"].tolist())).encode())  # NaN: outside the areas
     digest.update(pd.to_numeric(sites["capacity"], errors="coerce").to_numpy(dtype=np.float64).tobytes())
     for wkb in shapely.to_wkb(sites.geometry.to_numpy()):
         digest.update(wkb)
@@ -363,7 +363,7 @@ def _demand_key(with_need: gpd.GeoDataFrame, need_cols: list[str], config: Analy
 
     digest = hashlib.blake2b(digest_size=20)
     digest.update(repr((config.spreading, config.cell_size_m, need_cols, with_need.crs.to_wkt())).encode())
-    digest.update("\x00".join(with_need["area_id"].astype(str)).encode())
+    digest.update("\x00".join(map(str, with_need["area_id"].tolist())).encode())
     for wkb in shapely.to_wkb(with_need.geometry.to_numpy()):
         digest.update(wkb)
     digest.update(np.ascontiguousarray(with_need[need_cols].to_numpy(dtype=np.float64)).tobytes())

@@ -343,3 +343,12 @@ def test_a_changed_service_type_is_recomputed_the_others_kept(
     pd.testing.assert_frame_equal(pd.DataFrame(reused.table), pd.DataFrame(expected.table))
     pd.testing.assert_frame_equal(pd.DataFrame(reused.areas), pd.DataFrame(expected.areas))
     pd.testing.assert_frame_equal(pd.DataFrame(reused.demand), pd.DataFrame(expected.demand))
+
+
+def test_kept_tables_with_a_service_outside_every_area(areas, services, population, taxonomy):
+    outside = services.copy()
+    outside.loc[outside.index[0], "geometry"] = Point(-5_000_000, -5_000_000)  # far from every area
+    first = analyze(areas, outside, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    again = analyze(areas, outside, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert first.services["area_id"].isna().sum() == 1
+    pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(first.table))
