@@ -324,6 +324,9 @@ def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
 #: is a quarter of an analysis).
 _DEMAND_CACHE: OrderedDict[bytes, gpd.GeoDataFrame] = OrderedDict()
 _DEMAND_CACHE_SIZE = 8
+#: At most this many rows (demand points, or per-point rows of the type tables) are kept in each cache:
+#: about 100 MB; larger analyses (national 100 m grids) are recomputed rather than kept.
+_CACHE_MAX_ROWS = 1_000_000
 #: One service type's tables on such demand points, by a digest of the points, the type's services (places,
 #: municipality, location) and the options: a scenario that changes one type recomputes only that one.
 _TYPE_CACHE: OrderedDict[bytes, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
@@ -339,10 +342,16 @@ def _cache_get(cache: OrderedDict[bytes, Any], key: bytes) -> Any:
         return value
 
 
+def _rows(value: Any) -> int:
+    return sum(len(v) for v in value) if isinstance(value, tuple) else len(value)
+
+
 def _cache_put(cache: OrderedDict[bytes, Any], key: bytes, value: Any, size: int) -> None:
+    if _rows(value) > _CACHE_MAX_ROWS // 4:
+        return
     with _CACHE_LOCK:
         cache[key] = value
-        while len(cache) > size:
+        while len(cache) > size or sum(_rows(v) for v in cache.values()) > _CACHE_MAX_ROWS:
             cache.popitem(last=False)
 
 

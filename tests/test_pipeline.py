@@ -352,3 +352,15 @@ def test_kept_tables_with_a_service_outside_every_area(areas, services, populati
     again = analyze(areas, outside, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
     assert first.services["area_id"].isna().sum() == 1
     pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(first.table))
+
+
+def test_caches_keep_a_bounded_number_of_rows(monkeypatch):
+    from socialmap import pipeline
+
+    cache = type(pipeline._DEMAND_CACHE)()
+    monkeypatch.setattr(pipeline, "_CACHE_MAX_ROWS", 100)
+    pipeline._cache_put(cache, b"big", pd.DataFrame({"x": range(26)}), 8)  # over a quarter: not kept
+    assert b"big" not in cache
+    for i in range(5):
+        pipeline._cache_put(cache, bytes([i]), pd.DataFrame({"x": range(25)}), 8)
+    assert list(cache) == [bytes([1]), bytes([2]), bytes([3]), bytes([4])]  # the oldest left: 100 rows
