@@ -1,24 +1,37 @@
 # socialmap: `make app` runs the app on the embedded Kosovo demo, `make test` runs the test suite.
-# Both create the virtual environment (.venv) and install the project into it on first use.
+# Both create the virtual environment (.venv) and install the project into it on first use: `make app`
+# the library and the app only, `make test` also the test and development tools.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
+# What is installed, one stamp each: the library and the app (`make app`), and the development tools.
+APP_STAMP := $(VENV)/.installed-app-stamp
+DEV_STAMP := $(VENV)/.installed-dev-stamp
+# uv (from PyPI, into the virtual environment) installs the packages: several times faster than pip.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
-.PHONY: install system-deps assets app test lint bench demo-data clean
+.PHONY: install install-app system-deps assets app test lint bench demo-data clean
 
 # Debian packages the tests use: Chromium for the browser tests, poppler for reading PDFs back.
 DEBIAN_PACKAGES := chromium chromium-driver poppler-utils
 
-$(STAMP): pyproject.toml
+$(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
 
-install: $(STAMP)
+$(APP_STAMP): pyproject.toml | $(BIN)/uv
+	$(UV) -e ".[app]"
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/uv
+	$(UV) -e ".[dev]"
+	touch $@ $(APP_STAMP)
+
+install-app: $(APP_STAMP)
+
+install: $(DEV_STAMP)
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,23 +62,23 @@ $(VENDOR_STAMP):
 
 assets: $(VENDOR_STAMP)
 
-app: $(STAMP) assets
+app: $(APP_STAMP) assets
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
 	  --server.enableStaticServing true
 
-test: $(STAMP) system-deps assets
+test: $(DEV_STAMP) system-deps assets
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check socialmap tests benchmarks scripts app.py
 	$(BIN)/mypy socialmap
 
-bench: $(STAMP) system-deps assets
+bench: $(DEV_STAMP) system-deps assets
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_access.py --sizes 10000x500,50000x1000
 	$(BIN)/python benchmarks/bench_app.py
 
-demo-data: $(STAMP)
+demo-data: $(DEV_STAMP)
 	npm ci --prefix scripts --no-audit --no-fund
 	$(BIN)/python scripts/build_demo.py
 

@@ -794,16 +794,19 @@ if tab_plan.open:
                     assets=assets,
                 )
                 try:
-                    diff_map = difference_map(asset_url=asset_url)
+                    diff_parts = views.map_parts(difference_map(asset_url=asset_url))
                 except SocialMapError as exc:
                     st.error(t("The change could not be mapped: {error}", lang, error=error_text(exc, lang)))
                 else:
+                    # As the main map: the frame stays, only the layers change (no reload of Leaflet).
                     st_folium(
-                        diff_map,
+                        diff_parts.base,
                         key="plan_diff_map",
                         height=480,
                         use_container_width=True,
                         returned_objects=[],
+                        feature_group_to_add=diff_parts.layers,
+                        layer_control=diff_parts.control,
                     )
                     st.download_button(
                         t("Difference map (HTML, works offline)", lang),

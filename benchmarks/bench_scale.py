@@ -8,9 +8,12 @@ What is measured (each case in a fresh Python process, so that its peak memory i
    2SFCA and for E2SFCA (step weights {5000: 1, 10000: 0.68, 15000: 0.22}); pairs per second count the pairs
    within reach (the sum of `n_services`). The growth exponent b is the least-squares slope of
    log(time) on log(size): time ~ size**b.
+   Each is timed on one core (``workers=1``) and on every core (the default), the median of ``--repeat``
+   runs; the threads' answer must equal the single thread's to the bit.
 2. **Unchunked reference** at the smallest size: every pair materialised (`pairs_within`) then
-   `fca_from_pairs`; its time, its peak memory, and the largest relative difference of `access` from
-   `fca_arrays` (the target is 1e-9).
+   `fca_from_pairs`, beside what a user who knows scipy writes (`cKDTree.sparse_distance_matrix`, then
+   two `np.bincount`), each in a process of its own: the pair search alone and the whole 2SFCA, the peak
+   memory, and the largest relative difference of `access` from `fca_arrays` (the target is 1e-9).
 3. **Raster path**: a synthetic 1000 x 1000 GeoTIFF of 100 m cells with a clustered population (about 1.8
    million people in towns of Zipf-distributed sizes over a rural background, with empty cells), written to
    a temporary folder; `points_from_raster` (cells with people only, each tagged with one of 36 square
@@ -36,6 +39,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,39 +103,92 @@ def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
-    from socialmap.access import fca_arrays, step_weights
+    from socialmap.access import _cores, fca_arrays, step_weights
 
     warm = uniform_instance(2000, 200, spec["seed"] + 1)  # first calls pay one-off costs: not timed
     fca_arrays(*warm, catchment_m=CATCHMENT_M, weight=step_weights(STEPS))
     dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
     data = rss_mb()
-    out: dict[str, Any] = {"data_mb": data}
-    for name, w in (("2sfca", None), ("e2sfca", step_weights(STEPS))):
-        best, res = math.inf, None
-        for _ in range(spec["repeat"]):
-            t, res = timed(lambda w=w: fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M, weight=w))
-            best = min(best, t)
-        out[name] = best
-        out["pairs"] = int(res.n_services.sum())
+    out: dict[str, Any] = {"data_mb": data, "cores": _cores()}
+    results = {}
+    for workers in (1, None):
+        for name, w in (("2sfca", None), ("e2sfca", step_weights(STEPS))):
+            times, cpus = [], []
+            for _ in range(spec["repeat"]):
+                c0 = time.process_time()
+                t, res = timed(
+                    lambda w=w, k=workers: fca_arrays(
+                        dxy, need, sxy, cap, catchment_m=CATCHMENT_M, weight=w, workers=k
+                    )
+                )
+                cpus.append(time.process_time() - c0)
+                times.append(t)
+            key = f"{name}_{'1' if workers == 1 else 'all'}"
+            out[key] = statistics.median(times)
+            out[key + "_cpu"] = statistics.median(cpus)
+            results[key] = res
+            out["pairs"] = int(res.n_services.sum())
+    for name in ("2sfca", "e2sfca"):  # the threads' answer is the single thread's, to the bit
+        one, all_ = results[f"{name}_1"], results[f"{name}_all"]
+        out[f"{name}_same"] = bool(
+            np.array_equal(one.access, all_.access) and np.array_equal(one.n_services, all_.n_services)
+        )
     out["peak_mb"] = peak_mb()
     return out
 
 
+def kdtree_2sfca(
+    dxy: np.ndarray, need: np.ndarray, sxy: np.ndarray, cap: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """2SFCA as a user who knows scipy writes it: every pair from a KD-tree, then two bincounts."""
+    from scipy.spatial import cKDTree
+
+    sdm = cKDTree(dxy).sparse_distance_matrix(cKDTree(sxy), CATCHMENT_M, output_type="ndarray")
+    i, j = sdm["i"], sdm["j"]
+    wneed = np.bincount(j, weights=need[i], minlength=len(cap))
+    ratio = np.divide(cap, wneed, out=np.zeros(len(cap)), where=wneed > 0)
+    return np.bincount(i, weights=ratio[j], minlength=len(need)), len(i)
+
+
 def child_unchunked(spec: dict[str, Any]) -> dict[str, Any]:
+    """The unchunked path (every pair held), socialmap's or a KD-tree's, in a process of its own."""
+    from scipy.spatial import cKDTree
+
     from socialmap.access import fca_arrays, fca_from_pairs, pairs_within
 
     dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
     chunked = fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M).access
+    warm = uniform_instance(2000, 200, spec["seed"] + 1)
     data = rss_mb()
+    if spec["path"] == "socialmap":
 
-    def run() -> np.ndarray:
-        i, j, d = pairs_within(dxy, sxy, catchment_m=CATCHMENT_M)
-        return fca_from_pairs(i, j, d, need, cap, max_cost=CATCHMENT_M).access, len(i)
+        def pairs() -> int:
+            return len(pairs_within(dxy, sxy, catchment_m=CATCHMENT_M)[0])
 
-    t, (ref, pairs) = timed(run)
+        def run() -> tuple[np.ndarray, int]:
+            i, j, d = pairs_within(dxy, sxy, catchment_m=CATCHMENT_M)
+            return fca_from_pairs(i, j, d, need, cap, max_cost=CATCHMENT_M).access, len(i)
+
+        pairs_within(warm[0], warm[2], catchment_m=CATCHMENT_M)
+    else:
+
+        def pairs() -> int:
+            return len(cKDTree(dxy).sparse_distance_matrix(cKDTree(sxy), CATCHMENT_M, output_type="ndarray"))
+
+        def run() -> tuple[np.ndarray, int]:
+            return kdtree_2sfca(dxy, need, sxy, cap)
+
+        kdtree_2sfca(*warm)
+    pair_times, run_times, ref, n_pairs = [], [], None, 0
+    for _ in range(spec["repeat"]):
+        pair_times.append(timed(pairs)[0])
+        t, (ref, n_pairs) = timed(run)
+        run_times.append(t)
+    assert ref is not None
     return {
-        "time": t,
-        "pairs": pairs,
+        "pairs_s": statistics.median(pair_times),
+        "time": statistics.median(run_times),
+        "pairs": n_pairs,
         "data_mb": data,
         "peak_mb": peak_mb(),
         "diff": max_rel_diff(chunked, ref),
@@ -310,7 +367,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help=f"demand points per case (default {DEFAULT_SIZES})")
     parser.add_argument("--services", type=int, default=SERVICES, help=f"services (default {SERVICES})")
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, raster 300 x 300")
-    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs per size (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="median of this many runs (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--raster-side", type=int, default=None, help="raster cells per side (default 1000)")
     parser.add_argument("--no-unchunked", action="store_true", help="skip the unchunked reference")
@@ -335,42 +392,65 @@ def main() -> None:
     )
     print(
         f"sizes: demand and services uniform in a {SIDE_M / 1000:.1f} km square (Kosovo's area, "
-        f"{AREA_M2 / 1e6:,.0f} km2), UTM 34N; E2SFCA step weights {STEPS}; best of {args.repeat}"
+        f"{AREA_M2 / 1e6:,.0f} km2), UTM 34N; E2SFCA step weights {STEPS}; median of {args.repeat}; "
+        "1 core: workers=1, all: every core (the default)"
     )
     print(
-        f"{'demand':>10} {'pairs':>8} {'2SFCA s':>8} {'E2SFCA s':>9} {'pairs/s 2SFCA':>14} "
-        f"{'pairs/s E2SFCA':>15} {'peak RSS':>9} {'(data)':>8}  load"
+        f"{'demand':>10} {'pairs':>8} | {'2SFCA 1 core':>12} {'all':>6} {'x':>5} | {'E2SFCA 1 core':>13} "
+        f"{'all':>6} {'x':>5} | {'E2/2 1 core':>11} {'all':>5} | {'pairs/s':>8} {'peak RSS':>9} "
+        f"{'(data)':>7}  load"
     )
     rows = []
     for n in sizes:
         r = run_child("sizes", n=n, m=m, seed=seed, repeat=args.repeat)
         rows.append((n, r))
+        same = "" if r["2sfca_same"] and r["e2sfca_same"] else "  (threads' answer differs!)"
         print(
-            f"{n:>10,} {r['pairs'] / 1e6:>7.1f}M {r['2sfca']:>8.2f} {r['e2sfca']:>9.2f} "
-            f"{r['pairs'] / r['2sfca'] / 1e6:>12.0f}M/s {r['pairs'] / r['e2sfca'] / 1e6:>13.0f}M/s "
-            f"{r['peak_mb']:>6.0f} MB {r['data_mb']:>5.0f} MB  {load()}"
+            f"{n:>10,} {r['pairs'] / 1e6:>7.1f}M | {r['2sfca_1']:>10.2f} s {r['2sfca_all']:>6.2f} "
+            f"{r['2sfca_1'] / r['2sfca_all']:>4.2f}x | {r['e2sfca_1']:>11.2f} s {r['e2sfca_all']:>6.2f} "
+            f"{r['e2sfca_1'] / r['e2sfca_all']:>4.2f}x | {r['e2sfca_1'] / r['2sfca_1']:>10.2f}x "
+            f"{r['e2sfca_all'] / r['2sfca_all']:>4.2f}x | {r['pairs'] / r['2sfca_all'] / 1e6:>6.0f}M "
+            f"{r['peak_mb']:>6.0f} MB {r['data_mb']:>4.0f} MB  {load()}{same}"
         )
+    hi_n, hi = rows[-1]
+    print(
+        f"at {hi_n:,} x {m:,} on {hi['cores']} cores: 2SFCA {hi['2sfca_1'] / hi['2sfca_all']:.2f}x and "
+        f"E2SFCA {hi['e2sfca_1'] / hi['e2sfca_all']:.2f}x faster than on one core (target >= 1.6x; CPU "
+        f"{hi['2sfca_all_cpu']:.2f} s / {hi['2sfca_all']:.2f} s wall for 2SFCA); E2SFCA "
+        f"{hi['e2sfca_all'] / hi['2sfca_all']:.2f}x the time of 2SFCA (target <= 1.2x)"
+    )
     if len(rows) > 1:
         ln = np.log([n for n, _ in rows])
         slopes = {
-            k: np.polyfit(ln, np.log([r[k] for _, r in rows]), 1)[0] for k in ("2sfca", "e2sfca", "pairs")
+            k: np.polyfit(ln, np.log([r[k] for _, r in rows]), 1)[0]
+            for k in ("2sfca_all", "e2sfca_all", "pairs")
         }
-        lo, hi = rows[0], rows[-1]
+        lo = rows[0]
         print(
-            f"growth from {lo[0]:,} to {hi[0]:,} demand points (x{hi[0] / lo[0]:g}): "
-            f"time ~ n^{slopes['2sfca']:.2f} (2SFCA), n^{slopes['e2sfca']:.2f} (E2SFCA); "
+            f"growth from {lo[0]:,} to {hi_n:,} demand points (x{hi_n / lo[0]:g}): "
+            f"time ~ n^{slopes['2sfca_all']:.2f} (2SFCA), n^{slopes['e2sfca_all']:.2f} (E2SFCA); "
             f"pairs ~ n^{slopes['pairs']:.2f}; 2SFCA time x"
-            f"{hi[1]['2sfca'] / lo[1]['2sfca']:.1f}, peak RSS x{hi[1]['peak_mb'] / lo[1]['peak_mb']:.1f}"
+            f"{hi['2sfca_all'] / lo[1]['2sfca_all']:.1f}, peak RSS x{hi['peak_mb'] / lo[1]['peak_mb']:.1f}"
         )
 
     if not args.no_unchunked:
         n = sizes[0]
-        r = run_child("unchunked", n=n, m=m, seed=seed)
+        ours = run_child("unchunked", n=n, m=m, seed=seed, repeat=args.repeat, path="socialmap")
+        kd = run_child("unchunked", n=n, m=m, seed=seed, repeat=args.repeat, path="kdtree")
+        print(f"unchunked at {n:,} x {m:,} ({ours['pairs'] / 1e6:.1f}M pairs held), median of {args.repeat}:")
+        for label, r in (
+            ("socialmap pairs_within + fca_from_pairs", ours),
+            ("scipy cKDTree.sparse_distance_matrix + bincount", kd),
+        ):
+            print(
+                f"  {label:48} pairs {r['pairs_s']:.2f} s, 2SFCA {r['time']:.2f} s, peak RSS "
+                f"{r['peak_mb']:.0f} MB (data {r['data_mb']:.0f} MB); largest relative difference from "
+                f"fca_arrays {r['diff']:.1e}  load {load()}"
+            )
+        assert ours["pairs"] == kd["pairs"], (ours["pairs"], kd["pairs"])
         print(
-            f"unchunked reference at {n:,} (pairs_within + fca_from_pairs, "
-            f"{r['pairs'] / 1e6:.1f}M pairs held): {r['time']:.2f} s, peak RSS {r['peak_mb']:.0f} MB "
-            f"(data {r['data_mb']:.0f} MB); largest relative difference of access from fca_arrays "
-            f"{r['diff']:.1e}  load {load()}"
+            f"  pairs_within / KD-tree: {ours['pairs_s'] / kd['pairs_s']:.2f}x the time (target <= 1); "
+            f"whole 2SFCA {ours['time'] / kd['time']:.2f}x"
         )
 
     if not args.no_raster:

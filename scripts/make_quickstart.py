@@ -246,7 +246,8 @@ print(f"Pipeline E2SFCA equals two_step_fca: {bool(np.allclose(direct['access'],
         """\
 ## 6. A static map of the composite gap
 
-`res.areas` is a GeoDataFrame, so geopandas draws it directly (classes: quantiles, via mapclassify).
+`res.areas` is a GeoDataFrame, so geopandas draws it directly (classes: quantiles, via mapclassify, which
+geopandas needs for `scheme=`: `pip install mapclassify`; socialmap itself does not need it).
 The black dots are the Centres for Social Work. The caveat goes on the map itself.""",
     ),
     (

@@ -17,9 +17,12 @@ pairs (see ``tests/test_access.py``) apart from the documented edge cases of :fu
 The core never materialises the list of pairs. Demand points are sorted into horizontal strips and, inside a
 strip, by ``x``; consecutive runs of them form chunks, and the services that can be within the catchment of a
 chunk are a contiguous slice of the strip's services sorted by ``x``. Each chunk is one dense numpy block of
-squared distances (``scipy.spatial.distance.cdist``), masked by the catchment, turned into weights and reduced
-with matrix–vector products. Memory stays bounded by the block size; blocks are kept for the second step while
-they fit in a budget and recomputed otherwise.
+squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits), masked by
+the catchment and reduced with matrix–vector products. Step weights that fall with distance are a sum of such
+masks, one per step, so their weights are never built; other weights are built block by block. Memory stays
+bounded by the block size; the masks (one bit an entry) or weights are kept for the second step while they fit
+in a budget and recomputed otherwise. Strips run on threads (``workers``): the distances, masks and products
+release the GIL, and every demand point belongs to one block, so the answer does not depend on the threads.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import os
+import sys
+import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,8 +44,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist
 
 from socialmap import settings
 from socialmap.crs import require_metric_crs
@@ -77,6 +82,12 @@ _CACHE_BYTES = 256 * 2**20
 # (Python overhead), from timings on the development machine; only their ratio matters.
 _COST_PER_ENTRY = 6e-9
 _COST_PER_CHUNK = 4e-5
+# Below this many block entries a pass runs on one thread: starting threads would cost more than they save.
+_THREADS_MIN_ENTRIES = 4_000_000
+# Up to this many entries (block entries, or points x services for the nearest service), distances are
+# computed with numpy while scipy.spatial is not imported yet: importing it takes longer (~0.15 s) than
+# numpy's slower distances then cost. Both give the same bits (tests/test_access.py).
+_NUMPY_DISTANCES_MAX = 20_000_000
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -284,18 +295,135 @@ def _sq_threshold(r: float) -> float:
 
 @dataclass(frozen=True)
 class _Kernel:
-    """How a block of squared distances (services x demand) turns into weights (0 outside the catchment)."""
+    """
+    How a block of squared distances (services x demand) turns into the two steps' sums.
+
+    ``plain`` (2SFCA) and ``bands`` (step weights that do not grow with distance) never build the weights:
+    a step function ``w = sum_b c_b [d <= t_b]`` (``c_b`` the fall of the weight at bound ``t_b``, >= 0) is a
+    sum of masks, and each mask's products are matrix-vector products on it, the inner bounds' ones on the
+    rows (services, sorted by x) that can be within them. ``step`` (other step tables) and ``func`` build
+    the weights of the block.
+    """
 
     t2: float  # squared catchment threshold (see _sq_threshold)
-    kind: Literal["plain", "step", "func"]
+    kind: Literal["plain", "bands", "step", "func"]
     step_t2: NDArray[np.float64] | None = None  # ascending squared bounds, the last one is t2
     step_values: NDArray[np.float64] | None = None  # weight per bound, then 0 beyond t2
     func: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
     check: bool = False  # verify func's weights are finite and >= 0
     # func writing its weights into a given array (socialmap's own weight classes): no temporaries per block
     into: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]] | None = None
+    outer: float = 1.0  # bands: weight in the last band (the fall at the catchment)
+    inner_t2: tuple[float, ...] = ()  # bands: squared inner bounds where the weight falls, ascending
+    inner_fall: tuple[float, ...] = ()  # bands: the fall of the weight at each (> 0)
+    inner_m: tuple[float, ...] = ()  # bands: the inner bounds in metres (for the plan's row ranges)
 
-    def block(
+    def kept_bytes(self, entries: int, inner_entries: int) -> int:
+        """Size of what :meth:`need` keeps of a block for step 2 (masks: a bit an entry; weights: 8 bytes)."""
+        if self.kind == "plain":
+            return -(-entries // 8)
+        if self.kind == "bands":
+            return -(-entries // 8) + -(-inner_entries // 8) + 8 * len(self.inner_t2)
+        return 8 * entries
+
+    def need(
+        self,
+        d2: NDArray[np.float64],
+        need: NDArray[np.float64] | None,
+        bufs: _Buffers,
+        inner: NDArray[np.intp] | None,
+        keep: bool,
+    ) -> tuple[NDArray[np.float64] | None, NDArray[Any], Any]:
+        """
+        Step 1 on a block: weighted need per service row, services in reach per demand column, what is kept.
+
+        The weighted need is None without ``need``; what step 2 needs of the block is kept if ``keep``
+        (else None). ``inner`` holds, for ``bands``, the (lo, hi) rows that can be within each inner bound.
+        """
+        shape = d2.shape
+        if self.kind in ("plain", "bands"):
+            mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
+            f = bufs.view("f", shape, np.float64)
+            np.copyto(f, mask)
+            count = bufs.ones(shape[0]) @ f
+            if need is None:
+                return None, count, None
+            wn = f @ need
+            # Masks are kept packed, 8 to a byte: fresh memory costs page faults, which threads cannot share.
+            kept: Any = [np.packbits(mask, axis=None)] if keep else None
+            if self.kind == "bands":
+                if self.outer != 1.0:
+                    wn *= self.outer
+                for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
+                    assert inner is not None
+                    lo, hi = int(inner[2 * b]), int(inner[2 * b + 1])
+                    if hi <= lo:
+                        if kept is not None:
+                            kept.append(None)
+                        continue
+                    sub = (hi - lo, shape[1])
+                    m = np.less_equal(d2[lo:hi], t2, out=bufs.view("mask", sub, np.bool_))
+                    fb = bufs.view("f", sub, np.float64)
+                    np.copyto(fb, m)
+                    wn[lo:hi] += fall * (fb @ need)
+                    if kept is not None:
+                        kept.append(np.packbits(m, axis=None))
+            return wn, count, kept
+        w, count = self.weights(d2, bufs)
+        if need is None:
+            return None, count, None
+        return w @ need, count, (w.copy() if keep else None)
+
+    def access(
+        self,
+        d2: NDArray[np.float64] | None,
+        kept: Any,
+        r: NDArray[np.float64],
+        bufs: _Buffers,
+        inner: NDArray[np.intp] | None,
+        ncols: int,
+    ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
+        """
+        Step 2 on a block: ``sum_j w_ij r_j`` per demand column, from what step 1 kept or from ``d2``.
+
+        Also returns, when computed from ``d2``, the services in reach per demand column (else None).
+        """
+        count = None
+        if self.kind in ("plain", "bands"):
+            shape = d2.shape if d2 is not None else (len(r), ncols)
+            f = bufs.view("f", shape, np.float64)
+            if kept is not None:
+                np.copyto(f.reshape(-1), np.unpackbits(kept[0], count=f.size))
+            else:
+                assert d2 is not None
+                mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
+                np.copyto(f, mask)
+                count = bufs.ones(shape[0]) @ f
+            out = r @ f
+            if self.kind == "bands":
+                if self.outer != 1.0:
+                    out *= self.outer
+                for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
+                    assert inner is not None
+                    lo, hi = int(inner[2 * b]), int(inner[2 * b + 1])
+                    if hi <= lo:
+                        continue
+                    sub = (hi - lo, shape[1])
+                    fb = bufs.view("f", sub, np.float64)
+                    if kept is not None:
+                        np.copyto(fb.reshape(-1), np.unpackbits(kept[b + 1], count=fb.size))
+                    else:
+                        assert d2 is not None
+                        np.copyto(fb, np.less_equal(d2[lo:hi], t2, out=bufs.view("mask", sub, np.bool_)))
+                    out += fall * (r[lo:hi] @ fb)
+            return out, count
+        if kept is not None:
+            return r @ kept, None
+        assert d2 is not None
+        w, count = self.weights(d2, bufs)
+        return r @ w, count
+
+    def weights(
         self, d2: NDArray[np.float64], buffers: _Buffers | None = None
     ) -> tuple[NDArray[np.float64], NDArray[Any]]:
         """
@@ -311,7 +439,7 @@ class _Kernel:
             w = bufs.view("w", shape, np.float64)
             np.copyto(w, mask)
             return w, np.ones(len(w)) @ w
-        if self.kind == "step":
+        if self.kind in ("step", "bands"):
             assert self.step_t2 is not None and self.step_values is not None
             small = len(self.step_t2) < 255  # step index per entry, counted in uint8 when it fits (faster)
             acc = bufs.view("idx", shape, np.uint8 if small else np.intp)
@@ -320,12 +448,8 @@ class _Kernel:
             for t in self.step_t2[:-1]:
                 acc += np.greater(d2, t, out=beyond)
             acc += np.greater(d2, self.step_t2[-1], out=beyond)
-            idx = acc
-            if small:  # take() works on intp indices: convert into a reused buffer, not a temporary
-                idx = bufs.view("idx", shape, np.intp)
-                np.copyto(idx, acc)
             # mode="clip" (indices are always in range) lets take() write into `out` without a temporary.
-            w = self.step_values.take(idx, out=bufs.view("w", shape, np.float64), mode="clip")
+            w = self.step_values.take(acc, out=bufs.view("w", shape, np.float64), mode="clip")
             return w, len(d2) - beyond.sum(axis=0)
         assert self.func is not None
         mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
@@ -353,11 +477,14 @@ class _Buffers:
     Fresh multi-megabyte arrays are cheap while glibc's malloc reuses freed memory, but cost page faults on
     every block where its dynamic mmap threshold is off: Dask's nannies set ``MALLOC_TRIM_THRESHOLD_``
     for their workers, which made a tile about 4 times slower there before blocks reused these buffers.
+    Each thread of a pass has its own.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, scipy: bool = True) -> None:
         self.size = int(size)
+        self.scipy = scipy  # distances with scipy's cdist, else with numpy (the same bits)
         self._arrays: dict[tuple[str, Any], NDArray[Any]] = {}
+        self._ones = np.ones(0)
 
     def view(self, name: str, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
         """Return a C-contiguous array of ``shape`` over the work array ``name`` of ``dtype``."""
@@ -367,16 +494,61 @@ class _Buffers:
             arr = self._arrays[key] = np.empty(self.size, dtype=dtype)
         return arr[: math.prod(shape)].reshape(shape)
 
-    def distances(self, sup_xy: NDArray[np.float64], dem_xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Squared distances, services x demand, into the work array ``d2``."""
-        return cdist(
-            sup_xy, dem_xy, "sqeuclidean", out=self.view("d2", (len(sup_xy), len(dem_xy)), np.float64)
-        )
+    def ones(self, n: int) -> NDArray[np.float64]:
+        """``n`` ones (a reused array: do not write into it)."""
+        if len(self._ones) < n:
+            self._ones = np.ones(max(n, 2 * len(self._ones)))
+        return self._ones[:n]
+
+    def distances(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Squared distances, rows of ``a`` x rows of ``b``, into the work array ``d2``."""
+        out = self.view("d2", (len(a), len(b)), np.float64)
+        if self.scipy:
+            from scipy.spatial.distance import cdist
+
+            return cdist(a, b, "sqeuclidean", out=out)
+        return _numpy_distances(a, b, out, self.view("d2y", out.shape, np.float64))
+
+
+def _numpy_distances(
+    a: NDArray[np.float64], b: NDArray[np.float64], out: NDArray[np.float64], tmp: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``cdist(a, b, "sqeuclidean")`` for 2-D points, with numpy: dx * dx + dy * dy, as cdist adds them."""
+    np.subtract.outer(a[:, 0], b[:, 0], out=out)
+    np.multiply(out, out, out=out)
+    np.subtract.outer(a[:, 1], b[:, 1], out=tmp)
+    np.multiply(tmp, tmp, out=tmp)
+    return np.add(out, tmp, out=out)
+
+
+def _scipy_worth_it(entries: int) -> bool:
+    """Whether to compute ``entries`` distances with scipy.spatial (imported already, or a large problem)."""
+    return "scipy.spatial" in sys.modules or entries > _NUMPY_DISTANCES_MAX
+
+
+def _nearest(dxy: NDArray[np.float64], sxy: NDArray[np.float64], workers: int = 1) -> NDArray[np.float64]:
+    """Distance from each point of ``dxy`` to the nearest of ``sxy`` (both non-empty)."""
+    if _scipy_worth_it(len(dxy) * len(sxy)):
+        from scipy.spatial import cKDTree
+
+        return np.asarray(cKDTree(sxy).query(dxy, k=1, workers=workers)[0], dtype=np.float64)
+    rows = max(1, 2**20 // len(sxy))
+    bufs = _Buffers(min(rows, len(dxy)) * len(sxy), scipy=False)
+    out = np.empty(len(dxy))
+    for r0 in range(0, len(dxy), rows):
+        d2 = bufs.distances(dxy[r0 : r0 + rows], sxy)
+        np.sqrt(d2.min(axis=1), out=out[r0 : r0 + rows])
+    return out
 
 
 def _block_size(plan: _Plan) -> int:
     """Largest block (services x demand entries) of ``plan``; at least 1."""
     return max([1, *((r1 - r0) * (k1 - k0) for strip in plan.strips for r0, r1, k0, k1 in strip.chunks)])
+
+
+def _entries(plan: _Plan) -> int:
+    """Entries (services x demand) of all the blocks of ``plan``."""
+    return sum((r1 - r0) * (k1 - k0) for strip in plan.strips for r0, r1, k0, k1 in strip.chunks)
 
 
 def _vectorised(func: Callable[..., Any]) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
@@ -403,6 +575,19 @@ def _make_kernel(catchment_m: float, weight: WeightFunction | None) -> _Kernel:
         bounds = [*weight.bounds_m[inside].tolist(), catchment_m]
         values = [*weight.values[inside].tolist(), float(weight(catchment_m)), 0.0]
         sq = np.array([_sq_threshold(b) for b in bounds])
+        falls = [values[i] - values[i + 1] for i in range(len(bounds) - 1)]
+        if all(f >= 0 for f in falls):  # the weight never grows with distance: a sum of masks
+            keep = [i for i, f in enumerate(falls) if f > 0]
+            return _Kernel(
+                t2=t2,
+                kind="bands",
+                step_t2=sq,
+                step_values=np.array(values),
+                outer=values[-2],
+                inner_t2=tuple(float(sq[i]) for i in keep),
+                inner_fall=tuple(falls[i] for i in keep),
+                inner_m=tuple(bounds[i] for i in keep),
+            )
         return _Kernel(t2=t2, kind="step", step_t2=sq, step_values=np.array(values))
     safe = isinstance(weight, GaussianWeights) or (
         isinstance(weight, GravityWeights) and (weight.alpha >= 0 or weight.min_dist_m > 0)
@@ -416,6 +601,9 @@ class _Strip:
     sup_idx: NDArray[np.intp]  # services that may be in reach of the strip's demand, sorted by x
     sup_xy: NDArray[np.float64]  # their coordinates (C-contiguous)
     chunks: list[tuple[int, int, int, int]]  # (demand lo, demand hi, service lo, service hi)
+    # Per chunk, the (lo, hi) services (as positions in the strip) that can be within each inner radius
+    # of the plan: shape (chunks, 2 * radii); None without inner radii.
+    inner: NDArray[np.intp] | None = None
 
 
 @dataclass(frozen=True)
@@ -447,15 +635,27 @@ def _strip_height(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float)
     return best_h
 
 
-def _plan(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> _Plan:
-    """Sort demand into strips and chunks and find each chunk's contiguous slice of candidate services."""
+def _pad(d: float, scale: float) -> float:
+    """Window half-width for radius ``d``, widened a little so that rounding never drops a pair."""
+    return d + 1e-9 * (scale + d) if math.isfinite(d) else math.inf
+
+
+def _plan(
+    dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float, inner_m: tuple[float, ...] = ()
+) -> _Plan:
+    """
+    Sort demand into strips and chunks and find each chunk's contiguous slice of candidate services.
+
+    With ``inner_m`` (radii smaller than ``d0``), also each chunk's sub-slice of services that can be within
+    each of those radii (the exact test is on the squared distances later).
+    """
     n = len(dxy)
     h = _strip_height(dxy, sxy, d0)
     x, y = dxy[:, 0], dxy[:, 1]
     (x0, x1), (y0, _) = _extent(x), _extent(y)
     scale = max(abs(x0), abs(x1), float(np.abs(dxy[:, 1]).max()), float(np.abs(sxy).max()))
     # Windows are widened a little so that rounding never drops a pair; the exact test is on d2 later.
-    pad = d0 + 1e-9 * (scale + d0) if math.isfinite(d0) else math.inf
+    pad = _pad(d0, scale)
     strip_id = np.floor((y - y0) / h)
     # One sort by (strip, x). The key's rounding may misorder x by a few nanometres: harmless, because chunk
     # extents below are true minima / maxima, not the first / last values.
@@ -470,6 +670,7 @@ def _plan(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> _Pla
     s_by_y = np.argsort(sxy[:, 1], kind="stable")
     sy = sxy[s_by_y, 1]
     xs = np.ascontiguousarray(dxy_s[:, 0])
+    inner_pads = [_pad(r, scale) for r in inner_m]
     strips = []
     for lo, hi, ya, yb in zip(starts.tolist(), ends.tolist(), ymin.tolist(), ymax.tolist(), strict=True):
         a = int(np.searchsorted(sy, ya - pad, side="left"))
@@ -489,8 +690,19 @@ def _plan(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> _Pla
         for r0, r1, k0, k1 in zip(c_lo.tolist(), c_hi.tolist(), s_lo.tolist(), s_hi.tolist(), strict=True):
             if k1 > k0:
                 _split(chunks, r0, r1, k0, k1, xs, sx, pad)
-        if chunks:
-            strips.append(_Strip(idx, sup_xy, chunks))
+        if not chunks:
+            continue
+        inner = None
+        if inner_pads:
+            rows = np.array(chunks, dtype=np.intp)
+            xmin = np.array([xs[r0:r1].min() for r0, r1, _, _ in chunks])
+            xmax = np.array([xs[r0:r1].max() for r0, r1, _, _ in chunks])
+            cols = []
+            for p in inner_pads:
+                cols.append(np.maximum(np.searchsorted(sx, xmin - p, side="left"), rows[:, 2]))
+                cols.append(np.minimum(np.searchsorted(sx, xmax + p, side="right"), rows[:, 3]))
+            inner = np.ascontiguousarray(np.column_stack(cols).astype(np.intp))
+        strips.append(_Strip(idx, sup_xy, chunks, inner))
     return _Plan(order, dxy_s, strips)
 
 
@@ -559,42 +771,119 @@ def _ratio(capacity: NDArray[np.float64], weighted_need: NDArray[np.float64]) ->
     return ratio
 
 
+def _cores() -> int:
+    """Processors this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _resolve_workers(workers: int | None, func: str) -> int:
+    """Threads asked for (``None``: ``settings.workers``, then every core this process may use)."""
+    if workers is None:
+        workers = settings.workers
+    if workers is None:
+        return _cores()
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise SocialMapError(f"`workers` of {func}() must be a whole number >= 1 or None; got {workers!r}.")
+    return int(workers)
+
+
+def _threads_for(plan: _Plan, workers: int) -> int:
+    """Threads worth starting: one below ``_THREADS_MIN_ENTRIES`` entries, at most one per strip."""
+    if workers <= 1 or len(plan.strips) < 2 or _entries(plan) < _THREADS_MIN_ENTRIES:
+        return 1
+    return min(workers, len(plan.strips))
+
+
+def _map_strips(plan: _Plan, func: Callable[[int, _Strip, _Buffers], Any], workers: int) -> list[Any]:
+    """
+    Return ``[func(si, strip, buffers) for each strip]``, run on up to ``workers`` threads.
+
+    Strips run in any order, results come in strip order. The distances, masks and matrix products
+    release the GIL, so the threads run at once.
+    """
+    size = _block_size(plan)
+    threads = _threads_for(plan, workers)
+    scipy = _scipy_worth_it(_entries(plan))
+    if threads == 1:
+        bufs = _Buffers(size, scipy)
+        return [func(si, strip, bufs) for si, strip in enumerate(plan.strips)]
+    local = threading.local()
+
+    def run(si: int) -> Any:
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = local.bufs = _Buffers(size, scipy)
+        return func(si, plan.strips[si], bufs)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socialmap-fca") as pool:
+        return list(pool.map(run, range(len(plan.strips))))
+
+
+def _kept_blocks(plan: _Plan, kernel: _Kernel, budget: int) -> set[tuple[int, int]]:
+    """Choose the blocks whose step-1 masks (or weights) are kept for step 2: the first ones that fit."""
+    kept: set[tuple[int, int]] = set()
+    used = 0
+    for si, strip in enumerate(plan.strips):
+        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+            inner = 0
+            if strip.inner is not None:
+                spans = strip.inner[ci]
+                inner = int((spans[1::2] - spans[0::2]).clip(0).sum()) * (r1 - r0)
+            size = kernel.kept_bytes((r1 - r0) * (k1 - k0), inner)
+            if used + size > budget:
+                return kept
+            kept.add((si, ci))
+            used += size
+    return kept
+
+
 def _need_pass(
     plan: _Plan,
     kernel: _Kernel,
     need_s: NDArray[np.float64] | None,
     m: int,
     cache_bytes: int,
-) -> tuple[
-    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], dict[tuple[int, int], NDArray[np.float64]]
-]:
+    workers: int = 1,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], dict[tuple[int, int], Any]]:
     """
     Step 1 over every block of ``plan``: weighted need per service (``m``, input order of the services).
 
     Also returns, per demand point in plan order, the number of services in reach and the squared distance
-    to the nearest candidate, and the weight blocks kept (while they fit ``cache_bytes``) for step 2.
-    Blocks are services x demand, so the reductions run over axis 0 (fast).
+    to the nearest candidate, and what step 2 needs of the blocks kept (while they fit ``cache_bytes``).
+    Blocks are services x demand, so the reductions run over axis 0 (fast). Every demand point is in one
+    block, so threads write disjoint slices; the weighted need is added up strip by strip in strip order,
+    so the result does not depend on the number of threads.
     """
     n = len(plan.order)
-    wneed = np.zeros(m)
-    cache: dict[tuple[int, int], NDArray[np.float64]] = {}
-    cached_bytes = 0
+    cache: dict[tuple[int, int], Any] = {}
     count_s = np.zeros(n)
     near2_s = np.full(n, np.inf)
-    bufs = _Buffers(_block_size(plan))
-    for si, strip in enumerate(plan.strips):
-        w_strip = np.zeros(len(strip.sup_idx))
+    keep = _kept_blocks(plan, kernel, cache_bytes) if need_s is not None and cache_bytes > 0 else set()
+
+    def strip_need(si: int, strip: _Strip, bufs: _Buffers) -> NDArray[np.float64] | None:
+        w_strip = np.zeros(len(strip.sup_idx)) if need_s is not None else None
         for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
             d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
             np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-            w, cnt = kernel.block(d2, bufs)
+            inner = strip.inner[ci] - k0 if strip.inner is not None else None
+            wn, cnt, kept = kernel.need(
+                d2, None if need_s is None else need_s[r0:r1], bufs, inner, (si, ci) in keep
+            )
             count_s[r0:r1] += cnt
-            if need_s is not None:
-                w_strip[k0:k1] += w @ need_s[r0:r1]
-                if cached_bytes + w.nbytes <= cache_bytes:
-                    cache[si, ci] = w.copy()  # w is a view of a reused buffer
-                    cached_bytes += w.nbytes
-        wneed[strip.sup_idx] += w_strip
+            if w_strip is not None and wn is not None:
+                w_strip[k0:k1] += wn
+            if kept is not None:
+                cache[si, ci] = kept
+        return w_strip
+
+    parts = _map_strips(plan, strip_need, workers)
+    wneed = np.zeros(m)
+    for strip, w_strip in zip(plan.strips, parts, strict=True):
+        if w_strip is not None:
+            wneed[strip.sup_idx] += w_strip
     return wneed, count_s, near2_s, cache
 
 
@@ -602,9 +891,10 @@ def _access_pass(
     plan: _Plan,
     kernel: _Kernel,
     r_use: NDArray[np.float64],
-    cache: Mapping[tuple[int, int], NDArray[np.float64]],
+    cache: Mapping[tuple[int, int], Any],
     *,
     coverage: bool = False,
+    workers: int = 1,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]:
     """
     Step 2 over every block of ``plan``: access per demand point in plan order (``r_use``: 0 for NaN ratios).
@@ -618,19 +908,23 @@ def _access_pass(
     access_s = np.zeros(n)
     count_s = np.zeros(n) if coverage else None
     near2_s = np.full(n, np.inf) if coverage else None
-    bufs = _Buffers(_block_size(plan))
-    for si, strip in enumerate(plan.strips):
+
+    def strip_access(si: int, strip: _Strip, bufs: _Buffers) -> None:
         r_strip = r_use[strip.sup_idx]
         for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
-            w = cache.get((si, ci))
-            if w is None:
+            kept = cache.get((si, ci))
+            d2 = None
+            if kept is None:
                 d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
                 if near2_s is not None:
                     np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-                w, cnt = kernel.block(d2, bufs)
-                if count_s is not None:
-                    count_s[r0:r1] += cnt
-            access_s[r0:r1] += r_strip[k0:k1] @ w
+            inner = strip.inner[ci] - k0 if strip.inner is not None else None
+            part, cnt = kernel.access(d2, kept, r_strip[k0:k1], bufs, inner, r1 - r0)
+            access_s[r0:r1] += part
+            if count_s is not None and cnt is not None:
+                count_s[r0:r1] += cnt
+
+    _map_strips(plan, strip_access, workers)
     return access_s, count_s, near2_s
 
 
@@ -640,6 +934,7 @@ def _coverage(
     near2_s: NDArray[np.float64],
     dxy: NDArray[np.float64],
     all_sxy: NDArray[np.float64],
+    workers: int = 1,
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]]:
     """
     Turn per-point counts and squared distances (plan order) into input order: count, covered, nearest.
@@ -656,7 +951,7 @@ def _coverage(
     nearest = np.where(covered, np.sqrt(near2), np.inf)
     if not covered.all() and len(all_sxy):
         far = np.flatnonzero(~covered)
-        nearest[far] = cKDTree(all_sxy).query(dxy[far], k=1)[0]
+        nearest[far] = _nearest(dxy[far], all_sxy, workers)
     return count, covered, nearest
 
 
@@ -667,6 +962,7 @@ def _fca_core(
     capacity: NDArray[np.float64] | None,
     d0: float,
     weight: WeightFunction | None,
+    workers: int = 1,
 ) -> FCAResult:
     """Run both steps on checked arrays (``need``/``capacity`` None: distance coverage only)."""
     n, m = len(dxy), len(sxy)
@@ -674,15 +970,15 @@ def _fca_core(
         count = np.zeros(n, dtype=np.int64)
         return FCAResult(np.zeros(n), count > 0, count, np.full(n, np.inf), np.full(m, np.nan), np.zeros(m))
     kernel = _make_kernel(d0, weight)
-    plan = _plan(dxy, sxy, d0)
+    plan = _plan(dxy, sxy, d0, kernel.inner_m)
     need_s = need[plan.order] if need is not None else None
-    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
-    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
+    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES, workers)
+    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy, _threads_for(plan, workers))
     if need_s is None or capacity is None:
         return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
     ratio = _ratio(capacity, wneed)
     r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access_s, _, _ = _access_pass(plan, kernel, r_use, cache)
+    access_s, _, _ = _access_pass(plan, kernel, r_use, cache, workers=workers)
     access = np.empty(n)
     access[plan.order] = access_s
     return FCAResult(access, covered, count, nearest, ratio, wneed)
@@ -728,8 +1024,9 @@ def _tile_weighted_need(
     sel = _halo(dxy, sxy, d0)
     if len(sel) == 0:
         return sel, np.zeros(0)
-    plan = _plan(dxy, sxy[sel], d0)
-    wneed, _, _, _ = _need_pass(plan, _make_kernel(d0, weight), need[plan.order], len(sel), 0)
+    kernel = _make_kernel(d0, weight)
+    plan = _plan(dxy, sxy[sel], d0, kernel.inner_m)
+    wneed, _, _, _ = _need_pass(plan, kernel, need[plan.order], len(sel), 0)
     return sel, wneed
 
 
@@ -750,8 +1047,9 @@ def _tile_access(
     if len(sel) == 0:
         _, _, nearest = _coverage_none(dxy, sxy)
         return np.zeros(n), np.zeros(n, dtype=np.int64), nearest
-    plan = _plan(dxy, sxy[sel], d0)
-    access_s, count_s, near2_s = _access_pass(plan, _make_kernel(d0, weight), r_use[sel], {}, coverage=True)
+    kernel = _make_kernel(d0, weight)
+    plan = _plan(dxy, sxy[sel], d0, kernel.inner_m)
+    access_s, count_s, near2_s = _access_pass(plan, kernel, r_use[sel], {}, coverage=True)
     assert count_s is not None and near2_s is not None
     count, _, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
     access = np.empty(n)
@@ -767,7 +1065,7 @@ def _coverage_none(
     count = np.zeros(n, dtype=np.int64)
     nearest = np.full(n, np.inf)
     if n and len(sxy):
-        nearest = np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+        nearest = _nearest(dxy, sxy)
     return count, count > 0, nearest
 
 
@@ -1008,6 +1306,7 @@ def fca_arrays(
     *,
     catchment_m: float | None = None,
     weight: WeightFunction | None = None,
+    workers: int | None = None,
 ) -> FCAResult:
     """
     Compute 2SFCA (``weight=None``) or E2SFCA access scores on plain arrays with euclidean distances.
@@ -1052,6 +1351,10 @@ def fca_arrays(
         2SFCA. A callable that only accepts scalars (e.g. ``access.weights.step_fn``) works but is called once
         per pair. A service within the catchment where the weight is 0 (e.g. beyond the last step) still
         counts in ``covered`` and ``n_services``, which are about distance only.
+    workers
+        Threads to run on (``None``: ``settings.workers``, by default every core this process may use).
+        The answer is the same whatever the number; problems under a few million candidate pairs run on
+        one thread.
 
     Returns
     -------
@@ -1070,8 +1373,9 @@ def fca_arrays(
     """
     d0 = _check_catchment(catchment_m, "fca_arrays")
     weight = _check_weight(weight, "fca_arrays")
+    threads = _resolve_workers(workers, "fca_arrays")
     dxy, n_arr, sxy, c_arr = _check_arrays(demand_xy, need, supply_xy, capacity)
-    return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight)
+    return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, threads)
 
 
 def fca_from_pairs(
@@ -1138,26 +1442,34 @@ def fca_from_pairs(
     if problems:
         raise ValidationError(problems)
     keep = c <= d0
-    o, j, c = o[keep], j[keep], c[keep]
+    if not keep.all():  # (pairs_within's pairs are all in)
+        o, j, c = o[keep], j[keep], c[keep]
     n, m = len(n_arr), len(c_arr)
-    if weight is None:
-        w = np.ones(len(c))
-    else:
+    w: NDArray[np.float64] | None = None
+    if weight is not None:
         w = np.asarray(_vectorised(weight)(c), dtype=np.float64)
         if not (np.isfinite(w).all() and (w >= 0).all()):
             raise SocialMapError("The weight function returned a value that is not finite and >= 0.")
-    wneed = np.bincount(j, weights=w * n_arr[o], minlength=m).astype(np.float64)
-    ratio = _ratio(c_arr, wneed)
+    need_o = n_arr.take(o)
+    wneed = np.bincount(j, weights=need_o if w is None else np.multiply(w, need_o, out=need_o), minlength=m)
+    del need_o
+    ratio = _ratio(c_arr, wneed.astype(np.float64))
     r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access = np.bincount(o, weights=w * r_use[j], minlength=n).astype(np.float64)
+    r_j = r_use.take(j)
+    access = np.bincount(o, weights=r_j if w is None else np.multiply(w, r_j, out=r_j), minlength=n)
+    del r_j
     count = np.bincount(o, minlength=n).astype(np.int64)
     nearest = np.full(n, np.inf)
     np.minimum.at(nearest, o, c)
-    return FCAResult(access, count > 0, count, nearest, ratio, wneed)
+    return FCAResult(access.astype(np.float64), count > 0, count, nearest, ratio, wneed.astype(np.float64))
 
 
 def pairs_within(
-    demand_xy: ArrayLike, supply_xy: ArrayLike, *, catchment_m: float | None = None
+    demand_xy: ArrayLike,
+    supply_xy: ArrayLike,
+    *,
+    catchment_m: float | None = None,
+    workers: int | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
     """
     List the demand–service pairs within the catchment (``distance <= catchment_m``), with their distances.
@@ -1173,11 +1485,19 @@ def pairs_within(
         ``(m, 2)`` service coordinates in the same CRS.
     catchment_m
         Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
+    workers
+        Threads to run on, as for :func:`fca_arrays`.
 
     Returns
     -------
     pairs
         ``(demand position, service position, distance in metres)`` arrays, sorted by demand then service.
+
+    Notes
+    -----
+    Two passes over the blocks of :func:`fca_arrays`: the first counts each demand point's pairs, which
+    places them in the output (all of a point's pairs come from its one block); the second writes them
+    there, each block's services taken in the order of their positions, so that no sort is needed.
 
     Examples
     --------
@@ -1186,34 +1506,53 @@ def pairs_within(
     ([0, 1], [0, 0], [0.0, 5000.0])
     """
     d0 = _check_catchment(catchment_m, "pairs_within")
+    threads = _resolve_workers(workers, "pairs_within")
     dxy, _, sxy, _ = _check_arrays(demand_xy, None, supply_xy, None)
-    ii: list[NDArray[np.intp]] = []
-    jj: list[NDArray[np.intp]] = []
-    dd: list[NDArray[np.float64]] = []
-    t2 = _sq_threshold(d0)
-    for rows, cols, d2 in _iter_blocks(dxy, sxy, d0):
-        c, r = np.nonzero(d2 <= t2)
-        ii.append(rows[r])
-        jj.append(cols[c])
-        dd.append(np.sqrt(d2[c, r]))
-    if not ii:
+    n = len(dxy)
+    if n == 0 or len(sxy) == 0:
         return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
-    i, j, d = np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
-    order = np.lexsort((j, i))
-    return i[order], j[order], d[order]
-
-
-def _iter_blocks(
-    dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float
-) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]]:
-    """Yield (demand positions, service positions, squared distances services x demand) covering all pairs."""
-    if len(dxy) == 0 or len(sxy) == 0:
-        return
+    t2 = _sq_threshold(d0)
     plan = _plan(dxy, sxy, d0)
-    for strip in plan.strips:
-        for r0, r1, k0, k1 in strip.chunks:
-            d2 = cdist(strip.sup_xy[k0:k1], plan.dxy[r0:r1], "sqeuclidean")
-            yield plan.order[r0:r1], strip.sup_idx[k0:k1], d2
+    count_s = np.zeros(n, dtype=np.intp)  # pairs per demand point, plan order
+
+    def block(strip: _Strip, chunk: tuple[int, int, int, int], bufs: _Buffers, by_position: bool) -> Any:
+        r0, r1, k0, k1 = chunk
+        sup_idx, sup_xy = strip.sup_idx[k0:k1], strip.sup_xy[k0:k1]
+        if by_position:
+            perm = np.argsort(sup_idx)
+            sup_idx, sup_xy = sup_idx[perm], sup_xy[perm]
+        d2 = bufs.distances(plan.dxy[r0:r1], sup_xy)  # demand x services: pairs come out demand by demand
+        return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", d2.shape, np.bool_))
+
+    def count(si: int, strip: _Strip, bufs: _Buffers) -> None:
+        for chunk in strip.chunks:
+            _, _, mask = block(strip, chunk, bufs, False)
+            count_s[chunk[0] : chunk[1]] = np.count_nonzero(mask, axis=1)
+
+    _map_strips(plan, count, threads)
+    per_point = np.zeros(n, dtype=np.intp)
+    per_point[plan.order] = count_s
+    first = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(per_point, out=first[1:])
+    first_s = first[:-1][plan.order]  # where each demand point's pairs start in the output, plan order
+    j_out = np.empty(int(first[-1]), dtype=np.intp)
+    d_out = np.empty(int(first[-1]))
+
+    def write(si: int, strip: _Strip, bufs: _Buffers) -> None:
+        for chunk in strip.chunks:
+            r0, r1 = chunk[0], chunk[1]
+            sup_idx, d2, mask = block(strip, chunk, bufs, True)
+            flat = np.flatnonzero(mask)  # row by row: demand point by demand point, services by position
+            cnt = count_s[r0:r1]
+            width = d2.shape[1]
+            cols = flat - np.repeat(np.arange(0, len(cnt) * width, width), cnt)
+            at = np.repeat(first_s[r0:r1] - (np.cumsum(cnt) - cnt), cnt)
+            at += np.arange(len(flat))
+            j_out[at] = sup_idx.take(cols)
+            d_out[at] = np.sqrt(d2.take(flat))
+
+    _map_strips(plan, write, threads)
+    return np.repeat(np.arange(n, dtype=np.intp), per_point), j_out, d_out
 
 
 def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.float64]:
@@ -1242,7 +1581,7 @@ def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.f
         return np.full(len(dxy), np.inf)
     if len(dxy) == 0:
         return np.zeros(0)
-    return np.asarray(cKDTree(sxy).query(dxy, k=1)[0], dtype=np.float64)
+    return _nearest(dxy, sxy)
 
 
 def _frames_to_arrays(
@@ -1357,7 +1696,7 @@ def two_step_fca(
     )
     method = "2SFCA" if weight is None else "E2SFCA"
     logger.info("%s: %d demand points, %d services, catchment %g m", method, len(dxy), len(sxy), d0)
-    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight)
+    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, _resolve_workers(None, "two_step_fca"))
     frame = pd.DataFrame(
         {
             "access": res.access,
@@ -1407,7 +1746,7 @@ def distance_coverage(
     """
     d0 = _check_catchment(catchment_m, "distance_coverage")
     dem, dxy, _, sxy, _ = _frames_to_arrays(demand, supply, "distance_coverage", need=False, capacity=False)
-    res = _fca_core(dxy, None, sxy, None, d0, None)
+    res = _fca_core(dxy, None, sxy, None, d0, None, _resolve_workers(None, "distance_coverage"))
     frame = pd.DataFrame(
         {"covered": res.covered, "n_services": res.n_services, "nearest_m": res.nearest},
         index=dem.index.copy(),

@@ -329,14 +329,29 @@ def rank_areas(values: pd.Series, *, ascending: bool = False) -> pd.Series:
 
 def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5) -> tuple[pd.Series, list[float]]:
     """
-    Put values into map classes with mapclassify.
+    Put values into map classes, with the breaks mapclassify computes for the same scheme.
+
+    The breaks are computed here with numpy (importing mapclassify pulls in scipy.stats,
+    scikit-learn and matplotlib, seconds of start-up for a few dozen values); a test compares
+    them with mapclassify's on the same values.
 
     Parameters
     ----------
     values
         The values to classify; NaN stays unclassified.
     scheme
-        One of :data:`SCHEMES`.
+        One of :data:`SCHEMES`:
+
+        - ``"quantiles"``: upper bounds at the 100/k, 200/k, … 100th percentiles (linear
+          interpolation, as ``mapclassify.Quantiles``); repeated bounds are merged.
+        - ``"equal_interval"``: k classes of equal width between the smallest and the largest value
+          (``mapclassify.EqualInterval``).
+        - ``"fisher_jenks"``: the optimal breaks of Fisher (1958): the k classes, contiguous in
+          sorted order, with the least sum of squared deviations from their class means
+          (``mapclassify.FisherJenks``, same single-precision arithmetic).
+        - ``"natural_breaks"``: the same least sum of squares, in double precision; the partition
+          one-dimensional k-means (``mapclassify.NaturalBreaks``) looks for from random starts,
+          found exactly and so the same from run to run.
     k
         Number of classes wanted; fewer are used when there are fewer distinct values.
 
@@ -344,38 +359,100 @@ def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5) -> tup
     -------
     classes, bins
         The class of each value (0 = lowest; ``<NA>`` for NaN), indexed like ``values``, and the
-        upper bound of each class.
+        upper bound of each class. A value equal to a bound belongs to the class below it.
     """
-    import mapclassify
-
-    makers = {
-        "quantiles": mapclassify.Quantiles,
-        "natural_breaks": mapclassify.NaturalBreaks,
-        "fisher_jenks": mapclassify.FisherJenks,
-        "equal_interval": mapclassify.EqualInterval,
-    }
-    if scheme not in makers:
+    if scheme not in SCHEMES:
         raise SocialMapError(f"scheme {scheme!r} is not one of {', '.join(SCHEMES)}.")
     if k < 2:
         raise SocialMapError(f"k must be at least 2; got {k}.")
     nums = pd.to_numeric(values, errors="coerce").astype(float)
     ok = nums.notna()
     classes = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    distinct = int(nums[ok].nunique())
+    y = nums[ok].to_numpy(dtype=float)
+    distinct = int(np.unique(y).size)
     if distinct == 0:
         return classes, []
     if distinct == 1:
         classes[ok] = 0
-        return classes, [float(nums[ok].iloc[0])]
-    kk = min(k, distinct)
-    import warnings
+        return classes, [float(y[0])]
+    bins = _BREAKS[scheme](np.sort(y), min(k, distinct))
+    # Class j holds bins[j-1] < v <= bins[j] (mapclassify's bin1d); the last bound is the maximum.
+    classes[ok] = np.searchsorted(bins, y, side="left").astype("int64")
+    return classes, [float(b) for b in bins]
 
-    with warnings.catch_warnings():
-        # mapclassify warns when it cannot make k distinct classes; fewer classes is the answer.
-        warnings.simplefilter("ignore", UserWarning)
-        fitted = makers[scheme](nums[ok].to_numpy(), k=kk)
-    classes[ok] = fitted.yb.astype("int64")
-    return classes, [float(b) for b in fitted.bins]
+
+def _quantile_breaks(y: np.ndarray, k: int) -> np.ndarray:
+    """Percentiles 100/k … 100 of sorted ``y``, as ``scipy.stats.scoreatpercentile`` interpolates them."""
+    w = 100.0 / k
+    pcts = np.arange(w, 100 + w, w)
+    pcts[-1] = min(pcts[-1], 100.0)
+    scores = []
+    for pct in pcts:
+        idx = pct / 100.0 * (y.size - 1)
+        i = int(idx)
+        if i == idx:
+            scores.append(y[i])
+        else:
+            j = i + 1
+            scores.append((y[i] * (j - idx) + y[j] * (idx - i)) / ((j - idx) + (idx - i)))
+    return np.unique(np.asarray(scores, dtype=float))
+
+
+def _equal_interval_breaks(y: np.ndarray, k: int) -> np.ndarray:
+    lo, hi = y[0], y[-1]
+    width = (hi - lo) * 1.0 / k
+    cuts = np.arange(lo + width, hi + width, width)[:k]
+    cuts[-1] = hi
+    return cuts
+
+
+def _least_squares_breaks(y: np.ndarray, k: int, dtype: Any = np.float64) -> np.ndarray:
+    """
+    Upper bounds of the k contiguous classes of sorted ``y`` with the least within-class sum of squares.
+
+    The dynamic programme of Fisher (1958) as mapclassify's ``_fisher_jenks_means`` runs it
+    (``cost[l, j]``: least sum of squares of the first ``l`` values in ``j`` classes; ties go to the
+    longest last class), vectorised over the start of the last class. With ``dtype=np.float32`` the
+    arithmetic, running sums included, is mapclassify's own.
+    """
+    n = y.size
+    start = np.zeros((n + 1, k + 1), dtype=np.int64)  # 1-based index of the last class's first value
+    cost = np.zeros((n + 1, k + 1), dtype=dtype)
+    start[1, 1:] = 1
+    cost[2:, 1:] = np.inf
+    vals = y.astype(dtype)
+    for length in range(2, n + 1):
+        tail = vals[length - 1 :: -1]
+        # m values ending at `length` (m = 1 … length): running sums taken in that order.
+        s1 = np.cumsum(tail, dtype=dtype)
+        s2 = np.cumsum(tail * tail, dtype=dtype)
+        m = np.arange(1, length + 1, dtype=dtype)
+        ssd = s2 - (s1 * s1) / m
+        before = length - np.arange(1, length)  # values before the last class, for m = 1 … length-1
+        total = ssd[: length - 1, None] + cost[before, 1:k]
+        # the last m with the least total (mapclassify replaces on >=)
+        last = (length - 2) - np.argmin(total[::-1], axis=0)
+        cost[length, 2:] = total[last, np.arange(k - 1)]
+        start[length, 2:] = length - last  # the last class starts at value length - m + 1, m = last + 1
+        start[length, 1] = 1
+        cost[length, 1] = ssd[-1]
+    bounds = np.zeros(k + 1, dtype=float)
+    bounds[k] = y[-1]
+    bounds[0] = y[0]
+    end = n
+    for j in range(k, 1, -1):
+        first = start[end, j]
+        bounds[j - 1] = y[first - 2]
+        end = first - 1
+    return bounds[1:]
+
+
+_BREAKS = {
+    "quantiles": _quantile_breaks,
+    "natural_breaks": _least_squares_breaks,
+    "fisher_jenks": lambda y, k: _least_squares_breaks(y, k, np.float32),
+    "equal_interval": _equal_interval_breaks,
+}
 
 
 def honest_classes(

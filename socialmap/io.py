@@ -73,7 +73,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from socialmap import settings
 from socialmap import validate as _validate
@@ -481,6 +480,8 @@ def _read_vector(
     fix = Message(
         N_("Check that the file is complete and really is {format} (re-export it from your GIS)."), format=fmt
     )
+    import pyogrio
+
     notes: list[Problem] = []
     with _reading(label, fmt, fix, hide=hide, shown=shown, notes=notes):
         layers = [str(name) for name in pyogrio.list_layers(source)[:, 0]]
@@ -511,7 +512,12 @@ def _read_vector(
         count = int(info["features"])
         if count >= 0:
             _check_count(label, count)
-        gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=settings.max_features + 1)
+        # pyogrio sets aside room for max_features rows (0.3 s at the default limit): ask for the
+        # counted features, and read again with the limit only if the driver counted short.
+        limit = count if count >= 0 else settings.max_features
+        gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=limit + 1)
+        if 0 <= count < len(gdf):
+            gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=settings.max_features + 1)
     _check_count(label, len(gdf))
     if len(gdf) == 0:
         empty = _empty_rows(label, fmt)

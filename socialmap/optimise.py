@@ -684,31 +684,40 @@ def _flow_lp(
 
     cand, exist = model.cand.tocoo(), model.exist.tocoo()
     g_count, m, e = len(model.w), model.cand.shape[1], model.exist.shape[1]
-    pc, pe = cand.nnz, exist.nnz
     if g_count == 0:
         return 0.0, np.zeros(0), np.zeros(m)
+    # Only the open candidates' flows: a closed one's (capacity 0) are 0, and carrying them (most of the
+    # grid's) made the LP many times larger.
+    opened = np.flatnonzero(open_capacity > 0)
+    column = np.full(m, -1, dtype=np.int64)
+    column[opened] = np.arange(len(opened))
+    sel = column[cand.col] >= 0
+    c_row, c_col = cand.row[sel], cand.col[sel]
+    pc, pe, mo = len(c_row), exist.nnz, len(opened)
     nvar = pc + pe
     ones_c, ones_e = np.ones(pc), np.ones(pe)
     rows = [
         # each group: its flows <= its need
-        (cand.row, np.arange(pc), ones_c),
+        (c_row, np.arange(pc), ones_c),
         (exist.row, pc + np.arange(pe), ones_e),
-        # each candidate: its flows <= its open capacity (0 when not open)
-        (g_count + cand.col, np.arange(pc), ones_c),
+        # each open candidate: its flows <= its capacity
+        (g_count + column[c_col], np.arange(pc), ones_c),
         # each existing service: its flows <= its capacity
-        (g_count + m + exist.col, pc + np.arange(pe), ones_e),
+        (g_count + mo + exist.col, pc + np.arange(pe), ones_e),
     ]
     r, c, v = (np.concatenate(parts) for parts in zip(*rows, strict=True))
-    a_ub = sparse.csr_array((v, (r, c)), shape=(g_count + m + e, nvar))
-    b_ub = np.r_[model.w, open_capacity, model.c_exist]
+    a_ub = sparse.csr_array((v, (r, c)), shape=(g_count + mo + e, nvar))
+    b_ub = np.r_[model.w, open_capacity[opened], model.c_exist]
+    if nvar == 0:
+        return 0.0, np.zeros(g_count), np.zeros(m)
     res = linprog(-np.ones(nvar), A_ub=a_ub, b_ub=b_ub, method="highs")
     if res.status != 0:  # pragma: no cover - the model is always feasible and bounded
         raise SocialMapError(f"The capacity model could not be solved ({res.message}).")
     f = np.asarray(res.x, dtype=np.float64)
-    served = np.bincount(cand.row, weights=f[:pc], minlength=g_count) + np.bincount(
+    served = np.bincount(c_row, weights=f[:pc], minlength=g_count) + np.bincount(
         exist.row, weights=f[pc : pc + pe], minlength=g_count
     )
-    through = np.bincount(cand.col, weights=f[:pc], minlength=m)
+    through = np.bincount(c_col, weights=f[:pc], minlength=m)
     return float(-res.fun), served.astype(np.float64), through.astype(np.float64)
 
 

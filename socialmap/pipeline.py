@@ -7,9 +7,12 @@ with its provenance.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -347,6 +350,66 @@ def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
     return step_weights({catchment_m * (k + 1) / n: w for k, w in enumerate(bands)})
 
 
+#: Demand points of recent analyses (``grid`` and ``representative`` spreading), by a digest of what they are
+#: made of: another method, catchment or scenario on the same areas and need reuses them (on the demo the grid
+#: is a quarter of an analysis).
+_DEMAND_CACHE: OrderedDict[bytes, gpd.GeoDataFrame] = OrderedDict()
+_DEMAND_CACHE_SIZE = 8
+#: At most this many rows (demand points, or per-point rows of the type tables) are kept in each cache:
+#: about 100 MB; larger analyses (national 100 m grids) are recomputed rather than kept.
+_CACHE_MAX_ROWS = 1_000_000
+#: One service type's tables on such demand points, by a digest of the points, the type's services (places,
+#: municipality, location) and the options: a scenario that changes one type recomputes only that one.
+_TYPE_CACHE: OrderedDict[bytes, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+_TYPE_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache_get(cache: OrderedDict[bytes, Any], key: bytes) -> Any:
+    with _CACHE_LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _rows(value: Any) -> int:
+    return sum(len(v) for v in value) if isinstance(value, tuple) else len(value)
+
+
+def _cache_put(cache: OrderedDict[bytes, Any], key: bytes, value: Any, size: int) -> None:
+    if _rows(value) > _CACHE_MAX_ROWS // 4:
+        return
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > size or sum(_rows(v) for v in cache.values()) > _CACHE_MAX_ROWS:
+            cache.popitem(last=False)
+
+
+def _type_key(demand_key: bytes, sites: gpd.GeoDataFrame, *options: Any) -> bytes:
+    import shapely
+
+    digest = hashlib.blake2b(demand_key, digest_size=20)
+    digest.update(repr(options).encode())
+    digest.update("\x00".join(map(str, sites["area_id"].tolist())).encode())  # NaN: outside the areas
+    digest.update(pd.to_numeric(sites["capacity"], errors="coerce").to_numpy(dtype=np.float64).tobytes())
+    for wkb in shapely.to_wkb(sites.geometry.to_numpy()):
+        digest.update(wkb)
+    return digest.digest()
+
+
+def _demand_key(with_need: gpd.GeoDataFrame, need_cols: list[str], config: AnalysisConfig) -> bytes:
+    import shapely
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((config.spreading, config.cell_size_m, need_cols, with_need.crs.to_wkt())).encode())
+    digest.update("\x00".join(map(str, with_need["area_id"].tolist())).encode())
+    for wkb in shapely.to_wkb(with_need.geometry.to_numpy()):
+        digest.update(wkb)
+    digest.update(np.ascontiguousarray(with_need[need_cols].to_numpy(dtype=np.float64)).tobytes())
+    return digest.digest()
+
+
 def _demand_points(
     areas: gpd.GeoDataFrame,
     need_by_area: pd.DataFrame,
@@ -355,14 +418,22 @@ def _demand_points(
     demand: Any,
     taxonomy: Any,
     types: list[str],
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, bytes | None]:
+    """Return the demand points and, when they are kept for reuse, the digest they are kept by."""
     from socialmap import needs
 
     with_need = areas[["area_id", "geometry"]].merge(need_by_area, on="area_id")
-    if config.spreading == "representative":
-        return needs.points_from_areas(with_need, columns=need_cols)
-    if config.spreading == "grid":
-        return needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
+    if config.spreading in ("representative", "grid"):
+        key = _demand_key(with_need, need_cols, config)
+        kept = _cache_get(_DEMAND_CACHE, key)
+        if kept is not None:
+            return kept.copy(deep=False), key
+        if config.spreading == "representative":
+            pts = needs.points_from_areas(with_need, columns=need_cols)
+        else:
+            pts = needs.grid_from_areas(with_need, columns=need_cols, cell_size_m=config.cell_size_m)
+        _cache_put(_DEMAND_CACHE, key, pts, _DEMAND_CACHE_SIZE)
+        return pts.copy(deep=False), key
     if demand is None:
         raise SocialMapError(
             "spreading='points' needs `demand`: demand points with a population column, "
@@ -376,7 +447,7 @@ def _demand_points(
     out = pts[["area_id", "geometry"]].copy()
     for st, col in zip(types, need_cols, strict=True):
         out[col] = taxonomy.need(st, pts).to_numpy()
-    return out
+    return out, None
 
 
 def analyze(
@@ -498,7 +569,7 @@ def analyze(
     unknown_need = [t for t in types if demand_kind[t] == "none"]
     known_types = [t for t in types if t not in unknown_need]
     known_cols = [f"need__{t}" for t in known_types]
-    pts = _demand_points(
+    pts, demand_key = _demand_points(
         area_w, need_by_area[["area_id", *known_cols]], known_cols, config, demand, tax, known_types
     )
     logger.info("%d demand points (%s)", len(pts), config.spreading)
@@ -539,62 +610,81 @@ def analyze(
                     f"{len(known)} known (supply and access are then lower bounds, the gap an upper bound); "
                     "distance coverage counts every service."
                 )
-            dem = gpd.GeoDataFrame(
-                {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
-            )
-            weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
-            # A service with 0 places covers no one (unknown capacities still count as present).
-            open_sites = sites[~(cap == 0)]
-            nearest_min = None
-            if graph is not None:
-                net, a = _network_access(
-                    graph, dem, open_sites, known, method, catchment, weight, config, crs
+            key = None
+            kept = None
+            if demand_key is not None and graph is None:  # (road networks: travel times, not kept here)
+                # The demand kind is in the key: the same numbers as need or as a target group differ.
+                key = _type_key(
+                    demand_key,
+                    sites,
+                    f"{t}|{demand_kind[t]}",
+                    method,
+                    catchment,
+                    tuple(config.e2sfca_weights),
                 )
-                off_network[t] = _off_network_note(
-                    t, net, dem, open_sites, notes, t in tax.sensitive_service_types
-                )
-                covered = np.asarray(net.covered, dtype=bool)
-                nearest = np.full(len(dem), np.nan)
-                nearest_min = np.asarray(net.nearest, dtype=float)
+                kept = _cache_get(_TYPE_CACHE, key)
+            if kept is not None:
+                table, per_point = kept[0].copy(), kept[1].copy()
+                logger.info("%s: %s, catchment %.0f m (as before)", t, method, catchment)
             else:
-                cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
-                covered = cov["covered"].to_numpy(dtype=bool)
-                nearest = cov["nearest_m"].to_numpy(dtype=float)
-                if method == "coverage":
-                    a = np.full(len(dem), np.nan)
-                elif known.empty:
-                    a = np.zeros(len(dem))
-                else:
-                    fca = acc.two_step_fca(
-                        dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
-                    )
-                    a = fca["access"].to_numpy(dtype=float)
-            per_point = pd.DataFrame(
-                {
-                    "area_id": pts["area_id"].to_numpy(),
-                    "need": dem["need"].to_numpy(),
-                    "access": a,
-                    "covered": covered,
-                }
-            )
-            table = area_coverage(
-                per_point if method != "coverage" else per_point.drop(columns="access"),
-                sites[["area_id", "capacity"]],
-                list(area_w["area_id"]),
-                method=method,
-            )
-            reach = np.minimum(np.nan_to_num(a), 1.0) if method != "coverage" else covered.astype(float)
-            per_point["unmet"] = per_point["need"] * (1.0 - reach)
-            per_point["nearest_m"] = nearest
-            if nearest_min is not None:
-                per_point["nearest_min"] = nearest_min
-            if demand_kind[t] != "need":
-                # The points carry the target group, not need: only relative measures are defined.
-                for col in ("need", "reachable_places", "unmet_need", "gap_score"):
-                    table[col] = np.nan
-                per_point = per_point.rename(columns={"need": "target_size"}).assign(
-                    need=np.nan, unmet=np.nan
+                dem = gpd.GeoDataFrame(
+                    {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
                 )
+                weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
+                # A service with 0 places covers no one (unknown capacities still count as present).
+                open_sites = sites[~(cap == 0)]
+                nearest_min = None
+                if graph is not None:
+                    net, a = _network_access(
+                        graph, dem, open_sites, known, method, catchment, weight, config, crs
+                    )
+                    off_network[t] = _off_network_note(
+                        t, net, dem, open_sites, notes, t in tax.sensitive_service_types
+                    )
+                    covered = np.asarray(net.covered, dtype=bool)
+                    nearest = np.full(len(dem), np.nan)
+                    nearest_min = np.asarray(net.nearest, dtype=float)
+                else:
+                    cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
+                    covered = cov["covered"].to_numpy(dtype=bool)
+                    nearest = cov["nearest_m"].to_numpy(dtype=float)
+                    if method == "coverage":
+                        a = np.full(len(dem), np.nan)
+                    elif known.empty:
+                        a = np.zeros(len(dem))
+                    else:
+                        fca = acc.two_step_fca(
+                            dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                        )
+                        a = fca["access"].to_numpy(dtype=float)
+                per_point = pd.DataFrame(
+                    {
+                        "area_id": pts["area_id"].to_numpy(),
+                        "need": dem["need"].to_numpy(),
+                        "access": a,
+                        "covered": covered,
+                    }
+                )
+                table = area_coverage(
+                    per_point if method != "coverage" else per_point.drop(columns="access"),
+                    sites[["area_id", "capacity"]],
+                    list(area_w["area_id"]),
+                    method=method,
+                )
+                reach = np.minimum(np.nan_to_num(a), 1.0) if method != "coverage" else covered.astype(float)
+                per_point["unmet"] = per_point["need"] * (1.0 - reach)
+                per_point["nearest_m"] = nearest
+                if nearest_min is not None:
+                    per_point["nearest_min"] = nearest_min
+                if demand_kind[t] != "need":
+                    # The points carry the target group, not need: only relative measures are defined.
+                    for col in ("need", "reachable_places", "unmet_need", "gap_score"):
+                        table[col] = np.nan
+                    per_point = per_point.rename(columns={"need": "target_size"}).assign(
+                        need=np.nan, unmet=np.nan
+                    )
+                if key is not None:
+                    _cache_put(_TYPE_CACHE, key, (table.copy(), per_point.copy()), _TYPE_CACHE_SIZE)
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
         table = relative_scores(
             table,

@@ -47,3 +47,7 @@ default_catchment_min: float = 30.0
 #: Points (demand or services) farther than this many metres from every node of a road network are off the
 #: network: reported and left out, never silently snapped (see socialmap.network.snap).
 default_max_snap_m: float = 1000.0
+
+#: Threads the 2SFCA core (``access.fca_arrays``, ``two_step_fca``, the analysis) runs on. ``None``:
+#: every core this process may use. Small problems run on one thread whatever this says.
+workers: int | None = None

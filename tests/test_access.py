@@ -227,12 +227,14 @@ def test_cross_check_pysal_access_larger_denser(seed):
 
 
 def test_pysal_scalar_weight_function_accepted():
-    # access's own (scalar-only) step function works too, element by element, with the same result
+    # access's own (scalar-only) step function works too, element by element, with the same result (to the
+    # last digits: socialmap's step weights are summed as masks, one per step, the scalar one pair by pair)
     dxy, need, sxy, capacity, catchment = random_instance(5)
     ours_w, theirs_w = WEIGHT_PAIRS["step"]
     a = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=ours_w)
     b = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=theirs_w)
-    np.testing.assert_array_equal(a.access, b.access)
+    np.testing.assert_allclose(a.access, b.access, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(a.n_services, b.n_services)
 
 
 def test_service_with_only_zero_need_in_reach_differs_from_pysal_as_documented():
@@ -391,6 +393,19 @@ def test_pairs_within_matches_brute_force():
     np.testing.assert_array_equal(j, bj[keep])
     np.testing.assert_array_equal(d, bd[keep])
     assert (d == catchment).sum() >= 2  # the constructed pairs exactly at the threshold are in
+
+
+def test_pairs_within_on_threads_and_small_blocks(monkeypatch):
+    dxy, _, sxy, _, catchment = random_instance(17, n=2000, m=150)
+    bi, bj, bd = brute_pairs(dxy, sxy)
+    keep = bd <= catchment
+    monkeypatch.setattr(sa, "_THREADS_MIN_ENTRIES", 0)
+    monkeypatch.setattr(sa, "_MAX_BLOCK", 500)  # many strips, split chunks
+    for workers in (1, 2):
+        i, j, d = sa.pairs_within(dxy, sxy, catchment_m=catchment, workers=workers)
+        np.testing.assert_array_equal(i, bi[keep])
+        np.testing.assert_array_equal(j, bj[keep])
+        np.testing.assert_array_equal(d, bd[keep])
 
 
 def test_blocks_are_split_to_bound_memory(monkeypatch):
@@ -660,3 +675,33 @@ def test_underflowing_weighted_need_counts_as_none():
         assert np.isnan(res.ratio[0]) and 0 < res.weighted_need[0] < 1e-300
         assert res.access[0] == 0.0
         assert res.access[1] == pytest.approx(float(w(100.0)) * 4.0 / (2.0 * float(w(100.0))))
+
+
+def test_numpy_distances_are_cdist_bit_for_bit():
+    # Small problems compute distances with numpy (scipy.spatial not imported); the answer must not change.
+    from scipy.spatial import cKDTree
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(21)
+    for scale, offset in ((1e3, 0.0), (1e5, 4.6e6), (3e4, 4.6e6)):
+        a = rng.uniform(0, scale, (300, 2)) + offset
+        b = rng.uniform(0, scale, (70, 2)) + offset
+        ours = sa._numpy_distances(a, b, np.empty((300, 70)), np.empty((300, 70)))
+        np.testing.assert_array_equal(ours, cdist(a, b, "sqeuclidean"))
+        np.testing.assert_array_equal(sa._nearest(a, b), cKDTree(b).query(a, k=1)[0])  # brute force here
+
+
+@pytest.mark.parametrize("weight", [None, "step", "gaussian"])
+def test_numpy_and_scipy_distances_give_the_same_answer(weight, monkeypatch):
+    dxy, need, sxy, capacity, catchment = random_instance(18, n=500, m=40)
+    w = {None: None, "step": WEIGHT_PAIRS["step"][0], "gaussian": sa.gaussian_weights(2000)}[weight]
+    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", -1)  # scipy everywhere
+    with_scipy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
+    pairs_scipy = sa.pairs_within(dxy, sxy, catchment_m=catchment)
+    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", 10**12)
+    monkeypatch.setattr(sa, "_scipy_worth_it", lambda entries: False)  # numpy everywhere
+    with_numpy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
+    for field in ("access", "weighted_need", "ratio", "n_services", "covered", "nearest"):
+        np.testing.assert_array_equal(getattr(with_numpy, field), getattr(with_scipy, field))
+    for ours, theirs in zip(sa.pairs_within(dxy, sxy, catchment_m=catchment), pairs_scipy, strict=True):
+        np.testing.assert_array_equal(ours, theirs)

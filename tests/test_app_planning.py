@@ -188,15 +188,16 @@ def test_close_resize_and_move_existing_services_then_map_the_change():
     assert list(table(at, "Longitude")["Change"]) == ["Closed", "Places changed", "Moved"]
     assert "Moved here:" in plan_map_args(at)["feature_group"]
 
-    # The difference map: a second map on the page, titled with the scenario and the metric.
+    # The difference map: a second map on the page, titled with the scenario and the metric (the title is
+    # in the layers that change, so the map's frame stays as the scenario or metric changes).
     maps = map_args(at)
     assert len(maps) == 2
-    diff = maps[1]["script"] + maps[1]["html"]
+    diff = maps[1]["script"] + maps[1]["html"] + str(maps[1]["feature_group"])
     assert "Scenario (not saved): change in Supply (places)" not in diff
     assert "Scenario (not saved): change in Gap score (%)" in diff
     at.selectbox(key="plan_diff_metric").set_value("supply").run()
     assert_clean(at)
-    diff = map_args(at)[1]["script"] + map_args(at)[1]["html"]
+    diff = map_args(at)[1]["script"] + map_args(at)[1]["html"] + str(map_args(at)[1]["feature_group"])
     assert "Scenario (not saved): change in Supply (places)" in diff
     assert "blue: better; red: worse" in diff
     button = next(b for b in at.download_button if b.label == "Difference map (HTML, works offline)")

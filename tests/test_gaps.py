@@ -69,3 +69,86 @@ def test_degenerate_inputs():
     assert classes.isna().all() and bins == []
     with pytest.raises(SocialMapError, match="not one of"):
         classify(pd.Series([1.0, 2.0]), scheme="jenks")
+
+
+# ---- classify equals mapclassify (the library it replaces, kept in the dev extra for this test) ----
+
+
+def _value_sets():
+    rng = np.random.default_rng(21)
+    sets = {
+        "ties": rng.integers(0, 6, 40).astype(float),
+        "skewed": np.round(rng.exponential(10.0, 38), 1),
+        "clusters": np.concatenate([rng.normal(c, 0.4, 9) for c in (1.0, 6.0, 20.0, 55.0)]),
+        "normal": rng.normal(50.0, 20.0, 57),
+        "two": np.array([3.0, 7.0, 3.0, 7.0, 7.0]),
+        "steps": np.array([0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]),
+    }
+    for n in (3, 17, 120):
+        sets[f"uniform{n}"] = rng.uniform(0.0, 100.0, n)
+    return sets
+
+
+_MAPCLASSIFY = {"quantiles": "Quantiles", "equal_interval": "EqualInterval", "fisher_jenks": "FisherJenks"}
+
+
+@pytest.mark.parametrize("name", sorted(_value_sets()))
+@pytest.mark.parametrize("scheme", sorted(_MAPCLASSIFY))
+@pytest.mark.parametrize("k", [2, 3, 5, 7])
+def test_classify_equals_mapclassify(name, scheme, k):
+    import warnings
+
+    import mapclassify
+
+    values = _value_sets()[name]
+    kk = min(k, len(np.unique(values)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "not enough unique values", "numba not installed"
+        ref = getattr(mapclassify, _MAPCLASSIFY[scheme])(values, k=kk)
+    classes, bins = classify(pd.Series(values), scheme=scheme, k=k)
+    assert bins == [float(b) for b in ref.bins]  # exactly, not approximately
+    assert classes.to_numpy(dtype="int64").tolist() == ref.yb.tolist()
+
+
+def _within_class_ss(values, bins):
+    codes = np.searchsorted(np.asarray(bins), values)
+    return sum(float(((values[codes == c] - values[codes == c].mean()) ** 2).sum()) for c in np.unique(codes))
+
+
+@pytest.mark.parametrize("name", sorted(_value_sets()))
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_natural_breaks_is_the_best_partition_mapclassify_looks_for(name, k):
+    """mapclassify's NaturalBreaks runs k-means from random starts: ours is the partition with the least
+    within-class sum of squares, so never worse; where the optimum is unique and theirs finds it, the same."""
+    import warnings
+
+    import mapclassify
+
+    values = _value_sets()[name]
+    kk = min(k, len(np.unique(values)))
+    classes, bins = classify(pd.Series(values), scheme="natural_breaks", k=k)
+    ours = _within_class_ss(values, bins)
+    for seed in range(3):
+        np.random.seed(seed)  # scikit-learn's KMeans draws its starts from numpy's global generator
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = mapclassify.NaturalBreaks(values, k=kk)
+        theirs = _within_class_ss(values, ref.bins)
+        assert ours <= theirs * (1 + 1e-12) + 1e-12
+        if name == "clusters" and k <= 4:  # four well-separated clusters: one best partition, found by both
+            assert bins == [float(b) for b in ref.bins]
+            assert classes.to_numpy(dtype="int64").tolist() == ref.yb.tolist()
+
+
+def test_classify_does_not_import_mapclassify():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd; from socialmap.gaps import classify; "
+        "classify(pd.Series([1.0, 5.0, 2.0, 9.0, 7.0]), scheme='fisher_jenks', k=3); "
+        "print(sorted(m for m in ('mapclassify', 'sklearn', 'scipy.stats', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

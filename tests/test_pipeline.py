@@ -348,3 +348,84 @@ def test_some_unknown_capacities_keep_2sfca_on_the_known_and_coverage_on_all(are
     assert t.loc[["a", "b", "d"], "covered_share"].tolist() == [1.0, 1.0, 1.0]
     assert t.loc["a", "supply"] == 100 and t.loc["d", "capacity_unknown"] == 1
     assert any("capacity unknown for 1 of 2 services" in n for n in res.notes)
+
+
+_RNG = np.random.default_rng(21)
+
+
+@pytest.mark.parametrize(
+    "lon, lat",
+    [(20.9, 42.6), (-58.4, -34.6), (174.8, -41.3), (-0.1, 51.5), (9.0, 59.9), (3.0, 0.5), (18.05, 0.05)]
+    + list(zip(_RNG.uniform(-179, 179, 12).tolist(), _RNG.uniform(-79, 83, 12).tolist(), strict=True)),
+)
+def test_work_crs_is_geopandas_utm_estimate(lon, lat):
+    # (18.05, 0.05): the centre (18.1, 0.0) is on the equator, where socialmap asks PROJ's database too
+    from socialmap.crs import work_crs_for
+
+    corners = [Point(lon - 0.4, lat - 0.3), Point(lon + 0.5, lat + 0.2)]
+    pts = gpd.GeoDataFrame(geometry=corners, crs="EPSG:4326")
+    expected = pts.estimate_utm_crs()
+    assert work_crs_for(pts) == expected
+    assert work_crs_for(pts) == expected  # the second time from the kept answer
+
+
+def test_demand_points_are_kept_by_what_they_are_made_of(areas, services, population, taxonomy, monkeypatch):
+    from socialmap import pipeline
+
+    monkeypatch.setattr(pipeline, "_DEMAND_CACHE", type(pipeline._DEMAND_CACHE)())
+    first = analyze(areas, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 1
+    again = analyze(areas, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 1  # the same points, not computed again
+    pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(first.table))
+    pd.testing.assert_frame_equal(pd.DataFrame(again.demand), pd.DataFrame(first.demand))
+    more = population.assign(population=population["population"] * 2)
+    doubled = analyze(areas, services, more, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 2  # other need: other points
+    np.testing.assert_allclose(doubled.table["need"], 2 * first.table["need"])
+    moved = areas.assign(geometry=areas.geometry.translate(1000, 0))
+    analyze(moved, services, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._DEMAND_CACHE) == 3  # other shapes: other points
+
+
+def test_a_changed_service_type_is_recomputed_the_others_kept(
+    areas, services, population, taxonomy, monkeypatch
+):
+    from socialmap import pipeline
+
+    def fresh(svc):
+        monkeypatch.setattr(pipeline, "_DEMAND_CACHE", type(pipeline._DEMAND_CACHE)())
+        monkeypatch.setattr(pipeline, "_TYPE_CACHE", type(pipeline._TYPE_CACHE)())
+        return analyze(areas, svc, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+
+    fresh(services)
+    kept_before = len(pipeline._TYPE_CACHE)
+    changed = services.copy()
+    changed.loc[changed.index[0], "capacity"] = float(changed["capacity"].iloc[0]) + 7.0
+    reused = analyze(areas, changed, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert len(pipeline._TYPE_CACHE) == kept_before + 1  # only the changed type computed again
+    expected = fresh(changed)
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.table), pd.DataFrame(expected.table))
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.areas), pd.DataFrame(expected.areas))
+    pd.testing.assert_frame_equal(pd.DataFrame(reused.demand), pd.DataFrame(expected.demand))
+
+
+def test_kept_tables_with_a_service_outside_every_area(areas, services, population, taxonomy):
+    outside = services.copy()
+    outside.loc[outside.index[0], "geometry"] = Point(-5_000_000, -5_000_000)  # far from every area
+    first = analyze(areas, outside, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    again = analyze(areas, outside, population, taxonomy=taxonomy, spreading="grid", cell_size_m=2000)
+    assert first.services["area_id"].isna().sum() == 1
+    pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(first.table))
+
+
+def test_caches_keep_a_bounded_number_of_rows(monkeypatch):
+    from socialmap import pipeline
+
+    cache = type(pipeline._DEMAND_CACHE)()
+    monkeypatch.setattr(pipeline, "_CACHE_MAX_ROWS", 100)
+    pipeline._cache_put(cache, b"big", pd.DataFrame({"x": range(26)}), 8)  # over a quarter: not kept
+    assert b"big" not in cache
+    for i in range(5):
+        pipeline._cache_put(cache, bytes([i]), pd.DataFrame({"x": range(25)}), 8)
+    assert list(cache) == [bytes([1]), bytes([2]), bytes([3]), bytes([4])]  # the oldest left: 100 rows

@@ -21,6 +21,8 @@ D0 = 5000.0
 WEIGHTS = {
     "2sfca": None,
     "step": sa.step_weights({3000: 1, 4000: 0.6, 5000: 0.25}),  # bounds at exact distances used below
+    # a weight that rises then falls (not a sum of falling masks: weights are built block by block)
+    "step_rising": sa.step_weights({3000: 0.3, 4000: 1, 5000: 0.5}),
     "gaussian": sa.gaussian_weights(2500),
 }
 
@@ -92,6 +94,28 @@ def test_chunked_equals_unchunked_with_points_exactly_at_the_catchment(seed, kin
     monkeypatch.setattr(sa, "_MAX_BLOCK", 97)
     monkeypatch.setattr(sa, "_CACHE_BYTES", 0)
     assert_same(sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind]), ref)
+
+
+@pytest.mark.parametrize("kind", list(WEIGHTS))
+def test_threads_give_the_same_answer_as_one(kind, monkeypatch):
+    dxy, need, sxy, capacity = instance(5, n=4000, m=120, clustered=False)
+    ref = unchunked(dxy, need, sxy, capacity, D0, WEIGHTS[kind])
+    monkeypatch.setattr(sa, "_THREADS_MIN_ENTRIES", 0)  # threads even for this small instance
+    monkeypatch.setattr(sa, "_MAX_BLOCK", 2000)  # many strips and chunks
+    one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=1)
+    plan = sa._plan(dxy, sxy, D0)
+    assert len(plan.strips) >= 4 and sa._threads_for(plan, 2) == 2
+    two = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=2)
+    assert_same(one, ref)
+    for field in ("access", "weighted_need", "ratio", "n_services", "covered", "nearest"):
+        np.testing.assert_array_equal(getattr(two, field), getattr(one, field))  # exactly
+
+
+def test_workers_must_be_a_whole_number():
+    dxy, need, sxy, capacity = instance(0, n=10, m=3)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(SocialMapError, match="workers"):
+            sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=bad)
 
 
 def test_exact_catchment_points_are_in_reach_and_one_metre_further_are_not():

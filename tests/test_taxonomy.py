@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from socialmap import settings
+from socialmap import taxonomy as taxonomy_module
 from socialmap.errors import SocialMapError, TaxonomyError, ValidationError
 from socialmap.taxonomy import Taxonomy, available_taxonomies, load_taxonomy
 
@@ -638,3 +639,16 @@ def test_label_without_a_language_follows_the_environment_like_everything_else(m
     assert tax.label("csw") == "Centar za socijalni rad" == tax.label("csw", "sr")
     monkeypatch.setenv("SOCIALMAP_LANG", "sq")
     assert tax.label("csw") == "Qendra për Punë Sociale"
+
+
+@pytest.mark.parametrize("name", taxonomy_module.available_taxonomies())
+def test_libyaml_and_python_loaders_read_the_shipped_taxonomies_alike(name):
+    from importlib import resources
+
+    from socialmap.taxonomy import _line_index
+
+    text = resources.files("socialmap").joinpath("taxonomies", f"{name}.yaml").read_text(encoding="utf-8")
+    c_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert yaml.load(text, Loader=c_loader) == yaml.safe_load(text)
+    python_nodes = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert _line_index(yaml.compose(text, Loader=c_loader)) == _line_index(python_nodes)
