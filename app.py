@@ -45,6 +45,14 @@ SCHEME_LABELS = {
     "fisher_jenks": N_("Fisher-Jenks"),
     "equal_interval": N_("Equal intervals"),
 }
+#: The tabs: a stable key each, and its label.
+TABS = {
+    "map": N_("Map"),
+    "ranking": N_("Ranking"),
+    "profile": N_("Municipality profile"),
+    "plan": N_("Plan"),
+    "about": N_("About"),
+}
 BASEMAP_LABELS = {"plain": N_("Plain (works offline)"), "osm": N_("OpenStreetMap (needs internet)")}
 
 # No page_icon: Streamlit would fetch a Material icon from fonts.gstatic.com (no internet here).
@@ -172,11 +180,48 @@ def uploaded(file: UploadedFile | None) -> views.Upload | None:
     return None if file is None else (file.name, file.getvalue())
 
 
+# ---- widget state that survives a language switch (STYLE.md §8) -------------------------------
+
+#: Widgets whose value is a stable key (a taxonomy key, a metric id, an area id) shown through a
+#: translated label. Streamlit's browser side keeps the *label* of the choice, so after a language
+#: switch it would send back an English label the new language does not know (issue #15): the
+#: switch sets each of them again, and Streamlit then sends the label in the new language.
+CHOICE_KEYS = (
+    "method",
+    "spreading",
+    "target_group",
+    "service_type",
+    "metric",
+    "scheme",
+    "basemap",
+    "profile_area",
+    "plan_existing",
+    "plan_action",
+    "plan_diff_scenario",
+    "plan_diff_metric",
+    "plan_costed",
+)
+
+
+def keep_choices() -> None:
+    """On a language switch: set every choice again (its value, read with the old labels)."""
+    for key in CHOICE_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    # The open tab, by its label in the new language (the tabs are new widgets, their labels new).
+    open_tab = st.session_state.get("open_tab", "map")
+    st.session_state["view"] = t(TABS.get(open_tab, TABS["map"]), st.session_state["lang"])
+
+
 # ---- sidebar: language, data, analysis, map ----------------------------------------------------
 
 with st.sidebar:
     lang = st.selectbox(
-        "Language · Gjuha · Jezik", list(LANGUAGES), format_func=lambda c: LANGUAGES[c][1], key="lang"
+        "Language · Gjuha · Jezik",
+        list(LANGUAGES),
+        format_func=lambda c: LANGUAGES[c][1],
+        key="lang",
+        on_change=keep_choices,
     )
 
 try:
@@ -395,17 +440,10 @@ asset_url = (
 )
 
 # Lazy tabs: only the open tab's content runs, so a widget change redraws what is on screen only.
-tab_map, tab_ranking, tab_profile, tab_plan, tab_about = st.tabs(
-    [
-        t("Map", lang),
-        t("Ranking", lang),
-        t("Municipality profile", lang),
-        t("Plan", lang),
-        t("About the data", lang),
-    ],
-    key="view",
-    on_change="rerun",
-)
+# Streamlit keeps the open tab by its label, which the language changes: the app keeps its key.
+tab_list = st.tabs([t(text, lang) for text in TABS.values()], key="view", on_change="rerun")
+tab_map, tab_ranking, tab_profile, tab_plan, tab_about = tab_list
+st.session_state["open_tab"] = next((k for k, tab in zip(TABS, tab_list, strict=True) if tab.open), "map")
 
 # ---- map and downloads -------------------------------------------------------------------------
 
@@ -730,15 +768,19 @@ if tab_plan.open:
 
             saved: dict[str, tuple[views.PlanEdit, ...]] = st.session_state.get("plan_scenarios", {})
             st.subheader(t("Comparison: {type}", lang, type=type_label))
-            runs = {t(views.CURRENT, lang): result}
+            # Runs by a stable key (a saved scenario's name, stripped, so never one of the two
+            # others), so a language switch keeps the choices below.
+            run_names = {" current": t(views.CURRENT, lang)}
+            results = {" current": result}
             if draft.result is not None and edits and edits not in saved.values():
-                runs[t("Scenario (not saved)", lang)] = draft.result
+                run_names[" draft"], results[" draft"] = t("Scenario (not saved)", lang), draft.result
             for name, scenario_edits in saved.items():
                 run = run_plan(*options, scenario_edits, lang)
                 if run.result is None:
                     st.error(t("Scenario {name} could not be analysed.", lang, name=name))
                 else:
-                    runs[name] = run.result
+                    run_names[name], results[name] = name, run.result
+            runs = {run_names[k]: r for k, r in results.items()}
             if len(runs) < 2:
                 st.caption(t("Add a new service to see what changes.", lang))
             else:
@@ -775,7 +817,13 @@ if tab_plan.open:
             if len(runs) >= 2:
                 st.subheader(t("Difference map", lang))
                 m1, m2 = st.columns(2)
-                compared = m1.selectbox(t("Scenario", lang), list(runs)[1:], key="plan_diff_scenario")
+                compared_key = m1.selectbox(
+                    t("Scenario", lang),
+                    list(results)[1:],
+                    format_func=lambda k: run_names[k],
+                    key="plan_diff_scenario",
+                )
+                compared = run_names[compared_key]
                 diff_metric = m2.selectbox(
                     t("Metric", lang),
                     views.PLAN_METRICS,
@@ -839,10 +887,13 @@ if tab_plan.open:
             unit_cost = k2.number_input(
                 t("Unit cost (EUR per place per year)", lang), min_value=0.0, value=None, key="plan_unit_cost"
             )
-            costed = k3.selectbox(t("Services", lang), list(runs), key="plan_costed")
+            costed = k3.selectbox(
+                t("Services", lang), list(results), format_func=lambda k: run_names[k], key="plan_costed"
+            )
+            costed_result = results.get(costed, result)
             try:
                 costing = views.plan_costing(
-                    runs.get(costed, result),
+                    costed_result,
                     service_type,
                     tax,
                     standard=standard,
@@ -863,7 +914,6 @@ if tab_plan.open:
                 )
                 show_table(costing.national, key="plan_cost_national")
                 show_table(costing.table, key="plan_cost_areas")
-                costed_result = runs.get(costed, result)
                 st.download_button(
                     t("Results and costing (XLSX, small counts hidden)", lang),
                     data=lambda: views.costing_download(

@@ -70,7 +70,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     at = start()
     assert at.title[0].value == "Social services: needs, coverage and gaps"
     assert at.caption[0].value.startswith("38 municipalities, 142 services.")
-    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "Plan", "About the data"]
+    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "Plan", "About"]
     args = map_args(at)
     assert args["feature_group"].count('"type": "Feature"') == 38
     assert "socialmap-legend" in args["feature_group"] and "socialmap-title" in args["feature_group"]
