@@ -200,9 +200,121 @@ def neutralise_value(value: Any) -> Any:
     return value
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",") -> Path:
+#: Decimals kept in a CSV, per column, for what the figure means: persons, places and money are
+#: whole (places a standard asks for, a fraction, one decimal); scores (0-100) one decimal; shares
+#: (0-1) three; places per person five; coordinates six (about 0.1 m). Other number columns keep
+#: 12 significant digits (no binary noise).
+CSV_DECIMALS: dict[str, int] = {
+    "population": 0,
+    "need": 0,
+    "unmet_need": 0,
+    "reachable_places": 0,
+    "target_group": 0,
+    "supply": 0,
+    "capacity": 0,
+    "services": 0,
+    "capacity_unknown": 0,
+    "types_scored": 0,
+    "types_costed": 0,
+    "rank": 0,
+    "catchment_m": 0,
+    "unit_cost_eur_per_place_year": 0,
+    "budget_eur_per_year": 0,
+    "composite_gap": 1,
+    "gap_score": 1,
+    "supply_per_10k": 1,
+    "places_target": 1,
+    "places_needed": 1,
+    "places_per_1000": 2,
+    "covered_share": 3,
+    "access": 5,
+    "lon": 6,
+    "lat": 6,
+}
+
+
+def _decimals_of(column: object, decimals: Mapping[str, int] | None) -> int | None:
+    name = str(column)
+    if decimals is not None and name in decimals:
+        return decimals[name]
+    if name.startswith("gap_score_"):
+        return CSV_DECIMALS["gap_score"]
+    return CSV_DECIMALS.get(name)
+
+
+def number_text(value: float, decimals: int | None = None, decimal: str = ".") -> str:
+    """
+    Write a number for a CSV, rounded to ``decimals`` (``None``: 12 significant digits).
+
+    No thousands separator, ``decimal`` as the decimal mark, no trailing zeros, no exponent.
+
+    Examples
+    --------
+    >>> number_text(1460.7289124999998, 0, ","), number_text(295.3012724999999, None, ",")
+    ('1461', '295,3012725')
+    >>> number_text(0.75705544, 3), number_text(-0.0004, 1), number_text(12.0, 1)
+    ('0.757', '0', '12')
+    """
+    number = float(value)
+    if decimals is None:
+        number = float(f"{number:.12g}")
+        text = np.format_float_positional(number, trim="-")
+    else:
+        text = np.format_float_positional(round(number, decimals), precision=decimals, unique=True, trim="-")
+    if text in ("-0", "-0."):
+        text = "0"
+    return text.replace(".", decimal) if decimal != "." else text
+
+
+def csv_frame(
+    df: pd.DataFrame, *, decimal: str = ".", decimals: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """
+    Return ``df`` as text cells for a CSV: numbers rounded for what they mean, formulas neutralised.
+
+    Numbers (also those in text columns beside the ``"<5"`` markers of hidden cells) are written
+    by :func:`number_text` with the decimals of :data:`CSV_DECIMALS` (or ``decimals``, by column
+    name, which wins); text cells that a spreadsheet would run as formulas get a leading ``'``
+    (:func:`neutralise_formulas`); missing values are empty. A ``geometry`` column is dropped.
+    """
+    plain = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    safe = neutralise_formulas(plain)
+    out = pd.DataFrame(index=safe.index)
+    for position, col in enumerate(safe.columns):
+        places = _decimals_of(plain.columns[position], decimals)
+        values = safe.iloc[:, position]
+        if pd.api.types.is_bool_dtype(values):
+            out[col] = values
+            continue
+
+        def cell(value: Any, places: int | None = places) -> Any:
+            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                return ""
+            if isinstance(value, bool | np.bool_):
+                return value
+            if isinstance(value, int | float | np.integer | np.floating):
+                if not math.isfinite(float(value)):
+                    return ""
+                return number_text(float(value), places, decimal)
+            return value
+
+        out[col] = values.map(cell).astype(object)
+    return out
+
+
+def write_csv(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    sep: str = ",",
+    decimal: str | None = None,
+    decimals: Mapping[str, int] | None = None,
+) -> Path:
     """
     Write a table as UTF-8 CSV with a BOM (so Excel shows Albanian and Serbian letters), atomically.
+
+    Numbers are rounded for what they mean (:func:`csv_frame`: whole persons and places, scores to
+    0.1...), never with float noise such as ``1460.7289124999998``.
 
     Parameters
     ----------
@@ -212,18 +324,28 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",")
         The file to write.
     sep
         Delimiter: ``","``, or ``";"`` for spreadsheets set to a decimal comma.
+    decimal
+        Decimal mark: ``"."`` or ``","``; default ``","`` with ``sep=";"`` (what Excel set to
+        Albanian or Serbian reads), else ``"."``.
+    decimals
+        Decimals to keep per column name, beside (and over) :data:`CSV_DECIMALS`.
 
     Returns
     -------
     path
         The written file.
     """
-    if sep not in (",", ";", "\t"):
-        from socialmap.errors import SocialMapError
+    from socialmap.errors import SocialMapError
 
+    if sep not in (",", ";", "\t"):
         raise SocialMapError(f"`sep` must be ',', ';' or a tab; got {sep!r}.")
-    safe = neutralise_formulas(pd.DataFrame(df.drop(columns="geometry", errors="ignore")))
-    return write_atomic(path, lambda p: safe.to_csv(p, index=False, sep=sep, encoding="utf-8-sig"))
+    mark = decimal if decimal is not None else ("," if sep == ";" else ".")
+    if mark not in (".", ","):
+        raise SocialMapError(f"`decimal` must be '.' or ','; got {decimal!r}.")
+    if mark == sep:
+        raise SocialMapError(f"`decimal` {mark!r} cannot be the delimiter too: use sep=';' with ','.")
+    text = csv_frame(df, decimal=mark, decimals=decimals)
+    return write_atomic(path, lambda p: text.to_csv(p, index=False, sep=sep, encoding="utf-8-sig"))
 
 
 def _xlsx_value(value: Any) -> Any:

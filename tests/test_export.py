@@ -115,6 +115,46 @@ def test_csv_has_bom_semicolon_option_and_inert_payloads(result, tmp_path):
     assert "[c]" in set(shelter["need"])
 
 
+def test_csv_numbers_are_rounded_for_what_they_mean_with_the_chosen_decimal_mark(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "need": [1460.7289124999998, 0.4],
+            "gap_score": [295.3012724999999 / 3, -0.04],
+            "covered_share": [0.75705544, 1.0],
+            "access": [0.0012345678, None],
+            "other": [295.3012724999999, 2 / 3],
+            "name": ["-2+3", "Pejë"],
+            "n": [-3.5, 12.0],
+        }
+    )
+    comma = write_csv(frame, tmp_path / "c.csv", sep=";", decimals={"n": 1})
+    lines = comma.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "need;gap_score;covered_share;access;other;name;n"
+    # whole persons, scores to 0.1, shares to 0.001, places per person to 0.00001, 12 digits else;
+    # a negative number stays a number, text that looks like a formula gets its quote.
+    assert lines[1] == "1461;98,4;0,757;0,00123;295,3012725;'-2+3;-3,5"
+    assert lines[2] == "0;0;1;;0,666666666667;Pejë;12"
+    dot = write_csv(frame, tmp_path / "d.csv")
+    dot_line = dot.read_text(encoding="utf-8-sig").splitlines()[1]
+    assert dot_line == "1461,98.4,0.757,0.00123,295.3012725,'-2+3,-3.5"
+    with pytest.raises(SocialMapError):
+        write_csv(frame, tmp_path / "x.csv", sep=",", decimal=",")
+
+
+def test_csv_in_albanian_with_a_semicolon_has_decimal_commas_and_no_float_noise(result, tmp_path):
+    path = export_table(result, tmp_path / "sq.csv", table="by_service_type", sep=";", lang="sq")
+    text = path.read_text(encoding="utf-8-sig")
+    table = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert not re.search(r"\d\.\d", text)  # no decimal point anywhere
+    assert not re.search(r"\d{6}", text.replace("area_id", ""))  # no long runs of digits (noise)
+    day = table[table["service_type"] == "day"].set_index("area_id")
+    expected = result.table[result.table["service_type"] == "day"].set_index("area_id")
+    for area in day.index:
+        gap = f"{expected.loc[area, 'gap_score']:.1f}".replace(".", ",").removesuffix(",0")
+        assert day.loc[area, "gap_score"] == gap
+        assert day.loc[area, "need"] == f"{expected.loc[area, 'need']:.0f}"
+
+
 def test_services_csv_is_inert_and_leaves_out_sensitive_services(result, tmp_path):
     path = export_table(result, tmp_path / "services.csv", table="services")
     table = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
@@ -448,7 +488,7 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     for key, mark in marks[marks != ""].items():
         # every count that would give back the need (2 and 9 victims) shows the result's marker
         assert cost.loc[key, list(HIDDEN_COSTING)].tolist() == [mark] * 5
-        assert cost.loc[key, "supply_inside"] == "0.0"  # published, as in the result's table
+        assert cost.loc[key, "supply_inside"] == "0"  # published, as in the result's table
     shown_counts = cost.loc[marks[marks == ""].index, list(HIDDEN_COSTING)]
     assert not shown_counts.isin(["<5", "[c]"]).any().any()
 
@@ -458,7 +498,7 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     # 36.5 places and 365,000 EUR minus the published areas (31 places, 310,000 EUR) would give the
     # hidden rows' 5.5 places: hidden.
     assert national.loc["shelter", ["places_needed", "budget_eur_per_year"]].tolist() == ["[c]", "[c]"]
-    assert national.loc["shelter", "target_group"] == "93.0"  # as in the national totals sheet
+    assert national.loc["shelter", "target_group"] == "93"  # as in the national totals sheet
     assert "with the published municipalities they would give back" in national.loc["shelter", "note"]
     assert national.loc["day", "suppression"] == ""
 
@@ -514,7 +554,7 @@ def test_default_costing_is_the_taxonomys_and_missing_figures_are_blank(result, 
     shelter = table[table["service_type"] == "shelter"].set_index("area_id")
     assert set(shelter["places_needed"]) == {""} and set(shelter["budget_eur_per_year"]) == {""}
     assert set(shelter["cost_source"]) == {""}
-    assert shelter.loc["01", "target_group"] == "<5" and shelter.loc["02", "target_group"] == "40.0"
+    assert shelter.loc["01", "target_group"] == "<5" and shelter.loc["02", "target_group"] == "40"
     assert all("no unit cost (EUR per place per year) is sourced or given" in n for n in shelter["note"])
     assert day["note"].tolist() == [""] * 6
 
