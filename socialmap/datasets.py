@@ -153,7 +153,7 @@ def _read_demo(name: str) -> Demo:
     provenance = {
         "boundaries": SCHEMATIC_ATTRIBUTION,
         "population": "Kosovo Agency of Statistics, 2024 census (final where published, else preliminary); "
-        "estimates marked in the population_is_estimate column. See data/README.md.",
+        "where no census figure is published for a municipality, its figure is an estimate.",
         "services": "Centres for Social Work: one per municipality at its seat (Law on Social and Family "
         "Services). All other services are illustrative, generated for the demo.",
         "taxonomy": f"socialmap taxonomy '{name}'",
@@ -257,7 +257,8 @@ def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas"
     if outside:
         logger.warning("%d service(s) fall outside every area of %s", outside, source)
     provenance = dict(demo.provenance)
-    provenance["boundaries"] = f"{source}; areas matched to the demo by name"
+    # The file's name only: outputs quote the provenance, and never a machine's folders.
+    provenance["boundaries"] = f"{Path(source).name or source}; areas matched to the demo by name"
     if "geoBoundaries" in source or "geoboundaries" in source.lower():
         provenance["boundaries"] += f". {GEOBOUNDARIES_ATTRIBUTION}"
     return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance, demo.name)

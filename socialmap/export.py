@@ -510,12 +510,15 @@ def provenance_table(
     Returns
     -------
     table
-        One row per provenance entry (nested entries as ``rates.<group>.sources``), then the export
-        date and, with ``protected``, the suppression threshold and rule.
+        One row per provenance entry (nested entries as ``rates.<group>.sources``; file paths shown
+        by the file's name only), then the export date and, with ``protected``, the suppression
+        threshold and rule.
     """
     from socialmap.i18n import format_date, t
+    from socialmap.static import without_paths
 
-    rows = _flatten("", result.provenance)
+    # Texts the catalogs know (the demo's descriptions) in the language; never a machine's folders.
+    rows = [(item, t(without_paths(value), lang)) for item, value in _flatten("", result.provenance)]
     rows.append(("exported", format_date(None, lang)))
     if protected is not None:
         rows.append(("suppression_threshold", str(protected.threshold)))

@@ -142,14 +142,25 @@ def _fmt_share(value: Any, lang: str) -> str:
     return text if text == "–" else f"{text} %"
 
 
-def _fmt_places(row: pd.Series, lang: str) -> str:
-    from socialmap.i18n import t
+def places_text(row: pd.Series, lang: str | None = None) -> str:
+    """
+    Write the places of a row of ``result.table`` as briefs and the app show them.
+
+    "unknown" when every service there has an unknown capacity (never 0); "12 + 2 unknown"
+    when some have; else the number. A hidden count (text such as ``"<5"``) is shown as given.
+    """
+    from socialmap.i18n import check_language, t
+
+    lang = check_language(lang)
 
     services = float(row.get("services", 0) or 0)
     unknown = float(row.get("capacity_unknown", 0) or 0)
     if services > 0 and unknown >= services:
         return t("unknown", lang)
-    text = _fmt(row.get("supply"), lang, DECIMALS["supply"])
+    supply = row.get("supply")
+    if isinstance(supply, str):
+        return supply
+    text = _fmt(supply, lang, DECIMALS["supply"])
     if unknown > 0:
         text = t("{places} + {n} unknown", lang, places=text, n=_fmt(unknown, lang, 0))
     return text
@@ -231,7 +242,7 @@ def key_figures(
                 "places_per_1000": mark or per_text,
                 "need": mark or _fmt(row["need"], lang, DECIMALS["need"]),
                 "services": _fmt(row["services"], lang, DECIMALS["services"]),
-                "places": _fmt_places(row, lang),
+                "places": places_text(row, lang),
                 "covered_share": _fmt_share(row["covered_share"], lang),
                 "gap_score": _fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
             }
@@ -257,13 +268,19 @@ def _largest_gaps(result: Result, area_id: str | None, tax: Taxonomy, lang: str)
                 )
             )
         return lines
+    # Ranked as the composite gap is (1 = largest gap among the areas), so that the three service
+    # types listed are those where this area stands worst beside the others.
+    from socialmap.gaps import rank_areas
+
+    scored = table.dropna(subset=["gap_score"]).copy()
+    scored["type_rank"] = scored.groupby("service_type")["gap_score"].transform(rank_areas)
+    rows = scored[scored["area_id"].astype(str) == area_id]
+    rows = rows.sort_values(["type_rank", "gap_score", "service_type"], ascending=[True, False, True]).head(3)
     lines = []
-    rows = table[table["area_id"].astype(str) == area_id].dropna(subset=["gap_score"])
-    rows = rows.sort_values(["gap_score", "service_type"], ascending=[False, True]).head(3)
     for _, row in rows.iterrows():
         st = str(row["service_type"])
-        same = table[table["service_type"] == st].dropna(subset=["gap_score"])
-        rank = int((same["gap_score"] > row["gap_score"]).sum()) + 1
+        same = scored[scored["service_type"] == st]
+        rank = int(row["type_rank"])
         lines.append(
             t(
                 "{service}: gap {gap} (rank {rank} of {n})",
@@ -789,6 +806,14 @@ def _styles() -> dict[str, Any]:
         "small": ParagraphStyle(
             "small", parent=base, fontSize=6.6, leading=8.1, textColor=colors.HexColor("#333333")
         ),
+        "demo": ParagraphStyle(
+            "demo",
+            parent=base,
+            fontName=_FONT_BOLD,
+            fontSize=8.6,
+            leading=10.6,
+            textColor=colors.HexColor("#b30000"),
+        ),
     }
 
 
@@ -861,7 +886,7 @@ def brief(
     from socialmap.i18n import check_language, format_date, t
     from socialmap.io import write_atomic
     from socialmap.privacy import protect, resolve_taxonomy
-    from socialmap.static import sources_lines
+    from socialmap.static import demonstration_note, sources_lines
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
@@ -891,6 +916,21 @@ def brief(
         subtitle = " · ".join([*others, t("code {code}", lang, code=area_id), today])
     story.append(_paragraph(title, styles["title"]))
     story.append(_paragraph(subtitle, styles["subtitle"]))
+    demo_note = demonstration_note(result, lang)
+    if demo_note:  # on the page itself, not a footnote: these figures must not be published
+        banner = Table([[_paragraph(demo_note, styles["demo"])]], colWidths=[frame_w])
+        banner.setStyle(
+            TableStyle(
+                [
+                    ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#b30000")),
+                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecea")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        story.append(Spacer(1, 1 * mm))
+        story.append(banner)
     story.append(Spacer(1, 3 * mm))
 
     # Map beside the headline facts, the largest gaps and places and budget.
@@ -920,7 +960,12 @@ def brief(
                 t("Population: {n}", lang, n=_fmt(result.areas["population"].sum(), lang, 0)), styles["body"]
             )
         )
-    side.append(_paragraph(t("Largest gaps", lang), styles["h2"]))
+    side.append(
+        _paragraph(
+            t("Largest gaps", lang) if area_id is None else t("Largest gaps beside the other areas", lang),
+            styles["h2"],
+        )
+    )
     for line in _largest_gaps(result, area_id, tax, lang):
         side.append(_paragraph(line, styles["bullet"]))
     side.append(_paragraph(t("Places and budget needed", lang), styles["h2"]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,67 @@ def _label_of(taxonomy: Taxonomy | None, key: str, lang: str | None) -> str:
     return taxonomy.label(key, check_language(lang))
 
 
+#: An absolute path (POSIX, home-relative or Windows) in a text: only its last part may be shown.
+_PATH = re.compile(r"(?<![\w.])(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/;,'\"()|]+)*[\\/]([^\s\\/;,'\"()|]+)")
+
+
+def without_paths(text: str) -> str:
+    r"""
+    Replace every file path in a text by the file's name (outputs never show a machine's folders).
+
+    Examples
+    --------
+    >>> without_paths("/home/ana/.cache/socialmap/geoBoundaries-XKX-ADM2.geojson; areas matched")
+    'geoBoundaries-XKX-ADM2.geojson; areas matched'
+    >>> without_paths(r"C:\Users\ana\pop.csv, ~/data/services.csv and 10/20 km")
+    'pop.csv, services.csv and 10/20 km'
+    """
+
+    def name(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if not whole.startswith(("/", "\\", "~")) and not re.match(r"[A-Za-z]:", whole):
+            return whole  # "10/20", "and/or": not a path
+        return match.group(1)
+
+    return _PATH.sub(name, str(text))
+
+
+def taxonomy_name(provenance: dict[str, Any]) -> str:
+    """Name of the taxonomy of a result, for people: its name, and the file's name if it is yours."""
+    text = str(provenance.get("taxonomy") or "")
+    found = re.fullmatch(r"(.*) \((.*)\)", text)
+    if found is None:
+        return without_paths(text)
+    name, origin = found.groups()
+    return name if origin.startswith("socialmap:") else f"{name} ({without_paths(origin)})"
+
+
+def demonstration_note(result: Result, lang: str | None = None) -> str | None:
+    """
+    Say, for outputs made on invented services (the demo's), that they are a demonstration.
+
+    Services flagged in an ``illustrative`` column (the demo's services other than the Centres
+    for Social Work) are invented: maps, briefs and the app carry this note where it is seen, not
+    only in a footnote. ``None`` when no service is flagged (your own data).
+    """
+    from socialmap.i18n import format_number, t
+
+    services = result.services
+    if services is None or "illustrative" not in services.columns:
+        return None
+    flags = services["illustrative"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+    invented = int(flags.sum())
+    if not invented:
+        return None
+    return t(
+        "Demonstration data: {n} of the {total} services are invented for the demo, so these "
+        "figures describe no real services. Do not publish them as facts.",
+        lang,
+        n=format_number(invented, lang, decimals=0),
+        total=format_number(len(services), lang, decimals=0),
+    )
+
+
 def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     """
     Return the sources, licences and caveats of a result, one line each, for maps and briefs.
@@ -177,11 +239,11 @@ def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     elif files.get("services"):
         lines.append(t("Services: {text}", lang, text=Path(files["services"]).name))
     if prov.get("taxonomy"):
-        lines.append(t("Need rates and their sources: taxonomy {name}", lang, name=prov["taxonomy"]))
+        lines.append(t("Need rates and their sources: taxonomy {name}", lang, name=taxonomy_name(prov)))
     for key, value in prov.items():
         if "licen" in str(key).lower() and value:
             lines.append(f"{key}: {value}")
-    return lines
+    return [without_paths(line) for line in lines]
 
 
 def method_line(result: Result, lang: str | None = None, *, service_type: str | None = None) -> str:
@@ -464,7 +526,9 @@ def gap_map(
             sub = _column_title(column, lang) + " · " + sub
         sub_text = "\n".join(textwrap.wrap(sub, 100))
         header_h = margin + 0.3 * (title_text.count("\n") + 1) + 0.17 * (sub_text.count("\n") + 1) + 0.15
+        demo_note = demonstration_note(result, lang)
         footer = [
+            *([demo_note] if demo_note else []),
             *notes,
             *sources_lines(result, lang),
             t("Made with socialmap on {date}", lang, date=format_date(None, lang)),
@@ -538,6 +602,21 @@ def gap_map(
             **font,
         )
     legend.get_title().set_fontfamily(_FONT)
+    if demonstration_note(result, lang):
+        ax.text(
+            0.01,
+            0.99,
+            t("DEMONSTRATION DATA", lang),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=9 if compact else 11,
+            fontweight="bold",
+            color="#b30000",
+            bbox={"boxstyle": "square,pad=0.3", "facecolor": "white", "edgecolor": "#b30000", "lw": 1.2},
+            zorder=9,
+            **font,
+        )
     if "schematic" in boundaries.lower():
         ax.text(
             0.99,

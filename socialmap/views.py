@@ -462,7 +462,9 @@ def read_inputs(
     Returns
     -------
     inputs
-        An :class:`Inputs`; a file with errors is reported and left out (``None``).
+        An :class:`Inputs`; a file with errors is reported and left out (``None``). Uploaded
+        areas are named without "Municipality of" and, when they are the demo's areas (matched by
+        name), take its names in every language (:func:`socialmap.names.localised_names`).
     """
     outcomes = []
     area_frame = None
@@ -470,6 +472,11 @@ def read_inputs(
         outcome = read_upload(areas, "areas")
         outcomes.append(outcome)
         area_frame = outcome.frame
+        if area_frame is not None:  # names in each language: the demo's, when the areas are its own
+            from socialmap.names import kosovo_aliases, localised_names
+
+            aliases = kosovo_aliases() if demo.name == "kosovo" else None
+            area_frame = localised_names(area_frame, demo.areas, aliases=aliases)
     check_against = area_frame if area_frame is not None else (None if areas is not None else demo.areas)
     frames: dict[str, Any] = {"areas": area_frame, "services": None, "population": None}
     for kind, upload in (("services", services), ("population", population)):
@@ -746,6 +753,35 @@ def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxono
     return composite_gap(pd.DataFrame(table.drop(columns="geometry")), weights=scoped)
 
 
+def scored_types(result: Result, service_types: Sequence[str], area_id: str | None = None) -> list[str]:
+    """Return the service types among ``service_types`` with a gap score (in ``area_id``, or anywhere)."""
+    table = result.table[result.table["service_type"].isin(list(service_types))]
+    if area_id is not None:
+        table = table[table["area_id"].astype(str) == str(area_id)]
+    scored = set(table.loc[table["gap_score"].notna(), "service_type"].astype(str))
+    return [k for k in service_types if k in scored]
+
+
+def score_label(
+    result: Result,
+    service_types: Sequence[str],
+    taxonomy: Taxonomy,
+    lang: str | None = None,
+    *,
+    area_id: str | None = None,
+) -> str:
+    """
+    Name the score of several service types: "Composite gap score (%)", unless only one is scored.
+
+    A composite of one scored type is that type's gap score, and says so ("Gap score (%): Day
+    care for persons with disabilities").
+    """
+    scored = scored_types(result, service_types, area_id)
+    if len(scored) == 1:
+        return f"{label('gap_score', lang)}: {taxonomy.label(scored[0], lang)}"
+    return label("composite_gap", lang)
+
+
 def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
     """
     One row per area with the figures of the selection, ranked (1 = largest gap).
@@ -976,17 +1012,21 @@ def profile_summary(
     -------
     figures
         ``name`` (in ``lang``), ``population``, ``composite_gap`` and ``rank`` (of the service
-        types serving ``target_group``, or all), ``areas`` (how many are ranked).
+        types serving ``target_group``, or all), ``score_label`` (what that score is: the composite
+        gap, or the gap score of the one type scored, see :func:`score_label`), ``areas`` (how
+        many are ranked).
     """
     row = _area_row(result, area_id)
-    comp = composite_for(result, types_in_scope(taxonomy, target_group), taxonomy)
+    types = types_in_scope(taxonomy, target_group)
+    comp = composite_for(result, types, taxonomy)
     mine = comp[comp["area_id"].astype(str) == str(area_id)].iloc[0]
     return {
         "name": area_names(row.to_frame().T, lang).iloc[0],
         "population": float(row["population"]),
         "composite_gap": float(mine["composite_gap"]),
+        "score_label": score_label(result, types, taxonomy, lang, area_id=str(area_id)),
         "rank": None if pd.isna(mine["rank"]) else int(mine["rank"]),
-        "areas": len(result.areas),
+        "areas": int(comp["rank"].notna().sum()),
     }
 
 
@@ -1069,8 +1109,12 @@ def profile_table(
     -------
     table
         One row per service type: *Service type*, *Method*, *Catchment (km)*, the metrics of
-        :data:`METRICS` (shares in percent) and *Rank* among areas by gap score.
+        :data:`METRICS` (shares in percent) and *Rank* among areas by gap score. The places are
+        written as the brief writes them (:func:`socialmap.report.places_text`): "unknown" where
+        no service there has a known capacity, never 0.
     """
+    from socialmap.report import places_text
+
     _area_row(result, area_id)
     table = _scoped_table(result, taxonomy, target_group)
     mine = table[table["area_id"] == str(area_id)]
@@ -1089,6 +1133,7 @@ def profile_table(
     )
     for col in _SHARES:
         out[col] = pd.to_numeric(out[col]) * 100
+    out["supply"] = [places_text(row, lang or "en") for _, row in mine.iterrows()]
     return out.rename(columns={k: label(k, lang) for k in out.columns})
 
 
@@ -1205,8 +1250,11 @@ def map_title(result: Result, selection: Selection, taxonomy: Taxonomy) -> str:
     """Title of the map: metric, service type (or target group), method and catchment."""
     lang = selection.lang
     if selection.service_type == ALL_TYPES:
+        types = types_in_scope(taxonomy, selection.target_group)
+        what = score_label(result, types, taxonomy, lang)
+        if what != label("composite_gap", lang):  # one type scored: its name is in the label
+            return what
         scope = choice_label(selection.target_group, taxonomy, lang) if selection.target_group else None
-        what = label("composite_gap", lang)
         return f"{what}: {scope}" if scope else what
     rows = result.for_service_type(selection.service_type)
     method = t(METHOD_LABELS.get(str(rows["method"].iloc[0]), str(rows["method"].iloc[0])), lang)
@@ -1279,6 +1327,8 @@ def selection_map(
         shown[col] = [format_number(v, lang, decimals=_DECIMALS.get(key, 0)) for v in shown[key]]
         tooltip.append(col)
         labels[col] = label(key, lang)
+    sites = public_service_sites(result.services, taxonomy)
+    single = None if selection.service_type == ALL_TYPES else selection.service_type
     fmap = choropleth_map(
         shown,
         column,
@@ -1293,6 +1343,7 @@ def selection_map(
         value_format=_FORMATS.get(column, "{:,.1f}"),
         lang=lang,
         taxonomy=taxonomy,
+        service_legend=_service_legend(sites, taxonomy, lang, shown=single),
     )
     # Leaflet.markercluster needs the map's maxZoom, which only a tile layer sets otherwise: without
     # it the plain (no tiles) map throws "Map has no maxZoom specified" and draws no services.
@@ -1303,7 +1354,7 @@ def selection_map(
         if isinstance(child, folium.FitBounds):  # keep the areas clear of the title, note and legend
             child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
             child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
-    _add_services(fmap, public_service_sites(result.services, taxonomy), taxonomy, lang)
+    _add_services(fmap, sites, taxonomy, lang, shown=single)
     # choropleth_map added its layer control before the service layers; its script must come
     # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
     # icon: the list of eight layers would otherwise cover the title and part of the map.
@@ -1316,33 +1367,52 @@ def selection_map(
     return fmap
 
 
-def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str) -> None:
+def service_colours(services: gpd.GeoDataFrame) -> dict[str, str]:
+    """Colour of each service type's markers (by sorted key, as in :mod:`socialmap.maps`)."""
+    from socialmap.maps import SERVICE_COLOURS
+
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    order = sorted(kinds.astype(str).unique())
+    return {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
+
+
+def _add_services(
+    fmap: folium.Map,
+    services: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    lang: str,
+    *,
+    shown: str | None = None,
+) -> list[tuple[str, str]]:
     """
     Services as markers clustered per type, one layer per type, coloured as in :mod:`socialmap.maps`.
 
     One folium element per type (``FastMarkerCluster``: the markers are made in the browser from
-    a data array), so drawing 150 or 15,000 services costs about the same in Python.
+    a data array), so drawing 150 or 15,000 services costs about the same in Python. With
+    ``shown`` (a service type) only that type's layer is on; the others are listed in the layer
+    control, off. Returns the ``(colour, label)`` of the layers that are on, for the legend.
     """
     import folium
     from folium.plugins import FastMarkerCluster
 
-    from socialmap.maps import COORD_DECIMALS, SERVICE_COLOURS
+    from socialmap.i18n import provider_label
+    from socialmap.maps import COORD_DECIMALS
 
     if services is None or services.empty:
-        return
+        return []
+    colours = service_colours(services)
     pts = services.to_crs("EPSG:4326") if not services.crs.equals("EPSG:4326") else services
     pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
     geoms = pts.geometry.where(pts.geometry.geom_type == "Point", pts.geometry.representative_point())
     types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
     order = sorted(types.unique())
-    colours = {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
     labels = {st: _text(taxonomy.label(st, lang) if st in taxonomy.service_types else st) for st in order}
     names = [_text(n) for n in area_names(pts, lang).tolist()]  # name_<lang> where the services have it
     lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     extra = [""] * len(pts)
     if "capacity" in pts.columns:
-        unknown, word = t("unknown", lang), _text(t("Capacity", lang))
+        unknown, word = _text(t("unknown", lang)), _text(t("Capacity", lang))
         caps = pd.to_numeric(pts["capacity"], errors="coerce").tolist()
         extra = [
             f"{e}<br>{word}: {unknown if pd.isna(c) else _text(format_number(c, lang, decimals=0))}"
@@ -1351,10 +1421,15 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxono
     if "provider" in pts.columns:
         word = _text(t("Provider", lang))
         extra = [
-            e if pd.isna(v) else f"{e}<br>{word}: {_text(v)}"
+            e if pd.isna(v) else f"{e}<br>{word}: {_text(provider_label(v, lang))}"
             for e, v in zip(extra, pts["provider"].tolist(), strict=True)
         ]
+    if "illustrative" in pts.columns:
+        invented = _text(t("invented for the demonstration", lang))
+        flags = pts["illustrative"].astype(str).str.strip().str.lower().isin(("true", "1", "yes")).tolist()
+        extra = [f"{e}<br><i>{invented}</i>" if f else e for e, f in zip(extra, flags, strict=True)]
     type_list = types.tolist()
+    legend = []
     for st in order:
         name = labels[st]
         data = [
@@ -1363,14 +1438,63 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxono
             if row_type == st
         ]
         colour = colours[st]
-        group = folium.FeatureGroup(name=f"{name} ({len(data)})", show=True)
+        on = shown is None or st == shown
+        layer_name = f"{name} ({format_number(len(data), lang, decimals=0)})"
+        group = folium.FeatureGroup(name=layer_name, show=on)
         FastMarkerCluster(
             data,
             callback=_marker_js(colour),
             icon_create_function=_cluster_js(colour),
             control=False,
         ).add_to(group)
+        if not on:
+            group.add_child(_layer_off_element())
         group.add_to(fmap)
+        if on:
+            legend.append((colour, layer_name))
+    return legend
+
+
+def _service_legend(
+    services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str, *, shown: str | None = None
+) -> list[tuple[str, str]]:
+    """``(colour, "label (count)")`` of the service layers :func:`_add_services` puts on the map."""
+    if services is None or services.empty:
+        return []
+    colours = service_colours(services)
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    counts = kinds.astype(str).value_counts()
+    rows = []
+    for st in sorted(counts.index):
+        if shown is not None and st != shown:
+            continue
+        name = taxonomy.label(st, lang) if st in taxonomy.service_types else st
+        rows.append((colours[st], f"{name} ({format_number(int(counts[st]), lang, decimals=0)})"))
+    return rows
+
+
+def _layer_off_element() -> Any:
+    """
+    Return an element that takes its layer off the map once drawn (it stays in the layer control).
+
+    folium leaves a ``show=False`` layer off the map, but streamlit-folium adds every layer it is
+    given; this puts such a layer back off, so both show the same.
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class LayerOff(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            setTimeout(function () { {{ this._parent.get_name() }}.remove(); }, 0);
+            {% endmacro %}
+            """
+        )
+
+    element = LayerOff()
+    element._name = "LayerOff"
+    return element
 
 
 @dataclass
@@ -1432,7 +1556,9 @@ def map_parts(fmap: folium.Map) -> MapParts:
     layers: list[Any] = []
     control = None
     for key, child in list(fmap._children.items()):
-        if isinstance(child, folium.LayerControl):
+        if getattr(child, "_name", "") == "NarrowLegend":  # the overlay closes the legend itself
+            pass
+        elif isinstance(child, folium.LayerControl):
             control = child
         elif isinstance(child, folium.FeatureGroup):
             layers.append(child)
@@ -1463,7 +1589,11 @@ def _overlay_class() -> type:
                 div.innerHTML = {{ this.markup|tojson }};
                 L.DomEvent.disableClickPropagation(div);
                 {{ this._parent.get_name() }}.on("add", function (e) {
-                    e.target._map.getContainer().appendChild(div);
+                    var container = e.target._map.getContainer();
+                    container.appendChild(div);
+                    if (container.clientWidth < {{ this.narrow }}) {  // a phone: legend closed
+                        div.querySelectorAll("details").forEach(function (d) { d.open = false; });
+                    }
                 });
                 {{ this._parent.get_name() }}.on("remove", function () { div.remove(); });
             })();
@@ -1472,9 +1602,12 @@ def _overlay_class() -> type:
         )
 
         def __init__(self, markup: str) -> None:
+            from socialmap.maps import NARROW_MAP_PX
+
             super().__init__()
             self._name = "MapOverlay"
             self.markup = markup
+            self.narrow = NARROW_MAP_PX
 
     return MapOverlay
 
@@ -1702,16 +1835,22 @@ def static_url(base_url_path: str | None, *parts: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
+def csv_bytes(table: pd.DataFrame, lang: str | None = None) -> bytes:
     """
-    Return a table as CSV bytes: UTF-8 with a BOM (Excel shows ë, ç, č, š), formulas neutralised.
+    Return a display table as CSV bytes in the language's convention (:data:`CSV_CONVENTIONS`).
 
-    Written by :func:`socialmap.export.write_csv`; a geometry column is dropped.
+    UTF-8 with a BOM (Excel shows ë, ç, č, š); ``;`` and decimal commas for Albanian and Serbian,
+    ``,`` and decimal points for English; numbers rounded as the table shows them
+    (:func:`column_decimals`), never with float noise; formulas neutralised. Written by
+    :func:`socialmap.export.write_csv`; a geometry column is dropped.
     """
     from socialmap.export import write_csv
 
+    sep, decimal = CSV_CONVENTIONS[i18n.check_language(lang)]
     with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
-        path = write_csv(table, Path(tmp) / "table.csv")
+        path = write_csv(
+            table, Path(tmp) / "table.csv", sep=sep, decimal=decimal, decimals=column_decimals(table, lang)
+        )
         return path.read_bytes()
 
 
@@ -1874,26 +2013,79 @@ def _spreading_label(key: object, lang: str | None) -> str:
     return t(SPREADING_LABELS[text], lang) if text in SPREADING_LABELS else text
 
 
-def column_formats(table: pd.DataFrame) -> dict[str, str]:
-    """
-    Choose a printf-style number format per numeric column of a display table (``st.dataframe``).
+#: Decimals of each column of a display table (and of the app's CSV downloads), by key: persons,
+#: places and ranks whole, scores and percentages one decimal, places per person four.
+DISPLAY_DECIMALS: dict[str, int] = {
+    "rank": 0,
+    "population": 0,
+    "composite_gap": 1,
+    "types_scored": 0,
+    "gap_score": 1,
+    "need": 0,
+    "supply": 0,
+    "supply_per_10k": 1,
+    "covered_share": 1,
+    "access": 4,
+    "unmet_need": 0,
+    "services": 0,
+    "catchment_km": 1,
+    "capacity_unknown": 0,
+}
 
-    Whole-number columns are shown ``localized`` (digits grouped); columns of small fractions
-    (all below 1) get four decimals; other numbers one decimal.
+#: How the app's CSV downloads write numbers in each language: (delimiter, decimal mark). Excel
+#: set to Albanian or Serbian reads ``;`` and a decimal comma.
+CSV_CONVENTIONS: dict[str, tuple[str, str]] = {"en": (",", "."), "sq": (";", ","), "sr": (";", ",")}
+
+
+def column_decimals(table: pd.DataFrame, lang: str | None = None) -> dict[str, int]:
     """
-    formats = {}
+    Choose the decimals of each number column of a display table, by what it holds.
+
+    A column labelled (in ``lang``) as one of :data:`DISPLAY_DECIMALS`, or starting with such a
+    label (the plan tables' ``"Gap score (%) [scenario]"``), takes its decimals; the gap columns of
+    the composite view one decimal; other columns: 0 if every value is whole, 4 if all are below
+    1, else 1.
+    """
+    labels = sorted(((label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()), key=lambda p: -len(p[0]))
+    gap_prefix = t("Gap (%): {type}", lang, type="")
+    out: dict[str, int] = {}
     for col in table.columns:
         values = table[col]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        finite = pd.to_numeric(values, errors="coerce").dropna()
-        if finite.empty or (finite == finite.round()).all():
-            formats[str(col)] = "localized"  # whole numbers, grouped as the browser's locale does
-        elif (finite.abs() < 1).all():
-            formats[str(col)] = "%.4f"
-        else:
-            formats[str(col)] = "%.1f"
-    return formats
+        name = str(col)
+        known = next((d for text, d in labels if name == text or name.startswith(text + " ")), None)
+        if known is None and name.startswith(gap_prefix):
+            known = DISPLAY_DECIMALS["gap_score"]
+        if known is None:
+            finite = pd.to_numeric(values, errors="coerce").dropna()
+            if finite.empty or (finite == finite.round()).all():
+                known = 0
+            elif (finite.abs() < 1).all():
+                known = 4
+            else:
+                known = 1
+        out[name] = known
+    return out
+
+
+def display_table(table: pd.DataFrame, lang: str | None = None) -> Any:
+    """
+    Return a display table with its numbers written for the language (a pandas ``Styler``).
+
+    ``12.345,6`` in Albanian and Serbian, ``12,345.6`` in English, with the decimals of
+    :func:`column_decimals`; a missing value shows as "–". The cells keep their numbers, so a
+    table sorted by a column in the app sorts by value, not by text.
+    """
+    formats = {
+        col: functools.partial(_display_number, lang=lang, decimals=decimals)
+        for col, decimals in column_decimals(table, lang).items()
+    }
+    return table.style.format(formats, na_rep="–")
+
+
+def _display_number(value: Any, *, lang: str | None, decimals: int) -> str:
+    return format_number(float(value), lang, decimals=decimals)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2332,18 +2524,19 @@ def plan_comparison(
     return table.rename(columns=rename).reset_index(drop=True)
 
 
-def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str) -> bytes:
+def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str, lang: str | None = None) -> bytes:
     """
     Return the planning tables as a file: ``csv`` (the first table) or ``xlsx`` (one sheet each).
 
-    Formulas are neutralised (:mod:`socialmap.export`).
+    Formulas are neutralised (:mod:`socialmap.export`); the CSV is in ``lang``'s convention
+    (:func:`csv_bytes`).
     """
     from socialmap.export import write_xlsx
 
     if not tables:
         raise SocialMapError("There is no table to download.")
     if suffix == "csv":
-        return csv_bytes(next(iter(tables.values())))
+        return csv_bytes(next(iter(tables.values())), lang)
     if suffix != "xlsx":
         raise SocialMapError(f"Download the comparison as csv or xlsx; got {suffix!r}.")
     with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:

@@ -263,3 +263,45 @@ def test_national_brief_hides_a_shortfall_that_would_reveal_a_hidden_count(tmp_p
     assert shelter == ["Shelter: places needed [c] (need unknown or hidden)."]
     day = [line for line in lines if line.startswith("Day care")]
     assert day and "[c]" not in day[0]  # a type with no hidden row keeps its national figures
+
+
+@needs_poppler
+def test_largest_gaps_are_ranked_as_the_composite_is(result, tmp_path):
+    text = " ".join(_text(brief(result, area="02", path=tmp_path / "b.pdf")).split())
+    table = result.table.dropna(subset=["gap_score"])
+    mine = table[table["area_id"] == "02"]
+    # rank of each type in area 02, by hand: 1 + areas with a strictly larger gap for that type
+    ranks = {
+        row["service_type"]: 1
+        + int((table[table["service_type"] == row["service_type"]]["gap_score"] > row["gap_score"]).sum())
+        for _, row in mine.iterrows()
+    }
+    labels = {"day": "Day care centre", "home": "Home care", "shelter": "Shelter"}
+    listed = sorted(ranks, key=lambda k: (ranks[k], -mine.set_index("service_type").loc[k, "gap_score"]))
+    assert "Largest gaps beside the other areas" in text
+    positions = [text.index(f"{labels[k]}: gap") for k in listed]
+    assert positions == sorted(positions)  # best-ranked (largest gap beside the others) first
+    for k in listed:
+        assert f"(rank {ranks[k]} of" in text
+
+
+@needs_poppler
+def test_briefs_on_invented_services_say_so_on_the_page(result, tmp_path):
+    plain = " ".join(_text(brief(result, area="02", path=tmp_path / "own.pdf")).split())
+    assert "Demonstration data" not in plain
+    demo = replace(result, services=result.services.assign(illustrative=["true", "true", "false", "false"]))
+    text = " ".join(_text(brief(demo, area="02", path=tmp_path / "demo.pdf")).split())
+    assert "Demonstration data: 2 of the 4 services are invented for the demo" in text
+    assert text.index("Demonstration data") < text.index("Population:")  # at the top, not a footnote
+
+
+@needs_poppler
+def test_briefs_show_no_local_path(result, tmp_path):
+    prov = {
+        **result.provenance,
+        "demo_boundaries": "/home/ana/.cache/socialmap/geoBoundaries-XKX-ADM2.geojson; areas matched",
+        "taxonomy": "reptest (/home/ana/work/reptest.yaml)",
+    }
+    text = _text(brief(replace(result, provenance=prov), area="02", path=tmp_path / "b.pdf"))
+    assert "/home/ana" not in text and "geoBoundaries-XKX-ADM2.geojson" in text
+    assert "taxonomy reptest (reptest.yaml)" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -223,10 +224,29 @@ def test_ranking_table_is_labelled_and_in_percent(result, demo):
     day_care = views.ranking_table(
         result, views.Selection(service_type="home_care_elderly", metric="need"), demo.taxonomy
     )
-    formats = views.column_formats(day_care)
-    assert formats["Rank"] == "localized" and formats["Need (persons)"] == "%.1f"
-    assert formats["Places per person in need"] == "%.4f"
-    assert "Municipality" not in formats
+    decimals = views.column_decimals(day_care)
+    assert decimals["Rank"] == 0 and decimals["Need (persons)"] == 0 and decimals["Gap score (%)"] == 1
+    assert decimals["Places per person in need"] == 4 and decimals["Need within the catchment (%)"] == 1
+    assert "Municipality" not in decimals
+
+
+def test_display_tables_write_numbers_for_the_language_and_keep_them_numbers(result, demo):
+    sel = views.Selection(service_type="day_care_disability", metric="need", lang="sq")
+    table = views.ranking_table(result, sel, demo.taxonomy)
+    styled = views.display_table(table, "sq")
+    assert styled.data is table  # the cells keep their numbers (the app sorts by value)
+    html = styled.to_html()
+    rows = result.for_service_type("day_care_disability").set_index("area_id")
+    pristina = rows.loc["19"]  # Prishtinë: the largest need, written with a thousands point
+    need = f"{pristina['need']:,.0f}".replace(",", ".")
+    gap = f"{pristina['gap_score']:.1f}".replace(".", ",")
+    assert f">{need}<" in html and f">{gap}<" in html
+    assert not re.search(r">\d+\.\d{1,2}<", html)  # no decimal point in Albanian
+    en_table = views.ranking_table(result, dataclasses.replace(sel, lang="en"), demo.taxonomy)
+    english = views.display_table(en_table, "en").to_html()
+    assert f">{pristina['need']:,.0f}<" in english
+    nan = views.display_table(pd.DataFrame({"Gap score (%)": [float("nan"), 2.25]}), "sr").to_html()
+    assert ">–<" in nan and (">2,2<" in nan or ">2,3<" in nan)
 
 
 def test_names_follow_the_language(result, demo):
@@ -346,7 +366,7 @@ def test_map_parts_keep_the_base_and_move_what_changes(result, demo):
     for layer in csw.layers:
         page.add_child(layer)
     text = views.map_html_bytes(page).decode()
-    assert text.count("socialmap-legend") == 1 and "Gap score (%): Centre for Social Work" in text
+    assert text.count("details open") == 1 and "Gap score (%): Centre for Social Work" in text
 
 
 def test_map_changes_with_the_service_type(result, demo):
@@ -468,7 +488,19 @@ def test_csv_download_has_bom_and_no_formulas():
     data = views.csv_bytes(table)
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
-    assert "'=HYPERLINK(1)" in text and "Gjakovë" in text and "-2.0" in text
+    assert "'=HYPERLINK(1)" in text and "Gjakovë" in text and ",-2\n" in text and ",1.5\n" in text
+
+
+def test_csv_download_in_albanian_has_semicolons_decimal_commas_and_no_float_noise():
+    table = pd.DataFrame(
+        {
+            "Komuna": ["Gjakovë", "Pejë"],
+            "Nevoja (persona)": [78698.99999999997, 4139.2],
+            "Gap": [1.25, 295.30127],
+        }
+    )
+    text = views.csv_bytes(table, "sq").decode("utf-8-sig")
+    assert text.splitlines() == ["Komuna;Nevoja (persona);Gap", "Gjakovë;78699;1,2", "Pejë;4139;295,3"]
 
 
 def test_gpkg_download_has_areas_and_services_in_lon_lat(result, demo, tmp_path):
