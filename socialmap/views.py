@@ -141,6 +141,43 @@ METRIC_HELP: dict[str, str] = {
     ),
 }
 
+#: What each metric means, and its formula in words (the app's help; English, translated with ``t``).
+METRIC_HELP: dict[str, str] = {
+    "gap_score": N_(
+        "Gap score (%) = 100 × unmet need ÷ need: the share of the people who need the service who "
+        "cannot reach a place of it within the catchment. 0: everyone can reach a place; 100: no one can."
+    ),
+    "composite_gap": N_(
+        "Composite gap score (%): the weighted mean of the gap scores of the service types in scope, "
+        "each with its weight in the taxonomy ({weights}). Types whose need is unknown are left out; "
+        "rank 1 is the municipality with the largest composite gap."
+    ),
+    "need": N_(
+        "Need (persons) = residents × the rate of the service's target groups (the share of residents "
+        "who belong to them), summed over its target groups. The rates and their sources are listed below."
+    ),
+    "supply": N_(
+        "Supply (places): the places (capacity) of the services of known capacity in the municipality. "
+        "A service of unknown capacity is counted as a service but adds no place; where no service has "
+        "a known capacity the places are unknown, not 0."
+    ),
+    "supply_per_10k": N_("Places per 10,000 in need = 10,000 × places ÷ need, in the municipality."),
+    "covered_share": N_(
+        "Need within the catchment (%): the share of the need that lives within the catchment (a "
+        "straight-line distance) of at least one service, whatever its places."
+    ),
+    "access": N_(
+        "Places per person in need (2SFCA): each service's places are shared among all the people in "
+        "need within its catchment (its places ÷ their number); each person's access is the sum of "
+        "the shares of the services within reach. E2SFCA counts nearer people and services more."
+    ),
+    "unmet_need": N_(
+        "Unmet need (persons): people in need who cannot reach a place: need minus the people the "
+        "places within reach can serve, never below 0."
+    ),
+    "services": N_("Services: how many services of the type are in the municipality."),
+}
+
 #: Number format of each metric in map legends and tooltips.
 _FORMATS = {
     "gap_score": "{:,.1f}",
@@ -1241,6 +1278,21 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
 # ------------------------------------------------------------------------------------------------
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def markdown_text(value: object) -> str:
+    r"""
+    Escape text for ``st.markdown``, so that it shows as written (no links, emphasis or formulas).
+
+    Examples
+    --------
+    >>> markdown_text("*Pejë* [x](http://a) $5")
+    '\\*Pejë\\* \\[x\\]\\(http\\://a\\) \\$5'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
 def _text(value: object) -> str:
     """HTML-escape text; braces too, as folium reads a rendered script as a Jinja template again."""
     return html.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
@@ -1355,6 +1407,8 @@ def selection_map(
             child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
             child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
     _add_services(fmap, sites, taxonomy, lang, shown=single)
+    if demonstration_note(result, lang):
+        _add_demo_mark(fmap, lang)
     # choropleth_map added its layer control before the service layers; its script must come
     # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
     # icon: the list of eight layers would otherwise cover the title and part of the map.
@@ -1915,6 +1969,186 @@ def download_name(selection: Selection, suffix: str) -> str:
         scope = f"all_{selection.target_group}"
     stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_{scope}_{selection.metric}")
     return f"{stem}.{suffix.lstrip('.')}"
+
+
+def print_map(result: Result, selection: Selection, taxonomy: Taxonomy, suffix: str) -> bytes:
+    """
+    Return the print map of the selection (``png``, ``pdf`` or ``svg``): the CLI's ``map`` file.
+
+    The same figure as ``socialmap map --service-type TYPE --column METRIC --scheme S --k K
+    --lang L`` (:func:`socialmap.static.gap_map`); for all service types, the composite gap (of the
+    service types serving the chosen target group, if one is chosen, titled as on screen).
+    """
+    from socialmap.static import FIGURE_FORMATS, gap_map, save_figure
+
+    if f".{suffix.lstrip('.')}" not in FIGURE_FORMATS:
+        raise SocialMapError(f"A print map is one of {', '.join(FIGURE_FORMATS)}; got {suffix!r}.")
+    options: dict[str, Any] = {"scheme": selection.scheme, "k": selection.k, "lang": selection.lang}
+    if selection.service_type == ALL_TYPES:
+        shown = result
+        if selection.target_group is not None:
+            comp = composite_for(result, types_in_scope(taxonomy, selection.target_group), taxonomy)
+            areas = result.areas.drop(columns=["composite_gap", "types_scored", "rank"], errors="ignore")
+            areas = areas.merge(
+                comp[["area_id", "composite_gap", "types_scored", "rank"]], on="area_id", how="left"
+            )
+            shown = dataclasses.replace(result, areas=areas)
+            options["title"] = map_title(result, selection, taxonomy)
+        fig = gap_map(shown, column="composite_gap", taxonomy=taxonomy, **options)
+    else:
+        fig = gap_map(
+            result, service_type=selection.service_type, column=selection.metric, taxonomy=taxonomy, **options
+        )
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return save_figure(fig, Path(tmp) / f"map.{suffix.lstrip('.')}").read_bytes()
+
+
+def brief_pdf(
+    result: Result, taxonomy: Taxonomy, lang: str | None = None, *, area_id: str | None = None
+) -> bytes:
+    """Return the one-page brief of a municipality (or the national one): the CLI's ``brief`` file."""
+    from socialmap.report import brief
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = brief(result, area=area_id, path=Path(tmp) / "brief.pdf", lang=lang, taxonomy=taxonomy)
+        return path.read_bytes()
+
+
+def brief_name(result: Result, area_id: str | None = None, lang: str | None = None) -> str:
+    """File name of a brief: ``socialmap_brief_02_gjakove.pdf``, ``socialmap_brief_national.pdf``."""
+    if area_id is None:
+        return "socialmap_brief_national.pdf"
+    from socialmap.names import normalise_name
+
+    name = area_names(_area_row(result, area_id).to_frame().T, lang).iloc[0]
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_brief_{area_id}_{normalise_name(name)}").strip("_")
+    return f"{stem}.pdf"
+
+
+def demonstration_note(result: Result, lang: str | None = None) -> str | None:
+    """Say that the figures rest on invented services, when they do (see :mod:`socialmap.static`)."""
+    from socialmap.static import demonstration_note as note
+
+    return note(result, lang)
+
+
+def metric_help(key: str, result: Result, taxonomy: Taxonomy, lang: str | None = None) -> str:
+    """Say what a metric means, with its formula in words, in ``lang`` (:data:`METRIC_HELP`)."""
+    if key != "composite_gap":
+        return t(METRIC_HELP[key], lang)
+    weights = _weights(result, taxonomy)
+    if len(set(weights.values())) <= 1:
+        weight_text = t("all equal, so a plain mean", lang)
+    else:
+        weight_text = ", ".join(
+            f"{taxonomy.label(k, lang)}: {format_number(w, lang, decimals=2)}" for k, w in weights.items()
+        )
+    return t(METRIC_HELP[key], lang, weights=weight_text)
+
+
+def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[tuple[str, str]]:
+    """
+    Return the app's help, as (heading, text) pairs in ``lang``.
+
+    What the app shows, what each metric means and how it is computed, the methods, that distances
+    are straight lines, where the people in need are placed, where the rates come from, what the
+    demo is, and that small counts are hidden.
+    """
+    keys = ("gap_score", "composite_gap", "need", "supply", "supply_per_10k", "covered_share", "access")
+    keys += ("unmet_need", "services")
+    metrics = [(label(key, lang), metric_help(key, result, taxonomy, lang)) for key in keys]
+    return [
+        (
+            t("What this app shows", lang),
+            t(
+                "For each municipality and each type of social service: how many people need the "
+                "service, how many places there are, and how many of the people in need can reach a "
+                "place. The map, the ranking and the profile show the same figures; the Plan tab shows "
+                "what new, closed or moved services would change.",
+                lang,
+            ),
+        ),
+        *metrics,
+        (
+            t("Methods", lang),
+            t(
+                "Distance coverage counts the need within the catchment of any service, whatever its "
+                "places. 2SFCA (two-step floating catchment area) also weighs each service's places "
+                "against everyone who can reach it, so a full service counts less. E2SFCA does the same "
+                "with weights that fall with distance (nearer counts more). A service type whose "
+                "capacities are all unknown is scored by distance coverage.",
+                lang,
+            ),
+        ),
+        (
+            t("Distances are straight lines", lang),
+            t(
+                "Every distance is a straight line (as the crow flies) between where the people in need "
+                "are placed and the services, not a journey along roads: where roads are few or "
+                "winding, real journeys are longer and the gaps are larger than shown.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the people in need are placed", lang),
+            t(
+                "With one point per municipality, everyone is placed at a point inside it; with a grid, "
+                "the need is spread over square cells covering the municipality, which measures "
+                "distances more fairly in large municipalities.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the rates come from", lang),
+            t(
+                "The rate of each target group (the share of residents who belong to it) comes from "
+                "the taxonomy, with its source; an estimate says so. A group without a sourced rate has "
+                "an unknown need, and its service types are not scored. The rates and their sources "
+                "are in the table below.",
+                lang,
+            ),
+        ),
+        (
+            t('What "demo" means', lang),
+            t(
+                "Without your own files the app shows the Kosovo demonstration: schematic boundaries "
+                "(not official), the 2024 census population, one Centre for Social Work per "
+                "municipality, and services of the other types invented for the demonstration. Its "
+                'maps, tables and briefs carry a "demonstration data" mark: do not publish them as '
+                "facts. Upload your own files (sidebar, Your data) to replace any part of it.",
+                lang,
+            ),
+        ),
+        (
+            t("Small counts are hidden", lang),
+            t(
+                "For service types serving a sensitive group (victims of violence, children without "
+                "parental care), counts below {n} persons, and those that would give them away, are "
+                "hidden (–) on the map, in the tables and in every download; the sites of their "
+                "services are never shown.",
+                lang,
+                n=format_number(_threshold(), lang, decimals=0),
+            ),
+        ),
+    ]
+
+
+def _threshold() -> float:
+    from socialmap import settings
+
+    return float(settings.suppression_threshold)
+
+
+def _add_demo_mark(fmap: folium.Map, lang: str) -> None:
+    """Put a red "demonstration data" mark on a map (under the zoom buttons), for invented services."""
+    from socialmap.maps import _add_markup
+
+    _add_markup(
+        fmap,
+        '<div class="socialmap-demo" style="position:absolute;top:84px;left:10px;z-index:9999;'
+        "background:#fff;border:1.5px solid #b30000;color:#b30000;font:bold 11px sans-serif;"
+        f'padding:2px 6px;">{_text(t("DEMONSTRATION DATA", lang))}</div>',
+    )
 
 
 @dataclass(frozen=True)
@@ -2480,6 +2714,8 @@ def plan_difference_map(
         lang=lang,
     )
     fmap.font_size = FONT_SIZE
+    if demonstration_note(before, lang):
+        _add_demo_mark(fmap, lang)
     if assets is not None:
         use_local_assets(fmap, assets, base_url=asset_url)
     return fmap
