@@ -173,7 +173,9 @@ def suggest_sites(
 
 def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
     """Show a display table, its numbers written for the language (views.display_table)."""
-    st.dataframe(views.display_table(table, lang), hide_index=True, width="stretch", **kwargs)
+    st.dataframe(
+        views.display_table(table, lang), hide_index=True, width="stretch", placeholder="–", **kwargs
+    )
 
 
 def offer_download(
@@ -265,6 +267,7 @@ def page_style(lang: str) -> str:
   content: {upload}; font-size: 0.875rem; }}
 @media (max-width: 640px) {{
   h1 {{ font-size: 1.6rem !important; }}
+  h3 {{ font-size: 1.15rem !important; }}
   [data-testid="stMetricValue"] {{ font-size: 1.5rem !important; }}
   [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ flex-wrap: wrap; gap: 0.5rem; }}
   [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"] {{
@@ -646,7 +649,7 @@ if tab_ranking.open:
     with tab_ranking:
         st.subheader(views.map_title(result, selection, tax))
         st.caption(t("Rank 1 is the largest gap. Municipalities without a score are listed last.", lang))
-        show_table(views.ranking_table(result, selection, tax), lang, key="ranking")
+        show_table(views.ranking_table(result, selection, tax), lang, key="ranking", height="content")
         offer_download(
             st,
             t("Table (CSV)", lang),

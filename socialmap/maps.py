@@ -233,7 +233,7 @@ MAP_CSS = """
 .socialmap-legend .socialmap-dot{border-radius:50%;width:10px;height:10px;margin:0 8px 0 2px;
   border:1px solid #fff;box-shadow:0 0 2px #000;}
 @media (max-width:560px){
-  .socialmap-title{left:46px;right:46px;transform:none;max-width:none;font-size:11px;padding:2px 6px;}
+  .socialmap-title{left:48px;right:64px;transform:none;max-width:none;font-size:11px;padding:2px 6px;}
   .socialmap-note{font-size:9px;max-width:42%;bottom:26px;}
   .socialmap-legend{font-size:10px;max-width:50%;padding:4px 6px;bottom:16px;}
   .socialmap-legend .socialmap-swatch{width:10px;height:10px;}

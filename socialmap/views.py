@@ -952,13 +952,14 @@ def privacy_note(selection: Selection, taxonomy: Taxonomy) -> str | None:
 
 def _display_columns(selection: Selection, frame: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, str]:
     lang = selection.lang
+    # The score the ranking is by comes right after the name (on a phone, the first columns show).
     if selection.service_type == ALL_TYPES:
-        cols = {c: label(c, lang) for c in ("rank", "name", "population", "composite_gap", "types_scored")}
+        cols = {c: label(c, lang) for c in ("rank", "name", "composite_gap", "population", "types_scored")}
         for c in frame.columns:
             if c.startswith("gap_score_"):
                 cols[c] = t("Gap (%): {type}", lang, type=taxonomy.label(c[len("gap_score_") :], lang))
         return cols
-    keys = ("rank", "name", "population", *METRICS)
+    keys = ("rank", "name", "gap_score", "population", *(m for m in METRICS if m != "gap_score"))
     return {c: label(c, lang) for c in keys}
 
 
@@ -1145,8 +1146,8 @@ def profile_table(
     Returns
     -------
     table
-        One row per service type: *Service type*, *Method*, *Catchment (km)*, the metrics of
-        :data:`METRICS` (shares in percent) and *Rank* among areas by gap score. The places are
+        One row per service type: *Service type*, the metrics of :data:`METRICS` (shares in
+        percent), *Rank* among areas by gap score, *Method* and *Catchment (km)*. The places are
         written as the brief writes them (:func:`socialmap.report.places_text`): "unknown" where
         no service there has a known capacity, never 0.
     """
@@ -1158,14 +1159,14 @@ def profile_table(
     out = pd.DataFrame(
         {
             "service_type": [taxonomy.label(st, lang) for st in mine["service_type"]],
+            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
+            "rank": mine["rank"].to_numpy(dtype=float),
             "method": [t(METHOD_LABELS.get(str(m), str(m)), lang) for m in mine["method"]],
             **(
                 {"catchment_min": mine["catchment_min"].to_numpy(dtype=float)}
                 if "catchment_min" in mine.columns
                 else {"catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000}
             ),
-            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
-            "rank": mine["rank"].to_numpy(dtype=float),
         }
     )
     for col in _SHARES:
@@ -2275,12 +2276,18 @@ def column_decimals(table: pd.DataFrame, lang: str | None = None) -> dict[str, i
     """
     Choose the decimals of each number column of a display table, by what it holds.
 
-    A column labelled (in ``lang``) as one of :data:`DISPLAY_DECIMALS`, or starting with such a
-    label (the plan tables' ``"Gap score (%) [scenario]"``), takes its decimals; the gap columns of
+    A column labelled (in ``lang``) as one of :data:`DISPLAY_DECIMALS` (or a costing column, as
+    in a CSV: :data:`socialmap.export.CSV_DECIMALS`), or starting with such a label (the plan
+    tables' ``"Gap score (%) [scenario]"``), takes its decimals; the gap columns of
     the composite view one decimal; other columns: 0 if every value is whole, 4 if all are below
     1, else 1.
     """
-    labels = sorted(((label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()), key=lambda p: -len(p[0]))
+    from socialmap.export import CSV_DECIMALS
+
+    known = [(label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()]
+    known += [(t(text, lang), CSV_DECIMALS[k]) for k, text in _COSTING_COLUMNS.items() if k in CSV_DECIMALS]
+    known += [(t("Longitude", lang), 5), (t("Latitude", lang), 5), (t("Places", lang), 0)]
+    labels = sorted(known, key=lambda p: -len(p[0]))
     gap_prefix = t("Gap (%): {type}", lang, type="")
     out: dict[str, int] = {}
     for col in table.columns:
@@ -2308,14 +2315,17 @@ def display_table(table: pd.DataFrame, lang: str | None = None) -> Any:
     Return a display table with its numbers written for the language (a pandas ``Styler``).
 
     ``12.345,6`` in Albanian and Serbian, ``12,345.6`` in English, with the decimals of
-    :func:`column_decimals`; a missing value shows as "–". The cells keep their numbers, so a
-    table sorted by a column in the app sorts by value, not by text.
+    :func:`column_decimals`; a missing value shows as "–". The cells keep their numbers (rounded
+    as shown), so a table sorted by a column in the app sorts by value, not by text.
     """
-    formats = {
-        col: functools.partial(_display_number, lang=lang, decimals=decimals)
-        for col, decimals in column_decimals(table, lang).items()
-    }
-    return table.style.format(formats, na_rep="–")
+    decimals = column_decimals(table, lang)
+    # The cells hold the numbers rounded as shown: what a screen reader or a copy reads (the
+    # number, not its text) has no float noise either.
+    rounded = table.copy()
+    for col, places in decimals.items():
+        rounded[col] = pd.to_numeric(rounded[col], errors="coerce").round(places)
+    formats = {col: functools.partial(_display_number, lang=lang, decimals=d) for col, d in decimals.items()}
+    return rounded.style.format(formats, na_rep="–")
 
 
 def _display_number(value: Any, *, lang: str | None, decimals: int) -> str:

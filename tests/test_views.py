@@ -218,7 +218,7 @@ def test_bad_selections_are_errors():
 def test_ranking_table_is_labelled_and_in_percent(result, demo):
     sel = views.Selection(service_type="csw", metric="covered_share")
     table = views.ranking_table(result, sel, demo.taxonomy)
-    assert list(table.columns[:3]) == ["Rank", "Municipality", "Population"]
+    assert list(table.columns[:4]) == ["Rank", "Municipality", "Gap score (%)", "Population"]
     assert table["Need within the catchment (%)"].max() == pytest.approx(100.0)
     assert len(table) == 38
     day_care = views.ranking_table(
@@ -234,7 +234,9 @@ def test_display_tables_write_numbers_for_the_language_and_keep_them_numbers(res
     sel = views.Selection(service_type="day_care_disability", metric="need", lang="sq")
     table = views.ranking_table(result, sel, demo.taxonomy)
     styled = views.display_table(table, "sq")
-    assert styled.data is table  # the cells keep their numbers (the app sorts by value)
+    # the cells keep their numbers, rounded as shown (the app sorts by value)
+    assert styled.data["Nevoja (persona)"].tolist() == table["Nevoja (persona)"].round(0).tolist()
+    assert styled.data["Shkalla e mungesës (%)"].tolist() == table["Shkalla e mungesës (%)"].round(1).tolist()
     html = styled.to_html()
     rows = result.for_service_type("day_care_disability").set_index("area_id")
     pristina = rows.loc["19"]  # Prishtinë: the largest need, written with a thousands point
@@ -291,6 +293,44 @@ def test_profile_of_a_municipality(result, demo):
     assert spec["encoding"]["y"]["sort"] == list(chart.index)  # taxonomy order, not alphabetical
     assert len(spec["data"]["values"]) == 2 * chart.notna().all(axis=1).sum()  # NaN left out
     assert {v["Series"] for v in spec["data"]["values"]} == {"Deçan (Dečani)", "All areas"}
+
+
+def test_profile_says_unknown_capacity_and_names_a_single_type_score(result, demo):
+    tax = demo.taxonomy
+    table = views.profile_table(result, "02", tax, lang="en").set_index("Service type")
+    # no Centre for Social Work has a known capacity: its places are unknown, never 0 (as in the brief)
+    assert table.loc[tax.label("csw", "en"), "Supply (places)"] == "unknown"
+    day = result.for_service_type("day_care_disability").set_index("area_id").loc["02"]
+    assert table.loc[tax.label("day_care_disability", "en"), "Supply (places)"] == f"{day['supply']:,.0f}"
+    # persons with disabilities: day care is scored, community housing is not (need unknown), so
+    # the "composite" of that group is the day care gap score and is named so
+    summary = views.profile_summary(result, "02", tax, target_group="persons_with_disabilities", lang="en")
+    assert summary["score_label"] == f"Gap score (%): {tax.label('day_care_disability', 'en')}"
+    assert summary["composite_gap"] == pytest.approx(day["gap_score"])
+    assert views.profile_summary(result, "02", tax, lang="en")["score_label"] == "Composite gap score (%)"
+    sel = views.Selection(target_group="persons_with_disabilities")
+    assert views.map_title(result, sel, tax) == summary["score_label"]
+
+
+def test_single_type_map_shows_that_types_sites_with_a_legend_and_the_others_off(result, demo):
+    tax = demo.taxonomy
+    sel = views.Selection(service_type="day_care_disability", metric="gap_score")
+    page = views.map_html_bytes(views.selection_map(result, sel, tax)).decode()
+    public = views.public_service_sites(result.services, tax)
+    counts = public["service_type"].value_counts()
+    others = [k for k in counts.index if k != "day_care_disability"]
+    assert page.count("remove(); }, 0)") == len(others)  # every other type's layer starts off
+    legend = page[page.index('<div class="socialmap-legend"') :]
+    day = f"{tax.label('day_care_disability', 'en')} ({counts['day_care_disability']})"
+    assert day in legend
+    assert not any(tax.label(k, "en") in legend.split("</details>")[0] for k in others)
+    assert "imperial: false" in page  # the scale bar is in km only
+    every = views.map_html_bytes(views.selection_map(result, views.Selection(), tax)).decode()
+    assert "remove(); }, 0)" not in every  # the composite map shows every type's sites, listed
+    assert all(
+        tax.label(k, "en") in every[every.index('<div class="socialmap-legend"') :] for k in counts.index
+    )
+    assert "DEMONSTRATION DATA" in every  # the demo's services are invented
 
 
 def test_profile_with_target_group_and_unknown_area(result, demo):
@@ -673,3 +713,13 @@ def test_shelter_locations_are_never_drawn_nor_downloaded():
     assert len(names) and not any(n in page for n in names)
     layers = views.selection_layers(result, selection, demo.taxonomy)
     assert not set(layers["services"]["service_type"]) & hidden
+
+
+def test_uploaded_geoboundaries_areas_are_named_in_each_language(demo, shared_kosovo):
+    data = (shared_kosovo / "geoboundaries" / "geoBoundaries-XKX-ADM2_simplified.geojson").read_bytes()
+    inputs = views.read_inputs(("gb.geojson", data), demo=demo)
+    areas = inputs.areas.set_index("name")
+    assert not areas.index.str.startswith("Municipality").any()  # "Municipality of Gjakova" → "Gjakova"
+    assert areas.loc["Gjakova", "name_sr"] == "Đakovica" and areas.loc["Gjakova", "name_sq"] == "Gjakovë"
+    analysis = views.analyze_inputs(inputs, socialmap.AnalysisConfig(), demo=demo)
+    assert "Đakovica" in set(views.area_options(analysis.result, "sr").values())
