@@ -11,7 +11,6 @@ inlined into each map instead (slower to send, still offline).
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,7 +258,8 @@ def page_style(lang: str) -> str:
     button's word in the language. The "Press Enter to apply" hint of text inputs is hidden. On a
     phone the title and the headline figures are smaller, two figures to a row.
     """
-    upload = json.dumps(t("Choose a file", lang))
+    word = t("Choose a file", lang)
+    upload = '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ") + '"'  # a CSS string
     return f"""<style>
 [data-testid="stFileUploaderDropzoneInstructions"], [data-testid="InputInstructions"] {{ display: none; }}
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
