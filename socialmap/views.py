@@ -1253,6 +1253,9 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
     ]
     return {
         "data": {"values": values},
+        # the labels and legend inside the width given (a phone's 390 px too); long names are cut
+        # with an ellipsis, the tooltip gives them in full
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {
@@ -1260,7 +1263,7 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
                 "type": "nominal",
                 "sort": [str(i) for i in data.index],
                 "title": None,
-                "axis": {"labelLimit": 320},
+                "axis": {"labelLimit": 200},
             },
             "yOffset": {"field": series_name, "sort": [str(c) for c in data.columns]},
             "x": {"field": value_name, "type": "quantitative", "scale": {"domain": [0, 100]}},
@@ -1268,7 +1271,7 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
                 "field": series_name,
                 "type": "nominal",
                 "sort": [str(c) for c in data.columns],
-                "legend": {"orient": "bottom", "title": None},
+                "legend": {"orient": "bottom", "direction": "vertical", "title": None},
             },
         },
     }
