@@ -202,8 +202,8 @@ def neutralise_value(value: Any) -> Any:
 
 #: Decimals kept in a CSV, per column, for what the figure means: persons, places and money are
 #: whole (places a standard asks for, a fraction, one decimal); scores (0-100) one decimal; shares
-#: (0-1) three; places per person five; coordinates six (about 0.1 m). Other number columns keep
-#: 12 significant digits (no binary noise).
+#: (0-1) three; places per person five; the spatial access ratio (1 = national) two; coordinates
+#: six (about 0.1 m). Other number columns keep 12 significant digits (no binary noise).
 CSV_DECIMALS: dict[str, int] = {
     "population": 0,
     "need": 0,
@@ -226,6 +226,13 @@ CSV_DECIMALS: dict[str, int] = {
     "places_target": 1,
     "places_needed": 1,
     "places_per_1000": 2,
+    "places_per_1000_national": 2,
+    "supply_reach": 0,
+    "target_size": 0,
+    "standard_places": 1,
+    "standard_met": 1,
+    "spar": 2,
+    "catchment_min": 0,
     "covered_share": 3,
     "access": 5,
     "lon": 6,

@@ -141,16 +141,19 @@ METRIC_HELP: dict[str, str] = {
     ),
 }
 
-#: What each metric means, and its formula in words (the app's help; English, translated with ``t``).
-METRIC_HELP: dict[str, str] = {
+#: What each metric means, and its formula in words (the About tab; English, translated with ``t``).
+#: Measures not listed here are explained by :data:`METRIC_HELP`.
+METRIC_FORMULAS: dict[str, str] = {
     "gap_score": N_(
         "Gap score (%) = 100 × unmet need ÷ need: the share of the people who need the service who "
         "cannot reach a place of it within the catchment. 0: everyone can reach a place; 100: no one can."
     ),
     "composite_gap": N_(
-        "Composite gap score (%): the weighted mean of the gap scores of the service types in scope, "
-        "each with its weight in the taxonomy ({weights}). Types whose need is unknown are left out; "
-        "rank 1 is the municipality with the largest composite gap."
+        "Composite gap score (%): the weighted mean of the target groups' gaps, a group's gap being "
+        "100 × the unmet need of its people ÷ their need, over the service types in scope that serve "
+        "it; each group of people weighs the same however many service types serve it (weights: "
+        "{weights}). A group whose need is unknown is not scored but listed; rank 1 is the "
+        "municipality with the largest composite gap."
     ),
     "need": N_(
         "Need (persons) = residents × the rate of the service's target groups (the share of residents "
@@ -2037,17 +2040,20 @@ def demonstration_note(result: Result, lang: str | None = None) -> str | None:
 
 
 def metric_help(key: str, result: Result, taxonomy: Taxonomy, lang: str | None = None) -> str:
-    """Say what a metric means, with its formula in words, in ``lang`` (:data:`METRIC_HELP`)."""
-    if key != "composite_gap":
+    """Say what a metric means, with its formula in words, in ``lang`` (:data:`METRIC_FORMULAS`)."""
+    if key not in METRIC_FORMULAS:
         return t(METRIC_HELP[key], lang)
-    weights = _weights(result, taxonomy)
+    if key != "composite_gap":
+        return t(METRIC_FORMULAS[key], lang)
+    weights = taxonomy.group_weights()  # the composite weighs target groups (gaps.composite_by_group)
     if len(set(weights.values())) <= 1:
         weight_text = t("all equal, so a plain mean", lang)
     else:
         weight_text = ", ".join(
-            f"{taxonomy.label(k, lang)}: {format_number(w, lang, decimals=2)}" for k, w in weights.items()
+            f"{choice_label(k, taxonomy, lang)}: {format_number(w, lang, decimals=2)}"
+            for k, w in weights.items()
         )
-    return t(METRIC_HELP[key], lang, weights=weight_text)
+    return t(METRIC_FORMULAS[key], lang, weights=weight_text)
 
 
 def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[tuple[str, str]]:
@@ -2058,8 +2064,9 @@ def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -
     are straight lines, where the people in need are placed, where the rates come from, what the
     demo is, and that small counts are hidden.
     """
-    keys = ("gap_score", "composite_gap", "need", "supply", "supply_per_10k", "covered_share", "access")
-    keys += ("unmet_need", "services")
+    keys: tuple[str, ...] = ("gap_score", "composite_gap", "need", "supply", "supply_per_10k")
+    keys += ("covered_share", "access")
+    keys += ("unmet_need", "services", "spar", "places_per_1000", "supply_reach")
     metrics = [(label(key, lang), metric_help(key, result, taxonomy, lang)) for key in keys]
     return [
         (
@@ -2090,6 +2097,15 @@ def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -
                 "Every distance is a straight line (as the crow flies) between where the people in need "
                 "are placed and the services, not a journey along roads: where roads are few or "
                 "winding, real journeys are longer and the gaps are larger than shown.",
+                lang,
+            ),
+        )
+        if str(result.provenance.get("cost", "euclidean")) == "euclidean"
+        else (
+            t("Catchments measured as: {cost}", lang, cost=cost_label(result, lang)),
+            t(
+                "Catchments are travel times along the roads of the uploaded OpenStreetMap file (not "
+                "straight lines), from where the people in need are placed to the services.",
                 lang,
             ),
         ),
@@ -2287,10 +2303,10 @@ def column_decimals(table: pd.DataFrame, lang: str | None = None) -> dict[str, i
     """
     from socialmap.export import CSV_DECIMALS
 
-    known = [(label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()]
-    known += [(t(text, lang), CSV_DECIMALS[k]) for k, text in _COSTING_COLUMNS.items() if k in CSV_DECIMALS]
-    known += [(t("Longitude", lang), 5), (t("Latitude", lang), 5), (t("Places", lang), 0)]
-    labels = sorted(known, key=lambda p: -len(p[0]))
+    pairs = [(label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()]
+    pairs += [(t(text, lang), CSV_DECIMALS[k]) for k, text in _COSTING_COLUMNS.items() if k in CSV_DECIMALS]
+    pairs += [(t("Longitude", lang), 5), (t("Latitude", lang), 5), (t("Places", lang), 0)]
+    labels = sorted(pairs, key=lambda p: -len(p[0]))
     gap_prefix = t("Gap (%): {type}", lang, type="")
     out: dict[str, int] = {}
     for col in table.columns:

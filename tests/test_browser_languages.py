@@ -278,7 +278,7 @@ def test_albanian_ranking_and_csv_have_decimal_commas_and_no_float_noise(app_url
     page.locator(FRAME).wait_for(timeout=60_000)
     settle(page)
     switch_language(page, "sq")
-    choose(page, "service_type", views.service_type_options(TAX).index("day_care_disability"))
+    choose(page, "service_type", views.service_type_options(TAX).index("home_care_elderly"))
     page.get_by_role("tab").nth(1).click()
     settle(page)
     assert_no_exception(page, errors)
@@ -362,7 +362,7 @@ def test_albanian_screenshots_of_map_ranking_profile_and_plan(app_url, browser, 
     if width < 640:  # the sidebar is a drawer on a phone: open it, choose, close it
         page.locator('[data-testid="stExpandSidebarButton"]').click()
     switch_language(page, "sq")
-    choose(page, "service_type", views.service_type_options(TAX).index("day_care_disability"))
+    choose(page, "service_type", views.service_type_options(TAX).index("home_care_elderly"))
     if width < 640:
         page.locator('[data-testid="stSidebarCollapseButton"] button').click()
         page.wait_for_timeout(500)

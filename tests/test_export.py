@@ -366,6 +366,11 @@ def read_csv_text(path, sep=","):
     return pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
+def comma_numbers(column):
+    """Numbers of a CSV column written with a decimal comma (sep=";")."""
+    return column.str.replace(",", ".", regex=False).astype(float)
+
+
 def test_xlsx_costing_sheets_hand_worked_with_sources(result, tmp_path):
     path = export_table(result, tmp_path / "c.xlsx", costing=user_costing(result))
     book = openpyxl.load_workbook(path)
@@ -437,27 +442,30 @@ def test_csv_costing_tables_hand_worked(result, tmp_path):
     )
     assert len(table) == 12 and "geometry" not in table.columns
     day = table[table["service_type"] == "day"].set_index("area_id")
-    assert day["places_needed"].astype(float).to_dict() == pytest.approx(DAY_NEEDED)
-    assert day["budget_eur_per_year"].astype(float).to_dict() == pytest.approx(DAY_BUDGET)
+    # sep=";" writes decimal commas; places needed to 0.1, euros whole (export.CSV_DECIMALS)
+    assert comma_numbers(day["places_needed"]).to_dict() == pytest.approx(DAY_NEEDED, abs=0.05)
+    assert comma_numbers(day["budget_eur_per_year"]).to_dict() == pytest.approx(DAY_BUDGET, abs=0.5)
     assert set(day["cost_source"]) == {"cost_src"} and set(day["standard_source"]) == {"std_src"}
     shelter = table[table["service_type"] == "shelter"].set_index("area_id")
     assert set(shelter["cost_source"]) == {"user-supplied"}
-    budget = shelter.loc[list(SHELTER_BUDGET), "budget_eur_per_year"].astype(float).to_dict()
-    assert budget == pytest.approx(SHELTER_BUDGET)
+    budget = comma_numbers(shelter.loc[list(SHELTER_BUDGET), "budget_eur_per_year"]).to_dict()
+    assert budget == pytest.approx(SHELTER_BUDGET, abs=0.5)
     assert "'" + PAYLOADS[1] in set(table["name"])  # formula text stays inert
 
     national = read_csv_text(
         export_table(result, tmp_path / "n.csv", table="costing_national", costing=costing)
     ).set_index("service_type")
-    assert float(national.loc["day", "places_needed"]) == pytest.approx(sum(DAY_NEEDED.values()))
-    assert float(national.loc["day", "budget_eur_per_year"]) == pytest.approx(sum(DAY_BUDGET.values()))
+    assert float(national.loc["day", "places_needed"]) == pytest.approx(sum(DAY_NEEDED.values()), abs=0.05)
+    assert float(national.loc["day", "budget_eur_per_year"]) == pytest.approx(
+        sum(DAY_BUDGET.values()), abs=0.5
+    )
     assert national.loc["shelter", "cost_source"] == "user-supplied"
 
     by_area = read_csv_text(
         export_table(result, tmp_path / "a.csv", table="costing_by_area", costing=costing)
     ).set_index("area_id")
     assert float(by_area.loc["02", "budget_eur_per_year"]) == pytest.approx(
-        DAY_BUDGET["02"] + SHELTER_BUDGET["02"]
+        DAY_BUDGET["02"] + SHELTER_BUDGET["02"], abs=0.5
     )
 
     features = json.loads(
@@ -550,7 +558,9 @@ def test_default_costing_is_the_taxonomys_and_missing_figures_are_blank(result, 
     # No costing given: day from the taxonomy (as above), shelter has no standard nor cost: blank.
     table = read_csv_text(export_table(result, tmp_path / "c.csv", table="costing"))
     day = table[table["service_type"] == "day"].set_index("area_id")
-    assert day["budget_eur_per_year"].astype(float).to_dict() == pytest.approx(DAY_BUDGET)
+    assert day["budget_eur_per_year"].astype(float).to_dict() == pytest.approx(
+        DAY_BUDGET, abs=0.5
+    )  # whole euros
     shelter = table[table["service_type"] == "shelter"].set_index("area_id")
     assert set(shelter["places_needed"]) == {""} and set(shelter["budget_eur_per_year"]) == {""}
     assert set(shelter["cost_source"]) == {""}

@@ -231,14 +231,14 @@ def test_ranking_table_is_labelled_and_in_percent(result, demo):
 
 
 def test_display_tables_write_numbers_for_the_language_and_keep_them_numbers(result, demo):
-    sel = views.Selection(service_type="day_care_disability", metric="need", lang="sq")
+    sel = views.Selection(service_type="home_care_elderly", metric="need", lang="sq")
     table = views.ranking_table(result, sel, demo.taxonomy)
     styled = views.display_table(table, "sq")
     # the cells keep their numbers, rounded as shown (the app sorts by value)
     assert styled.data["Nevoja (persona)"].tolist() == table["Nevoja (persona)"].round(0).tolist()
     assert styled.data["Shkalla e mungesës (%)"].tolist() == table["Shkalla e mungesës (%)"].round(1).tolist()
     html = styled.to_html()
-    rows = result.for_service_type("day_care_disability").set_index("area_id")
+    rows = result.for_service_type("home_care_elderly").set_index("area_id")
     pristina = rows.loc["19"]  # Prishtinë: the largest need, written with a thousands point
     need = f"{pristina['need']:,.0f}".replace(",", ".")
     gap = f"{pristina['gap_score']:.1f}".replace(".", ",")
@@ -302,13 +302,17 @@ def test_profile_says_unknown_capacity_and_names_a_single_type_score(result, dem
     assert table.loc[tax.label("csw", "en"), "Supply (places)"] == "unknown"
     day = result.for_service_type("day_care_disability").set_index("area_id").loc["02"]
     assert table.loc[tax.label("day_care_disability", "en"), "Supply (places)"] == f"{day['supply']:,.0f}"
-    # persons with disabilities: day care is scored, community housing is not (need unknown), so
-    # the "composite" of that group is the day care gap score and is named so
-    summary = views.profile_summary(result, "02", tax, target_group="persons_with_disabilities", lang="en")
-    assert summary["score_label"] == f"Gap score (%): {tax.label('day_care_disability', 'en')}"
-    assert summary["composite_gap"] == pytest.approx(day["gap_score"])
+    # the whole population is served by one type (the Centre for Social Work), so the "composite"
+    # of that group is the centre's gap score and is named so
+    csw = result.for_service_type("csw").set_index("area_id").loc["02"]
+    summary = views.profile_summary(result, "02", tax, target_group="total_population", lang="en")
+    assert summary["score_label"] == f"Gap score (%): {tax.label('csw', 'en')}"
+    assert summary["composite_gap"] == pytest.approx(csw["gap_score"])
     assert views.profile_summary(result, "02", tax, lang="en")["score_label"] == "Composite gap score (%)"
-    sel = views.Selection(target_group="persons_with_disabilities")
+    # persons with disabilities: neither of its types is scored (need unknown), so no single type
+    none = views.profile_summary(result, "02", tax, target_group="persons_with_disabilities", lang="en")
+    assert none["score_label"] == "Composite gap score (%)" and np.isnan(none["composite_gap"])
+    sel = views.Selection(target_group="total_population")
     assert views.map_title(result, sel, tax) == summary["score_label"]
 
 
