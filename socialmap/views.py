@@ -1584,6 +1584,11 @@ class MapParts:
     control: Any = None
 
 
+#: Classes of the markup on a map that changes with the selection or the language: moved into a
+#: layer by :func:`map_parts`, so that a kept frame shows them anew.
+_CHANGING_MARKUP = ("socialmap-legend", "socialmap-title", "socialmap-demo")
+
+
 def map_parts(fmap: folium.Map) -> MapParts:
     """
     Split a map drawn by :func:`selection_map` into a fixed base and changing layers.
@@ -1601,9 +1606,10 @@ def map_parts(fmap: folium.Map) -> MapParts:
 
     Notes
     -----
-    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page
-    (elements with the classes ``socialmap-legend`` and ``socialmap-title``) are moved into a
-    layer that places them on the map when added and removes them when removed.
+    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page, and the
+    demonstration mark (elements with the classes ``socialmap-legend``, ``socialmap-title`` and
+    ``socialmap-demo``), are moved into a layer that places them on the map when added and
+    removes them when removed: they change with the language and the data, the base does not.
     """
     import folium
 
@@ -1611,7 +1617,7 @@ def map_parts(fmap: folium.Map) -> MapParts:
     overlay = folium.FeatureGroup(name="legend", control=False)
     for key, element in list(root.html._children.items()):
         markup = getattr(element, "markup", None)
-        if isinstance(markup, str) and ("socialmap-legend" in markup or "socialmap-title" in markup):
+        if isinstance(markup, str) and any(c in markup for c in _CHANGING_MARKUP):
             del root.html._children[key]
             overlay.add_child(_overlay_class()(markup))
     layers: list[Any] = []

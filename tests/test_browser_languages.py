@@ -174,7 +174,9 @@ def visible_texts(page: Any) -> list[str]:
     for element in page.query_selector_all(FRAME):
         frame = element.content_frame()
         if frame is not None:
-            for part in frame.query_selector_all(".socialmap-title, .socialmap-legend, .socialmap-note"):
+            for part in frame.query_selector_all(
+                ".socialmap-title, .socialmap-legend, .socialmap-note, .socialmap-demo"
+            ):
                 lines += part.inner_text().splitlines()
     # the tables' cells as Streamlit writes them for screen readers (the grid itself is a canvas)
     lines += page.locator('[data-testid="stDataFrame"] td').all_inner_texts()
@@ -357,7 +359,7 @@ def test_albanian_brief_from_the_app_is_the_clis(app_url, browser, tmp_path):
 
 
 @pytest.mark.parametrize("width", [1400, 390])
-def test_albanian_screenshots_of_map_ranking_profile_and_plan(app_url, browser, width):
+def test_albanian_screenshots_of_map_ranking_profile_plan_and_about(app_url, browser, width):
     page, errors = open_page(browser, app_url, width=width, height=2200)
     if width < 640:  # the sidebar is a drawer on a phone: open it, choose, close it
         page.locator('[data-testid="stExpandSidebarButton"]').click()
@@ -367,7 +369,7 @@ def test_albanian_screenshots_of_map_ranking_profile_and_plan(app_url, browser, 
         page.locator('[data-testid="stSidebarCollapseButton"] button').click()
         page.wait_for_timeout(500)
     ARTIFACTS.mkdir(exist_ok=True)
-    for index, name in ((0, "map"), (1, "ranking"), (2, "profile"), (3, "plan")):
+    for index, name in ((0, "map"), (1, "ranking"), (2, "profile"), (3, "plan"), (4, "about")):
         page.get_by_role("tab").nth(index).click()
         settle(page)
         if index in (0, 3):

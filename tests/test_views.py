@@ -405,12 +405,14 @@ def test_map_parts_keep_the_base_and_move_what_changes(result, demo):
     assert (
         "socialmap-legend" not in base and "socialmap-title" not in base and "FeatureCollection" not in base
     )
+    assert "socialmap-demo" not in base  # in the language and only for demo data: drawn by a layer
     assert base == _base_page(parts["home_care_elderly"].base)  # same frame for both selections
     page = folium.Map()
     for layer in csw.layers:
         page.add_child(layer)
     text = views.map_html_bytes(page).decode()
     assert text.count("details open") == 1 and "Gap score (%): Centre for Social Work" in text
+    assert text.count("socialmap-demo") == 1 and "DEMONSTRATION DATA" in text
 
 
 def test_map_changes_with_the_service_type(result, demo):
