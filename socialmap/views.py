@@ -2289,7 +2289,12 @@ DISPLAY_DECIMALS: dict[str, int] = {
     "unmet_need": 0,
     "services": 0,
     "catchment_km": 1,
+    "catchment_min": 0,
     "capacity_unknown": 0,
+    "spar": 2,
+    "places_per_1000": 1,
+    "supply_reach": 0,
+    "weight_share": 1,
 }
 
 #: How the app's CSV downloads write numbers in each language: (delimiter, decimal mark). Excel

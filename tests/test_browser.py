@@ -125,14 +125,15 @@ def launch_chromium() -> Iterator[Any]:
         chromium.close()
 
 
-# One server and one browser per test module (each module that uses them defines these two).
-@pytest.fixture(scope="module", name="app_url")
-def _app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+# One server and one browser per test module (other modules import these two, or define their own
+# with serve_app and launch_chromium).
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from serve_app(tmp_path_factory)
 
 
-@pytest.fixture(scope="module", name="browser")
-def _browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     yield from launch_chromium()
 
 

@@ -227,6 +227,10 @@ def test_ranking_table_is_labelled_and_in_percent(result, demo):
     decimals = views.column_decimals(day_care)
     assert decimals["Rank"] == 0 and decimals["Need (persons)"] == 0 and decimals["Gap score (%)"] == 1
     assert decimals["Places per person in need"] == 4 and decimals["Need within the catchment (%)"] == 1
+    # not the 0 of "Places", whose label it starts with (the Albanian ranking showed 5 for 4.98)
+    home_sq = views.Selection(service_type="home_care_elderly", metric="need", lang="sq")
+    sq = views.column_decimals(views.ranking_table(result, home_sq, demo.taxonomy), "sq")
+    assert sq["Vende për 1.000 të grupit të synuar"] == 1 and sq["Qasja relative (1 = kombëtare)"] == 2
     assert "Municipality" not in decimals
 
 
