@@ -67,13 +67,6 @@ TABLES = (
 #: Tables without geometry: CSV or XLSX only.
 NO_GEOMETRY = ("totals", "costing_national")
 
-#: Costing columns that give back the need of an area × service type: hidden with it.
-# ``supply`` is the supply by reach: need × A summed, so a hidden row's reach would give its need back.
-COSTING_HIDDEN_COLUMNS = ("target_group", "places_target", "supply", "places_needed", "budget_eur_per_year")
-
-#: Costing columns whose national sums, with the published areas, give back the hidden areas' values.
-_SHORTFALL_COLUMNS = ("places_needed", "budget_eur_per_year")
-
 #: What each exported column holds (English; translated with ``i18n.t``).
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "area_id": N_("Identifier of the area (municipality)"),
@@ -601,7 +594,7 @@ def protected_tables(
     labels = _labels(result, tax, lang)
     long = protected.table.copy()
     long.insert(long.columns.get_loc("service_type") + 1, "service_label", long["service_type"].map(labels))
-    comp = result.composite[["area_id", "composite_gap", "rank"]]
+    comp = protected.composite[["area_id", "composite_gap", "rank"]]
     long = long.merge(comp, on="area_id", how="left")
     totals = protected.totals.copy()
     totals.insert(1, "service_label", totals["service_type"].map(labels))
@@ -611,8 +604,9 @@ def protected_tables(
     else:
         long["suppression"] = long["suppression"].map(lambda s: protected.marker(s, lang))
         totals["suppression"] = totals["suppression"].map(lambda s: protected.marker(s, lang))
+    areas = protected.areas
     return {
-        "areas": gpd.GeoDataFrame(result.areas.copy(), geometry="geometry", crs=result.areas.crs),
+        "areas": gpd.GeoDataFrame(areas.copy(), geometry="geometry", crs=result.areas.crs),
         "by_service_type": gpd.GeoDataFrame(long, geometry="geometry", crs=result.table.crs),
         "totals": pd.DataFrame(totals),
         "services": _services_table(result, protected, labels),
@@ -794,9 +788,8 @@ def costing_tables(
         If ``costing`` is not a costing of ``result``, or ``protected`` is not a suppression of it.
     """
     from socialmap.costing import USER_SUPPLIED, places_and_budget
-    from socialmap.errors import SocialMapError
     from socialmap.i18n import t
-    from socialmap.privacy import SECONDARY, protect, resolve_taxonomy
+    from socialmap.privacy import COUNT_HIDDEN, SECONDARY, apply_mask, protect, resolve_taxonomy
 
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
@@ -809,26 +802,12 @@ def costing_tables(
     def label(key: Any) -> str:
         return labels.get(str(key), str(key))
 
-    # Area × service type: the result's suppression, cell for cell.
+    # Area × service type: the result's suppression, cell for cell (default-deny: every column off
+    # privacy.SAFE_COLUMNS is hidden in a row whose count is; the costing depends on the row alone,
+    # so a linked row keeps it).
     table = pd.DataFrame(costing.table).reset_index(drop=True)
-    keys = list(zip(table["area_id"].astype(str), table["service_type"].astype(str), strict=True))
-    ptab = protected.table
-    status_of = dict(
-        zip(
-            zip(ptab["area_id"].astype(str), ptab["service_type"].astype(str), strict=True),
-            ptab["suppression"].astype(str),
-            strict=True,
-        )
-    )
-    if any(k not in status_of for k in keys):
-        raise SocialMapError(
-            "`protected` was made from another result: make it with socialmap.privacy.protect() of "
-            "the result you export."
-        )
-    status = pd.Series([status_of[k] for k in keys], index=table.index, dtype=object)
-    hide = pd.DataFrame(
-        {c: (status != "") & table[c].notna() for c in COSTING_HIDDEN_COLUMNS}, index=table.index
-    )
+    mask, status = protected.mask(table, level="row")
+    mask = mask & table[mask.columns].notna()
     table["note"] = [_costing_note(row, lang) for row in table.to_dict("records")]
     for kind in ("standard", "cost"):
         user = (table[f"{kind}_source"] == USER_SUPPLIED).to_numpy()
@@ -837,40 +816,26 @@ def costing_tables(
         )
     table.insert(table.columns.get_loc("service_type") + 1, "service_label", table["service_type"].map(label))
     figures = table.drop_duplicates("service_type").set_index("service_type")
-    shown_table = _hide(table, hide, status, protected, lang, markers)
-
-    # National: hidden whole where the national total is; its shortfall where an area row is.
-    nat = pd.DataFrame(costing.national).reset_index(drop=True)
-    total_status = dict(
-        zip(
-            protected.totals["service_type"].astype(str),
-            protected.totals["suppression"].astype(str),
-            strict=True,
-        )
+    shown_table = apply_mask(
+        table, mask, status.where(mask.any(axis=1), ""), protected, markers=markers, lang=lang
     )
-    hidden_types = set(table.loc[status != "", "service_type"].astype(str))
-    nat_hide = pd.DataFrame(False, index=nat.index, columns=list(COSTING_HIDDEN_COLUMNS))
-    nat_status = pd.Series("", index=nat.index, dtype=object)
+
+    # National: hidden whole where the national total is; where an area row is, all but the figures
+    # of the national count (target group, places at the standard).
+    nat = pd.DataFrame(costing.national).reset_index(drop=True)
+    nat_mask, nat_status = protected.mask(nat, level="total")
+    nat_mask = nat_mask & nat[nat_mask.columns].notna()
+    nat_status = nat_status.where(nat_mask.any(axis=1), "")
+    total_status = protected.total_status()
     notes = []
     for i, row in nat.iterrows():
         st = str(row["service_type"])
-        cols: tuple[str, ...]
-        if total_status.get(st, ""):
-            cols, nat_status[i] = COSTING_HIDDEN_COLUMNS, total_status[st]
-        elif st in hidden_types:
-            cols, nat_status[i] = _SHORTFALL_COLUMNS, SECONDARY
-        else:
-            cols = ()
-        for col in cols:
-            nat_hide.loc[i, col] = bool(pd.notna(row[col]))
-        if not nat_hide.loc[i].any():
-            nat_status[i] = ""
         parts = _missing_figures(row, lang)
         rows = table[table["service_type"].astype(str) == st]
         unknown = int((pd.to_numeric(rows["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
         if unknown:
             parts.append(t(_NOTE_AREAS_UNKNOWN_CAPACITY, lang, n=unknown))
-        if nat_status[i] == SECONDARY and not total_status.get(st):
+        if nat_status[i] and total_status.get(st) not in COUNT_HIDDEN:
             parts.append(t(_NOTE_NATIONAL_HIDDEN, lang, mark=protected.marker(SECONDARY, lang)))
         notes.append("; ".join(parts) or None)
     nat["note"] = notes
@@ -879,18 +844,18 @@ def costing_tables(
         if f"{kind}_citation" not in nat.columns:
             cit = nat["service_type"].map(lambda k, c=f"{kind}_citation": figures[c].get(k))
             nat.insert(nat.columns.get_loc(after) + 1, f"{kind}_citation", cit)
-    shown_nat = _hide(nat, nat_hide, nat_status, protected, lang, markers)
+    shown_nat = apply_mask(nat, nat_mask, nat_status, protected, markers=markers, lang=lang)
 
     # By area: the budget summed over the service types, hidden where a hidden row is in the sum.
     by = pd.DataFrame(costing.by_area).reset_index(drop=True)
-    in_sum = set(table.loc[hide["budget_eur_per_year"], "area_id"].astype(str))
-    by_hide = pd.DataFrame(
+    in_sum = set(table.loc[mask["budget_eur_per_year"], "area_id"].astype(str))
+    by_mask = pd.DataFrame(
         {"budget_eur_per_year": by["area_id"].astype(str).isin(in_sum) & by["budget_eur_per_year"].notna()}
     )
     by_status = pd.Series(
-        np.where(by_hide["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
+        np.where(by_mask["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
     )
-    shown_by = _hide(by, by_hide, by_status, protected, lang, markers)
+    shown_by = apply_mask(by, by_mask, by_status, protected, markers=markers, lang=lang)
 
     # Sources: the value, source and citation of every standard and unit cost.
     sources = []
@@ -931,7 +896,7 @@ def _costing_general_notes(
     """Return the lines of the costing notes sheet: method, totals, missing figures, caveats, hiding."""
     from socialmap.costing import USER_SUPPLIED
     from socialmap.i18n import t
-    from socialmap.privacy import PRIMARY, SECONDARY
+    from socialmap.privacy import COUNT_HIDDEN, PRIMARY, SECONDARY
 
     def names(mask: pd.Series) -> str:
         return ", ".join(national.loc[mask, "service_label"].astype(str))
@@ -990,7 +955,7 @@ def _costing_general_notes(
                 lang,
             )
         )
-    if (status != "").any():
+    if status.isin(COUNT_HIDDEN).any():
         lines.append(
             t(
                 "Where a small count of a sensitive group is hidden ({primary} or {secondary}), its "
@@ -1232,13 +1197,13 @@ def write_result(
     by_type = protected.table.copy()
     by_type["suppression"] = by_type["suppression"].map(lambda status: protected.marker(status, lang))
     layers = {
-        "areas": result.areas,
+        "areas": protected.areas,
         "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs),
         "demand_cells": cells_table(result, protected),
     }
     paths = {"gpkg": write_gpkg(layers, out / "areas.gpkg")}
     long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
-    long = long.merge(result.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
+    long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
     paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
     from socialmap.equity import equity_table
 
@@ -1246,7 +1211,7 @@ def write_result(
     equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
     paths["equity"] = write_csv(equity, out / "equity.csv", sep=csv_sep)
     attribution = _attribution(result.provenance, lang)
-    drawn = result.areas.copy()
+    drawn = protected.areas.copy()
     for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
         values = pd.to_numeric(drawn[col], errors="coerce") if col in drawn and col != map_column else None
         if values is not None and (values.dropna() % 1 == 0).all():
@@ -1255,9 +1220,7 @@ def write_result(
         drawn,
         map_column,
         services=public_services(result.services, protected),
-        tooltip_columns=tuple(
-            c for c in ("name", "population", "composite_gap", "rank") if c in result.areas
-        ),
+        tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
         attribution=attribution,
         title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
         lang=lang,

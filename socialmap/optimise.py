@@ -1236,9 +1236,22 @@ def place_services(
     -------
     placement
         A :class:`Placement`; ``chosen`` carries ``area_id`` (and ``name``) of the area each site is in.
+        For a service type of a sensitive group whose small counts are hidden
+        (:mod:`socialmap.privacy`), the sites are chosen on the need an outsider can know
+        (:func:`socialmap.privacy.public_demand`: hidden areas share the hidden remainder equally), and
+        the figures that would give a hidden count back are hidden
+        (:func:`socialmap.privacy.protect_placement`).
     """
+    from socialmap.privacy import protect, protect_placement, public_demand, resolve_taxonomy
+    from socialmap.privacy import sensitive_service_types as _sensitive
+
     table = result.for_service_type(service_type)  # raises for an unknown / unanalysed type
-    demand = result.demand[result.demand["service_type"] == service_type]
+    protected = None
+    if service_type in _sensitive(resolve_taxonomy(result)):
+        protected = protect(result)
+        demand = public_demand(result, service_type, protected)
+    else:
+        demand = result.demand[result.demand["service_type"] == service_type]
     if not demand.empty and demand["need"].isna().all() and "target_size" in demand.columns:
         # Need unknown but its target group known (scored on relative measures): need is the group
         # times an unknown constant share, so the sites that reach the most of the group are the same.
@@ -1280,8 +1293,10 @@ def place_services(
     placement = maximal_covering(
         demand, cand, k=k, existing=existing, capacity=capacity, solver=solver, **reach
     )
-    if "name" not in areas.columns or "area_name" in placement.chosen.columns:
-        return placement
-    chosen = placement.chosen.copy()
-    chosen["area_name"] = chosen["area_id"].map(dict(zip(areas["area_id"], areas["name"], strict=True)))
-    return replace(placement, chosen=chosen)
+    if "name" in areas.columns and "area_name" not in placement.chosen.columns:
+        chosen = placement.chosen.copy()
+        chosen["area_name"] = chosen["area_id"].map(dict(zip(areas["area_id"], areas["name"], strict=True)))
+        placement = replace(placement, chosen=chosen)
+    if protected is not None:
+        placement = protect_placement(placement, result, service_type, protected)
+    return placement

@@ -201,27 +201,29 @@ def key_figures(
         ``"–"`` = unknown, ``"<5"`` / ``"[c]"`` = hidden).
     """
     from socialmap.i18n import check_language
-    from socialmap.privacy import protect, resolve_taxonomy
+    from socialmap.privacy import cell_marks, protect, resolve_taxonomy
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, taxonomy=tax)
     if area is None:
-        rows = protected.totals
+        rows, hidden = protected.totals, protected.hidden_totals
     else:
         area_id = find_area(result, area)
         rows = protected.table[protected.table["area_id"].astype(str) == area_id]
+        hidden = protected.hidden
+    marks = cell_marks(rows, hidden, protected, lang)
     relative: dict[str, dict[str, Any]] = {}
-    for key, part in result.table.groupby("service_type", sort=False):
+    for key, part in protected.table.groupby("service_type", sort=False):
         nat = part["places_per_1000_national"] if "places_per_1000_national" in part else pd.Series(math.nan)
         spar = part["spar"] if "spar" in part else pd.Series(math.nan)
         relative[str(key)] = {
-            "national": float(nat.iloc[0]) if len(nat) else math.nan,
+            "national": float(nat.dropna().iloc[0]) if nat.notna().any() else math.nan,
             "spar_defined": 1.0 if spar.notna().any() else math.nan,
         }
     out = []
-    for _, row in rows.iterrows():
+    for i, row in rows.iterrows():
         key = str(row["service_type"])
         status = str(row.get("suppression", ""))
         mark = protected.marker(status, lang) if status else ""
@@ -234,17 +236,21 @@ def key_figures(
         per_text = _fmt(per_1000, lang, 1)
         if area is not None and per_text != "–" and pd.notna(national):
             per_text += " (" + _fmt(national, lang, 1) + ")"
+
+        def cell(col: str, text: str, i: Any = i) -> str:
+            return str(marks.at[i, col]) if col in marks.columns and marks.at[i, col] else text
+
         out.append(
             {
                 "service_type": key,
                 "service": tax.label(key, lang) if key in tax.service_types else key,
-                "spar": mark or _fmt(spar, lang, 2),
-                "places_per_1000": mark or per_text,
-                "need": mark or _fmt(row["need"], lang, DECIMALS["need"]),
+                "spar": cell("spar", _fmt(spar, lang, 2)),
+                "places_per_1000": cell("places_per_1000", per_text),
+                "need": cell("need", _fmt(row["need"], lang, DECIMALS["need"])),
                 "services": _fmt(row["services"], lang, DECIMALS["services"]),
                 "places": places_text(row, lang),
-                "covered_share": _fmt_share(row["covered_share"], lang),
-                "gap_score": _fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
+                "covered_share": cell("covered_share", _fmt_share(row["covered_share"], lang)),
+                "gap_score": cell("gap_score", _fmt(row["gap_score"], lang, DECIMALS["gap_score"])),
             }
         )
     return pd.DataFrame(out, columns=list(KEY_FIGURE_COLUMNS))
@@ -335,30 +341,30 @@ def places_and_budget(
     from socialmap.costing import USER_SUPPLIED
     from socialmap.costing import places_and_budget as cost_of
     from socialmap.i18n import check_language, t
-    from socialmap.privacy import protect, resolve_taxonomy
+    from socialmap.privacy import COUNT_HIDDEN, is_published, protect, resolve_taxonomy
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, taxonomy=tax)
     if costing is None:
+        if is_published(result):
+            raise SocialMapError("Give the costing of the raw result (`costing=`) with a published result.")
         costing = cost_of(result, taxonomy=tax)
-    if area is None:
-        rows, status_rows = costing.national, protected.totals
-    else:
-        area_id = find_area(result, area)
-        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
-        status_rows = protected.table[protected.table["area_id"].astype(str) == area_id]
-    status = dict(zip(status_rows["service_type"], status_rows["suppression"].astype(str), strict=True))
     if area is None:
         # A national shortfall is a sum over areas of max(…, 0): beside published area rows it gives
         # back a hidden one, so a type with any hidden area row has its national figures hidden too.
-        from socialmap.privacy import SECONDARY
-
-        table = protected.table
-        hidden_rows = table.loc[table["suppression"].astype(str) != "", "service_type"]
-        for key in set(hidden_rows.astype(str)):
-            status[key] = status.get(key) or SECONDARY
+        rows = costing.national
+        status = protected.total_status()
+    else:
+        area_id = find_area(result, area)
+        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
+        mine = protected.table[protected.table["area_id"].astype(str) == area_id]
+        status = {
+            str(k): str(s)
+            for k, s in zip(mine["service_type"], mine["suppression"], strict=True)
+            if s in COUNT_HIDDEN
+        }
     lines, without = [], []
     for _, row in rows.iterrows():
         key = str(row["service_type"])
@@ -893,6 +899,9 @@ def brief(
     if protected is None:
         protected = protect(result, threshold=threshold, taxonomy=tax)
     area_id = find_area(result, area) if area is not None else None
+    # Everything printed comes from the published result; the costing and the notes on services
+    # (counts of services only) from the raw one.
+    raw, result = result, protected.result
     _register_fonts()
     styles = _styles()
     page_w, page_h = A4
@@ -970,7 +979,7 @@ def brief(
         side.append(_paragraph(line, styles["bullet"]))
     side.append(_paragraph(t("Places and budget needed", lang), styles["h2"]))
     for line in places_and_budget(
-        result, area=area_id, lang=lang, protected=protected, taxonomy=tax, costing=costing
+        raw, area=area_id, lang=lang, protected=protected, taxonomy=tax, costing=costing
     ):
         side.append(_paragraph(line, styles["body"]))
     image = _map_image(result, area_id, tax, protected, lang, map_w)
@@ -1067,7 +1076,7 @@ def brief(
     note, citations = _method_note(result, tax, protected, lang)
     story.append(_paragraph(t("Method", lang), styles["h2"]))
     story.append(_paragraph(note, styles["small"]))
-    notes = run_notes(result, lang, taxonomy=tax)
+    notes = run_notes(raw, lang, taxonomy=tax)
     if notes:
         story.append(_paragraph(t("Notes: {notes}", lang, notes=" ".join(notes)), styles["small"]))
     story.append(_paragraph(t("Sources", lang), styles["h2"]))

@@ -1104,12 +1104,45 @@ class Comparison:
         service type ``s``, ``gap_score_delta_<s>`` and ``unmet_need_delta_<s>``.
     notes
         Why some deltas must be read with care (a method or catchment that differs between the runs).
+    before, after
+        The two results compared (for :meth:`published`).
+    is_published
+        Whether small counts of sensitive groups are already hidden (:meth:`published`).
     """
 
     table: pd.DataFrame
     totals: pd.DataFrame
     areas: gpd.GeoDataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
+    before: Result | None = field(default=None, repr=False)
+    after: Result | None = field(default=None, repr=False)
+    is_published: bool = False
+
+    def published(self, *, threshold: float | None = None) -> Comparison:
+        """
+        Return the comparison as it may be shown or written: small counts of sensitive groups hidden.
+
+        Each side is hidden as :func:`socialmap.privacy.protect` hides its own result, a delta where
+        either side is (:func:`socialmap.privacy.protect_comparison`).
+
+        Raises
+        ------
+        SocialMapError
+            If the comparison does not know the results it compares (not made by :func:`compare`).
+        """
+        if self.is_published:
+            return self
+        if self.before is None or self.after is None:
+            raise SocialMapError(
+                "This comparison does not know the results it compares, so its small counts cannot be "
+                "hidden: make it with socialmap.scenario.compare(before, after)."
+            )
+        from socialmap.privacy import protect, protect_comparison
+
+        out = protect_comparison(
+            self, protect(self.before, threshold=threshold), protect(self.after, threshold=threshold)
+        )
+        return replace(out, before=None, after=None, is_published=True)
 
     def map_frame(self, service_type: str | None = None, metric: str = "gap_score") -> gpd.GeoDataFrame:
         """
@@ -1140,23 +1173,27 @@ class Comparison:
         """
         Write the comparison: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, totals, notes).
 
-        Written atomically; text that a spreadsheet would run as a formula is neutralised.
+        Written atomically; text that a spreadsheet would run as a formula is neutralised. Small counts
+        of sensitive groups are hidden (:meth:`published`): the file shows ``"<5"`` / ``"[c]"`` there.
         """
         from socialmap.export import neutralise_formulas, write_csv
         from socialmap.io import write_atomic
+        from socialmap.privacy import marked
 
         target = Path(path)
         suffix = target.suffix.lower()
-        if suffix == ".csv":
-            return write_csv(self.table, target)
-        if suffix != ".xlsx":
+        if suffix not in (".csv", ".xlsx"):
             raise SocialMapError(f"Write a comparison as .csv or .xlsx; got {target.name!r}.")
+        shown = self.published()
+        table, totals = marked(shown.table), marked(shown.totals)
+        if suffix == ".csv":
+            return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
 
         def writer(p: Path) -> None:
             with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(self.table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(self.totals).to_excel(xl, sheet_name="totals", index=False)
+                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
+                neutralise_formulas(totals).to_excel(xl, sheet_name="totals", index=False)
                 neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
 
         return write_atomic(target, writer)
@@ -1268,7 +1305,12 @@ def compare(before: Result, after: Result) -> Comparison:
         for t in wide.columns:
             areas[f"{m}_delta_{t}"] = areas["area_id"].map(wide[t]).astype(float)
     return Comparison(
-        table, totals, gpd.GeoDataFrame(areas, geometry="geometry", crs=before.areas.crs), tuple(notes)
+        table,
+        totals,
+        gpd.GeoDataFrame(areas, geometry="geometry", crs=before.areas.crs),
+        tuple(notes),
+        before=before,
+        after=after,
     )
 
 

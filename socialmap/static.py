@@ -323,11 +323,13 @@ def _map_data(
     protected: Protected | None,
     taxonomy: Taxonomy | None,
     threshold: float | None,
-) -> tuple[gpd.GeoDataFrame, str, str | None, Protected | None]:
-    """Return the areas with the value to draw (and a ``suppression`` column), the column and type."""
-    from socialmap.privacy import SUPPRESSED_COLUMNS, protect
+) -> tuple[gpd.GeoDataFrame, str, str | None, Protected]:
+    """Return the published areas with the value to draw, a ``suppression`` column, the column and type."""
+    from socialmap.privacy import cell_marks, protect
 
-    areas = result.areas
+    if protected is None:
+        protected = protect(result, threshold=threshold, taxonomy=taxonomy)
+    areas = protected.areas  # every value drawn is a published one (socialmap.privacy)
     if service_type is None and column is not None and column.startswith("gap_score_"):
         candidate = column[len("gap_score_") :]
         if candidate in set(result.table["service_type"]):
@@ -354,17 +356,14 @@ def _map_data(
             "need, services, supply, supply_per_10k, covered_share, access, reachable_places, "
             "unmet_need, gap_score."
         )
-    if column in SUPPRESSED_COLUMNS:
-        if protected is None:
-            protected = protect(result, threshold=threshold, taxonomy=taxonomy)
-        rows = protected.table
-    else:
-        rows = result.table.assign(suppression="")
-    rows = rows[rows["service_type"] == service_type][["area_id", column, "suppression"]]
+    table = protected.table
+    marks = cell_marks(table, protected.hidden, protected)
+    rows = pd.DataFrame(table[["area_id", column]]).assign(suppression=marks[column].to_numpy())
+    rows = rows[(table["service_type"] == service_type).to_numpy()]
     data = areas[
         [c for c in areas.columns if c in ("area_id", "name", "name_sq", "name_sr", "name_en", "geometry")]
     ]
-    data = data.merge(pd.DataFrame(rows), on="area_id", how="left")
+    data = data.merge(rows, on="area_id", how="left")
     data["suppression"] = data["suppression"].fillna("")
     return gpd.GeoDataFrame(data, geometry="geometry", crs=areas.crs), column, service_type, protected
 
@@ -484,7 +483,11 @@ def gap_map(
         label = _label_of(tax, str(service_type), lang)
         notes.append(t("Locations of {service} are not shown (confidential).", lang, service=label))
     draw_services = service_type is not None and show_services and not withhold
-    points = result.services[result.services["service_type"] == service_type] if draw_services else None
+    points = (
+        protected.result.services[protected.result.services["service_type"] == service_type]
+        if draw_services
+        else None
+    )
     handles = _legend_handles(data, values, classes, bins, column, hidden, protected, highlight, lang)
     if points is not None and len(points):
         from matplotlib.lines import Line2D

@@ -491,13 +491,21 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     )
     marks = by_type.set_index(["service_type", "area_id"])["suppression"]
     cost = cost.set_index(["service_type", "area_id"])
-    assert marks[marks != ""].to_dict() == {("shelter", "01"): "<5", ("shelter", "03"): "[c]"}
-    assert cost["suppression"].to_dict() == marks.to_dict()
-    for key, mark in marks[marks != ""].items():
+    # 01 (<5) and 03 ([c]) are hidden; the shelter in 02 reaches every square within 15 km, so the
+    # 2SFCA figures of the other four depend on 01's and 03's need: linked ([c]), their need published.
+    linked = {("shelter", a): "[c]" for a in ("02", "04", "05", "06")}
+    assert marks[marks != ""].to_dict() == {("shelter", "01"): "<5", ("shelter", "03"): "[c]", **linked}
+    rows = by_type.set_index(["service_type", "area_id"])
+    for key in linked:
+        assert rows.loc[key, "need"] not in ("<5", "[c]") and rows.loc[key, "gap_score"] == "[c]"
+    hidden_rows = marks[[k not in linked for k in marks.index]]
+    assert cost["suppression"].to_dict() == hidden_rows.to_dict() | dict.fromkeys(linked, "")
+    for key, mark in hidden_rows[hidden_rows != ""].items():
         # every count that would give back the need (2 and 9 victims) shows the result's marker
         assert cost.loc[key, list(HIDDEN_COSTING)].tolist() == [mark] * 5
         assert cost.loc[key, "supply_inside"] == "0"  # published, as in the result's table
-    shown_counts = cost.loc[marks[marks == ""].index, list(HIDDEN_COSTING)]
+    published = hidden_rows[hidden_rows == ""].index.append(pd.Index(list(linked)))
+    shown_counts = cost.loc[published, list(HIDDEN_COSTING)]
     assert not shown_counts.isin(["<5", "[c]"]).any().any()
 
     national = read_csv_text(

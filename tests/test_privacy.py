@@ -15,11 +15,13 @@ from shapely.geometry import Point, box
 from socialmap import analyze, load_taxonomy, settings
 from socialmap.errors import SocialMapError
 from socialmap.privacy import (
+    LINKED,
     PRIMARY,
     SECONDARY,
     SUPPRESSED_COLUMNS,
     _acceptable,
     _suppress_one_total,
+    is_safe,
     protect,
     resolve_taxonomy,
     sensitive_counts,
@@ -152,9 +154,22 @@ def test_small_counts_are_hidden_in_every_person_column(result):
                 assert part.loc[area, list(SUPPRESSED_COLUMNS)].isna().all()
             elif c == 0:
                 assert part.loc[area, "suppression"] == ""  # a true zero is published
-    # gap score, services and supply stay published (intensive / not about persons)
+    # default-deny: in a hidden row every column off the safe list is hidden; services and supply stay
     original = res.table.set_index(["service_type", "area_id"])
-    for col in ("gap_score", "covered_share", "services", "supply"):
+    shelter = table.loc["shelter"]
+    metrics = [c for c in shelter.columns if not is_safe(c) and c != "geometry"]
+    assert {"need", "covered_share", "gap_score", "access", "unmet_need"} <= set(metrics)
+    for area, row in shelter.iterrows():
+        if row["suppression"] in (PRIMARY, SECONDARY):
+            assert row[metrics].isna().all(), area
+        elif row["suppression"] == LINKED:  # shares a service with a hidden area
+            assert row[["need", "covered_share"]].notna().all()
+            assert row[["access", "reachable_places", "unmet_need", "gap_score"]].isna().all()
+        else:
+            pd.testing.assert_series_equal(
+                row[metrics].astype(float), original.loc[("shelter", area), metrics].astype(float), check_names=False
+            )
+    for col in ("services", "supply"):
         pd.testing.assert_series_equal(table.loc["shelter", col], original.loc["shelter", col])
     # other service types untouched
     assert (table.loc["day", "suppression"] == "").all()
@@ -193,7 +208,7 @@ def test_suppression_cannot_be_undone_from_the_published_total(result):
         total = prot.totals.set_index("service_type").loc[st, "need"]
         assert total == pytest.approx(sum(true))  # the national total is published
         published = part["need"].dropna()
-        hidden = part[part["suppression"] != ""]
+        hidden = part[part["suppression"].isin([PRIMARY, SECONDARY])]
         assert len(hidden) >= 2
         # The attack: total minus the other published cells.
         difference = total - published.sum()
