@@ -101,12 +101,15 @@ class Costing:
         ``types_costed``, ``types_not_costed`` (their keys) and ``budget_complete``.
     notes
         One line per service type without a standard or a unit cost, and other caveats.
+    result
+        The analysis result it was made from (for :meth:`write`, which hides its small counts).
     """
 
     table: pd.DataFrame
     national: pd.DataFrame
     by_area: pd.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
+    result: Result | None = field(default=None, repr=False)
 
     @property
     def total_budget_eur_per_year(self) -> float:
@@ -117,25 +120,41 @@ class Costing:
         """
         Write the costing: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, national, notes).
 
-        Written atomically; text that a spreadsheet would run as a formula is neutralised. The figures
-        are written as they are, small counts included: to publish a costing, export it with
-        :func:`socialmap.export.export_table` (``costing=``), which hides the same cells as the result.
+        Written atomically; text that a spreadsheet would run as a formula is neutralised. Small
+        counts of sensitive groups are hidden as in the result's exports
+        (:func:`socialmap.export.costing_tables`: ``"<5"`` / ``"[c]"``).
+
+        Raises
+        ------
+        SocialMapError
+            For another suffix, or a costing that does not know its result (so its small counts could
+            not be hidden).
         """
-        from socialmap.export import neutralise_formulas, write_csv
+        from socialmap.export import costing_tables, neutralise_formulas, write_csv
         from socialmap.io import write_atomic
 
         target = Path(path)
-        if target.suffix.lower() == ".csv":
-            return write_csv(self.table, target)
-        if target.suffix.lower() != ".xlsx":
+        if target.suffix.lower() not in (".csv", ".xlsx"):
             raise SocialMapError(f"Write a costing as .csv or .xlsx; got {target.name!r}.")
+        if self.result is None:
+            raise SocialMapError(
+                "This costing does not know the result it was made from, so its small counts cannot be "
+                "hidden: make it with socialmap.costing.places_and_budget(result)."
+            )
+        tables = costing_tables(self.result, self)
+        table = pd.DataFrame(tables["costing"]).drop(columns="geometry")
+        by_area = pd.DataFrame(tables["costing_by_area"]).drop(columns="geometry")
+        if target.suffix.lower() == ".csv":
+            return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
 
         def writer(p: Path) -> None:
             with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(self.table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(self.national).to_excel(xl, sheet_name="national", index=False)
-                neutralise_formulas(self.by_area).to_excel(xl, sheet_name="by_area", index=False)
+                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
+                neutralise_formulas(tables["costing_national"]).to_excel(
+                    xl, sheet_name="national", index=False
+                )
+                neutralise_formulas(by_area).to_excel(xl, sheet_name="by_area", index=False)
                 neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
 
         return write_atomic(target, writer)
@@ -418,4 +437,4 @@ def places_and_budget(
         len(types),
         int(nat["budget_eur_per_year"].notna().sum()),
     )
-    return Costing(long, nat, by_area, tuple(notes))
+    return Costing(long, nat, by_area, tuple(notes), result=result)

@@ -441,7 +441,9 @@ def test_comparison_export(inputs, tmp_path):
     comp = sc.run_scenario(inputs, s, CONFIG).comparison
     csv = comp.write(tmp_path / "delta.csv")
     back = pd.read_csv(csv, encoding="utf-8-sig", dtype={"area_id": str})
-    assert list(back.columns) == list(comp.table.columns) and len(back) == 4
+    # the file says which rows hide small counts of a sensitive group (none here)
+    assert list(back.columns) == [*comp.table.columns, "suppression"] and len(back) == 4
+    assert back["suppression"].isna().all()
     xlsx = comp.write(tmp_path / "delta.xlsx")
     sheets = pd.read_excel(xlsx, sheet_name=None)
     assert set(sheets) == {"areas", "totals", "notes"}
