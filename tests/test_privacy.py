@@ -85,7 +85,7 @@ def _english(monkeypatch):
     monkeypatch.setenv("SOCIALMAP_LANG", "en")
 
 
-def make_result(tmp_path):
+def make_result(tmp_path, victims=VICTIMS):
     path = tmp_path / "taxonomy.yaml"
     path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
     tax = load_taxonomy(path)
@@ -98,7 +98,7 @@ def make_result(tmp_path):
         {
             "area_id": ids,
             "population": [1000.0, 3000.0, 500.0, 2000.0, 800.0, 4000.0, 1500.0, 2500.0, 1200.0],
-            "pop_victims": VICTIMS,
+            "pop_victims": list(victims),
             "pop_kids": KIDS,
             "year": 2024,
         }
@@ -167,7 +167,9 @@ def test_small_counts_are_hidden_in_every_person_column(result):
             assert row[["access", "reachable_places", "unmet_need", "gap_score"]].isna().all()
         else:
             pd.testing.assert_series_equal(
-                row[metrics].astype(float), original.loc[("shelter", area), metrics].astype(float), check_names=False
+                row[metrics].astype(float),
+                original.loc[("shelter", area), metrics].astype(float),
+                check_names=False,
             )
     for col in ("services", "supply"):
         pd.testing.assert_series_equal(table.loc["shelter", col], original.loc["shelter", col])
@@ -308,3 +310,35 @@ def test_input_is_not_changed(result):
     protect(res, taxonomy=tax)
     pd.testing.assert_frame_equal(pd.DataFrame(res.table), pd.DataFrame(before))
     assert not math.isnan(res.table["need"].iloc[0])
+
+
+def test_placement_of_shelters_does_not_follow_the_hidden_counts(tmp_path):
+    from socialmap.optimise import place_services
+    from socialmap.privacy import public_demand
+
+    # two small counts (2 and 3 victims in a and g, which no shelter covers) that protect each
+    # other; the twin swaps them
+    first = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0, 3.0, 15.0, 22.0]
+    twin = [3.0, *first[1:6], 2.0, *first[7:]]
+    runs = []
+    for victims in (first, twin):
+        folder = tmp_path / f"a{victims[0]:g}"
+        folder.mkdir()
+        res, tax = make_result(folder, victims)
+        prot = protect(res, taxonomy=tax)
+        shelter = prot.table[prot.table["service_type"] == "shelter"].set_index("area_id")["suppression"]
+        assert shelter[["a", "g"]].tolist() == [PRIMARY, PRIMARY]
+        assert shelter.drop(["a", "g"]).isin(["", LINKED]).all()  # no secondary: they protect each other
+        # the need an outsider can know: the hidden 5 shared equally
+        demand = public_demand(res, "shelter", prot).set_index("area_id")["need"]
+        assert demand[["a", "g"]].tolist() == [2.5, 2.5]
+        points = res.areas.set_index("area_id").representative_point()
+        sites = gpd.GeoDataFrame(
+            {"candidate_id": ["at a", "at g"]}, geometry=[points["a"], points["g"]], crs=CRS
+        )
+        placed = place_services(res, "shelter", k=1, candidates=sites, radius_m=1.0)
+        runs.append(placed)
+        # on the true need the site would go where the 3 victims are
+        assert placed.chosen["added_need"].isna().all() and math.isnan(placed.objective)
+    assert runs[0].chosen["candidate_id"].tolist() == runs[1].chosen["candidate_id"].tolist()
+    assert runs[0].total_need == runs[1].total_need == sum(first)
