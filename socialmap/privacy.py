@@ -935,7 +935,7 @@ def _linked_areas(result: Result, service_type: str, hidden_ids: set[str]) -> se
         return set()
     table = result.table[result.table["service_type"] == service_type]
     every = set(table["area_id"].astype(str))
-    if getattr(result, "network", None) is not None:
+    if not _straight_line(result):
         return every
     demand = result.demand[result.demand["service_type"] == service_type]
     sites = result.services[result.services["service_type"] == service_type]
@@ -955,6 +955,12 @@ def _linked_areas(result: Result, service_type: str, hidden_ids: set[str]) -> se
     from_hidden = np.isin(area_of[i], list(hidden_ids))
     shared = np.unique(j[from_hidden])
     return set(area_of[i[np.isin(j, shared)]])
+
+
+def _straight_line(result: Any) -> bool:
+    """Whether the result's catchments are straight-line distances (else reach cannot be retraced here)."""
+    cost = (getattr(result, "provenance", None) or {}).get("cost", "euclidean")
+    return getattr(result, "network", None) is None and cost in (None, "euclidean")
 
 
 def _weights(result: Result, tax: Taxonomy) -> dict[str, float]:
@@ -1409,7 +1415,7 @@ def protect_placement(
 
     demand = result.demand[result.demand["service_type"] == service_type]
     touched = np.ones(len(chosen), dtype=bool)
-    if not placement.capacitated and len(chosen) and len(demand):
+    if not placement.capacitated and len(chosen) and len(demand) and _straight_line(result):
         in_hidden = demand["area_id"].astype(str).isin(hidden_ids).to_numpy()
         pts = demand[in_hidden]
         touched = np.zeros(len(chosen), dtype=bool)

@@ -342,3 +342,18 @@ def test_placement_of_shelters_does_not_follow_the_hidden_counts(tmp_path):
         assert placed.chosen["added_need"].isna().all() and math.isnan(placed.objective)
     assert runs[0].chosen["candidate_id"].tolist() == runs[1].chosen["candidate_id"].tolist()
     assert runs[0].total_need == runs[1].total_need == sum(first)
+
+
+def test_on_any_cost_but_straight_lines_every_neighbour_is_linked(result):
+    # Reach on a road network cannot be retraced from straight-line distances: default-deny.
+    from dataclasses import replace
+
+    res, tax = result
+    by_road = replace(res, provenance={**res.provenance, "cost": "drive"})
+    straight = protect(res, taxonomy=tax).table
+    road = protect(by_road, taxonomy=tax).table
+    for table in (straight, road):
+        assert table.loc[table["service_type"] == "day", "suppression"].eq("").all()
+    shelter = road[road["service_type"] == "shelter"]
+    assert set(shelter.loc[~shelter["suppression"].isin([PRIMARY, SECONDARY]), "suppression"]) == {LINKED}
+    assert (straight["suppression"] == LINKED).sum() <= (road["suppression"] == LINKED).sum()
