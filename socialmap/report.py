@@ -1045,7 +1045,8 @@ def brief(
     }
     if marks - {""}:
         legend += " " + t(
-            "{primary}: fewer than {n} persons, hidden; {secondary}: hidden so that totals cannot reveal it.",
+            "{primary}: fewer than {n} persons, hidden; {secondary}: hidden so that totals or "
+            "neighbouring areas cannot reveal a hidden count.",
             lang,
             primary=protected.marker("primary", lang),
             n=protected.marker("primary", lang)[1:],
