@@ -103,6 +103,9 @@ class Costing:
         One line per service type without a standard or a unit cost, and other caveats.
     result
         The analysis result it was made from (for :meth:`write`, which hides its small counts).
+    supply_basis
+        What ``supply`` counts: ``"reach"`` (places within reach, which depend on the neighbours'
+        need) or ``"inside"`` (places located in the area).
     """
 
     table: pd.DataFrame
@@ -110,6 +113,7 @@ class Costing:
     by_area: pd.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
     result: Result | None = field(default=None, repr=False)
+    supply_basis: str = "reach"
 
     @property
     def total_budget_eur_per_year(self) -> float:
@@ -437,4 +441,4 @@ def places_and_budget(
         len(types),
         int(nat["budget_eur_per_year"].notna().sum()),
     )
-    return Costing(long, nat, by_area, tuple(notes), result=result)
+    return Costing(long, nat, by_area, tuple(notes), result=result, supply_basis=supply)

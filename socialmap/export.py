@@ -67,6 +67,11 @@ TABLES = (
 #: Tables without geometry: CSV or XLSX only.
 NO_GEOMETRY = ("totals", "costing_national")
 
+#: Costing columns that are published parameters (the planning standard), shown in hidden rows too.
+COSTING_PUBLISHED = ("places_per_1000",)
+#: Costing columns computed from the supply by reach (which depends on the neighbours' need).
+COSTING_COUPLED = ("supply", "places_needed", "budget_eur_per_year")
+
 #: What each exported column holds (English; translated with ``i18n.t``).
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "area_id": N_("Identifier of the area (municipality)"),
@@ -803,10 +808,12 @@ def costing_tables(
         return labels.get(str(key), str(key))
 
     # Area × service type: the result's suppression, cell for cell (default-deny: every column off
-    # privacy.SAFE_COLUMNS is hidden in a row whose count is; the costing depends on the row alone,
-    # so a linked row keeps it).
+    # privacy.SAFE_COLUMNS is hidden in a row whose count is). The standard (places_per_1000 here) is
+    # a published parameter; the supply is the supply by reach (2SFCA: it depends on the neighbours'
+    # need), so it and what is computed from it are hidden in linked rows too.
     table = pd.DataFrame(costing.table).reset_index(drop=True)
-    mask, status = protected.mask(table, level="row")
+    coupled = COSTING_COUPLED if getattr(costing, "supply_basis", "reach") != "inside" else ()
+    mask, status = protected.mask(table, level="row", published=COSTING_PUBLISHED, coupled=coupled)
     mask = mask & table[mask.columns].notna()
     table["note"] = [_costing_note(row, lang) for row in table.to_dict("records")]
     for kind in ("standard", "cost"):
@@ -823,7 +830,7 @@ def costing_tables(
     # National: hidden whole where the national total is; where an area row is, all but the figures
     # of the national count (target group, places at the standard).
     nat = pd.DataFrame(costing.national).reset_index(drop=True)
-    nat_mask, nat_status = protected.mask(nat, level="total")
+    nat_mask, nat_status = protected.mask(nat, level="total", published=COSTING_PUBLISHED, coupled=coupled)
     nat_mask = nat_mask & nat[nat_mask.columns].notna()
     nat_status = nat_status.where(nat_mask.any(axis=1), "")
     total_status = protected.total_status()

@@ -10,7 +10,9 @@ Which counts are protected
 A service type is *sensitive* when the taxonomy flags it (``sensitive: true``, e.g. ``shelter_dv``,
 ``community_housing``) or when it serves a target group flagged sensitive (victims of violence,
 children without parental care); both lists can be given as arguments instead. The count tested in
-a row (area × sensitive service type) is its *sensitive count*: its ``need``, or, for a service type
+a row (area × sensitive service type) is its *sensitive count*: its ``need`` (where the need is
+unknown and the type is scored on relative measures, the size of its target group,
+``target_size``), or, for a service type
 that also serves non-sensitive groups (``community_housing`` serves persons with disabilities as
 well as children without parental care), ``need`` minus what is published about the non-sensitive
 groups (the need of another service type serving exactly them, or population × their rates),
@@ -152,14 +154,15 @@ SAFE_COLUMNS = frozenset(
         "service_label",
         "service",
         "method",
+        "need_basis",
         "catchment_m",
         "services",
         "capacity_unknown",
         "supply",
+        "supply_inside",
         "population",
         "year",
         "suppression",
-        "places_per_1000",
         "standard_source",
         "standard_citation",
         "unit_cost_eur_per_place_year",
@@ -180,6 +183,7 @@ SAFE_COLUMNS = frozenset(
 OWN_COLUMNS = frozenset(
     {
         "need",
+        "target_size",
         "supply_per_10k",
         "covered_share",
         "target_group",
@@ -192,8 +196,21 @@ OWN_COLUMNS = frozenset(
 #: National columns that depend on the national count alone: published unless the total is hidden.
 TOTAL_COLUMNS = frozenset({"need", "supply_per_10k", "target_group", "places_target"})
 
+#: Columns of an area row that hold (or are relative to) a national figure of a model output, e.g.
+#: ``spar`` = access / national access: hidden in every row of a type whose national figures are.
+NATIONAL_SUFFIX = "_national"
+RELATIVE_TO_NATIONAL = frozenset({"spar"})
+
 #: Area-level columns recomputed from published values in :attr:`Protected.composite`.
-COMPOSITE_COLUMNS = ("composite_gap", "types_scored", "rank")
+COMPOSITE_COLUMNS = (
+    "composite_gap",
+    "types_scored",
+    "rank",
+    "groups_scored",
+    "groups_unknown",
+    "weight_unknown",
+    "types_unknown",
+)
 
 #: Extensive counts of persons in a service type's target group (hidden together).
 PERSON_COUNT_COLUMNS = ("need", "reachable_places", "unmet_need")
@@ -288,6 +305,9 @@ class Protected:
         The whole result as published (:attr:`table`, :attr:`areas`, :attr:`composite`, the public
         services only, no demand points of sensitive types): hand this, never the raw result, to
         anything that shows or writes.
+    makeup
+        ``result.makeup`` (the composite's make-up per target group) as published: unknown where
+        the table hides a figure of the area × type (see :func:`_published_makeup`).
     """
 
     table: pd.DataFrame
@@ -299,6 +319,7 @@ class Protected:
     areas: pd.DataFrame = field(repr=False)
     composite: pd.DataFrame = field(repr=False)
     result: Any = field(repr=False, default=None)
+    makeup: pd.DataFrame | None = field(repr=False, default=None)
 
     def rule(self, lang: str | None = None) -> str:
         """Return the suppression rule in words, in ``lang``, with this threshold."""
@@ -338,6 +359,7 @@ class Protected:
         *,
         level: Literal["row", "total", "area"] = "row",
         published: Iterable[str] = (),
+        coupled: Iterable[str] = (),
         markers: bool = False,
         lang: str | None = None,
     ) -> pd.DataFrame:
@@ -357,6 +379,10 @@ class Protected:
         published
             Columns already made from published values only (e.g. :data:`COMPOSITE_COLUMNS` taken
             from :attr:`composite`), left as they are.
+        coupled
+            Columns that depend on the model's coupling of areas whatever their name says (e.g. a
+            costing's ``supply``, which is the supply by reach): hidden in hidden and linked rows,
+            and in a national row whose figures are hidden, even if on :data:`SAFE_COLUMNS`.
         markers
             ``True``: hidden cells hold their marker (``"<5"``, ``"[c]"``; those columns become
             text); ``False``: they are NaN.
@@ -373,7 +399,7 @@ class Protected:
         SocialMapError
             If a row of a sensitive type is not in this suppression (another result's table).
         """
-        mask, status = self.mask(frame, level=level, published=published)
+        mask, status = self.mask(frame, level=level, published=published, coupled=coupled)
         return apply_mask(frame, mask, status, self, markers=markers, lang=lang)
 
     def mask(
@@ -382,18 +408,31 @@ class Protected:
         *,
         level: Literal["row", "total", "area"] = "row",
         published: Iterable[str] = (),
+        coupled: Iterable[str] = (),
     ) -> tuple[pd.DataFrame, pd.Series]:
         """Return the cells of ``frame`` to hide and each row's status (see :meth:`hide`)."""
-        keep = set(published)
-        cols = [c for c in frame.columns if not is_safe(c) and c not in keep]
+        keep = set(published) - set(coupled)
+        tied = set(coupled)
+        cols = [c for c in frame.columns if (c in tied or not is_safe(c)) and c not in keep]
         if level == "row":
             status = self._row_statuses(frame)
-            kinds = {c: column_base(c) in OWN_COLUMNS for c in cols}
+            kinds = {c: column_base(c) in OWN_COLUMNS and c not in tied for c in cols}
             values = np.zeros((len(frame), len(cols)), dtype=bool)
             count_hidden = status.isin(COUNT_HIDDEN).to_numpy()
             linked = (status == LINKED).to_numpy()
+            total = self.total_status()
+            national = np.array(
+                [bool(total.get(t)) for t in _column(frame, "service_type")]
+                if "service_type" in frame.columns
+                else np.zeros(len(frame), dtype=bool),
+                dtype=bool,
+            )
             for k, c in enumerate(cols):
                 values[:, k] = count_hidden | (linked & (not kinds[c]))
+                if _is_national(c):  # a national figure (or relative to one) on every row
+                    values[:, k] |= national
+            # a published row whose national figures are hidden shows them as [c]
+            status = status.where(count_hidden | linked | ~national, LINKED)
         elif level == "total":
             types = _column(frame, "service_type")
             total = self.total_status()
@@ -402,7 +441,7 @@ class Protected:
             part = (status == LINKED).to_numpy()
             values = np.zeros((len(frame), len(cols)), dtype=bool)
             for k, c in enumerate(cols):
-                values[:, k] = whole | (part & (column_base(c) not in TOTAL_COLUMNS))
+                values[:, k] = whole | (part & (column_base(c) not in TOTAL_COLUMNS or c in tied))
         elif level == "area":
             worst = self._area_statuses()
             ids = _column(frame, "area_id")
@@ -411,7 +450,7 @@ class Protected:
             count_hidden = status.isin(COUNT_HIDDEN).to_numpy()
             linked = (status == LINKED).to_numpy()
             for k, c in enumerate(cols):
-                values[:, k] = count_hidden | (linked & (column_base(c) not in OWN_COLUMNS))
+                values[:, k] = count_hidden | (linked & (column_base(c) not in OWN_COLUMNS or c in tied))
         else:
             raise SocialMapError(f"`level` must be 'row', 'total' or 'area'; got {level!r}.")
         mask = pd.DataFrame(values, index=frame.index, columns=cols)
@@ -443,6 +482,12 @@ class Protected:
             if rank.get(s, 0) > rank.get(worst.get(a, ""), 0):
                 worst[a] = s
         return worst
+
+
+def _is_national(column: object) -> bool:
+    """Whether an area-row column holds a national figure or one relative to it (``spar``)."""
+    base = column_base(column)
+    return base.endswith(NATIONAL_SUFFIX) or base in RELATIVE_TO_NATIONAL
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[str]:
@@ -598,10 +643,41 @@ def sensitive_counts(
     """
     Return, per row of an area × service-type table, the count of persons in sensitive groups it reveals.
 
+    The first column of :func:`sensitive_count_table` (the size of the target group where the
+    table has it, else the need): see there.
+    """
+    counts = sensitive_count_table(
+        table,
+        taxonomy,
+        sensitive_types=sensitive_types,
+        sensitive_groups=sensitive_groups,
+        population=population,
+    )
+    return counts.iloc[:, 0] if counts.shape[1] else pd.Series(np.nan, index=table.index, dtype=float)
+
+
+def sensitive_count_table(
+    table: pd.DataFrame,
+    taxonomy: Taxonomy,
+    *,
+    sensitive_types: Iterable[str],
+    sensitive_groups: Iterable[str] | None = None,
+    population: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """
+    Return, per row of an area × service-type table, every count of persons in sensitive groups it shows.
+
+    A row can show two counts of its target group: ``target_size`` (the people in the group, from
+    the population table) and ``need`` (the group × a need rate, or the whole group). Both are
+    protected, each as a table of counts of its own. A ``need`` worked out from a planning standard
+    per a group that is not sensitive (shelters: places per 10,000 of the whole population) is a
+    function of published figures only, not a count of the sensitive group: it is not tested.
+
     Parameters
     ----------
     table
-        Long table with ``area_id``, ``service_type`` and ``need`` (``Result.table``).
+        Long table with ``area_id``, ``service_type``, ``need`` and (optionally) ``target_size``
+        (``Result.table``).
     taxonomy
         The taxonomy (target groups of each service type, their rates).
     sensitive_types
@@ -615,61 +691,75 @@ def sensitive_counts(
     Returns
     -------
     counts
-        Extensive counts on ``table``'s index: ``need`` for a service type serving only sensitive
-        groups; for a mixed one, ``need`` minus the smallest published figure of its non-sensitive
-        groups (clipped at 0); NaN for rows of other service types and where ``need`` is unknown.
+        Columns ``target_size`` and ``need`` (those with a count), extensive counts on ``table``'s
+        index: for a service type serving only sensitive groups the count itself; for a mixed one,
+        the count minus the smallest published figure of its non-sensitive groups (clipped at 0);
+        NaN for rows of other service types and where the count is unknown.
     """
     sensitive_types = set(sensitive_types)
     groups = _sensitive_groups(taxonomy, sensitive_groups)
-    need = pd.to_numeric(table["need"], errors="coerce").astype(float)
-    out = pd.Series(np.nan, index=table.index, dtype=float)
     present = set(table["service_type"])
     served = {k: frozenset(st.target_groups) for k, st in taxonomy.service_types.items() if k in present}
     published = [k for k in served if k not in sensitive_types]
     pop = None
     if population is not None and "population" in population.columns:
         pop = population.set_index(population["area_id"].astype(str))["population"].astype(float)
-    for st in sensitive_types:
-        rows = table["service_type"] == st
-        if not rows.any():
-            continue
-        own = served.get(st, frozenset())
-        public = own - groups
-        if not public or public == own:
-            out[rows] = need[rows]
-            continue
-        ids = table.loc[rows, "area_id"].astype(str)
-        estimates: list[pd.Series] = []
-        # (a) a published service type serving exactly the non-sensitive groups
-        for other in published:
-            if served[other] == public:
-                estimates.append(ids.map(_need_by_area(table, other)))
-        # (b) group by group: a published single-group service type, or population × rate
-        per_group: list[pd.Series] = []
-        for g in sorted(public):
-            singles = [o for o in published if served[o] == frozenset({g})]
-            rate = taxonomy.target_groups[g].rate
-            if singles:
-                per_group.append(ids.map(_need_by_area(table, singles[0])))
-            elif pop is not None and rate is not None:
-                per_group.append(ids.map(pop).astype(float) * float(rate))
-            else:
-                per_group = []
-                break
-        if per_group:
-            estimates.append(sum(per_group[1:], per_group[0]))
-        counts = need[rows]
-        if estimates:
-            gaps = pd.concat([counts - e.to_numpy(dtype=float) for e in estimates], axis=1)
-            counts = gaps.min(axis=1).clip(lower=0.0).fillna(counts).where(counts.notna())
-        out[rows] = counts
-    return out
+    kinds = [c for c in ("target_size", "need") if c in table.columns]
+    out = pd.DataFrame(np.nan, index=table.index, columns=kinds, dtype=float)
+    for kind in kinds:
+        values = pd.to_numeric(table[kind], errors="coerce").astype(float)
+        for st in sensitive_types:
+            rows = table["service_type"] == st
+            if not rows.any():
+                continue
+            if kind == "need" and _need_from_public_standard(taxonomy, st, groups):
+                continue
+            own = served.get(st, frozenset())
+            public = own - groups
+            if not public or public == own:
+                out.loc[rows, kind] = values[rows]
+                continue
+            ids = table.loc[rows, "area_id"].astype(str)
+            estimates: list[pd.Series] = []
+            # (a) a published service type serving exactly the non-sensitive groups
+            for other in published:
+                if served[other] == public:
+                    estimates.append(ids.map(_by_area(table, other, kind)))
+            # (b) group by group: a published single-group service type, or population × rate
+            per_group: list[pd.Series] = []
+            for g in sorted(public):
+                singles = [o for o in published if served[o] == frozenset({g})]
+                rate = taxonomy.target_groups[g].rate
+                if singles:
+                    per_group.append(ids.map(_by_area(table, singles[0], kind)))
+                elif pop is not None and rate is not None:
+                    per_group.append(ids.map(pop).astype(float) * float(rate))
+                else:
+                    per_group = []
+                    break
+            if per_group:
+                estimates.append(sum(per_group[1:], per_group[0]))
+            counts = values[rows]
+            if estimates:
+                gaps = pd.concat([counts - e.to_numpy(dtype=float) for e in estimates], axis=1)
+                counts = gaps.min(axis=1).clip(lower=0.0).fillna(counts).where(counts.notna())
+            out.loc[rows, kind] = counts
+    keep = [c for c in kinds if out[c].notna().any()]
+    return out[keep]
 
 
-def _need_by_area(table: pd.DataFrame, service_type: str) -> pd.Series:
+def _need_from_public_standard(taxonomy: Taxonomy, service_type: str, groups: set[str]) -> bool:
+    """Whether a type's need is its planning standard per groups that are not sensitive."""
+    if service_type not in taxonomy.service_types or taxonomy.need_basis(service_type) != "standard":
+        return False
+    per = set(taxonomy.standard_groups(service_type))
+    return bool(per) and not (per & groups)
+
+
+def _by_area(table: pd.DataFrame, service_type: str, column: str) -> pd.Series:
     rows = table[table["service_type"] == service_type]
-    need = pd.to_numeric(rows["need"], errors="coerce").astype(float)
-    return pd.Series(need.to_numpy(), index=rows["area_id"].astype(str).to_numpy())
+    values = pd.to_numeric(rows[column], errors="coerce").astype(float)
+    return pd.Series(values.to_numpy(), index=rows["area_id"].astype(str).to_numpy())
 
 
 def _acceptable(counts: np.ndarray, status: np.ndarray, threshold: float) -> bool:
@@ -691,31 +781,53 @@ def _suppress_one_total(counts: np.ndarray, threshold: float) -> tuple[np.ndarra
     """
     Return the status of each row and of the total for one sensitive service type.
 
+    ``counts`` is one count per row, or one column per count a row shows (``target_size``, ``need``):
+    a row is primary when any of its counts is small, and the hidden rows must protect every column.
+
     Examples
     --------
     >>> status, total = _suppress_one_total(np.array([2.0, 40.0, 9.0, 0.0]), 5)
     >>> [str(s) for s in status], total
     (['primary', '', 'secondary', ''], '')
     """
-    status = np.full(len(counts), "", dtype=object)
-    finite = np.isfinite(counts)
+    values = np.asarray(counts, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    status = np.full(len(values), "", dtype=object)
+    finite = np.isfinite(values)
     if not finite.any():
         return status, ""
-    total = float(counts[finite].sum())
-    small = finite & (counts > 0) & (counts < threshold)
+    filled = np.where(finite, values, 0.0)
+    small = (finite & (values > 0) & (values < threshold)).any(axis=1)
     status[small] = PRIMARY
-    if 0 < total < threshold:
+    totals = filled.sum(axis=0)
+    if ((totals > 0) & (totals < threshold) & finite.any(axis=0)).any():
         return status, PRIMARY
-    while not _acceptable(np.where(finite, counts, 0.0), status, threshold):
-        candidates = np.flatnonzero(finite & (counts > 0) & (status == ""))
+
+    def acceptable(trial: np.ndarray) -> bool:
+        for k in range(values.shape[1]):
+            if not finite[:, k].any():
+                continue
+            col = filled[:, k]
+            # in this column's table: its small rows are primary, the other hidden rows are taken as
+            # at least the threshold (the attacker knows no more of them: a safe assumption)
+            own = np.where(trial == "", "", np.where((col > 0) & (col < threshold), PRIMARY, SECONDARY))
+            if not _acceptable(col, own, threshold):
+                return False
+        return True
+
+    size = filled.max(axis=1)
+    positive = (finite & (values > 0)).any(axis=1)
+    while not acceptable(status):
+        candidates = np.flatnonzero(positive & (status == ""))
         if len(candidates) == 0:
             return status, SECONDARY
-        order = candidates[np.lexsort((candidates, counts[candidates]))]
+        order = candidates[np.lexsort((candidates, size[candidates]))]
         chosen = order[-1]
         for i in order:
             trial = status.copy()
             trial[i] = SECONDARY
-            if _acceptable(np.where(finite, counts, 0.0), trial, threshold):
+            if acceptable(trial):
                 chosen = i
                 break
         status[chosen] = SECONDARY
@@ -834,14 +946,16 @@ def protect(
     raw = pd.DataFrame(result.table)
     status = pd.Series("", index=raw.index, dtype=object)
     total_status: dict[str, str] = {}
-    counts = sensitive_counts(
+    counts = sensitive_count_table(
         raw, tax, sensitive_types=types, sensitive_groups=sensitive_groups, population=result.areas
     )
     for st in types:
         rows = np.flatnonzero((raw["service_type"] == st).to_numpy())
         if len(rows) == 0:
             continue
-        found, total = _suppress_one_total(counts.iloc[rows].to_numpy(dtype=float), float(threshold))
+        found, total = _suppress_one_total(
+            counts.iloc[rows].to_numpy(dtype=float).reshape(len(rows), -1), float(threshold)
+        )
         status.iloc[rows] = found
         hidden_ids = set(raw["area_id"].iloc[rows[found != ""]].astype(str))
         if hidden_ids:
@@ -870,7 +984,7 @@ def protect(
     totals["suppression"] = [total_status.get(str(t), "") for t in totals["service_type"]]
     hidden = table_mask.reindex(columns=table.columns, fill_value=False)
     hidden_totals = tot_mask.reindex(columns=totals.columns, fill_value=False)
-    composite = _published_composite(result, table, tax)
+    composite = _published_composite(result, table, tax, types)
     areas = _published_areas(result, table, composite, status, types)
     protected = Protected(
         table=table,
@@ -881,6 +995,7 @@ def protect(
         hidden_totals=hidden_totals,
         areas=areas,
         composite=composite,
+        makeup=_published_makeup(result, table, tax, types),
     )
     published = _published_result(result, protected)
     object.__setattr__(protected, "result", published)
@@ -969,19 +1084,59 @@ def _weights(result: Result, tax: Taxonomy) -> dict[str, float]:
     return dict(weights) if weights is not None else tax.composite_weights()
 
 
-def _published_composite(result: Result, table: pd.DataFrame, tax: Taxonomy) -> pd.DataFrame:
-    """Recompute the composite gap and rank from the published gap scores only."""
-    from socialmap.gaps import composite_gap
+def _published_composite(
+    result: Result, table: pd.DataFrame, tax: Taxonomy, types: tuple[str, ...]
+) -> pd.DataFrame:
+    """Recompute the composite gap and rank from published figures only (see :func:`_published_makeup`)."""
+    from socialmap.gaps import composite_by_group, composite_gap
 
-    comp = composite_gap(pd.DataFrame(table), weights=_weights(result, tax))
     original = pd.DataFrame(result.composite)
-    extra = [c for c in original.columns if c not in ("area_id", *COMPOSITE_COLUMNS)]
+    makeup = _published_makeup(result, table, tax, types)
+    if makeup is not None:
+        comp = composite_by_group(makeup)
+    else:  # a result without the need model: the weighted mean of the published gap scores
+        comp = composite_gap(pd.DataFrame(table), weights=_weights(result, tax))
+    extra = [c for c in original.columns if c not in comp.columns]
     if extra:  # columns added to the composite later: default-deny where any row is hidden
         comp = comp.merge(original[["area_id", *extra]], on="area_id", how="left")
     order = original["area_id"].astype(str)
     comp = comp.set_index(comp["area_id"].astype(str)).reindex(order).reset_index(drop=True)
     comp["area_id"] = original["area_id"].to_numpy()
-    return comp
+    return comp[[c for c in original.columns if c in comp.columns]]
+
+
+def _published_makeup(
+    result: Result, table: pd.DataFrame, tax: Taxonomy, types: tuple[str, ...]
+) -> pd.DataFrame | None:
+    """
+    Return the composite's make-up (``result.makeup``) as it may be published.
+
+    A row (area × target group × sensitive service type) is made unknown (need and unmet NaN,
+    ``need_known`` false) where the published table hides any figure of the area × type; and every
+    row of a sensitive type serving several groups whose need is split by the groups' counts (a rate
+    or the whole group), since the split gives the sensitive group's count back. A group's gap is then
+    a function of published figures only, like the composite made from it.
+    """
+    makeup = getattr(result, "makeup", None)
+    if makeup is None:
+        return None
+    out = pd.DataFrame(makeup).copy()
+    if out.empty:
+        return out
+    marked = table[table["suppression"].astype(str) != ""]
+    hidden = set(zip(marked["area_id"].astype(str), marked["service_type"].astype(str), strict=True))
+    keys = list(zip(out["area_id"].astype(str), out["service_type"].astype(str), strict=True))
+    cells = np.array([k in hidden for k in keys], dtype=bool)
+    for st in types:
+        if st in tax.service_types and len(tax.service_type(st).target_groups) > 1:
+            if tax.need_basis(st) in ("rate", "whole_group"):
+                cells |= (out["service_type"].astype(str) == st).to_numpy()
+    if cells.any():
+        out["need"] = out["need"].astype(float)
+        out["unmet"] = out["unmet"].astype(float)
+        out.loc[cells, ["need", "unmet"]] = np.nan
+        out.loc[cells, "need_known"] = False
+    return out
 
 
 def _published_areas(
@@ -1050,7 +1205,27 @@ def _published_result(result: Result, protected: Protected) -> Any:
         demand=demand,
         services=public_services(result.services, protected),
         provenance=provenance,
+        makeup=protected.makeup,
+        population=_public_population(result, protected),
     )
+
+
+def _public_population(result: Any, protected: Protected) -> pd.DataFrame | None:
+    """Return the population table without the count columns of the sensitive types' target groups."""
+    pop = getattr(result, "population", None)
+    tax = getattr(result, "taxonomy", None)
+    if pop is None or tax is None:
+        return pop
+    columns = set()
+    for st in protected.sensitive_types:
+        if st not in tax.service_types:
+            continue
+        for g in tax.service_type(st).target_groups:
+            tg = tax.target_groups.get(g)
+            if tg is not None and tg.column:
+                columns.add(tg.column)
+    columns -= {"population", "area_id"}
+    return pop.drop(columns=[c for c in pop.columns if c in columns])
 
 
 def is_published(result: Any) -> bool:

@@ -225,8 +225,6 @@ def key_figures(
     out = []
     for i, row in rows.iterrows():
         key = str(row["service_type"])
-        status = str(row.get("suppression", ""))
-        mark = protected.marker(status, lang) if status else ""
         rel = relative.get(key, {})
         if area is not None:
             spar, per_1000 = row.get("spar"), row.get("places_per_1000")
@@ -505,11 +503,16 @@ def _need_rates(result: Result, tax: Taxonomy, lang: str, citations: list[str]) 
 
 def _equity_lines(result: Result, protected: Protected, tax: Taxonomy, lang: str) -> list[str]:
     """Return the national brief's equity lines (need-weighted, across cells), sensitive types left out."""
+    from dataclasses import replace
+
     from socialmap.equity import equity_table
     from socialmap.i18n import t
 
-    table = equity_table(result)
-    table = table[(table["level"] == "cells") & ~table["service_type"].isin(set(protected.sensitive_types))]
+    sensitive = set(protected.sensitive_types)
+    # the published result has no demand cells of sensitive types: measure the others only
+    public = replace(result, table=result.table[~result.table["service_type"].isin(sensitive)])
+    table = equity_table(public)
+    table = table[(table["level"] == "cells") & ~table["service_type"].isin(sensitive)]
     lines = []
     for _, row in table.iterrows():
         if pd.isna(row["gini"]):

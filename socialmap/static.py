@@ -454,6 +454,10 @@ def gap_map(
     data = _metric_frame(data)
     if highlight is not None and not (data["area_id"].astype(str) == str(highlight)).any():
         raise SocialMapError(f"`highlight` {highlight!r} is not an area_id of the result.")
+    from socialmap.gaps import SCHEMES
+
+    if scheme not in SCHEMES:  # checked here too: values in one narrow class never reach classify
+        raise SocialMapError(f"Unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}.")
     values = pd.to_numeric(data[column], errors="coerce").astype(float)
     hidden = (data["suppression"].astype(str) != "").to_numpy()
     classes, bins, narrow = honest_classes(values.where(~hidden), scheme=scheme, k=k)

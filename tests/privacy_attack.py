@@ -489,13 +489,15 @@ def offsets(tables: dict[str, pd.DataFrame], service_type: str) -> dict[str, flo
     }
 
 
-def composite_is_published(tables: dict[str, pd.DataFrame], weights: dict[str, float]) -> list[str]:
+def composite_is_published(tables: dict[str, pd.DataFrame], weights: dict[str, float] | None) -> list[str]:
     """
     Check that every published composite gap is the weighted mean of the area's *published* gap scores.
 
     Then it is a function of published figures and gives the attacker no equation over a hidden
     score. Returns the areas (and tables) where it is not; also every table whose rows carry a
-    composite that differs from the areas table's.
+    composite that differs from the areas table's. ``weights=None``: the composite weighs target
+    groups (people: the need model's composite, not a mean of the types' scores), so only the second
+    check is made here; that it does not follow the hidden counts is what the twin worlds test.
     """
     problems = []
     areas = {
@@ -506,21 +508,28 @@ def composite_is_published(tables: dict[str, pd.DataFrame], weights: dict[str, f
         scores = [c for c in frame.columns if str(c).startswith("gap_score_")]
         for _, row in frame.iterrows():
             shown = {c[len("gap_score_") :]: number(row[c]) for c in scores}
-            used = {k: v for k, v in shown.items() if v is not None and weights.get(k, 0) > 0}
+            used = {k: v for k, v in shown.items() if v is not None and (weights or {}).get(k, 0) > 0}
             comp = number(row["composite_gap"])
             reference.setdefault(str(row["area_id"]), str(row["composite_gap"]))
+            if weights is None:
+                continue
             if not used:
                 if comp is not None:
                     problems.append(f"{name} {row['area_id']}: composite {comp} without a published score")
                 continue
-            mean = sum(weights[k] * v for k, v in used.items()) / sum(weights[k] for k in used)
+            w = weights or {}
+            mean = sum(w[k] * v for k, v in used.items()) / sum(w[k] for k in used)
             if comp is None or not math.isclose(comp, mean, rel_tol=1e-9, abs_tol=1e-9):
                 problems.append(f"{name} {row['area_id']}: composite {comp} is not the mean {mean} of {used}")
     for name, frame in tables.items():
         if "composite_gap" in frame.columns and "service_type" in frame.columns:
             for _, row in frame.iterrows():
                 want = reference.get(str(row["area_id"]))
-                if want is not None and number(row["composite_gap"]) != number(want):
+                got, ref = number(row["composite_gap"]), number(want)
+                if want is not None and not (
+                    got == ref
+                    or (got is not None and ref is not None and math.isclose(got, ref, rel_tol=1e-12))
+                ):
                     problems.append(f"{name} {row['area_id']}: composite differs from the areas table")
     return problems
 
@@ -588,13 +597,17 @@ class Attack:
     offset: dict[str, float] = field(default_factory=dict)
     model: Model = field(default_factory=Model)
     count: dict[str, int | float] = field(default_factory=dict)
+    #: The column holding the hidden count: ``need``, or ``target_size`` where the need model makes
+    #: the need from published figures (a standard per the whole population) or leaves it unknown.
+    count_metric: str = "need"
     onehot: dict[str, dict[int, int]] = field(default_factory=dict)
     unknown_relations: list[str] = field(default_factory=list)
 
     def build(self, big: int = 400) -> Attack:
         f, m = self.facts, self.model
-        known = {a: min(f.rows[(a, "need", "today")]) for a in self.areas if f.rows.get((a, "need", "today"))}
-        totals = f.totals.get(("need", "today"))
+        key = self.count_metric
+        known = {a: min(f.rows[(a, key, "today")]) for a in self.areas if f.rows.get((a, key, "today"))}
+        totals = f.totals.get((key, "today"))
         published_sum = sum(known.values())
         remainder = (min(totals) - published_sum) if totals else None
         offsets = sum(self.offset.get(a, 0.0) for a in self.areas if a not in known and a in f.markers)
@@ -616,7 +629,7 @@ class Attack:
         sides = {s for (_a, _m, s) in f.rows if not s.startswith("delta")} | {
             s for (_m, s) in f.totals if not s.startswith("delta")
         }
-        for side in sides:
+        for side in sides if key == "need" else ():  # the model's figures are functions of the need
             self._side(side, hidden, known)
         for a in hidden:
             self._hidden_row(a)
@@ -631,7 +644,7 @@ class Attack:
         return {}, float(c)
 
     def _known(self) -> set[str]:
-        return {a for a in self.areas if self.facts.rows.get((a, "need", "today"))}
+        return {a for a in self.areas if self.facts.rows.get((a, self.count_metric, "today"))}
 
     def _value(self, a: str, metric: str, side: str) -> float | None:
         vals = self.facts.rows.get((a, metric, side))
@@ -754,8 +767,16 @@ class Attack:
                 continue
             v = min(values)
             off = self.offset.get(a, 0.0)
-            if metric in ("need", "target_group"):
+            if metric == self.count_metric or (self.count_metric == "need" and metric == "target_group"):
                 m.equal({c: 1.0}, v - off)
+            elif metric == "places_per_1000" and v == STANDARDS.get(self.service_type):
+                continue  # the costing's planning standard, a published parameter
+            elif metric == "places_per_1000" and self.count_metric == "target_size":
+                reach = self._value(a, "supply_reach", side)
+                if reach is None:
+                    self.unknown_relations.append(f"{a} {metric} [{side}] = {v} without its reach")
+                else:  # places per 1,000 = 1,000 × reach / size
+                    m.equal({c: v}, 1000.0 * reach - v * off)
             elif metric == "places_target":
                 std = STANDARDS[self.service_type] / 1000.0
                 m.equal({c: std}, v - std * off)
@@ -838,8 +859,13 @@ def replay_attack(counts: dict[str, float], markers: dict[str, str], order: list
     return possible
 
 
-def old_outputs(result: Any, service_type: str) -> dict[str, pd.DataFrame]:
-    """What the issue found published: counts hidden, their gap score and covered share kept, totals."""
+def old_outputs(result: Any, service_type: str, count: str = "need") -> dict[str, pd.DataFrame]:
+    """
+    What the issue found published: counts hidden, the figures derived from them kept, totals.
+
+    ``count="need"``: the need hidden, its gap score and covered share kept; ``"target_size"`` (the
+    need model's count of the group): the size hidden, its places per 1,000 and reach kept.
+    """
     from socialmap.privacy import COUNT_HIDDEN, national_totals, protect
 
     prot = protect(result)
@@ -847,13 +873,16 @@ def old_outputs(result: Any, service_type: str) -> dict[str, pd.DataFrame]:
     rows = raw[raw["service_type"] == service_type].copy()
     status = prot.table.loc[rows.index, "suppression"]
     marks = status.map({"primary": "<5", "secondary": "[c]"}).fillna("")
-    table = rows[
-        ["area_id", "service_type", "need", "services", "supply", "covered_share", "gap_score"]
-    ].astype(str)
+    kept = ["covered_share", "gap_score"] if count == "need" else ["supply_reach", "places_per_1000"]
+    table = rows[["area_id", "service_type", count, "services", "supply", *kept]].astype(str)
     hidden = status.isin(COUNT_HIDDEN).to_numpy()
-    table.loc[hidden, "need"] = marks[hidden].to_numpy()
+    table.loc[hidden, count] = marks[hidden].to_numpy()
+    if count != "need":
+        table["need"] = table[count].where(hidden, "")  # the markers, where the attacker reads them
     totals = national_totals(raw)
-    totals = totals[totals["service_type"] == service_type][
-        ["service_type", "need", "unmet_need", "covered_share"]
-    ]
+    totals = totals[totals["service_type"] == service_type]
+    if count == "need":
+        totals = totals[["service_type", "need", "unmet_need", "covered_share"]]
+    else:
+        totals = pd.DataFrame({"service_type": [service_type], count: [float(rows[count].sum())]})
     return {"by_service_type.csv": table, "totals.csv": totals.astype(str)}

@@ -166,11 +166,15 @@ def test_small_counts_are_hidden_in_every_person_column(result):
             assert row[["need", "covered_share"]].notna().all()
             assert row[["access", "reachable_places", "unmet_need", "gap_score"]].isna().all()
         else:
+            # a published row keeps its own figures; the national ones it repeats (and spar, relative
+            # to the national access) are national figures other than need: hidden for this type
+            own = [c for c in metrics if c != "spar" and not c.endswith("_national")]
             pd.testing.assert_series_equal(
-                row[metrics].astype(float),
-                original.loc[("shelter", area), metrics].astype(float),
+                row[own].astype(float),
+                original.loc[("shelter", area), own].astype(float),
                 check_names=False,
             )
+            assert row[["spar", "places_per_1000_national"]].isna().all()
     for col in ("services", "supply"):
         pd.testing.assert_series_equal(table.loc["shelter", col], original.loc["shelter", col])
     # other service types untouched
@@ -357,3 +361,29 @@ def test_on_any_cost_but_straight_lines_every_neighbour_is_linked(result):
     shelter = road[road["service_type"] == "shelter"]
     assert set(shelter.loc[~shelter["suppression"].isin([PRIMARY, SECONDARY]), "suppression"]) == {LINKED}
     assert (straight["suppression"] == LINKED).sum() <= (road["suppression"] == LINKED).sum()
+
+
+def test_the_published_result_carries_no_count_of_a_sensitive_group(result):
+    """The composite's make-up and the population table go out with the published result too."""
+    res, tax = result
+    prot = protect(res, taxonomy=tax)
+    published = prot.result
+    hidden = prot.table[prot.table["suppression"] != ""]
+    cells = set(zip(hidden["area_id"].astype(str), hidden["service_type"].astype(str), strict=True))
+    if res.makeup is not None:
+        rows = published.makeup
+        keys = list(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+        at = np.array([k in cells for k in keys], dtype=bool)
+        assert at.any()
+        assert rows.loc[at, ["need", "unmet"]].isna().all().all() and not rows.loc[at, "need_known"].any()
+        # published cells keep their figures, as the table publishes them
+        assert rows.loc[~at, "need_known"].any()
+    if res.population is not None:
+        sensitive_columns = {
+            tax.target_groups[g].column
+            for st in prot.sensitive_types
+            for g in tax.service_type(st).target_groups
+            if tax.target_groups[g].column
+        }
+        assert not sensitive_columns & set(published.population.columns)
+        assert "population" in published.population.columns
