@@ -928,7 +928,7 @@ def brief(
         subtitle = " · ".join([*others, t("code {code}", lang, code=area_id), today])
     story.append(_paragraph(title, styles["title"]))
     story.append(_paragraph(subtitle, styles["subtitle"]))
-    demo_note = demonstration_note(result, lang)
+    demo_note = demonstration_note(raw, lang)  # counts of services are published
     if demo_note:  # on the page itself, not a footnote: these figures must not be published
         banner = Table([[_paragraph(demo_note, styles["demo"])]], colWidths=[frame_w])
         banner.setStyle(
