@@ -5,9 +5,16 @@ Change them for a session with e.g. ``socialmap.settings.default_catchment_m = 5
 
 from __future__ import annotations
 
-#: CRS used for analysis when the caller names none. ``None`` means: estimate the UTM zone
-#: of the data (``GeoDataFrame.estimate_utm_crs()``), as osmnx's ``project_gdf`` does.
+#: CRS used for analysis when the caller names none. ``None`` means: keep the data's own CRS if it keeps
+#: distances true where the data is (see ``work_crs_max_scale_error``), else the UTM zone of the data
+#: (``GeoDataFrame.estimate_utm_crs()``, as osmnx's ``project_gdf`` does). See ``socialmap.crs.work_crs_for``.
 work_crs: str | None = None
+
+#: Largest distortion of distances (relative: 0.001 = 0.1 %, 10 m in 10 km) for which the data's own
+#: projected CRS is kept as the working CRS: UTM's own worst case inside a zone, so a CRS kept is as true
+#: as the data's UTM zone (a national grid, the right zone). Web Mercator distorts by 35 % at Kosovo's
+#: latitude and a neighbouring UTM zone by 0.4 %: such data are analysed in their UTM zone.
+work_crs_max_scale_error: float = 0.001
 
 #: Catchment radius (metres) used for a service type whose taxonomy entry gives none.
 #: A modelling parameter, not a sourced figure: say which one you used when you publish.

@@ -76,7 +76,8 @@ def inputs(areas, services, population, taxonomy):
     return sc.Inputs(services=services, areas=areas, population=population, taxonomy=taxonomy)
 
 
-CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative")
+# A planar world: measured in its own coordinates (they lie outside UTM 34N's zone, see socialmap.crs).
+CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative", crs=CRS)
 
 
 # ----------------------------------------------------------------------------------------------------
