@@ -18,8 +18,11 @@ CSV as people send it
 ---------------------
 The delimiter (``,``, ``;``, tab or ``|``) is sniffed from the first lines. Numbers may use a decimal
 comma (``42,66``); in a ``;``-separated file the comma is the decimal mark and ``.`` groups thousands, in
-a ``,``-separated file the reverse (see :func:`socialmap.validate.parse_number`). The text must be UTF-8,
-with or without a byte-order mark (UTF-16 with a byte-order mark is read too). A file that is not
+a ``,``-separated file the reverse (see :func:`socialmap.validate.parse_number`). Counts (``population``,
+``capacity``) are whole numbers: ``27.775`` or ``27,775`` there is read as 27,775, with a warning where the
+file's convention does not already say so, or refused as ambiguous when the column also has decimals
+(``12.5``); Excel numbers with exactly three decimals (27.775) are treated the same way. The text must be
+UTF-8, with or without a byte-order mark (UTF-16 with a byte-order mark is read too). A file that is not
 valid UTF-8 is read as Windows-1250 (Central European: covers Albanian ë, ç and Serbian Latin č, ć, š, ž,
 đ), with a warning; pass ``encoding=`` to choose another. Coordinate columns are found under any usual
 name (``lat``/``latitude``/``y``, ``lon``/``lng``/``long``/``longitude``/``x``, any case); map other

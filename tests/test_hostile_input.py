@@ -560,3 +560,106 @@ def test_a_zip_is_read_the_same_whatever_the_order_of_its_members(tmp_path):
     backward = write_zip(tmp_path / "b.zip", {f"areas{s}": parts[s] for s in sorted(parts, reverse=True)})
     a, b = io.read_areas(forward), io.read_areas(backward)
     assert a.to_json() == b.to_json()
+
+
+# ------------------------------------------------------------------------------------------------
+# Thousands separators in counts (population, capacity): never silently divided by 1,000
+# ------------------------------------------------------------------------------------------------
+
+
+def _read(loader, path, **options):
+    """Call a loader; return (frame, the text of its one warning or "")."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = loader(path, **options)
+    assert len(caught) <= 1, [str(w.message) for w in caught]
+    return frame, str(caught[0].message) if caught else ""
+
+
+def test_dot_grouped_population_in_a_comma_separated_csv_is_read_as_thousands(tmp_path):
+    """How Albanian and Serbian spreadsheets write 27,775 persons: '27.775'."""
+    path = tmp_path / "population.csv"
+    path.write_text("area_id,population\nA1,27.775\nA2,1.200\nA3,950\n", encoding="utf-8")
+    population, warning = _read(io.read_population, path)
+    assert population["population"].tolist() == [27775.0, 1200.0, 950.0]
+    assert "'27.775'" in warning and "read as thousands" in warning and "rows 2, 3" in warning
+
+
+def test_dot_grouped_capacity_is_read_as_thousands_with_a_warning(tmp_path):
+    path = tmp_path / "services.csv"
+    path.write_text(HEADER + "S1,One,csw,1.000,42.05,20.05\nS2,Two,csw,12,42.06,20.06\n", encoding="utf-8")
+    services, warning = _read(io.read_services, path)
+    assert services["capacity"].tolist() == [1000.0, 12.0]
+    assert "'1.000'" in warning and "1,000" in warning
+
+
+def test_a_semicolon_csv_with_decimal_commas_follows_its_convention(tmp_path):
+    """In a ';'-separated file '.' groups thousands (no warning needed); a comma followed by three digits
+    in a count is read as thousands too, with a warning (counts are whole)."""
+    path = tmp_path / "population.csv"
+    path.write_text("area_id;population\nA1;27.775\nA2;1.234.567\nA3;950\n", encoding="utf-8")
+    population, warning = _read(io.read_population, path)
+    assert population["population"].tolist() == [27775.0, 1234567.0, 950.0] and warning == ""
+    path.write_text("area_id;population\nA1;27,775\nA2;950\n", encoding="utf-8")
+    population, warning = _read(io.read_population, path)
+    assert population["population"].tolist() == [27775.0, 950.0]
+    assert "'27,775'" in warning and "read as thousands" in warning
+
+
+def test_a_count_column_that_also_has_decimals_is_refused_as_ambiguous(tmp_path):
+    path = tmp_path / "population.csv"
+    path.write_text("area_id,population\nA1,27.775\nA2,12.5\nA3,1.250\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        io.read_population(path)
+    errors = info.value.errors
+    assert [(p.row, p.column) for p in errors] == [(2, "population"), (4, "population")]
+    assert "'27.775' in 'population' is ambiguous" in errors[0].message and "27,775" in errors[0].message
+    assert "without thousands separators" in errors[0].fix
+
+
+def test_decimal_counts_and_coordinates_are_left_as_they_are(tmp_path):
+    """'0.500' (a lone 0 before the mark) and '12.25' are decimals; coordinates never group thousands."""
+    path = tmp_path / "population.csv"
+    path.write_text("area_id,population\nA1,0.500\nA2,12.25\n", encoding="utf-8")
+    population, _ = _read(io.read_population, path)
+    assert population["population"].tolist() == [0.5, 12.25]
+    path = tmp_path / "services.csv"
+    path.write_text(HEADER + "S1,One,csw,5,42.055,20.125\n", encoding="utf-8")
+    services, _ = _read(io.read_services, path)
+    assert (services.geometry.iloc[0].x, services.geometry.iloc[0].y) == (20.125, 42.055)
+
+
+def _workbook(path: Path, rows: list[list]) -> Path:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_excel_numbers_with_three_decimals_in_a_count_are_thousands(tmp_path):
+    """A CSV of '27.775' opened in a program that takes '.' for the decimal point stores 27.775."""
+    path = _workbook(tmp_path / "population.xlsx", [["area_id", "population"], ["A1", 27.775], ["A2", 500]])
+    population, warning = _read(io.read_population, path)
+    assert population["population"].tolist() == [27775.0, 500.0]
+    assert "'27.775'" in warning and "read as thousands" in warning
+    text = _workbook(tmp_path / "text.xlsx", [["area_id", "population"], ["A1", "27.775"], ["A2", "1,500"]])
+    population, warning = _read(io.read_population, text)
+    assert population["population"].tolist() == [27775.0, 1500.0]
+    mixed = _workbook(tmp_path / "mixed.xlsx", [["area_id", "population"], ["A1", 27.775], ["A2", 2.5]])
+    with pytest.raises(ValidationError, match="'27.775' in 'population' is ambiguous"):
+        io.read_population(mixed)
+
+
+def test_the_thousands_warning_and_error_are_translated(tmp_path):
+    from socialmap.errors import render
+
+    path = tmp_path / "population.csv"
+    path.write_text("area_id,population\nA1,27.775\nA2,12.5\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        io.read_population(path)
+    (problem,) = info.value.errors
+    for lang in ("sq", "sr"):
+        text, fix = render(problem.message, lang), render(problem.fix, lang)
+        assert "(27.775)" in text  # the count, written with the language's grouping
+        assert text != problem.message and fix != problem.fix
