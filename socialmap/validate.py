@@ -2085,7 +2085,12 @@ def validate_file(
     if kind is not None and kind not in KINDS:
         raise ValueError(f"`kind` should be one of {KINDS}, got {kind!r}.")
     try:
-        source = sm_io._read_source(path, layer=layer, sheet=sheet, encoding=encoding)
+        source = sm_io._read_source(
+            path, layer=layer, sheet=sheet, encoding=encoding, limits=sm_io._Limits.for_kind(kind)
+        )
+        if kind is None and source.frame is not None:
+            guessed = guess_kind(_map_columns(source.frame, columns, (), _Collector(label, source.rows)))
+            sm_io._check_count(label, len(source.frame), sm_io._Limits.for_kind(guessed))
     except DataSourceError as exc:
         return Report(label, kind, [_source_problem(label, exc)])
     if source.frame is None:
