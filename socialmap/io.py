@@ -289,12 +289,18 @@ def _check_size(label: str, size: int, unpacked: bool = False, limits: _Limits |
         )
 
 
-def _check_count(label: str, count: int, limits: _Limits | None = None) -> None:
+def _check_count(label: str, count: int, limits: _Limits | None = None, *, partial: bool = False) -> None:
+    """Refuse more rows than ``limits`` allow (``partial``: ``count`` is as far as a scan got)."""
     limits = limits or _Limits.for_kind()
     if count > limits.rows:
         raise _SourceError(
             Message(
                 N_(
+                    "{file} has at least {count} rows, more than the limit of {limit} "
+                    "(`socialmap.settings.{setting}`); reading stopped there."
+                )
+                if partial
+                else N_(
                     "{file} has {count} rows or features, more than the limit of {limit} "
                     "(`socialmap.settings.{setting}`)."
                 ),
@@ -310,11 +316,16 @@ def _check_count(label: str, count: int, limits: _Limits | None = None) -> None:
         )
 
 
-def _check_columns(label: str, count: int) -> None:
+def _check_columns(label: str, count: int, *, partial: bool = False) -> None:
     if count > settings.max_columns:
         raise _SourceError(
             Message(
                 N_(
+                    "{file} has at least {count} columns, more than the limit of {limit} "
+                    "(`socialmap.settings.max_columns`); reading stopped there."
+                )
+                if partial
+                else N_(
                     "{file} has {count} columns, more than the limit of {limit} "
                     "(`socialmap.settings.max_columns`)."
                 ),
@@ -326,12 +337,17 @@ def _check_columns(label: str, count: int) -> None:
         )
 
 
-def _check_cells(label: str, rows: int, columns: int) -> None:
+def _check_cells(label: str, rows: int, columns: int, *, partial: bool = False) -> None:
     """Refuse a table of more than ``settings.max_cells`` cells (rows × columns), before it is parsed."""
     if rows * columns > settings.max_cells:
         raise _SourceError(
             Message(
                 N_(
+                    "{file} has at least {rows} rows of {columns} columns, {cells} cells, more than the "
+                    "limit of {limit} (`socialmap.settings.max_cells`); reading stopped there."
+                )
+                if partial
+                else N_(
                     "{file} has {rows} rows of {columns} columns, {cells} cells, more than the limit of "
                     "{limit} (`socialmap.settings.max_cells`)."
                 ),
@@ -352,7 +368,7 @@ def _decoded_too_large(label: str, size: int, what: Message, limits: _Limits) ->
     return _SourceError(
         Message(
             N_(
-                "{file} would decode to {size} of {what}, more than the limit of {limit} "
+                "{file} would decode to at least {size} of {what}, more than the limit of {limit} "
                 "(`socialmap.settings.{setting}`); it was refused before decoding."
             ),
             file=label,
@@ -1304,11 +1320,11 @@ class _SheetScan(_XMLScan):
     def _extent(self, rows: int, columns: int) -> None:
         if columns > self.columns:
             self.columns = columns
-            _check_columns(self.label, columns)
+            _check_columns(self.label, columns, partial=True)
         if rows > self.rows:
             self.rows = rows
-            _check_count(self.label, rows - 1, self.limits)
-        _check_cells(self.label, self.rows, self.columns)
+            _check_count(self.label, rows - 1, self.limits, partial=True)
+        _check_cells(self.label, self.rows, self.columns, partial=True)
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         tag = name.rsplit(":", 1)[-1]
@@ -1352,7 +1368,7 @@ class _SharedStrings(_XMLScan):
         if name.rsplit(":", 1)[-1] == "si":
             self.lengths.append(0)
             if len(self.lengths) > settings.max_cells:
-                _check_cells(self.label, len(self.lengths), 1)
+                _check_cells(self.label, len(self.lengths), 1, partial=True)
 
     def _data(self, data: str) -> None:
         if self.lengths:
@@ -1446,7 +1462,13 @@ def _outcome(label: str, kind: str, problems: list[Problem]) -> str | None:
     notes = [p for p in problems if p.severity != "error"]
     if not notes:
         return None
-    return f"{label}: {len(notes)} warning(s) while reading {kind}:\n" + "\n".join(f"  - {p}" for p in notes)
+    from socialmap.errors import more_problems
+
+    limit = max(int(settings.max_problems_shown), 1)
+    lines = [f"  - {p}" for p in notes[:limit]]
+    if len(notes) > limit:
+        lines.append("  " + more_problems(len(notes) - limit, "en"))
+    return f"{label}: {len(notes)} warning(s) while reading {kind}:\n" + "\n".join(lines)
 
 
 def _load(

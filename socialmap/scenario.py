@@ -749,7 +749,8 @@ class Scenario:
                 )
             name = str(names[0])
         if "action" not in df.columns:
-            raise SocialMapError(f"The edits table has no 'action' column; found {list(df.columns)}.")
+            found = [str(c) for c in df.columns[:30]] + (["..."] if len(df.columns) > 30 else [])
+            raise SocialMapError(f"The edits table has no 'action' column; found {found}.")
         df["_row"] = np.arange(1, len(df) + 1)  # row numbers as in the file, whatever the step order
         if "step" in df.columns:
             df = df.sort_values("step", kind="stable")
@@ -831,6 +832,10 @@ def read_scenario(
     """
     Read a scenario from a CSV or XLSX table of edits (see :meth:`Scenario.from_frame`).
 
+    The file is read with the loaders' guards (:mod:`socialmap.io`: encodings, delimiters, decimal
+    commas, and what the file will cost checked before it is decoded), within the limits of a plan:
+    at most ``settings.max_plan_bytes`` bytes and ``settings.max_plan_edits`` edits.
+
     Parameters
     ----------
     path
@@ -844,22 +849,51 @@ def read_scenario(
     -------
     scenario
         The :class:`Scenario`.
+
+    Raises
+    ------
+    DataSourceError
+        If the file cannot be read, is not CSV or XLSX, or is over a limit.
+    ValidationError
+        Listing every bad row.
     """
+    from socialmap import io as sm_io
+    from socialmap import settings
     from socialmap.errors import DataSourceError
+    from socialmap.i18n import N_
+    from socialmap.validate import parse_number
 
     file = Path(path)
-    if not file.is_file():
-        raise DataSourceError(f"Scenario file '{file}' not found. Fix: give the path of a CSV or XLSX file.")
-    try:
-        if file.suffix.lower() in (".xlsx", ".xls"):
-            df = pd.read_excel(file)
-        else:
-            df = pd.read_csv(file, encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataSourceError(f"Scenario file '{file}' cannot be read: {exc}") from None
+    label = str(file)
+    if file.suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+        raise DataSourceError(
+            N_("{file}: a plan of edits must be a CSV or XLSX file (.csv or .xlsx). Fix: save it as one."),
+            file=label,
+        )
+    limits = sm_io._Limits(
+        settings.max_plan_bytes, settings.max_plan_edits, "max_plan_bytes", "max_plan_edits"
+    )
+    source = sm_io._read_source(file, limits=limits)
+    if source.frame is None:
+        sm_io._outcome(label, "edits", source.problems)
+        raise AssertionError("unreachable: an unread source always carries an error")
+    df = pd.DataFrame(source.frame)
+    for col in df.columns:
+        if str(col).strip().lower() in ("step", "capacity", "x", "y", "lon", "lat"):
+            grouping = str(col).strip().lower() in ("step", "capacity")
+            df[col] = [
+                _number(v) if not isinstance(v, str) else _parsed(v, source.decimal, grouping, parse_number)
+                for v in df[col]
+            ]
     if name is None and not ("scenario" in df.columns and df["scenario"].dropna().nunique() == 1):
         name = file.stem
     return Scenario.from_frame(df, name=name, crs=crs)
+
+
+def _parsed(value: str, decimal: str | None, grouping: bool, parse: Any) -> Any:
+    """Return a plan cell as a number when it is one (``"20,65"`` too), else as it is."""
+    number, ok = parse(value, decimal=decimal, grouping=grouping)
+    return number if ok else value
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -245,16 +245,22 @@ class Report:
         """
         Return the report as text in ``lang``: the verdict, then a table of the problems with their fixes.
 
-        Errors come first, then warnings, each by row. ``str(report)`` is ``report.format("en")``.
+        Errors come first, then warnings, each by row; at most ``settings.max_problems_shown`` are
+        written out, then how many more there are. ``str(report)`` is ``report.format("en")``.
 
         Parameters
         ----------
         lang
             ``en``, ``sq`` or ``sr``; ``None`` → the default language.
         """
+        from socialmap import settings
+        from socialmap.errors import more_problems
+
         lines = [self.summary(lang)]
         if not self.problems:
             return lines[0]
+        limit = max(int(settings.max_problems_shown), 1)
+        ordered = sorted(self.problems, key=_problem_order)
         rows = [
             (
                 severity_label(p.severity, lang),
@@ -263,7 +269,7 @@ class Report:
                 render(p.message, lang),
                 render(p.fix, lang),
             )
-            for p in sorted(self.problems, key=_problem_order)
+            for p in ordered[:limit]
         ]
         head = [render(N_("severity"), lang), render(N_("row"), lang), render(N_("column"), lang)]
         w_sev = max(len(head[0]), *(len(r[0]) for r in rows))
@@ -275,6 +281,8 @@ class Report:
         for sev, row, col, message, fix in rows:
             lines.append(f"  {sev:<{w_sev}}  {row:>{w_row}}  {col:<{w_col}}  {message}")
             lines.append(indent + render(Message(N_("fix: {fix}"), fix=fix), lang))
+        if len(ordered) > limit:
+            lines.append("  " + more_problems(len(ordered) - limit, lang))
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -270,7 +270,7 @@ def test_scenario_table_reports_every_bad_row(tmp_path):
         sc.Scenario.from_frame(pd.DataFrame({"x": [1]}), name="t")
     with pytest.raises(SocialMapError, match="Give the scenario a `name`"):
         sc.Scenario.from_frame(table)
-    with pytest.raises(DataSourceError, match="not found"):
+    with pytest.raises(DataSourceError, match="does not exist"):
         sc.read_scenario(tmp_path / "missing.csv")
 
 
