@@ -295,7 +295,9 @@ def test_feature_cap_message_for_every_format(tmp_path, monkeypatch, fmt):
         io.read_services(path)
     message = str(info.value)
     assert str(path) in message
-    assert "has 5 rows or features, more than the limit of 4 (`socialmap.settings.max_features`)" in message
+    # An XLSX sheet is refused while it is scanned, as soon as it passes the limit.
+    expected = "has at least 5 rows," if fmt == "xlsx" else "has 5 rows or features,"
+    assert f"{expected} more than the limit of 4 (`socialmap.settings.max_features`)" in message
     monkeypatch.setattr(settings, "max_features", 5)
     assert len(io.read_services(path)) == 5
 
@@ -663,3 +665,112 @@ def test_the_thousands_warning_and_error_are_translated(tmp_path):
         text, fix = render(problem.message, lang), render(problem.fix, lang)
         assert "(27.775)" in text  # the count, written with the language's grouping
         assert text != problem.message and fix != problem.fix
+
+
+# ------------------------------------------------------------------------------------------------
+# Options: tiny grid cells, services with no places
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1e-20, 1e-6, 9.99])
+def test_a_tiny_grid_cell_is_a_clear_error_in_the_options(size):
+    """1e-20 used to overflow the cell count into a negative number and quietly become one point per area
+    (while the provenance still said "grid"); 1e-6 was a traceback."""
+    from socialmap.errors import SocialMapError
+    from socialmap.pipeline import AnalysisConfig
+
+    with pytest.raises(SocialMapError, match=r"smaller than 10 m \(`socialmap.settings.min_cell_size_m`\)"):
+        AnalysisConfig(spreading="grid", cell_size_m=size)
+
+
+def test_a_tiny_cell_given_straight_to_the_grid_is_counted_without_overflow():
+    from socialmap.errors import SocialMapError
+    from socialmap.needs import grid_from_areas
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["a"], "population": [10.0]}, geometry=[box(0, 0, 1e4, 1e4)], crs="EPSG:32634"
+    )
+    with pytest.raises(SocialMapError, match=r"would need 1(,000){6} cells"):
+        grid_from_areas(areas, columns="population", cell_size_m=1e-5)
+
+
+@pytest.mark.parametrize("size", ["1e-20", "1e-6"])
+def test_the_cli_refuses_a_tiny_cell_with_exit_2(tmp_path, size):
+    done = subprocess.run(
+        [sys.executable, "-m", "socialmap.cli", "analyze", "--demo", "kosovo", "--cell-size-m", size,
+         "--out", str(tmp_path / "out")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "smaller than 10 m" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+ZERO_PLACES_TAXONOMY = """
+schema_version: 1
+name: test
+sources:
+  def: {citation: "by definition"}
+target_groups:
+  everyone:
+    label: {en: Everyone, sq: Të gjithë, sr: Svi}
+    rate: 1.0
+    source: def
+service_types:
+  day:
+    label: {en: Day care, sq: Qendër ditore, sr: Dnevni boravak}
+    target_groups: [everyone]
+"""
+
+
+def test_services_with_no_places_cover_no_one_in_distance_coverage(tmp_path):
+    """30 day-care centres with 0 places at b's centre and one of unknown capacity at a's centre: the
+    unknown capacity switches the type to distance coverage, where only the unknown one may count.
+    Demand at the centres (a 1,000, b 3,000, c 0, d 2,000 residents); catchment 6 km, so a's centre
+    reaches only a (b's centre is 10 km away): covered a 100 %, b and d 0 %; national 1,000 of 6,000."""
+    from worlds import CRS, square_areas, square_population, taxonomy_from_text
+
+    import socialmap
+
+    services = gpd.GeoDataFrame(
+        {
+            "service_id": [f"z{i}" for i in range(30)] + ["u"],
+            "name": [f"Zero {i}" for i in range(30)] + ["Unknown"],
+            "service_type": "day",
+            "capacity": [0.0] * 30 + [float("nan")],
+        },
+        geometry=[Point(15000, 5000)] * 30 + [Point(5000, 5000)],
+        crs=CRS,
+    )
+    res = socialmap.analyze(
+        square_areas(),
+        services,
+        square_population(),
+        taxonomy=taxonomy_from_text(tmp_path, ZERO_PLACES_TAXONOMY),
+        spreading="representative",
+        catchment_m=6000,
+        crs=CRS,
+    )
+    table = res.table.set_index("area_id")
+    assert set(table["method"]) == {"coverage"}
+    assert table.loc[["a", "b", "d"], "covered_share"].tolist() == [1.0, 0.0, 0.0]
+    assert table.loc["b", "services"] == 30  # still counted as services, with no places
+    covered = (res.demand["need"] * res.demand["covered"]).sum()
+    assert covered == pytest.approx(1000.0)
+
+
+def test_distance_coverage_leaves_out_services_with_no_places():
+    from socialmap.access import distance_coverage
+
+    demand = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0, 5000], [0, 0]), crs="EPSG:32634")
+    supply = gpd.GeoDataFrame(
+        {"capacity": [0.0, float("nan"), 3.0]},
+        geometry=gpd.points_from_xy([0, 5000, 9000], [0, 0, 0]),
+        crs="EPSG:32634",
+    )
+    cov = distance_coverage(demand, supply, catchment_m=1000)
+    assert cov["covered"].tolist() == [False, True]
+    assert cov["n_services"].tolist() == [0, 1]
+    assert cov["nearest_m"].tolist() == [5000.0, 0.0]
+    plain = distance_coverage(demand, supply[["geometry"]], catchment_m=1000)  # no capacity: every site
+    assert plain["covered"].tolist() == [True, True]
