@@ -313,6 +313,14 @@ class TaxonomyError(SocialMapError):
     """A taxonomy (service types, target groups and rates) is malformed."""
 
 
+class OutputError(SocialMapError, OSError):
+    """
+    A file cannot be written: the disk is full, the folder is read-only, the path is a folder...
+
+    Also an :class:`OSError`, so code that catches those keeps working; ``__cause__`` is the original.
+    """
+
+
 # --------------------------------------------------------------------------------------------------
 # Problems
 # --------------------------------------------------------------------------------------------------

@@ -58,13 +58,16 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import io as _stdio
 import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -79,7 +82,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap import validate as _validate
-from socialmap.errors import DataSourceError, Message, Number, Problem, ValidationError
+from socialmap.errors import DataSourceError, Message, Number, OutputError, Problem, ValidationError
 from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -195,10 +198,13 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     """
     Write a file so that readers see either the old file or the complete new one, never a part.
 
-    ``writer`` writes to a temporary path in the same folder (inside a hidden temporary directory, with
-    the target's own file name, so writers that choose the format from the name work); the result is
-    then moved over ``path`` with ``os.replace``. If ``writer`` fails, ``path`` is left as it was and
-    the temporary file is removed. Missing parent folders are created.
+    ``writer`` writes to a temporary path in the same folder (inside a hidden scratch folder
+    ``.<name>.<process id>.<random>.tmp``, with the target's own file name, so writers that choose the
+    format from the name work); the result is then moved over ``path`` with ``os.replace``. If ``writer``
+    fails, ``path`` is left as it was and the scratch folder is removed. A scratch folder left by a writer
+    that was killed (``kill -9``, a power cut) is removed by the next write of the same file once its
+    process is gone (or after a day). Missing parent folders are created. A replaced file's permission
+    bits are kept, except setuid, setgid and sticky, which are never copied.
 
     Parameters
     ----------
@@ -213,6 +219,12 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     path
         The written file.
 
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (the disk is full, the folder is read-only, ``path`` is a folder):
+        a message naming the file and how to fix it; also an ``OSError``.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -221,27 +233,127 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     'hello'
     """
     target = Path(path)
+    label = str(target)
     if target.is_dir():
-        raise IsADirectoryError(f"`path` {str(target)!r} is a folder; name the file to write.")
+        raise _is_a_folder(label)
     folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    # The scratch folder's name starts with the target's (cut, to stay within the system's name limit).
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name[:_SCRATCH_NAME]}.", suffix=".tmp", dir=folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_scratch(folder, target.name)
+        # The scratch folder's name starts with the target's (cut, to stay within the system's name limit).
+        prefix = f".{target.name[:_SCRATCH_NAME]}.{os.getpid()}."
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=folder))
+    except OSError as exc:
+        raise _output_error(label, exc) from exc
     try:
         temporary = scratch / target.name
         writer(temporary)
         if not temporary.is_file():
-            raise OSError(f"The writer did not create the file {str(temporary)!r}: nothing was written.")
+            raise OutputError(
+                N_("The writer did not create the file {file}: nothing was written."), file=str(temporary)
+            )
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
-        if target.exists():  # keep the permissions of the file being replaced
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        if target.exists():  # keep the permissions of the file being replaced, never setuid/setgid/sticky
+            os.chmod(temporary, target.stat().st_mode & 0o777)
         os.replace(temporary, target)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise _output_error(label, exc) from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _fsync_folder(folder)
     logger.info("wrote %s", target)
     return target
+
+
+#: Errors of the file system whose cause a person can fix, by ``errno``.
+_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG})
+_DENIED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _output_error(label: str, exc: OSError) -> OutputError:
+    """Describe why ``label`` could not be written, for a person."""
+    reason = _plain(exc.strerror or str(exc) or type(exc).__name__)
+    if exc.errno in _FULL:
+        return OutputError(
+            N_(
+                "{file} cannot be written: the disk is full ({error}). Nothing was changed. Fix: free some "
+                "space, or write to another disk or folder."
+            ),
+            file=label,
+            error=reason,
+        )
+    if exc.errno in _DENIED:
+        return OutputError(
+            N_(
+                "{file} cannot be written: the folder is read-only, or you may not write there ({error}). "
+                "Fix: choose a folder you can write to (e.g. in your home folder), or change its permissions."
+            ),
+            file=label,
+            error=reason,
+        )
+    if exc.errno == errno.EISDIR:
+        return _is_a_folder(label)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return OutputError(
+            N_(
+                "{file} cannot be written: a part of its path ({part}) is a file, not a folder. Fix: choose "
+                "another folder, or rename that file."
+            ),
+            file=label,
+            part=str(exc.filename or Path(label).parent),
+        )
+    return OutputError(
+        N_("{file} cannot be written: {error}. Fix: check the path and the folder."), file=label, error=reason
+    )
+
+
+def _is_a_folder(label: str) -> OutputError:
+    return OutputError(
+        N_("{file} is a folder, so no file can be written there. Fix: name the file, e.g. {example}."),
+        file=label,
+        example=str(Path(label) / "results.csv"),
+    )
+
+
+#: A scratch folder of :func:`write_atomic` is removed by a later write once this old, whatever its process.
+_STALE_SCRATCH_S = 24 * 3600
+
+
+def _remove_stale_scratch(folder: Path, name: str) -> None:
+    """Remove scratch folders of earlier writes of ``name`` whose writer is gone (killed, or a day old)."""
+    pattern = re.compile(rf"\.{re.escape(name[:_SCRATCH_NAME])}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = int(found.group(1)) if found.group(1) else None
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_SCRATCH_S
+        except OSError:
+            continue
+        if old or (pid is not None and pid != os.getpid() and not _process_alive(pid)):
+            logger.info("removing %s, left by an interrupted write", entry.path)
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there; rely on the age
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -512,6 +624,24 @@ def _read_source(
             Message(N_("{file} is a folder, not a file."), file=label),
             Message(N_("Name a file: {formats}."), formats=_supported()),
         )
+    try:
+        return _dispatch(file, label, layer=layer, sheet=sheet, encoding=encoding, limits=limits)
+    except OSError as exc:  # e.g. no permission to read it; the readers' own failures are already messages
+        raise _SourceError(
+            Message(N_("{file} cannot be opened: {error}"), file=label, error=_exception_text(exc)),
+            N_("Check the path, and that you may read the file."),
+        ) from exc
+
+
+def _dispatch(
+    file: Path,
+    label: str,
+    *,
+    layer: str | int | None,
+    sheet: str | int | None,
+    encoding: str | None,
+    limits: _Limits,
+) -> _Source:
     suffix = file.suffix.lower()
     if suffix == ".shp":
         size = sum(p.stat().st_size for p in file.parent.iterdir() if p.stem == file.stem and p.is_file())

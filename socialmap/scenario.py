@@ -1076,6 +1076,8 @@ def run_scenario(
     inputs = _inputs(base_inputs)
     edited = scenario.apply(inputs.services, taxonomy=inputs.taxonomy)
     before = base if base is not None else inputs.analyze(config=config)
+    changes = service_changes(inputs.services, edited)
+    _check_inside_areas(scenario, changes, before.areas)
     after = inputs.analyze(edited, config=config)
     edits = scenario.to_frame().drop(columns="scenario").to_dict("records")
     after = replace(
@@ -1086,9 +1088,66 @@ def run_scenario(
         },
     )
     logger.info("scenario %r: %d edit(s)", scenario.name, len(scenario.edits))
-    return ScenarioRun(
-        scenario, edited, before, after, compare(before, after), service_changes(inputs.services, edited)
-    )
+    return ScenarioRun(scenario, edited, before, after, compare(before, after), changes)
+
+
+def _check_inside_areas(scenario: Scenario, changes: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> None:
+    """
+    Refuse added or moved services that lie outside every area (swapped or foreign coordinates).
+
+    Such a service would reach no one the analysis counts, and the comparison would quietly show no
+    change. Where swapping longitude and latitude puts the point in an area, the message says which.
+    """
+    from socialmap.errors import N_, Message
+
+    placed = changes[changes["change"].astype(str).str.contains("added|moved", regex=True)]
+    placed = placed[placed.geometry.notna() & ~placed.geometry.is_empty]
+    if placed.empty or areas is None or len(areas) == 0:
+        return
+    at = placed.to_crs(areas.crs)
+    inside = gpd.sjoin(at[["geometry"]], areas[["geometry"]], how="left", predicate="intersects")
+    outside = inside[inside["index_right"].isna()].index.unique()
+    if len(outside) == 0:
+        return
+    lonlat = placed.loc[outside].to_crs("EPSG:4326")
+    swapped = gpd.GeoSeries(
+        shapely.points(lonlat.geometry.y.to_numpy(), lonlat.geometry.x.to_numpy()), crs="EPSG:4326"
+    ).to_crs(areas.crs)
+    names = areas["name"] if "name" in areas.columns else areas["area_id"]
+    problems = []
+    for (_, row), flipped in zip(lonlat.iterrows(), swapped, strict=True):
+        hit = areas.index[areas.geometry.intersects(flipped)]
+        where = Message(
+            N_("The new service '{service}' at longitude {lon}, latitude {lat} lies outside every area.")
+            if row["change"] == "added"
+            else N_(
+                "The service '{service}', moved to longitude {lon}, latitude {lat}, lies outside every area."
+            ),
+            service=str(row["service_id"]),
+            lon=f"{row.geometry.x:.5f}",
+            lat=f"{row.geometry.y:.5f}",
+        )
+        if len(hit):
+            message = Message(
+                N_("{where} With longitude and latitude swapped it would lie in {area}."),
+                where=where,
+                area=str(names.loc[hit[0]]),
+            )
+        else:
+            message = where
+        problems.append(
+            Problem(
+                f"scenario {scenario.name!r}",
+                None,
+                "lon/lat",
+                message,
+                N_(
+                    "Check the coordinates: longitude (east, e.g. 21.1) first, then latitude (north, e.g. "
+                    "42.6); give the place inside one of the areas analysed."
+                ),
+            )
+        )
+    raise ValidationError(problems)
 
 
 def run_scenarios(

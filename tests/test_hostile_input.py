@@ -8,7 +8,9 @@ half-written file over a good one.
 
 from __future__ import annotations
 
+import errno
 import io as _stdio
+import itertools
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import textwrap
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -471,18 +474,34 @@ def test_ctrl_c_during_a_real_write_leaves_the_old_file_and_no_temporary(tmp_pat
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_a_killed_writer_leaves_the_old_file_whole(tmp_path):
-    """SIGKILL gives no chance to clean up: the old file is still whole; only a hidden scratch folder
-    is left, which the next write ignores."""
+def test_a_killed_writer_leaves_the_old_file_whole_and_the_next_write_cleans_up(tmp_path):
+    """SIGKILL gives no chance to clean up: the old file is still whole and a hidden scratch folder named
+    with the writer's process id is left; the next write of the file removes it (its process is gone)."""
     target, old = _old_file(tmp_path)
     child = _start_writer(target)
     child.kill()
     child.communicate(timeout=60)
     assert target.read_bytes() == old
     leftovers = [p for p in tmp_path.iterdir() if p.name != "gaps.csv"]
-    assert all(p.name.startswith(".gaps.csv.") and p.name.endswith(".tmp") for p in leftovers)
+    assert len(leftovers) == 1 and leftovers[0].name.startswith(f".gaps.csv.{child.pid}.")
+    assert leftovers[0].name.endswith(".tmp")
     io.write_atomic(target, lambda p: p.write_text("new\n"))
     assert target.read_text() == "new\n"
+    assert every_file(tmp_path) == ["gaps.csv"]
+
+
+def test_scratch_folders_of_live_writers_and_other_files_are_left_alone(tmp_path):
+    target, _ = _old_file(tmp_path)
+    mine = tmp_path / f".gaps.csv.{os.getpid()}.abcdefgh.tmp"  # a write of this process, under way
+    other = tmp_path / ".other.csv.1.abcdefgh.tmp"  # another file's
+    user = tmp_path / ".gaps.csv.notes"  # not a scratch folder at all
+    for folder in (mine, other, user):
+        folder.mkdir()
+    dead = tmp_path / ".gaps.csv.abcdefgh.tmp"  # the old naming, without a process id: left a day ago
+    dead.mkdir()
+    os.utime(dead, (time.time() - 2 * 86400,) * 2)
+    io.write_atomic(target, lambda p: p.write_text("new\n"))
+    assert every_file(tmp_path) == sorted(["gaps.csv", mine.name, other.name, user.name])
 
 
 def test_write_atomic_with_a_very_long_file_name(tmp_path):
@@ -774,3 +793,250 @@ def test_distance_coverage_leaves_out_services_with_no_places():
     assert cov["nearest_m"].tolist() == [5000.0, 0.0]
     plain = distance_coverage(demand, supply[["geometry"]], catchment_m=1000)  # no capacity: every site
     assert plain["covered"].tolist() == [True, True]
+
+
+
+# ------------------------------------------------------------------------------------------------
+# Faults: full disks, read-only folders, folders as files, unwritable caches, slow servers
+# ------------------------------------------------------------------------------------------------
+
+
+def test_write_atomic_does_not_copy_setuid_setgid_or_sticky_bits(tmp_path):
+    target, _ = _old_file(tmp_path)
+    os.chmod(target, 0o7755)
+    assert target.stat().st_mode & 0o7000  # the system let us set them (it does for the owner)
+    io.write_atomic(target, lambda p: p.write_text("new\n"))
+    assert target.stat().st_mode & 0o7777 == 0o755
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_the_old_file(tmp_path):
+    from socialmap.errors import OutputError, message
+
+    target, old = _old_file(tmp_path)
+
+    def full(path: Path) -> None:
+        path.write_bytes(b"area_id")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError) as info:
+        io.write_atomic(target, full)
+    assert str(target) in str(info.value) and "the disk is full" in str(info.value)
+    assert isinstance(info.value, OSError)
+    assert message(info.value, "sq") != str(info.value)
+    assert target.read_bytes() == old and every_file(tmp_path) == ["gaps.csv"]
+
+
+def test_a_read_only_folder_is_a_clear_error(tmp_path, monkeypatch):
+    """Simulated (root may write anywhere): making the scratch folder is refused with EACCES."""
+    from socialmap.errors import OutputError
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    with pytest.raises(OutputError, match="the folder is read-only, or you may not write there"):
+        io.write_atomic(tmp_path / "gaps.csv", lambda p: p.write_text("x"))
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root ignores permission bits")
+def test_a_really_read_only_folder_is_a_clear_error(tmp_path):
+    from socialmap.errors import OutputError
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(OutputError, match="the folder is read-only"):
+            io.write_atomic(folder / "gaps.csv", lambda p: p.write_text("x"))
+    finally:
+        folder.chmod(0o755)
+
+
+def test_an_output_path_that_is_a_folder_or_under_a_file_is_a_clear_error(tmp_path):
+    from socialmap.errors import OutputError
+
+    with pytest.raises(OutputError, match="is a folder, so no file can be written there"):
+        io.write_atomic(tmp_path, lambda p: p.write_text("x"))
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"a part of its path .* is a file, not a folder"):
+        io.write_atomic(tmp_path / "notes.txt" / "gaps.csv", lambda p: p.write_text("x"))
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def _cli(*args: str, env: dict | None = None, code: str | None = None) -> subprocess.CompletedProcess:
+    """Run the command line (``code``: Python run first in the child, e.g. to simulate a fault)."""
+    run = "import sys\nfrom socialmap.cli import main\nsys.argv[1:] = sys.argv[2:]\nmain()"
+    prelude = (code or "") + "\n" + run
+    return subprocess.run(
+        [sys.executable, "-c", prelude, "socialmap", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _assert_clean_failure(done: subprocess.CompletedProcess, *needles: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    for needle in needles:
+        assert needle in done.stderr, done.stderr[-2000:]
+
+
+def test_cli_a_full_disk_exits_2_with_a_message(tmp_path):
+    full = (
+        "import errno, os\n"
+        "def full(fd): raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "os.fsync = full"
+    )
+    out = tmp_path / "table.csv"
+    done = _cli("export", "--demo", "kosovo", "--out", str(out), code=full)
+    _assert_clean_failure(done, f"{out} cannot be written: the disk is full")
+    assert every_file(tmp_path) == []
+
+
+def test_cli_a_read_only_folder_exits_2_with_a_message(tmp_path):
+    denied = (
+        "import errno, tempfile\n"
+        "def denied(*a, **k): raise PermissionError(errno.EROFS, 'Read-only file system')\n"
+        "tempfile.mkdtemp = denied"
+    )
+    done = _cli("map", "--demo", "kosovo", "--out", str(tmp_path / "map.png"), code=denied)
+    _assert_clean_failure(done, "the folder is read-only, or you may not write there (Read-only file system)")
+
+
+def test_cli_an_output_path_that_is_a_folder_exits_2(tmp_path):
+    (tmp_path / "report.pdf").mkdir()
+    done = _cli("brief", "--demo", "kosovo", "--out", str(tmp_path / "report.pdf"))
+    _assert_clean_failure(done, "is a folder, so no file can be written there")
+    (tmp_path / "file").write_text("x")
+    done = _cli("analyze", "--demo", "kosovo", "--out", str(tmp_path / "file"))
+    _assert_clean_failure(done, "cannot be read or written")
+
+
+def test_cli_an_unwritable_cache_exits_2_with_the_setting_to_change(tmp_path):
+    (tmp_path / "file").write_text("x")
+    done = _cli("fetch-boundaries", "XKX", env={"SOCIALMAP_CACHE_DIR": str(tmp_path / "file" / "cache")})
+    _assert_clean_failure(done, "The cache folder", "cannot be written", "SOCIALMAP_CACHE_DIR")
+
+
+@pytest.mark.parametrize("kind", ["csv-without-coordinates", "png", "folder", "polygons", "missing"])
+def test_cli_candidates_of_the_wrong_kind_exit_2(tmp_path, kind):
+    path = {
+        "csv-without-coordinates": tmp_path / "sites.csv",
+        "png": tmp_path / "sites.png",
+        "folder": tmp_path,
+        "polygons": REPO / "data" / "boundaries" / "kosovo_municipalities.geojson",
+        "missing": tmp_path / "none.geojson",
+    }[kind]
+    (tmp_path / "sites.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "sites.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    done = _cli(
+        "optimise", "--demo", "kosovo", "--service-type", "day_care_disability", "--k", "1",
+        "--cell-size-m", "5000", "--candidates", str(path),
+    )  # fmt: skip
+    needle = {
+        "csv-without-coordinates": "holds no points",
+        "png": "cannot tell the format from the ending '.png'",
+        "folder": "is a folder, not a file",
+        "polygons": "must hold points",
+        "missing": "does not exist",
+    }[kind]
+    _assert_clean_failure(done, needle)
+
+
+def test_cli_candidates_from_a_csv_of_coordinates_are_read(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text("label,lat,lon\nPrishtina,42.6629,21.1655\nPeja,42.6593,20.2887\n")
+    done = _cli(
+        "optimise", "--demo", "kosovo", "--service-type", "day_care_disability", "--k", "1",
+        "--cell-size-m", "5000", "--candidates", str(path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Prishtina" in done.stdout or "Peja" in done.stdout or "1 new site" in done.stdout
+
+
+def _trickling_server(headers_first: bool) -> tuple[str, Callable[[], None]]:
+    """A server on 127.0.0.1 that sends one byte every 0.2 s, forever (of its headers, or of its body)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            if headers_first:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+            payload = b"X-Slow: " if not headers_first else b'{"type": "FeatureCollection" '
+            for byte in itertools.cycle(payload):
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        server.close()
+
+    return f"http://127.0.0.1:{server.getsockname()[1]}", close
+
+
+@pytest.mark.parametrize("headers_first", [False, True], ids=["trickled-headers", "trickled-body"])
+def test_fetch_boundaries_stops_a_trickling_server_at_its_deadline(tmp_path, monkeypatch, headers_first):
+    from socialmap import datasets
+    from socialmap.errors import DataSourceError
+
+    base, close = _trickling_server(headers_first)
+    monkeypatch.setenv("SOCIALMAP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOCIALMAP_GEOBOUNDARIES_URL", base + "/{iso}-{level}.geojson")
+    monkeypatch.setattr(settings, "download_deadline_s", 1.5)
+    monkeypatch.setattr(settings, "download_timeout_s", 30.0)  # never reached: every read gets a byte
+    start = time.monotonic()
+    try:
+        with pytest.raises(DataSourceError, match=r"took longer than 1.5 s .*download_deadline_s"):
+            datasets.fetch_boundaries("XKX", level="ADM2")
+    finally:
+        close()
+    assert time.monotonic() - start < 10
+    assert not list((tmp_path / "cache").rglob("*.geojson"))
+
+
+def test_a_scenario_that_adds_a_service_outside_every_area_is_refused():
+    """Rahovec's seat is at about 20.65 E, 42.40 N; written the other way round it is in the sea off
+    Somalia. The new service would serve no one counted, and the comparison would show nothing."""
+    from socialmap.scenario import Scenario, new_service, run_scenario
+
+    plan = Scenario("swapped").add(
+        new_service("day_care_disability", (42.40, 20.65), crs="EPSG:4326", capacity=30, service_id="n1")
+    )
+    config = {"spreading": "representative", "service_types": ("day_care_disability",)}
+    from socialmap.pipeline import AnalysisConfig
+
+    with pytest.raises(ValidationError) as info:
+        run_scenario({"demo": "kosovo"}, plan, AnalysisConfig(**config))
+    (problem,) = info.value.errors
+    assert "'n1' at longitude 42.40000, latitude 20.65000 lies outside every area" in problem.message
+    assert "With longitude and latitude swapped it would lie in Rahovec" in problem.message
+    assert "longitude (east" in problem.fix
+    inside = Scenario("right").add(
+        new_service("day_care_disability", (20.65, 42.40), crs="EPSG:4326", capacity=30, service_id="n1")
+    )
+    run = run_scenario({"demo": "kosovo"}, inside, AnalysisConfig(**config))
+    assert run.changes["change"].tolist() == ["added"]
+
+
+def test_streamlit_accepts_no_larger_upload_than_the_loaders():
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * 2**20 == settings.max_upload_bytes
