@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 from shapely.geometry import Point, box
@@ -1040,3 +1041,40 @@ def test_streamlit_accepts_no_larger_upload_than_the_loaders():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["maxUploadSize"] * 2**20 == settings.max_upload_bytes
+
+
+# ------------------------------------------------------------------------------------------------
+# Spreadsheet formulas in look-alike characters
+# ------------------------------------------------------------------------------------------------
+
+FORMULA_VARIANTS = [
+    "\uff1d1+1",  # full-width equals sign
+    "\uff0bcmd|' /C calc'!A0",  # full-width plus
+    "\uff0d2+3",  # full-width hyphen-minus
+    "\uff20SUM(A1:A3)",  # full-width commercial at
+    "\ufe66HYPERLINK(\"http://x\")",  # small equals sign
+    "\u207a1",  # superscript plus
+    "\u200b=1+1",  # zero-width space, then =
+    "\ufeff=1+1",  # byte-order mark, then =
+    " =1+1",  # a space, then =
+    "\u3000\uff1d1",  # ideographic space, then full-width =
+]
+
+
+@pytest.mark.parametrize("text", FORMULA_VARIANTS, ids=[f"U+{ord(t[0]):04X}" for t in FORMULA_VARIANTS])
+def test_look_alike_formula_characters_are_neutralised_in_every_table(tmp_path, text):
+    import unicodedata
+
+    from openpyxl import load_workbook
+
+    from socialmap.export import neutralise_value, write_csv, write_xlsx
+
+    assert unicodedata.normalize("NFKC", text).lstrip(" \u200b\ufeff")[0] in "=+-@"  # really a look-alike
+    assert neutralise_value(text) == "'" + text
+    frame = pd.DataFrame({"name": [text, "Pejë"], "n": [1, -2]})
+    book = load_workbook(write_xlsx({"t": frame}, tmp_path / "t.xlsx"))
+    cell = book["t"]["A2"]
+    assert cell.value == "'" + text and cell.data_type == "s"
+    assert book["t"]["A3"].value == "Pejë" and book["t"]["B3"].value == -2
+    back = pd.read_csv(write_csv(frame, tmp_path / "t.csv"), encoding="utf-8-sig", dtype=str)
+    assert back["name"].tolist() == ["'" + text, "Pejë"]
