@@ -206,6 +206,10 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     process is gone (or after a day). Missing parent folders are created. A replaced file's permission
     bits are kept, except setuid, setgid and sticky, which are never copied.
 
+    The dates a writer stamps into an XLSX workbook (its ZIP members' times, ``docProps/core.xml``) or a
+    GeoPackage (``gpkg_contents.last_change``) are set to :func:`socialmap.settings.output_datetime`, so
+    that the same content gives the same bytes.
+
     Parameters
     ----------
     path
@@ -252,6 +256,7 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
             raise OutputError(
                 N_("The writer did not create the file {file}: nothing was written."), file=str(temporary)
             )
+        _reproducible(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
         if target.exists():  # keep the permissions of the file being replaced, never setuid/setgid/sticky
@@ -266,6 +271,37 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     _fsync_folder(folder)
     logger.info("wrote %s", target)
     return target
+
+
+def _reproducible(path: Path) -> None:
+    """Set the dates a writer stamped into an XLSX or GeoPackage file to the outputs' timestamp."""
+    suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        _reproducible_zip(path, settings.output_datetime())
+    elif suffix == ".gpkg":
+        import sqlite3
+
+        stamp = settings.output_datetime().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)\b[^>]*>)[^<]*(</dcterms:)")
+
+
+def _reproducible_zip(path: Path, when: Any) -> None:
+    """Rewrite a ZIP (an XLSX) with every member dated ``when`` and the workbook's core dates set to it."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # ZIP cannot hold earlier dates
+    source_bytes = path.read_bytes()
+    with zipfile.ZipFile(_stdio.BytesIO(source_bytes)) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+            target.writestr(entry, data)
 
 
 #: Errors of the file system whose cause a person can fix, by ``errno``.

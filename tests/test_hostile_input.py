@@ -8,7 +8,9 @@ half-written file over a good one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import inspect
 import io as _stdio
 import itertools
 import os
@@ -541,7 +543,7 @@ _OUTPUTS = textwrap.dedent(
     import sys, warnings
     from pathlib import Path
     import socialmap
-    from socialmap import io
+    from socialmap import io, settings
 
     out = Path(sys.argv[1])
     with warnings.catch_warnings():
@@ -550,30 +552,145 @@ _OUTPUTS = textwrap.dedent(
     io.write_atomic(out / "services.csv", lambda p: services.to_csv(p, index=False))
     table = socialmap.analyze(demo="kosovo", method="coverage").table
     io.write_atomic(out / "table.csv", lambda p: table.to_csv(p, index=False))
+    write_every_format(out)
+    print(settings.output_datetime().isoformat())
     """
 )
 
+def write_every_format(out: Path) -> None:
+    """Write every output format of one small analysis into ``out`` (run in a child, and in-process)."""
+    import socialmap
+    from socialmap import export, maps, report, static
+    from socialmap.costing import places_and_budget
+    from socialmap.pipeline import AnalysisConfig
+    from socialmap.scenario import Scenario, new_service, run_scenario
+
+    config = AnalysisConfig(spreading="representative", service_types=("csw", "day_care_disability"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the demo's unknown capacities, small counts hidden
+        res = socialmap.analyze(demo="kosovo", config=config)
+        for suffix in ("csv", "xlsx", "gpkg", "geojson"):
+            export.export_table(res, out / f"table.{suffix}")
+        export.write_result(res, out / "result")  # areas.gpkg, areas.csv, map.html, provenance.json
+        figure = static.gap_map(res)
+        for suffix in ("png", "svg", "pdf"):
+            static.save_figure(figure, out / f"map.{suffix}")
+        report.brief(res, path=out / "brief.pdf")
+        maps.save_map(maps.choropleth_map(res.areas, "composite_gap"), out / "choropleth.html")
+        places_and_budget(res, standards={"csw": 0.5}, unit_costs={"csw": 9000}).write(out / "costing.xlsx")
+        plan = Scenario("one more").add(
+            new_service("day_care_disability", (20.65, 42.40), crs="EPSG:4326", capacity=30, service_id="n1")
+        )
+        run_scenario({"demo": "kosovo"}, plan, config, base=res).comparison.write(out / "scenario.xlsx")
+
+
+_OUTPUTS = _OUTPUTS.replace(
+    "write_every_format(out)",
+    textwrap.dedent(inspect.getsource(write_every_format)) + "\nwrite_every_format(out)",
+)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+#: 2023-11-14 22:13:20 UTC
+EPOCH = "1700000000"
+
 
 def test_outputs_are_byte_identical_across_runs_with_different_hash_seeds(tmp_path):
-    """Two processes with different string hashing (so any set or dict-of-set iteration would differ):
-    the demo analysis table and a CSV read and written back come out byte for byte the same."""
+    """Two processes with different string hashing (so any set or dict-of-set iteration would differ)
+    and SOURCE_DATE_EPOCH set: the demo analysis table, a CSV read and written back, and every output
+    format (CSV, XLSX, GeoPackage, GeoJSON, PNG, SVG, PDF maps and briefs, map.html, the costing and
+    scenario workbooks) come out byte for byte the same, and carry that date."""
     outputs = {}
     for hash_seed in ("1", "2"):
         out = tmp_path / f"run{hash_seed}"
         out.mkdir()
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "SOURCE_DATE_EPOCH": EPOCH}
         done = subprocess.run(
             [sys.executable, "-c", _OUTPUTS, str(out), str(DEMO_SERVICES)],
             cwd=REPO,
             env=env,
             capture_output=True,
-            timeout=300,
+            timeout=600,
         )
-        assert done.returncode == 0, done.stderr.decode()
-        outputs[hash_seed] = {name: (out / name).read_bytes() for name in ("services.csv", "table.csv")}
-    assert outputs["1"] == outputs["2"]
-    table = outputs["1"]["table.csv"]
-    assert table.count(b"\n") > 38 and table.startswith(b"area_id,name,")
+        assert done.returncode == 0, done.stderr.decode()[-3000:]
+        assert done.stdout.decode().split()[-1] == "2023-11-14T22:13:20+00:00"
+        outputs[hash_seed] = _files(out)
+    assert outputs["1"].keys() == outputs["2"].keys()
+    different = [name for name in outputs["1"] if outputs["1"][name] != outputs["2"][name]]
+    assert different == []
+    files = outputs["1"]
+    assert {"table.xlsx", "table.gpkg", "map.pdf", "map.svg", "brief.pdf", "choropleth.html"} <= set(files)
+    assert {"result/map.html", "result/areas.gpkg", "costing.xlsx", "scenario.xlsx"} <= set(files)
+    table = files["table.csv"]
+    assert files["table.csv"].count(b"\n") > 38
+    assert files["services.csv"].count(b"\n") > 38 and table
+    _assert_dated(tmp_path / "run1", "2023-11-14T22:13:20")
+
+
+def _assert_dated(folder: Path, stamp: str) -> None:
+    """Every format's own date fields carry ``stamp`` (ISO, UTC, to the second)."""
+    import sqlite3
+
+    compact = stamp.replace("-", "").replace(":", "").replace("T", "")
+    for name in ("table.xlsx", "costing.xlsx", "scenario.xlsx"):
+        with zipfile.ZipFile(folder / name) as book:
+            core = book.read("docProps/core.xml").decode()
+            assert core.count(f">{stamp}Z<") == 2, (name, core)  # created and modified
+            assert {i.date_time for i in book.infolist()} == {
+                tuple(int(x) for x in (stamp[:4], stamp[5:7], stamp[8:10], stamp[11:13], stamp[14:16]))
+                + (int(stamp[17:19]) // 2 * 2,)
+            }
+    for name in ("table.gpkg", "result/areas.gpkg"):
+        with contextlib.closing(sqlite3.connect(folder / name)) as db:
+            changes = {row[0] for row in db.execute("SELECT last_change FROM gpkg_contents")}
+        assert changes == {f"{stamp}.000Z"}, (name, changes)
+    for name in ("map.pdf", "brief.pdf"):
+        data = (folder / name).read_bytes()
+        assert f"/CreationDate (D:{compact}".encode() in data, name
+        assert b"D:20000101" not in data
+    assert f"<dc:date>{stamp}Z</dc:date>" in (folder / "map.svg").read_text(encoding="utf-8")
+
+
+def test_every_format_written_twice_in_one_process_is_byte_identical(tmp_path):
+    """Without SOURCE_DATE_EPOCH: the outputs carry today's date at 00:00 UTC (never the time of
+    saving, nor random ids), so two writes two seconds apart are the same, byte for byte."""
+    from socialmap import settings
+
+    for _attempt in range(2):  # a second try only if midnight passed during the first
+        day = settings.output_datetime()
+        runs = []
+        for run in range(2):
+            out = tmp_path / f"try{_attempt}" / f"run{run}"
+            out.mkdir(parents=True)
+            write_every_format(out)
+            runs.append(_files(out))
+            time.sleep(2.1)  # a new second, and a new two-second ZIP time, for anything stamped "now"
+        if settings.output_datetime() == day:
+            break
+    assert [name for name in runs[0] if runs[0][name] != runs[1][name]] == []
+    assert day.hour == day.minute == day.second == 0
+    _assert_dated(out.parent / "run0", day.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_the_visible_date_follows_source_date_epoch(monkeypatch):
+    from socialmap.i18n import format_date
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    assert format_date(None, "en") == "Nov 14, 2023"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    monkeypatch.setattr(settings, "output_date", "2024-03-01")
+    assert format_date(None, "en") == "Mar 1, 2024"
+
+
+def test_a_malformed_source_date_epoch_is_a_clear_error(monkeypatch):
+    from socialmap.errors import SocialMapError
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(SocialMapError, match="SOURCE_DATE_EPOCH='yesterday' is not a number of seconds"):
+        settings.output_datetime()
 
 
 def test_a_zip_is_read_the_same_whatever_the_order_of_its_members(tmp_path):
