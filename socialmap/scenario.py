@@ -34,7 +34,7 @@ import shapely
 from pyproj import CRS
 
 from socialmap.crs import require_crs
-from socialmap.errors import CRSError, Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, CRSError, Message, Problem, SocialMapError, ValidationError
 from socialmap.pipeline import AnalysisConfig, Result, analyze
 
 logger = logging.getLogger(__name__)
@@ -741,6 +741,7 @@ class Scenario:
         """
         df = pd.DataFrame(frame).copy()
         df.columns = [str(c).strip().lower() for c in df.columns]
+        _refuse_repeated_columns(df.columns, f"scenario {name!r}" if name is not None else "scenario")
         if name is None:
             names = df["scenario"].dropna().astype(str).unique() if "scenario" in df.columns else []
             if len(names) != 1:
@@ -752,13 +753,28 @@ class Scenario:
             found = [str(c) for c in df.columns[:30]] + (["..."] if len(df.columns) > 30 else [])
             raise SocialMapError(f"The edits table has no 'action' column; found {found}.")
         df["_row"] = np.arange(1, len(df) + 1)  # row numbers as in the file, whatever the step order
+        problems: list[Problem] = []
+        label = f"scenario {name!r}"
         if "step" in df.columns:
+            steps = [math.nan if _blank(v) else _number(v) for v in df["step"]]
+            for row_no, value in zip(df["_row"], steps, strict=True):
+                if not isinstance(value, float) or math.isinf(value):
+                    problems.append(
+                        Problem(
+                            label,
+                            int(row_no),
+                            "step",
+                            Message(N_("'step' is '{value}', not a number."), value=str(value)[:40]),
+                            N_("Number the edits 1, 2, 3… in the order they apply, or leave 'step' empty."),
+                        )
+                    )
+            if problems:
+                raise ValidationError(problems)
+            df["step"] = steps
             df = df.sort_values("step", kind="stable")
         lonlat = "lon" in df.columns and "lat" in df.columns
         xcol, ycol = ("lon", "lat") if lonlat else ("x", "y")
-        problems: list[Problem] = []
         scenario = cls(name)
-        label = f"scenario {name!r}"
         for _, row in df.iterrows():
             row_no = int(row["_row"])
             row_crs = "EPSG:4326" if lonlat else (crs if _blank(row.get("crs")) else row.get("crs"))
@@ -771,6 +787,27 @@ class Scenario:
         if problems:
             raise ValidationError(problems)
         return scenario
+
+
+def _refuse_repeated_columns(columns: Iterable[Any], label: str) -> None:
+    """Raise a ValidationError naming every column that appears twice, capitals and spaces aside."""
+    names = [str(c).strip().lower() for c in columns]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ValidationError(
+            [
+                Problem(
+                    label,
+                    None,
+                    col,
+                    Message(
+                        N_("Two or more columns are named '{col}' (capitals and spaces aside)."), col=col
+                    ),
+                    Message(N_("Keep one column '{col}': rename or delete the others."), col=col),
+                )
+                for col in repeated
+            ]
+        )
 
 
 class _RowError(SocialMapError):
@@ -878,6 +915,7 @@ def read_scenario(
         sm_io._outcome(label, "edits", source.problems)
         raise AssertionError("unreachable: an unread source always carries an error")
     df = pd.DataFrame(source.frame)
+    _refuse_repeated_columns(df.columns, label)
     for col in df.columns:
         if str(col).strip().lower() in ("step", "capacity", "x", "y", "lon", "lat"):
             grouping = str(col).strip().lower() in ("step", "capacity")
@@ -1098,8 +1136,6 @@ def _check_inside_areas(scenario: Scenario, changes: gpd.GeoDataFrame, areas: gp
     Such a service would reach no one the analysis counts, and the comparison would quietly show no
     change. Where swapping longitude and latitude puts the point in an area, the message says which.
     """
-    from socialmap.errors import N_, Message
-
     placed = changes[changes["change"].astype(str).str.contains("added|moved", regex=True)]
     placed = placed[placed.geometry.notna() & ~placed.geometry.is_empty]
     if placed.empty or areas is None or len(areas) == 0:

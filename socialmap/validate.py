@@ -1328,8 +1328,26 @@ _SWAPPED_POINT = {
 
 
 def _start(frame: pd.DataFrame, file: str, rows: _Ints | None) -> tuple[pd.DataFrame, _Collector]:
-    frame = frame.reset_index(drop=True)
+    frame = _geometry_as_geometry(frame.reset_index(drop=True))
     return frame, _Collector(file, np.arange(1, len(frame) + 1) if rows is None else rows)
+
+
+def _geometry_as_geometry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Name the active geometry column ``geometry`` before any column is matched to the contract.
+
+    A GeoParquet or GeoPackage file may call its geometry column anything, even ``area_id``; left under
+    that name it would be taken for the ids. Another column already called ``geometry`` (WKT text, say)
+    is kept beside it as ``geometry_2``.
+    """
+    name = _geometry_name(frame)
+    if name is None or name == "geometry":
+        return frame
+    assert isinstance(frame, gpd.GeoDataFrame)
+    if "geometry" in frame.columns:
+        taken = {str(col) for col in frame.columns}
+        spare = next(f"geometry_{i}" for i in range(2, len(taken) + 3) if f"geometry_{i}" not in taken)
+        frame = frame.rename(columns={"geometry": spare})
+    return frame.rename_geometry("geometry")
 
 
 def _empty(frame: pd.DataFrame, c: _Collector) -> bool:

@@ -557,6 +557,7 @@ _OUTPUTS = textwrap.dedent(
     """
 )
 
+
 def write_every_format(out: Path) -> None:
     """Write every output format of one small analysis into ``out`` (run in a child, and in-process)."""
     import socialmap
@@ -913,7 +914,6 @@ def test_distance_coverage_leaves_out_services_with_no_places():
     assert plain["covered"].tolist() == [True, True]
 
 
-
 # ------------------------------------------------------------------------------------------------
 # Faults: full disks, read-only folders, folders as files, unwritable caches, slow servers
 # ------------------------------------------------------------------------------------------------
@@ -1169,7 +1169,7 @@ FORMULA_VARIANTS = [
     "\uff0bcmd|' /C calc'!A0",  # full-width plus
     "\uff0d2+3",  # full-width hyphen-minus
     "\uff20SUM(A1:A3)",  # full-width commercial at
-    "\ufe66HYPERLINK(\"http://x\")",  # small equals sign
+    '\ufe66HYPERLINK("http://x")',  # small equals sign
     "\u207a1",  # superscript plus
     "\u200b=1+1",  # zero-width space, then =
     "\ufeff=1+1",  # byte-order mark, then =
@@ -1195,3 +1195,115 @@ def test_look_alike_formula_characters_are_neutralised_in_every_table(tmp_path, 
     assert book["t"]["A3"].value == "Pejë" and book["t"]["B3"].value == -2
     back = pd.read_csv(write_csv(frame, tmp_path / "t.csv"), encoding="utf-8-sig", dtype=str)
     assert back["name"].tolist() == ["'" + text, "Pejë"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Found by the fuzz tests (tests/test_fuzz.py)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_geoparquet_whose_geometry_column_is_called_area_id_is_a_clear_error(tmp_path):
+    """GeoParquet may name its geometry column anything; one called 'area_id' was taken for the ids and
+    ended in geopandas' TypeError. It is now the geometry, and the missing ids are reported."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"area_id": pa.array([box(20.0, 42.0, 20.1, 42.1).wkb], type=pa.binary())})
+    geo = {"version": "1.0.0", "primary_column": "area_id", "columns": {"area_id": {"encoding": "WKB"}}}
+    path = tmp_path / "areas.parquet"
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo).encode()}), path)
+    with pytest.raises(ValidationError) as info:
+        io.read_areas(path)
+    assert [p.column for p in info.value.errors] == ["area_id", "name"]
+    assert "Required column 'area_id' is missing" in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_a_geometry_column_under_another_name_is_read_beside_a_text_column_called_geometry(tmp_path):
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A1"], "name": ["One"]},
+        geometry=gpd.GeoSeries([box(20.0, 42.0, 20.1, 42.1)], crs="EPSG:4326"),
+    ).rename_geometry("shape")
+    areas["geometry"] = ["POLYGON junk"]  # text, beside the geometry called 'shape'
+    path = tmp_path / "areas.parquet"
+    areas.to_parquet(path)
+    out = io.read_areas(path)
+    assert out.geometry.name == "geometry" and out.geometry.iloc[0].equals(box(20.0, 42.0, 20.1, 42.1))
+    assert out["geometry_2"].tolist() == ["POLYGON junk"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_plan_with_a_column_twice_is_a_clear_error(tmp_path, suffix):
+    """'lon' and ' LON ' (or 'scenario' twice) used to end in pandas' ValueError."""
+    from socialmap.scenario import read_scenario
+
+    rows = [["action", "service_id", "lon", " LON ", "lat"], ["remove", "S1", "20.1", "20.2", "42.1"]]
+    path = tmp_path / f"plan{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    else:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    with pytest.raises(ValidationError) as info:
+        read_scenario(path)
+    (problem,) = info.value.errors
+    assert problem.file == str(path) and problem.column == "lon"
+    assert "Two or more columns are named 'lon'" in problem.message
+    assert "Keep one column 'lon'" in problem.fix
+
+
+def test_a_plan_step_that_is_not_a_number_is_a_row_error(tmp_path):
+    """A 'step' column of numbers and text used to end in a TypeError while sorting."""
+    from socialmap.scenario import read_scenario
+
+    path = tmp_path / "plan.csv"
+    path.write_text("action,service_id,step\nremove,S1,2\nremove,S2,day\nremove,S3,\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_scenario(path)
+    (problem,) = info.value.errors
+    assert (problem.row, problem.column) == (2, "step")
+    assert "'step' is 'day', not a number." in problem.message
+    path.write_text("action,service_id,step\nremove,S1,2\nremove,S2,1\nremove,S3,\n", encoding="utf-8")
+    order = [edit.service_ids for edit in read_scenario(path).edits]
+    assert order == [("S2",), ("S1",), ("S3",)]  # by step; a row without one last
+
+
+def test_error_output_is_capped_at_max_problems_shown(tmp_path, monkeypatch):
+    """A plan of 1,000 bad edits wrote every problem out (141 MB for a larger one): the message, the
+    validation report and the CLI's output list the first ``max_problems_shown``, then a count."""
+    from socialmap.scenario import read_scenario
+
+    path = tmp_path / "plan.csv"
+    path.write_text("action,service_id\n" + "explode,S1\n" * 1000, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_scenario(path)
+    assert len(info.value.problems) == 1000  # all kept
+    text = str(info.value)
+    assert text.count("unknown action 'explode'") == 100
+    assert text.endswith("... and 900 more problem(s), not shown (`socialmap.settings.max_problems_shown`).")
+    monkeypatch.setattr(settings, "max_problems_shown", 5)
+    services = tmp_path / "services.csv"
+    services.write_text(
+        HEADER + "".join(f"S{i},x,csw,-1,42.05,20.05\n" for i in range(300)), encoding="utf-8"
+    )
+    report = validate_file(services)
+    assert len(report.problems) > 5
+    lines = report.format("en").splitlines()
+    assert sum(line.lstrip().startswith("error") for line in lines) == 5  # four rows and their summary
+    assert f"and {len(report.problems) - 5} more problem(s), not shown" in lines[-1]
+    monkeypatch.undo()
+    big = tmp_path / "big.csv"  # 5,000 bad rows, each with four problems
+    big.write_text(HEADER + "".join(f"S{i % 7},,spa,-{i},95,200\n" for i in range(5000)), encoding="utf-8")
+    done = subprocess.run(
+        [str(REPO / ".venv/bin/socialmap"), "validate", str(big)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr  # 1: the input has errors
+    out = done.stdout + done.stderr
+    assert "more problem(s), not shown" in out
+    assert (
+        len(out.splitlines()) <= 2 * 100 + 10 and len(out) < 60_000
+    )  # a line and its fix per problem, (len(out.splitlines()), len(out))
