@@ -1327,7 +1327,7 @@ def sheet_xml(draw: st.DrawFn, header: list[str], strings: list[str]) -> str:
     prefix = draw(st.sampled_from(["", "", "x:"]), label="namespace prefix")
     xmlns = f'xmlns:x="{MAIN_NS}"' if prefix else f'xmlns="{MAIN_NS}"'
     table: list[list[Any]] = [list(header)]
-    for i in range(draw(st.integers(0, 5), label="rows")):
+    for i in range(draw(st.integers(1, 5), label="rows")):
         values = [draw(SHEET_VALUES.get(col, st.sampled_from(CELL_VALUES)), label=col) for col in header]
         if header and header[0] in ("service_id", "area_id") and not rarely(draw, 8, "id drawn"):
             values[0] = f"{header[0][0].upper()}{i + 1}"  # S1, S2... or A1, A2...: unique ids
@@ -1362,7 +1362,7 @@ def xlsx_structures(draw: st.DrawFn) -> tuple[str, bytes, str | None]:
     header = COLUMNS[kind] if kind else draw(st.sampled_from([["a", "b"], []]), label="header")
     strings: list[str] = []
     sheet = draw(sheet_xml(header, strings))
-    flaw = draw(st.sampled_from(["none"] * 10 + ["target", "id", "name", "doctype", "drop"]), label="flaw")
+    flaw = draw(st.sampled_from(["none"] * 15 + ["target", "id", "name", "doctype", "drop"]), label="flaw")
     sheet_name, rel_id, target = "Sheet1", "rId1", "worksheets/sheet1.xml"
     if flaw == "target":
         target = draw(st.sampled_from(["/xl/worksheets/sheet1.xml", "../../etc/passwd", "nope.xml", ""]))

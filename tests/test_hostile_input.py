@@ -862,10 +862,12 @@ service_types:
 
 
 def test_services_with_no_places_cover_no_one_in_distance_coverage(tmp_path):
-    """30 day-care centres with 0 places at b's centre and one of unknown capacity at a's centre: the
-    unknown capacity switches the type to distance coverage, where only the unknown one may count.
-    Demand at the centres (a 1,000, b 3,000, c 0, d 2,000 residents); catchment 6 km, so a's centre
-    reaches only a (b's centre is 10 km away): covered a 100 %, b and d 0 %; national 1,000 of 6,000."""
+    """30 day-care centres with 0 places at b's centre and one of unknown capacity at a's centre. The
+    type used to switch to distance coverage, where the 30 empty centres covered b (gap 34.6 % with no
+    places at all). Now 2SFCA scores on the known capacities (all 0): no supply, gap 100 everywhere; and
+    in the coverage columns only the unknown one may count. Demand at the centres (a 1,000, b 3,000,
+    c 0, d 2,000 residents); catchment 6 km, so a's centre reaches only a (b's centre is 10 km away):
+    covered a 100 %, b and d 0 %; national 1,000 of 6,000."""
     from worlds import CRS, square_areas, square_population, taxonomy_from_text
 
     import socialmap
@@ -890,7 +892,9 @@ def test_services_with_no_places_cover_no_one_in_distance_coverage(tmp_path):
         crs=CRS,
     )
     table = res.table.set_index("area_id")
-    assert set(table["method"]) == {"coverage"}
+    assert set(table["method"]) == {"2sfca"}
+    assert table.loc[["a", "b", "d"], "supply"].tolist() == [0.0, 0.0, 0.0]
+    assert table.loc[["a", "b", "d"], "gap_score"].tolist() == [100.0, 100.0, 100.0]
     assert table.loc[["a", "b", "d"], "covered_share"].tolist() == [1.0, 0.0, 0.0]
     assert table.loc["b", "services"] == 30  # still counted as services, with no places
     covered = (res.demand["need"] * res.demand["covered"]).sum()
