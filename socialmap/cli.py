@@ -708,25 +708,34 @@ def optimise(
 
 
 def _read_points(path: Path, lang: str = "en") -> Any:
-    """Read candidate sites (points) from a vector file, with the library's clear errors."""
+    """Read candidate sites (points) from a vector file or a CSV/XLSX with coordinates, with clear errors."""
     import geopandas as gpd
 
-    from socialmap.errors import DataSourceError
+    from socialmap import io as sm_io
+    from socialmap import validate as sm_validate
+    from socialmap.errors import DataSourceError, ValidationError
 
-    if not path.is_file():
-        raise DataSourceError(
-            t(
-                "{path}: no such file. Give 'areas', 'grid' or a GeoJSON/GPKG of candidate points.",
-                lang,
-                path=path,
+    source = sm_io._read_source(path)  # the loaders' guards: missing, folder, format, size, cost
+    if source.frame is None:
+        sm_io._outcome(str(path), "candidate sites", source.problems)
+        raise AssertionError("unreachable: an unread source always carries an error")
+    points = source.frame
+    if not isinstance(points, gpd.GeoDataFrame):
+        collector = sm_validate._Collector(str(path), source.rows)
+        found = sm_validate._coordinate_columns(points, collector)
+        if not isinstance(found, tuple):
+            raise DataSourceError(
+                t(
+                    "{path} holds no points: give 'areas', 'grid', a GeoJSON/GPKG of candidate points, or a "
+                    "CSV/XLSX with lon and lat columns.",
+                    lang,
+                    path=path,
+                )
             )
-        )
-    try:
-        points = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise DataSourceError(
-            t("{path}: cannot be read as a vector file of points ({error}).", lang, path=path, error=exc)
-        ) from exc
+        lat, lon = found
+        points, _ = sm_validate._points_from_columns(points, lat, lon, None, collector)
+        if collector.problems:
+            raise ValidationError(collector.problems)
     if points.crs is None:
         raise SocialMapError(
             t("{path} has no CRS; save it with one (GeoJSON is always longitude/latitude).", lang, path=path)
@@ -868,12 +877,44 @@ def _argv_language(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    """Run the command line, turning the library's errors into messages (in ``--lang``) and exit code 2."""
+    """
+    Run the command line, turning the library's errors into messages (in ``--lang``) and exit code 2.
+
+    Failures of the system (a file that cannot be read or written, memory running out) are messages
+    with exit code 2 too, never a traceback; their traceback is logged with ``-v``.
+    """
     try:
         app()
     except SocialMapError as exc:
         lang = _argv_language(sys.argv[1:])
         typer.echo(t("error: {message}", lang, message=errors.message(exc, lang)), err=True)
+        sys.exit(2)
+    except OSError as exc:
+        lang = _argv_language(sys.argv[1:])
+        logging.getLogger(__name__).info("the command failed", exc_info=True)
+        where = exc.filename if exc.filename is not None else t("a file", lang)
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        typer.echo(
+            t(
+                "error: {file} cannot be read or written: {error}. Check the path, the folder's permissions "
+                "and the free space.",
+                lang,
+                file=where,
+                error=reason,
+            ),
+            err=True,
+        )
+        sys.exit(2)
+    except MemoryError:
+        lang = _argv_language(sys.argv[1:])
+        typer.echo(
+            t(
+                "error: the computer ran out of memory. Use smaller inputs or a coarser grid "
+                "(--cell-size-m).",
+                lang,
+            ),
+            err=True,
+        )
         sys.exit(2)
 
 

@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -167,7 +168,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """
     Return a copy of ``df`` whose text cells cannot run as spreadsheet formulas.
 
-    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``;
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (also in their full-width and
+    other look-alike forms, ``＝1+1``, and after invisible leading spaces) gets a leading ``'``;
     numbers are left alone (a negative number is a number, not a formula). Column names are
     treated the same way.
 
@@ -193,7 +195,7 @@ def neutralise_value(value: Any) -> Any:
     >>> neutralise_value("@SUM(1)"), neutralise_value("Pejë"), neutralise_value(-3)
     ("'@SUM(1)", 'Pejë', -3)
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _formula_like(value):
         return "'" + value
     return value
 
@@ -305,6 +307,27 @@ def csv_frame(
 
         out[col] = values.map(cell).astype(object)
     return out
+
+
+#: Invisible characters a spreadsheet may skip before a formula's first character.
+_FORMULA_INVISIBLE = (
+    " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200E))) + "\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+)
+
+
+def _formula_like(text: str) -> bool:
+    """
+    Whether a spreadsheet could take ``text`` for a formula.
+
+    Checked after Unicode NFKC normalisation, which turns look-alikes such as the full-width ``＝``,
+    ``＋``, ``－`` and ``＠``, the small ``﹦`` or the superscript ``⁺`` into the ASCII characters
+    spreadsheets act on, and after invisible leading characters (spaces, zero-width spaces, byte-order
+    marks) that an import may drop.
+    """
+    if text.startswith(_FORMULA_START):
+        return True
+    normal = unicodedata.normalize("NFKC", text[:16]).lstrip(_FORMULA_INVISIBLE)
+    return normal.startswith(_FORMULA_START)
 
 
 def write_csv(

@@ -247,7 +247,8 @@ def localise_number(text: str, lang: str | None = None) -> str:
 
 
 def format_date(value: _dt.date | None = None, lang: str | None = None) -> str:
-    """Format a date (default: today) in the language's medium style."""
+    """Format a date (default: the outputs' date, today unless set, see ``settings.output_datetime``)."""
     from babel.dates import format_date as _format
 
-    return _format(value or _dt.date.today(), format="medium", locale=LANGUAGES[check_language(lang)][0])
+    day = value or settings.output_datetime().date()
+    return _format(day, format="medium", locale=LANGUAGES[check_language(lang)][0])

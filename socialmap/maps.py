@@ -565,7 +565,8 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
 
     The page is rendered first, then written to a temporary file in the same folder and moved
     over ``path`` with :func:`os.replace`, so an interrupted write never leaves a half-written
-    file in place of a good one.
+    file in place of a good one. The elements' ids (random in folium) are numbered first
+    (:func:`stable_ids`), so the same map gives the same bytes.
 
     Parameters
     ----------
@@ -581,10 +582,46 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
     """
     from socialmap.io import write_atomic
 
+    stable_ids(fmap)
     page = fmap.get_root().render()
     target = write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8", newline=""))
     logger.info("map written to %s", target)
     return target
+
+
+def stable_ids(fmap: folium.Map) -> folium.Map:
+    """
+    Give every element of a map's page an id numbered in document order (in place); return the map.
+
+    folium (branca) gives each element 32 random hex digits, which appear in the page as JavaScript
+    names (``map_3f2a...``), so two renderings of the same map differ. Numbered ids keep the names unique
+    within the page and make the page byte-identical for the same map.
+    """
+    from collections import OrderedDict
+
+    from branca.element import Element
+
+    stack: list[Element] = [fmap.get_root()]
+    found: list[tuple[Element, str]] = []  # every element, with its name before
+    seen: set[int] = set()
+    while stack:
+        element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        found.append((element, element.get_name()))
+        # Children, and elements held as attributes (a popup's or a figure's header, html and script).
+        held = [v for k, v in vars(element).items() if k != "_parent" and isinstance(v, Element)]
+        stack.extend(reversed([*element._children.values(), *held]))
+    for number, (element, _) in enumerate(found):
+        element._id = f"{number:032x}"
+    before = {id(element): name for element, name in found}
+    for element, _ in found:  # children are kept under their names, which templates use (a popup's)
+        element._children = OrderedDict(
+            (child.get_name() if key == before.get(id(child)) else key, child)
+            for key, child in element._children.items()
+        )
+    return fmap
 
 
 def _check_columns(gdf: pd.DataFrame, wanted: list[str], label: str, argument: str) -> None:

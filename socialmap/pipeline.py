@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from socialmap import settings
 from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage, relative_scores
 from socialmap.crs import work_crs_for
-from socialmap.errors import N_, Message, Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, Message, Number, Problem, SocialMapError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,17 @@ class AnalysisConfig:
             and self.cell_size_m > 0
         ):
             problems.append(f"cell_size_m must be a positive number of metres; got {self.cell_size_m!r}")
+        elif self.cell_size_m < settings.min_cell_size_m:
+            raise SocialMapError(
+                N_(
+                    "The grid cell size {size} m is smaller than {minimum} m "
+                    "(`socialmap.settings.min_cell_size_m`): finer than any population data, and more "
+                    "cells than can be counted. Use cells of 100 m or more (--cell-size-m; 1000 m by "
+                    "default)."
+                ),
+                size=Number(float(self.cell_size_m), "g"),
+                minimum=Number(settings.min_cell_size_m, "g"),
+            )
         catchments = (
             self.catchment_m.items() if isinstance(self.catchment_m, Mapping) else [("all", self.catchment_m)]
         )

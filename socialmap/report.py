@@ -1112,6 +1112,7 @@ def brief(
         author="socialmap",
         subject=t("Social-service needs and gaps", lang),
         creator="socialmap",
+        invariant=1,  # no time of saving, no random file id: the same brief gives the same bytes
     )
     doc.build(
         [KeepInFrame(frame_w, frame_h - 1, story, mode="shrink")], onFirstPage=count, onLaterPages=count
@@ -1120,5 +1121,23 @@ def brief(
         raise SocialMapError(
             f"The brief came out {len(pages)} pages long instead of one; please report this."
         )
-    data_bytes = buffer.getvalue()
+    data_bytes = _dated_pdf(buffer.getvalue())
     return write_atomic(path, lambda p: p.write_bytes(data_bytes))
+
+
+#: The creation and change dates ReportLab writes in invariant mode when ``SOURCE_DATE_EPOCH`` is unset.
+_INVARIANT_DATE = b"D:20000101000000+00'00'"
+
+
+def _dated_pdf(data: bytes) -> bytes:
+    """
+    Date a PDF ReportLab wrote in invariant mode with the outputs' date.
+
+    Invariant mode takes ``SOURCE_DATE_EPOCH`` when it is set (so does
+    :func:`socialmap.settings.output_datetime`), else 2000-01-01; the latter is replaced by the outputs'
+    timestamp, written in the same 23 characters so that no offset in the file moves.
+    """
+    from socialmap import settings
+
+    stamp = settings.output_datetime().strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    return data.replace(_INVARIANT_DATE, stamp) if len(stamp) == len(_INVARIANT_DATE) else data

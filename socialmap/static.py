@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap import settings
 from socialmap.errors import CRSError, SocialMapError
 
 if TYPE_CHECKING:
@@ -830,7 +831,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
     Save a figure as PNG, SVG or PDF (chosen by the suffix), atomically.
 
     PNG is rendered ``width_px`` pixels wide; SVG keeps its text as text (searchable, and the
-    boundary note can be found in the file); PDF embeds TrueType fonts (its text can be copied).
+    boundary note can be found in the file); PDF embeds TrueType fonts (its text can be copied). The
+    SVG's and PDF's dates are :func:`socialmap.settings.output_datetime` (not the time of saving), so
+    the same map gives the same bytes.
 
     Parameters
     ----------
@@ -865,6 +868,11 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
     metadata: dict[str, Any] = (
         {"Creator": "socialmap"} if fmt in ("pdf", "svg") else {"Software": "socialmap"}
     )
+    when = settings.output_datetime()  # the outputs' date, not the time of saving (same map, same bytes)
+    if fmt == "pdf":
+        metadata.update(CreationDate=when, ModDate=when)
+    elif fmt == "svg":
+        metadata["Date"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def writer(p: Path) -> None:
         with matplotlib.rc_context(rc):

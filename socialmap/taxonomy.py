@@ -37,7 +37,7 @@ import pandas as pd
 import yaml
 
 from socialmap import settings
-from socialmap.errors import Problem, TaxonomyError, ValidationError
+from socialmap.errors import N_, Number, Problem, TaxonomyError, ValidationError
 from socialmap.schema import LANGUAGES
 
 __all__ = [
@@ -870,6 +870,18 @@ def load_taxonomy(path_or_name: str | Path | None = None) -> Taxonomy:
     label = str(path)
     hint = f" or one of the shipped names {list(shipped)}"
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > settings.max_taxonomy_bytes:
+            raise TaxonomyError(
+                N_(
+                    "Taxonomy file '{file}' is {size} bytes, more than the limit of {limit} bytes "
+                    "(`socialmap.settings.max_taxonomy_bytes`). Fix: check that this is a taxonomy (the "
+                    "shipped one is about 9 KB), or raise the limit."
+                ),
+                file=label,
+                size=Number(size, ","),
+                limit=Number(settings.max_taxonomy_bytes, ","),
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaxonomyError(
@@ -896,6 +908,7 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
             "service_types (see socialmap/taxonomies/README.md, or copy the shipped kosovo.yaml)."
         )
     try:
+        _check_yaml_cost(text, label)
         # libyaml's loader where PyYAML has it (the same nodes and data, 5x faster); an error is reported
         # from the Python loader, whose messages the checks were written against.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -918,6 +931,91 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
     if checker.problems or taxonomy is None:
         raise TaxonomyError(checker.message())
     return taxonomy
+
+
+def _check_yaml_cost(text: str, label: str) -> None:
+    """
+    Refuse YAML that would cost too much to build, from its stream of events, before it is built.
+
+    PyYAML's composer and constructor recurse once per level of nesting, and aliases (``*name``) stand
+    for their anchored node wherever they occur: 5,000 nested lists end in a ``RecursionError``, a node
+    that contains an alias to itself in endless recursion in any code that walks it, and nine levels of
+    ten aliases ("billion laughs") stand for a billion nodes. The parser itself does not recurse, so the
+    events are counted here: the depth of nesting (at most ``settings.max_yaml_depth``), and the number
+    of nodes with every alias expanded (at most ``settings.max_yaml_nodes``), in one pass and without
+    expanding anything; an alias to a node that is still open (to itself) is refused.
+    """
+    anchors: dict[str, int] = {}
+    open_nodes: list[list[Any]] = []  # [anchor, expanded size so far] of each collection still open
+
+    def add(size: int) -> None:
+        if open_nodes:
+            open_nodes[-1][1] += size
+            size = open_nodes[-1][1]
+        if size > settings.max_yaml_nodes:
+            raise TaxonomyError(
+                N_(
+                    "Taxonomy file '{file}' stands for more than {limit} YAML nodes once its aliases (*name) "
+                    "are expanded (`socialmap.settings.max_yaml_nodes`); it was refused before being built. "
+                    "Fix: write the values out instead of nesting aliases."
+                ),
+                file=label,
+                limit=Number(settings.max_yaml_nodes, ","),
+            )
+
+    def count(loader: Any) -> None:
+        anchors.clear()
+        open_nodes.clear()
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                if any(anchor == event.anchor for anchor, _ in open_nodes):
+                    mark = event.start_mark
+                    raise TaxonomyError(
+                        N_(
+                            "Taxonomy file '{file}', line {line}: the alias *{alias} refers to a node that "
+                            "contains it, so the taxonomy would never end. Fix: write the values out."
+                        ),
+                        file=label,
+                        line=mark.line + 1 if mark is not None else "?",
+                        alias=_short(str(event.anchor)),
+                    )
+                add(anchors.get(str(event.anchor), 1))  # an undefined alias: yaml.compose says so below
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    anchors[str(event.anchor)] = 1
+                add(1)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if len(open_nodes) >= settings.max_yaml_depth:
+                    mark = event.start_mark
+                    raise TaxonomyError(
+                        N_(
+                            "Taxonomy file '{file}', line {line}: lists and mappings are nested more than "
+                            "{limit} deep (`socialmap.settings.max_yaml_depth`). Fix: a taxonomy nests a few "
+                            "levels (see the shipped kosovo.yaml); check the indentation and brackets."
+                        ),
+                        file=label,
+                        line=mark.line + 1 if mark is not None else "?",
+                        limit=settings.max_yaml_depth,
+                    )
+                open_nodes.append([event.anchor, 1])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_nodes.pop()
+                if anchor is not None:
+                    anchors[str(anchor)] = size
+                add(size)
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:  # libyaml's parser: the same events, several times faster
+        try:
+            count(fast)
+            return
+        except yaml.YAMLError:
+            pass  # again with the Python parser: its messages, and the limits checked up to the error
+    count(yaml.SafeLoader)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:

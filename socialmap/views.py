@@ -2570,8 +2570,8 @@ def run_plan(
     """
     Add the proposed services to the inputs and analyse again with the same options.
 
-    Nothing is raised: a problem (e.g. a point outside every municipality is fine, an unknown type
-    is not) becomes a row of :attr:`PlanRun.problems`.
+    Nothing is raised: a problem (e.g. a point outside every municipality, or an unknown type) becomes
+    a row of :attr:`PlanRun.problems`.
     """
     from socialmap.scenario import Inputs as ScenarioInputs
     from socialmap.scenario import run_scenario

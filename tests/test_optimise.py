@@ -373,6 +373,7 @@ def result(tmp_path, areas):
         taxonomy=taxonomy,
         spreading="representative",
         catchment_m=6000,
+        crs=CRS,  # a planar world: measure in its own coordinates (they lie outside UTM 34N's zone)
     )
 
 

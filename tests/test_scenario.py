@@ -76,7 +76,8 @@ def inputs(areas, services, population, taxonomy):
     return sc.Inputs(services=services, areas=areas, population=population, taxonomy=taxonomy)
 
 
-CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative")
+# A planar world: measured in its own coordinates (they lie outside UTM 34N's zone, see socialmap.crs).
+CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative", crs=CRS)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def test_scenario_table_reports_every_bad_row(tmp_path):
         sc.Scenario.from_frame(pd.DataFrame({"x": [1]}), name="t")
     with pytest.raises(SocialMapError, match="Give the scenario a `name`"):
         sc.Scenario.from_frame(table)
-    with pytest.raises(DataSourceError, match="not found"):
+    with pytest.raises(DataSourceError, match="does not exist"):
         sc.read_scenario(tmp_path / "missing.csv")
 
 
