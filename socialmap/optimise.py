@@ -105,12 +105,14 @@ SOLVERS = ("exact", "greedy", "auto", "cbc")
 _EXACT = ("exact", "cbc")
 _OPTIMAL = "optimal (HiGHS branch and bound)"
 
-#: ``solver="auto"`` hands the coverage model to CBC while it has at most this many demand–candidate
-#: pairs (after the reductions), and uses greedy above. A working limit from timings on the development
-#: machine (random instances of 3.7 × 10^5 pairs solved in about 4 s), not a property of the problem.
+#: ``solver="auto"`` hands the coverage model to the exact solver while it has at most this many
+#: demand–candidate pairs (after the reductions), and uses greedy above. A working limit from timings on
+#: the development machine, not a property of the problem: set with CBC (random instances of 3.7 × 10^5
+#: pairs in about 4 s) and kept for HiGHS, which took 1 s at 6 × 10^4 pairs but 44 s on a harder
+#: instance of 1.3 × 10^5 (uniform points, k = 15; CBC 33-40 s; ``benchmarks/bench_optimise.py``).
 AUTO_MAX_PAIRS = 200_000
-#: The same limit for the capacity model, which CBC solves more slowly (4.6 × 10^4 pairs in about 5 s,
-#: 1.8 × 10^5 in about 20 s).
+#: The same limit for the capacity model, which is slower to solve (CBC: 4.6 × 10^4 pairs in about 5 s,
+#: 1.8 × 10^5 in about 20 s; HiGHS was 5-7 times faster than CBC at 4-7 × 10^4 pairs).
 AUTO_MAX_PAIRS_CAPACITATED = 50_000
 #: The exact solver gives up after this many seconds with an error that says what to do instead (the
 #: greedy method, fewer candidates, a shorter reach) rather than keep a planner waiting.
@@ -413,24 +415,29 @@ def _reduce(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _mclp_exact(a: sparse.csr_array, w: NDArray[np.float64], k: int) -> NDArray[np.intp]:
+def _mclp_exact(a: sparse.csr_array, w: NDArray[np.float64], k: int, at_least: float) -> NDArray[np.intp]:
     """
     Solve the coverage model exactly (:func:`_milp`) and return the chosen columns.
 
     Variables ``[x_1..x_m, y_1..y_g]``: ``x`` binary, ``y`` continuous in [0, 1] (0 or 1 at an optimum).
     The constraint matrix is built straight from the sparse coverage matrix: row ``g`` is
-    ``sum_{j in N_g} x_j - y_g >= 0``, and a last row is ``sum_j x_j = k``.
+    ``sum_{j in N_g} x_j - y_g >= 0``; then ``sum_j x_j = k``; and ``sum_g w_g y_g >= at_least``, the
+    greedy placement's value (less a rounding margin). That last row removes no optimum (the optimum is
+    at least what greedy reaches) and tells HiGHS early which branches cannot win: on 8,000 demand x 600
+    candidate uniform points (k = 15, radius 15 km, 1.3 x 10^5 pairs after the reductions) it solved in
+    44 s instead of 80-140 s without it (load 3-4 on 2 cores).
     """
     g_count, m = a.shape
     cover = sparse.hstack([a, -sparse.eye_array(g_count, format="csr")], format="csr")
     pick = sparse.csr_array(np.r_[np.ones(m), np.zeros(g_count)].reshape(1, -1))
+    value = sparse.csr_array(np.r_[np.zeros(m), w].reshape(1, -1))
     x = _milp(
         np.r_[np.zeros(m), -w],  # milp minimises
         integer=np.r_[np.ones(m), np.zeros(g_count)],
         upper=np.ones(m + g_count),
-        rows=sparse.vstack([cover, pick], format="csr"),
-        row_low=np.r_[np.zeros(g_count), float(k)],
-        row_up=np.r_[np.full(g_count, np.inf), float(k)],
+        rows=sparse.vstack([cover, pick, value], format="csr"),
+        row_low=np.r_[np.zeros(g_count), float(k), at_least - 1e-9 * max(1.0, abs(at_least))],
+        row_up=np.r_[np.full(g_count, np.inf), float(k), np.inf],
     )
     return np.flatnonzero(x[:m] > 0.5)
 
@@ -628,7 +635,7 @@ def solve_mclp(
     order, added, online = _greedy(red, rw, kk)
     info: dict[str, Any] = {"method": method, "pairs": int(red.nnz)}
     if method in _EXACT:
-        chosen = _mclp_exact(red, rw, kk) if red.shape[0] else order
+        chosen = _mclp_exact(red, rw, kk, float(added.sum())) if red.shape[0] else order
         order, added = _order(red, rw, chosen)
         value = float(added.sum())
         info.update(bound=value, bound_method=_OPTIMAL, gap_to_optimum=0.0)
