@@ -592,7 +592,7 @@ def optimise(
         typer.Option(help=t("Places per new site: limit coverage by capacity (default: coverage).")),
     ] = None,
     solver: Annotated[
-        str, typer.Option(help=t("cbc (optimal), greedy (fast, with a bound) or auto."))
+        str, typer.Option(help=t("exact (optimal), greedy (fast, with a bound) or auto."))
     ] = "auto",
     out: Annotated[
         Path | None, typer.Option(help=t("Folder to write chosen_sites.csv and .geojson into."))
