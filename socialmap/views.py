@@ -1093,7 +1093,7 @@ def composite_makeup_table(
     table
         One row per target group, labelled columns: *Target group*, *Share of the composite (%)*
         (NaN for groups not scored), *Gap score (%)* (Σ unmet / Σ need over the types serving it),
-        *Service types* (their labels) and *Status* (scored / partly unknown / need unknown / no need).
+        *Status* (scored / partly unknown / need unknown / no need) and *Service types* (their labels).
     """
     lang = i18n.check_language(lang)
     gaps = result.group_gaps(str(area_id))
@@ -1115,8 +1115,9 @@ def composite_makeup_table(
                 t(LABELS["target_group"], lang): taxonomy.label(str(g["target_group"]), lang),
                 t(LABELS["weight_share"], lang): 100 * float(g["weight_share"]),
                 t(LABELS["gap"], lang): float(g["gap"]),
-                t(LABELS["service_type"], lang): ", ".join(taxonomy.label(str(x), lang) for x in types),
+                # The status before the (long) list of types, so that it is on screen without scrolling.
                 t(LABELS["status"], lang): status.get(str(g["status"]), str(g["status"])),
+                t(LABELS["service_type"], lang): ", ".join(taxonomy.label(str(x), lang) for x in types),
             }
         )
     return pd.DataFrame(rows)
