@@ -1460,8 +1460,8 @@ def _validate_services(
     # service_id may be missing: ids are then made from each row (see _made_ids).
     missing = _require(frame, "services", [n for n in required if n != "service_id"], c)
     make_ids = "service_id" not in frame.columns
-    if not make_ids:
-        frame = _ids(frame, "service_id", c)
+    if not make_ids:  # rows left empty get an id made from the row (below)
+        frame = _ids(frame, "service_id", c, report_empty=False)
     if "name" not in missing:
         empty = np.flatnonzero(frame["name"].isna().to_numpy())
         c.summary(
@@ -1513,54 +1513,75 @@ def _validate_services(
         ok = _swap_check(gdf, ok, area_frame, c)
         if area_frame is not None and ok.any():
             _outside_areas(gdf, ok, area_frame, c)
-    if make_ids:
+    if make_ids or gdf["service_id"].isna().any():
         gdf = _made_ids(gdf, c)
     return _finish(gdf, "services", c)
 
 
 def _made_ids(gdf: gpd.GeoDataFrame, c: _Collector) -> gpd.GeoDataFrame:
     """
-    Give services without a ``service_id`` column ids made from each row, with a warning.
+    Give services without a ``service_id`` (no column, or an empty cell) ids made from each row.
 
     The id is ``svc-`` and the first ten hex digits of the SHA-1 of the row's name, service type
     and coordinates (to 6 decimals, in the file's CRS): the same row gives the same id in every run
-    and in any order of rows; a repeated row gets ``-2``, ``-3``... in file order.
+    and in any order of rows; a repeated row gets ``-2``, ``-3``... in file order. Said in a warning.
     """
     import hashlib
 
+    given = gdf["service_id"].tolist() if "service_id" in gdf.columns else [None] * len(gdf)
+    given = [None if _is_missing(v) else v for v in given]
+    todo = [i for i, v in enumerate(given) if v is None]
     names = gdf["name"].tolist() if "name" in gdf.columns else [None] * len(gdf)
     types = gdf["service_type"].tolist() if "service_type" in gdf.columns else [None] * len(gdf)
     geoms = np.asarray(gdf.geometry.array, dtype=object)
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for name, kind, geom in zip(names, types, geoms, strict=True):
+    ids = list(given)
+    taken = {str(v) for v in given if v is not None}
+    for i in todo:
+        geom = geoms[i]
         if geom is None or geom.is_empty:
             where = ""
         elif geom.geom_type == "Point":
             where = f"{geom.x:.6f},{geom.y:.6f}"
         else:
             where = geom.wkb_hex
+        name, kind = names[i], types[i]
         key = "|".join(
             ["" if _is_missing(name) else str(name), "" if _is_missing(kind) else str(kind), where]
         )
         made = "svc-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]  # noqa: S324 - an id, not security
-        seen[made] = seen.get(made, 0) + 1
-        ids.append(made if seen[made] == 1 else f"{made}-{seen[made]}")
-    out = gdf.copy()
+        n, candidate = 1, made
+        while candidate in taken:
+            n += 1
+            candidate = f"{made}-{n}"
+        taken.add(candidate)
+        ids[i] = candidate
+    out = gdf.drop(columns="service_id", errors="ignore")
     out.insert(0, "service_id", pd.Series(ids, index=gdf.index, dtype=object))
-    if len(ids):
+    if todo and "service_id" not in gdf.columns:
         c.add(
             Message(
                 N_(
                     "The file has no 'service_id' column: made an id for each of the {n} services from its "
                     "name, type and location (e.g. '{example}'); the same row always gets the same id."
                 ),
-                n=Number(len(ids), ","),
-                example=ids[0],
+                n=Number(len(todo), ","),
+                example=ids[todo[0]],
             ),
             N_("Nothing to do; add a 'service_id' column to use ids of your own."),
             column="service_id",
             severity="warning",
+        )
+    elif todo:
+        c.summary(
+            todo,
+            "service_id",
+            N_(
+                "'service_id' is empty in {n} row(s): made an id for each from its name, type and location "
+                "(e.g. '{example}'); the same row always gets the same id ({rows})."
+            ),
+            N_("Nothing to do; fill in 'service_id' to use ids of your own."),
+            n=len(todo),
+            example=ids[todo[0]],
         )
     return out
 

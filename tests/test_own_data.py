@@ -507,3 +507,51 @@ def test_cli_columns_option(tmp_path):
     assert done.returncode == 0, done.stdout
     done = _cli("validate", str(path), "--columns", "Emertesa", cwd=tmp_path)
     assert done.returncode == 2 and "is not written their=ours" in done.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# Another country: a taxonomy with labels in its own languages only
+# --------------------------------------------------------------------------------------------------
+
+ENGLISH_ONLY = """
+name: testland
+languages: [en]
+sources: {def: {citation: "by definition"}}
+target_groups:
+  everyone: {label: {en: Everyone}, rate: 1.0, source: def}
+service_types:
+  community_centre: {label: {en: Community centre}, target_groups: [everyone]}
+"""
+
+
+def test_a_taxonomy_needs_labels_only_in_its_own_languages(tmp_path):
+    tax = taxonomy_from_text(tmp_path, ENGLISH_ONLY)
+    assert tax.languages == ("en",)
+    assert tax.has_language("en") and not tax.has_language("sq")
+    # Other languages fall back to the taxonomy's first language.
+    assert tax.label("community_centre", "sq") == tax.label("community_centre", "sr") == "Community centre"
+    # A service type is read by its (English) name in any file.
+    clean, problems = validate_services(
+        pd.DataFrame(
+            {"name": ["X"], "service_type": ["community centre"], "capacity": [3], "lat": [1.0], "lon": [1.0]}
+        ),
+        taxonomy=tax,
+    )
+    assert clean["service_type"].tolist() == ["community_centre"]
+    with pytest.raises(SocialMapError, match=r"label in 'en' is missing"):
+        taxonomy_from_text(
+            tmp_path, ENGLISH_ONLY.replace("{label: {en: Everyone}", "{label: {sq: Të gjithë}")
+        )
+    with pytest.raises(SocialMapError, match=r"unknown language code\(s\) \['de'\]"):
+        taxonomy_from_text(tmp_path, ENGLISH_ONLY.replace("[en]", "[en, de]"))
+    # Without `languages:` the three languages are needed, as before.
+    with pytest.raises(SocialMapError, match=r"label in 'sq' is missing"):
+        taxonomy_from_text(tmp_path, ENGLISH_ONLY.replace("languages: [en]\n", ""))
+    # Albanian-and-Serbian-only works too; English falls back to Albanian.
+    both = taxonomy_from_text(
+        tmp_path,
+        ENGLISH_ONLY.replace("[en]", "[sq, sr]")
+        .replace("{en: Everyone}", "{sq: Të gjithë, sr: Svi}")
+        .replace("{en: Community centre}", "{sq: Qendër komunitare, sr: Centar zajednice}"),
+    )
+    assert both.label("community_centre", "en") == "Qendër komunitare"
