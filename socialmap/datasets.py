@@ -263,6 +263,111 @@ def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas"
     return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance, demo.name)
 
 
+#: Longest attribution text kept from a file's metadata.
+_MAX_ATTRIBUTION = 300
+
+
+def _file_metadata(path: Path) -> dict[str, str]:
+    """Key → text of a boundaries file's own metadata (GeoJSON members, GDAL metadata, a ZIP's .txt)."""
+    import json
+    import zipfile
+
+    import pyogrio
+
+    out: dict[str, str] = {}
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".geojson", ".json") and path.stat().st_size <= settings.max_upload_bytes:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            if isinstance(data, dict):
+                for key, value in data.items():
+                    if key in ("type", "features", "crs", "bbox"):
+                        continue
+                    if isinstance(value, dict):
+                        out.update(
+                            {str(k): str(v) for k, v in value.items() if isinstance(v, str | int | float)}
+                        )
+                    elif isinstance(value, str):
+                        out[str(key)] = value
+        elif suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    name = info.filename
+                    if not name.lower().endswith(".txt") or info.file_size > 65536 or ".." in name:
+                        continue
+                    for line in archive.read(info).decode("utf-8", "replace").splitlines():
+                        key, sep, value = line.partition(":")
+                        if sep and key.strip() and value.strip():
+                            out.setdefault(key.strip(), value.strip())
+        else:
+            info = pyogrio.read_info(path)
+            for block in (info.get("dataset_metadata"), info.get("layer_metadata")):
+                out.update({str(k): str(v) for k, v in (block or {}).items()})
+    except Exception:  # noqa: BLE001 - metadata is a courtesy: the loader reports an unreadable file
+        logger.info("no metadata read from %s", path, exc_info=True)
+    return out
+
+
+def boundaries_attribution(path: str | os.PathLike[str], areas: pd.DataFrame | None = None) -> str | None:
+    """
+    Return the attribution a boundaries file asks for, from its own metadata where it has one.
+
+    Looked for, in turn: an ``attribution`` entry of the file's metadata (a GeoJSON top-level member,
+    GeoPackage/GDAL metadata, or a ``.txt`` beside the data in a ZIP); geoBoundaries' metadata
+    (``boundarySource-1``, ``boundaryLicense``: the file geoBoundaries ships in its ZIP); a
+    ``copyright``, ``license`` or ``source`` entry; and last the geoBoundaries layout itself
+    (``shapeID`` / ``shapeGroup`` columns, or a ``geoBoundaries-…`` file name): for Kosovo (``XKX``)
+    :data:`GEOBOUNDARIES_ATTRIBUTION`, for another country a pointer to geoBoundaries and its metadata.
+
+    Parameters
+    ----------
+    path
+        The boundaries file.
+    areas
+        The areas as read (for the geoBoundaries columns), optional.
+
+    Returns
+    -------
+    attribution
+        One line of text, or ``None`` when the file says nothing (then ask the person who uploaded it).
+    """
+    file = Path(path)
+    meta = {k.strip().lower(): v.strip() for k, v in _file_metadata(file).items() if v and str(v).strip()}
+    text: str | None = None
+    if meta.get("attribution"):
+        text = meta["attribution"]
+    elif meta.get("boundarylicense") or any(re.fullmatch(r"boundarysource-\d+", k) for k in meta):
+        sources = [v for k, v in sorted(meta.items()) if re.fullmatch(r"boundarysource-\d+", k)]
+        text = "Boundaries: geoBoundaries"
+        if meta.get("boundarylicense"):
+            text += f" ({meta['boundarylicense']})"
+        if sources:
+            text += ", from " + ", ".join(sources)
+    else:
+        parts = [meta[k] for k in ("copyright", "license", "licence", "source") if meta.get(k)]
+        if parts:
+            text = "; ".join(dict.fromkeys(parts))
+    if text is None:
+        columns = set(areas.columns) if areas is not None else set()
+        group = None
+        if areas is not None and "shapeGroup" in columns:
+            groups = {str(g) for g in areas["shapeGroup"].dropna().unique()}
+            group = groups.pop() if len(groups) == 1 else None
+        named = re.search(r"geoBoundaries-([A-Z]{3})-ADM\d", file.name, flags=re.IGNORECASE)
+        if group is None and named:
+            group = named.group(1).upper()
+        if group is not None or {"shapeID", "shapeGroup"} <= columns:
+            text = (
+                GEOBOUNDARIES_ATTRIBUTION
+                if group == "XKX"
+                else "Boundaries: geoBoundaries (www.geoboundaries.org); see its metadata for the licence"
+            )
+    if text is None:
+        return None
+    text = re.sub(r"\s+", " ", re.sub(r"[\x00-\x1f\x7f]", " ", text)).strip()
+    return text[:_MAX_ATTRIBUTION] or None
+
+
 #: Share of a set of areas whose names must be a demo's municipalities for them to be recognised.
 RECOGNISE_SHARE = 0.8
 

@@ -1181,7 +1181,9 @@ def read_areas(
     -------
     gdf
         One row per area: ``area_id`` (text, unique), ``name``, the optional name columns, the file's other
-        columns, ``geometry`` (valid polygons), in the file's CRS.
+        columns, ``geometry`` (valid polygons), in the file's CRS. ``gdf.attrs["attribution"]`` holds the
+        attribution the file asks for, when its metadata (or geoBoundaries' layout) says
+        (:func:`socialmap.datasets.boundaries_attribution`); maps and briefs show it.
 
     Raises
     ------
@@ -1198,6 +1200,11 @@ def read_areas(
     clean, message = _load("areas", path, layer=layer, sheet=None, encoding=None, columns=columns, crs=crs)
     if message:
         warnings.warn(message, UserWarning, stacklevel=2)
+    from socialmap.datasets import boundaries_attribution
+
+    attribution = boundaries_attribution(path, clean)
+    if attribution:
+        clean.attrs["attribution"] = attribution
     return clean
 
 

@@ -255,12 +255,18 @@ def _read_inputs(
         return read(given)
 
     area_gdf = pick("areas", areas, lambda p: read_areas(p, columns=mapping("areas")))
+    # The attribution the boundaries ask for (from the file's metadata, or set by the caller).
+    attribution = area_gdf.attrs.get("attribution") if areas is not None else None
+    if attribution:  # maps and briefs write "Boundaries: <attribution>"
+        attribution = str(attribution).removeprefix("Boundaries: ")
     if base is not None and areas is not None and not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
         from socialmap.datasets import use_areas
 
         base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
         area_gdf = base.areas
-        provenance["demo_boundaries"] = base.provenance["boundaries"]
+        provenance["demo_boundaries"] = attribution or base.provenance["boundaries"]
+    if attribution:
+        provenance["boundaries"] = str(attribution)
     aliases = None
     if base is not None and base.name == "kosovo":
         from socialmap.names import kosovo_aliases

@@ -1899,6 +1899,8 @@ def _validate_population(
     missing = _require(frame, "population", ["population"], c)
     if "area_id" in frame.columns:
         frame = _ids(frame, "area_id", c, report_empty=not joined)
+        if area_ids is not None and not joined and areas is not None:
+            frame = _demo_codes(frame, areas, area_ids, c)
         if area_ids is not None and not joined:
             values = frame["area_id"].tolist()
             unknown = [i for i, v in enumerate(values) if v is not None and v not in area_ids]
@@ -1997,6 +1999,43 @@ def _row_areas(frame: pd.DataFrame, positions: Sequence[int], areas: pd.DataFram
     return ", ".join(str(given[p]) if not _is_missing(given[p]) else str(ids[p]) for p in positions[:30]) + (
         ", ..." if len(positions) > 30 else ""
     )
+
+
+def _demo_codes(frame: pd.DataFrame, areas: pd.DataFrame, area_ids: list[str], c: _Collector) -> pd.DataFrame:
+    """
+    Read a table keyed by a demo's codes (Kosovo's KAS codes 01-38) against other boundaries of it.
+
+    Only when the areas are recognised as the demo's municipalities
+    (:func:`socialmap.datasets.recognise_areas`), every id of the table is one of the demo's codes and
+    none is one of the areas' own ids; said in a warning.
+    """
+    values = [v for v in frame["area_id"].tolist() if v is not None]
+    own = set(area_ids)
+    if not values or any(v in own for v in values):
+        return frame
+    from socialmap.datasets import recognise_areas
+
+    reference = pd.DataFrame(areas[["area_id", "name"]]) if "name" in areas.columns else None
+    known = recognise_areas(reference) if reference is not None else None
+    if known is None:
+        return frame
+    to_own = dict(zip(known.names["demo_area_id"], known.names["area_id"], strict=True))
+    if not all(v in to_own for v in values):
+        return frame
+    frame = frame.copy()
+    frame["area_id"] = [None if v is None else to_own[v] for v in frame["area_id"].tolist()]
+    c.add(
+        Message(
+            N_("Read the codes in 'area_id' as the {demo} demo's municipality codes ('{code}' is {name})."),
+            demo=known.demo.capitalize(),
+            code=values[0],
+            name=area_labels(areas, [to_own[values[0]]]),
+        ),
+        N_("Nothing to do; use the boundaries' own ids in 'area_id' to make the join certain."),
+        column="area_id",
+        severity="warning",
+    )
+    return frame
 
 
 def _area_ids(areas: pd.DataFrame | None) -> list[str] | None:

@@ -555,3 +555,85 @@ def test_a_taxonomy_needs_labels_only_in_its_own_languages(tmp_path):
         .replace("{en: Community centre}", "{sq: Qendër komunitare, sr: Centar zajednice}"),
     )
     assert both.label("community_centre", "en") == "Qendër komunitare"
+
+
+# --------------------------------------------------------------------------------------------------
+# Uploaded boundaries keep their attribution
+# --------------------------------------------------------------------------------------------------
+
+
+def test_boundaries_keep_their_attribution(tmp_path, shared_kosovo):
+    import json
+    import zipfile
+
+    from socialmap.datasets import GEOBOUNDARIES_ATTRIBUTION, boundaries_attribution
+    from socialmap.static import sources_lines
+
+    adm2 = shared_kosovo / GEOBOUNDARIES
+    # geoBoundaries' own file (its layout and name say so), even renamed.
+    areas = _quiet(read_areas, adm2)
+    assert areas.attrs["attribution"] == GEOBOUNDARIES_ATTRIBUTION
+    renamed = tmp_path / "komunat.geojson"
+    renamed.write_bytes(adm2.read_bytes())
+    assert _quiet(read_areas, renamed).attrs["attribution"] == GEOBOUNDARIES_ATTRIBUTION
+    # geoBoundaries' ZIP with its metadata file beside the data: the licence is read from the metadata.
+    zipped = tmp_path / "XKX_ADM2.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.write(adm2, adm2.name)
+        archive.write(shared_kosovo / "geoboundaries/geoBoundaries-XKX-ADM2-metaData.txt", "meta.txt")
+    text = boundaries_attribution(zipped)
+    expected = "Boundaries: geoBoundaries (Creative Commons Attribution-ShareAlike 2.0)"
+    assert text == expected + ", from OpenStreetMap, Wambacher"
+    # A GeoJSON that says it itself, and one that says nothing.
+    data = json.loads(adm2.read_text(encoding="utf-8"))
+    own = tmp_path / "own.geojson"
+    own.write_text(
+        json.dumps({**data, "attribution": "Komuna e Gjakovës, 2023 (CC BY 4.0)"}), encoding="utf-8"
+    )
+    assert boundaries_attribution(own) == "Komuna e Gjakovës, 2023 (CC BY 4.0)"
+    bare = tmp_path / "bare.geojson"
+    for f in data["features"]:
+        f["properties"] = {"area_id": f["properties"]["shapeID"], "name": f["properties"]["shapeName"]}
+    bare.write_text(json.dumps(data), encoding="utf-8")
+    assert "attribution" not in _quiet(read_areas, bare).attrs
+    # Shown wherever the result is drawn: the analysis' provenance, the map's and the brief's sources.
+    res = _quiet(
+        analyze,
+        adm2,
+        REPO / "data/services/kosovo_services.csv",
+        REPO / "data/population/kosovo_population_2024.csv",
+        method="coverage",
+        spreading="representative",
+        service_types=("csw",),
+    )
+    assert "Boundaries: " + res.provenance["boundaries"] == GEOBOUNDARIES_ATTRIBUTION
+    assert "Kufijtë: geoBoundaries (CC BY-SA 2.0), © OpenStreetMap contributors" in sources_lines(res, "sq")
+    # With the demo supplying the rest, and the attribution given by the caller (the app's text field).
+    given = _quiet(read_areas, bare)
+    given.attrs["attribution"] = "Municipal boundaries: Kosovo Cadastral Agency (typed in by hand)"
+    res = _quiet(
+        analyze, given, demo="kosovo", method="coverage", spreading="representative", service_types=("csw",)
+    )
+    assert res.provenance["demo_boundaries"].startswith("Municipal boundaries: Kosovo Cadastral Agency")
+
+
+def test_kas_codes_join_to_the_official_boundaries(shared_kosovo):
+    areas = _quiet(read_areas, shared_kosovo / GEOBOUNDARIES)
+    report = validate_file(REPO / "data/population/kosovo_population_2024.csv", areas=areas)
+    assert report.ok, report.format("en")
+    (note,) = [p for p in report.problems if "municipality codes" in p.message]
+    assert "'01' is Deçan" in note.message and note.severity == "warning"
+    codes = pd.read_csv(shared_kosovo / "municipalities.csv", dtype=str).set_index("kas_code")[
+        "gb_adm2_shapeID"
+    ]
+    assert report.frame.set_index("population")["area_id"].tolist() == [
+        codes[c]
+        for c in pd.read_csv(REPO / "data/population/kosovo_population_2024.csv", dtype=str)["area_id"]
+    ]
+    # The areas' own ids are never re-read.
+    own = _quiet(read_areas, shared_kosovo / GEOBOUNDARIES)
+    table = pd.DataFrame({"area_id": own["area_id"], "population": range(38)})
+    from socialmap.validate import validate_population
+
+    clean, problems = validate_population(table, areas=own)
+    assert clean["area_id"].tolist() == own["area_id"].tolist() and not problems
