@@ -434,7 +434,13 @@ def test_a_blank_population_leaves_only_that_area_unscored(tmp_path):
         geometry=[Point(6000, 5000), Point(15000, 14000)],
         crs=CRS,
     )
+    # First with b's population 0 (the same demand points: the analysis may keep and reuse its tables),
+    # then blank: b must still come out unknown, not 0.
+    zero = pop.fillna({"population": 0.0})
+    analyze(square_areas(), services, zero, taxonomy=tax, spreading="representative", catchment_m=10_500)
     res = analyze(square_areas(), services, pop, taxonomy=tax, spreading="representative", catchment_m=10_500)
+    again = analyze(square_areas(), services, pop, taxonomy=tax, spreading="representative", catchment_m=10_500)
+    pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(res.table))
     t = res.for_service_type("day").set_index("area_id")
     assert t.loc[["a", "d"], "gap_score"].tolist() == pytest.approx([90.0, 97.5])
     assert t.loc[["a", "d"], "reachable_places"].tolist() == pytest.approx([100.0, 50.0])
