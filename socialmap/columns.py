@@ -113,7 +113,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "kodi", "kodi i komunes", "shifra e komunes", "sifra", "sifra opstine", "kod opstine",
         ),
         "name": (
-            "name", "municipality", "area", "area name", "municipality name",
+            "name", "municipality", "area", "area name", "municipality name", "district", "region",
+            "province", "county",
             "komuna", "emri", "emri i komunes", "komunat", "zona",
             "opstina", "naziv", "ime", "naziv opstine", "opstine", "podrucje",
         ),
@@ -131,7 +132,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "kodi", "kodi i komunes", "shifra e komunes", "sifra", "sifra opstine", "kod opstine",
         ),
         "name": (
-            "name", "municipality", "area name", "municipality name",
+            "name", "municipality", "area name", "municipality name", "district", "region", "province",
+            "county",
             "komuna", "emri", "emri i komunes", "opstina", "naziv", "ime", "naziv opstine",
         ),
         "name_sq": (
@@ -591,3 +593,45 @@ def ambiguity_hint(ours: str, candidates: Sequence[str]) -> Message:
         candidates=", ".join(f"'{c}'" for c in candidates),
         ours=ours,
     )
+
+
+def apply_choices(
+    mapping: Mapping[str, str], choices: Mapping[str, str | None], columns: Iterable[Any]
+) -> dict[str, str]:
+    """
+    Combine a guessed mapping with a person's choices, one file column (or none) per contract column.
+
+    Parameters
+    ----------
+    mapping
+        The guess (:attr:`Guess.mapping`), ``{"their column": "our column"}``.
+    choices
+        Contract column → the file column chosen for it, or ``None``/``""`` for none (e.g. the
+        selects of the app, one per column of :func:`required_columns`).
+    columns
+        The file's columns.
+
+    Returns
+    -------
+    mapping
+        ``{"their column": "our column"}`` for ``columns=``: the choices, the guesses for contract
+        columns not chosen, and ``""`` for a guessed column that was not chosen (so it is not guessed
+        again). A plain dict of text, to keep with the session and the workspace.
+
+    Examples
+    --------
+    >>> apply_choices({"Emri": "name", "Naziv": "provider"}, {"name": "Naziv"}, ["Emri", "Naziv"])
+    {'Emri': '', 'Naziv': 'name'}
+    """
+    names = [str(c) for c in columns]
+    chosen = {ours: str(theirs) for ours, theirs in choices.items() if theirs}
+    taken = set(chosen.values())
+    out: dict[str, str] = {}
+    for theirs in names:
+        if theirs in taken:
+            out[theirs] = next(ours for ours, col in chosen.items() if col == theirs)
+        elif theirs in mapping and mapping[theirs] not in chosen and mapping[theirs] not in choices:
+            out[theirs] = mapping[theirs]
+        elif theirs in mapping:
+            out[theirs] = ""  # guessed as a column the person chose otherwise (or none): keep it out
+    return out

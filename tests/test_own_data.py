@@ -439,7 +439,9 @@ def test_a_blank_population_leaves_only_that_area_unscored(tmp_path):
     zero = pop.fillna({"population": 0.0})
     analyze(square_areas(), services, zero, taxonomy=tax, spreading="representative", catchment_m=10_500)
     res = analyze(square_areas(), services, pop, taxonomy=tax, spreading="representative", catchment_m=10_500)
-    again = analyze(square_areas(), services, pop, taxonomy=tax, spreading="representative", catchment_m=10_500)
+    again = analyze(
+        square_areas(), services, pop, taxonomy=tax, spreading="representative", catchment_m=10_500
+    )
     pd.testing.assert_frame_equal(pd.DataFrame(again.table), pd.DataFrame(res.table))
     t = res.for_service_type("day").set_index("area_id")
     assert t.loc[["a", "d"], "gap_score"].tolist() == pytest.approx([90.0, 97.5])
@@ -643,3 +645,98 @@ def test_kas_codes_join_to_the_official_boundaries(shared_kosovo):
 
     clean, problems = validate_population(table, areas=own)
     assert clean["area_id"].tolist() == own["area_id"].tolist() and not problems
+
+
+# --------------------------------------------------------------------------------------------------
+# The app's library: previews, chosen mappings, uploaded taxonomies, another country from uploads alone
+# --------------------------------------------------------------------------------------------------
+
+
+def _upload(path: Path) -> tuple[str, bytes]:
+    return (path.name, path.read_bytes())
+
+
+def test_preview_and_chosen_mapping_of_an_upload(tmp_path, demo):
+    from socialmap import views
+    from socialmap.columns import apply_choices, required_columns
+
+    path = clerk_csv(tmp_path / "sherbimet.csv", title=True)
+    shown = views.preview_upload(_upload(path), "services")
+    assert shown.problems == () and shown.preview.file == "sherbimet.csv"
+    p = shown.preview
+    assert p.header_row == 3 and p.rows.loc[0, "Emri"] == "QPS Gjakovë"
+    # One select per column the services need, pre-filled by the guess.
+    prefilled = {c: p.guess.column_for(c) for c in required_columns("services", geometry=p.geometry)}
+    assert prefilled == {
+        "service_id": None,
+        "name": "Emri",
+        "service_type": "Lloji i shërbimit",
+        "capacity": "Kapaciteti",
+        "lat": "Gjerësia",
+        "lon": "Gjatësia",
+    }
+    mapping = apply_choices(p.guess.mapping, prefilled, p.columns)
+    inputs = views.read_inputs(None, _upload(path), None, demo=demo, columns={"services": mapping})
+    assert inputs.ok and inputs.services["service_type"].tolist() == [r[5] for r in CLERK_ROWS]
+    # A column chosen otherwise: "Emri" as nothing, so the name is missing, and said.
+    wrong = apply_choices(p.guess.mapping, {**prefilled, "name": None}, p.columns)
+    assert wrong["Emri"] == ""
+    inputs = views.read_inputs(None, _upload(path), None, demo=demo, columns={"services": wrong})
+    assert inputs.blocked == ("services",)
+    assert any("'name' is missing" in x.message for x in inputs.uploads[0].problems)
+    # A file that cannot be read gives a problem, not an exception.
+    bad = views.preview_upload(("x.docx", b"PK"), "services")
+    assert bad.preview is None and bad.problems[0].file == "x.docx"
+
+
+def test_uploaded_taxonomy(tmp_path):
+    from socialmap import views
+
+    ok = views.read_taxonomy(("testland.yaml", ENGLISH_ONLY.encode()))
+    assert ok.problems == () and ok.taxonomy.service_type_keys == ("community_centre",)
+    assert ok.taxonomy.origin == "testland.yaml"
+    note = views.taxonomy_note(ok.taxonomy, "sq")
+    assert note == (
+        "Taksonomia testland nuk ka emra në shqip: llojet e shërbimeve dhe grupet e saj tregohen në anglisht."
+    )
+    assert views.taxonomy_note(ok.taxonomy, "en") is None
+    broken = views.read_taxonomy(("mine.yaml", b"service_types: [\n"))
+    assert broken.taxonomy is None and broken.problems[0].file == "mine.yaml"
+    assert "not valid YAML" in broken.problems[0].message and "/tmp" not in broken.problems[0].message
+    assert views.read_taxonomy(("mine.txt", b"x")).problems[0].message.startswith("Files ending in '.txt'")
+
+
+def test_another_country_from_uploads_alone(tmp_path, demo):
+    # Hand-worked: demand at the squares' centres, 20 km apart; catchment 15 km (the taxonomy's).
+    # Clinics (everyone): West 100 places for 10,000 -> R = 0.01, gap 99; Centre 300 for 20,000 -> 98.5;
+    # East reaches none -> 100. Day centre (older = 0.2): at Centre, 40 for 4,000 -> 99; West, East 100.
+    # Composite (equal weights): West 99.5, Centre 98.75, East 100.
+    from synthetic_country import write
+
+    from socialmap import views
+    from socialmap.pipeline import AnalysisConfig
+
+    files = write(tmp_path)
+    tax = views.read_taxonomy(_upload(files["taxonomy"])).taxonomy
+    inputs = views.read_inputs(
+        _upload(files["areas"]),
+        _upload(files["services"]),
+        _upload(files["population"]),
+        demo=demo,
+        taxonomy=tax,
+    )
+    assert inputs.ok, [p.message for u in inputs.uploads for p in u.problems if p.severity == "error"]
+    assert inputs.demo_layers == () and views.demo_caption(inputs, "en") is None
+    assert inputs.areas.attrs["attribution"] == "Testland survey office (made up)"
+    analysis = views.analyze_inputs(inputs, AnalysisConfig(spreading="representative"), demo=demo)
+    res = analysis.result
+    assert res is not None, analysis.problems
+    t = res.table.set_index(["area_id", "service_type"])["gap_score"]
+    assert t[("W", "clinic")] == pytest.approx(99.0) and t[("C", "clinic")] == pytest.approx(98.5)
+    assert t[("E", "clinic")] == pytest.approx(100.0)
+    assert t[("C", "day_centre")] == pytest.approx(99.0) and t[("W", "day_centre")] == pytest.approx(100.0)
+    comp = res.areas.set_index("area_id")
+    assert comp["composite_gap"].to_dict() == pytest.approx({"W": 99.5, "C": 98.75, "E": 100.0})
+    assert comp["rank"].to_dict() == {"E": 1, "W": 2, "C": 3}
+    assert "demo" not in res.provenance and res.provenance["boundaries"] == "Testland survey office (made up)"
+    assert res.taxonomy.name == "testland"
