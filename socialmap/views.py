@@ -646,15 +646,8 @@ def read_taxonomy(upload: Upload) -> TaxonomyUpload:
     return TaxonomyUpload(dataclasses.replace(taxonomy, origin=filename))
 
 
-#: The languages' names, to say which one a taxonomy's labels are shown in ("... shown in English").
-LANGUAGE_NAMES = {
-    # TRANSLATORS: a language name as written after "in" ("in English": sq "anglisht", sr "engleskom").
-    "en": N_("English"),
-    # TRANSLATORS: as written after "in" ("in Albanian": sq "shqip", sr "albanskom").
-    "sq": N_("Albanian"),
-    # TRANSLATORS: as written after "in" ("in Serbian": sq "serbisht", sr "srpskom").
-    "sr": N_("Serbian"),
-}
+#: "In <language>", to say which language a taxonomy's labels are shown in.
+LANGUAGE_NAMES = {"en": N_("in English"), "sq": N_("in Albanian"), "sr": N_("in Serbian")}
 
 
 def taxonomy_note(taxonomy: Any, lang: str | None = None) -> str | None:
@@ -670,7 +663,7 @@ def taxonomy_note(taxonomy: Any, lang: str | None = None) -> str | None:
     if taxonomy is None or taxonomy.has_language(code):
         return None
     return t(
-        "The taxonomy {name} has no names in {language}: its service types and groups are shown in {first}.",
+        "The taxonomy {name} has no names {language}: its service types and groups are shown {first}.",
         code,
         name=str(taxonomy.name),
         language=t(LANGUAGE_NAMES[code], code),
