@@ -77,6 +77,7 @@ bench: $(DEV_STAMP) system-deps assets
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_access.py --sizes 10000x500,50000x1000
 	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_network.py --quick
 
 demo-data: $(DEV_STAMP)
 	npm ci --prefix scripts --no-audit --no-fund

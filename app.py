@@ -11,6 +11,7 @@ inlined into each map instead (slower to send, still offline).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,14 @@ SCHEME_LABELS = {
     "natural_breaks": N_("Natural breaks"),
     "fisher_jenks": N_("Fisher-Jenks"),
     "equal_interval": N_("Equal intervals"),
+}
+#: The tabs: a stable key each, and its label.
+TABS = {
+    "map": N_("Map"),
+    "ranking": N_("Ranking"),
+    "profile": N_("Municipality profile"),
+    "plan": N_("Plan"),
+    "about": N_("About"),
 }
 BASEMAP_LABELS = {"plain": N_("Plain (works offline)"), "osm": N_("OpenStreetMap (needs internet)")}
 
@@ -164,10 +173,33 @@ def suggest_sites(
     return views.suggest_sites(analysis.result, service_type, k=k, capacity=capacity, lang=lang)  # type: ignore[arg-type]
 
 
-def show_table(table: pd.DataFrame, **kwargs: Any) -> None:
-    """Show a display table with number formats chosen by views.column_formats."""
-    config = {c: st.column_config.NumberColumn(format=f) for c, f in views.column_formats(table).items()}
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder="–", **kwargs)
+def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
+    """Show a display table, its numbers written for the language (views.display_table)."""
+    st.dataframe(
+        views.display_table(table, lang), hide_index=True, width="stretch", placeholder="–", **kwargs
+    )
+
+
+def offer_download(
+    where: Any, label: str, make: Callable[[], bytes], *, file_name: str, mime: str, key: str
+) -> None:
+    """
+    Offer a file, made only when it is asked for (``make``).
+
+    The one place the app offers downloads: how files are served (e.g. kept to the session) is
+    changed here for all of them.
+    """
+    where.download_button(label, data=make, file_name=file_name, mime=mime, on_click="ignore", key=key)
+
+
+MIME = {
+    "csv": "text/csv",
+    "gpkg": "application/geopackage+sqlite3",
+    "html": "text/html",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def uploaded(file: UploadedFile | None) -> views.Upload | None:
@@ -175,12 +207,79 @@ def uploaded(file: UploadedFile | None) -> views.Upload | None:
     return None if file is None else (file.name, file.getvalue())
 
 
+# ---- widget state that survives a language switch (STYLE.md §8) -------------------------------
+
+#: Widgets whose value is a stable key (a taxonomy key, a metric id, an area id) shown through a
+#: translated label. Streamlit's browser side keeps the *label* of the choice, so after a language
+#: switch it would send back an English label the new language does not know (issue #15): the
+#: switch sets each of them again, and Streamlit then sends the label in the new language.
+CHOICE_KEYS = (
+    "method",
+    "spreading",
+    "target_group",
+    "service_type",
+    "metric",
+    "scheme",
+    "basemap",
+    "profile_area",
+    "plan_existing",
+    "plan_action",
+    "plan_diff_scenario",
+    "plan_diff_metric",
+    "plan_costed",
+)
+
+
+def keep_choices() -> None:
+    """On a language switch: set every choice again (its value, read with the old labels)."""
+    for key in CHOICE_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    # The open tab, by its label in the new language (the tabs are new widgets, their labels new).
+    open_tab = st.session_state.get("open_tab", "map")
+    st.session_state["view"] = t(TABS.get(open_tab, TABS["map"]), st.session_state["lang"])
+
+
 # ---- sidebar: language, data, analysis, map ----------------------------------------------------
 
 with st.sidebar:
     lang = st.selectbox(
-        "Language · Gjuha · Jezik", list(LANGUAGES), format_func=lambda c: LANGUAGES[c][1], key="lang"
+        "Language · Gjuha · Jezik",
+        list(LANGUAGES),
+        format_func=lambda c: LANGUAGES[c][1],
+        key="lang",
+        on_change=keep_choices,
     )
+
+
+def page_style(lang: str) -> str:
+    """
+    CSS for Streamlit's own words and for phones.
+
+    Streamlit 1.67 has no option for the text of its upload widget ("Upload", "200MB per file"):
+    the app hides the size line (the caption above says it in the language) and writes the
+    button's word in the language. The "Press Enter to apply" hint of text inputs is hidden. On a
+    phone the title and the headline figures are smaller, two figures to a row.
+    """
+    word = t("Choose a file", lang)
+    upload = '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ") + '"'  # a CSS string
+    return f"""<style>
+[data-testid="stFileUploaderDropzoneInstructions"], [data-testid="InputInstructions"] {{ display: none; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {upload}; font-size: 0.875rem; }}
+@media (max-width: 640px) {{
+  h1 {{ font-size: 1.6rem !important; }}
+  h3 {{ font-size: 1.15rem !important; }}
+  [data-testid="stMetricValue"] {{ font-size: 1.5rem !important; }}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ flex-wrap: wrap; gap: 0.5rem; }}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"] {{
+    min-width: calc(50% - 0.5rem) !important; flex: 1 1 calc(50% - 0.5rem) !important; }}
+}}
+</style>"""
+
+
+st.html(page_style(lang))
 
 try:
     demo = load_demo(DEMO)
@@ -191,20 +290,45 @@ tax = demo.taxonomy
 
 with st.sidebar:
     with st.expander(t("Your data", lang), expanded=False):
+        formats = ", ".join(s for s in SUPPORTED_SUFFIXES if s != ".shp")
+        limit = format_number(st.get_option("server.maxUploadSize"), lang, decimals=0)
         st.caption(
             t(
                 "Upload your own municipalities, services or population; the Kosovo demo is used for "
-                "anything you do not upload. Formats: {formats} (a shapefile zipped).",
+                "anything you do not upload. Formats: {formats} (a shapefile zipped). Up to {mb} MB "
+                "per file.",
                 lang,
-                formats=", ".join(s for s in SUPPORTED_SUFFIXES if s != ".shp"),
+                formats=formats,
+                mb=limit,
             )
         )
         # A shapefile is several files: it is uploaded zipped.
         types = [s.lstrip(".") for s in SUPPORTED_SUFFIXES if s != ".shp"]
-        up_areas = st.file_uploader(t("Municipalities (polygons)", lang), type=types, key="upload_areas")
-        up_services = st.file_uploader(t("Services (points)", lang), type=types, key="upload_services")
+        up_areas = st.file_uploader(
+            t("Municipalities (polygons)", lang),
+            type=types,
+            key="upload_areas",
+            help=t(
+                "One polygon per municipality, with a name (and a code if you have one); names are "
+                "matched to Kosovo's municipalities where they can be.",
+                lang,
+            ),
+        )
+        up_services = st.file_uploader(
+            t("Services (points)", lang),
+            type=types,
+            key="upload_services",
+            help=t(
+                "One row per service: name, service type, capacity (blank if unknown) and its "
+                "longitude and latitude (or points).",
+                lang,
+            ),
+        )
         up_population = st.file_uploader(
-            t("Population (per municipality)", lang), type=types, key="upload_population"
+            t("Population (per municipality)", lang),
+            type=types,
+            key="upload_population",
+            help=t("One row per municipality: its code or name, and its population.", lang),
         )
         up_roads = st.file_uploader(
             t("Roads: an OpenStreetMap extract (.osm.pbf), for catchments in travel time", lang),
@@ -237,7 +361,18 @@ with st.sidebar:
     # With a road file the catchment is a travel time (minutes); straight lines (km) are not used then.
     catchment_km = round(settings.default_catchment_m / 1000)
     if up_roads is None:
-        catchment_km = st.slider(t("Catchment (km)", lang), 1, 50, catchment_km, key="catchment_km")
+        catchment_km = st.slider(
+            t("Catchment (km)", lang),
+            1,
+            50,
+            catchment_km,
+            key="catchment_km",
+            help=t(
+                "How far people can reach a service, in a straight line (not along roads): a place "
+                "further away does not count for them.",
+                lang,
+            ),
+        )
     catchment_min: float | None = None
     if up_roads is not None:
         catchment_min = float(
@@ -289,6 +424,13 @@ with st.sidebar:
         views.metric_options(service_type),
         format_func=lambda m: views.label(m, lang),
         key="metric",
+        help=" ".join(
+            f"{views.label(m, lang)}: {t(views.METRIC_HELP[m], lang)}"
+            for m in views.metric_options(service_type)
+            if m in views.METRIC_HELP
+        )
+        + " "
+        + t("What each metric means and how it is computed is in the About tab.", lang),
     )
     scheme = st.selectbox(
         t("Classification", lang), SCHEMES, format_func=lambda s: t(SCHEME_LABELS[s], lang), key="scheme"
@@ -332,7 +474,7 @@ for outcome in inputs.uploads:
                 kind=t(views.KIND_LABELS[outcome.kind], lang),
             )
         )
-    show_table(views.problems_table(outcome.problems, lang), key=f"problems_{outcome.kind}")
+    show_table(views.problems_table(outcome.problems, lang), lang, key=f"problems_{outcome.kind}")
 
 with st.spinner(t("Reading the roads…", lang)):
     roads = read_roads(uploaded(up_roads), travel_mode)
@@ -351,7 +493,7 @@ with st.spinner(t("Analysing…", lang)):
     )
 if analysis.result is None:
     st.error(t("The analysis could not run on these data:", lang))
-    show_table(views.problems_table(analysis.problems, lang), key="problems_analysis")
+    show_table(views.problems_table(analysis.problems, lang), lang, key="problems_analysis")
     st.stop()
 result = analysis.result
 
@@ -360,11 +502,14 @@ st.caption(
     t(
         "{areas} municipalities, {services} services. {attribution}",
         lang,
-        areas=len(result.areas),
-        services=len(result.services),
+        areas=format_number(len(result.areas), lang, decimals=0),
+        services=format_number(len(result.services), lang, decimals=0),
         attribution=sources.attribution,
     )
 )
+demo_note = views.demonstration_note(result, lang)
+if demo_note:
+    st.warning(demo_note)
 selection = views.Selection(
     service_type=service_type,
     metric=metric,
@@ -393,17 +538,16 @@ asset_url = (
 )
 
 # Lazy tabs: only the open tab's content runs, so a widget change redraws what is on screen only.
-tab_map, tab_ranking, tab_profile, tab_plan, tab_about = st.tabs(
-    [
-        t("Map", lang),
-        t("Ranking", lang),
-        t("Municipality profile", lang),
-        t("Plan", lang),
-        t("About the data", lang),
-    ],
-    key="view",
-    on_change="rerun",
-)
+# Streamlit keeps the open tab by its label, which the language changes: the app keeps its key.
+tab_list = st.tabs([t(text, lang) for text in TABS.values()], key="view", on_change="rerun")
+tab_map, tab_ranking, tab_profile, tab_plan, tab_about = tab_list
+st.session_state["open_tab"] = next((k for k, tab in zip(TABS, tab_list, strict=True) if tab.open), "map")
+
+
+def ranking_csv() -> bytes:
+    """Return the ranking on screen as a CSV in the language's convention."""
+    return views.csv_bytes(views.ranking_table(result, selection, tax), lang)
+
 
 # ---- map and downloads -------------------------------------------------------------------------
 
@@ -412,9 +556,11 @@ if tab_map.open:
         figures = views.headline(result, selection, tax)
         cols = st.columns(4)
         if service_type == views.ALL_TYPES:
-            cols[0].metric(t("Municipalities", lang), figures["areas"])
-            cols[1].metric(t("Service types", lang), figures["types"])
-            cols[2].metric(t("Median composite gap (%)", lang), format_number(figures["composite_gap"], lang))
+            score = views.score_label(result, views.types_in_scope(tax, target_group), tax, lang)
+            cols[0].metric(t("Municipalities", lang), format_number(figures["areas"], lang, decimals=0))
+            cols[1].metric(t("Service types", lang), format_number(figures["types"], lang, decimals=0))
+            median = format_number(figures["composite_gap"], lang)
+            cols[2].metric(t("Median: {score}", lang, score=score), median)
         else:
             cols[0].metric(t("Need (persons)", lang), format_number(figures["need"], lang, decimals=0))
             cols[1].metric(t("Supply (places)", lang), format_number(figures["supply"], lang, decimals=0))
@@ -422,6 +568,7 @@ if tab_map.open:
             cols[3].metric(
                 t("Gap score, all municipalities (%)", lang), format_number(figures["gap_score"], lang)
             )
+        st.caption(views.metric_help(metric, result, tax, lang))
         # The base map stays the same across selections, so streamlit-folium keeps its frame and
         # only swaps the layers (choropleth, services, legend, title): no reload of Leaflet.
         parts = views.map_parts(
@@ -442,30 +589,56 @@ if tab_map.open:
         offline_map = functools.partial(
             views.selection_map, result, selection, tax, attribution=sources.attribution, assets=assets
         )
+        st.caption(t("Downloads of what is on screen", lang))
         d1, d2, d3 = st.columns(3)
-        d1.download_button(
+        offer_download(
+            d1,
             t("Table (CSV)", lang),
-            data=lambda: views.csv_bytes(views.ranking_table(result, selection, tax)),
+            ranking_csv,
             file_name=views.download_name(selection, "csv"),
-            mime="text/csv",
-            on_click="ignore",
+            mime=MIME["csv"],
             key="download_csv",
         )
-        d2.download_button(
+        offer_download(
+            d2,
             t("Map layers (GeoPackage)", lang),
-            data=lambda: views.gpkg_bytes(views.selection_layers(result, selection, tax)),
+            lambda: views.gpkg_bytes(views.selection_layers(result, selection, tax)),
             file_name=views.download_name(selection, "gpkg"),
-            mime="application/geopackage+sqlite3",
-            on_click="ignore",
+            mime=MIME["gpkg"],
             key="download_gpkg",
         )
-        d3.download_button(
+        offer_download(
+            d3,
             t("Map (HTML, works offline)", lang),
-            data=lambda: views.map_html_bytes(offline_map()),
+            lambda: views.map_html_bytes(offline_map()),
             file_name=views.download_name(selection, "html"),
-            mime="text/html",
-            on_click="ignore",
+            mime=MIME["html"],
             key="download_html",
+        )
+        p1, p2, p3 = st.columns(3)
+        offer_download(
+            p1,
+            t("Print map (PNG)", lang),
+            lambda: views.print_map(result, selection, tax, "png"),
+            file_name=views.download_name(selection, "png"),
+            mime=MIME["png"],
+            key="download_png",
+        )
+        offer_download(
+            p2,
+            t("Print map (PDF)", lang),
+            lambda: views.print_map(result, selection, tax, "pdf"),
+            file_name=views.download_name(selection, "pdf"),
+            mime=MIME["pdf"],
+            key="download_pdf",
+        )
+        offer_download(
+            p3,
+            t("National brief (PDF, one page)", lang),
+            lambda: views.brief_pdf(result, tax, lang),
+            file_name=views.brief_name(result, None, lang),
+            mime=MIME["pdf"],
+            key="download_brief_national",
         )
         for note in run_notes(result, lang, taxonomy=tax):
             st.info(note)
@@ -479,7 +652,15 @@ if tab_ranking.open:
     with tab_ranking:
         st.subheader(views.map_title(result, selection, tax))
         st.caption(t("Rank 1 is the largest gap. Municipalities without a score are listed last.", lang))
-        show_table(views.ranking_table(result, selection, tax), key="ranking")
+        show_table(views.ranking_table(result, selection, tax), lang, key="ranking", height="content")
+        offer_download(
+            st,
+            t("Table (CSV)", lang),
+            ranking_csv,
+            file_name=views.download_name(selection, "csv"),
+            mime=MIME["csv"],
+            key="download_ranking_csv",
+        )
 
 # ---- profile of one municipality ---------------------------------------------------------------
 
@@ -493,19 +674,37 @@ if tab_profile.open:
         st.subheader(summary["name"])
         c1, c2, c3 = st.columns(3)
         c1.metric(t("Population", lang), format_number(summary["population"], lang, decimals=0))
-        c2.metric(t("Composite gap score (%)", lang), format_number(summary["composite_gap"], lang))
+        c2.metric(summary["score_label"], format_number(summary["composite_gap"], lang))
         c3.metric(
             t("Rank", lang),
             "–"
             if summary["rank"] is None
-            else t("{rank} of {n}", lang, rank=summary["rank"], n=summary["areas"]),
+            else t(
+                "{rank} of {n}",
+                lang,
+                rank=format_number(summary["rank"], lang, decimals=0),
+                n=format_number(summary["areas"], lang, decimals=0),
+            ),
         )
         show_table(
-            views.profile_table(result, area_id, tax, target_group=target_group, lang=lang), key="profile"
+            views.profile_table(result, area_id, tax, target_group=target_group, lang=lang),
+            lang,
+            key="profile",
         )
+        st.markdown("**" + t("Composite make-up", lang) + "**")
+        st.caption(t(views.METRIC_HELP["composite_gap"], lang))
+        show_table(views.composite_makeup_table(result, area_id, tax, lang), lang, key="profile_makeup")
         st.caption(t("Gap score (%) by service type, beside all municipalities together", lang))
         chart = views.profile_chart(result, area_id, tax, target_group=target_group, lang=lang)
         st.vega_lite_chart(views.profile_chart_spec(chart, lang), width="stretch")
+        offer_download(
+            st,
+            t("Brief of {name} (PDF, one page)", lang, name=summary["name"]),
+            lambda: views.brief_pdf(result, tax, lang, area_id=area_id),
+            file_name=views.brief_name(result, area_id, lang),
+            mime=MIME["pdf"],
+            key="download_brief",
+        )
 
 # ---- plan: new services, named scenarios, costing ------------------------------------------------
 
@@ -555,7 +754,7 @@ if tab_plan.open:
                 draft = run_plan(*options, edits, lang)
             if draft.result is None:
                 st.error(t("The scenario could not be analysed:", lang))
-                show_table(views.problems_table(draft.problems, lang), key="problems_plan")
+                show_table(views.problems_table(draft.problems, lang), lang, key="problems_plan")
             shown = draft.result if draft.result is not None else result
             st.caption(
                 t(
@@ -604,6 +803,7 @@ if tab_plan.open:
                 min_value=0.0,
                 value=20.0,
                 step=1.0,
+                format="%.0f",
                 key="plan_capacity",
                 help=t("Places the new service offers (its capacity).", lang),
             )
@@ -652,7 +852,12 @@ if tab_plan.open:
                         )
                     elif action == "capacity":
                         new_places = st.number_input(
-                            t("New number of places", lang), min_value=0.0, value=None, key="plan_new_places"
+                            t("New number of places", lang),
+                            min_value=0.0,
+                            value=None,
+                            step=1.0,
+                            format="%.0f",
+                            key="plan_new_places",
                         )
                     blocked = (action == "move" and (lon is None or lat is None)) or (
                         action == "capacity" and new_places is None
@@ -684,7 +889,7 @@ if tab_plan.open:
                 suggested, notes = st.session_state.get("plan_suggested", ((), ()))
                 suggested = tuple(e for e in suggested if e.service_type == service_type)
                 if suggested:
-                    show_table(views.plan_edits_table(suggested, tax, lang), key="plan_suggested_table")
+                    show_table(views.plan_edits_table(suggested, tax, lang), lang, key="plan_suggested_table")
                     for note in notes:
                         st.caption(note)
                     if st.button(
@@ -699,7 +904,9 @@ if tab_plan.open:
                 st.caption(t("No change yet.", lang))
             else:
                 show_table(
-                    views.plan_edits_table(edits, tax, lang, services=result.services), key="plan_edits_table"
+                    views.plan_edits_table(edits, tax, lang, services=result.services),
+                    lang,
+                    key="plan_edits_table",
                 )
                 st.button(t("Start a new scenario", lang), key="plan_clear", on_click=clear_edits)
                 r1, r2 = st.columns([3, 1])
@@ -725,15 +932,19 @@ if tab_plan.open:
 
             saved: dict[str, tuple[views.PlanEdit, ...]] = st.session_state.get("plan_scenarios", {})
             st.subheader(t("Comparison: {type}", lang, type=type_label))
-            runs = {t(views.CURRENT, lang): result}
+            # Runs by a stable key (a saved scenario's name, stripped, so never one of the two
+            # others), so a language switch keeps the choices below.
+            run_names = {" current": t(views.CURRENT, lang)}
+            results = {" current": result}
             if draft.result is not None and edits and edits not in saved.values():
-                runs[t("Scenario (not saved)", lang)] = draft.result
+                run_names[" draft"], results[" draft"] = t("Scenario (not saved)", lang), draft.result
             for name, scenario_edits in saved.items():
                 run = run_plan(*options, scenario_edits, lang)
                 if run.result is None:
                     st.error(t("Scenario {name} could not be analysed.", lang, name=name))
                 else:
-                    runs[name] = run.result
+                    run_names[name], results[name] = name, run.result
+            runs = {run_names[k]: r for k, r in results.items()}
             if len(runs) < 2:
                 st.caption(t("Add a new service to see what changes.", lang))
             else:
@@ -746,31 +957,37 @@ if tab_plan.open:
                     )
                 else:
                     st.caption(t("National totals", lang))
-                    show_table(national, key="plan_national")
+                    show_table(national, lang, key="plan_national")
                     st.caption(t("By municipality (Δ: change from the current services)", lang))
-                    show_table(by_area, key="plan_by_area")
+                    show_table(by_area, lang, key="plan_by_area")
                     tables = {"municipalities": by_area, "national": national}
                     x1, x2 = st.columns(2)
-                    x1.download_button(
+                    offer_download(
+                        x1,
                         t("Comparison (CSV)", lang),
-                        data=lambda: views.plan_download(tables, "csv"),
+                        lambda: views.plan_download(tables, "csv", lang),
                         file_name=f"socialmap_scenarios_{service_type}.csv",
-                        mime="text/csv",
-                        on_click="ignore",
+                        mime=MIME["csv"],
                         key="plan_download_csv",
                     )
-                    x2.download_button(
+                    offer_download(
+                        x2,
                         t("Comparison (XLSX)", lang),
-                        data=lambda: views.plan_download(tables, "xlsx"),
+                        lambda: views.plan_download(tables, "xlsx", lang),
                         file_name=f"socialmap_scenarios_{service_type}.xlsx",
-                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        on_click="ignore",
+                        mime=MIME["xlsx"],
                         key="plan_download_xlsx",
                     )
             if len(runs) >= 2:
                 st.subheader(t("Difference map", lang))
                 m1, m2 = st.columns(2)
-                compared = m1.selectbox(t("Scenario", lang), list(runs)[1:], key="plan_diff_scenario")
+                compared_key = m1.selectbox(
+                    t("Scenario", lang),
+                    list(results)[1:],
+                    format_func=lambda k: run_names[k],
+                    key="plan_diff_scenario",
+                )
+                compared = run_names[compared_key]
                 diff_metric = m2.selectbox(
                     t("Metric", lang),
                     views.PLAN_METRICS,
@@ -803,12 +1020,12 @@ if tab_plan.open:
                         feature_group_to_add=diff_parts.layers,
                         layer_control=diff_parts.control,
                     )
-                    st.download_button(
+                    offer_download(
+                        st,
                         t("Difference map (HTML, works offline)", lang),
-                        data=lambda: views.map_html_bytes(difference_map()),  # libraries inlined
+                        lambda: views.map_html_bytes(difference_map()),  # libraries inlined
                         file_name=f"socialmap_change_{service_type}_{diff_metric}.html",
-                        mime="text/html",
-                        on_click="ignore",
+                        mime=MIME["html"],
                         key="plan_download_diff_map",
                     )
             if saved:
@@ -829,15 +1046,24 @@ if tab_plan.open:
                 t("Standard (places per 1,000 of the target group)", lang),
                 min_value=0.0,
                 value=None,
+                format="%g",
                 key="plan_standard",
             )
             unit_cost = k2.number_input(
-                t("Unit cost (EUR per place per year)", lang), min_value=0.0, value=None, key="plan_unit_cost"
+                t("Unit cost (EUR per place per year)", lang),
+                min_value=0.0,
+                value=None,
+                step=100.0,
+                format="%.0f",
+                key="plan_unit_cost",
             )
-            costed = k3.selectbox(t("Services", lang), list(runs), key="plan_costed")
+            costed = k3.selectbox(
+                t("Services", lang), list(results), format_func=lambda k: run_names[k], key="plan_costed"
+            )
+            costed_result = results.get(costed, result)
             try:
                 costing = views.plan_costing(
-                    runs.get(costed, result),
+                    costed_result,
                     service_type,
                     tax,
                     standard=standard,
@@ -856,26 +1082,29 @@ if tab_plan.open:
                         cost=views.source_label(costing.cost_source, lang) or none,
                     )
                 )
-                show_table(costing.national, key="plan_cost_national")
-                show_table(costing.table, key="plan_cost_areas")
-                costed_result = runs.get(costed, result)
-                st.download_button(
+                show_table(costing.national, lang, key="plan_cost_national")
+                show_table(costing.table, lang, key="plan_cost_areas")
+                offer_download(
+                    st,
                     t("Results and costing (XLSX, small counts hidden)", lang),
-                    data=lambda: views.costing_download(
+                    lambda: views.costing_download(
                         costed_result, service_type, tax, standard=standard, unit_cost=unit_cost, lang=lang
                     ),
                     file_name=f"socialmap_costing_{service_type}.xlsx",
-                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    on_click="ignore",
+                    mime=MIME["xlsx"],
                     key="plan_download_costing",
                 )
                 for note in costing.notes:
                     st.info(note)
 
-# ---- about the data ----------------------------------------------------------------------------
+# ---- about: what the figures mean, and where the data come from -------------------------------
 
 if tab_about.open:
     with tab_about:
+        st.subheader(t("What the figures mean", lang))
+        for heading, text in views.help_sections(result, tax, lang):
+            st.markdown(f"**{views.markdown_text(heading)}**  \n{views.markdown_text(text)}")
+        st.subheader(t("Where the data come from", lang))
         for line in sources.lines:
-            st.markdown(f"- {line}")
-        show_table(views.provenance_table(result, tax, lang), key="provenance")
+            st.markdown(f"- {views.markdown_text(line)}")
+        show_table(views.provenance_table(result, tax, lang), lang, key="provenance")

@@ -160,21 +160,21 @@ res.areas.sort_values("rank")[["name", "population", "composite_gap", "rank"]].h
         """\
 cols = ["name", "need", "services", "supply", "supply_per_10k", "covered_share", "access", "unmet_need",
         "gap_score"]
-res.for_service_type("day_care_disability")[cols].head().round(3)""",
+res.for_service_type("home_care_elderly")[cols].head().round(3)""",
     ),
     (
         "md",
         """\
 ## 4. Check that the totals tie out
 
-Need is extensive, so spreading it onto grid cells must conserve it: for every scored service type, the
-need summed over the municipalities equals the need summed over the demand points. For the CSWs, whose
-target group is the whole population (rate 1), it also equals the total population.""",
+Need is extensive, so spreading it onto grid cells must conserve it: for every service type whose need
+is known, the need summed over the municipalities equals the need summed over the demand points. For
+the CSWs, whose target group is the whole population (rate 1), it also equals the total population.""",
     ),
     (
         "code",
         """\
-scored = res.table[res.table["method"] != "none"]
+scored = res.table[res.table["need"].notna()]
 need_areas = scored.groupby("service_type")["need"].sum()
 need_points = res.demand.groupby("service_type")["need"].sum().reindex(need_areas.index)
 tie = pd.DataFrame({"need over areas": need_areas, "need over demand points": need_points})
@@ -192,14 +192,14 @@ print(f"CSW need equals total population: {csw_is_population}")""",
 ## 5. 2SFCA or E2SFCA? Compare per municipality for one service type
 
 E2SFCA weighs demand and supply by distance bands: by default the catchment is cut into three equal
-bands weighted 1.00, 0.68 and 0.22 (Luo & Qi 2009; a modelling choice). We rerun the analysis for day
-care for persons with disabilities with E2SFCA and compare the access (places per person in need) of
+bands weighted 1.00, 0.68 and 0.22 (Luo & Qi 2009; a modelling choice). We rerun the analysis for home
+care for older people with E2SFCA and compare the access (places per person in need) of
 each municipality under the two methods.""",
     ),
     (
         "code",
         """\
-STYPE = "day_care_disability"
+STYPE = "home_care_elderly"
 e2 = analyze(
     demo="kosovo",
     method="e2sfca",

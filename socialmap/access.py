@@ -1717,14 +1717,16 @@ def distance_coverage(
     Say for each demand point whether a service is within the catchment, how many, and how far the nearest is.
 
     Capacity is not used: this is plain distance coverage (``covered_share`` in DESIGN.md is the need-weighted
-    share of ``covered``).
+    share of ``covered``), except that a service whose ``capacity`` is known to be 0 (no places) covers no
+    one and is left out; a service of unknown capacity (NaN, or no ``capacity`` column) is a site that
+    covers.
 
     Parameters
     ----------
     demand
         Demand points in a metric CRS (no column is required).
     supply
-        Service points in the same CRS.
+        Service points in the same CRS; an optional ``capacity`` column (services with 0 are left out).
     catchment_m
         Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
 
@@ -1732,7 +1734,7 @@ def distance_coverage(
     -------
     frame
         DataFrame indexed like ``demand`` with ``covered`` (bool), ``n_services`` and ``nearest_m`` (``inf``
-        if there is no service at all).
+        if there is no service with places at all).
 
     Examples
     --------
@@ -1746,6 +1748,9 @@ def distance_coverage(
     """
     d0 = _check_catchment(catchment_m, "distance_coverage")
     dem, dxy, _, sxy, _ = _frames_to_arrays(demand, supply, "distance_coverage", need=False, capacity=False)
+    if isinstance(supply, pd.DataFrame) and "capacity" in supply.columns:
+        places = pd.to_numeric(supply["capacity"], errors="coerce").to_numpy(dtype=float)
+        sxy = sxy[~(places == 0)]  # no places: covers no one (NaN, unknown, still covers)
     res = _fca_core(dxy, None, sxy, None, d0, None, _resolve_workers(None, "distance_coverage"))
     frame = pd.DataFrame(
         {"covered": res.covered, "n_services": res.n_services, "nearest_m": res.nearest},

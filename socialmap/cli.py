@@ -11,6 +11,7 @@ language, since they are written before the options are read.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -692,7 +693,7 @@ def optimise(
         typer.Option(help=t("Places per new site: limit coverage by capacity (default: coverage).")),
     ] = None,
     solver: Annotated[
-        str, typer.Option(help=t("cbc (optimal), greedy (fast, with a bound) or auto."))
+        str, typer.Option(help=t("exact (optimal), greedy (fast, with a bound) or auto."))
     ] = "auto",
     out: Annotated[
         Path | None, typer.Option(help=t("Folder to write chosen_sites.csv and .geojson into."))
@@ -704,6 +705,7 @@ def optimise(
     from socialmap.export import write_csv
     from socialmap.io import write_atomic
     from socialmap.optimise import place_services
+    from socialmap.privacy import marked
 
     lang = check_language(lang)
     result = _analysis(
@@ -751,19 +753,29 @@ def optimise(
     def whole(value: float) -> str:
         return format_number(value, lang, decimals=0)
 
-    typer.echo(
-        t(
-            "need reached: {existing} by existing services, +{added} by the new sites = {covered} of "
-            "{total} ({share} %)",
-            lang,
-            existing=whole(s["existing_need"]),
-            added=whole(s["objective"]),
-            covered=whole(s["covered_need"]),
-            total=whole(s["total_need"]),
-            share=format_number(100 * s["covered_share"], lang, decimals=1),
+    if math.isnan(s["objective"]):  # hidden: a sensitive group's small counts (socialmap.privacy)
+        typer.echo(
+            t(
+                "need reached: hidden ([c]) so that small counts of a sensitive group cannot be worked "
+                "out; total need {total}",
+                lang,
+                total=whole(s["total_need"]),
+            )
         )
-    )
-    if s["method"] == "greedy":
+    else:
+        typer.echo(
+            t(
+                "need reached: {existing} by existing services, +{added} by the new sites = {covered} of "
+                "{total} ({share} %)",
+                lang,
+                existing=whole(s["existing_need"]),
+                added=whole(s["objective"]),
+                covered=whole(s["covered_need"]),
+                total=whole(s["total_need"]),
+                share=format_number(100 * s["covered_share"], lang, decimals=1),
+            )
+        )
+    if s["method"] == "greedy" and not math.isnan(s["gap_to_optimum"]):
         typer.echo(
             t(
                 "greedy: at most {gap} % below the optimum ({bound})",
@@ -775,12 +787,18 @@ def optimise(
     chosen = placement.chosen.to_crs("EPSG:4326")
     chosen["lon"], chosen["lat"] = chosen.geometry.x.round(5), chosen.geometry.y.round(5)
     cols = ["order", "candidate_id", "area_id", "area_name", "lon", "lat", "added_need", "served_need"]
+    chosen = marked(chosen)
     shown = chosen[[c for c in cols if c in chosen.columns]].copy()
     formats = {"lon": 5, "lat": 5, "added_need": 1, "served_need": 1}
     for col, decimals in formats.items():
         if col in shown.columns:
             grouping = col not in ("lon", "lat")
-            shown[col] = [format_number(v, lang, decimals=decimals, grouping=grouping) for v in shown[col]]
+            shown[col] = [
+                format_number(v, lang, decimals=decimals, grouping=grouping)
+                if isinstance(v, float)
+                else str(v)
+                for v in shown[col]
+            ]
     shown.columns = [t(_SITE_HEADERS[c], lang) for c in shown.columns]
     typer.echo(shown.to_string(index=False))
     for note in placement.notes:
@@ -793,25 +811,34 @@ def optimise(
 
 
 def _read_points(path: Path, lang: str = "en") -> Any:
-    """Read candidate sites (points) from a vector file, with the library's clear errors."""
+    """Read candidate sites (points) from a vector file or a CSV/XLSX with coordinates, with clear errors."""
     import geopandas as gpd
 
-    from socialmap.errors import DataSourceError
+    from socialmap import io as sm_io
+    from socialmap import validate as sm_validate
+    from socialmap.errors import DataSourceError, ValidationError
 
-    if not path.is_file():
-        raise DataSourceError(
-            t(
-                "{path}: no such file. Give 'areas', 'grid' or a GeoJSON/GPKG of candidate points.",
-                lang,
-                path=path,
+    source = sm_io._read_source(path)  # the loaders' guards: missing, folder, format, size, cost
+    if source.frame is None:
+        sm_io._outcome(str(path), "candidate sites", source.problems)
+        raise AssertionError("unreachable: an unread source always carries an error")
+    points = source.frame
+    if not isinstance(points, gpd.GeoDataFrame):
+        collector = sm_validate._Collector(str(path), source.rows)
+        found = sm_validate._coordinate_columns(points, collector)
+        if not isinstance(found, tuple):
+            raise DataSourceError(
+                t(
+                    "{path} holds no points: give 'areas', 'grid', a GeoJSON/GPKG of candidate points, or a "
+                    "CSV/XLSX with lon and lat columns.",
+                    lang,
+                    path=path,
+                )
             )
-        )
-    try:
-        points = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise DataSourceError(
-            t("{path}: cannot be read as a vector file of points ({error}).", lang, path=path, error=exc)
-        ) from exc
+        lat, lon = found
+        points, _ = sm_validate._points_from_columns(points, lat, lon, None, collector)
+        if collector.problems:
+            raise ValidationError(collector.problems)
     if points.crs is None:
         raise SocialMapError(
             t("{path} has no CRS; save it with one (GeoJSON is always longitude/latitude).", lang, path=path)
@@ -850,6 +877,7 @@ def scenario(
     """Run what-if scenarios (services added, removed, moved, resized) and compare them with today."""
     from socialmap.export import write_csv
     from socialmap.pipeline import AnalysisConfig
+    from socialmap.privacy import marked, protect, protect_many
     from socialmap.scenario import compare_many, read_scenario, run_scenarios
 
     lang = check_language(lang)
@@ -873,11 +901,19 @@ def scenario(
     runs = run_scenarios({k: v for k, v in base.items() if v is not None}, scenarios, config)
     first = next(iter(runs.values()))
     results = {"today": first.base, **{name: r.result for name, r in runs.items()}}
-    totals = compare_many(results, base="today", level="total", metrics=("unmet_need", "gap_score"))
-    typer.echo(_scenario_table(totals, taxonomy, lang).to_string(index=False))
+    # Everything printed or written hides small counts of sensitive groups (socialmap.privacy).
+    hidden = {name: protect(res) for name, res in results.items()}
+    totals = protect_many(
+        compare_many(results, base="today", level="total", metrics=("unmet_need", "gap_score")),
+        hidden,
+        base="today",
+        lang=lang,
+    )
+    by_area = protect_many(compare_many(results, base="today"), hidden, base="today", lang=lang)
+    typer.echo(_scenario_table(marked(totals), taxonomy, lang).to_string(index=False))
     written = [
-        write_csv(compare_many(results, base="today"), out / "scenarios_by_area.csv"),
-        write_csv(totals, out / "scenarios_total.csv"),
+        write_csv(marked(by_area), out / "scenarios_by_area.csv"),
+        write_csv(marked(totals), out / "scenarios_total.csv"),
     ]
     for name, r in runs.items():
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
@@ -893,6 +929,7 @@ _SCENARIO_HEADERS = {
     "service_type": N_("service type"),
     "unmet_need": N_("unmet need"),
     "gap_score": N_("gap score"),
+    "suppression": N_("hidden"),
 }
 
 
@@ -907,8 +944,13 @@ def _scenario_table(totals: Any, taxonomy: str | None, lang: str) -> Any:
         labels = _type_labels(taxonomy, lang)
         shown["service_type"] = shown["service_type"].map(lambda k: labels.get(str(k), k))
     for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = [format_number(v, lang, decimals=1) for v in shown[col]]
+        if col in ("service_type", "suppression"):
+            continue
+        values = shown[col]
+        if pd.api.types.is_float_dtype(values) or values.dtype == object:
+            shown[col] = [
+                format_number(v, lang, decimals=1) if isinstance(v, int | float) else str(v) for v in values
+            ]
 
     def header(col: str) -> str:
         found = re.fullmatch(r"(\w+)( Δ)? \[(.*)\]", str(col))
@@ -938,12 +980,44 @@ def _argv_language(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    """Run the command line, turning the library's errors into messages (in ``--lang``) and exit code 2."""
+    """
+    Run the command line, turning the library's errors into messages (in ``--lang``) and exit code 2.
+
+    Failures of the system (a file that cannot be read or written, memory running out) are messages
+    with exit code 2 too, never a traceback; their traceback is logged with ``-v``.
+    """
     try:
         app()
     except SocialMapError as exc:
         lang = _argv_language(sys.argv[1:])
         typer.echo(t("error: {message}", lang, message=errors.message(exc, lang)), err=True)
+        sys.exit(2)
+    except OSError as exc:
+        lang = _argv_language(sys.argv[1:])
+        logging.getLogger(__name__).info("the command failed", exc_info=True)
+        where = exc.filename if exc.filename is not None else t("a file", lang)
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        typer.echo(
+            t(
+                "error: {file} cannot be read or written: {error}. Check the path, the folder's permissions "
+                "and the free space.",
+                lang,
+                file=where,
+                error=reason,
+            ),
+            err=True,
+        )
+        sys.exit(2)
+    except MemoryError:
+        lang = _argv_language(sys.argv[1:])
+        typer.echo(
+            t(
+                "error: the computer ran out of memory. Use smaller inputs or a coarser grid "
+                "(--cell-size-m).",
+                lang,
+            ),
+            err=True,
+        )
         sys.exit(2)
 
 

@@ -7,12 +7,22 @@ Per area and service type (DESIGN.md, "Metrics")::
     places_needed = max(places_target − supply, 0)
     budget_eur_per_year = places_needed × unit_cost_eur_per_place_year
 
-``target_group`` is the analysis' ``need`` (persons in the target groups of the service type: an
-extensive count), ``supply`` the places of the services inside the area (known capacities only). The
+``target_group`` is the number of people the standard is per (the service type's target groups, or
+the group named by ``places_per_1000_of``, e.g. the whole population for shelters: an extensive count;
+not the need, which is only the share of them needing the service). ``supply`` is **supply by
+reach**: the places within reach of the area's residents as the 2SFCA shares them out
+(``supply_reach`` of the analysis), so that a small municipality whose residents use a neighbour's
+home is not budgeted as if it had nothing; ``supply_inside`` (the places located in the area) is the
+second column. Where the analysis used distance coverage (no capacities), supply falls back to the
+places inside. Known capacities only. The
 planning standard and the unit cost come from the taxonomy, with their source keys, or from the caller
 (``standards=`` / ``unit_costs=``, recorded as ``"user-supplied"``). Where neither gives a figure the
 result is NaN with a note saying so: no number is ever made up. The Kosovo taxonomy has no standard
 and no unit cost (no source gives them), so for Kosovo every figure must come from the caller.
+
+No person is budgeted twice: where several costed service types share a target group, their standards
+(places per 1,000 of that group) must add up to at most 1,000, else :func:`places_and_budget` refuses
+(home care and residential care of the 65+ are shares of different people).
 
 Totals: an area with more places than its standard does not lower another area's shortfall, so the
 national ``places_needed`` is the sum of the areas' shortfalls (each floored at 0), not the national
@@ -59,6 +69,7 @@ TABLE_COLUMNS = (
     "standard_citation",
     "places_target",
     "supply",
+    "supply_inside",
     "capacity_unknown",
     "places_needed",
     "unit_cost_eur_per_place_year",
@@ -90,12 +101,19 @@ class Costing:
         ``types_costed``, ``types_not_costed`` (their keys) and ``budget_complete``.
     notes
         One line per service type without a standard or a unit cost, and other caveats.
+    result
+        The analysis result it was made from (for :meth:`write`, which hides its small counts).
+    supply_basis
+        What ``supply`` counts: ``"reach"`` (places within reach, which depend on the neighbours'
+        need) or ``"inside"`` (places located in the area).
     """
 
     table: pd.DataFrame
     national: pd.DataFrame
     by_area: pd.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
+    result: Result | None = field(default=None, repr=False)
+    supply_basis: str = "reach"
 
     @property
     def total_budget_eur_per_year(self) -> float:
@@ -106,25 +124,41 @@ class Costing:
         """
         Write the costing: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, national, notes).
 
-        Written atomically; text that a spreadsheet would run as a formula is neutralised. The figures
-        are written as they are, small counts included: to publish a costing, export it with
-        :func:`socialmap.export.export_table` (``costing=``), which hides the same cells as the result.
+        Written atomically; text that a spreadsheet would run as a formula is neutralised. Small
+        counts of sensitive groups are hidden as in the result's exports
+        (:func:`socialmap.export.costing_tables`: ``"<5"`` / ``"[c]"``).
+
+        Raises
+        ------
+        SocialMapError
+            For another suffix, or a costing that does not know its result (so its small counts could
+            not be hidden).
         """
-        from socialmap.export import neutralise_formulas, write_csv
+        from socialmap.export import costing_tables, neutralise_formulas, write_csv
         from socialmap.io import write_atomic
 
         target = Path(path)
-        if target.suffix.lower() == ".csv":
-            return write_csv(self.table, target)
-        if target.suffix.lower() != ".xlsx":
+        if target.suffix.lower() not in (".csv", ".xlsx"):
             raise SocialMapError(f"Write a costing as .csv or .xlsx; got {target.name!r}.")
+        if self.result is None:
+            raise SocialMapError(
+                "This costing does not know the result it was made from, so its small counts cannot be "
+                "hidden: make it with socialmap.costing.places_and_budget(result)."
+            )
+        tables = costing_tables(self.result, self)
+        table = pd.DataFrame(tables["costing"]).drop(columns="geometry")
+        by_area = pd.DataFrame(tables["costing_by_area"]).drop(columns="geometry")
+        if target.suffix.lower() == ".csv":
+            return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
 
         def writer(p: Path) -> None:
             with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(self.table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(self.national).to_excel(xl, sheet_name="national", index=False)
-                neutralise_formulas(self.by_area).to_excel(xl, sheet_name="by_area", index=False)
+                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
+                neutralise_formulas(tables["costing_national"]).to_excel(
+                    xl, sheet_name="national", index=False
+                )
+                neutralise_formulas(by_area).to_excel(xl, sheet_name="by_area", index=False)
                 neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
 
         return write_atomic(target, writer)
@@ -205,12 +239,47 @@ def _figure(
     return float(value), "; ".join(keys) or None, tax.citation(keys) or None
 
 
+def _standard_base(result: Result, tax: Any, service_type: str, rows: pd.DataFrame) -> NDArray[np.float64]:
+    """People per area that the type's planning standard is per, in the order of ``rows``."""
+    pop = getattr(result, "population", None)
+    if pop is not None:
+        size = pd.Series(0.0, index=pop.index)
+        for g in tax.standard_groups(service_type):
+            size = size + tax.group_count(g, pop)
+        by_id = pd.Series(size.to_numpy(dtype=np.float64), index=pop["area_id"].astype(str))
+        return by_id.reindex(rows["area_id"].astype(str)).to_numpy(dtype=np.float64)
+    col = "target_size" if "target_size" in rows.columns else "need"
+    return rows[col].to_numpy(dtype=np.float64)
+
+
+def _refuse_double_counting(tax: Any, types: list[str], user_std: Mapping[str, float]) -> None:
+    """Refuse standards that would budget the same people twice (several types, one group)."""
+    per_group: dict[str, list[tuple[str, float]]] = {}
+    for t in types:
+        st = tax.service_type(t)
+        std = user_std.get(t, st.places_per_1000)
+        if std is None or math.isnan(std):
+            continue
+        for g in tax.standard_groups(t):
+            per_group.setdefault(g, []).append((t, float(std)))
+    for g, items in per_group.items():
+        total = sum(v for _, v in items)
+        if len(items) > 1 and total > 1000.0 + 1e-9:
+            names = ", ".join(f"{t} ({v:g})" for t, v in items)
+            raise SocialMapError(
+                f"The standards of {names} per 1,000 of target group {g!r} add up to {total:g} > 1,000: the "
+                "budget would count some people twice. Give standards that are shares of different people "
+                "(e.g. care at home vs in a facility) adding up to at most 1,000 per 1,000."
+            )
+
+
 def places_and_budget(
     result: Result,
     *,
     taxonomy: Any = None,
     standards: Mapping[str, float] | None = None,
     unit_costs: Mapping[str, float] | None = None,
+    supply: str = "reach",
 ) -> Costing:
     """
     Compute the places needed to reach the planning standards, and their yearly budget.
@@ -228,6 +297,9 @@ def places_and_budget(
     unit_costs
         EUR per place per year by service type, overriding the taxonomy's
         ``unit_cost_eur_per_place_year`` (source ``"user-supplied"``).
+    supply
+        ``"reach"`` (default): the places within reach of the area's residents (2SFCA); ``"inside"``:
+        the places located in the area (what older versions counted).
 
     Returns
     -------
@@ -260,6 +332,9 @@ def places_and_budget(
         )
     user_std = _user_values(standards, "standards", types)
     user_cost = _user_values(unit_costs, "unit_costs", types)
+    _refuse_double_counting(tax, types, user_std)
+    if supply not in ("reach", "inside"):
+        raise SocialMapError(f"`supply` must be 'reach' or 'inside'; got {supply!r}.")
 
     notes: list[str] = []
     parts = []
@@ -271,8 +346,14 @@ def places_and_budget(
             t, user_cost, st.unit_cost_eur_per_place_year, st.unit_cost_source, tax
         )
         rows = table[table["service_type"] == t]
-        need = rows["need"].to_numpy(dtype=np.float64)
-        supply = rows["supply"].to_numpy(dtype=np.float64)
+        need = _standard_base(result, tax, t, rows)
+        inside = rows["supply"].to_numpy(dtype=np.float64)
+        reach = (
+            rows["supply_reach"].to_numpy(dtype=np.float64)
+            if "supply_reach" in rows.columns and supply == "reach"
+            else np.full(len(rows), np.nan)
+        )
+        counted = np.where(np.isnan(reach), inside, reach)
         unknown_cap = rows["capacity_unknown"].fillna(0).to_numpy(dtype=np.int64)
         type_notes = []
         if np.isnan(need).any():
@@ -284,7 +365,7 @@ def places_and_budget(
         for n in type_notes:
             notes.append(f"{t}: {n}.")
         target = need * std / 1000.0
-        needed = places_needed(need, std, supply)
+        needed = places_needed(need, std, counted)
         budget = needed * cost
         area_notes = []
         for k in unknown_cap:
@@ -304,7 +385,8 @@ def places_and_budget(
                 "standard_source": std_src,
                 "standard_citation": std_cit,
                 "places_target": target,
-                "supply": supply,
+                "supply": counted,
+                "supply_inside": inside,
                 "capacity_unknown": unknown_cap,
                 "places_needed": needed,
                 "unit_cost_eur_per_place_year": cost,
@@ -328,7 +410,8 @@ def places_and_budget(
                 "places_per_1000": std,
                 "standard_source": std_src,
                 "places_target": float(np.sum(target)),
-                "supply": float(np.sum(supply)),
+                "supply": float(np.sum(counted)),
+                "supply_inside": float(np.sum(inside)),
                 "places_needed": float(np.sum(needed)),
                 "unit_cost_eur_per_place_year": cost,
                 "cost_source": cost_src,
@@ -358,4 +441,4 @@ def places_and_budget(
         len(types),
         int(nat["budget_eur_per_year"].notna().sum()),
     )
-    return Costing(long, nat, by_area, tuple(notes))
+    return Costing(long, nat, by_area, tuple(notes), result=result, supply_basis=supply)

@@ -16,6 +16,17 @@ Choices the formulas leave open, and what this module does:
   is then a lower bound. They are never given a capacity of 1.
 - **Method "coverage"** (distance coverage only, no capacities): everyone within the catchment of a
   service counts as reached, so ``reachable_places = need × covered_share``.
+- **Supply by reach.** ``supply_reach`` = Σ over the area's demand points of ``need_i × A_i``: the
+  places within reach of the area's residents, as the 2SFCA shares each service out among everyone
+  in its catchment (summed over all areas it gives back every place that anyone reaches). ``supply``
+  stays the places located inside the area (a second column).
+- **Relative access (SPAR).** ``spar`` = the area's need-weighted access divided by the national
+  (all areas given) need-weighted access, as in the spatial access ratio (SPAR) of Wan, Zhan, Zou &
+  Chow (2012, *Applied Geography* 32(2): 291–299, doi:10.1016/j.apgeog.2011.05.001). It does not
+  depend on the scale of the need: multiplying every need by the same rate leaves it unchanged, so
+  it means something when the need rate is uncertain. 1 = as good as the country, 0.5 = half,
+  2 = twice. Wan et al. divide by the mean over locations; here the denominator is weighted by
+  need (the country's places per person in need), so that areas count by their people.
 """
 
 from __future__ import annotations
@@ -38,6 +49,17 @@ COVERAGE_COLUMNS = (
     "reachable_places",
     "unmet_need",
     "gap_score",
+    "supply_reach",
+    "spar",
+)
+
+#: Relative measures :func:`relative_scores` adds to a coverage table, in order.
+RELATIVE_COLUMNS = (
+    "target_size",
+    "places_per_1000",
+    "places_per_1000_national",
+    "standard_places",
+    "standard_met",
 )
 
 METHODS = ("coverage", "2sfca", "e2sfca")
@@ -80,7 +102,9 @@ def area_coverage(
         One row per area with the columns of :data:`COVERAGE_COLUMNS`: ``need``, ``services``,
         ``capacity_unknown``, ``supply``, ``reachable_places`` and ``unmet_need`` are counts;
         ``supply_per_10k`` = 10,000 × supply / need; ``covered_share`` = need within reach / need;
-        ``access`` = need-weighted mean of ``A_i``; ``gap_score`` = 100 × unmet_need / need.
+        ``access`` = need-weighted mean of ``A_i``; ``gap_score`` = 100 × unmet_need / need;
+        ``supply_reach`` = Σ need_i × A_i (places within reach, NaN for ``"coverage"``) and ``spar`` =
+        access / national access (NaN for ``"coverage"``, or where the national access is 0).
 
     Examples
     --------
@@ -144,5 +168,64 @@ def area_coverage(
     out["covered_share"] = out["need_covered"] / safe
     out["access"] = (out["need_access"] / safe) if method != "coverage" else np.nan
     out["unmet_need"] = (out["need"] - out["reachable_places"]).clip(lower=0.0)
-    out["gap_score"] = 100.0 * out["unmet_need"] / safe
+    out["gap_score"] = (100.0 * out["unmet_need"] / safe).clip(upper=100.0)
+    if method == "coverage":
+        out["supply_reach"] = np.nan
+        out["spar"] = np.nan
+    else:
+        out["supply_reach"] = out["need_access"]
+        total_need = float(out["need"].sum())
+        national = float(out["need_access"].sum()) / total_need if total_need > 0 else np.nan
+        out["spar"] = out["access"] / national if national > 0 else np.nan
     return out.reset_index()[list(COVERAGE_COLUMNS)]
+
+
+def relative_scores(
+    table: pd.DataFrame,
+    target_size: pd.Series | np.ndarray,
+    standard_places: pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """
+    Add places per 1,000 of the target group, against the national figure and a planning standard.
+
+    Parameters
+    ----------
+    table
+        A table from :func:`area_coverage` (one row per area, with ``supply_reach``).
+    target_size
+        People in the type's target groups per area, in the table's row order (NaN = unknown).
+    standard_places
+        Places a planning standard asks for per area (NaN or ``None`` when there is no standard).
+
+    Returns
+    -------
+    table
+        A copy with :data:`RELATIVE_COLUMNS`: ``target_size``; ``places_per_1000`` = 1,000 ×
+        supply_reach / target_size; ``places_per_1000_national`` = the same over all areas;
+        ``standard_places``; ``standard_met`` = 100 × supply_reach / standard_places (the share of
+        the standard's places within reach, %).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area_id": ["a", "b"], "supply_reach": [10.0, 30.0]})
+    >>> r = relative_scores(t, [1000.0, 1000.0], [20.0, 20.0])
+    >>> r[["places_per_1000", "standard_met"]].values.tolist()
+    [[10.0, 50.0], [30.0, 150.0]]
+    """
+    out = table.copy()
+    size = np.asarray(target_size, dtype=float)
+    reach = out["supply_reach"].to_numpy(dtype=float)
+    out["target_size"] = size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["places_per_1000"] = np.where(size > 0, 1000.0 * reach / size, np.nan)
+        ok = np.isfinite(size) & np.isfinite(reach)
+        total = float(size[ok].sum())
+        out["places_per_1000_national"] = (
+            1000.0 * float(reach[ok].sum()) / total if ok.all() and total > 0 else np.nan
+        )
+        std = (
+            np.full(len(out), np.nan) if standard_places is None else np.asarray(standard_places, dtype=float)
+        )
+        out["standard_places"] = std
+        out["standard_met"] = np.where(std > 0, 100.0 * reach / std, np.nan)
+    return out

@@ -10,10 +10,13 @@ puts them under the demo's population and services, matching municipality names 
 from __future__ import annotations
 
 import functools
+import http.client
 import logging
 import os
 import re
 import shutil
+import socket
+import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -26,7 +29,7 @@ import geopandas as gpd
 import pandas as pd
 
 from socialmap import settings
-from socialmap.errors import DataSourceError, Message, SocialMapError
+from socialmap.errors import DataSourceError, Message, Number, OutputError, SocialMapError
 from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -153,7 +156,7 @@ def _read_demo(name: str) -> Demo:
     provenance = {
         "boundaries": SCHEMATIC_ATTRIBUTION,
         "population": "Kosovo Agency of Statistics, 2024 census (final where published, else preliminary); "
-        "estimates marked in the population_is_estimate column. See data/README.md.",
+        "where no census figure is published for a municipality, its figure is an estimate.",
         "services": "Centres for Social Work: one per municipality at its seat (Law on Social and Family "
         "Services). All other services are illustrative, generated for the demo.",
         "taxonomy": f"socialmap taxonomy '{name}'",
@@ -257,7 +260,8 @@ def use_areas(demo: Demo, areas: gpd.GeoDataFrame, *, source: str = "user areas"
     if outside:
         logger.warning("%d service(s) fall outside every area of %s", outside, source)
     provenance = dict(demo.provenance)
-    provenance["boundaries"] = f"{source}; areas matched to the demo by name"
+    # The file's name only: outputs quote the provenance, and never a machine's folders.
+    provenance["boundaries"] = f"{Path(source).name or source}; areas matched to the demo by name"
     if "geoBoundaries" in source or "geoboundaries" in source.lower():
         provenance["boundaries"] += f". {GEOBOUNDARIES_ATTRIBUTION}"
     return Demo(areas, services, demo.population.copy(), demo.taxonomy, provenance, demo.name)
@@ -548,9 +552,21 @@ def fetch_boundaries(
     if target.exists() and not refresh and file is None:
         logger.info("using cached boundaries %s", target)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     url = boundaries_url(iso, level)
     tmp = target.with_name(f".part-{os.getpid()}-{target.name}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb"):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            N_(
+                "The cache folder {folder} cannot be written ({error}). Fix: set the environment variable "
+                "SOCIALMAP_CACHE_DIR (or `socialmap.settings.cache_dir`) to a folder you can write to."
+            ),
+            folder=str(target.parent),
+            error=exc.strerror or str(exc),
+        ) from exc
     try:
         if file is not None:
             src = Path(file)
@@ -558,7 +574,15 @@ def fetch_boundaries(
                 raise DataSourceError(
                     N_("{file}: no such file. Give the path of the downloaded GeoJSON file."), file=str(src)
                 )
-            shutil.copyfile(src, tmp)
+            try:
+                shutil.copyfile(src, tmp)
+            except OSError as exc:
+                raise OutputError(
+                    N_("{file} cannot be copied into the cache {folder}: {error}."),
+                    file=str(src),
+                    folder=str(target.parent),
+                    error=exc.strerror or str(exc),
+                ) from exc
         else:
             _download(url, tmp, target=target, progress=progress)
         _check_boundaries_file(tmp, label=str(file) if file is not None else url)
@@ -567,6 +591,73 @@ def fetch_boundaries(
         tmp.unlink(missing_ok=True)
     logger.info("cached %s boundaries at %s", f"{iso} {level}", target)
     return target
+
+
+class _Deadline:
+    """
+    End one download when its deadline passes, wherever it is waiting.
+
+    A server that trickles a byte every few seconds never trips the socket's timeout (each read gets
+    something), so a timer shuts down every connection the download opened (redirects included) when
+    ``seconds`` have passed: a read waiting in the middle of the headers or the body returns at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+        if self.expired.is_set():
+            self._shut(sock)
+
+    def _expire(self) -> None:
+        self.expired.set()
+        with self._lock:
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """Return an opener whose HTTP and HTTPS connections report their sockets to this deadline."""
+        deadline = self
+
+        class HTTPConnection(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.track(self.sock)
+
+        class HTTPSConnection(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.track(self.sock)
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req: Any) -> Any:
+                return self.do_open(HTTPConnection, req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: Any) -> Any:
+                return self.do_open(HTTPSConnection, req, context=getattr(self, "_context", None))
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
 
 
 def _download(
@@ -581,13 +672,27 @@ def _download(
         target=str(target),
     )
     limit = settings.max_upload_bytes * 4
+    seconds = float(settings.download_deadline_s)
+
+    def too_slow() -> DataSourceError:
+        return DataSourceError(
+            N_(
+                "Could not download {url}: it took longer than {seconds} s "
+                "(`socialmap.settings.download_deadline_s`), so it was stopped. {manual}"
+            ),
+            url=url,
+            seconds=Number(seconds, "g"),
+            manual=manual,
+        )
+
+    deadline = _Deadline(seconds)
     try:
-        with urllib.request.urlopen(url, timeout=settings.download_timeout_s) as resp:  # noqa: S310
+        with deadline, deadline.opener().open(url, timeout=settings.download_timeout_s) as resp:
             total_header = resp.headers.get("Content-Length")
             total = int(total_header) if total_header and total_header.isdigit() else None
             done = 0
             with open(dest, "wb") as out:
-                while chunk := resp.read(_CHUNK):
+                while chunk := resp.read1(_CHUNK):
                     done += len(chunk)
                     if done > limit:
                         raise DataSourceError(
@@ -601,6 +706,8 @@ def _download(
                     out.write(chunk)
                     if progress is not None:
                         progress(done, total)
+        if deadline.expired.is_set():
+            raise too_slow()
     except urllib.error.HTTPError as exc:
         raise DataSourceError(
             N_("Could not download {url}: HTTP {code} {reason}. {manual}"),
@@ -609,7 +716,9 @@ def _download(
             reason=str(exc.reason),
             manual=manual,
         ) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
+        if deadline.expired.is_set():
+            raise too_slow() from exc
         reason = getattr(exc, "reason", exc)
         raise DataSourceError(
             N_("Could not download {url}: {reason}. {manual}"), url=url, reason=str(reason), manual=manual

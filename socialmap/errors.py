@@ -353,6 +353,14 @@ class TaxonomyError(SocialMapError):
     """A taxonomy (service types, target groups and rates) is malformed."""
 
 
+class OutputError(SocialMapError, OSError):
+    """
+    A file cannot be written: the disk is full, the folder is read-only, the path is a folder...
+
+    Also an :class:`OSError`, so code that catches those keeps working; ``__cause__`` is the original.
+    """
+
+
 # --------------------------------------------------------------------------------------------------
 # Problems
 # --------------------------------------------------------------------------------------------------
@@ -517,10 +525,33 @@ class ValidationError(SocialMapError):
         return (type(self), (self.problems,))
 
     def render(self, lang: str | None = None) -> str:
-        """Return the problems (the errors, or every problem when none is an error) in ``lang``."""
+        """
+        Return the problems (the errors, or every problem when none is an error) in ``lang``.
+
+        At most ``socialmap.settings.max_problems_shown`` are written out, then how many more there are
+        (``problems`` keeps them all).
+        """
+        from socialmap import settings
+
         errs = self.errors
         if errs:
             head = render(Message(N_("{n} problem(s) found:"), n=len(errs)), lang)
         else:
             head = render(N_("Problems found:"), lang)
-        return "\n".join([head, *(f"  - {p.format(lang)}" for p in errs or self.problems)])
+        shown = errs or self.problems
+        limit = max(int(settings.max_problems_shown), 1)
+        lines = [head, *(f"  - {p.format(lang)}" for p in shown[:limit])]
+        if len(shown) > limit:
+            lines.append("  " + more_problems(len(shown) - limit, lang))
+        return "\n".join(lines)
+
+
+def more_problems(n: int, lang: str | None = None) -> str:
+    """Return the line that ends a list of problems cut at ``settings.max_problems_shown``."""
+    return render(
+        Message(
+            N_("... and {n} more problem(s), not shown (`socialmap.settings.max_problems_shown`)."),
+            n=Number(n, ","),
+        ),
+        lang,
+    )

@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,11 +68,10 @@ TABLES = (
 #: Tables without geometry: CSV or XLSX only.
 NO_GEOMETRY = ("totals", "costing_national")
 
-#: Costing columns that give back the need of an area × service type: hidden with it.
-COSTING_HIDDEN_COLUMNS = ("target_group", "places_target", "places_needed", "budget_eur_per_year")
-
-#: Costing columns whose national sums, with the published areas, give back the hidden areas' values.
-_SHORTFALL_COLUMNS = ("places_needed", "budget_eur_per_year")
+#: Costing columns that are published parameters (the planning standard), shown in hidden rows too.
+COSTING_PUBLISHED = ("places_per_1000",)
+#: Costing columns computed from the supply by reach (which depends on the neighbours' need).
+COSTING_COUPLED = ("supply", "places_needed", "budget_eur_per_year")
 
 #: What each exported column holds (English; translated with ``i18n.t``).
 COLUMN_DESCRIPTIONS: dict[str, str] = {
@@ -168,7 +168,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """
     Return a copy of ``df`` whose text cells cannot run as spreadsheet formulas.
 
-    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``;
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (also in their full-width and
+    other look-alike forms, ``＝1+1``, and after invisible leading spaces) gets a leading ``'``;
     numbers are left alone (a negative number is a number, not a formula). Column names are
     treated the same way.
 
@@ -194,14 +195,154 @@ def neutralise_value(value: Any) -> Any:
     >>> neutralise_value("@SUM(1)"), neutralise_value("Pejë"), neutralise_value(-3)
     ("'@SUM(1)", 'Pejë', -3)
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _formula_like(value):
         return "'" + value
     return value
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",") -> Path:
+#: Decimals kept in a CSV, per column, for what the figure means: persons, places and money are
+#: whole (places a standard asks for, a fraction, one decimal); scores (0-100) one decimal; shares
+#: (0-1) three; places per person five; the spatial access ratio (1 = national) two; coordinates
+#: six (about 0.1 m). Other number columns keep 12 significant digits (no binary noise).
+CSV_DECIMALS: dict[str, int] = {
+    "population": 0,
+    "need": 0,
+    "unmet_need": 0,
+    "reachable_places": 0,
+    "target_group": 0,
+    "supply": 0,
+    "capacity": 0,
+    "services": 0,
+    "capacity_unknown": 0,
+    "types_scored": 0,
+    "types_costed": 0,
+    "rank": 0,
+    "catchment_m": 0,
+    "unit_cost_eur_per_place_year": 0,
+    "budget_eur_per_year": 0,
+    "composite_gap": 1,
+    "gap_score": 1,
+    "supply_per_10k": 1,
+    "places_target": 1,
+    "places_needed": 1,
+    "places_per_1000": 2,
+    "places_per_1000_national": 2,
+    "supply_reach": 0,
+    "target_size": 0,
+    "standard_places": 1,
+    "standard_met": 1,
+    "spar": 2,
+    "catchment_min": 0,
+    "covered_share": 3,
+    "access": 5,
+    "lon": 6,
+    "lat": 6,
+}
+
+
+def _decimals_of(column: object, decimals: Mapping[str, int] | None) -> int | None:
+    name = str(column)
+    if decimals is not None and name in decimals:
+        return decimals[name]
+    if name.startswith("gap_score_"):
+        return CSV_DECIMALS["gap_score"]
+    return CSV_DECIMALS.get(name)
+
+
+def number_text(value: float, decimals: int | None = None, decimal: str = ".") -> str:
+    """
+    Write a number for a CSV, rounded to ``decimals`` (``None``: 12 significant digits).
+
+    No thousands separator, ``decimal`` as the decimal mark, no trailing zeros, no exponent.
+
+    Examples
+    --------
+    >>> number_text(1460.7289124999998, 0, ","), number_text(295.3012724999999, None, ",")
+    ('1461', '295,3012725')
+    >>> number_text(0.75705544, 3), number_text(-0.0004, 1), number_text(12.0, 1)
+    ('0.757', '0', '12')
+    """
+    number = float(value)
+    if decimals is None:
+        number = float(f"{number:.12g}")
+        text = np.format_float_positional(number, trim="-")
+    else:
+        text = np.format_float_positional(round(number, decimals), precision=decimals, unique=True, trim="-")
+    if text in ("-0", "-0."):
+        text = "0"
+    return text.replace(".", decimal) if decimal != "." else text
+
+
+def csv_frame(
+    df: pd.DataFrame, *, decimal: str = ".", decimals: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """
+    Return ``df`` as text cells for a CSV: numbers rounded for what they mean, formulas neutralised.
+
+    Numbers (also those in text columns beside the ``"<5"`` markers of hidden cells) are written
+    by :func:`number_text` with the decimals of :data:`CSV_DECIMALS` (or ``decimals``, by column
+    name, which wins); text cells that a spreadsheet would run as formulas get a leading ``'``
+    (:func:`neutralise_formulas`); missing values are empty. A ``geometry`` column is dropped.
+    """
+    plain = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    safe = neutralise_formulas(plain)
+    out = pd.DataFrame(index=safe.index)
+    for position, col in enumerate(safe.columns):
+        places = _decimals_of(plain.columns[position], decimals)
+        values = safe.iloc[:, position]
+        if pd.api.types.is_bool_dtype(values):
+            out[col] = values
+            continue
+
+        def cell(value: Any, places: int | None = places) -> Any:
+            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                return ""
+            if isinstance(value, bool | np.bool_):
+                return value
+            if isinstance(value, int | float | np.integer | np.floating):
+                if not math.isfinite(float(value)):
+                    return ""
+                return number_text(float(value), places, decimal)
+            return value
+
+        out[col] = values.map(cell).astype(object)
+    return out
+
+
+#: Invisible characters a spreadsheet may skip before a formula's first character.
+_FORMULA_INVISIBLE = (
+    " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200E))) + "\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+)
+
+
+def _formula_like(text: str) -> bool:
+    """
+    Whether a spreadsheet could take ``text`` for a formula.
+
+    Checked after Unicode NFKC normalisation, which turns look-alikes such as the full-width ``＝``,
+    ``＋``, ``－`` and ``＠``, the small ``﹦`` or the superscript ``⁺`` into the ASCII characters
+    spreadsheets act on, and after invisible leading characters (spaces, zero-width spaces, byte-order
+    marks) that an import may drop.
+    """
+    if text.startswith(_FORMULA_START):
+        return True
+    normal = unicodedata.normalize("NFKC", text[:16]).lstrip(_FORMULA_INVISIBLE)
+    return normal.startswith(_FORMULA_START)
+
+
+def write_csv(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    sep: str = ",",
+    decimal: str | None = None,
+    decimals: Mapping[str, int] | None = None,
+) -> Path:
     """
     Write a table as UTF-8 CSV with a BOM (so Excel shows Albanian and Serbian letters), atomically.
+
+    Numbers are rounded for what they mean (:func:`csv_frame`: whole persons and places, scores to
+    0.1...), never with float noise such as ``1460.7289124999998``.
 
     Parameters
     ----------
@@ -211,18 +352,28 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",")
         The file to write.
     sep
         Delimiter: ``","``, or ``";"`` for spreadsheets set to a decimal comma.
+    decimal
+        Decimal mark: ``"."`` or ``","``; default ``","`` with ``sep=";"`` (what Excel set to
+        Albanian or Serbian reads), else ``"."``.
+    decimals
+        Decimals to keep per column name, beside (and over) :data:`CSV_DECIMALS`.
 
     Returns
     -------
     path
         The written file.
     """
-    if sep not in (",", ";", "\t"):
-        from socialmap.errors import SocialMapError
+    from socialmap.errors import SocialMapError
 
+    if sep not in (",", ";", "\t"):
         raise SocialMapError(f"`sep` must be ',', ';' or a tab; got {sep!r}.")
-    safe = neutralise_formulas(pd.DataFrame(df.drop(columns="geometry", errors="ignore")))
-    return write_atomic(path, lambda p: safe.to_csv(p, index=False, sep=sep, encoding="utf-8-sig"))
+    mark = decimal if decimal is not None else ("," if sep == ";" else ".")
+    if mark not in (".", ","):
+        raise SocialMapError(f"`decimal` must be '.' or ','; got {decimal!r}.")
+    if mark == sep:
+        raise SocialMapError(f"`decimal` {mark!r} cannot be the delimiter too: use sep=';' with ','.")
+    text = csv_frame(df, decimal=mark, decimals=decimals)
+    return write_atomic(path, lambda p: text.to_csv(p, index=False, sep=sep, encoding="utf-8-sig"))
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -387,12 +538,15 @@ def provenance_table(
     Returns
     -------
     table
-        One row per provenance entry (nested entries as ``rates.<group>.sources``), then the export
-        date and, with ``protected``, the suppression threshold and rule.
+        One row per provenance entry (nested entries as ``rates.<group>.sources``; file paths shown
+        by the file's name only), then the export date and, with ``protected``, the suppression
+        threshold and rule.
     """
     from socialmap.i18n import format_date, t
+    from socialmap.static import without_paths
 
-    rows = _flatten("", result.provenance)
+    # Texts the catalogs know (the demo's descriptions) in the language; never a machine's folders.
+    rows = [(item, t(without_paths(value), lang)) for item, value in _flatten("", result.provenance)]
     rows.append(("exported", format_date(None, lang)))
     if protected is not None:
         rows.append(("suppression_threshold", str(protected.threshold)))
@@ -468,7 +622,7 @@ def protected_tables(
     labels = _labels(result, tax, lang)
     long = protected.table.copy()
     long.insert(long.columns.get_loc("service_type") + 1, "service_label", long["service_type"].map(labels))
-    comp = result.composite[["area_id", "composite_gap", "rank"]]
+    comp = protected.composite[["area_id", "composite_gap", "rank"]]
     long = long.merge(comp, on="area_id", how="left")
     totals = protected.totals.copy()
     totals.insert(1, "service_label", totals["service_type"].map(labels))
@@ -478,8 +632,9 @@ def protected_tables(
     else:
         long["suppression"] = long["suppression"].map(lambda s: protected.marker(s, lang))
         totals["suppression"] = totals["suppression"].map(lambda s: protected.marker(s, lang))
+    areas = protected.areas
     return {
-        "areas": gpd.GeoDataFrame(result.areas.copy(), geometry="geometry", crs=result.areas.crs),
+        "areas": gpd.GeoDataFrame(areas.copy(), geometry="geometry", crs=result.areas.crs),
         "by_service_type": gpd.GeoDataFrame(long, geometry="geometry", crs=result.table.crs),
         "totals": pd.DataFrame(totals),
         "services": _services_table(result, protected, labels),
@@ -551,21 +706,31 @@ def _check_costing(costing: Any, result: Result) -> None:
         )
     redo = "make it with socialmap.costing.places_and_budget() of the result you export"
     cols = ["area_id", "service_type"]
-    ours = result.table[[*cols, "need", "supply"]].astype({"area_id": str, "service_type": str})
-    theirs = costing.table[[*cols, "target_group", "supply"]].astype({"area_id": str, "service_type": str})
+    ours = result.table[[*cols, "supply"]].astype({"area_id": str, "service_type": str})
+    reach = pd.to_numeric(
+        result.table.get("supply_reach", pd.Series(np.nan, index=ours.index)), errors="coerce"
+    )
+    ours["reach"] = reach.fillna(pd.to_numeric(ours["supply"], errors="coerce")).to_numpy()
+    given = costing.table.rename(columns={"supply": "reach_costing", "supply_inside": "supply"})
+    theirs = given[[*cols, "reach_costing", "supply"]].astype({"area_id": str, "service_type": str})
     if len(ours) != len(theirs) or ours.duplicated(cols).any() or theirs.duplicated(cols).any():
         raise SocialMapError(f"`costing` does not have the rows of this result: {redo}.")
     both = ours.merge(theirs, on=cols, how="inner", suffixes=("", "_costing"))
     if len(both) != len(ours):
         raise SocialMapError(f"`costing` has other areas or service types than this result: {redo}.")
-    for mine, its in (("need", "target_group"), ("supply", "supply_costing")):
-        a = pd.to_numeric(both[mine], errors="coerce").to_numpy(dtype=float)
-        b = pd.to_numeric(both[its], errors="coerce").to_numpy(dtype=float)
-        if not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
-            raise SocialMapError(
-                f"`costing` was made from another result (its {'need' if mine == 'need' else 'supply'} "
-                f"differs from this result's): {redo}."
-            )
+
+    def same(a_col: str, b_col: str) -> bool:
+        a = pd.to_numeric(both[a_col], errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(both[b_col], errors="coerce").to_numpy(dtype=float)
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True))
+
+    # The costing counts the places by reach (default) or inside the areas (supply="inside").
+    if not same("supply", "supply_costing") or not (
+        same("reach", "reach_costing") or same("supply", "reach_costing")
+    ):
+        raise SocialMapError(
+            f"`costing` was made from another result (its supply differs from this result's): {redo}."
+        )
 
 
 def _with_area_geometry(frame: pd.DataFrame, result: Result) -> gpd.GeoDataFrame:
@@ -651,9 +816,8 @@ def costing_tables(
         If ``costing`` is not a costing of ``result``, or ``protected`` is not a suppression of it.
     """
     from socialmap.costing import USER_SUPPLIED, places_and_budget
-    from socialmap.errors import SocialMapError
     from socialmap.i18n import t
-    from socialmap.privacy import SECONDARY, protect, resolve_taxonomy
+    from socialmap.privacy import COUNT_HIDDEN, SECONDARY, apply_mask, protect, resolve_taxonomy
 
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
@@ -666,26 +830,14 @@ def costing_tables(
     def label(key: Any) -> str:
         return labels.get(str(key), str(key))
 
-    # Area × service type: the result's suppression, cell for cell.
+    # Area × service type: the result's suppression, cell for cell (default-deny: every column off
+    # privacy.SAFE_COLUMNS is hidden in a row whose count is). The standard (places_per_1000 here) is
+    # a published parameter; the supply is the supply by reach (2SFCA: it depends on the neighbours'
+    # need), so it and what is computed from it are hidden in linked rows too.
     table = pd.DataFrame(costing.table).reset_index(drop=True)
-    keys = list(zip(table["area_id"].astype(str), table["service_type"].astype(str), strict=True))
-    ptab = protected.table
-    status_of = dict(
-        zip(
-            zip(ptab["area_id"].astype(str), ptab["service_type"].astype(str), strict=True),
-            ptab["suppression"].astype(str),
-            strict=True,
-        )
-    )
-    if any(k not in status_of for k in keys):
-        raise SocialMapError(
-            "`protected` was made from another result: make it with socialmap.privacy.protect() of "
-            "the result you export."
-        )
-    status = pd.Series([status_of[k] for k in keys], index=table.index, dtype=object)
-    hide = pd.DataFrame(
-        {c: (status != "") & table[c].notna() for c in COSTING_HIDDEN_COLUMNS}, index=table.index
-    )
+    coupled = COSTING_COUPLED if getattr(costing, "supply_basis", "reach") != "inside" else ()
+    mask, status = protected.mask(table, level="row", published=COSTING_PUBLISHED, coupled=coupled)
+    mask = mask & table[mask.columns].notna()
     table["note"] = [_costing_note(row, lang) for row in table.to_dict("records")]
     for kind in ("standard", "cost"):
         user = (table[f"{kind}_source"] == USER_SUPPLIED).to_numpy()
@@ -694,40 +846,26 @@ def costing_tables(
         )
     table.insert(table.columns.get_loc("service_type") + 1, "service_label", table["service_type"].map(label))
     figures = table.drop_duplicates("service_type").set_index("service_type")
-    shown_table = _hide(table, hide, status, protected, lang, markers)
-
-    # National: hidden whole where the national total is; its shortfall where an area row is.
-    nat = pd.DataFrame(costing.national).reset_index(drop=True)
-    total_status = dict(
-        zip(
-            protected.totals["service_type"].astype(str),
-            protected.totals["suppression"].astype(str),
-            strict=True,
-        )
+    shown_table = apply_mask(
+        table, mask, status.where(mask.any(axis=1), ""), protected, markers=markers, lang=lang
     )
-    hidden_types = set(table.loc[status != "", "service_type"].astype(str))
-    nat_hide = pd.DataFrame(False, index=nat.index, columns=list(COSTING_HIDDEN_COLUMNS))
-    nat_status = pd.Series("", index=nat.index, dtype=object)
+
+    # National: hidden whole where the national total is; where an area row is, all but the figures
+    # of the national count (target group, places at the standard).
+    nat = pd.DataFrame(costing.national).reset_index(drop=True)
+    nat_mask, nat_status = protected.mask(nat, level="total", published=COSTING_PUBLISHED, coupled=coupled)
+    nat_mask = nat_mask & nat[nat_mask.columns].notna()
+    nat_status = nat_status.where(nat_mask.any(axis=1), "")
+    total_status = protected.total_status()
     notes = []
     for i, row in nat.iterrows():
         st = str(row["service_type"])
-        cols: tuple[str, ...]
-        if total_status.get(st, ""):
-            cols, nat_status[i] = COSTING_HIDDEN_COLUMNS, total_status[st]
-        elif st in hidden_types:
-            cols, nat_status[i] = _SHORTFALL_COLUMNS, SECONDARY
-        else:
-            cols = ()
-        for col in cols:
-            nat_hide.loc[i, col] = bool(pd.notna(row[col]))
-        if not nat_hide.loc[i].any():
-            nat_status[i] = ""
         parts = _missing_figures(row, lang)
         rows = table[table["service_type"].astype(str) == st]
         unknown = int((pd.to_numeric(rows["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
         if unknown:
             parts.append(t(_NOTE_AREAS_UNKNOWN_CAPACITY, lang, n=unknown))
-        if nat_status[i] == SECONDARY and not total_status.get(st):
+        if nat_status[i] and total_status.get(st) not in COUNT_HIDDEN:
             parts.append(t(_NOTE_NATIONAL_HIDDEN, lang, mark=protected.marker(SECONDARY, lang)))
         notes.append("; ".join(parts) or None)
     nat["note"] = notes
@@ -736,18 +874,18 @@ def costing_tables(
         if f"{kind}_citation" not in nat.columns:
             cit = nat["service_type"].map(lambda k, c=f"{kind}_citation": figures[c].get(k))
             nat.insert(nat.columns.get_loc(after) + 1, f"{kind}_citation", cit)
-    shown_nat = _hide(nat, nat_hide, nat_status, protected, lang, markers)
+    shown_nat = apply_mask(nat, nat_mask, nat_status, protected, markers=markers, lang=lang)
 
     # By area: the budget summed over the service types, hidden where a hidden row is in the sum.
     by = pd.DataFrame(costing.by_area).reset_index(drop=True)
-    in_sum = set(table.loc[hide["budget_eur_per_year"], "area_id"].astype(str))
-    by_hide = pd.DataFrame(
+    in_sum = set(table.loc[mask["budget_eur_per_year"], "area_id"].astype(str))
+    by_mask = pd.DataFrame(
         {"budget_eur_per_year": by["area_id"].astype(str).isin(in_sum) & by["budget_eur_per_year"].notna()}
     )
     by_status = pd.Series(
-        np.where(by_hide["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
+        np.where(by_mask["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
     )
-    shown_by = _hide(by, by_hide, by_status, protected, lang, markers)
+    shown_by = apply_mask(by, by_mask, by_status, protected, markers=markers, lang=lang)
 
     # Sources: the value, source and citation of every standard and unit cost.
     sources = []
@@ -788,7 +926,7 @@ def _costing_general_notes(
     """Return the lines of the costing notes sheet: method, totals, missing figures, caveats, hiding."""
     from socialmap.costing import USER_SUPPLIED
     from socialmap.i18n import t
-    from socialmap.privacy import PRIMARY, SECONDARY
+    from socialmap.privacy import COUNT_HIDDEN, PRIMARY, SECONDARY
 
     def names(mask: pd.Series) -> str:
         return ", ".join(national.loc[mask, "service_label"].astype(str))
@@ -847,7 +985,7 @@ def _costing_general_notes(
                 lang,
             )
         )
-    if (status != "").any():
+    if status.isin(COUNT_HIDDEN).any():
         lines.append(
             t(
                 "Where a small count of a sensitive group is hidden ({primary} or {secondary}), its "
@@ -1000,6 +1138,42 @@ def export_table(
     return write_xlsx(sheets, target)
 
 
+#: Columns of :func:`cells_table` (besides ``geometry``).
+CELL_COLUMNS = ("area_id", "service_type", "need", "target_size", "access", "covered", "unmet", "nearest_m")
+
+
+def cells_table(result: Result, protected: Protected) -> gpd.GeoDataFrame:
+    """
+    Per demand cell and service type: unmet need and the distance to the nearest service.
+
+    This is the residual-population map of AccessMod: where the people whose need is not met live.
+    The cells of the sensitive service types of ``protected`` (shelters, housing for children without
+    parental care) are left out whole: a cell holds a handful of people, so any count there could
+    single someone out, and the distance to the nearest shelter would point at it.
+
+    Parameters
+    ----------
+    result
+        An analysis.
+    protected
+        What :func:`socialmap.privacy.protect` returned for it (the one choke point of suppression).
+
+    Returns
+    -------
+    cells
+        One row per demand cell × published service type with :data:`CELL_COLUMNS` and the cell's
+        point, in the result's CRS. ``unmet`` = need × (1 − min(A_i, 1)) (or need outside the
+        catchment, for distance coverage); NaN where the need is unknown.
+    """
+    demand = result.demand
+    keep = ~demand["service_type"].astype(str).isin(set(protected.sensitive_types))
+    cells = demand.loc[keep].copy()
+    for col in CELL_COLUMNS:
+        if col not in cells.columns:
+            cells[col] = np.nan
+    return gpd.GeoDataFrame(cells[[*CELL_COLUMNS, "geometry"]], geometry="geometry", crs=demand.crs)
+
+
 def write_result(
     result: Result,
     out_dir: str | os.PathLike[str],
@@ -1034,9 +1208,12 @@ def write_result(
     Returns
     -------
     paths
-        ``gpkg``: ``areas.gpkg`` with layers ``areas`` (one row per area) and
-        ``areas_by_service_type``; ``csv``: ``areas.csv`` (one row per area × service type, with the
-        area's composite gap and rank); ``map``: ``map.html``; ``provenance``: ``provenance.json``.
+        ``gpkg``: ``areas.gpkg`` with layers ``areas`` (one row per area), ``areas_by_service_type``
+        and ``demand_cells`` (:func:`cells_table`: unmet need and nearest distance per demand cell,
+        sensitive types left out); ``csv``: ``areas.csv`` (one row per area × service type, with the
+        area's composite gap and rank); ``equity``: ``equity.csv``
+        (:func:`socialmap.equity.equity_table`, sensitive types left out); ``map``: ``map.html``;
+        ``provenance``: ``provenance.json``.
     """
     from socialmap.i18n import check_language, column_title
     from socialmap.maps import choropleth_map, save_map
@@ -1049,17 +1226,22 @@ def write_result(
     protected = protect(result, threshold=threshold, taxonomy=tax)
     by_type = protected.table.copy()
     by_type["suppression"] = by_type["suppression"].map(lambda status: protected.marker(status, lang))
-    paths = {
-        "gpkg": write_gpkg(
-            {"areas": result.areas, "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs)},
-            out / "areas.gpkg",
-        )
+    layers = {
+        "areas": protected.areas,
+        "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs),
+        "demand_cells": cells_table(result, protected),
     }
+    paths = {"gpkg": write_gpkg(layers, out / "areas.gpkg")}
     long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
-    long = long.merge(result.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
+    long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
     paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
+    from socialmap.equity import equity_table
+
+    equity = equity_table(result)
+    equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
+    paths["equity"] = write_csv(equity, out / "equity.csv", sep=csv_sep)
     attribution = _attribution(result.provenance, lang)
-    drawn = result.areas.copy()
+    drawn = protected.areas.copy()
     for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
         values = pd.to_numeric(drawn[col], errors="coerce") if col in drawn and col != map_column else None
         if values is not None and (values.dropna() % 1 == 0).all():
@@ -1068,9 +1250,7 @@ def write_result(
         drawn,
         map_column,
         services=public_services(result.services, protected),
-        tooltip_columns=tuple(
-            c for c in ("name", "population", "composite_gap", "rank") if c in result.areas
-        ),
+        tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
         attribution=attribution,
         title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
         lang=lang,

@@ -1,8 +1,18 @@
 """Gap scores across service types: the composite gap, ranks, and classes for maps.
 
-``composite_gap`` is a weighted mean of the per-service-type ``gap_score`` (an intensive value,
-0–100), never a sum. Service types whose gap is undefined in an area (no need there) are left out
-of that area's mean and the remaining weights are renormalised.
+The composite weighs **people, not service types** (:func:`composite_makeup`,
+:func:`group_gaps`, :func:`composite_by_group`): each target group has a weight (the taxonomy's
+``target_groups.*.weight``, 1 when blank, or the user's), and its gap is the share of its people's
+need left unmet over every service type that serves it (Σ unmet / Σ need: home care and
+residential care of the 65+ together make one gap of the older people, so older people weigh as
+much as any other group, however many types serve them). The composite of an area is the weighted
+mean of its groups' gaps, never a sum. A group whose need is unknown is not silently dropped: it is
+listed as unknown, with the share of the weight it holds (``weight_unknown``).
+
+:func:`composite_gap` is the older weighted mean per service type, kept for combining a few types.
+
+:func:`honest_classes` wraps :func:`classify` for maps: the legend shows the values' real range,
+and when they span only a few points it says so and uses one class instead of five.
 """
 
 from __future__ import annotations
@@ -74,6 +84,238 @@ def composite_gap(
             "area_id": agg.index,
             "composite_gap": (agg["wv"] / agg["w"].where(agg["w"] > 0)).to_numpy(),
             "types_scored": agg["n"].astype("int64").to_numpy(),
+        }
+    )
+    out["rank"] = out["composite_gap"].rank(ascending=False, method="min")
+    return out
+
+
+#: Columns of :func:`composite_makeup`.
+MAKEUP_COLUMNS = ("area_id", "target_group", "service_type", "weight", "need", "unmet", "need_known")
+
+#: Columns of :func:`group_gaps`.
+GROUP_GAP_COLUMNS = (
+    "area_id",
+    "target_group",
+    "weight",
+    "need",
+    "unmet",
+    "gap",
+    "types",
+    "types_unknown",
+    "status",
+    "weight_share",
+)
+
+
+def composite_makeup(
+    table: pd.DataFrame,
+    taxonomy: Any,
+    population: pd.DataFrame,
+    *,
+    group_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """
+    Split each area's need and unmet need per service type into the target groups it serves.
+
+    Parameters
+    ----------
+    table
+        Long table with ``area_id``, ``service_type``, ``need`` and ``unmet_need`` (one row per area ×
+        type, e.g. :attr:`socialmap.pipeline.Result.table`); NaN need = unknown.
+    taxonomy
+        The :class:`socialmap.taxonomy.Taxonomy` (need rates, groups, weights).
+    population
+        ``area_id``, ``population`` and group-count columns, as given to the analysis.
+    group_weights
+        Weight per target group (≥ 0); ``None`` = the taxonomy's
+        (:meth:`~socialmap.taxonomy.Taxonomy.group_weights`). Groups not listed get weight 0.
+
+    Returns
+    -------
+    makeup
+        One row per area × target group × service type (:data:`MAKEUP_COLUMNS`): the group's part
+        of the type's need (group size × need rate; a need from a planning standard is shared equally
+        among the type's groups) and of its unmet need (in the same proportion: within an area every
+        group of a type is spread over the same demand points), and whether it is known.
+    """
+    for col in ("area_id", "service_type", "need", "unmet_need"):
+        if col not in table.columns:
+            raise SocialMapError(f"`table` is missing column {col!r}; found {list(table.columns)}.")
+    weights = dict(taxonomy.group_weights()) if group_weights is None else dict(group_weights)
+    bad = {k: v for k, v in weights.items() if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0)}
+    if bad:
+        raise SocialMapError(f"group weights must be finite numbers ≥ 0; got {bad}.")
+    strangers = sorted(set(weights) - set(taxonomy.target_group_keys))
+    if strangers:
+        raise SocialMapError(
+            f"weights are per target group; {strangers} are not target groups of the taxonomy "
+            f"({', '.join(taxonomy.target_group_keys)})."
+        )
+    pop = population.reset_index(drop=True)
+    pop_ids = pop["area_id"].astype(str).to_numpy()
+    parts = []
+    for t, rows in table.groupby("service_type", sort=False):
+        rows = rows.set_index(rows["area_id"].astype(str))
+        need_t = pd.to_numeric(rows["need"], errors="coerce")
+        unmet_t = pd.to_numeric(rows["unmet_need"], errors="coerce")
+        st = taxonomy.service_type(str(t))
+        basis = taxonomy.need_basis(str(t))
+        for g in st.target_groups:
+            if basis in ("rate", "whole_group"):
+                share = taxonomy.need_share(str(t), g)
+                count = taxonomy.group_count(g, pop)
+                need_g = pd.Series((count * float(share)).to_numpy(), index=pop_ids).reindex(rows.index)
+            else:
+                need_g = need_t / len(st.target_groups)
+            need_g = need_g.where(need_t.notna())
+            frac = (need_g / need_t.where(need_t > 0)).fillna(0.0)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "area_id": rows.index.to_numpy(),
+                        "target_group": g,
+                        "service_type": str(t),
+                        "weight": float(weights.get(g, 0.0)),
+                        "need": need_g.to_numpy(dtype=float),
+                        "unmet": (unmet_t * frac).where(need_g.notna()).to_numpy(dtype=float),
+                        "need_known": need_g.notna().to_numpy(),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame({c: [] for c in MAKEUP_COLUMNS})
+    return pd.concat(parts, ignore_index=True)[list(MAKEUP_COLUMNS)]
+
+
+def group_gaps(makeup: pd.DataFrame) -> pd.DataFrame:
+    """
+    Gap of each target group in each area: the share of its people's need left unmet.
+
+    Parameters
+    ----------
+    makeup
+        A table from :func:`composite_makeup`.
+
+    Returns
+    -------
+    gaps
+        One row per area × target group (:data:`GROUP_GAP_COLUMNS`): ``need`` and ``unmet`` summed
+        over the known service types serving the group, ``gap`` = 100 × unmet / need (NaN when the
+        need is unknown or 0), ``types`` / ``types_unknown`` (how many types serve it, how many of
+        them with unknown need), ``status`` (``"scored"``, ``"partly unknown"``: some types' need
+        unknown, ``"unknown"``: no type's need known, or ``"no need"``) and ``weight_share`` (the
+        group's share of the weights of the area's scored groups: its part in the composite).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"area_id": ["a"] * 3, "target_group": ["old", "old", "victims"],
+    ...                   "service_type": ["home", "resid", "shelter"], "weight": [1.0, 1.0, 1.0],
+    ...                   "need": [60.0, 40.0, float("nan")], "unmet": [30.0, 40.0, float("nan")],
+    ...                   "need_known": [True, True, False]})
+    >>> group_gaps(m)[["target_group", "gap", "status", "weight_share"]].values.tolist()
+    [['old', 70.0, 'scored', 1.0], ['victims', nan, 'unknown', nan]]
+    """
+    frame = makeup.assign(
+        need_k=makeup["need"].where(makeup["need_known"], 0.0).astype(float),
+        unmet_k=makeup["unmet"].where(makeup["need_known"], 0.0).astype(float),
+        unknown=~makeup["need_known"].astype(bool),
+    )
+    agg = frame.groupby(["area_id", "target_group"], sort=False).agg(
+        weight=("weight", "first"),
+        need=("need_k", "sum"),
+        unmet=("unmet_k", "sum"),
+        types=("service_type", "size"),
+        types_unknown=("unknown", "sum"),
+    )
+    agg = agg.reset_index()
+    known_types = agg["types"] - agg["types_unknown"]
+    agg["need"] = agg["need"].where(known_types > 0)
+    agg["unmet"] = agg["unmet"].where(known_types > 0)
+    agg["gap"] = (100.0 * agg["unmet"] / agg["need"].where(agg["need"] > 0)).clip(upper=100.0)
+    status = np.where(
+        known_types == 0,
+        "unknown",
+        np.where(agg["need"] > 0, np.where(agg["types_unknown"] > 0, "partly unknown", "scored"), "no need"),
+    )
+    agg["status"] = status
+    scored = agg["gap"].notna() & (agg["weight"] > 0)
+    total = agg["weight"].where(scored, 0.0).groupby(agg["area_id"]).transform("sum")
+    agg["weight_share"] = (agg["weight"] / total.where(total > 0)).where(scored)
+    agg["types"] = agg["types"].astype("int64")
+    agg["types_unknown"] = agg["types_unknown"].astype("int64")
+    return agg[list(GROUP_GAP_COLUMNS)]
+
+
+def composite_by_group(makeup: pd.DataFrame) -> pd.DataFrame:
+    """
+    Combine the target groups' gaps into one score per area (people, not types), and rank.
+
+    Parameters
+    ----------
+    makeup
+        A table from :func:`composite_makeup`.
+
+    Returns
+    -------
+    composite
+        One row per area: ``composite_gap`` (weighted mean of the scored groups' gaps, NaN when none
+        is scored), ``groups_scored``, ``groups_unknown`` (groups with weight > 0 whose need is
+        unknown, listed in :func:`group_gaps`), ``weight_unknown`` (their share of the weight of
+        all groups with weight > 0 and need or unknown need there, 0–1), ``types_scored`` and
+        ``types_unknown`` (service types with a gap / with unknown need), ``rank`` (1 = largest).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"area_id": ["a", "a", "a"], "target_group": ["old", "old", "victims"],
+    ...                   "service_type": ["home", "resid", "shelter"], "weight": [1.0, 1.0, 1.0],
+    ...                   "need": [60.0, 40.0, float("nan")], "unmet": [30.0, 40.0, float("nan")],
+    ...                   "need_known": [True, True, False]})
+    >>> c = composite_by_group(m)
+    >>> c[["composite_gap", "groups_scored", "groups_unknown", "weight_unknown"]].values.tolist()
+    [[70.0, 1.0, 1.0, 0.5]]
+    """
+    gaps = group_gaps(makeup)
+    w = gaps["weight"]
+    scored = gaps["gap"].notna() & (w > 0)
+    unknown = gaps["status"].eq("unknown") & (w > 0)
+    relevant = (scored | unknown).astype(bool)
+    frame = pd.DataFrame(
+        {
+            "area_id": gaps["area_id"],
+            "wv": (w * gaps["gap"]).where(scored, 0.0),
+            "w": w.where(scored, 0.0),
+            "n": scored,
+            "u": unknown,
+            "wu": w.where(unknown, 0.0),
+            "wr": w.where(relevant, 0.0),
+        }
+    )
+    agg = frame.groupby("area_id", sort=False).sum()
+    need_t = makeup.groupby(["area_id", "service_type"], sort=False).agg(
+        need=("need", "sum"), known=("need_known", "all")
+    )
+    need_t = need_t.reset_index()
+    tcount = (
+        pd.DataFrame(
+            {
+                "area_id": need_t["area_id"],
+                "ts": need_t["known"] & (need_t["need"] > 0),
+                "tu": ~need_t["known"],
+            }
+        )
+        .groupby("area_id", sort=False)
+        .sum()
+    )
+    out = pd.DataFrame(
+        {
+            "area_id": agg.index,
+            "composite_gap": (agg["wv"] / agg["w"].where(agg["w"] > 0)).to_numpy(),
+            "groups_scored": agg["n"].astype("int64").to_numpy(),
+            "groups_unknown": agg["u"].astype("int64").to_numpy(),
+            "weight_unknown": (agg["wu"] / agg["wr"].where(agg["wr"] > 0)).to_numpy(),
+            "types_scored": tcount["ts"].reindex(agg.index).fillna(0).astype("int64").to_numpy(),
+            "types_unknown": tcount["tu"].reindex(agg.index).fillna(0).astype("int64").to_numpy(),
         }
     )
     out["rank"] = out["composite_gap"].rank(ascending=False, method="min")
@@ -211,6 +453,52 @@ _BREAKS = {
     "fisher_jenks": lambda y, k: _least_squares_breaks(y, k, np.float32),
     "equal_interval": _equal_interval_breaks,
 }
+
+
+def honest_classes(
+    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, min_span: float | None = None
+) -> tuple[pd.Series, list[float], tuple[float, float] | None]:
+    """
+    Classes for a map that do not exaggerate small differences (a wrapper of :func:`classify`).
+
+    When the values span less than ``min_span`` (default: 5 % of the largest absolute value, i.e. 5
+    points on a 0–100 score), five colours would make near-identical values look very different: they
+    get one class instead, and the caller says so on the map ("values span only … points").
+    Otherwise the classes are :func:`classify`'s; either way the legend starts at the smallest value
+    and ends at the largest (the real range), as the bins are upper bounds taken from the data.
+
+    Parameters
+    ----------
+    values, scheme, k
+        As for :func:`classify`.
+    min_span
+        Smallest span (max − min, in the values' units) worth several classes.
+
+    Returns
+    -------
+    classes, bins, narrow
+        Classes and bins as :func:`classify`; ``narrow`` is ``(min, max)`` when the values were put in
+        one class because they span too little, else ``None``.
+
+    Examples
+    --------
+    >>> classes, bins, narrow = honest_classes(pd.Series([97.6, 98.0, 99.1, 100.0]))
+    >>> classes.tolist(), bins, narrow
+    ([0, 0, 0, 0], [100.0], (97.6, 100.0))
+    >>> honest_classes(pd.Series([10.0, 40.0, 90.0]), k=3)[2] is None
+    True
+    """
+    nums = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = nums[np.isfinite(nums)]
+    if ok.nunique() >= 2:
+        low, high = float(ok.min()), float(ok.max())
+        limit = 0.05 * max(abs(low), abs(high)) if min_span is None else float(min_span)
+        if high - low < limit:
+            classes = pd.Series(pd.NA, index=values.index, dtype="Int64")
+            classes[np.isfinite(nums)] = 0
+            return classes, [high], (low, high)
+    classes, bins = classify(values, scheme=scheme, k=k)
+    return classes, bins, None
 
 
 def delta_classes(

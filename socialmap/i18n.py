@@ -67,6 +67,28 @@ COLUMN_TITLES: dict[str, str] = {
 }
 
 
+#: Words a services file may use for its provider (``public``, ``ngo``, ``private``), shown translated.
+PROVIDER_LABELS: dict[str, str] = {
+    "public": N_("public"),
+    "ngo": N_("NGO (licensed)"),
+    "private": N_("private"),
+}
+
+
+def provider_label(value: Any, lang: str | None = None) -> str:
+    """
+    Return a service's provider in ``lang``: the known words translated, anything else as given.
+
+    Examples
+    --------
+    >>> provider_label("ngo", "sq"), provider_label("Caritas", "sq")
+    ('OJQ (e licencuar)', 'Caritas')
+    """
+    text = str(value).strip()
+    key = text.casefold()
+    return t(PROVIDER_LABELS[key], lang) if key in PROVIDER_LABELS else text
+
+
 def column_title(column: str, lang: str | None = None) -> str:
     """
     Return the title of a result column in ``lang`` (``gap_score_<type>`` → the gap score's title).
@@ -225,7 +247,8 @@ def localise_number(text: str, lang: str | None = None) -> str:
 
 
 def format_date(value: _dt.date | None = None, lang: str | None = None) -> str:
-    """Format a date (default: today) in the language's medium style."""
+    """Format a date (default: the outputs' date, today unless set, see ``settings.output_datetime``)."""
     from babel.dates import format_date as _format
 
-    return _format(value or _dt.date.today(), format="medium", locale=LANGUAGES[check_language(lang)][0])
+    day = value or settings.output_datetime().date()
+    return _format(day, format="medium", locale=LANGUAGES[check_language(lang)][0])

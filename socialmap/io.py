@@ -18,8 +18,11 @@ CSV as people send it
 ---------------------
 The delimiter (``,``, ``;``, tab or ``|``) is sniffed from the first lines. Numbers may use a decimal
 comma (``42,66``); in a ``;``-separated file the comma is the decimal mark and ``.`` groups thousands, in
-a ``,``-separated file the reverse (see :func:`socialmap.validate.parse_number`). The text must be UTF-8,
-with or without a byte-order mark (UTF-16 with a byte-order mark is read too). A file that is not
+a ``,``-separated file the reverse (see :func:`socialmap.validate.parse_number`). Counts (``population``,
+``capacity``) are whole numbers: ``27.775`` or ``27,775`` there is read as 27,775, with a warning where the
+file's convention does not already say so, or refused as ambiguous when the column also has decimals
+(``12.5``); Excel numbers with exactly three decimals (27.775) are treated the same way. The text must be
+UTF-8, with or without a byte-order mark (UTF-16 with a byte-order mark is read too). A file that is not
 valid UTF-8 is read as Windows-1250 (Central European: covers Albanian ë, ç and Serbian Latin č, ć, š, ž,
 đ), with a warning; pass ``encoding=`` to choose another. Coordinate columns are found under any usual
 name (``lat``/``latitude``/``y``, ``lon``/``lng``/``long``/``longitude``/``x``, any case); map other
@@ -55,13 +58,16 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import io as _stdio
 import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -76,7 +82,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap import validate as _validate
-from socialmap.errors import DataSourceError, Message, Number, Problem, ValidationError
+from socialmap.errors import DataSourceError, Message, Number, OutputError, Problem, ValidationError
 from socialmap.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -112,15 +118,15 @@ _IN_ZIP = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_LINES = 50
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-#: A ZIP (or XLSX) with more members than this is refused.
-_MAX_ZIP_MEMBERS = 1_000
 #: A member unpacking to more than ``_ZIP_RATIO_FROM_BYTES`` and more than this many times its packed
 #: size is refused as a zip bomb (real Shapefile parts pack at most a few dozen times).
 _MAX_ZIP_RATIO = 200
 _ZIP_RATIO_FROM_BYTES = 1024 * 1024
 _COPY_CHUNK = 1024 * 1024
-#: A table with more columns than this is refused (reading and checking it would take minutes).
-_MAX_COLUMNS = 1_000
+#: Characters of CSV text the delimiter is sniffed from (the first lines; never the whole file).
+_SNIFF_CHARS = 64 * 1024
+#: Bytes of a ZIP member decompressed at a time while scanning an XLSX part.
+_SCAN_CHUNK = 256 * 1024
 #: Characters of a target's name used in the name of its scratch folder.
 _SCRATCH_NAME = 100
 #: Third-party error texts quoted in messages are cut to this length.
@@ -154,6 +160,23 @@ class _SourceError(DataSourceError):
         return (type(self), (self.message, self.fix))
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """What reading one file may cost, with the names of the settings that set it (named in messages)."""
+
+    size: int
+    rows: int
+    size_setting: str = "max_upload_bytes"
+    rows_setting: str = "max_features"
+
+    @classmethod
+    def for_kind(cls, kind: str | None = None) -> _Limits:
+        """Return the limits of a loader of ``kind`` (services: at most ``settings.max_services`` rows)."""
+        if kind == "services" and settings.max_services < settings.max_features:
+            return cls(settings.max_upload_bytes, settings.max_services, rows_setting="max_services")
+        return cls(settings.max_upload_bytes, settings.max_features)
+
+
 @dataclass
 class _Source:
     """A file as read, before validation."""
@@ -176,10 +199,17 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     """
     Write a file so that readers see either the old file or the complete new one, never a part.
 
-    ``writer`` writes to a temporary path in the same folder (inside a hidden temporary directory, with
-    the target's own file name, so writers that choose the format from the name work); the result is
-    then moved over ``path`` with ``os.replace``. If ``writer`` fails, ``path`` is left as it was and
-    the temporary file is removed. Missing parent folders are created.
+    ``writer`` writes to a temporary path in the same folder (inside a hidden scratch folder
+    ``.<name>.<process id>.<random>.tmp``, with the target's own file name, so writers that choose the
+    format from the name work); the result is then moved over ``path`` with ``os.replace``. If ``writer``
+    fails, ``path`` is left as it was and the scratch folder is removed. A scratch folder left by a writer
+    that was killed (``kill -9``, a power cut) is removed by the next write of the same file once its
+    process is gone (or after a day). Missing parent folders are created. A replaced file's permission
+    bits are kept, except setuid, setgid and sticky, which are never copied.
+
+    The dates a writer stamps into an XLSX workbook (its ZIP members' times, ``docProps/core.xml``) or a
+    GeoPackage (``gpkg_contents.last_change``) are set to :func:`socialmap.settings.output_datetime`, so
+    that the same content gives the same bytes.
 
     Parameters
     ----------
@@ -194,6 +224,12 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     path
         The written file.
 
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (the disk is full, the folder is read-only, ``path`` is a folder):
+        a message naming the file and how to fix it; also an ``OSError``.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -202,27 +238,159 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     'hello'
     """
     target = Path(path)
+    label = str(target)
     if target.is_dir():
-        raise IsADirectoryError(f"`path` {str(target)!r} is a folder; name the file to write.")
+        raise _is_a_folder(label)
     folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    # The scratch folder's name starts with the target's (cut, to stay within the system's name limit).
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name[:_SCRATCH_NAME]}.", suffix=".tmp", dir=folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_scratch(folder, target.name)
+        # The scratch folder's name starts with the target's (cut, to stay within the system's name limit).
+        prefix = f".{target.name[:_SCRATCH_NAME]}.{os.getpid()}."
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=folder))
+    except OSError as exc:
+        raise _output_error(label, exc) from exc
     try:
         temporary = scratch / target.name
         writer(temporary)
         if not temporary.is_file():
-            raise OSError(f"The writer did not create the file {str(temporary)!r}: nothing was written.")
+            raise OutputError(
+                N_("The writer did not create the file {file}: nothing was written."), file=str(temporary)
+            )
+        _reproducible(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
-        if target.exists():  # keep the permissions of the file being replaced
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        if target.exists():  # keep the permissions of the file being replaced, never setuid/setgid/sticky
+            os.chmod(temporary, target.stat().st_mode & 0o777)
         os.replace(temporary, target)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise _output_error(label, exc) from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _fsync_folder(folder)
     logger.info("wrote %s", target)
     return target
+
+
+def _reproducible(path: Path) -> None:
+    """Set the dates a writer stamped into an XLSX or GeoPackage file to the outputs' timestamp."""
+    suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        _reproducible_zip(path, settings.output_datetime())
+    elif suffix == ".gpkg":
+        import sqlite3
+
+        stamp = settings.output_datetime().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)\b[^>]*>)[^<]*(</dcterms:)")
+
+
+def _reproducible_zip(path: Path, when: Any) -> None:
+    """Rewrite a ZIP (an XLSX) with every member dated ``when`` and the workbook's core dates set to it."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # ZIP cannot hold earlier dates
+    source_bytes = path.read_bytes()
+    with zipfile.ZipFile(_stdio.BytesIO(source_bytes)) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+            target.writestr(entry, data)
+
+
+#: Errors of the file system whose cause a person can fix, by ``errno``.
+_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG})
+_DENIED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _output_error(label: str, exc: OSError) -> OutputError:
+    """Describe why ``label`` could not be written, for a person."""
+    reason = _plain(exc.strerror or str(exc) or type(exc).__name__)
+    if exc.errno in _FULL:
+        return OutputError(
+            N_(
+                "{file} cannot be written: the disk is full ({error}). Nothing was changed. Fix: free some "
+                "space, or write to another disk or folder."
+            ),
+            file=label,
+            error=reason,
+        )
+    if exc.errno in _DENIED:
+        return OutputError(
+            N_(
+                "{file} cannot be written: the folder is read-only, or you may not write there ({error}). "
+                "Fix: choose a folder you can write to (e.g. in your home folder), or change its permissions."
+            ),
+            file=label,
+            error=reason,
+        )
+    if exc.errno == errno.EISDIR:
+        return _is_a_folder(label)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return OutputError(
+            N_(
+                "{file} cannot be written: a part of its path ({part}) is a file, not a folder. Fix: choose "
+                "another folder, or rename that file."
+            ),
+            file=label,
+            part=str(exc.filename or Path(label).parent),
+        )
+    return OutputError(
+        N_("{file} cannot be written: {error}. Fix: check the path and the folder."), file=label, error=reason
+    )
+
+
+def _is_a_folder(label: str) -> OutputError:
+    return OutputError(
+        N_("{file} is a folder, so no file can be written there. Fix: name the file, e.g. {example}."),
+        file=label,
+        example=str(Path(label) / "results.csv"),
+    )
+
+
+#: A scratch folder of :func:`write_atomic` is removed by a later write once this old, whatever its process.
+_STALE_SCRATCH_S = 24 * 3600
+
+
+def _remove_stale_scratch(folder: Path, name: str) -> None:
+    """Remove scratch folders of earlier writes of ``name`` whose writer is gone (killed, or a day old)."""
+    pattern = re.compile(rf"\.{re.escape(name[:_SCRATCH_NAME])}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = int(found.group(1)) if found.group(1) else None
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_SCRATCH_S
+        except OSError:
+            continue
+        if old or (pid is not None and pid != os.getpid() and not _process_alive(pid)):
+            logger.info("removing %s, left by an interrupted write", entry.path)
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there; rely on the age
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -249,56 +417,123 @@ def _mb(n: int) -> Message:
     return Message(N_("{n} MB"), n=Number(n / 1024 / 1024, ".1f"))
 
 
-def _check_size(label: str, size: int, unpacked: bool = False) -> None:
-    limit = settings.max_upload_bytes
+def _check_size(label: str, size: int, unpacked: bool = False, limits: _Limits | None = None) -> None:
+    limits = limits or _Limits.for_kind()
+    limit = limits.size
     if size > limit:
         template = (
-            N_(
-                "{file} unpacked is {size}, more than the limit of {limit} "
-                "(`socialmap.settings.max_upload_bytes`)."
-            )
+            N_("{file} unpacked is {size}, more than the limit of {limit} (`socialmap.settings.{setting}`).")
             if unpacked
-            else N_(
-                "{file} is {size}, more than the limit of {limit} (`socialmap.settings.max_upload_bytes`)."
-            )
+            else N_("{file} is {size}, more than the limit of {limit} (`socialmap.settings.{setting}`).")
         )
         raise _SourceError(
-            Message(template, file=label, size=_mb(size), limit=_mb(limit)),
-            N_(
-                "Use a smaller file (simplify the geometries, keep only the columns needed, or split it), "
-                "or raise `socialmap.settings.max_upload_bytes`."
+            Message(template, file=label, size=_mb(size), limit=_mb(limit), setting=limits.size_setting),
+            Message(
+                N_(
+                    "Use a smaller file (simplify the geometries, keep only the columns needed, or split "
+                    "it), or raise `socialmap.settings.{setting}`."
+                ),
+                setting=limits.size_setting,
             ),
         )
 
 
-def _check_count(label: str, count: int) -> None:
-    limit = settings.max_features
-    if count > limit:
+def _check_count(label: str, count: int, limits: _Limits | None = None, *, partial: bool = False) -> None:
+    """Refuse more rows than ``limits`` allow (``partial``: ``count`` is as far as a scan got)."""
+    limits = limits or _Limits.for_kind()
+    if count > limits.rows:
         raise _SourceError(
             Message(
                 N_(
+                    "{file} has at least {count} rows, more than the limit of {limit} "
+                    "(`socialmap.settings.{setting}`); reading stopped there."
+                )
+                if partial
+                else N_(
                     "{file} has {count} rows or features, more than the limit of {limit} "
-                    "(`socialmap.settings.max_features`)."
+                    "(`socialmap.settings.{setting}`)."
                 ),
                 file=label,
                 count=Number(count, ","),
-                limit=Number(limit, ","),
+                limit=Number(limits.rows, ","),
+                setting=limits.rows_setting,
             ),
-            N_("Filter or split the file, or raise `socialmap.settings.max_features`."),
+            Message(
+                N_("Filter or split the file, or raise `socialmap.settings.{setting}`."),
+                setting=limits.rows_setting,
+            ),
         )
 
 
-def _check_columns(label: str, count: int) -> None:
-    if count > _MAX_COLUMNS:
+def _check_columns(label: str, count: int, *, partial: bool = False) -> None:
+    if count > settings.max_columns:
         raise _SourceError(
             Message(
-                N_("{file} has {count} columns, more than the {limit} socialmap reads."),
+                N_(
+                    "{file} has at least {count} columns, more than the limit of {limit} "
+                    "(`socialmap.settings.max_columns`); reading stopped there."
+                )
+                if partial
+                else N_(
+                    "{file} has {count} columns, more than the limit of {limit} "
+                    "(`socialmap.settings.max_columns`)."
+                ),
                 file=label,
                 count=Number(count, ","),
-                limit=Number(_MAX_COLUMNS, ","),
+                limit=Number(settings.max_columns, ","),
             ),
             N_("Keep only the columns needed (ids, names, counts, coordinates) and save the file again."),
         )
+
+
+def _check_cells(label: str, rows: int, columns: int, *, partial: bool = False) -> None:
+    """Refuse a table of more than ``settings.max_cells`` cells (rows × columns), before it is parsed."""
+    if rows * columns > settings.max_cells:
+        raise _SourceError(
+            Message(
+                N_(
+                    "{file} has at least {rows} rows of {columns} columns, {cells} cells, more than the "
+                    "limit of {limit} (`socialmap.settings.max_cells`); reading stopped there."
+                )
+                if partial
+                else N_(
+                    "{file} has {rows} rows of {columns} columns, {cells} cells, more than the limit of "
+                    "{limit} (`socialmap.settings.max_cells`)."
+                ),
+                file=label,
+                rows=Number(rows, ","),
+                columns=Number(columns, ","),
+                cells=Number(rows * columns, ","),
+                limit=Number(settings.max_cells, ","),
+            ),
+            N_(
+                "Keep only the rows and columns needed, or split the file, or raise "
+                "`socialmap.settings.max_cells`."
+            ),
+        )
+
+
+def _decoded_too_large(label: str, size: int, what: Message, limits: _Limits) -> _SourceError:
+    return _SourceError(
+        Message(
+            N_(
+                "{file} would decode to at least {size} of {what}, more than the limit of {limit} "
+                "(`socialmap.settings.{setting}`); it was refused before decoding."
+            ),
+            file=label,
+            size=_mb(size),
+            what=what,
+            limit=_mb(limits.size),
+            setting=limits.size_setting,
+        ),
+        Message(
+            N_(
+                "Check where the file came from; if it is genuine, keep only the rows and columns needed, "
+                "or raise `socialmap.settings.{setting}`."
+            ),
+            setting=limits.size_setting,
+        ),
+    )
 
 
 def _supported() -> Message:
@@ -404,8 +639,10 @@ def _read_source(
     layer: str | int | None = None,
     sheet: str | int | None = None,
     encoding: str | None = None,
+    limits: _Limits | None = None,
 ) -> _Source:
-    """Read a file as it is (no column mapping, no checks but size, count and format)."""
+    """Read a file as it is (no column mapping, no checks but what it costs and its format)."""
+    limits = limits or _Limits.for_kind()
     label = str(path)
     file = Path(path)
     try:
@@ -424,24 +661,42 @@ def _read_source(
             Message(N_("{file} is a folder, not a file."), file=label),
             Message(N_("Name a file: {formats}."), formats=_supported()),
         )
+    try:
+        return _dispatch(file, label, layer=layer, sheet=sheet, encoding=encoding, limits=limits)
+    except OSError as exc:  # e.g. no permission to read it; the readers' own failures are already messages
+        raise _SourceError(
+            Message(N_("{file} cannot be opened: {error}"), file=label, error=_exception_text(exc)),
+            N_("Check the path, and that you may read the file."),
+        ) from exc
+
+
+def _dispatch(
+    file: Path,
+    label: str,
+    *,
+    layer: str | int | None,
+    sheet: str | int | None,
+    encoding: str | None,
+    limits: _Limits,
+) -> _Source:
     suffix = file.suffix.lower()
     if suffix == ".shp":
         size = sum(p.stat().st_size for p in file.parent.iterdir() if p.stem == file.stem and p.is_file())
     else:
         size = file.stat().st_size
-    _check_size(label, size)
+    _check_size(label, size, limits=limits)
     if size == 0:
         return _empty_source(label, suffix)
     if suffix in _VECTOR:
-        return _read_vector(str(file), label, _VECTOR[suffix], layer)
+        return _read_vector(str(file), label, _VECTOR[suffix], layer, limits=limits)
     if suffix in _ZIP:
-        return _read_zip(file, label, layer)
+        return _read_zip(file, label, layer, limits)
     if suffix in _PARQUET:
-        return _read_parquet(file, label)
+        return _read_parquet(file, label, limits)
     if suffix in _TEXT:
-        return _read_csv(file, label, encoding)
+        return _read_csv(file, label, encoding, limits)
     if suffix in _EXCEL:
-        return _read_excel(file, label, sheet)
+        return _read_excel(file, label, sheet, limits)
     if suffix in (".xls", ".ods"):
         raise _SourceError(
             Message(
@@ -475,7 +730,14 @@ def _empty_source(label: str, fmt: str) -> _Source:
 
 
 def _read_vector(
-    source: str, label: str, fmt: str, layer: str | int | None, *, hide: str | None = None, shown: str = ""
+    source: str,
+    label: str,
+    fmt: str,
+    layer: str | int | None,
+    *,
+    hide: str | None = None,
+    shown: str = "",
+    limits: _Limits | None = None,
 ) -> _Source:
     """Read a GDAL dataset; ``hide`` (a scratch folder) is replaced by ``shown`` in GDAL's messages."""
     fix = Message(
@@ -512,14 +774,16 @@ def _read_vector(
         _check_columns(label, len(info["fields"]))
         count = int(info["features"])
         if count >= 0:
-            _check_count(label, count)
+            _check_count(label, count, limits)
+            _check_cells(label, count, len(info["fields"]) + 1)
         # pyogrio sets aside room for max_features rows (0.3 s at the default limit): ask for the
         # counted features, and read again with the limit only if the driver counted short.
-        limit = count if count >= 0 else settings.max_features
+        rows = (limits or _Limits.for_kind()).rows
+        limit = count if count >= 0 else rows
         gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=limit + 1)
         if 0 <= count < len(gdf):
-            gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=settings.max_features + 1)
-    _check_count(label, len(gdf))
+            gdf = gpd.read_file(source, layer=layer, engine="pyogrio", max_features=rows + 1)
+    _check_count(label, len(gdf), limits)
     if len(gdf) == 0:
         empty = _empty_rows(label, fmt)
         empty.problems = [*notes, *empty.problems]
@@ -551,12 +815,18 @@ def _unsafe_member(name: str) -> bool:
 
 
 def _zip_directory(
-    file: Path, label: str, what: str, fix: str, *, unpacked_to_disk: bool = True
+    file: Path,
+    label: str,
+    what: str,
+    fix: str,
+    *,
+    unpacked_to_disk: bool = True,
+    limits: _Limits | None = None,
 ) -> list[zipfile.ZipInfo]:
     """
     Read a ZIP's directory and refuse it, before anything is unpacked, when it is unsafe.
 
-    Refused: more than ``_MAX_ZIP_MEMBERS`` members; a declared unpacked size above
+    Refused: more than ``settings.max_zip_members`` members; a declared unpacked size above
     ``settings.max_upload_bytes``; and, for an archive whose members are unpacked to disk, names that are
     absolute or climb out of the archive and a member packed more than ``_MAX_ZIP_RATIO`` times (a zip
     bomb). (An XLSX workbook is read in memory by openpyxl, and its sheets of repeated rows pack tightly:
@@ -576,14 +846,16 @@ def _zip_directory(
                 ),
                 fix,
             ) from exc
-    if len(infos) > _MAX_ZIP_MEMBERS:
+    if len(infos) > settings.max_zip_members:
         template = (
             N_("{file} holds {n} files, more than the {limit} a ZIP may hold.")
             if what == "ZIP"
             else N_("{file} holds {n} files, more than the {limit} an Excel workbook may hold.")
         )
         raise _SourceError(
-            Message(template, file=label, n=Number(len(infos), ","), limit=Number(_MAX_ZIP_MEMBERS, ",")),
+            Message(
+                template, file=label, n=Number(len(infos), ","), limit=Number(settings.max_zip_members, ",")
+            ),
             N_("Zip only the files of the dataset (.shp, .shx, .dbf, .prj)."),
         )
     if unpacked_to_disk:
@@ -605,7 +877,7 @@ def _zip_directory(
                     "plain relative names such as 'areas/areas.shp'."
                 ),
             )
-    _check_size(label, sum(i.file_size for i in infos), unpacked=True)
+    _check_size(label, sum(i.file_size for i in infos), unpacked=True, limits=limits)
     bombs = [
         i
         for i in infos
@@ -710,9 +982,9 @@ def _zip_parts(
     return [(parts[p], p) for p in _SHAPEFILE_PARTS if p in parts]
 
 
-def _read_zip(file: Path, label: str, layer: str | int | None) -> _Source:
+def _read_zip(file: Path, label: str, layer: str | int | None, limits: _Limits) -> _Source:
     """Read the dataset in a ZIP: check the directory, unpack only its files into a scratch folder."""
-    infos = _zip_directory(file, label, "ZIP", N_("Zip the Shapefile's files again."))
+    infos = _zip_directory(file, label, "ZIP", N_("Zip the Shapefile's files again."), limits=limits)
     datasets = _zip_datasets(infos, label)
     if len(datasets) > 1:
         names = [_member_path(i.filename) for i in datasets]
@@ -755,16 +1027,19 @@ def _read_zip(file: Path, label: str, layer: str | int | None) -> _Source:
                 for info, part in parts:
                     with archive.open(info) as packed, open(folder / f"dataset{part}", "wb") as out:
                         shutil.copyfileobj(packed, out, _COPY_CHUNK)
-        return _read_vector(str(folder / f"dataset{suffix}"), label, fmt, layer, hide=scratch, shown=shown)
+        return _read_vector(
+            str(folder / f"dataset{suffix}"), label, fmt, layer, hide=scratch, shown=shown, limits=limits
+        )
 
 
-def _read_parquet(file: Path, label: str) -> _Source:
+def _read_parquet(file: Path, label: str, limits: _Limits) -> _Source:
     import pyarrow.parquet as pq
 
     notes: list[Problem] = []
     with _reading(label, "(Geo)Parquet", N_("Check that the file is complete."), notes=notes):
-        _check_count(label, pq.read_metadata(file).num_rows)
-        geo = b"geo" in (pq.read_schema(file).metadata or {})
+        with pq.ParquetFile(file) as parquet:  # reads the footer (the metadata) only
+            _check_parquet_cost(parquet, file, label, limits)
+            geo = b"geo" in (parquet.schema_arrow.metadata or {})
         frame = gpd.read_parquet(file) if geo else pd.read_parquet(file)
     if len(frame) == 0:
         source = _empty_rows(label, "Parquet")
@@ -772,6 +1047,101 @@ def _read_parquet(file: Path, label: str) -> _Source:
         return source
     logger.info("read %d rows from %s (%s)", len(frame), label, "GeoParquet" if geo else "Parquet")
     return _Source(label, "GeoParquet" if geo else "Parquet", frame, np.arange(1, len(frame) + 1), notes)
+
+
+#: Bytes per value of Parquet's fixed-width physical types, as decoded.
+_PARQUET_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+_PARQUET_DICTIONARY = frozenset({"PLAIN_DICTIONARY", "RLE_DICTIONARY"})
+
+
+def _parquet_leaves(field_type: Any) -> int:
+    """Return the number of Parquet leaf columns an Arrow type is stored in."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(field_type):
+        return sum(_parquet_leaves(field_type.field(k).type) for k in range(field_type.num_fields))
+    if pa.types.is_map(field_type):
+        return _parquet_leaves(field_type.key_type) + _parquet_leaves(field_type.item_type)
+    if pa.types.is_list(field_type) or pa.types.is_large_list(field_type) or pa.types.is_fixed_size_list(
+        field_type
+    ):
+        return _parquet_leaves(field_type.value_type)
+    return 1
+
+
+def _check_parquet_cost(parquet: Any, file: Path, label: str, limits: _Limits) -> None:
+    """
+    Refuse a Parquet file, from its metadata, when decoding it would cost more than ``limits``.
+
+    Rows, columns and cells are checked first. Then the decoded size is added up per column chunk:
+    fixed-width values as their count × width (so a run-length-encoded column of a billion zeros is seen
+    for what it is), text as its declared uncompressed size, except text stored with a dictionary, which
+    can expand far beyond the file (one long string referenced by every row: an 18 KB file asking for
+    19 GB): those columns alone are read as dictionaries (no larger than the file's declared sizes) and
+    their decoded length summed exactly before anything is decoded. Front-compressed text
+    (``DELTA_BYTE_ARRAY``, which can do the same without a dictionary) and dictionary-encoded text inside
+    lists or structs are refused.
+    """
+    import pyarrow.compute as pc
+
+    meta = parquet.metadata
+    _check_count(label, meta.num_rows, limits)
+    _check_columns(label, meta.num_columns)
+    _check_cells(label, meta.num_rows, meta.num_columns)
+    owner: list[str | None] = []  # the top-level column of each leaf column, None inside a nested one
+    for arrow_field in parquet.schema_arrow:
+        leaves = _parquet_leaves(arrow_field.type)
+        flat = leaves == 1 and parquet.schema.column(len(owner)).max_repetition_level == 0
+        owner.extend([arrow_field.name if flat else None] * leaves)
+    decoded, expanding, bound = 0, set(), 0
+    for j in range(meta.num_columns):
+        leaf = parquet.schema.column(j)
+        for i in range(meta.num_row_groups):
+            chunk = meta.row_group(i).column(j)
+            encodings = set(chunk.encodings)
+            if leaf.physical_type != "BYTE_ARRAY":
+                width = _PARQUET_WIDTH.get(leaf.physical_type) or max(int(leaf.length or 0), 1)
+                decoded += max(width * chunk.num_values, chunk.total_uncompressed_size)
+                continue
+            decoded += 8 * chunk.num_values  # Arrow's offsets
+            if "DELTA_BYTE_ARRAY" in encodings or (encodings & _PARQUET_DICTIONARY and owner[j] is None):
+                raise _SourceError(
+                    Message(
+                        N_(
+                            "{file}: the column '{column}' stores text in a way that can unpack to far more "
+                            "than the file (front-compressed, or a dictionary inside lists); socialmap does "
+                            "not read it."
+                        ),
+                        file=label,
+                        column=_plain(leaf.path),
+                    ),
+                    N_(
+                        "Save the file again with plain columns, e.g. with geopandas: gdf.to_parquet(path), "
+                        "or as a GeoPackage."
+                    ),
+                )
+            if encodings & _PARQUET_DICTIONARY:
+                expanding.add(owner[j])
+                bound += chunk.num_values * chunk.total_uncompressed_size  # each value at most the chunk
+            else:
+                decoded += chunk.total_uncompressed_size
+    what = Message(N_("(Geo)Parquet columns"))
+    if decoded > limits.size:
+        raise _decoded_too_large(label, decoded, what, limits)
+    if expanding and decoded + bound > limits.size:
+        import pyarrow.parquet as pq
+
+        names = sorted(str(n) for n in expanding)
+        table = pq.ParquetFile(file, read_dictionary=names).read(
+            columns=names, use_threads=False
+        )
+        for name in names:
+            for part in table.column(name).chunks:
+                lengths = pc.binary_length(part.dictionary)  # type: ignore[attr-defined]
+                decoded += int(pc.sum(pc.take(lengths, part.indices)).as_py() or 0)  # type: ignore[attr-defined]
+            if decoded > limits.size:
+                raise _decoded_too_large(label, decoded, what, limits)
+        del table
 
 
 # CSV --------------------------------------------------------------------------------------------
@@ -890,7 +1260,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
     """Pick the delimiter that splits the header into most columns, consistently over the first lines."""
-    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    lines = [line for line in text[:_SNIFF_CHARS].splitlines()[:_SNIFF_LINES] if line.strip()]
     best, best_key = ("\t" if suffix == ".tsv" else ","), (-1.0, 0)
     for delimiter in _DELIMITERS:
         try:
@@ -929,7 +1299,7 @@ def _header(values: list[Any]) -> list[str]:
 
 
 def _split_header(
-    raw: pd.DataFrame, label: str, *, first_line: int
+    raw: pd.DataFrame, label: str, *, first_line: int, limits: _Limits | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, int, list[Problem]]:
     """
     Find the header of a table read without one, and take it as the column names.
@@ -971,13 +1341,13 @@ def _split_header(
     _check_columns(label, raw.shape[1])
     frame = raw.iloc[head + 1 :].reset_index(drop=True)
     frame.columns = _header(raw.iloc[head].tolist())
-    _check_count(label, len(frame))
+    _check_count(label, len(frame), limits)
     keep = ~blank[head + 1 :]
     rows = np.flatnonzero(keep) + first_line + head + 1
     return frame[keep].reset_index(drop=True), rows, first_line + head, problems
 
 
-def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
+def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> _Source:
     text, problems = _decode(file.read_bytes(), label, encoding)
     text = text.removeprefix("\ufeff")  # a second byte-order mark (a file saved twice with one)
     nuls = text.count("\x00")
@@ -1004,9 +1374,14 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
     skipped = len(_NEWLINE.findall(lead.group(0))) if lead else 0
     text = text[lead.end() :] if lead else text
     delimiter = _sniff_delimiter(text, file.suffix.lower())
-    first = text.split("\n", 1)[0].split("\r", 1)[0]
+    first = _NEWLINE.split(text[:_SNIFF_CHARS], 1)[0]
     width = _width_below_title(text, delimiter)
-    _check_columns(label, max(first.count(delimiter) + 1, width or 0))  # quoted delimiters count too
+    columns = max(first.count(delimiter) + 1, width or 0)  # an upper bound: quoted delimiters count too
+    _check_columns(label, columns)
+    # Upper bounds before pandas parses anything (a line break inside quotes counts as a row too).
+    lines = max(text.count("\n"), text.count("\r")) + (not text.endswith(("\n", "\r")))
+    _check_count(label, lines - 1, limits)
+    _check_cells(label, lines - 1, columns)
     fix = N_('Check that line for a missing or extra delimiter or an unclosed quote (").')
     what = Message(N_("CSV with the delimiter {delimiter}"), delimiter=repr(delimiter))
     with _reading(label, what, fix, notes=problems):
@@ -1018,11 +1393,11 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
-            nrows=settings.max_features + 2,
+            nrows=limits.rows + 2,
             # A title line above the header has fewer fields: give pandas the header's width.
             names=None if width is None else list(range(width)),
         )
-    frame, rows, header, found = _split_header(raw, label, first_line=1 + skipped)
+    frame, rows, header, found = _split_header(raw, label, first_line=1 + skipped, limits=limits)
     problems.extend(found)
     if len(frame) == 0:
         source = _empty_rows(label, "CSV")
@@ -1036,12 +1411,14 @@ def _read_csv(file: Path, label: str, encoding: str | None) -> _Source:
 # XLSX -------------------------------------------------------------------------------------------
 
 
-def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
+def _read_excel(file: Path, label: str, sheet: str | int | None, limits: _Limits) -> _Source:
     problems: list[Problem] = []
     fix = N_("Check that the file is a complete .xlsx workbook (open it in Excel and save it again).")
     workbook = Message(N_("an Excel workbook"))
     if zipfile.is_zipfile(file):  # else openpyxl says what it is not
-        _zip_directory(file, label, workbook, fix, unpacked_to_disk=False)
+        infos = _zip_directory(file, label, workbook, fix, unpacked_to_disk=False, limits=limits)
+        with _reading(label, workbook, fix):
+            _scan_workbook(file, infos, label, sheet, limits)
     with _reading(label, workbook, fix, notes=problems):
         with pd.ExcelFile(file, engine="openpyxl") as book:
             names = [str(n) for n in book.sheet_names]
@@ -1074,10 +1451,8 @@ def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
                     ),
                     N_("Use one of these names in `sheet=`."),
                 )
-            frame = pd.read_excel(
-                book, sheet_name=sheet, header=None, dtype=object, nrows=settings.max_features + 2
-            )
-    frame, rows, header, found = _split_header(frame, label, first_line=1)
+            frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, nrows=limits.rows + 2)
+    frame, rows, header, found = _split_header(frame, label, first_line=1, limits=limits)
     problems.extend(found)
     if len(frame) == 0:
         source = _empty_rows(label, "XLSX")
@@ -1085,6 +1460,185 @@ def _read_excel(file: Path, label: str, sheet: str | int | None) -> _Source:
         return source
     logger.info("read %d rows from %s (XLSX, sheet %r)", len(frame), label, sheet)
     return _Source(label, "XLSX", frame, rows, problems, header_row=header)
+
+
+class _XMLScan:
+    """Streaming checks of one XML part of a workbook (expat, in chunks: nothing is built in memory)."""
+
+    def __init__(self, label: str, part: str) -> None:
+        import xml.parsers.expat
+
+        self.label, self.part = label, part
+        self.parser = xml.parsers.expat.ParserCreate()
+        self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.EntityDeclHandler = self._doctype
+
+    def _doctype(self, *args: Any) -> None:
+        raise _SourceError(
+            Message(
+                N_(
+                    "{file}: the part '{part}' declares a document type or entities, which Excel never "
+                    "writes (a way to make a reader expand text without end); it was refused."
+                ),
+                file=self.label,
+                part=_plain(self.part),
+            ),
+            N_("Open the file in Excel or LibreOffice and save it again as .xlsx."),
+        )
+
+    def feed(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_SCAN_CHUNK):
+                self.parser.Parse(chunk, False)
+        self.parser.Parse(b"", True)
+
+
+def _column_number(ref: str) -> int:
+    """Return the 1-based column of a cell reference such as ``"XFD12"`` (0 if it has no letters)."""
+    number = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        number = number * 26 + (ord(ch.upper()) - 64)
+    return number
+
+
+def _row_number(ref: str) -> int:
+    digits = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    return int(digits) if digits.isdigit() else 0
+
+
+class _SheetScan(_XMLScan):
+    """
+    Count a worksheet's extent and the text its shared-string cells expand to.
+
+    The extent is as pandas will build it: the largest row and column used, whatever the
+    ``<dimension>`` element says. The scan stops at the first limit passed.
+    """
+
+    def __init__(self, label: str, part: str, limits: _Limits, shared: list[int]) -> None:
+        super().__init__(label, part)
+        self.limits, self.shared = limits, shared
+        self.rows = self.columns = self.column = 0
+        self.text = 0
+        self.in_value = self.shared_cell = False
+        self.value: list[str] = []
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._data
+
+    def _extent(self, rows: int, columns: int) -> None:
+        if columns > self.columns:
+            self.columns = columns
+            _check_columns(self.label, columns, partial=True)
+        if rows > self.rows:
+            self.rows = rows
+            _check_count(self.label, rows - 1, self.limits, partial=True)
+        _check_cells(self.label, self.rows, self.columns, partial=True)
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = name.rsplit(":", 1)[-1]
+        if tag == "row":
+            row = attrs.get("r", "")
+            self.row = int(row) if row.isdigit() else self.rows + 1
+            self.column = 0
+            self._extent(self.row, self.columns)
+        elif tag == "c":
+            ref = attrs.get("r", "")
+            self.column = _column_number(ref) or self.column + 1
+            self._extent(max(self.rows, _row_number(ref)), self.column)
+            self.shared_cell = attrs.get("t") == "s"
+        elif tag == "v" and self.shared_cell:
+            self.in_value, self.value = True, []
+
+    def _data(self, data: str) -> None:
+        if self.in_value:
+            self.value.append(data)
+
+    def _end(self, name: str) -> None:
+        if self.in_value and name.rsplit(":", 1)[-1] == "v":
+            self.in_value = False
+            index = "".join(self.value).strip()
+            if index.isdigit() and int(index) < len(self.shared):
+                self.text += self.shared[int(index)]
+                if self.text > self.limits.size:
+                    raise _decoded_too_large(self.label, self.text, Message(N_("text")), self.limits)
+
+
+class _SharedStrings(_XMLScan):
+    """The length of every shared string (``xl/sharedStrings.xml``), counted as they stream by."""
+
+    def __init__(self, label: str, part: str) -> None:
+        super().__init__(label, part)
+        self.lengths: list[int] = []
+        self.parser.StartElementHandler = self._start
+        self.parser.CharacterDataHandler = self._data
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if name.rsplit(":", 1)[-1] == "si":
+            self.lengths.append(0)
+            if len(self.lengths) > settings.max_cells:
+                _check_cells(self.label, len(self.lengths), 1, partial=True)
+
+    def _data(self, data: str) -> None:
+        if self.lengths:
+            self.lengths[-1] += len(data)
+
+
+def _workbook_sheets(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
+    """Return the sheets' names and parts in the workbook's order (``[]`` if the workbook does not say)."""
+    import xml.etree.ElementTree as ET
+
+    def root(part: str) -> Any:
+        return ET.fromstring(archive.read(part)) if part in names else None
+
+    workbook, rels = root("xl/workbook.xml"), root("xl/_rels/workbook.xml.rels")
+    if workbook is None or rels is None:
+        return []
+    targets = {r.get("Id"): str(r.get("Target", "")) for r in rels if r.tag.endswith("Relationship")}
+    parts = []
+    for element in workbook.iter():
+        if element.tag.endswith("}sheet") or element.tag == "sheet":
+            rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            parts.append((str(element.get("name", "")), part))
+    return parts
+
+
+def _scan_workbook(
+    file: Path, infos: list[zipfile.ZipInfo], label: str, sheet: str | int | None, limits: _Limits
+) -> None:
+    """
+    Check an XLSX workbook's XML before openpyxl parses it.
+
+    Every XML part is streamed through expat (no document type or entity declarations: Excel writes
+    none); the shared strings are measured; and the worksheet to be read (every worksheet, when the
+    workbook's list of sheets cannot be followed) is scanned for its extent (rows, columns and cells as
+    pandas would build them) and for the text its cells expand to, so a sheet of 16,384 columns or one
+    string referenced a million times is refused in a second instead of after minutes of parsing.
+    """
+    names = {i.filename for i in infos}
+    with zipfile.ZipFile(file) as archive:
+        shared = _SharedStrings(label, "xl/sharedStrings.xml")
+        worksheets = [i for i in infos if re.fullmatch(r"xl/worksheets/[^/]+\.xml", i.filename)]
+        others = [
+            i
+            for i in infos
+            if i.filename.lower().endswith((".xml", ".rels")) and i not in worksheets and not i.is_dir()
+        ]
+        for info in others:
+            (shared if info.filename == "xl/sharedStrings.xml" else _XMLScan(label, info.filename)).feed(
+                archive, info
+            )
+        order = _workbook_sheets(archive, names)
+        wanted = [p for n, p in order if n == str(sheet)] if isinstance(sheet, str) else []
+        if order and (sheet is None or isinstance(sheet, int)):
+            position = 0 if sheet is None else sheet
+            wanted = [order[position][1]] if -len(order) <= position < len(order) else []
+        chosen = [i for i in worksheets if i.filename in wanted] or worksheets
+        for info in chosen:
+            _SheetScan(label, info.filename, limits, shared.lengths).feed(archive, info)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1118,7 +1672,13 @@ def _outcome(label: str, kind: str, problems: list[Problem]) -> str | None:
     notes = [p for p in problems if p.severity != "error"]
     if not notes:
         return None
-    return f"{label}: {len(notes)} warning(s) while reading {kind}:\n" + "\n".join(f"  - {p}" for p in notes)
+    from socialmap.errors import more_problems
+
+    limit = max(int(settings.max_problems_shown), 1)
+    lines = [f"  - {p}" for p in notes[:limit]]
+    if len(notes) > limit:
+        lines.append("  " + more_problems(len(notes) - limit, "en"))
+    return f"{label}: {len(notes)} warning(s) while reading {kind}:\n" + "\n".join(lines)
 
 
 def _load(
@@ -1130,7 +1690,7 @@ def _load(
     encoding: str | None,
     **options: Any,
 ) -> tuple[pd.DataFrame, str | None]:
-    source = _read_source(path, layer=layer, sheet=sheet, encoding=encoding)
+    source = _read_source(path, layer=layer, sheet=sheet, encoding=encoding, limits=_Limits.for_kind(kind))
     if source.frame is None:
         _outcome(source.label, kind, source.problems)
         raise AssertionError("unreachable: an unread source always carries an error")

@@ -25,7 +25,7 @@ import shapely
 
 from socialmap.crs import require_crs
 from socialmap.errors import SocialMapError
-from socialmap.gaps import classify
+from socialmap.gaps import honest_classes
 from socialmap.i18n import area_names, check_language, column_title, localise_number, t
 
 if TYPE_CHECKING:
@@ -157,7 +157,8 @@ def areas_map(
     cols = [c for c in tooltip_columns if c in shown.columns]
     shown = _escaped(shown[[*cols, "geometry"]], cols)
     minx, miny, maxx, maxy = shown.total_bounds
-    fmap = folium.Map(tiles=tiles, control_scale=True, attr=html.escape(attribution) if tiles else None)
+    fmap = folium.Map(tiles=tiles, attr=html.escape(attribution) if tiles else None)
+    add_scale_bar(fmap)
     fmap.options["max_zoom"] = MAX_ZOOM  # folium sets it only on a tile layer
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.GeoJson(
@@ -214,13 +215,37 @@ def _add_markup(fmap: folium.Map, markup: str) -> None:
     root.html.add_child(element)
 
 
+#: Where the map's own boxes sit, and how they shrink on a phone: the title between the zoom
+#: buttons and the layer control, the note above the scale bar (bottom left), the legend bottom
+#: right (on a narrow map only its title shows until it is opened), none covering another.
+MAP_CSS = """
+.socialmap-title{position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:9999;
+  background:rgba(255,255,255,.85);padding:4px 10px;font:bold 15px sans-serif;border-radius:4px;
+  max-width:calc(100% - 140px);text-align:center;}
+.socialmap-note{position:absolute;bottom:30px;left:8px;z-index:9998;background:rgba(255,255,255,.85);
+  padding:2px 6px;font:11px sans-serif;max-width:40%;}
+.socialmap-legend{position:absolute;bottom:20px;right:10px;z-index:9999;background:rgba(255,255,255,.92);
+  padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3);
+  max-height:calc(100% - 110px);overflow-y:auto;max-width:45%;}
+.socialmap-legend summary{font-weight:bold;cursor:pointer;margin-bottom:4px;}
+.socialmap-legend .socialmap-swatch{display:inline-block;width:14px;height:14px;border:1px solid #666;
+  vertical-align:middle;margin-right:6px;}
+.socialmap-legend .socialmap-dot{border-radius:50%;width:10px;height:10px;margin:0 8px 0 2px;
+  border:1px solid #fff;box-shadow:0 0 2px #000;}
+@media (max-width:560px){
+  .socialmap-title{left:48px;right:64px;transform:none;max-width:none;font-size:11px;padding:2px 6px;}
+  .socialmap-note{font-size:9px;max-width:42%;bottom:26px;}
+  .socialmap-legend{font-size:10px;max-width:50%;padding:4px 6px;bottom:16px;}
+  .socialmap-legend .socialmap-swatch{width:10px;height:10px;}
+}
+"""
+
+#: Maps narrower than this (pixels) start with the legend closed (its title shows; a tap opens it).
+NARROW_MAP_PX = 560
+
+
 def _add_note(fmap: folium.Map, text: str) -> None:
-    _add_markup(
-        fmap,
-        '<div class="socialmap-note" style="position:absolute;bottom:36px;left:6px;z-index:9999;'
-        'background:rgba(255,255,255,.85);padding:2px 6px;font:11px sans-serif;max-width:45%;">'
-        f"{_safe(text)}</div>",
-    )
+    _add_markup(fmap, f'<div class="socialmap-note"><style>{MAP_CSS}</style>{_safe(text)}</div>')
 
 
 def choropleth_map(
@@ -240,6 +265,7 @@ def choropleth_map(
     value_format: str = "{:,.1f}",
     lang: str | None = None,
     taxonomy: Taxonomy | None = None,
+    service_legend: list[tuple[str, str]] | None = None,
 ) -> folium.Map:
     """
     Draw areas filled by classes of a numeric column, with a legend, tooltips and clustered services.
@@ -285,11 +311,14 @@ def choropleth_map(
         :func:`socialmap.i18n.default_language`.
     taxonomy
         For the service types' labels (default: their keys).
+    service_legend
+        ``(colour, label)`` of service markers drawn by the caller, listed in the legend under
+        "Services" (default: those of ``services``).
 
     Returns
     -------
     map
-        A ``folium.Map`` fitted to the areas, with a layer control.
+        A ``folium.Map`` fitted to the areas, with a layer control and a scale bar in km.
 
     Raises
     ------
@@ -321,13 +350,24 @@ def choropleth_map(
 
     values = pd.to_numeric(shown[column], errors="coerce").astype(float)
     values = values.where(np.isfinite(values))
-    classes, bins = classify(values, scheme=scheme, k=k)
+    classes, bins, narrow = honest_classes(values, scheme=scheme, k=k)
     palette = _palette(colormap, len(bins))
     fills = [NO_DATA_COLOUR if pd.isna(c) else palette[int(c)] for c in classes]
 
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
+    legend_note = (
+        ""
+        if narrow is None
+        else t(
+            "The values span only {span} ({low} – {high}): one colour, not five.",
+            lang,
+            span=fmt(narrow[1] - narrow[0]),
+            low=fmt(narrow[0]),
+            high=fmt(narrow[1]),
+        )
+    )
     fmap = _areas_figure(
         shown,
         (column, tooltip_columns),
@@ -340,6 +380,8 @@ def choropleth_map(
         title=title,
         lang=lang,
         services=(services, taxonomy),
+        legend_note=legend_note,
+        service_legend=service_legend,
     )
     logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
     return fmap
@@ -359,6 +401,7 @@ def _areas_figure(
     lang: str,
     services: tuple[gpd.GeoDataFrame | None, Taxonomy | None] = (None, None),
     legend_note: str = "",
+    service_legend: list[tuple[str, str]] | None = None,
 ) -> folium.Map:
     """Draw the map around filled areas: base, tooltips, legend, services, title, note, layer control."""
     import folium
@@ -387,17 +430,18 @@ def _areas_figure(
             aliases=[_safe(labels.get(c, column_title(c, lang))) for c in fields],
         ),
     ).add_to(fmap)
-    _add_markup(fmap, _legend_markup(legend_name, entries, legend_note))
     points, taxonomy = services
+    drawn_types: list[tuple[str, str]] = []
     if points is not None and len(points):
-        _add_clustered_services(fmap, points, taxonomy, lang)
+        drawn_types = _add_clustered_services(fmap, points, taxonomy, lang)
+    markers = list(service_legend) if service_legend is not None else drawn_types
+    _add_markup(
+        fmap,
+        _legend_markup(legend_name, entries, legend_note, services=(t("Services", lang), markers)),
+    )
+    _add_narrow_legend_script(fmap)
     if title:
-        _add_markup(
-            fmap,
-            '<div class="socialmap-title" style="position:absolute;top:8px;left:50%;'
-            "transform:translateX(-50%);z-index:9999;background:rgba(255,255,255,.85);padding:4px 10px;"
-            f'font:bold 15px sans-serif;border-radius:4px;">{_safe(title)}</div>',
-        )
+        _add_markup(fmap, f'<div class="socialmap-title">{_safe(title)}</div>')
     if attribution:
         _add_note(fmap, _note_text(attribution, lang))
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -521,7 +565,8 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
 
     The page is rendered first, then written to a temporary file in the same folder and moved
     over ``path`` with :func:`os.replace`, so an interrupted write never leaves a half-written
-    file in place of a good one.
+    file in place of a good one. The elements' ids (random in folium) are numbered first
+    (:func:`stable_ids`), so the same map gives the same bytes.
 
     Parameters
     ----------
@@ -537,10 +582,46 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str]) -> Path:
     """
     from socialmap.io import write_atomic
 
+    stable_ids(fmap)
     page = fmap.get_root().render()
     target = write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8", newline=""))
     logger.info("map written to %s", target)
     return target
+
+
+def stable_ids(fmap: folium.Map) -> folium.Map:
+    """
+    Give every element of a map's page an id numbered in document order (in place); return the map.
+
+    folium (branca) gives each element 32 random hex digits, which appear in the page as JavaScript
+    names (``map_3f2a...``), so two renderings of the same map differ. Numbered ids keep the names unique
+    within the page and make the page byte-identical for the same map.
+    """
+    from collections import OrderedDict
+
+    from branca.element import Element
+
+    stack: list[Element] = [fmap.get_root()]
+    found: list[tuple[Element, str]] = []  # every element, with its name before
+    seen: set[int] = set()
+    while stack:
+        element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        found.append((element, element.get_name()))
+        # Children, and elements held as attributes (a popup's or a figure's header, html and script).
+        held = [v for k, v in vars(element).items() if k != "_parent" and isinstance(v, Element)]
+        stack.extend(reversed([*element._children.values(), *held]))
+    for number, (element, _) in enumerate(found):
+        element._id = f"{number:032x}"
+    before = {id(element): name for element, name in found}
+    for element, _ in found:  # children are kept under their names, which templates use (a popup's)
+        element._children = OrderedDict(
+            (child.get_name() if key == before.get(id(child)) else key, child)
+            for key, child in element._children.items()
+        )
+    return fmap
 
 
 def _check_columns(gdf: pd.DataFrame, wanted: list[str], label: str, argument: str) -> None:
@@ -639,40 +720,98 @@ def _legend_entries(
     return entries
 
 
-def _legend_markup(title: str, entries: list[tuple[str, str]], note: str = "") -> str:
+def _legend_markup(
+    title: str,
+    entries: list[tuple[str, str]],
+    note: str = "",
+    services: tuple[str, list[tuple[str, str]]] | None = None,
+) -> str:
+    """
+    Return the legend box: the classes, then (if given) the service markers' colours.
+
+    ``services`` is a heading and ``(colour, label)`` rows. The box is a ``<details>`` element,
+    open; the map's CSS (:data:`MAP_CSS`, carried in the box) places and sizes it.
+    """
     rows = "".join(
-        f'<div style="margin:2px 0;"><span style="display:inline-block;width:14px;height:14px;'
-        f'background:{colour};border:1px solid #666;vertical-align:middle;margin-right:6px;"></span>'
+        f'<div style="margin:2px 0;"><span class="socialmap-swatch" style="background:{colour};"></span>'
         f"{_safe(text)}</div>"
         for colour, text in entries
     )
+    if services is not None and services[1]:
+        heading, markers = services
+        rows += f'<div style="font-weight:bold;margin:6px 0 2px;">{_safe(heading)}</div>' + "".join(
+            f'<div style="margin:2px 0;"><span class="socialmap-swatch socialmap-dot" '
+            f'style="background:{colour};"></span>{_safe(text)}</div>'
+            for colour, text in markers
+        )
     return (
-        '<div class="socialmap-legend" style="position:absolute;bottom:30px;right:10px;z-index:9999;'
-        "background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px;"
-        'box-shadow:0 0 4px rgba(0,0,0,.3);">'
-        f'<div style="font-weight:bold;margin-bottom:4px;">{_safe(title)}</div>{rows}'
+        f'<div class="socialmap-legend"><style>{MAP_CSS}</style><details open>'
+        f"<summary>{_safe(title)}</summary>{rows}"
         + (f'<div style="margin-top:4px;font-style:italic;">{_safe(note)}</div>' if note else "")
-        + "</div>"
+        + "</details></div>"
     )
+
+
+def _add_narrow_legend_script(fmap: folium.Map) -> None:
+    """Close the legend when the map is narrow (a phone): its title stays, a tap opens it."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class NarrowLegend(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            (function () {
+                var container = {{ this._parent.get_name() }}.getContainer();
+                if (container.clientWidth < {{ this.width }}) {
+                    document.querySelectorAll(".socialmap-legend details")
+                        .forEach(function (d) { d.open = false; });
+                }
+            })();
+            {% endmacro %}
+            """
+        )
+
+    element: Any = NarrowLegend()
+    element._name = "NarrowLegend"
+    element.width = NARROW_MAP_PX
+    fmap.add_child(element)
 
 
 def _base_map(shown: gpd.GeoDataFrame, tiles: str | None, attribution: str) -> folium.Map:
     import folium
 
     try:
-        fmap = folium.Map(
-            tiles=tiles,
-            control_scale=True,
-            attr=html.escape(attribution) if tiles else None,
-        )
+        fmap = folium.Map(tiles=tiles, attr=html.escape(attribution) if tiles else None)
     except ValueError as exc:
         raise SocialMapError(
             f"`tiles` {tiles!r} cannot be used: {exc} Pass `attribution` for custom tiles."
         ) from None
+    add_scale_bar(fmap)
     minx, miny, maxx, maxy = shown.total_bounds
     fmap.options["max_zoom"] = MAX_ZOOM  # folium sets it only on a tile layer
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
+
+
+def add_scale_bar(fmap: folium.Map) -> None:
+    """Add a scale bar in kilometres only (Leaflet's default also shows miles)."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class MetricScale(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            L.control.scale({metric: true, imperial: false, position: "bottomleft"})
+                .addTo({{ this._parent.get_name() }});
+            {% endmacro %}
+            """
+        )
+
+    scale = MetricScale()
+    scale._name = "MetricScale"
+    fmap.add_child(scale)
 
 
 def _display_geometry(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -704,8 +843,12 @@ def _simplify(arr: np.ndarray, tolerance: float) -> np.ndarray:
 
 def _add_clustered_services(
     fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy | None = None, lang: str = "en"
-) -> None:
-    """Add services as markers clustered per type, one layer (FeatureGroup) per service type."""
+) -> list[tuple[str, str]]:
+    """
+    Add services as markers clustered per type, one layer (FeatureGroup) per service type.
+
+    Returns the ``(colour, label)`` of each type drawn, for the legend.
+    """
     import warnings
 
     import folium
@@ -732,6 +875,7 @@ def _add_clustered_services(
     types = pts["service_type"].astype("object").where(pts["service_type"].notna(), unspecified).astype(str)
     colours = _service_colours(list(types.unique()))
     extra = [c for c in ("capacity", "provider") if c in pts.columns]
+    drawn = []
     for stype in sorted(colours):
         rows = types == stype
         colour = colours[stype]
@@ -741,7 +885,9 @@ def _add_clustered_services(
         cluster = MarkerCluster(control=False, icon_create_function=_cluster_icon_js(colour))
         cluster.add_to(group)
         for (_, row), geom in zip(pts[rows].iterrows(), geoms[rows], strict=True):
-            details = "".join(f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang)}" for c in extra)
+            details = "".join(
+                f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang, column=c)}" for c in extra
+            )
             folium.Marker(
                 location=[round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)],
                 icon=folium.DivIcon(
@@ -755,12 +901,18 @@ def _add_clustered_services(
                 popup=folium.Popup(f"<b>{_safe(row['name'])}</b><br>{shown_type}{details}", max_width=300),
             ).add_to(cluster)
         group.add_to(fmap)
+        drawn.append((colour, f"{shown_type} ({count})"))
+    return drawn
 
 
-def _detail(value: Any, lang: str) -> str:
+def _detail(value: Any, lang: str, column: str = "") -> str:
     """Return a service's capacity or provider for a popup, numbers with the language's separators."""
+    from socialmap.i18n import provider_label
+
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return MISSING_TEXT
+        return t("unknown", lang) if column == "capacity" else MISSING_TEXT
+    if column == "provider":
+        return _safe(provider_label(value, lang))
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
         text = f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"

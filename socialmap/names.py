@@ -48,6 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from socialmap.errors import N_, Message, Problem, ValidationError
@@ -61,7 +62,9 @@ __all__ = [
     "RESULT_COLUMNS",
     "STATUSES",
     "definite_form_key",
+    "display_name",
     "kosovo_aliases",
+    "localised_names",
     "match",
     "normalise_name",
     "read_aliases",
@@ -211,6 +214,97 @@ def normalise_name(name: str) -> str:
     True
     """
     return _strip_affixes(_fold(name))[0]
+
+
+def display_name(name: str) -> str:
+    """
+    Return a place name without its administrative prefix or suffix, spelled as given.
+
+    For showing a name ("Municipality of Gjakova" on a map is "Gjakova"); the words removed are
+    those :func:`normalise_name` removes ("Municipality of", "Komuna e", "Opština"...). A name that
+    is nothing but such words is returned unchanged.
+
+    Examples
+    --------
+    >>> display_name("Municipality of Gjakova"), display_name("Opština Uroševac"), display_name("Pejë")
+    ('Gjakova', 'Uroševac', 'Pejë')
+    >>> display_name("Prizren Municipality"), display_name("Municipality")
+    ('Prizren', 'Municipality')
+    """
+    text = _SPACES.sub(" ", str(name)).strip()
+    words = text.split(" ")
+    folded = [_fold(w) for w in words]
+    for prefix in _PREFIXES:
+        parts = prefix.split(" ")
+        if len(words) > len(parts) and folded[: len(parts)] == parts:
+            words, folded = words[len(parts) :], folded[len(parts) :]
+            break
+    for suffix in _SUFFIXES:
+        parts = suffix.split(" ")
+        if len(words) > len(parts) and folded[-len(parts) :] == parts:
+            words = words[: -len(parts)]
+            break
+    return " ".join(words) if words else text
+
+
+def localised_names(
+    areas: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    aliases: pd.DataFrame | Mapping[str, str] | None = None,
+    languages: Sequence[str] = ("sq", "sr", "en"),
+) -> pd.DataFrame:
+    """
+    Give areas their names in each language: the reference's, when every area matches one.
+
+    Boundaries from elsewhere (geoBoundaries: "Municipality of Gjakova") carry one name. When
+    every area's ``name`` matches a distinct reference area (:func:`match`, with ``aliases``),
+    the empty ``name_<lang>`` columns are filled with the reference's names; otherwise (areas of
+    another country, or only some matching: a partial match could mislabel) nothing is taken from
+    the reference. Either way ``name`` loses its administrative prefix (:func:`display_name`).
+
+    Parameters
+    ----------
+    areas
+        Areas with a ``name`` column.
+    reference
+        Reference areas with ``name`` and ``name_<lang>`` columns (e.g. the Kosovo demo's).
+    aliases
+        Other names of the reference areas (e.g. :func:`kosovo_aliases`).
+    languages
+        The languages whose names are filled.
+
+    Returns
+    -------
+    areas
+        A copy with ``name`` shown plainly and ``name_<lang>`` filled where it was missing.
+    """
+    out = areas.copy()
+    if "name" not in out.columns or out.empty:
+        return out
+    raw = out["name"]
+    present = raw.notna() & (raw.astype(str).str.strip() != "")
+    out["name"] = [display_name(v) if ok else v for v, ok in zip(raw, present, strict=True)]
+    columns = [c for c in ("name", *(f"name_{lang}" for lang in languages)) if c in reference.columns]
+    if not columns or not present.all():
+        return out
+    ref = pd.DataFrame(reference[columns]).reset_index(drop=True)
+    found = match(raw.astype(str).reset_index(drop=True), ref, aliases=aliases, name_columns=columns)
+    if not (found["status"] == "matched").all():
+        return out
+    rows = [int(k) for k in found["key"]]
+    for lang in languages:
+        col = f"name_{lang}"
+        if col not in ref.columns:
+            continue
+        theirs = ref[col].iloc[rows].to_numpy()
+        if col in out.columns:
+            own = out[col]
+            missing = (own.isna() | (own.astype(str).str.strip() == "")).to_numpy()
+            out[col] = np.where(missing, theirs, own.to_numpy())
+        else:
+            out[col] = theirs
+    return out
 
 
 def definite_form_key(normalised: str) -> str:

@@ -479,6 +479,16 @@ def grid_from_areas(
 
     geoms = areas.geometry.to_numpy()
     bounds = shapely.bounds(geoms)  # (n, 4): minx, miny, maxx, maxy
+    with np.errstate(all="ignore"):  # counted in floats first: a tiny cell would overflow int64
+        low, high = np.floor((bounds[:, :2] - (ox, oy)) / size), np.ceil((bounds[:, 2:] - (ox, oy)) / size)
+        spans = np.maximum(high - low, 1)
+        planned = float(np.prod(spans, axis=1).sum()) if len(areas) else 0.0
+    if not planned <= limit:  # also NaN and infinity
+        raise SocialMapError(
+            f"`cell_size_m`={cell_size_m!r} would need {planned:,.0f} cells over the areas' bounding "
+            f"boxes (limit {limit:,}). Is the cell size in metres? Use a larger cell, or raise "
+            f"`max_cells`."
+        )
     ix0 = np.floor((bounds[:, 0] - ox) / size).astype(np.int64)
     iy0 = np.floor((bounds[:, 1] - oy) / size).astype(np.int64)
     nx = np.maximum(np.ceil((bounds[:, 2] - ox) / size).astype(np.int64) - ix0, 1)

@@ -23,8 +23,12 @@ integer; the optimum is the same). The model is built from a **sparse** coverage
 constraint, which for 2,000 × 200 points takes about 5 s to build alone. Two exact reductions shrink the
 model further: demand points that no candidate reaches, or that an existing service already covers,
 are left out (they cannot change the choice), and demand points reached by exactly the same candidates
-are merged, their need summed. It is solved with CBC through PuLP, and the tests check that the
-optimum equals ``spopt``'s.
+are merged, their need summed. It is solved exactly (``solver="exact"``) by HiGHS's branch and bound
+through :func:`scipy.optimize.milp`, the constraint matrix built straight from the sparse coverage
+matrix (no modelling layer, no solver binary to install: scipy is a dependency anyway), and the tests
+check that the optimum equals ``spopt``'s. ``solver="cbc"`` is the older name of ``"exact"``, from when
+the model was built in PuLP and solved by its bundled CBC binary; PuLP 3.3 deprecates that bundled
+binary, so ``"cbc"`` now means the same HiGHS solver, and PuLP is no longer needed.
 
 **Capacities** (``capacity=...``). Coverage alone counts a person as served when a service is within
 reach, however full it is. With capacities, the model becomes a capacitated maximal covering with
@@ -42,7 +46,7 @@ people go to any service within reach; the 2SFCA family of the pipeline spreads 
 to need and can serve less. Existing services of unknown capacity add no places here, as in the
 pipeline's 2SFCA (a warning says how many).
 
-**Greedy** (``solver="greedy"``, or ``"auto"`` on instances too large for CBC): repeatedly open the
+**Greedy** (``solver="greedy"``, or ``"auto"`` on instances too large for ``"exact"``): repeatedly open the
 candidate adding the most need. Coverage is submodular, so greedy reaches at least ``1 - 1/e`` (63 %)
 of the optimum (Nemhauser, Wolsey & Fisher 1978). The result reports an upper bound on the optimum,
 the tightest of: a Lagrangian bound (the coverage constraints relaxed with multipliers ``lam_g``; every
@@ -74,7 +78,7 @@ from scipy import sparse
 
 from socialmap import settings
 from socialmap.crs import require_metric_crs
-from socialmap.errors import SocialMapError
+from socialmap.errors import N_, Number, SocialMapError
 
 if TYPE_CHECKING:
     from socialmap.pipeline import Result
@@ -84,6 +88,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "AUTO_MAX_PAIRS",
     "AUTO_MAX_PAIRS_CAPACITATED",
+    "EXACT_TIME_LIMIT_S",
     "Placement",
     "candidates_from_areas",
     "candidates_from_grid",
@@ -93,16 +98,25 @@ __all__ = [
     "solve_mclp",
 ]
 
-Solver = Literal["cbc", "greedy", "auto"]
-SOLVERS = ("cbc", "greedy", "auto")
+Solver = Literal["exact", "greedy", "auto", "cbc"]
+#: ``"cbc"`` is the older name of ``"exact"`` (from when the exact model was solved by CBC through PuLP),
+#: kept so that code written for it keeps working: the same HiGHS solver, and ``method`` reads ``"cbc"``.
+SOLVERS = ("exact", "greedy", "auto", "cbc")
+_EXACT = ("exact", "cbc")
+_OPTIMAL = "optimal (HiGHS branch and bound)"
 
-#: ``solver="auto"`` hands the coverage model to CBC while it has at most this many demand–candidate
-#: pairs (after the reductions), and uses greedy above. A working limit from timings on the development
-#: machine (random instances of 3.7 × 10^5 pairs solved in about 4 s), not a property of the problem.
+#: ``solver="auto"`` hands the coverage model to the exact solver while it has at most this many
+#: demand–candidate pairs (after the reductions), and uses greedy above. A working limit from timings on
+#: the development machine, not a property of the problem: set with CBC (random instances of 3.7 × 10^5
+#: pairs in about 4 s) and kept for HiGHS, which took 1 s at 6 × 10^4 pairs but 44 s on a harder
+#: instance of 1.3 × 10^5 (uniform points, k = 15; CBC 33-40 s; ``benchmarks/bench_optimise.py``).
 AUTO_MAX_PAIRS = 200_000
-#: The same limit for the capacity model, which CBC solves more slowly (4.6 × 10^4 pairs in about 5 s,
-#: 1.8 × 10^5 in about 20 s).
+#: The same limit for the capacity model, which is slower to solve (CBC: 4.6 × 10^4 pairs in about 5 s,
+#: 1.8 × 10^5 in about 20 s; HiGHS was 5-7 times faster than CBC at 4-7 × 10^4 pairs).
 AUTO_MAX_PAIRS_CAPACITATED = 50_000
+#: The exact solver gives up after this many seconds with an error that says what to do instead (the
+#: greedy method, fewer candidates, a shorter reach) rather than keep a planner waiting.
+EXACT_TIME_LIMIT_S = 300.0
 
 _E_BOUND = 1.0 - 1.0 / math.e
 
@@ -136,9 +150,10 @@ class Placement:
     total_need
         Need of all demand points.
     method
-        ``"cbc"`` (optimal) or ``"greedy"``.
+        ``"exact"`` (optimal) or ``"greedy"``; ``"cbc"`` when asked for by that older name of ``"exact"``.
     bound
-        An upper bound on the best possible :attr:`objective` (equal to it when CBC proved optimality).
+        An upper bound on the best possible :attr:`objective` (equal to it when the exact solver proved
+        optimality).
     bound_method
         How :attr:`bound` was obtained.
     gap_to_optimum
@@ -400,66 +415,76 @@ def _reduce(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _mclp_cbc(a: sparse.csr_array, w: NDArray[np.float64], k: int) -> NDArray[np.intp]:
-    pulp = _pulp()
+def _mclp_exact(a: sparse.csr_array, w: NDArray[np.float64], k: int, at_least: float) -> NDArray[np.intp]:
+    """
+    Solve the coverage model exactly (:func:`_milp`) and return the chosen columns.
+
+    Variables ``[x_1..x_m, y_1..y_g]``: ``x`` binary, ``y`` continuous in [0, 1] (0 or 1 at an optimum).
+    The constraint matrix is built straight from the sparse coverage matrix: row ``g`` is
+    ``sum_{j in N_g} x_j - y_g >= 0``; then ``sum_j x_j = k``; and ``sum_g w_g y_g >= at_least``, the
+    greedy placement's value (less a rounding margin). That last row removes no optimum (the optimum is
+    at least what greedy reaches) and tells HiGHS early which branches cannot win: on 8,000 demand x 600
+    candidate uniform points (k = 15, radius 15 km, 1.3 x 10^5 pairs after the reductions) it solved in
+    44 s instead of 80-140 s without it (load 3-4 on 2 cores).
+    """
     g_count, m = a.shape
-    prob = pulp.LpProblem("socialmap_mclp", pulp.LpMaximize)
-    x = [_variable(prob, pulp, f"x{j}", 0, 1, pulp.LpBinary) for j in range(m)]
-    y = [_variable(prob, pulp, f"y{g}", 0, 1) for g in range(g_count)]
-    prob += pulp.LpAffineExpression(list(zip(y, w.tolist(), strict=True)))
-    for g in range(g_count):
-        cols = a.indices[a.indptr[g] : a.indptr[g + 1]].tolist()
-        prob += pulp.LpAffineExpression([(x[j], 1.0) for j in cols] + [(y[g], -1.0)]) >= 0, f"c{g}"
-    prob += pulp.LpAffineExpression([(v, 1.0) for v in x]) == k, "k"
-    _solve_pulp(prob, pulp)
-    return np.flatnonzero(np.array([(v.value() or 0.0) > 0.5 for v in x]))
-
-
-def _pulp() -> Any:
-    try:
-        import pulp
-    except ImportError as exc:  # pragma: no cover - pulp is a dependency
-        raise SocialMapError(
-            "solver='cbc' needs PuLP (with its bundled CBC): pip install pulp. Or use solver='greedy'."
-        ) from exc
-    return pulp
-
-
-def _variable(prob: Any, pulp: Any, name: str, low: float, up: float | None = None, cat: str = "") -> Any:
-    """Make a model variable: ``prob.add_variable`` (PuLP >= 3.3, the PuLP 4 way), else ``LpVariable``."""
-    cat = cat or pulp.LpContinuous
-    add = getattr(prob, "add_variable", None)
-    if add is not None:
-        return add(name, low, up, cat=cat)
-    return pulp.LpVariable(name, low, up, cat)  # pragma: no cover - PuLP < 3.3
-
-
-def _cbc(pulp: Any) -> Any:
-    """Return PuLP's bundled CBC, else a CBC on the PATH (``COIN_CMD``)."""
-    bundled = getattr(pulp, "PULP_CBC_CMD", None)
-    if bundled is not None:
-        with warnings.catch_warnings():
-            # PuLP 3.3 deprecates its bundled CBC in favour of COIN_CMD with a separately installed CBC;
-            # the bundled one is what this project pins and tests, so the notice is not for our users.
-            warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
-            solver = bundled(msg=False)
-        if solver.available():
-            return solver
-    coin = pulp.COIN_CMD(msg=False)  # pragma: no cover - only without the bundled CBC
-    if coin.available():  # pragma: no cover
-        return coin
-    raise SocialMapError(  # pragma: no cover
-        "No CBC solver found: install PuLP with its bundled CBC (pip install 'pulp<4') or CBC itself "
-        "(pip install 'pulp[cbc]'). Or use solver='greedy'."
+    cover = sparse.hstack([a, -sparse.eye_array(g_count, format="csr")], format="csr")
+    pick = sparse.csr_array(np.r_[np.ones(m), np.zeros(g_count)].reshape(1, -1))
+    value = sparse.csr_array(np.r_[np.zeros(m), w].reshape(1, -1))
+    x = _milp(
+        np.r_[np.zeros(m), -w],  # milp minimises
+        integer=np.r_[np.ones(m), np.zeros(g_count)],
+        upper=np.ones(m + g_count),
+        rows=sparse.vstack([cover, pick, value], format="csr"),
+        row_low=np.r_[np.zeros(g_count), float(k), at_least - 1e-9 * max(1.0, abs(at_least))],
+        row_up=np.r_[np.full(g_count, np.inf), float(k), np.inf],
     )
+    return np.flatnonzero(x[:m] > 0.5)
 
 
-def _solve_pulp(prob: Any, pulp: Any) -> None:
-    status = prob.solve(_cbc(pulp))
-    if pulp.LpStatus[status] != "Optimal":
+def _milp(
+    cost: NDArray[np.float64],
+    *,
+    integer: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    rows: sparse.csr_array,
+    row_low: NDArray[np.float64],
+    row_up: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """
+    Solve a mixed-integer program with HiGHS's branch and bound (:func:`scipy.optimize.milp`).
+
+    Minimise ``cost @ v`` for ``0 <= v <= upper`` and ``row_low <= rows @ v <= row_up``, ``v`` integer
+    where ``integer`` is 1; return ``v``.
+
+    ``mip_rel_gap=0``: HiGHS otherwise stops within 0.01 % of the optimum, and ``"exact"`` promises the
+    optimum itself. A time limit reached (:data:`EXACT_TIME_LIMIT_S`) or any status other than optimal
+    is a :class:`~socialmap.errors.SocialMapError` that says what to do instead.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    res = milp(
+        cost,
+        integrality=integer,
+        bounds=Bounds(np.zeros(len(cost)), upper),
+        constraints=LinearConstraint(rows, row_low, row_up),
+        options={"time_limit": EXACT_TIME_LIMIT_S, "mip_rel_gap": 0.0, "disp": False},
+    )
+    if res.status == 1:
         raise SocialMapError(
-            f"CBC did not find an optimal placement (status {pulp.LpStatus[status]!r}). Try solver='greedy'."
+            N_(
+                "The exact placement was stopped after {seconds} s, before the best sites were proven. "
+                "Choose the fast method (greedy, which reports how far from the best it can be), "
+                "fewer candidate sites or a shorter reach."
+            ),
+            seconds=Number(EXACT_TIME_LIMIT_S, ",g"),
         )
+    if res.status != 0 or res.x is None:  # pragma: no cover - the models are always feasible and bounded
+        raise SocialMapError(
+            N_("The exact placement could not be solved ({reason}). Choose the fast method (greedy)."),
+            reason=str(res.message),
+        )
+    return np.asarray(res.x, dtype=np.float64)
 
 
 def _greedy(
@@ -566,8 +591,10 @@ def solve_mclp(
     covered
         ``(n,)`` booleans: demand already covered (by existing services); it adds nothing.
     solver
-        ``"cbc"`` (optimal, PuLP's bundled CBC), ``"greedy"`` or ``"auto"`` (CBC up to
-        :data:`AUTO_MAX_PAIRS` pairs after the reductions, else greedy).
+        ``"exact"`` (optimal: HiGHS through :func:`scipy.optimize.milp`, at most
+        :data:`EXACT_TIME_LIMIT_S` seconds), ``"greedy"`` or ``"auto"`` (exact up to
+        :data:`AUTO_MAX_PAIRS` pairs after the reductions, else greedy). ``"cbc"``: the older name of
+        ``"exact"`` (the same solver; ``info["method"]`` is then ``"cbc"``).
     bound_iterations
         For greedy: subgradient steps of the Lagrangian bound on the optimum (0: skip it and report the
         submodular bounds only).
@@ -580,9 +607,9 @@ def solve_mclp(
 
     Examples
     --------
-    >>> chosen, value, info = solve_mclp([[1, 0], [1, 1], [0, 1]], [5, 1, 2], k=1, solver="cbc")
+    >>> chosen, value, info = solve_mclp([[1, 0], [1, 1], [0, 1]], [5, 1, 2], k=1, solver="exact")
     >>> chosen.tolist(), value, info["method"]
-    ([0], 6.0, 'cbc')
+    ([0], 6.0, 'exact')
     """
     if solver not in SOLVERS:
         raise SocialMapError(f"`solver` must be one of {', '.join(SOLVERS)}; got {solver!r}.")
@@ -604,14 +631,14 @@ def solve_mclp(
     red, rw = _reduce(a, np.where(done, 0.0, w))
     method = solver
     if solver == "auto":
-        method = "cbc" if red.nnz <= AUTO_MAX_PAIRS else "greedy"
+        method = "exact" if red.nnz <= AUTO_MAX_PAIRS else "greedy"
     order, added, online = _greedy(red, rw, kk)
     info: dict[str, Any] = {"method": method, "pairs": int(red.nnz)}
-    if method == "cbc":
-        chosen = _mclp_cbc(red, rw, kk) if red.shape[0] else order
+    if method in _EXACT:
+        chosen = _mclp_exact(red, rw, kk, float(added.sum())) if red.shape[0] else order
         order, added = _order(red, rw, chosen)
         value = float(added.sum())
-        info.update(bound=value, bound_method="optimal (CBC)", gap_to_optimum=0.0)
+        info.update(bound=value, bound_method=_OPTIMAL, gap_to_optimum=0.0)
     else:
         value = float(added.sum())
         bounds = {
@@ -721,36 +748,37 @@ def _flow_lp(
     return float(-res.fun), served.astype(np.float64), through.astype(np.float64)
 
 
-def _capacitated_cbc(model: _FlowModel, k: int) -> NDArray[np.intp]:
-    pulp = _pulp()
+def _capacitated_exact(model: _FlowModel, k: int) -> NDArray[np.intp]:
+    """
+    Solve the capacity model exactly (:func:`_milp`) and return the chosen candidates.
+
+    Variables ``[x_1..x_m, f (one per group–candidate pair), e (one per group–existing pair)]``, all
+    rows built from the sparse coverage matrices: per group ``sum f + sum e <= w_g``; per candidate
+    ``sum_g f_gj - c_j x_j <= 0``; per existing service ``sum_g e_ge <= c_e``; and ``sum_j x_j = k``.
+    """
     cand, exist = model.cand.tocoo(), model.exist.tocoo()
-    g_count, m = len(model.w), model.cand.shape[1]
-    prob = pulp.LpProblem("socialmap_capacitated_mclp", pulp.LpMaximize)
-    x = [_variable(prob, pulp, f"x{j}", 0, 1, pulp.LpBinary) for j in range(m)]
-    fc = [_variable(prob, pulp, f"f{p}", 0) for p in range(cand.nnz)]
-    fe = [_variable(prob, pulp, f"e{p}", 0) for p in range(exist.nnz)]
-    prob += pulp.LpAffineExpression([(v, 1.0) for v in fc + fe])
-    by_group: list[list[Any]] = [[] for _ in range(g_count)]
-    by_cand: list[list[Any]] = [[] for _ in range(m)]
-    by_exist: list[list[Any]] = [[] for _ in range(exist.shape[1])]
-    for p, (g, j) in enumerate(zip(cand.row.tolist(), cand.col.tolist(), strict=True)):
-        by_group[g].append(fc[p])
-        by_cand[j].append(fc[p])
-    for p, (g, e) in enumerate(zip(exist.row.tolist(), exist.col.tolist(), strict=True)):
-        by_group[g].append(fe[p])
-        by_exist[e].append(fe[p])
-    for g, flows in enumerate(by_group):
-        prob += pulp.LpAffineExpression([(v, 1.0) for v in flows]) <= float(model.w[g]), f"d{g}"
-    for j, flows in enumerate(by_cand):
-        if flows:
-            terms = [(v, 1.0) for v in flows] + [(x[j], -float(model.c_cand[j]))]
-            prob += pulp.LpAffineExpression(terms) <= 0, f"s{j}"
-    for e, flows in enumerate(by_exist):
-        if flows:
-            prob += pulp.LpAffineExpression([(v, 1.0) for v in flows]) <= float(model.c_exist[e]), f"x{e}"
-    prob += pulp.LpAffineExpression([(v, 1.0) for v in x]) == k, "k"
-    _solve_pulp(prob, pulp)
-    return np.flatnonzero(np.array([(v.value() or 0.0) > 0.5 for v in x]))
+    g_count, m, n_exist = len(model.w), model.cand.shape[1], model.exist.shape[1]
+    pc, pe = cand.nnz, exist.nnz
+    flow_c, flow_e = m + np.arange(pc), m + pc + np.arange(pe)
+    parts = [
+        (cand.row, flow_c, np.ones(pc)),  # each group: its flows <= its need
+        (exist.row, flow_e, np.ones(pe)),
+        (g_count + cand.col, flow_c, np.ones(pc)),  # each candidate: its flows <= c_j x_j
+        (g_count + np.arange(m), np.arange(m), -model.c_cand),
+        (g_count + m + exist.col, flow_e, np.ones(pe)),  # each existing service: flows <= c_e
+        (np.full(m, g_count + m + n_exist), np.arange(m), np.ones(m)),  # sum x = k
+    ]
+    r, c, v = (np.concatenate(p) for p in zip(*parts, strict=True))
+    nvar, nrow = m + pc + pe, g_count + m + n_exist + 1
+    x = _milp(
+        np.r_[np.zeros(m), -np.ones(pc + pe)],  # milp minimises
+        integer=np.r_[np.ones(m), np.zeros(pc + pe)],
+        upper=np.r_[np.ones(m), np.full(pc + pe, np.inf)],
+        rows=sparse.csr_array((v.astype(np.float64), (r, c)), shape=(nrow, nvar)),
+        row_low=np.r_[np.full(g_count + m + n_exist, -np.inf), float(k)],
+        row_up=np.r_[model.w, np.zeros(m), model.c_exist, float(k)],
+    )
+    return np.flatnonzero(x[:m] > 0.5)
 
 
 def _knapsack_fill(
@@ -891,9 +919,11 @@ def maximal_covering(
         capacitated model (see the module notes); existing services then count with their
         ``capacity`` column (unknown capacity = no places, with a warning).
     solver
-        ``"cbc"`` (optimal), ``"greedy"`` (fast, with a bound on its gap) or ``"auto"`` (CBC up to
-        :data:`AUTO_MAX_PAIRS` demand–candidate pairs after the reductions, :data:`AUTO_MAX_PAIRS_CAPACITATED`
-        with capacities; greedy above; ``notes`` says which).
+        ``"exact"`` (optimal; HiGHS's branch and bound, at most :data:`EXACT_TIME_LIMIT_S` seconds, then
+        a :class:`~socialmap.errors.SocialMapError`), ``"greedy"`` (fast, with a bound on its gap) or
+        ``"auto"`` (exact up to :data:`AUTO_MAX_PAIRS` demand–candidate pairs after the reductions,
+        :data:`AUTO_MAX_PAIRS_CAPACITATED` with capacities; greedy above; ``notes`` says which).
+        ``"cbc"`` is the older name of ``"exact"``: the same solver, and ``method`` reads ``"cbc"``.
     network, catchment_min
         A road graph (:class:`socialmap.network.RoadGraph`) and a catchment in minutes: coverage is then
         travel time on the roads (as in ``analyze(..., network=...)``) instead of ``radius_m``.
@@ -919,9 +949,9 @@ def maximal_covering(
     ...     geometry=gpd.points_from_xy([0, 5000, 20000], [0, 0, 0]), crs=crs)
     >>> sites = gpd.GeoDataFrame({"site": ["a", "b"]},
     ...     geometry=gpd.points_from_xy([2000, 19000], [0, 0]), crs=crs)
-    >>> p = maximal_covering(demand, sites, radius_m=3000, k=1, solver="cbc")
+    >>> p = maximal_covering(demand, sites, radius_m=3000, k=1, solver="exact")
     >>> p.chosen["site"].tolist(), p.covered_need, p.method
-    (['a'], 30.0, 'cbc')
+    (['a'], 30.0, 'exact')
     """
     dem = _check_frame(demand, "demand")
     cand = _check_frame(candidates, "candidates")
@@ -996,7 +1026,7 @@ def _uncapacitated(
     if solver == "auto":
         notes.append(
             f"solver 'auto' chose {info['method']} ({info['pairs']:,} demand–candidate pairs after "
-            f"reductions; CBC up to {AUTO_MAX_PAIRS:,})."
+            f"reductions; exact up to {AUTO_MAX_PAIRS:,})."
         )
     sub = a_cand[:, order] if len(order) else a_cand[:, :0]
     covered_after = covered_before | (np.diff(sparse.csr_array(sub).indptr) > 0)
@@ -1047,21 +1077,21 @@ def _capacitated(
     method = solver
     if solver == "auto":
         pairs = model.cand.nnz + model.exist.nnz
-        method = "cbc" if pairs <= AUTO_MAX_PAIRS_CAPACITATED else "greedy"
+        method = "exact" if pairs <= AUTO_MAX_PAIRS_CAPACITATED else "greedy"
         notes.append(
-            f"solver 'auto' chose {method} ({pairs:,} demand–site pairs after reductions; CBC up to "
+            f"solver 'auto' chose {method} ({pairs:,} demand–site pairs after reductions; exact up to "
             f"{AUTO_MAX_PAIRS_CAPACITATED:,} with capacities)."
         )
-    if method == "cbc":
-        chosen = _capacitated_cbc(model, k) if len(model.w) else np.arange(k)
+    if method in _EXACT:
+        chosen = _capacitated_exact(model, k) if len(model.w) else np.arange(k)
     else:
         chosen = _capacitated_greedy(model, model.w - base_served, k)
     open_cap = np.zeros(m)
     open_cap[chosen] = c_cand[chosen]
     total, served, through = _flow_lp(model, open_cap)
     objective = max(total - base, 0.0)
-    if method == "cbc":
-        bound, bound_method, gap = objective, "optimal (CBC)", 0.0
+    if method in _EXACT:
+        bound, bound_method, gap = objective, _OPTIMAL, 0.0
     else:
         relaxed = _capacitated_lagrangian_bound(model, k, total, 200) - base
         bound = max(relaxed, objective)
@@ -1236,9 +1266,27 @@ def place_services(
     -------
     placement
         A :class:`Placement`; ``chosen`` carries ``area_id`` (and ``name``) of the area each site is in.
+        For a service type of a sensitive group whose small counts are hidden
+        (:mod:`socialmap.privacy`), the sites are chosen on the need an outsider can know
+        (:func:`socialmap.privacy.public_demand`: hidden areas share the hidden remainder equally), and
+        the figures that would give a hidden count back are hidden
+        (:func:`socialmap.privacy.protect_placement`).
     """
+    from socialmap.privacy import protect, protect_placement, public_demand, resolve_taxonomy
+    from socialmap.privacy import sensitive_service_types as _sensitive
+
     table = result.for_service_type(service_type)  # raises for an unknown / unanalysed type
-    demand = result.demand[result.demand["service_type"] == service_type]
+    protected = None
+    if service_type in _sensitive(resolve_taxonomy(result)):
+        protected = protect(result)
+        demand = public_demand(result, service_type, protected)
+    else:
+        demand = result.demand[result.demand["service_type"] == service_type]
+    if not demand.empty and demand["need"].isna().all() and "target_size" in demand.columns:
+        # Need unknown but its target group known (scored on relative measures): need is the group
+        # times an unknown constant share, so the sites that reach the most of the group are the same.
+        # The placement's figures are then persons of the target group, not of need.
+        demand = demand.assign(need=demand["target_size"])
     if demand.empty or demand["need"].isna().all():
         raise SocialMapError(
             f"No need is known for {service_type!r} (see the result's notes), so there is nothing to place."
@@ -1275,8 +1323,10 @@ def place_services(
     placement = maximal_covering(
         demand, cand, k=k, existing=existing, capacity=capacity, solver=solver, **reach
     )
-    if "name" not in areas.columns or "area_name" in placement.chosen.columns:
-        return placement
-    chosen = placement.chosen.copy()
-    chosen["area_name"] = chosen["area_id"].map(dict(zip(areas["area_id"], areas["name"], strict=True)))
-    return replace(placement, chosen=chosen)
+    if "name" in areas.columns and "area_name" not in placement.chosen.columns:
+        chosen = placement.chosen.copy()
+        chosen["area_name"] = chosen["area_id"].map(dict(zip(areas["area_id"], areas["name"], strict=True)))
+        placement = replace(placement, chosen=chosen)
+    if protected is not None:
+        placement = protect_placement(placement, result, service_type, protected)
+    return placement

@@ -24,9 +24,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from socialmap import settings
-from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage
+from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage, relative_scores
 from socialmap.crs import work_crs_for
-from socialmap.errors import N_, Message, Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, Message, Number, Problem, SocialMapError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class AnalysisConfig:
     service_types
         Service types to analyse (default: every type of the taxonomy).
     weights
-        Weights of the composite gap per service type (default: the taxonomy's).
+        Weights of the composite gap per **target group** (default: the taxonomy's
+        ``target_groups.*.weight``, 1 when blank): the composite weighs people, not service types.
     crs
         Metric CRS for the analysis (default: ``settings.work_crs``, else the data's UTM zone).
     e2sfca_weights
@@ -101,6 +102,17 @@ class AnalysisConfig:
             and self.cell_size_m > 0
         ):
             problems.append(f"cell_size_m must be a positive number of metres; got {self.cell_size_m!r}")
+        elif self.cell_size_m < settings.min_cell_size_m:
+            raise SocialMapError(
+                N_(
+                    "The grid cell size {size} m is smaller than {minimum} m "
+                    "(`socialmap.settings.min_cell_size_m`): finer than any population data, and more "
+                    "cells than can be counted. Use cells of 100 m or more (--cell-size-m; 1000 m by "
+                    "default)."
+                ),
+                size=Number(float(self.cell_size_m), "g"),
+                minimum=Number(settings.min_cell_size_m, "g"),
+            )
         catchments = (
             self.catchment_m.items() if isinstance(self.catchment_m, Mapping) else [("all", self.catchment_m)]
         )
@@ -184,6 +196,11 @@ class Result:
     network
         The :class:`socialmap.network.RoadGraph` whose travel times were the cost, or ``None`` for
         straight-line distances (scenarios and placement reuse it).
+    makeup
+        The composite's make-up: one row per area × target group × service type
+        (:func:`socialmap.gaps.composite_makeup`); :meth:`group_gaps` sums it per group.
+    population
+        The population table per area as analysed (counts of target groups where given).
     """
 
     areas: gpd.GeoDataFrame
@@ -195,11 +212,36 @@ class Result:
     config: AnalysisConfig
     taxonomy: Any = None
     network: Any = None
+    makeup: pd.DataFrame | None = None
+    population: pd.DataFrame | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
         """Notes on choices made during the run (also in ``provenance["notes"]``)."""
         return tuple(self.provenance.get("notes", ()))
+
+    def group_gaps(self, area_id: str | None = None) -> pd.DataFrame:
+        """
+        Return the composite's make-up: each target group's gap, weight and share of the composite.
+
+        Parameters
+        ----------
+        area_id
+            One area, or ``None`` for every area.
+
+        Returns
+        -------
+        gaps
+            See :func:`socialmap.gaps.group_gaps`.
+        """
+        from socialmap.gaps import group_gaps
+
+        if self.makeup is None:
+            raise SocialMapError("This result has no composite make-up (it was made without the need model).")
+        gaps = group_gaps(self.makeup)
+        if area_id is not None:
+            gaps = gaps[gaps["area_id"].astype(str) == str(area_id)].reset_index(drop=True)
+        return gaps
 
     def for_service_type(self, service_type: str) -> gpd.GeoDataFrame:
         """Return the rows of :attr:`table` for one service type."""
@@ -357,6 +399,11 @@ _NEED_COLUMNS = (
     "reachable_places",
     "unmet_need",
     "gap_score",
+    "target_size",
+    "places_per_1000",
+    "standard_places",
+    "standard_met",
+    "spar",
 )
 
 
@@ -563,7 +610,7 @@ def analyze(
     (38, np.True_)
     """
     from socialmap import access as acc
-    from socialmap.gaps import composite_gap
+    from socialmap.gaps import composite_by_group, composite_makeup
 
     if config is None:
         config = AnalysisConfig(**options)
@@ -593,17 +640,48 @@ def analyze(
     need_cols = [f"need__{t}" for t in types]
     need_by_area = pd.DataFrame({"area_id": pop["area_id"]})
     notes: list[str] = []
-    # Missing is local: an area whose population is blank has unknown need; every other is scored.
+    # Demand that 2SFCA spreads each type's places over: the need where it is known, else the size of
+    # the target group (the relative measures then still hold; the absolute gap is unknown).
+    # Missing is local: an area whose population is blank has unknown need; every other is scored, and
+    # the blank areas add no demand to the catchments (their rows are blanked below).
     blank = _unknown_population(area_w, pop, notes)
+    blank_ids = pop["area_id"][blank]
+    demand_kind: dict[str, str] = {}
     for t, col in zip(types, need_cols, strict=True):
-        need_by_area[col] = tax.need(t, pop).to_numpy()
-    unknown_need = [
-        t for t, c in zip(types, need_cols, strict=True) if need_by_area.loc[~blank, c].isna().any()
-    ]
-    for c in need_cols:  # the blank areas add no demand to the catchments (they are masked below)
-        need_by_area.loc[blank, c] = need_by_area.loc[blank, c].fillna(0.0)
-    for t in unknown_need:
-        notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
+        need = tax.need(t, pop).to_numpy(dtype=float)
+        size = tax.target_size(t, pop).to_numpy(dtype=float)
+        if not np.isnan(need[~blank]).any():
+            need_by_area[col] = np.where(blank, 0.0, need)
+            demand_kind[t] = "need"
+        elif not np.isnan(size[~blank]).any():
+            need_by_area[col] = np.where(blank, 0.0, size)
+            demand_kind[t] = "target_group"
+        else:
+            need_by_area[col] = np.nan
+            demand_kind[t] = "none"
+    for t in types:
+        basis = tax.need_basis(t)
+        if demand_kind[t] == "target_group":
+            notes.append(
+                f"{t}: need unknown (no sourced need rate or planning standard); scored on relative "
+                "measures only (relative access, places per 1,000 of the target group, share within reach)."
+            )
+        elif demand_kind[t] == "none":
+            notes.append(f"{t}: need unknown (a target group has no rate and no count column); not scored.")
+        elif basis == "whole_group":
+            notes.append(
+                f"{t}: no need rate given, so the whole target group is counted as need (an upper bound)."
+            )
+        elif basis == "standard":
+            notes.append(f"{t}: need = the places the planning standard asks for (no need rate is known).")
+    for g, shared in tax.shared_groups().items():
+        both = [t for t in shared if t in types]
+        if len(both) > 1:
+            notes.append(
+                f"{', '.join(both)}: no need rates, so each counts the whole of {g} (the same people in "
+                "each); the composite weighs that group once. Give need rates to split it."
+            )
+    unknown_need = [t for t in types if demand_kind[t] == "none"]
     known_types = [t for t in types if t not in unknown_need]
     known_cols = [f"need__{t}" for t in known_types]
     pts, demand_key = _demand_points(
@@ -613,6 +691,7 @@ def analyze(
 
     rows, point_rows = [], []
     off_network: dict[str, Any] = {}
+    capacity_unknown: dict[str, list[int]] = {}
     total = len(types)
     for step, t in enumerate(types, start=1):
         if progress is not None:
@@ -620,6 +699,9 @@ def analyze(
         catchment = config.catchment_for(t, tax) if graph is None else config.catchment_min_for(t, tax)
         sites = svc_w[svc_w["service_type"] == t]
         method: str = config.method
+        cap = pd.to_numeric(sites["capacity"], errors="coerce")
+        n_unknown = int(cap.isna().sum())
+        capacity_unknown[t] = [n_unknown, len(sites)]
         if t in unknown_need:
             table = pd.DataFrame({"area_id": area_w["area_id"]})
             for col in COVERAGE_COLUMNS[1:]:
@@ -629,79 +711,112 @@ def analyze(
             )
             method = "none"
         else:
-            cap = pd.to_numeric(sites["capacity"], errors="coerce")
             known = sites[cap.notna()]
-            if method != "coverage" and len(known) < len(sites):
-                # A 2SFCA score over the few services whose capacity is known would treat the others
-                # as absent and overstate the gap; distance coverage uses every site.
+            if method != "coverage" and len(sites) and known.empty:
+                # No capacity at all: 2SFCA cannot share anything out; distance coverage is all there is.
                 notes.append(
-                    f"{t}: capacity unknown for {len(sites) - len(known)} of {len(sites)} services, so "
-                    f"distance coverage is used instead of {method}. Fill in every capacity to use {method}."
+                    f"{t}: capacity unknown for every one of its {len(sites)} services, so distance coverage "
+                    f"is used instead of {method}. Fill in the capacities to use {method}."
                 )
                 method = "coverage"
-            key = None
-            if demand_key is not None and graph is None:  # (road networks: travel times, not kept here)
-                key = _type_key(demand_key, sites, t, method, catchment, tuple(config.e2sfca_weights))
-                kept = _cache_get(_TYPE_CACHE, key)
-                if kept is not None:
-                    table, per_point = kept[0].copy(), kept[1].copy()
-                    per_point.loc[per_point["area_id"].isin(pop["area_id"][blank]), ["need", "access"]] = (
-                        np.nan
-                    )
-                    point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
-                    table = _mask_blank_areas(table, pop["area_id"][blank])
-                    table.insert(1, "service_type", t)
-                    table.insert(2, "method", method)
-                    table.insert(3, "catchment_m", catchment)
-                    rows.append(table)
-                    logger.info("%s: %s, catchment %.0f m (as before)", t, method, catchment)
-                    continue
-            dem = gpd.GeoDataFrame(
-                {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
-            )
-            weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
-            if graph is not None:
-                covered, a = _network_access(graph, dem, sites, known, method, catchment, weight, config, crs)
-                off_network[t] = _off_network_note(
-                    t, covered, dem, sites, notes, t in tax.sensitive_service_types
+            elif method != "coverage" and n_unknown:
+                notes.append(
+                    f"{t}: capacity unknown for {n_unknown} of {len(sites)} services: {method} uses the "
+                    f"{len(known)} known (supply and access are then lower bounds, the gap an upper bound); "
+                    "distance coverage counts every service."
                 )
-                covered = covered.covered
+            key = None
+            kept = None
+            if demand_key is not None and graph is None:  # (road networks: travel times, not kept here)
+                # The demand kind is in the key: the same numbers as need or as a target group differ.
+                key = _type_key(
+                    demand_key,
+                    sites,
+                    f"{t}|{demand_kind[t]}",
+                    method,
+                    catchment,
+                    tuple(config.e2sfca_weights),
+                )
+                kept = _cache_get(_TYPE_CACHE, key)
+            if kept is not None:
+                table, per_point = kept[0].copy(), kept[1].copy()
+                logger.info("%s: %s, catchment %.0f m (as before)", t, method, catchment)
             else:
-                cov = acc.distance_coverage(dem, sites[["geometry"]], catchment_m=catchment)
-                covered = cov["covered"].to_numpy(dtype=bool)
-                if method == "coverage":
-                    a = np.full(len(dem), np.nan)
-                elif known.empty:
-                    a = np.zeros(len(dem))
-                else:
-                    fca = acc.two_step_fca(
-                        dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                dem = gpd.GeoDataFrame(
+                    {"need": pts[f"need__{t}"].to_numpy()}, geometry=pts.geometry.values, crs=crs
+                )
+                weight = _step_weight(catchment, config.e2sfca_weights) if method == "e2sfca" else None
+                # A service with 0 places covers no one (unknown capacities still count as present).
+                open_sites = sites[~(cap == 0)]
+                nearest_min = None
+                if graph is not None:
+                    net, a = _network_access(
+                        graph, dem, open_sites, known, method, catchment, weight, config, crs
                     )
-                    a = fca["access"].to_numpy(dtype=float)
-            per_point = pd.DataFrame(
-                {
-                    "area_id": pts["area_id"].to_numpy(),
-                    "need": dem["need"].to_numpy(),
-                    "access": a,
-                    "covered": covered,
-                }
-            )
-            table = area_coverage(
-                per_point if method != "coverage" else per_point.drop(columns="access"),
-                sites[["area_id", "capacity"]],
-                list(area_w["area_id"]),
-                method=method,
-            )
-            if key is not None:
-                _cache_put(_TYPE_CACHE, key, (table.copy(), per_point.copy()), _TYPE_CACHE_SIZE)
-            per_point.loc[per_point["area_id"].isin(pop["area_id"][blank]), ["need", "access"]] = np.nan
+                    off_network[t] = _off_network_note(
+                        t, net, dem, open_sites, notes, t in tax.sensitive_service_types
+                    )
+                    covered = np.asarray(net.covered, dtype=bool)
+                    nearest = np.full(len(dem), np.nan)
+                    nearest_min = np.asarray(net.nearest, dtype=float)
+                else:
+                    cov = acc.distance_coverage(dem, open_sites[["geometry"]], catchment_m=catchment)
+                    covered = cov["covered"].to_numpy(dtype=bool)
+                    nearest = cov["nearest_m"].to_numpy(dtype=float)
+                    if method == "coverage":
+                        a = np.full(len(dem), np.nan)
+                    elif known.empty:
+                        a = np.zeros(len(dem))
+                    else:
+                        fca = acc.two_step_fca(
+                            dem, known[["capacity", "geometry"]], catchment_m=catchment, weight=weight
+                        )
+                        a = fca["access"].to_numpy(dtype=float)
+                per_point = pd.DataFrame(
+                    {
+                        "area_id": pts["area_id"].to_numpy(),
+                        "need": dem["need"].to_numpy(),
+                        "access": a,
+                        "covered": covered,
+                    }
+                )
+                table = area_coverage(
+                    per_point if method != "coverage" else per_point.drop(columns="access"),
+                    sites[["area_id", "capacity"]],
+                    list(area_w["area_id"]),
+                    method=method,
+                )
+                reach = np.minimum(np.nan_to_num(a), 1.0) if method != "coverage" else covered.astype(float)
+                per_point["unmet"] = per_point["need"] * (1.0 - reach)
+                per_point["nearest_m"] = nearest
+                if nearest_min is not None:
+                    per_point["nearest_min"] = nearest_min
+                if demand_kind[t] != "need":
+                    # The points carry the target group, not need: only relative measures are defined.
+                    for col in ("need", "reachable_places", "unmet_need", "gap_score"):
+                        table[col] = np.nan
+                    per_point = per_point.rename(columns={"need": "target_size"}).assign(
+                        need=np.nan, unmet=np.nan
+                    )
+                if key is not None:
+                    _cache_put(_TYPE_CACHE, key, (table.copy(), per_point.copy()), _TYPE_CACHE_SIZE)
+            if len(blank_ids):
+                per_point = per_point.copy()
+                blanked = [c for c in ("need", "access", "unmet", "target_size") if c in per_point.columns]
+                per_point.loc[per_point["area_id"].isin(blank_ids), blanked] = np.nan
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
-        table = _mask_blank_areas(table, pop["area_id"][blank])
+        table = relative_scores(
+            table,
+            tax.target_size(t, pop).to_numpy(dtype=float),
+            tax.standard_places(t, pop).to_numpy(dtype=float),
+        )
+        table = _mask_blank_areas(table, blank_ids)
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)
-        table.insert(3, "catchment_m", catchment if graph is None else np.nan)
+        table.insert(3, "need_basis", tax.need_basis(t) if demand_kind[t] == "need" else "unknown")
+        table.insert(4, "catchment_m", catchment if graph is None else np.nan)
         if graph is not None:
-            table.insert(4, "catchment_min", catchment)
+            table.insert(5, "catchment_min", catchment)
         rows.append(table)
         unit = "m" if graph is None else "min"
         logger.info("%s: %s, catchment %.0f %s", t, method, catchment, unit)
@@ -709,8 +824,8 @@ def analyze(
         progress(total, total, "done")
 
     long = pd.concat(rows, ignore_index=True)
-    weights = dict(config.weights) if config.weights is not None else tax.composite_weights()
-    comp = composite_gap(long, weights=weights)
+    makeup = composite_makeup(long, tax, pop, group_weights=config.weights)
+    comp = composite_by_group(makeup)
     name_cols = [c for c in ("name", "name_sq", "name_sr", "name_en") if c in area_w.columns]
     base = area_w[["area_id", *name_cols, "geometry"]]
     table_gdf = gpd.GeoDataFrame(base.merge(long, on="area_id", how="right"), geometry="geometry", crs=crs)
@@ -722,16 +837,37 @@ def analyze(
         demand_gdf = gpd.GeoDataFrame(pd.concat(point_rows, ignore_index=True), geometry="geometry", crs=crs)
     else:
         demand_gdf = gpd.GeoDataFrame(
-            {"area_id": [], "service_type": [], "need": [], "access": [], "covered": []}, geometry=[], crs=crs
+            {
+                "area_id": [],
+                "service_type": [],
+                "need": [],
+                "access": [],
+                "covered": [],
+                "unmet": [],
+                "nearest_m": [],
+            },
+            geometry=[],
+            crs=crs,
         )
 
     provenance.update(_provenance(tax, pop, types, config, crs.to_string(), long))
+    provenance["capacity_unknown"] = capacity_unknown
+    provenance["need_basis"] = {
+        t: (
+            "none"
+            if demand_kind[t] == "none"
+            else "relative"
+            if demand_kind[t] != "need"
+            else tax.need_basis(t)
+        )
+        for t in types
+    }
     provenance.update(_cost_provenance(graph, config, long, off_network))
     provenance["population_unknown_areas"] = pop["area_id"][blank].astype(str).tolist()
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)
-    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, graph)
+    return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, graph, makeup, pop)
 
 
 def _network(network: Any, mode: str) -> Any:
@@ -761,20 +897,28 @@ def _network_access(
     config: AnalysisConfig,
     crs: Any,
 ) -> tuple[Any, NDArray[np.float64]]:
-    """Coverage and access on the road network (one streamed run): (the network result, access)."""
+    """
+    Coverage and access on the road network: (the coverage result, access).
+
+    Coverage counts every open site (unknown capacities included); 2SFCA uses the sites whose capacity
+    is known. When those are the same sites, one streamed run gives both.
+    """
     from socialmap import network as nw
 
-    dxy = np.column_stack([dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy()])
-    sxy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()]).reshape(-1, 2)
+    def xy(frame: gpd.GeoDataFrame) -> NDArray[np.float64]:
+        return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()]).reshape(-1, 2)
+
+    dxy = xy(dem)
     opts = {"catchment_min": catchment_min, "max_snap_m": config.max_snap_m, "crs": crs}
     if method == "coverage":
-        res = nw.coverage(graph, dxy, sxy, **opts)
-        return res, np.full(len(dem), np.nan)
-    # Not "coverage": every capacity is known (see analyze), so the sites are the known ones.
-    assert len(known) == len(sites)
-    cap = pd.to_numeric(sites["capacity"]).to_numpy(dtype=float)
-    res = nw.fca(graph, dxy, dem["need"].to_numpy(dtype=float), sxy, cap, weight=weight, **opts)
-    return res, res.access
+        return nw.coverage(graph, dxy, xy(sites), **opts), np.full(len(dem), np.nan)
+    if known.empty:
+        return nw.coverage(graph, dxy, xy(sites), **opts), np.zeros(len(dem))
+    cap = pd.to_numeric(known["capacity"]).to_numpy(dtype=float)
+    res = nw.fca(graph, dxy, dem["need"].to_numpy(dtype=float), xy(known), cap, weight=weight, **opts)
+    if len(known) == len(sites) and known.index.equals(sites.index):
+        return res, res.access
+    return nw.coverage(graph, dxy, xy(sites), **opts), res.access
 
 
 def _off_network_note(

@@ -42,6 +42,21 @@ logger = logging.getLogger(__name__)
 #: Decimals of each key figure (the same everywhere the figures are shown).
 DECIMALS = {"need": 0, "services": 0, "supply": 0, "covered_share": 1, "gap_score": 1, "composite_gap": 1}
 
+#: Columns of :func:`key_figures`: the relative measures first, as they tell areas apart when the need
+#: is uncertain (relative access; places within reach per 1,000 of the target group, national figure
+#: in brackets), then the absolute ones.
+KEY_FIGURE_COLUMNS = (
+    "service_type",
+    "service",
+    "spar",
+    "places_per_1000",
+    "need",
+    "services",
+    "places",
+    "covered_share",
+    "gap_score",
+)
+
 _FONT, _FONT_BOLD = "SocialmapSans", "SocialmapSans-Bold"
 
 
@@ -127,14 +142,25 @@ def _fmt_share(value: Any, lang: str) -> str:
     return text if text == "–" else f"{text} %"
 
 
-def _fmt_places(row: pd.Series, lang: str) -> str:
-    from socialmap.i18n import t
+def places_text(row: pd.Series, lang: str | None = None) -> str:
+    """
+    Write the places of a row of ``result.table`` as briefs and the app show them.
+
+    "unknown" when every service there has an unknown capacity (never 0); "12 + 2 unknown"
+    when some have; else the number. A hidden count (text such as ``"<5"``) is shown as given.
+    """
+    from socialmap.i18n import check_language, t
+
+    lang = check_language(lang)
 
     services = float(row.get("services", 0) or 0)
     unknown = float(row.get("capacity_unknown", 0) or 0)
     if services > 0 and unknown >= services:
         return t("unknown", lang)
-    text = _fmt(row.get("supply"), lang, DECIMALS["supply"])
+    supply = row.get("supply")
+    if isinstance(supply, str):
+        return supply
+    text = _fmt(supply, lang, DECIMALS["supply"])
     if unknown > 0:
         text = t("{places} + {n} unknown", lang, places=text, n=_fmt(unknown, lang, 0))
     return text
@@ -168,41 +194,64 @@ def key_figures(
     Returns
     -------
     figures
-        One row per service type: ``service_type``, ``service`` (label), ``need``, ``services``,
-        ``places``, ``covered_share``, ``gap_score`` (text; ``"–"`` = unknown, ``"<5"`` / ``"[c]"``
-        = hidden).
+        One row per service type (:data:`KEY_FIGURE_COLUMNS`): ``service_type``, ``service`` (label),
+        ``spar`` (relative access: 1 = the national level; nationally 1 by definition),
+        ``places_per_1000`` (places within reach per 1,000 of the target group, the national figure
+        in brackets), ``need``, ``services``, ``places``, ``covered_share``, ``gap_score`` (text;
+        ``"–"`` = unknown, ``"<5"`` / ``"[c]"`` = hidden).
     """
     from socialmap.i18n import check_language
-    from socialmap.privacy import protect, resolve_taxonomy
+    from socialmap.privacy import cell_marks, protect, resolve_taxonomy
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, taxonomy=tax)
     if area is None:
-        rows = protected.totals
+        rows, hidden = protected.totals, protected.hidden_totals
     else:
         area_id = find_area(result, area)
         rows = protected.table[protected.table["area_id"].astype(str) == area_id]
+        hidden = protected.hidden
+    marks = cell_marks(rows, hidden, protected, lang)
+    relative: dict[str, dict[str, Any]] = {}
+    for key, part in protected.table.groupby("service_type", sort=False):
+        nat = part["places_per_1000_national"] if "places_per_1000_national" in part else pd.Series(math.nan)
+        spar = part["spar"] if "spar" in part else pd.Series(math.nan)
+        relative[str(key)] = {
+            "national": float(nat.dropna().iloc[0]) if nat.notna().any() else math.nan,
+            "spar_defined": 1.0 if spar.notna().any() else math.nan,
+        }
     out = []
-    for _, row in rows.iterrows():
+    for i, row in rows.iterrows():
         key = str(row["service_type"])
-        status = str(row.get("suppression", ""))
-        mark = protected.marker(status, lang) if status else ""
+        rel = relative.get(key, {})
+        if area is not None:
+            spar, per_1000 = row.get("spar"), row.get("places_per_1000")
+        else:
+            spar, per_1000 = (1.0 if pd.notna(rel.get("spar_defined")) else math.nan), rel.get("national")
+        national = rel.get("national")
+        per_text = _fmt(per_1000, lang, 1)
+        if area is not None and per_text != "–" and pd.notna(national):
+            per_text += " (" + _fmt(national, lang, 1) + ")"
+
+        def cell(col: str, text: str, i: Any = i) -> str:
+            return str(marks.at[i, col]) if col in marks.columns and marks.at[i, col] else text
+
         out.append(
             {
                 "service_type": key,
                 "service": tax.label(key, lang) if key in tax.service_types else key,
-                "need": mark or _fmt(row["need"], lang, DECIMALS["need"]),
+                "spar": cell("spar", _fmt(spar, lang, 2)),
+                "places_per_1000": cell("places_per_1000", per_text),
+                "need": cell("need", _fmt(row["need"], lang, DECIMALS["need"])),
                 "services": _fmt(row["services"], lang, DECIMALS["services"]),
-                "places": _fmt_places(row, lang),
-                "covered_share": _fmt_share(row["covered_share"], lang),
-                "gap_score": _fmt(row["gap_score"], lang, DECIMALS["gap_score"]),
+                "places": places_text(row, lang),
+                "covered_share": cell("covered_share", _fmt_share(row["covered_share"], lang)),
+                "gap_score": cell("gap_score", _fmt(row["gap_score"], lang, DECIMALS["gap_score"])),
             }
         )
-    return pd.DataFrame(
-        out, columns=["service_type", "service", "need", "services", "places", "covered_share", "gap_score"]
-    )
+    return pd.DataFrame(out, columns=list(KEY_FIGURE_COLUMNS))
 
 
 def _largest_gaps(result: Result, area_id: str | None, tax: Taxonomy, lang: str) -> list[str]:
@@ -223,13 +272,19 @@ def _largest_gaps(result: Result, area_id: str | None, tax: Taxonomy, lang: str)
                 )
             )
         return lines
+    # Ranked as the composite gap is (1 = largest gap among the areas), so that the three service
+    # types listed are those where this area stands worst beside the others.
+    from socialmap.gaps import rank_areas
+
+    scored = table.dropna(subset=["gap_score"]).copy()
+    scored["type_rank"] = scored.groupby("service_type")["gap_score"].transform(rank_areas)
+    rows = scored[scored["area_id"].astype(str) == area_id]
+    rows = rows.sort_values(["type_rank", "gap_score", "service_type"], ascending=[True, False, True]).head(3)
     lines = []
-    rows = table[table["area_id"].astype(str) == area_id].dropna(subset=["gap_score"])
-    rows = rows.sort_values(["gap_score", "service_type"], ascending=[False, True]).head(3)
     for _, row in rows.iterrows():
         st = str(row["service_type"])
-        same = table[table["service_type"] == st].dropna(subset=["gap_score"])
-        rank = int((same["gap_score"] > row["gap_score"]).sum()) + 1
+        same = scored[scored["service_type"] == st]
+        rank = int(row["type_rank"])
         lines.append(
             t(
                 "{service}: gap {gap} (rank {rank} of {n})",
@@ -284,30 +339,30 @@ def places_and_budget(
     from socialmap.costing import USER_SUPPLIED
     from socialmap.costing import places_and_budget as cost_of
     from socialmap.i18n import check_language, t
-    from socialmap.privacy import protect, resolve_taxonomy
+    from socialmap.privacy import COUNT_HIDDEN, is_published, protect, resolve_taxonomy
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, taxonomy=tax)
     if costing is None:
+        if is_published(result):
+            raise SocialMapError("Give the costing of the raw result (`costing=`) with a published result.")
         costing = cost_of(result, taxonomy=tax)
-    if area is None:
-        rows, status_rows = costing.national, protected.totals
-    else:
-        area_id = find_area(result, area)
-        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
-        status_rows = protected.table[protected.table["area_id"].astype(str) == area_id]
-    status = dict(zip(status_rows["service_type"], status_rows["suppression"].astype(str), strict=True))
     if area is None:
         # A national shortfall is a sum over areas of max(…, 0): beside published area rows it gives
         # back a hidden one, so a type with any hidden area row has its national figures hidden too.
-        from socialmap.privacy import SECONDARY
-
-        table = protected.table
-        hidden_rows = table.loc[table["suppression"].astype(str) != "", "service_type"]
-        for key in set(hidden_rows.astype(str)):
-            status[key] = status.get(key) or SECONDARY
+        rows = costing.national
+        status = protected.total_status()
+    else:
+        area_id = find_area(result, area)
+        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
+        mine = protected.table[protected.table["area_id"].astype(str) == area_id]
+        status = {
+            str(k): str(s)
+            for k, s in zip(mine["service_type"], mine["suppression"], strict=True)
+            if s in COUNT_HIDDEN
+        }
     lines, without = [], []
     for _, row in rows.iterrows():
         key = str(row["service_type"])
@@ -386,6 +441,110 @@ def _rates(result: Result, tax: Taxonomy, lang: str) -> tuple[list[str], list[st
     return lines, citations
 
 
+def _benchmark(tax: Taxonomy, keys: tuple[str, ...]) -> bool:
+    """Tell whether a figure rests on an international benchmark (its source's note says so)."""
+    return any("benchmark" in (tax.sources[k].note or "").lower() for k in keys if k in tax.sources)
+
+
+def _cite(tax: Taxonomy, keys: tuple[str, ...], citations: list[str]) -> str:
+    refs = []
+    for k in keys:
+        if k in tax.sources:
+            text = tax.sources[k].citation
+            if text not in citations:
+                citations.append(text)
+            refs.append(str(citations.index(text) + 1))
+    return " [" + ", ".join(refs) + "]" if refs else ""
+
+
+def _need_rates(result: Result, tax: Taxonomy, lang: str, citations: list[str]) -> list[str]:
+    """Lines "Home care: 6.5 % of older people (estimate; international benchmark) [2]" and standards."""
+    from socialmap.i18n import t
+
+    lines = []
+    types = [str(k) for k in result.table["service_type"].drop_duplicates()]
+    for key in types:
+        if key not in tax.service_types:
+            continue
+        st = tax.service_type(key)
+        label = tax.label(key, lang)
+        if st.need_rate is not None:
+            for g, share in st.need_rate.items():
+                group = tax.label(g, lang)
+                if share is None:
+                    lines.append(t("{service}: share of {group} unknown", lang, service=label, group=group))
+                    continue
+                text = t(
+                    "{service}: {share} % of {group}",
+                    lang,
+                    service=label,
+                    share=_fmt(100 * share, lang, 1),
+                    group=group,
+                )
+                if st.need_rate_estimate:
+                    text += " " + t("(estimate)", lang)
+                if _benchmark(tax, st.need_rate_source):
+                    text += " " + t("(international benchmark, not a national standard)", lang)
+                lines.append(text + _cite(tax, st.need_rate_source, citations))
+        if st.places_per_1000 is not None:
+            groups = ", ".join(tax.label(g, lang) for g in tax.standard_groups(key))
+            text = t(
+                "{service}: standard {n} places per 1,000 of {group}",
+                lang,
+                service=label,
+                n=_fmt(st.places_per_1000, lang, 1),
+                group=groups,
+            )
+            if _benchmark(tax, st.places_per_1000_source):
+                text += " " + t("(international benchmark, not a national standard)", lang)
+            lines.append(text + _cite(tax, st.places_per_1000_source, citations))
+    return lines
+
+
+def _equity_lines(result: Result, protected: Protected, tax: Taxonomy, lang: str) -> list[str]:
+    """Return the national brief's equity lines (need-weighted, across cells), sensitive types left out."""
+    from dataclasses import replace
+
+    from socialmap.equity import equity_table
+    from socialmap.i18n import t
+
+    sensitive = set(protected.sensitive_types)
+    # the published result has no demand cells of sensitive types: measure the others only
+    public = replace(result, table=result.table[~result.table["service_type"].isin(sensitive)])
+    table = equity_table(public)
+    table = table[(table["level"] == "cells") & ~table["service_type"].isin(sensitive)]
+    lines = []
+    for _, row in table.iterrows():
+        if pd.isna(row["gini"]):
+            continue
+        share = row["theil_between"] / row["theil"] if row["theil"] > 0 else math.nan
+        line = t(
+            "{service}: Gini {gini}; Theil {theil} ({between} % between municipalities); Palma {palma}",
+            lang,
+            service=tax.label(str(row["service_type"]), lang),
+            gini=_fmt(row["gini"], lang, 2),
+            theil=_fmt(row["theil"], lang, 2),
+            between=_fmt(100 * share, lang, 0),
+            palma=_fmt(row["palma"], lang, 1),
+        )
+        if pd.notna(row["concentration_index"]):
+            line += "; " + t(
+                "concentration index against the social-assistance rate {ci}",
+                lang,
+                ci=_fmt(row["concentration_index"], lang, 2),
+            )
+        lines.append(line + ".")
+    if lines and table["concentration_index"].isna().all():
+        lines.append(
+            t(
+                "No concentration index: the data have no social-assistance rate per municipality (a "
+                "national share ranks no one).",
+                lang,
+            )
+        )
+    return lines
+
+
 def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str) -> tuple[str, list[str]]:
     from socialmap import settings
     from socialmap.i18n import t
@@ -447,6 +606,16 @@ def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str)
     if rate_lines:
         parts.append(
             t("Need = population × rate of each target group: {rates}.", lang, rates="; ".join(rate_lines))
+        )
+    need_lines = _need_rates(result, tax, lang, citations)
+    if need_lines:
+        parts.append(
+            t(
+                "Share of the target group that needs each service (need rate) and planning standards: "
+                "{rates}.",
+                lang,
+                rates="; ".join(need_lines),
+            )
         )
     hidden = (
         protected.table["suppression"].astype(str).ne("").any()
@@ -539,6 +708,50 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                 method=method_names.get(configured, configured),
             )
         )
+    basis = {str(k): str(v) for k, v in dict(prov.get("need_basis") or {}).items()}
+    for key, kind in basis.items():
+        if kind == "relative":
+            notes.append(
+                t(
+                    "{service}: need unknown (no sourced need rate or planning standard); scored on "
+                    "relative measures only (relative access, places per 1,000 of the target group, "
+                    "share within reach).",
+                    lang,
+                    service=label(key),
+                )
+            )
+        elif kind == "standard":
+            notes.append(
+                t(
+                    "{service}: need = the places the planning standard asks for (no need rate is known).",
+                    lang,
+                    service=label(key),
+                )
+            )
+        elif kind == "whole_group":
+            notes.append(
+                t(
+                    "{service}: no need rate given, so the whole target group is counted as need (an upper "
+                    "bound).",
+                    lang,
+                    service=label(key),
+                )
+            )
+    for key, (unknown, total) in dict(prov.get("capacity_unknown") or {}).items():
+        if used.get(str(key)) in ("2sfca", "e2sfca") and 0 < unknown < total:
+            notes.append(
+                t(
+                    "{service}: capacity unknown for {unknown} of {total} services: {method} uses the "
+                    "{known} known (supply and access are then lower bounds, the gap an upper bound); "
+                    "distance coverage counts every service.",
+                    lang,
+                    service=label(str(key)),
+                    unknown=_fmt(unknown, lang, 0),
+                    total=_fmt(total, lang, 0),
+                    known=_fmt(total - unknown, lang, 0),
+                    method=method_names.get(used[str(key)], used[str(key)]),
+                )
+            )
     snap_m = float((prov.get("network") or {}).get("max_snap_m", 0.0))
     for key, off in dict(prov.get("off_network") or {}).items():
         if off.get("demand_points") and off.get("need") is None:  # a sensitive type: no count of persons
@@ -588,7 +801,7 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                     ids=", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else ""),
                 )
             )
-    kinds = ("need unknown", "capacity unknown", "off the road network")
+    kinds = ("need unknown", "capacity unknown", "off the road network", "need = ", "no need rate")
     rebuilt = tuple(f"{key}: {kind}" for key in used for kind in kinds)
     rebuilt += ("Population unknown in ",)
     notes += [str(n) for n in prov.get("notes") or () if not str(n).startswith(rebuilt)]
@@ -620,6 +833,14 @@ def _styles() -> dict[str, Any]:
         "cellhead": ParagraphStyle("cellhead", parent=base, fontName=_FONT_BOLD, fontSize=7.8, leading=9.4),
         "small": ParagraphStyle(
             "small", parent=base, fontSize=6.6, leading=8.1, textColor=colors.HexColor("#333333")
+        ),
+        "demo": ParagraphStyle(
+            "demo",
+            parent=base,
+            fontName=_FONT_BOLD,
+            fontSize=8.6,
+            leading=10.6,
+            textColor=colors.HexColor("#b30000"),
         ),
     }
 
@@ -693,13 +914,16 @@ def brief(
     from socialmap.i18n import check_language, format_date, t
     from socialmap.io import write_atomic
     from socialmap.privacy import protect, resolve_taxonomy
-    from socialmap.static import sources_lines
+    from socialmap.static import demonstration_note, sources_lines
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
     if protected is None:
         protected = protect(result, threshold=threshold, taxonomy=tax)
     area_id = find_area(result, area) if area is not None else None
+    # Everything printed comes from the published result; the costing and the notes on services
+    # (counts of services only) from the raw one.
+    raw, result = result, protected.result
     _register_fonts()
     styles = _styles()
     page_w, page_h = A4
@@ -723,6 +947,21 @@ def brief(
         subtitle = " · ".join([*others, t("code {code}", lang, code=area_id), today])
     story.append(_paragraph(title, styles["title"]))
     story.append(_paragraph(subtitle, styles["subtitle"]))
+    demo_note = demonstration_note(raw, lang)  # counts of services are published
+    if demo_note:  # on the page itself, not a footnote: these figures must not be published
+        banner = Table([[_paragraph(demo_note, styles["demo"])]], colWidths=[frame_w])
+        banner.setStyle(
+            TableStyle(
+                [
+                    ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#b30000")),
+                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecea")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        story.append(Spacer(1, 1 * mm))
+        story.append(banner)
     story.append(Spacer(1, 3 * mm))
 
     # Map beside the headline facts, the largest gaps and places and budget.
@@ -752,12 +991,17 @@ def brief(
                 t("Population: {n}", lang, n=_fmt(result.areas["population"].sum(), lang, 0)), styles["body"]
             )
         )
-    side.append(_paragraph(t("Largest gaps", lang), styles["h2"]))
+    side.append(
+        _paragraph(
+            t("Largest gaps", lang) if area_id is None else t("Largest gaps beside the other areas", lang),
+            styles["h2"],
+        )
+    )
     for line in _largest_gaps(result, area_id, tax, lang):
         side.append(_paragraph(line, styles["bullet"]))
     side.append(_paragraph(t("Places and budget needed", lang), styles["h2"]))
     for line in places_and_budget(
-        result, area=area_id, lang=lang, protected=protected, taxonomy=tax, costing=costing
+        raw, area=area_id, lang=lang, protected=protected, taxonomy=tax, costing=costing
     ):
         side.append(_paragraph(line, styles["body"]))
     image = _map_image(result, area_id, tax, protected, lang, map_w)
@@ -776,6 +1020,8 @@ def brief(
     )
     head = [
         t("Service type", lang),
+        t("Relative access (1 = national)", lang),
+        t("Places per 1,000 of the target group", lang),
         t("Need (persons)", lang),
         t("Services", lang),
         t("Places", lang),
@@ -786,12 +1032,9 @@ def brief(
     for _, row in figures.iterrows():
         data.append(
             [_paragraph(row["service"], styles["cell"])]
-            + [
-                _paragraph(row[c], styles["cell"])
-                for c in ("need", "services", "places", "covered_share", "gap_score")
-            ]
+            + [_paragraph(row[c], styles["cell"]) for c in KEY_FIGURE_COLUMNS[2:]]
         )
-    widths = [60 * mm, 24 * mm, 24 * mm, 26 * mm, 22 * mm, 0]
+    widths = [46 * mm, 19 * mm, 24 * mm, 17 * mm, 15 * mm, 22 * mm, 17 * mm, 0]
     widths[-1] = frame_w - sum(widths)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
@@ -807,25 +1050,56 @@ def brief(
         )
     )
     story.append(table)
-    legend = t("–: unknown (no sourced rate, or no need there).", lang)
+    legend = (
+        t("–: unknown (no sourced rate, or no need there).", lang)
+        + " "
+        + t(
+            "Relative access: the places within reach per person in need here, divided by the national "
+            "figure (Wan et al. 2012's spatial access ratio): 0.5 = half the national level; it does not "
+            "depend on the need rate. Places per 1,000: places within reach of the residents per 1,000 "
+            "people of the target group (national figure in brackets). Covered share: need within the "
+            "catchment of a service. Gap score: need left unmet (0–100), as sure as the need rate.",
+            lang,
+        )
+    )
     marks = {str(s) for s in protected.table["suppression"]} | {
         str(s) for s in protected.totals["suppression"]
     }
     if marks - {""}:
         legend += " " + t(
-            "{primary}: fewer than {n} persons, hidden; {secondary}: hidden so that totals cannot reveal it.",
+            "{primary}: fewer than {n} persons, hidden; {secondary}: hidden so that totals or "
+            "neighbouring areas cannot reveal a hidden count.",
             lang,
             primary=protected.marker("primary", lang),
             n=protected.marker("primary", lang)[1:],
             secondary=protected.marker("secondary", lang),
         )
     story.append(_paragraph(legend, styles["small"]))
+    if area_id is None:
+        equity = _equity_lines(result, protected, tax, lang)
+        if equity:
+            story.append(
+                _paragraph(t("Equity of access (weighted by need, across demand cells)", lang), styles["h2"])
+            )
+            story.append(
+                _paragraph(
+                    t(
+                        "Gini and Theil: 0 = everyone in need has the same access; the Theil share between "
+                        "municipalities is the part of the inequality that lies between them rather than "
+                        "within them. Palma: mean access of the best-off 10 % / of the worst-off 40 %.",
+                        lang,
+                    ),
+                    styles["small"],
+                )
+            )
+            for line in equity:
+                story.append(_paragraph(line, styles["bullet"]))
 
     # Method and sources.
     note, citations = _method_note(result, tax, protected, lang)
     story.append(_paragraph(t("Method", lang), styles["h2"]))
     story.append(_paragraph(note, styles["small"]))
-    notes = run_notes(result, lang, taxonomy=tax)
+    notes = run_notes(raw, lang, taxonomy=tax)
     if notes:
         story.append(_paragraph(t("Notes: {notes}", lang, notes=" ".join(notes)), styles["small"]))
     story.append(_paragraph(t("Sources", lang), styles["h2"]))
@@ -857,6 +1131,7 @@ def brief(
         author="socialmap",
         subject=t("Social-service needs and gaps", lang),
         creator="socialmap",
+        invariant=1,  # no time of saving, no random file id: the same brief gives the same bytes
     )
     doc.build(
         [KeepInFrame(frame_w, frame_h - 1, story, mode="shrink")], onFirstPage=count, onLaterPages=count
@@ -865,5 +1140,23 @@ def brief(
         raise SocialMapError(
             f"The brief came out {len(pages)} pages long instead of one; please report this."
         )
-    data_bytes = buffer.getvalue()
+    data_bytes = _dated_pdf(buffer.getvalue())
     return write_atomic(path, lambda p: p.write_bytes(data_bytes))
+
+
+#: The creation and change dates ReportLab writes in invariant mode when ``SOURCE_DATE_EPOCH`` is unset.
+_INVARIANT_DATE = b"D:20000101000000+00'00'"
+
+
+def _dated_pdf(data: bytes) -> bytes:
+    """
+    Date a PDF ReportLab wrote in invariant mode with the outputs' date.
+
+    Invariant mode takes ``SOURCE_DATE_EPOCH`` when it is set (so does
+    :func:`socialmap.settings.output_datetime`), else 2000-01-01; the latter is replaced by the outputs'
+    timestamp, written in the same 23 characters so that no offset in the file moves.
+    """
+    from socialmap import settings
+
+    stamp = settings.output_datetime().strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    return data.replace(_INVARIANT_DATE, stamp) if len(stamp) == len(_INVARIANT_DATE) else data

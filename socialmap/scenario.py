@@ -34,7 +34,7 @@ import shapely
 from pyproj import CRS
 
 from socialmap.crs import require_crs
-from socialmap.errors import CRSError, Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, CRSError, Message, Problem, SocialMapError, ValidationError
 from socialmap.pipeline import AnalysisConfig, Result, analyze
 
 logger = logging.getLogger(__name__)
@@ -741,6 +741,7 @@ class Scenario:
         """
         df = pd.DataFrame(frame).copy()
         df.columns = [str(c).strip().lower() for c in df.columns]
+        _refuse_repeated_columns(df.columns, f"scenario {name!r}" if name is not None else "scenario")
         if name is None:
             names = df["scenario"].dropna().astype(str).unique() if "scenario" in df.columns else []
             if len(names) != 1:
@@ -749,15 +750,31 @@ class Scenario:
                 )
             name = str(names[0])
         if "action" not in df.columns:
-            raise SocialMapError(f"The edits table has no 'action' column; found {list(df.columns)}.")
+            found = [str(c) for c in df.columns[:30]] + (["..."] if len(df.columns) > 30 else [])
+            raise SocialMapError(f"The edits table has no 'action' column; found {found}.")
         df["_row"] = np.arange(1, len(df) + 1)  # row numbers as in the file, whatever the step order
+        problems: list[Problem] = []
+        label = f"scenario {name!r}"
         if "step" in df.columns:
+            steps = [math.nan if _blank(v) else _number(v) for v in df["step"]]
+            for row_no, value in zip(df["_row"], steps, strict=True):
+                if not isinstance(value, float) or math.isinf(value):
+                    problems.append(
+                        Problem(
+                            label,
+                            int(row_no),
+                            "step",
+                            Message(N_("'step' is '{value}', not a number."), value=str(value)[:40]),
+                            N_("Number the edits 1, 2, 3… in the order they apply, or leave 'step' empty."),
+                        )
+                    )
+            if problems:
+                raise ValidationError(problems)
+            df["step"] = steps
             df = df.sort_values("step", kind="stable")
         lonlat = "lon" in df.columns and "lat" in df.columns
         xcol, ycol = ("lon", "lat") if lonlat else ("x", "y")
-        problems: list[Problem] = []
         scenario = cls(name)
-        label = f"scenario {name!r}"
         for _, row in df.iterrows():
             row_no = int(row["_row"])
             row_crs = "EPSG:4326" if lonlat else (crs if _blank(row.get("crs")) else row.get("crs"))
@@ -770,6 +787,27 @@ class Scenario:
         if problems:
             raise ValidationError(problems)
         return scenario
+
+
+def _refuse_repeated_columns(columns: Iterable[Any], label: str) -> None:
+    """Raise a ValidationError naming every column that appears twice, capitals and spaces aside."""
+    names = [str(c).strip().lower() for c in columns]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ValidationError(
+            [
+                Problem(
+                    label,
+                    None,
+                    col,
+                    Message(
+                        N_("Two or more columns are named '{col}' (capitals and spaces aside)."), col=col
+                    ),
+                    Message(N_("Keep one column '{col}': rename or delete the others."), col=col),
+                )
+                for col in repeated
+            ]
+        )
 
 
 class _RowError(SocialMapError):
@@ -831,6 +869,10 @@ def read_scenario(
     """
     Read a scenario from a CSV or XLSX table of edits (see :meth:`Scenario.from_frame`).
 
+    The file is read with the loaders' guards (:mod:`socialmap.io`: encodings, delimiters, decimal
+    commas, and what the file will cost checked before it is decoded), within the limits of a plan:
+    at most ``settings.max_plan_bytes`` bytes and ``settings.max_plan_edits`` edits.
+
     Parameters
     ----------
     path
@@ -844,22 +886,52 @@ def read_scenario(
     -------
     scenario
         The :class:`Scenario`.
+
+    Raises
+    ------
+    DataSourceError
+        If the file cannot be read, is not CSV or XLSX, or is over a limit.
+    ValidationError
+        Listing every bad row.
     """
+    from socialmap import io as sm_io
+    from socialmap import settings
     from socialmap.errors import DataSourceError
+    from socialmap.i18n import N_
+    from socialmap.validate import parse_number
 
     file = Path(path)
-    if not file.is_file():
-        raise DataSourceError(f"Scenario file '{file}' not found. Fix: give the path of a CSV or XLSX file.")
-    try:
-        if file.suffix.lower() in (".xlsx", ".xls"):
-            df = pd.read_excel(file)
-        else:
-            df = pd.read_csv(file, encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataSourceError(f"Scenario file '{file}' cannot be read: {exc}") from None
+    label = str(file)
+    if file.suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+        raise DataSourceError(
+            N_("{file}: a plan of edits must be a CSV or XLSX file (.csv or .xlsx). Fix: save it as one."),
+            file=label,
+        )
+    limits = sm_io._Limits(
+        settings.max_plan_bytes, settings.max_plan_edits, "max_plan_bytes", "max_plan_edits"
+    )
+    source = sm_io._read_source(file, limits=limits)
+    if source.frame is None:
+        sm_io._outcome(label, "edits", source.problems)
+        raise AssertionError("unreachable: an unread source always carries an error")
+    df = pd.DataFrame(source.frame)
+    _refuse_repeated_columns(df.columns, label)
+    for col in df.columns:
+        if str(col).strip().lower() in ("step", "capacity", "x", "y", "lon", "lat"):
+            grouping = str(col).strip().lower() in ("step", "capacity")
+            df[col] = [
+                _number(v) if not isinstance(v, str) else _parsed(v, source.decimal, grouping, parse_number)
+                for v in df[col]
+            ]
     if name is None and not ("scenario" in df.columns and df["scenario"].dropna().nunique() == 1):
         name = file.stem
     return Scenario.from_frame(df, name=name, crs=crs)
+
+
+def _parsed(value: str, decimal: str | None, grouping: bool, parse: Any) -> Any:
+    """Return a plan cell as a number when it is one (``"20,65"`` too), else as it is."""
+    number, ok = parse(value, decimal=decimal, grouping=grouping)
+    return number if ok else value
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1042,6 +1114,8 @@ def run_scenario(
     inputs = _inputs(base_inputs)
     edited = scenario.apply(inputs.services, taxonomy=inputs.taxonomy)
     before = base if base is not None else inputs.analyze(config=config)
+    changes = service_changes(inputs.services, edited)
+    _check_inside_areas(scenario, changes, before.areas)
     after = inputs.analyze(edited, config=config)
     edits = scenario.to_frame().drop(columns="scenario").to_dict("records")
     after = replace(
@@ -1052,9 +1126,64 @@ def run_scenario(
         },
     )
     logger.info("scenario %r: %d edit(s)", scenario.name, len(scenario.edits))
-    return ScenarioRun(
-        scenario, edited, before, after, compare(before, after), service_changes(inputs.services, edited)
-    )
+    return ScenarioRun(scenario, edited, before, after, compare(before, after), changes)
+
+
+def _check_inside_areas(scenario: Scenario, changes: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> None:
+    """
+    Refuse added or moved services that lie outside every area (swapped or foreign coordinates).
+
+    Such a service would reach no one the analysis counts, and the comparison would quietly show no
+    change. Where swapping longitude and latitude puts the point in an area, the message says which.
+    """
+    placed = changes[changes["change"].astype(str).str.contains("added|moved", regex=True)]
+    placed = placed[placed.geometry.notna() & ~placed.geometry.is_empty]
+    if placed.empty or areas is None or len(areas) == 0:
+        return
+    at = placed.to_crs(areas.crs)
+    inside = gpd.sjoin(at[["geometry"]], areas[["geometry"]], how="left", predicate="intersects")
+    outside = inside[inside["index_right"].isna()].index.unique()
+    if len(outside) == 0:
+        return
+    lonlat = placed.loc[outside].to_crs("EPSG:4326")
+    swapped = gpd.GeoSeries(
+        shapely.points(lonlat.geometry.y.to_numpy(), lonlat.geometry.x.to_numpy()), crs="EPSG:4326"
+    ).to_crs(areas.crs)
+    names = areas["name"] if "name" in areas.columns else areas["area_id"]
+    problems = []
+    for (_, row), flipped in zip(lonlat.iterrows(), swapped, strict=True):
+        hit = areas.index[areas.geometry.intersects(flipped)]
+        where = Message(
+            N_("The new service '{service}' at longitude {lon}, latitude {lat} lies outside every area.")
+            if row["change"] == "added"
+            else N_(
+                "The service '{service}', moved to longitude {lon}, latitude {lat}, lies outside every area."
+            ),
+            service=str(row["service_id"]),
+            lon=f"{row.geometry.x:.5f}",
+            lat=f"{row.geometry.y:.5f}",
+        )
+        if len(hit):
+            message = Message(
+                N_("{where} With longitude and latitude swapped it would lie in {area}."),
+                where=where,
+                area=str(names.loc[hit[0]]),
+            )
+        else:
+            message = where
+        problems.append(
+            Problem(
+                f"scenario {scenario.name!r}",
+                None,
+                "lon/lat",
+                message,
+                N_(
+                    "Check the coordinates: longitude (east, e.g. 21.1) first, then latitude (north, e.g. "
+                    "42.6); give the place inside one of the areas analysed."
+                ),
+            )
+        )
+    raise ValidationError(problems)
 
 
 def run_scenarios(
@@ -1104,12 +1233,45 @@ class Comparison:
         service type ``s``, ``gap_score_delta_<s>`` and ``unmet_need_delta_<s>``.
     notes
         Why some deltas must be read with care (a method or catchment that differs between the runs).
+    before, after
+        The two results compared (for :meth:`published`).
+    is_published
+        Whether small counts of sensitive groups are already hidden (:meth:`published`).
     """
 
     table: pd.DataFrame
     totals: pd.DataFrame
     areas: gpd.GeoDataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
+    before: Result | None = field(default=None, repr=False)
+    after: Result | None = field(default=None, repr=False)
+    is_published: bool = False
+
+    def published(self, *, threshold: float | None = None) -> Comparison:
+        """
+        Return the comparison as it may be shown or written: small counts of sensitive groups hidden.
+
+        Each side is hidden as :func:`socialmap.privacy.protect` hides its own result, a delta where
+        either side is (:func:`socialmap.privacy.protect_comparison`).
+
+        Raises
+        ------
+        SocialMapError
+            If the comparison does not know the results it compares (not made by :func:`compare`).
+        """
+        if self.is_published:
+            return self
+        if self.before is None or self.after is None:
+            raise SocialMapError(
+                "This comparison does not know the results it compares, so its small counts cannot be "
+                "hidden: make it with socialmap.scenario.compare(before, after)."
+            )
+        from socialmap.privacy import protect, protect_comparison
+
+        out = protect_comparison(
+            self, protect(self.before, threshold=threshold), protect(self.after, threshold=threshold)
+        )
+        return replace(out, before=None, after=None, is_published=True)
 
     def map_frame(self, service_type: str | None = None, metric: str = "gap_score") -> gpd.GeoDataFrame:
         """
@@ -1140,23 +1302,27 @@ class Comparison:
         """
         Write the comparison: ``.csv`` (the area × type table) or ``.xlsx`` (sheets areas, totals, notes).
 
-        Written atomically; text that a spreadsheet would run as a formula is neutralised.
+        Written atomically; text that a spreadsheet would run as a formula is neutralised. Small counts
+        of sensitive groups are hidden (:meth:`published`): the file shows ``"<5"`` / ``"[c]"`` there.
         """
         from socialmap.export import neutralise_formulas, write_csv
         from socialmap.io import write_atomic
+        from socialmap.privacy import marked
 
         target = Path(path)
         suffix = target.suffix.lower()
-        if suffix == ".csv":
-            return write_csv(self.table, target)
-        if suffix != ".xlsx":
+        if suffix not in (".csv", ".xlsx"):
             raise SocialMapError(f"Write a comparison as .csv or .xlsx; got {target.name!r}.")
+        shown = self.published()
+        table, totals = marked(shown.table), marked(shown.totals)
+        if suffix == ".csv":
+            return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
 
         def writer(p: Path) -> None:
             with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(self.table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(self.totals).to_excel(xl, sheet_name="totals", index=False)
+                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
+                neutralise_formulas(totals).to_excel(xl, sheet_name="totals", index=False)
                 neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
 
         return write_atomic(target, writer)
@@ -1268,7 +1434,12 @@ def compare(before: Result, after: Result) -> Comparison:
         for t in wide.columns:
             areas[f"{m}_delta_{t}"] = areas["area_id"].map(wide[t]).astype(float)
     return Comparison(
-        table, totals, gpd.GeoDataFrame(areas, geometry="geometry", crs=before.areas.crs), tuple(notes)
+        table,
+        totals,
+        gpd.GeoDataFrame(areas, geometry="geometry", crs=before.areas.crs),
+        tuple(notes),
+        before=before,
+        after=after,
     )
 
 

@@ -5,19 +5,70 @@ Change them for a session with e.g. ``socialmap.settings.default_catchment_m = 5
 
 from __future__ import annotations
 
-#: CRS used for analysis when the caller names none. ``None`` means: estimate the UTM zone
-#: of the data (``GeoDataFrame.estimate_utm_crs()``), as osmnx's ``project_gdf`` does.
+import datetime as _dt
+import os
+
+#: CRS used for analysis when the caller names none. ``None`` means: keep the data's own CRS if it keeps
+#: distances true where the data is (see ``work_crs_max_scale_error``), else the UTM zone of the data
+#: (``GeoDataFrame.estimate_utm_crs()``, as osmnx's ``project_gdf`` does). See ``socialmap.crs.work_crs_for``.
 work_crs: str | None = None
+
+#: Largest distortion of distances (relative: 0.001 = 0.1 %, 10 m in 10 km) for which the data's own
+#: projected CRS is kept as the working CRS: UTM's own worst case inside a zone, so a CRS kept is as true
+#: as the data's UTM zone (a national grid, the right zone). Web Mercator distorts by 35 % at Kosovo's
+#: latitude and a neighbouring UTM zone by 0.4 %: such data are analysed in their UTM zone.
+work_crs_max_scale_error: float = 0.001
 
 #: Catchment radius (metres) used for a service type whose taxonomy entry gives none.
 #: A modelling parameter, not a sourced figure: say which one you used when you publish.
 default_catchment_m: float = 10_000.0
 
-#: Largest input file the loaders accept, in bytes.
+# Limits on input -------------------------------------------------------------------------------
+# Every reader checks what a file will cost before it decodes it (declared sizes, dimensions, row and
+# alias counts, nesting depth) and refuses it, naming the file and the limit, when it is over one of these.
+# Raise them for a session if your data really are larger.
+
+#: Largest input file the loaders accept, in bytes (the app's upload limit too, ``.streamlit/config.toml``).
+#: Also the most a file may unpack or decode to: a ZIP's or an XLSX workbook's members (their declared
+#: sizes), a GeoParquet file's columns (declared page sizes, dictionary-encoded text as it expands).
 max_upload_bytes: int = 50 * 1024 * 1024
 
 #: Largest number of features (rows) the loaders accept in one file.
 max_features: int = 2_000_000
+
+#: Largest number of services in one services file: the analysis costs grow with it (100,000 services in
+#: one type and 10 km catchments over Kosovo's 38 municipalities take about 6 s and 0.3 GB; 750,000 took
+#: over 12 minutes and 5.9 GB).
+max_services: int = 100_000
+
+#: Largest number of columns of a table (CSV, XLSX sheet, Parquet, attributes of a vector file).
+max_columns: int = 1_000
+
+#: Largest number of cells (rows × columns) of a table: each costs about 60 bytes once read, so 5 million
+#: cells are about 0.3 GB.
+max_cells: int = 5_000_000
+
+#: Largest number of files in a ZIP archive or an XLSX workbook.
+max_zip_members: int = 1_000
+
+#: Largest plan file (scenario edits, ``socialmap.scenario.read_scenario``), in bytes, and most edits
+#: (rows) in one: a plan of 1,000 edits is already more than anyone reviews by hand.
+max_plan_bytes: int = 5 * 1024 * 1024
+max_plan_edits: int = 1_000
+
+#: Largest taxonomy YAML file, in bytes (the shipped one is about 9 KB).
+max_taxonomy_bytes: int = 1024 * 1024
+
+#: Deepest nesting of lists and mappings in a taxonomy YAML (the shipped one nests 4 deep).
+max_yaml_depth: int = 32
+
+#: Most YAML nodes a taxonomy may hold with its aliases (``*name``) expanded: the shipped one has about
+#: 400; an alias bomb ("billion laughs") has billions.
+max_yaml_nodes: int = 100_000
+
+#: At most this many problems are written out in an error message or a validation report; the rest are
+#: counted ("... and 1,234 more problem(s)"). ``Report.problems`` and ``ValidationError.problems`` keep all.
+max_problems_shown: int = 100
 
 #: Counts below this are suppressed in exports of sensitive target groups.
 suppression_threshold: int = 5
@@ -37,7 +88,7 @@ geoboundaries_url: str = (
     "{iso}/{level}/geoBoundaries-{iso}-{level}_simplified.geojson"
 )
 
-#: Seconds to wait for a download to answer.
+#: Seconds to wait for a download to answer (each connection and each read).
 download_timeout_s: float = 60.0
 
 #: Catchment (minutes of travel) used on a road network for a service type whose taxonomy gives none.
@@ -51,3 +102,59 @@ default_max_snap_m: float = 1000.0
 #: Threads the 2SFCA core (``access.fca_arrays``, ``two_step_fca``, the analysis) runs on. ``None``:
 #: every core this process may use. Small problems run on one thread whatever this says.
 workers: int | None = None
+
+#: Seconds a whole download (``socialmap.fetch_boundaries``) may take, however the server trickles it.
+download_deadline_s: float = 300.0
+
+#: Smallest grid cell (metres) of ``spreading="grid"``: finer than any population data (census
+#: enumeration areas, 100 m grids); smaller values are refused by ``AnalysisConfig``.
+min_cell_size_m: float = 10.0
+
+# Dates in outputs ------------------------------------------------------------------------------
+
+#: The date outputs carry, as ``"YYYY-MM-DD"`` (the "made on" line of maps and briefs, the "exported" row
+#: of an XLSX's sources sheet, and the creation and change dates in the files' metadata). ``None``: the
+#: ``SOURCE_DATE_EPOCH`` environment variable when set (seconds since 1970, the reproducible-builds
+#: convention; it also wins over this setting), else today. See :func:`output_datetime`.
+output_date: str | None = None
+
+
+def output_datetime() -> _dt.datetime:
+    """
+    Return the timestamp written into outputs (timezone-aware, UTC).
+
+    ``SOURCE_DATE_EPOCH`` when set; else ``output_date`` at 00:00 UTC; else today at 00:00 UTC. A
+    timestamp that changes once a day, not once a run, so that the same inputs give byte-identical XLSX,
+    GeoPackage, PDF, SVG and HTML files on the same day, and always with ``SOURCE_DATE_EPOCH`` or
+    ``output_date`` set (without ``SOURCE_DATE_EPOCH`` the time recorded is always 00:00 UTC).
+
+    Raises
+    ------
+    SocialMapError
+        If ``SOURCE_DATE_EPOCH`` or ``output_date`` is not a valid value.
+    """
+    from socialmap.errors import N_, SocialMapError
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise SocialMapError(
+                N_(
+                    "SOURCE_DATE_EPOCH={value} is not a number of seconds since 1970-01-01. Fix: set it to "
+                    "a whole number (e.g. the output of `date +%s`), or unset it."
+                ),
+                value=repr(epoch),
+            ) from None
+    if output_date is not None:
+        try:
+            day = _dt.date.fromisoformat(str(output_date))
+        except ValueError:
+            raise SocialMapError(
+                N_("`socialmap.settings.output_date` = {value} is not a date. Fix: write it as YYYY-MM-DD."),
+                value=repr(output_date),
+            ) from None
+    else:
+        day = _dt.date.today()
+    return _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap import settings
 from socialmap.errors import CRSError, SocialMapError
 
 if TYPE_CHECKING:
@@ -132,6 +134,67 @@ def _label_of(taxonomy: Taxonomy | None, key: str, lang: str | None) -> str:
     return taxonomy.label(key, check_language(lang))
 
 
+#: An absolute path (POSIX, home-relative or Windows) in a text: only its last part may be shown.
+_PATH = re.compile(r"(?<![\w.])(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/;,'\"()|]+)*[\\/]([^\s\\/;,'\"()|]+)")
+
+
+def without_paths(text: str) -> str:
+    r"""
+    Replace every file path in a text by the file's name (outputs never show a machine's folders).
+
+    Examples
+    --------
+    >>> without_paths("/home/ana/.cache/socialmap/geoBoundaries-XKX-ADM2.geojson; areas matched")
+    'geoBoundaries-XKX-ADM2.geojson; areas matched'
+    >>> without_paths(r"C:\Users\ana\pop.csv, ~/data/services.csv and 10/20 km")
+    'pop.csv, services.csv and 10/20 km'
+    """
+
+    def name(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if not whole.startswith(("/", "\\", "~")) and not re.match(r"[A-Za-z]:", whole):
+            return whole  # "10/20", "and/or": not a path
+        return match.group(1)
+
+    return _PATH.sub(name, str(text))
+
+
+def taxonomy_name(provenance: dict[str, Any]) -> str:
+    """Name of the taxonomy of a result, for people: its name, and the file's name if it is yours."""
+    text = str(provenance.get("taxonomy") or "")
+    found = re.fullmatch(r"(.*) \((.*)\)", text)
+    if found is None:
+        return without_paths(text)
+    name, origin = found.groups()
+    return name if origin.startswith("socialmap:") else f"{name} ({without_paths(origin)})"
+
+
+def demonstration_note(result: Result, lang: str | None = None) -> str | None:
+    """
+    Say, for outputs made on invented services (the demo's), that they are a demonstration.
+
+    Services flagged in an ``illustrative`` column (the demo's services other than the Centres
+    for Social Work) are invented: maps, briefs and the app carry this note where it is seen, not
+    only in a footnote. ``None`` when no service is flagged (your own data).
+    """
+    from socialmap.i18n import format_number, t
+
+    services = result.services
+    if services is None or "illustrative" not in services.columns:
+        return None
+    flags = services["illustrative"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+    invented = int(flags.sum())
+    if not invented:
+        return None
+    return t(
+        "Demonstration data: {n} of the {total} services are invented for the demo, so these "
+        "figures describe no real services. Do not publish them as facts.",
+        lang,
+        n=format_number(invented, lang, decimals=0),
+        total=format_number(len(services), lang, decimals=0),
+    )
+
+
 def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     """
     Return the sources, licences and caveats of a result, one line each, for maps and briefs.
@@ -177,11 +240,11 @@ def sources_lines(result: Result, lang: str | None = None) -> list[str]:
     elif files.get("services"):
         lines.append(t("Services: {text}", lang, text=Path(files["services"]).name))
     if prov.get("taxonomy"):
-        lines.append(t("Need rates and their sources: taxonomy {name}", lang, name=prov["taxonomy"]))
+        lines.append(t("Need rates and their sources: taxonomy {name}", lang, name=taxonomy_name(prov)))
     for key, value in prov.items():
         if "licen" in str(key).lower() and value:
             lines.append(f"{key}: {value}")
-    return lines
+    return [without_paths(line) for line in lines]
 
 
 def method_line(result: Result, lang: str | None = None, *, service_type: str | None = None) -> str:
@@ -261,11 +324,13 @@ def _map_data(
     protected: Protected | None,
     taxonomy: Taxonomy | None,
     threshold: float | None,
-) -> tuple[gpd.GeoDataFrame, str, str | None, Protected | None]:
-    """Return the areas with the value to draw (and a ``suppression`` column), the column and type."""
-    from socialmap.privacy import SUPPRESSED_COLUMNS, protect
+) -> tuple[gpd.GeoDataFrame, str, str | None, Protected]:
+    """Return the published areas with the value to draw, a ``suppression`` column, the column and type."""
+    from socialmap.privacy import cell_marks, protect
 
-    areas = result.areas
+    if protected is None:
+        protected = protect(result, threshold=threshold, taxonomy=taxonomy)
+    areas = protected.areas  # every value drawn is a published one (socialmap.privacy)
     if service_type is None and column is not None and column.startswith("gap_score_"):
         candidate = column[len("gap_score_") :]
         if candidate in set(result.table["service_type"]):
@@ -292,17 +357,14 @@ def _map_data(
             "need, services, supply, supply_per_10k, covered_share, access, reachable_places, "
             "unmet_need, gap_score."
         )
-    if column in SUPPRESSED_COLUMNS:
-        if protected is None:
-            protected = protect(result, threshold=threshold, taxonomy=taxonomy)
-        rows = protected.table
-    else:
-        rows = result.table.assign(suppression="")
-    rows = rows[rows["service_type"] == service_type][["area_id", column, "suppression"]]
+    table = protected.table
+    marks = cell_marks(table, protected.hidden, protected)
+    rows = pd.DataFrame(table[["area_id", column]]).assign(suppression=marks[column].to_numpy())
+    rows = rows[(table["service_type"] == service_type).to_numpy()]
     data = areas[
         [c for c in areas.columns if c in ("area_id", "name", "name_sq", "name_sr", "name_en", "geometry")]
     ]
-    data = data.merge(pd.DataFrame(rows), on="area_id", how="left")
+    data = data.merge(rows, on="area_id", how="left")
     data["suppression"] = data["suppression"].fillna("")
     return gpd.GeoDataFrame(data, geometry="geometry", crs=areas.crs), column, service_type, protected
 
@@ -378,8 +440,8 @@ def gap_map(
     """
     from matplotlib.figure import Figure
 
-    from socialmap.gaps import classify
-    from socialmap.i18n import check_language, format_date, t
+    from socialmap.gaps import honest_classes
+    from socialmap.i18n import check_language, format_date, format_number, t
     from socialmap.privacy import resolve_taxonomy
 
     lang = check_language(lang)
@@ -393,9 +455,13 @@ def gap_map(
     data = _metric_frame(data)
     if highlight is not None and not (data["area_id"].astype(str) == str(highlight)).any():
         raise SocialMapError(f"`highlight` {highlight!r} is not an area_id of the result.")
+    from socialmap.gaps import SCHEMES
+
+    if scheme not in SCHEMES:  # checked here too: values in one narrow class never reach classify
+        raise SocialMapError(f"Unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}.")
     values = pd.to_numeric(data[column], errors="coerce").astype(float)
     hidden = (data["suppression"].astype(str) != "").to_numpy()
-    classes, bins = classify(values.where(~hidden), scheme=scheme, k=k)
+    classes, bins, narrow = honest_classes(values.where(~hidden), scheme=scheme, k=k)
 
     # Extent (with room for the scale bar under the shapes), then the layout in inches.
     minx, miny, maxx, maxy = data.total_bounds
@@ -407,11 +473,26 @@ def gap_map(
     boundaries = str(prov.get("demo_boundaries") or prov.get("boundaries") or "")
     withhold = service_type is not None and show_services and _is_sensitive(tax, service_type)
     notes = []
+    if narrow is not None:
+        factor, digits = _display_factor(column), 0 if column in _COUNT_COLUMNS else 1
+        notes.append(
+            t(
+                "The values span only {span} ({low} – {high}): one colour, not five.",
+                lang,
+                span=format_number((narrow[1] - narrow[0]) * factor, lang, decimals=digits),
+                low=format_number(narrow[0] * factor, lang, decimals=digits),
+                high=format_number(narrow[1] * factor, lang, decimals=digits),
+            )
+        )
     if withhold:
         label = _label_of(tax, str(service_type), lang)
         notes.append(t("Locations of {service} are not shown (confidential).", lang, service=label))
     draw_services = service_type is not None and show_services and not withhold
-    points = result.services[result.services["service_type"] == service_type] if draw_services else None
+    points = (
+        protected.result.services[protected.result.services["service_type"] == service_type]
+        if draw_services
+        else None
+    )
     handles = _legend_handles(data, values, classes, bins, column, hidden, protected, highlight, lang)
     if points is not None and len(points):
         from matplotlib.lines import Line2D
@@ -453,7 +534,9 @@ def gap_map(
             sub = _column_title(column, lang) + " · " + sub
         sub_text = "\n".join(textwrap.wrap(sub, 100))
         header_h = margin + 0.3 * (title_text.count("\n") + 1) + 0.17 * (sub_text.count("\n") + 1) + 0.15
+        demo_note = demonstration_note(result, lang)
         footer = [
+            *([demo_note] if demo_note else []),
             *notes,
             *sources_lines(result, lang),
             t("Made with socialmap on {date}", lang, date=format_date(None, lang)),
@@ -527,6 +610,21 @@ def gap_map(
             **font,
         )
     legend.get_title().set_fontfamily(_FONT)
+    if demonstration_note(result, lang):
+        ax.text(
+            0.01,
+            0.99,
+            t("DEMONSTRATION DATA", lang),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=9 if compact else 11,
+            fontweight="bold",
+            color="#b30000",
+            bbox={"boxstyle": "square,pad=0.3", "facecolor": "white", "edgecolor": "#b30000", "lw": 1.2},
+            zorder=9,
+            **font,
+        )
     if "schematic" in boundaries.lower():
         ax.text(
             0.99,
@@ -733,7 +831,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
     Save a figure as PNG, SVG or PDF (chosen by the suffix), atomically.
 
     PNG is rendered ``width_px`` pixels wide; SVG keeps its text as text (searchable, and the
-    boundary note can be found in the file); PDF embeds TrueType fonts (its text can be copied).
+    boundary note can be found in the file); PDF embeds TrueType fonts (its text can be copied). The
+    SVG's and PDF's dates are :func:`socialmap.settings.output_datetime` (not the time of saving), so
+    the same map gives the same bytes.
 
     Parameters
     ----------
@@ -768,9 +868,99 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
     metadata: dict[str, Any] = (
         {"Creator": "socialmap"} if fmt in ("pdf", "svg") else {"Software": "socialmap"}
     )
+    when = settings.output_datetime()  # the outputs' date, not the time of saving (same map, same bytes)
+    if fmt == "pdf":
+        metadata.update(CreationDate=when, ModDate=when)
+    elif fmt == "svg":
+        metadata["Date"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def writer(p: Path) -> None:
         with matplotlib.rc_context(rc):
             fig.savefig(p, format=fmt, dpi=dpi, facecolor="white", metadata=metadata)
 
     return write_atomic(target, writer)
+
+
+def cells_map(
+    result: Result,
+    service_type: str,
+    *,
+    column: str = "unmet",
+    lang: str | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Figure:
+    """
+    Draw the demand cells of one service type: unmet need (or the distance to the nearest service).
+
+    This is the residual-population map (AccessMod's): where the people whose need is not met live,
+    cell by cell, over the municipal boundaries. Sensitive service types are refused: a cell holds a
+    handful of people, so its count could single someone out (their cells are not exported either,
+    see :func:`socialmap.export.cells_table`).
+
+    Parameters
+    ----------
+    result
+        An analysis.
+    service_type
+        A service type with known need (for ``"unmet"``), not sensitive.
+    column
+        ``"unmet"`` (persons whose need is not met, per cell) or ``"nearest_m"`` (metres to the
+        nearest service).
+    lang
+        Language of the title and legend.
+    taxonomy
+        For labels and sensitivity (default: the result's).
+
+    Returns
+    -------
+    figure
+        A matplotlib figure (save it with :func:`save_figure`).
+    """
+    from matplotlib.figure import Figure
+
+    from socialmap.i18n import check_language, t
+    from socialmap.privacy import resolve_taxonomy
+
+    lang = check_language(lang)
+    if column not in ("unmet", "nearest_m"):
+        raise SocialMapError(f"`column` must be 'unmet' or 'nearest_m'; got {column!r}.")
+    tax = taxonomy if taxonomy is not None else resolve_taxonomy(result)
+    if _is_sensitive(tax, service_type):
+        raise SocialMapError(
+            t(
+                "Cells of {service} are not drawn (confidential).",
+                lang,
+                service=_label_of(tax, service_type, lang),
+            )
+        )
+    cells = result.demand[result.demand["service_type"] == service_type]
+    values = pd.to_numeric(cells.get(column), errors="coerce") if len(cells) else pd.Series(dtype=float)
+    if cells.empty or values.isna().all():
+        raise SocialMapError(
+            t(
+                "No figures per cell for {service} (need unknown).",
+                lang,
+                service=_label_of(tax, service_type, lang),
+            )
+        )
+    if column == "nearest_m":
+        values = values / 1000.0
+    fig = Figure(figsize=(FIGURE_WIDTH_IN, FIGURE_WIDTH_IN * 1.05))
+    ax = fig.add_axes((0.02, 0.08, 0.96, 0.84))
+    result.areas.plot(ax=ax, facecolor="#f7f7f7", edgecolor=_EDGE, linewidth=0.5)
+    shown = values.fillna(0.0).to_numpy()
+    scatter = ax.scatter(
+        cells.geometry.x, cells.geometry.y, c=shown, s=4, marker="s", cmap="OrRd", linewidths=0, zorder=4
+    )
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    bar = fig.colorbar(scatter, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
+    bar.set_label(
+        t("Unmet need (persons per cell)", lang) if column == "unmet" else t("Nearest service (km)", lang)
+    )
+    fig.suptitle(_label_of(tax, service_type, lang), fontsize=10)
+    prov = result.provenance
+    where = [str(prov.get("demo_boundaries") or prov.get("boundaries") or "")]
+    note = " ".join(x for x in [method_line(result, lang, service_type=service_type) + ".", *where] if x)
+    fig.text(0.02, 0.01, textwrap.fill(note, 150), fontsize=5.5, color="#333333")
+    return fig

@@ -4,10 +4,13 @@ A taxonomy is a YAML file (schema: ``socialmap/taxonomies/README.md``). The Koso
 with the package; a user's own file is checked in full and every problem is reported at once in
 one :class:`~socialmap.errors.TaxonomyError`.
 
-Need of a service type (extensive, persons) = Σ over its target groups of population × rate.
-Rates are intensive (shares of the whole population): never sum them across areas. A target
-group without a rate makes the need of every service type that serves it *unknown* (NaN), not
-zero, unless the population table carries the group's count in the group's ``column``.
+Need of a service type (extensive, persons) = Σ over its target groups of the group's size
+(population × rate, or the group's ``column``) × the type's need rate (the share of the group that
+needs the service, ``need_rate``, separate from the group's prevalence). Without a need rate but
+with a planning standard, need is the places the standard asks for; without either, the need is
+unknown and only relative measures are defined (:meth:`Taxonomy.need_basis`). Rates are intensive
+(shares): never sum them across areas. A target group without a rate makes its size *unknown*
+(NaN), not zero, unless the population table carries the group's count in the group's ``column``.
 
 Examples
 --------
@@ -34,10 +37,11 @@ import pandas as pd
 import yaml
 
 from socialmap import settings
-from socialmap.errors import Problem, TaxonomyError, ValidationError
+from socialmap.errors import N_, Number, Problem, TaxonomyError, ValidationError
 from socialmap.schema import LANGUAGES
 
 __all__ = [
+    "NEED_BASES",
     "SCHEMA_VERSION",
     "ServiceType",
     "Source",
@@ -49,6 +53,9 @@ __all__ = [
 
 #: Version of the YAML schema this module reads.
 SCHEMA_VERSION = 1
+
+#: How a service type's need is worked out (see :meth:`Taxonomy.need_basis`).
+NEED_BASES = ("rate", "standard", "whole_group", "unknown")
 
 _PACKAGE_FOLDER = "taxonomies"
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,16 +71,32 @@ _TOP_KEYS = (
 )
 _TOP_REQUIRED = ("sources", "target_groups", "service_types")
 _SOURCE_KEYS = ("citation", "url", "accessed", "note")
-_GROUP_KEYS = ("label", "rate", "source", "estimate", "derivation", "column", "sensitive", "note")
+_GROUP_KEYS = (
+    "label",
+    "rate",
+    "source",
+    "estimate",
+    "derivation",
+    "column",
+    "sensitive",
+    "weight",
+    "part_of",
+    "note",
+)
 _SERVICE_KEYS = (
     "label",
     "target_groups",
+    "need_rate",
+    "need_rate_source",
+    "need_rate_estimate",
+    "need_rate_derivation",
     "catchment_m",
     "catchment_source",
     "catchment_min",
     "catchment_min_source",
     "places_per_1000",
     "places_per_1000_source",
+    "places_per_1000_of",
     "unit_cost_eur_per_place_year",
     "unit_cost_source",
     "weight",
@@ -145,6 +168,12 @@ class TargetGroup:
         has it, it takes precedence over the rate.
     sensitive
         Whether counts of this group must be suppressed when small (victims, children in care).
+    weight
+        Weight of this group's people in the composite gap, or ``None`` for the default (1).
+    part_of
+        Key of a larger group that contains this one (e.g. children with disabilities are part of
+        persons with disabilities): a service type may not list both, which would count the
+        smaller group twice.
     note
         Free text, e.g. why the rate is unknown.
     """
@@ -157,6 +186,8 @@ class TargetGroup:
     derivation: str | None = None
     column: str | None = None
     sensitive: bool = False
+    weight: float | None = None
+    part_of: str | None = None
     note: str | None = None
 
 
@@ -172,7 +203,18 @@ class ServiceType:
     labels
         Display names by language code (``en``, ``sq``, ``sr``).
     target_groups
-        Keys of the target groups it serves; its need is the sum of theirs (they must not overlap).
+        Keys of the target groups it serves; its need is the sum over them of group × need rate
+        (they must not overlap).
+    need_rate
+        Share of each target group that needs (or takes up) the service, separate from the group's
+        prevalence: group key → share in [0, 1], ``None`` for unknown. ``None`` as a whole means
+        the file gives no need rate: the whole target group is counted as need (an upper bound).
+    need_rate_source
+        Source keys of ``need_rate``.
+    need_rate_estimate
+        Whether the need rate is derived rather than published as such.
+    need_rate_derivation
+        How it was derived (required when ``need_rate_estimate`` is true).
     catchment_m
         Default catchment in metres where a source gives one, else ``None`` (the analysis then
         uses ``socialmap.settings.default_catchment_m``; see :meth:`Taxonomy.catchment_for`).
@@ -188,6 +230,9 @@ class ServiceType:
         Planning standard: places per 1,000 of the target group, where a source gives one.
     places_per_1000_source
         Source keys of ``places_per_1000``.
+    places_per_1000_of
+        Target group the standard is per, when it is not the type's own (e.g. a shelter standard
+        per 1,000 of the whole population); ``None`` = the type's target groups.
     unit_cost_eur_per_place_year
         Cost of one place for one year in EUR, where a source gives one.
     unit_cost_source
@@ -203,12 +248,17 @@ class ServiceType:
     key: str
     labels: dict[str, str]
     target_groups: tuple[str, ...]
+    need_rate: dict[str, float | None] | None = None
+    need_rate_source: tuple[str, ...] = ()
+    need_rate_estimate: bool = False
+    need_rate_derivation: str | None = None
     catchment_m: float | None = None
     catchment_source: tuple[str, ...] = ()
     catchment_min: float | None = None
     catchment_min_source: tuple[str, ...] = ()
     places_per_1000: float | None = None
     places_per_1000_source: tuple[str, ...] = ()
+    places_per_1000_of: str | None = None
     unit_cost_eur_per_place_year: float | None = None
     unit_cost_source: tuple[str, ...] = ()
     weight: float | None = None
@@ -392,9 +442,19 @@ class Taxonomy:
         Returns
         -------
         known
-            ``False`` when any of its target groups has no rate.
+            ``False`` when any group the need rests on (its target groups, or the standard's
+            groups when the need comes from a planning standard) has no rate, or when the need
+            basis is ``"unknown"``.
         """
-        return all(r is not None for r in self.need_rates(service_type).values())
+        basis = self.need_basis(service_type)
+        if basis == "unknown":
+            return False
+        groups = (
+            self.standard_groups(service_type)
+            if basis == "standard"
+            else self.service_type(service_type).target_groups
+        )
+        return all(self.target_groups[g].rate is not None for g in groups)
 
     def catchment_for(self, service_type: str) -> float:
         """
@@ -511,12 +571,112 @@ class Taxonomy:
         from_rate = _numeric_column(population, "population") * tg.rate
         return counts.fillna(from_rate).rename(group)
 
+    def need_share(self, service_type: str, group: str) -> float | None:
+        """
+        Return the share of a target group that needs a service type (its need or take-up rate).
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+        group
+            One of its target groups.
+
+        Returns
+        -------
+        share
+            The sourced need rate (0-1); ``1.0`` when the taxonomy gives no need rate for the type
+            (the whole group is counted, an upper bound); ``None`` when the rate is blank (unknown).
+        """
+        st = self.service_type(service_type)
+        if group not in st.target_groups:
+            raise TaxonomyError(f"service type {service_type!r} does not serve target group {group!r}.")
+        return 1.0 if st.need_rate is None else st.need_rate.get(group)
+
+    def need_basis(self, service_type: str) -> str:
+        """
+        Tell how the need of a service type is worked out.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+
+        Returns
+        -------
+        basis
+            One of :data:`NEED_BASES`: ``"rate"`` (target group × sourced need rate),
+            ``"standard"`` (no need rate, but a planning standard: need = the places the standard
+            asks for), ``"whole_group"`` (no need rate given: the whole target group, an upper
+            bound) or ``"unknown"`` (blank need rate and no standard: only relative measures).
+        """
+        st = self.service_type(service_type)
+        if st.need_rate is None:
+            return "whole_group"
+        if all(v is not None for v in st.need_rate.values()):
+            return "rate"
+        return "standard" if st.places_per_1000 is not None else "unknown"
+
+    def standard_groups(self, service_type: str) -> tuple[str, ...]:
+        """Return the target groups a service type's planning standard is per (``places_per_1000_of``)."""
+        st = self.service_type(service_type)
+        return (st.places_per_1000_of,) if st.places_per_1000_of else st.target_groups
+
+    def target_size(self, service_type: str, population: pd.DataFrame) -> pd.Series:
+        """
+        Count the people in a service type's target groups in each row of a population table.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+        population
+            A table with ``population`` and optional group-count columns.
+
+        Returns
+        -------
+        size
+            Extensive float counts (persons); NaN where a group's size is unknown.
+        """
+        st = self.service_type(service_type)
+        total = pd.Series(0.0, index=population.index, dtype=float)
+        for g in st.target_groups:
+            total = total + self.group_count(g, population)
+        return total.rename(service_type)
+
+    def standard_places(self, service_type: str, population: pd.DataFrame) -> pd.Series:
+        """
+        Places a service type's planning standard asks for in each row of a population table.
+
+        Parameters
+        ----------
+        service_type
+            A service-type key.
+        population
+            A table with ``population`` and optional group-count columns.
+
+        Returns
+        -------
+        places
+            ``places_per_1000 / 1000 ×`` the size of the standard's group(s); NaN when the type has
+            no standard or the group's size is unknown.
+        """
+        st = self.service_type(service_type)
+        if st.places_per_1000 is None:
+            return pd.Series(math.nan, index=population.index, dtype=float, name=service_type)
+        total = pd.Series(0.0, index=population.index, dtype=float)
+        for g in self.standard_groups(service_type):
+            total = total + self.group_count(g, population)
+        return (total * st.places_per_1000 / 1000.0).rename(service_type)
+
     def need(self, service_type: str, population: pd.DataFrame) -> pd.Series:
         """
         Compute the need of a service type in each row of a population table.
 
-        need = Σ over its target groups of the group's count (see :meth:`group_count`). The result is
-        extensive (persons): sum it over areas, never average it.
+        need = Σ over its target groups of the group's count (see :meth:`group_count`) × the share
+        of the group that needs the service (:meth:`need_share`). Without a need rate but with a
+        planning standard, need is the places the standard asks for (:meth:`standard_places`).
+        The result is extensive (persons): sum it over areas, never average it.
 
         Parameters
         ----------
@@ -529,13 +689,50 @@ class Taxonomy:
         -------
         need
             Float need on the table's index, named after the service type; NaN (unknown) in rows
-            where any of its target groups is unknown.
+            where any of its target groups is unknown, and everywhere when the need basis is
+            ``"unknown"``.
         """
         st = self.service_type(service_type)
+        basis = self.need_basis(service_type)
+        if basis == "unknown":
+            return pd.Series(math.nan, index=population.index, dtype=float, name=service_type)
+        if basis == "standard":
+            return self.standard_places(service_type, population)
         total = pd.Series(0.0, index=population.index, dtype=float)
         for g in st.target_groups:
-            total = total + self.group_count(g, population)
+            share = self.need_share(service_type, g)
+            total = total + self.group_count(g, population) * float(share if share is not None else math.nan)
         return total.rename(service_type)
+
+    def shared_groups(self) -> dict[str, tuple[str, ...]]:
+        """
+        Return the target groups served by more than one service type counting the whole group.
+
+        Returns
+        -------
+        shared
+            Group key → the service types without a need rate that serve it. Their need counts the
+            same people more than once (each type takes the whole group); the composite weighs the
+            group once, and costing refuses standards for them adding up to more than 1,000 per 1,000.
+        """
+        out: dict[str, list[str]] = {}
+        for key, st in self.service_types.items():
+            if st.need_rate is None:
+                for g in st.target_groups:
+                    out.setdefault(g, []).append(key)
+        return {g: tuple(v) for g, v in out.items() if len(v) > 1}
+
+    def group_weights(self) -> dict[str, float]:
+        """
+        Return the weight of each target group's people in the composite gap.
+
+        Returns
+        -------
+        weights
+            Target-group key → weight; a blank weight counts as 1 (every group weighs the same,
+            whatever the number of service types serving it).
+        """
+        return {k: 1.0 if g.weight is None else g.weight for k, g in self.target_groups.items()}
 
     def to_frame(self) -> pd.DataFrame:
         """
@@ -550,9 +747,11 @@ class Taxonomy:
             Columns: ``service_type``, ``service_label_en``/``_sq``/``_sr``, ``target_group``,
             ``group_label_en``/``_sq``/``_sr``, ``rate`` (intensive; NaN = unknown),
             ``rate_estimate``, ``rate_derivation``, ``rate_sources`` (keys), ``rate_citation``,
-            ``count_column``, ``catchment_m``, ``catchment_citation``, ``places_per_1000``,
-            ``places_per_1000_citation``, ``unit_cost_eur_per_place_year``, ``unit_cost_citation``,
-            ``weight``, ``sensitive``.
+            ``count_column``, ``group_weight`` (the group's composite weight), ``need_basis``,
+            ``need_rate`` (share of the group needing the service; NaN = unknown), ``need_rate_estimate``,
+            ``need_rate_derivation``, ``need_rate_citation``, ``catchment_m``, ``catchment_citation``,
+            ``places_per_1000``, ``places_per_1000_citation``, ``places_per_1000_of``,
+            ``unit_cost_eur_per_place_year``, ``unit_cost_citation``, ``weight``, ``sensitive``.
         """
         rows: list[dict[str, Any]] = []
         served: set[str] = set()
@@ -574,17 +773,32 @@ class Taxonomy:
             "rate_sources",
             "rate_citation",
             "count_column",
+            "group_weight",
+            "need_basis",
+            "need_rate",
+            "need_rate_estimate",
+            "need_rate_derivation",
+            "need_rate_citation",
             "catchment_m",
             "catchment_citation",
             "places_per_1000",
             "places_per_1000_citation",
+            "places_per_1000_of",
             "unit_cost_eur_per_place_year",
             "unit_cost_citation",
             "weight",
             "sensitive",
         ]
         frame = pd.DataFrame(rows, columns=columns)
-        for col in ("rate", "catchment_m", "places_per_1000", "unit_cost_eur_per_place_year", "weight"):
+        for col in (
+            "rate",
+            "group_weight",
+            "need_rate",
+            "catchment_m",
+            "places_per_1000",
+            "unit_cost_eur_per_place_year",
+            "weight",
+        ):
             frame[col] = frame[col].astype(float)
         return frame
 
@@ -603,10 +817,17 @@ class Taxonomy:
             rate_sources="; ".join(tg.sources) or None,
             rate_citation=self.citation(tg.sources) or None,
             count_column=tg.column,
+            group_weight=1.0 if tg.weight is None else tg.weight,
+            need_basis=None if st is None else self.need_basis(st.key),
+            need_rate=None if st is None else self.need_share(st.key, tg.key),
+            need_rate_estimate=None if st is None else st.need_rate_estimate,
+            need_rate_derivation=None if st is None else st.need_rate_derivation,
+            need_rate_citation=None if st is None else self.citation(st.need_rate_source) or None,
             catchment_m=None if st is None else st.catchment_m,
             catchment_citation=None if st is None else self.citation(st.catchment_source) or None,
             places_per_1000=None if st is None else st.places_per_1000,
             places_per_1000_citation=None if st is None else self.citation(st.places_per_1000_source) or None,
+            places_per_1000_of=None if st is None else st.places_per_1000_of,
             unit_cost_eur_per_place_year=None if st is None else st.unit_cost_eur_per_place_year,
             unit_cost_citation=None if st is None else self.citation(st.unit_cost_source) or None,
             weight=None if st is None else st.weight,
@@ -671,6 +892,18 @@ def load_taxonomy(path_or_name: str | Path | None = None) -> Taxonomy:
     label = str(path)
     hint = f" or one of the shipped names {list(shipped)}"
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > settings.max_taxonomy_bytes:
+            raise TaxonomyError(
+                N_(
+                    "Taxonomy file '{file}' is {size} bytes, more than the limit of {limit} bytes "
+                    "(`socialmap.settings.max_taxonomy_bytes`). Fix: check that this is a taxonomy (the "
+                    "shipped one is about 9 KB), or raise the limit."
+                ),
+                file=label,
+                size=Number(size, ","),
+                limit=Number(settings.max_taxonomy_bytes, ","),
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaxonomyError(
@@ -697,6 +930,7 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
             "service_types (see socialmap/taxonomies/README.md, or copy the shipped kosovo.yaml)."
         )
     try:
+        _check_yaml_cost(text, label)
         # libyaml's loader where PyYAML has it (the same nodes and data, 5x faster); an error is reported
         # from the Python loader, whose messages the checks were written against.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -719,6 +953,91 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
     if checker.problems or taxonomy is None:
         raise TaxonomyError(checker.message())
     return taxonomy
+
+
+def _check_yaml_cost(text: str, label: str) -> None:
+    """
+    Refuse YAML that would cost too much to build, from its stream of events, before it is built.
+
+    PyYAML's composer and constructor recurse once per level of nesting, and aliases (``*name``) stand
+    for their anchored node wherever they occur: 5,000 nested lists end in a ``RecursionError``, a node
+    that contains an alias to itself in endless recursion in any code that walks it, and nine levels of
+    ten aliases ("billion laughs") stand for a billion nodes. The parser itself does not recurse, so the
+    events are counted here: the depth of nesting (at most ``settings.max_yaml_depth``), and the number
+    of nodes with every alias expanded (at most ``settings.max_yaml_nodes``), in one pass and without
+    expanding anything; an alias to a node that is still open (to itself) is refused.
+    """
+    anchors: dict[str, int] = {}
+    open_nodes: list[list[Any]] = []  # [anchor, expanded size so far] of each collection still open
+
+    def add(size: int) -> None:
+        if open_nodes:
+            open_nodes[-1][1] += size
+            size = open_nodes[-1][1]
+        if size > settings.max_yaml_nodes:
+            raise TaxonomyError(
+                N_(
+                    "Taxonomy file '{file}' stands for more than {limit} YAML nodes once its aliases (*name) "
+                    "are expanded (`socialmap.settings.max_yaml_nodes`); it was refused before being built. "
+                    "Fix: write the values out instead of nesting aliases."
+                ),
+                file=label,
+                limit=Number(settings.max_yaml_nodes, ","),
+            )
+
+    def count(loader: Any) -> None:
+        anchors.clear()
+        open_nodes.clear()
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                if any(anchor == event.anchor for anchor, _ in open_nodes):
+                    mark = event.start_mark
+                    raise TaxonomyError(
+                        N_(
+                            "Taxonomy file '{file}', line {line}: the alias *{alias} refers to a node that "
+                            "contains it, so the taxonomy would never end. Fix: write the values out."
+                        ),
+                        file=label,
+                        line=mark.line + 1 if mark is not None else "?",
+                        alias=_short(str(event.anchor)),
+                    )
+                add(anchors.get(str(event.anchor), 1))  # an undefined alias: yaml.compose says so below
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    anchors[str(event.anchor)] = 1
+                add(1)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if len(open_nodes) >= settings.max_yaml_depth:
+                    mark = event.start_mark
+                    raise TaxonomyError(
+                        N_(
+                            "Taxonomy file '{file}', line {line}: lists and mappings are nested more than "
+                            "{limit} deep (`socialmap.settings.max_yaml_depth`). Fix: a taxonomy nests a few "
+                            "levels (see the shipped kosovo.yaml); check the indentation and brackets."
+                        ),
+                        file=label,
+                        line=mark.line + 1 if mark is not None else "?",
+                        limit=settings.max_yaml_depth,
+                    )
+                open_nodes.append([event.anchor, 1])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_nodes.pop()
+                if anchor is not None:
+                    anchors[str(anchor)] = size
+                add(size)
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:  # libyaml's parser: the same events, several times faster
+        try:
+            count(fast)
+            return
+        except yaml.YAMLError:
+            pass  # again with the Python parser: its messages, and the limits checked up to the error
+    count(yaml.SafeLoader)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:
@@ -1041,6 +1360,7 @@ class _Checker:
         sources = self.sources(data.get("sources"))
         groups = self.groups(data.get("target_groups"), set(sources))
         services = self.services(data.get("service_types"), groups, set(sources))
+        self.overlaps(services, groups)
         if self.problems:
             return None
         return Taxonomy(
@@ -1141,6 +1461,17 @@ class _Checker:
                 item.get("column"), f"{path}.column", required=False, what="the population column name"
             )
             sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
+            weight = self.number(
+                item.get("weight"),
+                f"{path}.weight",
+                low=0.0,
+                low_inclusive=True,
+                high=None,
+                what="a weight for the composite gap, 0 or more",
+            )
+            part_of = self.text(
+                item.get("part_of"), f"{path}.part_of", required=False, what="the key of a larger group"
+            )
             note = self.text(item.get("note"), f"{path}.note", required=False, what="the note")
             out[key] = TargetGroup(
                 key=key,
@@ -1151,9 +1482,122 @@ class _Checker:
                 derivation=derivation,
                 column=column,
                 sensitive=sensitive,
+                weight=weight,
+                part_of=part_of,
                 note=note,
             )
+        for key, tg in out.items():
+            if tg.part_of is not None and (tg.part_of not in out or tg.part_of == key):
+                guess = difflib.get_close_matches(tg.part_of, list(out), n=1)
+                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
+                self.add(
+                    f"target_groups.{key}.part_of",
+                    f"'{tg.part_of}' is not another target group.",
+                    f"{hint}name the key of the larger group under `target_groups:` that contains this one.",
+                )
         return out
+
+    def need_rate(
+        self, item: dict[Any, Any], path: str, served: tuple[str, ...], sources: set[str]
+    ) -> dict[str, Any]:
+        """Check a service type's ``need_rate`` (one share for all its groups, or one per group)."""
+        out: dict[str, Any] = {"need_rate": None}
+        what = "a share of the target group between 0 and 1"
+        if "need_rate" in item:
+            value = item.get("need_rate")
+            rates: dict[str, float | None] = {}
+            if isinstance(value, dict):
+                for g, v in value.items():
+                    if g not in served:
+                        self.add(
+                            f"{path}.need_rate.{g}",
+                            f"'{g}' is not one of this service type's target groups ({', '.join(served)}).",
+                            "give a need rate for each listed target group, by its key.",
+                        )
+                        continue
+                    rates[g] = self.number(
+                        v, f"{path}.need_rate.{g}", low=0.0, low_inclusive=True, high=1.0, what=what
+                    )
+                for g in served:
+                    if g not in value:
+                        self.add(
+                            f"{path}.need_rate",
+                            f"no need rate for target group '{g}'.",
+                            f"add `{g}: <share>` (or `{g}: null` if no source gives it).",
+                        )
+            else:
+                number = self.number(
+                    value, f"{path}.need_rate", low=0.0, low_inclusive=True, high=1.0, what=what
+                )
+                rates = {g: number for g in served}
+            out["need_rate"] = rates
+            given = any(v is not None for v in rates.values())
+        else:
+            given = False
+        out["need_rate_source"] = self.source_keys(
+            item.get("need_rate_source"),
+            f"{path}.need_rate_source",
+            sources,
+            required=given,
+            what="the need rate",
+        )
+        out["need_rate_estimate"] = self.boolean(
+            item.get("need_rate_estimate"), f"{path}.need_rate_estimate", False
+        )
+        out["need_rate_derivation"] = self.text(
+            item.get("need_rate_derivation"),
+            f"{path}.need_rate_derivation",
+            required=False,
+            what="the derivation",
+        )
+        if out["need_rate_estimate"] and given and out["need_rate_derivation"] is None:
+            self.add(
+                f"{path}.need_rate_derivation",
+                "the need rate is marked `need_rate_estimate: true` but does not say how it was derived.",
+                "add `need_rate_derivation:` with the arithmetic and its inputs.",
+            )
+        return out
+
+    def overlaps(self, services: dict[str, ServiceType], groups: dict[str, TargetGroup]) -> None:
+        """Refuse taxonomies that would count a person twice in one composite or budget."""
+
+        def ancestors(g: str) -> set[str]:
+            seen: set[str] = set()
+            while g in groups and groups[g].part_of is not None and groups[g].part_of not in seen:
+                g = str(groups[g].part_of)
+                seen.add(g)
+            return seen
+
+        for key, st in services.items():
+            for g in st.target_groups:
+                both = ancestors(g) & set(st.target_groups)
+                if both:
+                    self.add(
+                        f"service_types.{key}.target_groups",
+                        f"lists '{g}' and '{sorted(both)[0]}', which contains it: those people would be "
+                        "counted twice.",
+                        f"list only '{sorted(both)[0]}', or split it into groups that do not overlap.",
+                    )
+        # Types without any need rate count the whole group (an upper bound, noted by the analysis and
+        # declared by Taxonomy.shared_groups); explicit need rates of one group must be shares of
+        # different people.
+        shares: dict[str, list[tuple[str, float]]] = {}
+        for key, st in services.items():
+            for g in st.target_groups:
+                share = None if st.need_rate is None else st.need_rate.get(g)
+                if share is not None:
+                    shares.setdefault(g, []).append((key, share))
+        for g, items in shares.items():
+            total = sum(v for _, v in items)
+            if len(items) > 1 and total > 1.0 + 1e-9:
+                names = ", ".join(f"{k} ({v:g})" for k, v in items)
+                self.add(
+                    f"target_groups.{g}",
+                    f"is served by {names}: their need rates add up to {total:g} > 1, so some people "
+                    "would be counted in more than one of them (twice in the composite and the budget).",
+                    "give each of these service types a `need_rate:` for this group, as shares of different "
+                    "people (e.g. long-term care at home vs in a facility) adding up to at most 1.",
+                )
 
     def services(
         self, value: Any, groups: dict[str, TargetGroup], sources: set[str]
@@ -1197,6 +1641,20 @@ class _Checker:
                         required=item.get(number_key) is not None,
                         what=f"{number_key}",
                     )
+            values.update(self.need_rate(item, path, served, sources))
+            base = self.text(
+                item.get("places_per_1000_of"),
+                f"{path}.places_per_1000_of",
+                required=False,
+                what="a target group",
+            )
+            if base is not None and base not in groups:
+                self.add(
+                    f"{path}.places_per_1000_of",
+                    f"unknown target group '{base}'.",
+                    "name the target group (a key of `target_groups:`) that the planning standard is per.",
+                )
+            values["places_per_1000_of"] = base
             sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
             touchy = [g for g in served if g in groups and groups[g].sensitive]
             if touchy and not sensitive:

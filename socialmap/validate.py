@@ -128,6 +128,8 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _GROUPS_SPACE = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
 _GROUPS_COMMA = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 _GROUPS_DOT = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
+#: One separator followed by exactly three digits, the first group not a lone 0: a grouped thousand.
+_GROUPED_THOUSAND = re.compile(r"[+-]?[1-9]\d{0,2}([.,])\d{3}")
 
 
 #: Row numbers or positions: a list or an integer array.
@@ -245,16 +247,22 @@ class Report:
         """
         Return the report as text in ``lang``: the verdict, then a table of the problems with their fixes.
 
-        Errors come first, then warnings, each by row. ``str(report)`` is ``report.format("en")``.
+        Errors come first, then warnings, each by row; at most ``settings.max_problems_shown`` are
+        written out, then how many more there are. ``str(report)`` is ``report.format("en")``.
 
         Parameters
         ----------
         lang
             ``en``, ``sq`` or ``sr``; ``None`` → the default language.
         """
+        from socialmap import settings
+        from socialmap.errors import more_problems
+
         lines = [self.summary(lang)]
         if not self.problems:
             return lines[0]
+        limit = max(int(settings.max_problems_shown), 1)
+        ordered = sorted(self.problems, key=_problem_order)
         rows = [
             (
                 severity_label(p.severity, lang),
@@ -263,7 +271,7 @@ class Report:
                 render(p.message, lang),
                 render(p.fix, lang),
             )
-            for p in sorted(self.problems, key=_problem_order)
+            for p in ordered[:limit]
         ]
         head = [render(N_("severity"), lang), render(N_("row"), lang), render(N_("column"), lang)]
         w_sev = max(len(head[0]), *(len(r[0]) for r in rows))
@@ -275,6 +283,8 @@ class Report:
         for sev, row, col, message, fix in rows:
             lines.append(f"  {sev:<{w_sev}}  {row:>{w_row}}  {col:<{w_col}}  {message}")
             lines.append(indent + render(Message(N_("fix: {fix}"), fix=fix), lang))
+        if len(ordered) > limit:
+            lines.append("  " + more_problems(len(ordered) - limit, lang))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -495,6 +505,125 @@ def _groups(sep: str) -> re.Pattern[str]:
     return _GROUPS_COMMA if sep == "," else _GROUPS_DOT
 
 
+def _grouped_counts(
+    raw: list[Any], parsed: list[tuple[float, str | None]], col: str, c: _Collector, *, decimal: str | None
+) -> list[tuple[float, str | None]]:
+    """
+    Read count values that look like grouped thousands (``27.775``, ``1,500``) as such, or refuse them.
+
+    Returns the parsed values with those decisions made.
+
+    Counts of persons and places are whole numbers, so one separator followed by exactly three digits
+    (a first group of 1 to 3 digits, not ``0``) groups thousands, unless the column shows the separator
+    used as a decimal mark elsewhere (``12.5``, ``0.750``, ``1,234.5``): then such a value is ambiguous
+    (an error with a fix). Read as thousands against the file's decimal mark (``27.775`` in a
+    ``,``-separated file, whose decimal mark is ``.``), or where the mark is unknown (XLSX text, vector
+    files), the values are listed in one warning; where the file's convention already says so (``1.500``
+    in a ``;``-separated file) nothing is said. Numbers stored as numbers (Excel, GeoJSON) with exactly
+    three decimals (27.775: what 27.775 persons become when a file written with ``.`` grouping is opened
+    by a program that takes ``.`` for the decimal point) are treated the same way, with numbers of other
+    decimals (2.5) as the evidence of decimals.
+    """
+    out = list(parsed)
+    grouped: dict[str, list[int]] = {".": [], ",": [], "number": []}
+    decimals: dict[str, bool] = {".": False, ",": False, "number": False}
+    for i, value in enumerate(raw):
+        if isinstance(value, bool | np.bool_) or _is_missing(value):
+            continue
+        if isinstance(value, int | float | np.integer | np.floating):
+            number = float(value)
+            if not math.isfinite(number) or number == round(number):
+                continue
+            thousandths = number * 1000
+            if 1 <= abs(number) < 1000 and abs(thousandths - round(thousandths)) < 1e-6 * abs(thousandths):
+                if round(thousandths) % 10:
+                    grouped["number"].append(i)
+                    continue
+            decimals["number"] = True
+            continue
+        text = str(value).strip()
+        found = _GROUPED_THOUSAND.fullmatch(text)
+        if found:
+            grouped[found.group(1)].append(i)
+            continue
+        for sep in (",", "."):
+            other = "." if sep == "," else ","
+            if (
+                text.count(sep) == 1
+                and out[i][1] is None
+                and (other not in text or text.rfind(sep) > text.rfind(other))
+            ):
+                decimals[sep] = True
+    read: list[int] = []
+    refused: list[int] = []
+    for kind, positions in grouped.items():
+        if not positions:
+            continue
+        if decimals[kind]:
+            refused.extend(positions)
+            continue
+        for i in positions:
+            if kind == "number":
+                out[i] = (float(round(float(raw[i]) * 1000)), None)
+            else:
+                out[i] = (float(str(raw[i]).strip().replace(kind, "")), None)
+        if kind == "number" or decimal is None or decimal == kind:
+            read.extend(positions)
+    if read:
+        read.sort()
+        first = read[0]
+        c.summary(
+            read,
+            col,
+            N_(
+                "{n} value(s) in '{col}' look like thousands written with a separator, e.g. '{value}': "
+                "counts are whole numbers, so they were read as thousands ('{value}' as {number}) ({rows})."
+            ),
+            Message(
+                N_(
+                    "Check these numbers; write '{col}' without thousands separators (e.g. {plain}) to avoid "
+                    "this warning."
+                ),
+                col=col,
+                plain=f"{out[first][0]:.0f}",
+            ),
+            n=len(read),
+            col=col,
+            value=str(raw[first]).strip(),
+            number=Number(int(out[first][0]), ","),
+        )
+    c.per_row(
+        sorted(refused),
+        col,
+        lambda i: Message(
+            N_(
+                "'{value}' in '{col}' is ambiguous: it reads as a count in thousands ({number}), but other "
+                "values in '{col}' have decimals, so it may be a decimal number."
+            ),
+            value=str(raw[i]).strip(),
+            col=col,
+            number=Number(_thousands(raw[i]), ","),
+        ),
+        Message(
+            N_(
+                "Write '{col}' as whole numbers without thousands separators (e.g. 27775), with the same "
+                "decimal mark in every row."
+            ),
+            col=col,
+        ),
+    )
+    for i in refused:
+        out[i] = (math.nan, "refused")
+    return out
+
+
+def _thousands(value: Any) -> int:
+    """Return the count a value that looks like grouped thousands stands for (``"27.775"`` → 27775)."""
+    if isinstance(value, str):
+        return int(value.strip().replace(".", "").replace(",", ""))
+    return round(float(value) * 1000)
+
+
 def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
     """Strip whitespace and control characters from every text cell, with a warning per column."""
     geometry = _geometry_name(frame)
@@ -554,14 +683,19 @@ def _numbers(
     decimal: str | None = None,
     nonnegative: bool = True,
     missing_values: Callable[[list[int]], dict[str, Any]] | None = None,
+    counts: bool = False,
 ) -> pd.DataFrame:
     """Parse a number column in place; report text, negative and missing values.
 
     ``missing_message`` is a template with ``{n}``, ``{col}`` and ``{rows}``, marked with ``N_``, and
-    the placeholders of ``missing_values(positions)``.
+    the placeholders of ``missing_values(positions)``. With ``counts`` (persons, places: whole numbers),
+    values that look like grouped thousands are read as such or refused as ambiguous (see
+    :func:`_grouped_counts`).
     """
     raw = frame[col].tolist()
     parsed = [_parse(v, decimal=decimal, grouping=True) for v in raw]
+    if counts:
+        parsed = _grouped_counts(raw, parsed, col, c, decimal=decimal)
     values = np.array([p[0] for p in parsed], dtype=float)
     not_number = [i for i, (_, why) in enumerate(parsed) if why == "text"]
     c.per_row(
@@ -1289,8 +1423,26 @@ _SWAPPED_POINT = {
 
 
 def _start(frame: pd.DataFrame, file: str, rows: _Ints | None) -> tuple[pd.DataFrame, _Collector]:
-    frame = frame.reset_index(drop=True)
+    frame = _geometry_as_geometry(frame.reset_index(drop=True))
     return frame, _Collector(file, np.arange(1, len(frame) + 1) if rows is None else rows)
+
+
+def _geometry_as_geometry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Name the active geometry column ``geometry`` before any column is matched to the contract.
+
+    A GeoParquet or GeoPackage file may call its geometry column anything, even ``area_id``; left under
+    that name it would be taken for the ids. Another column already called ``geometry`` (WKT text, say)
+    is kept beside it as ``geometry_2``.
+    """
+    name = _geometry_name(frame)
+    if name is None or name == "geometry":
+        return frame
+    assert isinstance(frame, gpd.GeoDataFrame)
+    if "geometry" in frame.columns:
+        taken = {str(col) for col in frame.columns}
+        spare = next(f"geometry_{i}" for i in range(2, len(taken) + 3) if f"geometry_{i}" not in taken)
+        frame = frame.rename(columns={"geometry": spare})
+    return frame.rename_geometry("geometry")
 
 
 def _empty(frame: pd.DataFrame, c: _Collector) -> bool:
@@ -1479,6 +1631,7 @@ def _validate_services(
             missing_message=N_("'capacity' is empty in {n} row(s): taken as unknown (not as 1) ({rows})."),
             decimal=decimal,
             missing_fix=N_("Fill in the number of persons each service can serve at once, where known."),
+            counts=True,
         )
     if "service_type" not in missing:
         frame = _service_types(frame, keys, c, _service_type_labels(taxonomy))
@@ -1939,6 +2092,7 @@ def _validate_population(
             missing_values=lambda positions: {"areas": _row_areas(frame, positions, areas)},
             decimal=decimal,
             missing_fix=N_("Fill in the population where a figure (or an openly marked estimate) exists."),
+            counts=True,
         )
     return _finish(frame, "population", c)
 
@@ -2379,7 +2533,12 @@ def validate_file(
     if kind is not None and kind not in KINDS:
         raise ValueError(f"`kind` should be one of {KINDS}, got {kind!r}.")
     try:
-        source = sm_io._read_source(path, layer=layer, sheet=sheet, encoding=encoding)
+        source = sm_io._read_source(
+            path, layer=layer, sheet=sheet, encoding=encoding, limits=sm_io._Limits.for_kind(kind)
+        )
+        if kind is None and source.frame is not None:
+            guessed = guess_kind(_map_columns(source.frame, columns, (), _Collector(label, source.rows)))
+            sm_io._check_count(label, len(source.frame), sm_io._Limits.for_kind(guessed))
     except DataSourceError as exc:
         return Report(label, kind, [_source_problem(label, exc)])
     if source.frame is None:

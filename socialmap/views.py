@@ -74,6 +74,9 @@ UPLOAD_KINDS = ("areas", "services", "population")
 #: Metrics of one service type that can colour the map (columns of ``Result.table``).
 METRICS = (
     "gap_score",
+    "spar",
+    "places_per_1000",
+    "supply_reach",
     "need",
     "supply",
     "supply_per_10k",
@@ -103,6 +106,79 @@ LABELS: dict[str, str] = {
     "catchment_km": N_("Catchment (km)"),
     "catchment_min": N_("Catchment (min)"),
     "capacity_unknown": N_("Services of unknown capacity"),
+    "spar": N_("Relative access (1 = national)"),
+    "places_per_1000": N_("Places per 1,000 of the target group"),
+    "supply_reach": N_("Places within reach"),
+    "target_group": N_("Target group"),
+    "weight_share": N_("Share of the composite (%)"),
+    "gap": N_("Gap score (%)"),
+    "status": N_("Status"),
+}
+
+#: What each measure means, for the help texts (English; translated with :func:`socialmap.i18n.t`).
+METRIC_HELP: dict[str, str] = {
+    "gap_score": N_(
+        "Share of the need that cannot reach a place (0: everyone can, 100: no one). As sure as the need "
+        "rate: unknown where no need rate is sourced."
+    ),
+    "spar": N_(
+        "Places within reach per person in need here, divided by the national figure (spatial access "
+        "ratio, Wan et al. 2012): 1 = the national level, 0.5 = half. It does not depend on the need "
+        "rate, so it tells municipalities apart even when the need is uncertain."
+    ),
+    "places_per_1000": N_(
+        "Places within reach of the residents per 1,000 people of the target group, to compare with the "
+        "national figure and with a planning standard where one is sourced."
+    ),
+    "supply_reach": N_(
+        "Places the residents can reach, as 2SFCA shares each service among everyone within its "
+        "catchment (places inside the municipality: Supply)."
+    ),
+    "covered_share": N_("Share of the need with at least one service within the catchment."),
+    "composite_gap": N_(
+        "Weighted mean of the target groups' gaps: each group of people weighs the same (or as set), "
+        "however many service types serve it; groups whose need is unknown are listed, not left out."
+    ),
+}
+
+#: What each metric means, and its formula in words (the About tab; English, translated with ``t``).
+#: Measures not listed here are explained by :data:`METRIC_HELP`.
+METRIC_FORMULAS: dict[str, str] = {
+    "gap_score": N_(
+        "Gap score (%) = 100 × unmet need ÷ need: the share of the people who need the service who "
+        "cannot reach a place of it within the catchment. 0: everyone can reach a place; 100: no one can."
+    ),
+    "composite_gap": N_(
+        "Composite gap score (%): the weighted mean of the target groups' gaps, a group's gap being "
+        "100 × the unmet need of its people ÷ their need, over the service types in scope that serve "
+        "it; each group of people weighs the same however many service types serve it (weights: "
+        "{weights}). A group whose need is unknown is not scored but listed; rank 1 is the "
+        "municipality with the largest composite gap."
+    ),
+    "need": N_(
+        "Need (persons) = residents × the rate of the service's target groups (the share of residents "
+        "who belong to them), summed over its target groups. The rates and their sources are listed below."
+    ),
+    "supply": N_(
+        "Supply (places): the places (capacity) of the services of known capacity in the municipality. "
+        "A service of unknown capacity is counted as a service but adds no place; where no service has "
+        "a known capacity the places are unknown, not 0."
+    ),
+    "supply_per_10k": N_("Places per 10,000 in need = 10,000 × places ÷ need, in the municipality."),
+    "covered_share": N_(
+        "Need within the catchment (%): the share of the need that lives within the catchment (a "
+        "straight-line distance) of at least one service, whatever its places."
+    ),
+    "access": N_(
+        "Places per person in need (2SFCA): each service's places are shared among all the people in "
+        "need within its catchment (its places ÷ their number); each person's access is the sum of "
+        "the shares of the services within reach. E2SFCA counts nearer people and services more."
+    ),
+    "unmet_need": N_(
+        "Unmet need (persons): people in need who cannot reach a place: need minus the people the "
+        "places within reach can serve, never below 0."
+    ),
+    "services": N_("Services: how many services of the type are in the municipality."),
 }
 
 #: Number format of each metric in map legends and tooltips.
@@ -117,6 +193,9 @@ _FORMATS = {
     "supply_per_10k": "{:,.1f}",
     "access": "{:,.4f}",
     "population": "{:,.0f}",
+    "spar": "{:,.2f}",
+    "places_per_1000": "{:,.1f}",
+    "supply_reach": "{:,.0f}",
 }
 #: Decimals of each metric in tooltips drawn with :func:`socialmap.i18n.format_number`.
 _DECIMALS = {"gap_score": 1, "composite_gap": 1, "need": 0, "supply": 0, "population": 0}
@@ -469,7 +548,9 @@ def read_inputs(
     -------
     inputs
         An :class:`Inputs`; a file with errors is reported and left out (``None``), and blocks the
-        analysis unless its kind is in ``demo_instead`` (:attr:`Inputs.blocked`).
+        analysis unless its kind is in ``demo_instead`` (:attr:`Inputs.blocked`). Uploaded areas are
+        named without "Municipality of" and, when they are the demo's areas (matched by name), take
+        its names in every language (:func:`socialmap.names.localised_names`).
     """
     maps = {k: dict(v) for k, v in (columns or {}).items() if v}
     tax = taxonomy if taxonomy is not None else demo.taxonomy
@@ -479,8 +560,15 @@ def read_inputs(
         outcome = read_upload(areas, "areas", columns=maps.get("areas"))
         outcomes.append(outcome)
         area_frame = outcome.frame
-        if area_frame is not None and attribution and attribution.strip():
-            area_frame.attrs["attribution"] = attribution.strip()
+        if area_frame is not None:  # names in each language: the demo's, when the areas are its own
+            from socialmap.names import kosovo_aliases, localised_names
+
+            aliases = kosovo_aliases() if demo.name == "kosovo" else None
+            kept_attrs = dict(area_frame.attrs)
+            area_frame = localised_names(area_frame, demo.areas, aliases=aliases)
+            area_frame.attrs.update({k: v for k, v in kept_attrs.items() if k not in area_frame.attrs})
+            if attribution and attribution.strip():
+                area_frame.attrs["attribution"] = attribution.strip()
     check_against = area_frame if area_frame is not None else (None if areas is not None else demo.areas)
     frames: dict[str, Any] = {"areas": area_frame, "services": None, "population": None}
     for kind, upload in (("services", services), ("population", population)):
@@ -947,8 +1035,6 @@ def area_options(result: Result, lang: str | None = None) -> dict[str, str]:
 
 
 def _weights(result: Result, taxonomy: Taxonomy) -> dict[str, float]:
-    if result.config.weights is not None:
-        return dict(result.config.weights)
     return taxonomy.composite_weights()
 
 
@@ -971,8 +1057,13 @@ def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxono
         One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``
         (see :func:`socialmap.gaps.composite_gap`).
     """
-    from socialmap.gaps import composite_gap
+    from socialmap.gaps import composite_by_group, composite_gap
 
+    if result.makeup is not None:
+        # The composite weighs target groups (people), as the analysis' own composite does.
+        part = result.makeup[result.makeup["service_type"].isin(list(service_types))]
+        if not part.empty:
+            return composite_by_group(part)
     weights = _weights(result, taxonomy)
     table = result.table[result.table["service_type"].isin(list(service_types))]
     scoped = {k: float(weights.get(k, 1.0)) for k in service_types}
@@ -980,6 +1071,35 @@ def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxono
         ids = result.areas["area_id"]
         return pd.DataFrame({"area_id": ids, "composite_gap": np.nan, "types_scored": 0, "rank": np.nan})
     return composite_gap(pd.DataFrame(table.drop(columns="geometry")), weights=scoped)
+
+
+def scored_types(result: Result, service_types: Sequence[str], area_id: str | None = None) -> list[str]:
+    """Return the service types among ``service_types`` with a gap score (in ``area_id``, or anywhere)."""
+    table = result.table[result.table["service_type"].isin(list(service_types))]
+    if area_id is not None:
+        table = table[table["area_id"].astype(str) == str(area_id)]
+    scored = set(table.loc[table["gap_score"].notna(), "service_type"].astype(str))
+    return [k for k in service_types if k in scored]
+
+
+def score_label(
+    result: Result,
+    service_types: Sequence[str],
+    taxonomy: Taxonomy,
+    lang: str | None = None,
+    *,
+    area_id: str | None = None,
+) -> str:
+    """
+    Name the score of several service types: "Composite gap score (%)", unless only one is scored.
+
+    A composite of one scored type is that type's gap score, and says so ("Gap score (%): Day
+    care for persons with disabilities").
+    """
+    scored = scored_types(result, service_types, area_id)
+    if len(scored) == 1:
+        return f"{label('gap_score', lang)}: {taxonomy.label(scored[0], lang)}"
+    return label("composite_gap", lang)
 
 
 def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
@@ -1115,13 +1235,14 @@ def privacy_note(selection: Selection, taxonomy: Taxonomy) -> str | None:
 
 def _display_columns(selection: Selection, frame: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, str]:
     lang = selection.lang
+    # The score the ranking is by comes right after the name (on a phone, the first columns show).
     if selection.service_type == ALL_TYPES:
-        cols = {c: label(c, lang) for c in ("rank", "name", "population", "composite_gap", "types_scored")}
+        cols = {c: label(c, lang) for c in ("rank", "name", "composite_gap", "population", "types_scored")}
         for c in frame.columns:
             if c.startswith("gap_score_"):
                 cols[c] = t("Gap (%): {type}", lang, type=taxonomy.label(c[len("gap_score_") :], lang))
         return cols
-    keys = ("rank", "name", "population", *METRICS)
+    keys = ("rank", "name", "gap_score", "population", *(m for m in METRICS if m != "gap_score"))
     return {c: label(c, lang) for c in keys}
 
 
@@ -1212,18 +1333,73 @@ def profile_summary(
     -------
     figures
         ``name`` (in ``lang``), ``population``, ``composite_gap`` and ``rank`` (of the service
-        types serving ``target_group``, or all), ``areas`` (how many are ranked).
+        types serving ``target_group``, or all), ``score_label`` (what that score is: the composite
+        gap, or the gap score of the one type scored, see :func:`score_label`), ``areas`` (how
+        many are ranked).
     """
     row = _area_row(result, area_id)
-    comp = composite_for(result, types_in_scope(taxonomy, target_group), taxonomy)
+    types = types_in_scope(taxonomy, target_group)
+    comp = composite_for(result, types, taxonomy)
     mine = comp[comp["area_id"].astype(str) == str(area_id)].iloc[0]
     return {
         "name": area_names(row.to_frame().T, lang).iloc[0],
         "population": float(row["population"]),
         "composite_gap": float(mine["composite_gap"]),
+        "score_label": score_label(result, types, taxonomy, lang, area_id=str(area_id)),
         "rank": None if pd.isna(mine["rank"]) else int(mine["rank"]),
-        "areas": len(result.areas),
+        "areas": int(comp["rank"].notna().sum()),
     }
+
+
+def composite_makeup_table(
+    result: Result, area_id: str, taxonomy: Taxonomy, lang: str | None = None
+) -> pd.DataFrame:
+    """
+    Return the make-up of an area's composite gap: each target group's gap, share and status.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    area_id
+        The area.
+    taxonomy
+        For the groups' labels.
+    lang
+        Language of the labels and the status.
+
+    Returns
+    -------
+    table
+        One row per target group, labelled columns: *Target group*, *Share of the composite (%)*
+        (NaN for groups not scored), *Gap score (%)* (Σ unmet / Σ need over the types serving it),
+        *Service types* (their labels) and *Status* (scored / partly unknown / need unknown / no need).
+    """
+    lang = i18n.check_language(lang)
+    gaps = result.group_gaps(str(area_id))
+    status = {
+        "scored": t("scored", lang),
+        "partly unknown": t("partly unknown", lang),
+        "unknown": t("need unknown", lang),
+        "no need": t("no need here", lang),
+    }
+    makeup = result.makeup if result.makeup is not None else pd.DataFrame()
+    rows = []
+    for _, g in gaps.iterrows():
+        types = makeup.loc[
+            (makeup["area_id"].astype(str) == str(area_id)) & (makeup["target_group"] == g["target_group"]),
+            "service_type",
+        ]
+        rows.append(
+            {
+                t(LABELS["target_group"], lang): taxonomy.label(str(g["target_group"]), lang),
+                t(LABELS["weight_share"], lang): 100 * float(g["weight_share"]),
+                t(LABELS["gap"], lang): float(g["gap"]),
+                t(LABELS["service_type"], lang): ", ".join(taxonomy.label(str(x), lang) for x in types),
+                t(LABELS["status"], lang): status.get(str(g["status"]), str(g["status"])),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def profile_table(
@@ -1253,27 +1429,32 @@ def profile_table(
     Returns
     -------
     table
-        One row per service type: *Service type*, *Method*, *Catchment (km)*, the metrics of
-        :data:`METRICS` (shares in percent) and *Rank* among areas by gap score.
+        One row per service type: *Service type*, the metrics of :data:`METRICS` (shares in
+        percent), *Rank* among areas by gap score, *Method* and *Catchment (km)*. The places are
+        written as the brief writes them (:func:`socialmap.report.places_text`): "unknown" where
+        no service there has a known capacity, never 0.
     """
+    from socialmap.report import places_text
+
     _area_row(result, area_id)
     table = _scoped_table(result, taxonomy, target_group)
     mine = table[table["area_id"] == str(area_id)]
     out = pd.DataFrame(
         {
             "service_type": [taxonomy.label(st, lang) for st in mine["service_type"]],
+            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
+            "rank": mine["rank"].to_numpy(dtype=float),
             "method": [t(METHOD_LABELS.get(str(m), str(m)), lang) for m in mine["method"]],
             **(
                 {"catchment_min": mine["catchment_min"].to_numpy(dtype=float)}
                 if "catchment_min" in mine.columns
                 else {"catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000}
             ),
-            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
-            "rank": mine["rank"].to_numpy(dtype=float),
         }
     )
     for col in _SHARES:
         out[col] = pd.to_numeric(out[col]) * 100
+    out["supply"] = [places_text(row, lang or "en") for _, row in mine.iterrows()]
     return out.rename(columns={k: label(k, lang) for k in out.columns})
 
 
@@ -1355,6 +1536,9 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
     ]
     return {
         "data": {"values": values},
+        # the labels and legend inside the width given (a phone's 390 px too); long names are cut
+        # with an ellipsis, the tooltip gives them in full
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {
@@ -1362,7 +1546,7 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
                 "type": "nominal",
                 "sort": [str(i) for i in data.index],
                 "title": None,
-                "axis": {"labelLimit": 320},
+                "axis": {"labelLimit": 200},
             },
             "yOffset": {"field": series_name, "sort": [str(c) for c in data.columns]},
             "x": {"field": value_name, "type": "quantitative", "scale": {"domain": [0, 100]}},
@@ -1370,7 +1554,7 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
                 "field": series_name,
                 "type": "nominal",
                 "sort": [str(c) for c in data.columns],
-                "legend": {"orient": "bottom", "title": None},
+                "legend": {"orient": "bottom", "direction": "vertical", "title": None},
             },
         },
     }
@@ -1379,6 +1563,21 @@ def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str,
 # ------------------------------------------------------------------------------------------------
 # The map
 # ------------------------------------------------------------------------------------------------
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def markdown_text(value: object) -> str:
+    r"""
+    Escape text for ``st.markdown``, so that it shows as written (no links, emphasis or formulas).
+
+    Examples
+    --------
+    >>> markdown_text("*Pejë* [x](http://a) $5")
+    '\\*Pejë\\* \\[x\\]\\(http\\://a\\) \\$5'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
 def _text(value: object) -> str:
@@ -1390,8 +1589,11 @@ def map_title(result: Result, selection: Selection, taxonomy: Taxonomy) -> str:
     """Title of the map: metric, service type (or target group), method and catchment."""
     lang = selection.lang
     if selection.service_type == ALL_TYPES:
+        types = types_in_scope(taxonomy, selection.target_group)
+        what = score_label(result, types, taxonomy, lang)
+        if what != label("composite_gap", lang):  # one type scored: its name is in the label
+            return what
         scope = choice_label(selection.target_group, taxonomy, lang) if selection.target_group else None
-        what = label("composite_gap", lang)
         return f"{what}: {scope}" if scope else what
     rows = result.for_service_type(selection.service_type)
     method = t(METHOD_LABELS.get(str(rows["method"].iloc[0]), str(rows["method"].iloc[0])), lang)
@@ -1464,6 +1666,8 @@ def selection_map(
         shown[col] = [format_number(v, lang, decimals=_DECIMALS.get(key, 0)) for v in shown[key]]
         tooltip.append(col)
         labels[col] = label(key, lang)
+    sites = public_service_sites(result.services, taxonomy)
+    single = None if selection.service_type == ALL_TYPES else selection.service_type
     fmap = choropleth_map(
         shown,
         column,
@@ -1478,6 +1682,7 @@ def selection_map(
         value_format=_FORMATS.get(column, "{:,.1f}"),
         lang=lang,
         taxonomy=taxonomy,
+        service_legend=_service_legend(sites, taxonomy, lang, shown=single),
     )
     # Leaflet.markercluster needs the map's maxZoom, which only a tile layer sets otherwise: without
     # it the plain (no tiles) map throws "Map has no maxZoom specified" and draws no services.
@@ -1488,7 +1693,9 @@ def selection_map(
         if isinstance(child, folium.FitBounds):  # keep the areas clear of the title, note and legend
             child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
             child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
-    _add_services(fmap, public_service_sites(result.services, taxonomy), taxonomy, lang)
+    _add_services(fmap, sites, taxonomy, lang, shown=single)
+    if demonstration_note(result, lang):
+        _add_demo_mark(fmap, lang)
     # choropleth_map added its layer control before the service layers; its script must come
     # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
     # icon: the list of eight layers would otherwise cover the title and part of the map.
@@ -1501,33 +1708,52 @@ def selection_map(
     return fmap
 
 
-def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str) -> None:
+def service_colours(services: gpd.GeoDataFrame) -> dict[str, str]:
+    """Colour of each service type's markers (by sorted key, as in :mod:`socialmap.maps`)."""
+    from socialmap.maps import SERVICE_COLOURS
+
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    order = sorted(kinds.astype(str).unique())
+    return {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
+
+
+def _add_services(
+    fmap: folium.Map,
+    services: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    lang: str,
+    *,
+    shown: str | None = None,
+) -> list[tuple[str, str]]:
     """
     Services as markers clustered per type, one layer per type, coloured as in :mod:`socialmap.maps`.
 
     One folium element per type (``FastMarkerCluster``: the markers are made in the browser from
-    a data array), so drawing 150 or 15,000 services costs about the same in Python.
+    a data array), so drawing 150 or 15,000 services costs about the same in Python. With
+    ``shown`` (a service type) only that type's layer is on; the others are listed in the layer
+    control, off. Returns the ``(colour, label)`` of the layers that are on, for the legend.
     """
     import folium
     from folium.plugins import FastMarkerCluster
 
-    from socialmap.maps import COORD_DECIMALS, SERVICE_COLOURS
+    from socialmap.i18n import provider_label
+    from socialmap.maps import COORD_DECIMALS
 
     if services is None or services.empty:
-        return
+        return []
+    colours = service_colours(services)
     pts = services.to_crs("EPSG:4326") if not services.crs.equals("EPSG:4326") else services
     pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
     geoms = pts.geometry.where(pts.geometry.geom_type == "Point", pts.geometry.representative_point())
     types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
     order = sorted(types.unique())
-    colours = {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
     labels = {st: _text(taxonomy.label(st, lang) if st in taxonomy.service_types else st) for st in order}
     names = [_text(n) for n in area_names(pts, lang).tolist()]  # name_<lang> where the services have it
     lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
     extra = [""] * len(pts)
     if "capacity" in pts.columns:
-        unknown, word = t("unknown", lang), _text(t("Capacity", lang))
+        unknown, word = _text(t("unknown", lang)), _text(t("Capacity", lang))
         caps = pd.to_numeric(pts["capacity"], errors="coerce").tolist()
         extra = [
             f"{e}<br>{word}: {unknown if pd.isna(c) else _text(format_number(c, lang, decimals=0))}"
@@ -1536,10 +1762,15 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxono
     if "provider" in pts.columns:
         word = _text(t("Provider", lang))
         extra = [
-            e if pd.isna(v) else f"{e}<br>{word}: {_text(v)}"
+            e if pd.isna(v) else f"{e}<br>{word}: {_text(provider_label(v, lang))}"
             for e, v in zip(extra, pts["provider"].tolist(), strict=True)
         ]
+    if "illustrative" in pts.columns:
+        invented = _text(t("invented for the demonstration", lang))
+        flags = pts["illustrative"].astype(str).str.strip().str.lower().isin(("true", "1", "yes")).tolist()
+        extra = [f"{e}<br><i>{invented}</i>" if f else e for e, f in zip(extra, flags, strict=True)]
     type_list = types.tolist()
+    legend = []
     for st in order:
         name = labels[st]
         data = [
@@ -1548,14 +1779,63 @@ def _add_services(fmap: folium.Map, services: gpd.GeoDataFrame, taxonomy: Taxono
             if row_type == st
         ]
         colour = colours[st]
-        group = folium.FeatureGroup(name=f"{name} ({len(data)})", show=True)
+        on = shown is None or st == shown
+        layer_name = f"{name} ({format_number(len(data), lang, decimals=0)})"
+        group = folium.FeatureGroup(name=layer_name, show=on)
         FastMarkerCluster(
             data,
             callback=_marker_js(colour),
             icon_create_function=_cluster_js(colour),
             control=False,
         ).add_to(group)
+        if not on:
+            group.add_child(_layer_off_element())
         group.add_to(fmap)
+        if on:
+            legend.append((colour, layer_name))
+    return legend
+
+
+def _service_legend(
+    services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str, *, shown: str | None = None
+) -> list[tuple[str, str]]:
+    """``(colour, "label (count)")`` of the service layers :func:`_add_services` puts on the map."""
+    if services is None or services.empty:
+        return []
+    colours = service_colours(services)
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    counts = kinds.astype(str).value_counts()
+    rows = []
+    for st in sorted(counts.index):
+        if shown is not None and st != shown:
+            continue
+        name = taxonomy.label(st, lang) if st in taxonomy.service_types else st
+        rows.append((colours[st], f"{name} ({format_number(int(counts[st]), lang, decimals=0)})"))
+    return rows
+
+
+def _layer_off_element() -> Any:
+    """
+    Return an element that takes its layer off the map once drawn (it stays in the layer control).
+
+    folium leaves a ``show=False`` layer off the map, but streamlit-folium adds every layer it is
+    given; this puts such a layer back off, so both show the same.
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class LayerOff(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            setTimeout(function () { {{ this._parent.get_name() }}.remove(); }, 0);
+            {% endmacro %}
+            """
+        )
+
+    element = LayerOff()
+    element._name = "LayerOff"
+    return element
 
 
 @dataclass
@@ -1584,6 +1864,11 @@ class MapParts:
     control: Any = None
 
 
+#: Classes of the markup on a map that changes with the selection or the language: moved into a
+#: layer by :func:`map_parts`, so that a kept frame shows them anew.
+_CHANGING_MARKUP = ("socialmap-legend", "socialmap-title", "socialmap-demo")
+
+
 def map_parts(fmap: folium.Map) -> MapParts:
     """
     Split a map drawn by :func:`selection_map` into a fixed base and changing layers.
@@ -1601,9 +1886,10 @@ def map_parts(fmap: folium.Map) -> MapParts:
 
     Notes
     -----
-    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page
-    (elements with the classes ``socialmap-legend`` and ``socialmap-title``) are moved into a
-    layer that places them on the map when added and removes them when removed.
+    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page, and the
+    demonstration mark (elements with the classes ``socialmap-legend``, ``socialmap-title`` and
+    ``socialmap-demo``), are moved into a layer that places them on the map when added and
+    removes them when removed: they change with the language and the data, the base does not.
     """
     import folium
 
@@ -1611,13 +1897,15 @@ def map_parts(fmap: folium.Map) -> MapParts:
     overlay = folium.FeatureGroup(name="legend", control=False)
     for key, element in list(root.html._children.items()):
         markup = getattr(element, "markup", None)
-        if isinstance(markup, str) and ("socialmap-legend" in markup or "socialmap-title" in markup):
+        if isinstance(markup, str) and any(c in markup for c in _CHANGING_MARKUP):
             del root.html._children[key]
             overlay.add_child(_overlay_class()(markup))
     layers: list[Any] = []
     control = None
     for key, child in list(fmap._children.items()):
-        if isinstance(child, folium.LayerControl):
+        if getattr(child, "_name", "") == "NarrowLegend":  # the overlay closes the legend itself
+            pass
+        elif isinstance(child, folium.LayerControl):
             control = child
         elif isinstance(child, folium.FeatureGroup):
             layers.append(child)
@@ -1648,7 +1936,11 @@ def _overlay_class() -> type:
                 div.innerHTML = {{ this.markup|tojson }};
                 L.DomEvent.disableClickPropagation(div);
                 {{ this._parent.get_name() }}.on("add", function (e) {
-                    e.target._map.getContainer().appendChild(div);
+                    var container = e.target._map.getContainer();
+                    container.appendChild(div);
+                    if (container.clientWidth < {{ this.narrow }}) {  // a phone: legend closed
+                        div.querySelectorAll("details").forEach(function (d) { d.open = false; });
+                    }
                 });
                 {{ this._parent.get_name() }}.on("remove", function () { div.remove(); });
             })();
@@ -1657,9 +1949,12 @@ def _overlay_class() -> type:
         )
 
         def __init__(self, markup: str) -> None:
+            from socialmap.maps import NARROW_MAP_PX
+
             super().__init__()
             self._name = "MapOverlay"
             self.markup = markup
+            self.narrow = NARROW_MAP_PX
 
     return MapOverlay
 
@@ -1887,16 +2182,22 @@ def static_url(base_url_path: str | None, *parts: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
+def csv_bytes(table: pd.DataFrame, lang: str | None = None) -> bytes:
     """
-    Return a table as CSV bytes: UTF-8 with a BOM (Excel shows ë, ç, č, š), formulas neutralised.
+    Return a display table as CSV bytes in the language's convention (:data:`CSV_CONVENTIONS`).
 
-    Written by :func:`socialmap.export.write_csv`; a geometry column is dropped.
+    UTF-8 with a BOM (Excel shows ë, ç, č, š); ``;`` and decimal commas for Albanian and Serbian,
+    ``,`` and decimal points for English; numbers rounded as the table shows them
+    (:func:`column_decimals`), never with float noise; formulas neutralised. Written by
+    :func:`socialmap.export.write_csv`; a geometry column is dropped.
     """
     from socialmap.export import write_csv
 
+    sep, decimal = CSV_CONVENTIONS[i18n.check_language(lang)]
     with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
-        path = write_csv(table, Path(tmp) / "table.csv")
+        path = write_csv(
+            table, Path(tmp) / "table.csv", sep=sep, decimal=decimal, decimals=column_decimals(table, lang)
+        )
         return path.read_bytes()
 
 
@@ -1961,6 +2262,199 @@ def download_name(selection: Selection, suffix: str) -> str:
         scope = f"all_{selection.target_group}"
     stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_{scope}_{selection.metric}")
     return f"{stem}.{suffix.lstrip('.')}"
+
+
+def print_map(result: Result, selection: Selection, taxonomy: Taxonomy, suffix: str) -> bytes:
+    """
+    Return the print map of the selection (``png``, ``pdf`` or ``svg``): the CLI's ``map`` file.
+
+    The same figure as ``socialmap map --service-type TYPE --column METRIC --scheme S --k K
+    --lang L`` (:func:`socialmap.static.gap_map`); for all service types, the composite gap (of the
+    service types serving the chosen target group, if one is chosen, titled as on screen).
+    """
+    from socialmap.static import FIGURE_FORMATS, gap_map, save_figure
+
+    if f".{suffix.lstrip('.')}" not in FIGURE_FORMATS:
+        raise SocialMapError(f"A print map is one of {', '.join(FIGURE_FORMATS)}; got {suffix!r}.")
+    options: dict[str, Any] = {"scheme": selection.scheme, "k": selection.k, "lang": selection.lang}
+    if selection.service_type == ALL_TYPES:
+        shown = result
+        if selection.target_group is not None:
+            comp = composite_for(result, types_in_scope(taxonomy, selection.target_group), taxonomy)
+            areas = result.areas.drop(columns=["composite_gap", "types_scored", "rank"], errors="ignore")
+            areas = areas.merge(
+                comp[["area_id", "composite_gap", "types_scored", "rank"]], on="area_id", how="left"
+            )
+            shown = dataclasses.replace(result, areas=areas)
+            options["title"] = map_title(result, selection, taxonomy)
+        fig = gap_map(shown, column="composite_gap", taxonomy=taxonomy, **options)
+    else:
+        fig = gap_map(
+            result, service_type=selection.service_type, column=selection.metric, taxonomy=taxonomy, **options
+        )
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return save_figure(fig, Path(tmp) / f"map.{suffix.lstrip('.')}").read_bytes()
+
+
+def brief_pdf(
+    result: Result, taxonomy: Taxonomy, lang: str | None = None, *, area_id: str | None = None
+) -> bytes:
+    """Return the one-page brief of a municipality (or the national one): the CLI's ``brief`` file."""
+    from socialmap.report import brief
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = brief(result, area=area_id, path=Path(tmp) / "brief.pdf", lang=lang, taxonomy=taxonomy)
+        return path.read_bytes()
+
+
+def brief_name(result: Result, area_id: str | None = None, lang: str | None = None) -> str:
+    """File name of a brief: ``socialmap_brief_02_gjakove.pdf``, ``socialmap_brief_national.pdf``."""
+    if area_id is None:
+        return "socialmap_brief_national.pdf"
+    from socialmap.names import normalise_name
+
+    name = area_names(_area_row(result, area_id).to_frame().T, lang).iloc[0]
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_brief_{area_id}_{normalise_name(name)}").strip("_")
+    return f"{stem}.pdf"
+
+
+def demonstration_note(result: Result, lang: str | None = None) -> str | None:
+    """Say that the figures rest on invented services, when they do (see :mod:`socialmap.static`)."""
+    from socialmap.static import demonstration_note as note
+
+    return note(result, lang)
+
+
+def metric_help(key: str, result: Result, taxonomy: Taxonomy, lang: str | None = None) -> str:
+    """Say what a metric means, with its formula in words, in ``lang`` (:data:`METRIC_FORMULAS`)."""
+    if key not in METRIC_FORMULAS:
+        return t(METRIC_HELP[key], lang)
+    if key != "composite_gap":
+        return t(METRIC_FORMULAS[key], lang)
+    weights = taxonomy.group_weights()  # the composite weighs target groups (gaps.composite_by_group)
+    if len(set(weights.values())) <= 1:
+        weight_text = t("all equal, so a plain mean", lang)
+    else:
+        weight_text = ", ".join(
+            f"{choice_label(k, taxonomy, lang)}: {format_number(w, lang, decimals=2)}"
+            for k, w in weights.items()
+        )
+    return t(METRIC_FORMULAS[key], lang, weights=weight_text)
+
+
+def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[tuple[str, str]]:
+    """
+    Return the app's help, as (heading, text) pairs in ``lang``.
+
+    What the app shows, what each metric means and how it is computed, the methods, that distances
+    are straight lines, where the people in need are placed, where the rates come from, what the
+    demo is, and that small counts are hidden.
+    """
+    keys: tuple[str, ...] = ("gap_score", "composite_gap", "need", "supply", "supply_per_10k")
+    keys += ("covered_share", "access")
+    keys += ("unmet_need", "services", "spar", "places_per_1000", "supply_reach")
+    metrics = [(label(key, lang), metric_help(key, result, taxonomy, lang)) for key in keys]
+    return [
+        (
+            t("What this app shows", lang),
+            t(
+                "For each municipality and each type of social service: how many people need the "
+                "service, how many places there are, and how many of the people in need can reach a "
+                "place. The map, the ranking and the profile show the same figures; the Plan tab shows "
+                "what new, closed or moved services would change.",
+                lang,
+            ),
+        ),
+        *metrics,
+        (
+            t("Methods", lang),
+            t(
+                "Distance coverage counts the need within the catchment of any service, whatever its "
+                "places. 2SFCA (two-step floating catchment area) also weighs each service's places "
+                "against everyone who can reach it, so a full service counts less. E2SFCA does the same "
+                "with weights that fall with distance (nearer counts more). A service type whose "
+                "capacities are all unknown is scored by distance coverage.",
+                lang,
+            ),
+        ),
+        (
+            t("Distances are straight lines", lang),
+            t(
+                "Every distance is a straight line (as the crow flies) between where the people in need "
+                "are placed and the services, not a journey along roads: where roads are few or "
+                "winding, real journeys are longer and the gaps are larger than shown.",
+                lang,
+            ),
+        )
+        if str(result.provenance.get("cost", "euclidean")) == "euclidean"
+        else (
+            t("Catchments measured as: {cost}", lang, cost=cost_label(result, lang)),
+            t(
+                "Catchments are travel times along the roads of the uploaded OpenStreetMap file (not "
+                "straight lines), from where the people in need are placed to the services.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the people in need are placed", lang),
+            t(
+                "With one point per municipality, everyone is placed at a point inside it; with a grid, "
+                "the need is spread over square cells covering the municipality, which measures "
+                "distances more fairly in large municipalities.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the rates come from", lang),
+            t(
+                "The rate of each target group (the share of residents who belong to it) comes from "
+                "the taxonomy, with its source; an estimate says so. A group without a sourced rate has "
+                "an unknown need, and its service types are not scored. The rates and their sources "
+                "are in the table below.",
+                lang,
+            ),
+        ),
+        (
+            t('What "demo" means', lang),
+            t(
+                "Without your own files the app shows the Kosovo demonstration: schematic boundaries "
+                "(not official), the 2024 census population, one Centre for Social Work per "
+                "municipality, and services of the other types invented for the demonstration. Its "
+                'maps, tables and briefs carry a "demonstration data" mark: do not publish them as '
+                "facts. Upload your own files (sidebar, Your data) to replace any part of it.",
+                lang,
+            ),
+        ),
+        (
+            t("Small counts are hidden", lang),
+            t(
+                "For service types serving a sensitive group (victims of violence, children without "
+                "parental care), counts below {n} persons, and those that would give them away, are "
+                "hidden (–) on the map, in the tables and in every download; the sites of their "
+                "services are never shown.",
+                lang,
+                n=format_number(_threshold(), lang, decimals=0),
+            ),
+        ),
+    ]
+
+
+def _threshold() -> float:
+    from socialmap import settings
+
+    return float(settings.suppression_threshold)
+
+
+def _add_demo_mark(fmap: folium.Map, lang: str) -> None:
+    """Put a red "demonstration data" mark on a map (under the zoom buttons), for invented services."""
+    from socialmap.maps import _add_markup
+
+    _add_markup(
+        fmap,
+        '<div class="socialmap-demo" style="position:absolute;top:84px;left:10px;z-index:9999;'
+        "background:#fff;border:1.5px solid #b30000;color:#b30000;font:bold 11px sans-serif;"
+        f'padding:2px 6px;">{_text(t("DEMONSTRATION DATA", lang))}</div>',
+    )
 
 
 @dataclass(frozen=True)
@@ -2059,26 +2553,93 @@ def _spreading_label(key: object, lang: str | None) -> str:
     return t(SPREADING_LABELS[text], lang) if text in SPREADING_LABELS else text
 
 
-def column_formats(table: pd.DataFrame) -> dict[str, str]:
-    """
-    Choose a printf-style number format per numeric column of a display table (``st.dataframe``).
+#: Decimals of each column of a display table (and of the app's CSV downloads), by key: persons,
+#: places and ranks whole, scores and percentages one decimal, places per person four.
+DISPLAY_DECIMALS: dict[str, int] = {
+    "rank": 0,
+    "population": 0,
+    "composite_gap": 1,
+    "types_scored": 0,
+    "gap_score": 1,
+    "need": 0,
+    "supply": 0,
+    "supply_per_10k": 1,
+    "covered_share": 1,
+    "access": 4,
+    "unmet_need": 0,
+    "services": 0,
+    "catchment_km": 1,
+    "catchment_min": 0,
+    "capacity_unknown": 0,
+    "spar": 2,
+    "places_per_1000": 1,
+    "supply_reach": 0,
+    "weight_share": 1,
+}
 
-    Whole-number columns are shown ``localized`` (digits grouped); columns of small fractions
-    (all below 1) get four decimals; other numbers one decimal.
+#: How the app's CSV downloads write numbers in each language: (delimiter, decimal mark). Excel
+#: set to Albanian or Serbian reads ``;`` and a decimal comma.
+CSV_CONVENTIONS: dict[str, tuple[str, str]] = {"en": (",", "."), "sq": (";", ","), "sr": (";", ",")}
+
+
+def column_decimals(table: pd.DataFrame, lang: str | None = None) -> dict[str, int]:
     """
-    formats = {}
+    Choose the decimals of each number column of a display table, by what it holds.
+
+    A column labelled (in ``lang``) as one of :data:`DISPLAY_DECIMALS` (or a costing column, as
+    in a CSV: :data:`socialmap.export.CSV_DECIMALS`), or starting with such a label (the plan
+    tables' ``"Gap score (%) [scenario]"``), takes its decimals; the gap columns of
+    the composite view one decimal; other columns: 0 if every value is whole, 4 if all are below
+    1, else 1.
+    """
+    from socialmap.export import CSV_DECIMALS
+
+    pairs = [(label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()]
+    pairs += [(t(text, lang), CSV_DECIMALS[k]) for k, text in _COSTING_COLUMNS.items() if k in CSV_DECIMALS]
+    pairs += [(t("Longitude", lang), 5), (t("Latitude", lang), 5), (t("Places", lang), 0)]
+    labels = sorted(pairs, key=lambda p: -len(p[0]))
+    gap_prefix = t("Gap (%): {type}", lang, type="")
+    out: dict[str, int] = {}
     for col in table.columns:
         values = table[col]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        finite = pd.to_numeric(values, errors="coerce").dropna()
-        if finite.empty or (finite == finite.round()).all():
-            formats[str(col)] = "localized"  # whole numbers, grouped as the browser's locale does
-        elif (finite.abs() < 1).all():
-            formats[str(col)] = "%.4f"
-        else:
-            formats[str(col)] = "%.1f"
-    return formats
+        name = str(col)
+        known = next((d for text, d in labels if name == text or name.startswith(text + " ")), None)
+        if known is None and name.startswith(gap_prefix):
+            known = DISPLAY_DECIMALS["gap_score"]
+        if known is None:
+            finite = pd.to_numeric(values, errors="coerce").dropna()
+            if finite.empty or (finite == finite.round()).all():
+                known = 0
+            elif (finite.abs() < 1).all():
+                known = 4
+            else:
+                known = 1
+        out[name] = known
+    return out
+
+
+def display_table(table: pd.DataFrame, lang: str | None = None) -> Any:
+    """
+    Return a display table with its numbers written for the language (a pandas ``Styler``).
+
+    ``12.345,6`` in Albanian and Serbian, ``12,345.6`` in English, with the decimals of
+    :func:`column_decimals`; a missing value shows as "–". The cells keep their numbers (rounded
+    as shown), so a table sorted by a column in the app sorts by value, not by text.
+    """
+    decimals = column_decimals(table, lang)
+    # The cells hold the numbers rounded as shown: what a screen reader or a copy reads (the
+    # number, not its text) has no float noise either.
+    rounded = table.copy()
+    for col, places in decimals.items():
+        rounded[col] = pd.to_numeric(rounded[col], errors="coerce").round(places)
+    formats = {col: functools.partial(_display_number, lang=lang, decimals=d) for col, d in decimals.items()}
+    return rounded.style.format(formats, na_rep="–")
+
+
+def _display_number(value: Any, *, lang: str | None, decimals: int) -> str:
+    return format_number(float(value), lang, decimals=decimals)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2289,8 +2850,8 @@ def run_plan(
     """
     Add the proposed services to the inputs and analyse again with the same options.
 
-    Nothing is raised: a problem (e.g. a point outside every municipality is fine, an unknown type
-    is not) becomes a row of :attr:`PlanRun.problems`.
+    Nothing is raised: a problem (e.g. a point outside every municipality, or an unknown type) becomes
+    a row of :attr:`PlanRun.problems`.
     """
     from socialmap.scenario import Inputs as ScenarioInputs
     from socialmap.scenario import run_scenario
@@ -2473,6 +3034,8 @@ def plan_difference_map(
         lang=lang,
     )
     fmap.font_size = FONT_SIZE
+    if demonstration_note(before, lang):
+        _add_demo_mark(fmap, lang)
     if assets is not None:
         use_local_assets(fmap, assets, base_url=asset_url)
     return fmap
@@ -2517,18 +3080,19 @@ def plan_comparison(
     return table.rename(columns=rename).reset_index(drop=True)
 
 
-def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str) -> bytes:
+def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str, lang: str | None = None) -> bytes:
     """
     Return the planning tables as a file: ``csv`` (the first table) or ``xlsx`` (one sheet each).
 
-    Formulas are neutralised (:mod:`socialmap.export`).
+    Formulas are neutralised (:mod:`socialmap.export`); the CSV is in ``lang``'s convention
+    (:func:`csv_bytes`).
     """
     from socialmap.export import write_xlsx
 
     if not tables:
         raise SocialMapError("There is no table to download.")
     if suffix == "csv":
-        return csv_bytes(next(iter(tables.values())))
+        return csv_bytes(next(iter(tables.values())), lang)
     if suffix != "xlsx":
         raise SocialMapError(f"Download the comparison as csv or xlsx; got {suffix!r}.")
     with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
@@ -2763,11 +3327,19 @@ def suggest_sites(
     )
     tax = taxonomy if taxonomy is not None else result.taxonomy
     kind = choice_label(service_type, tax, lang) if tax is not None else service_type
-    what = (
-        N_("Persons in need brought within reach")
-        if capacity is None
-        else N_("Persons in need who get a place")
-    )
+    relative = result.demand.loc[result.demand["service_type"] == service_type, "need"].isna().all()
+    if relative:
+        what = (
+            N_("People of the target group brought within reach")
+            if capacity is None
+            else N_("People of the target group who get a place")
+        )
+    else:
+        what = (
+            N_("Persons in need brought within reach")
+            if capacity is None
+            else N_("Persons in need who get a place")
+        )
     notes = [
         t(
             "{what}: {added} more, {covered} of {total} in all.",
@@ -2778,6 +3350,15 @@ def suggest_sites(
             total=format_number(placement.total_need, lang, decimals=0),
         )
     ]
+    if relative:
+        notes.append(
+            t(
+                "The need for {type} is unknown (no sourced need rate): the sites reach the most people of "
+                "its target group.",
+                lang,
+                type=kind,
+            )
+        )
     if placement.gap_to_optimum <= 1e-9:
         notes.append(t("No other choice of {k} sites on this grid does better.", lang, k=int(k)))
     else:

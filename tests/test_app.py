@@ -70,7 +70,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     at = start()
     assert at.title[0].value == "Social services: needs, coverage and gaps"
     assert at.caption[0].value.startswith("38 municipalities, 142 services.")
-    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "Plan", "About the data"]
+    assert [t.label for t in at.tabs] == ["Map", "Ranking", "Municipality profile", "Plan", "About"]
     args = map_args(at)
     assert args["feature_group"].count('"type": "Feature"') == 38
     assert "socialmap-legend" in args["feature_group"] and "socialmap-title" in args["feature_group"]
@@ -81,8 +81,15 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
         "Table (CSV)",
         "Map layers (GeoPackage)",
         "Map (HTML, works offline)",
+        "Print map (PNG)",
+        "Print map (PDF)",
+        "National brief (PDF, one page)",
     ]
-    assert not at.warning
+    # the one warning: the demo's services are invented (104 of 142: all but the 38 CSWs)
+    assert [w.value for w in at.warning] == [
+        "Demonstration data: 104 of the 142 services are invented for the demo, so these figures "
+        "describe no real services. Do not publish them as facts."
+    ]
     assert not at.tabs[1].dataframe  # lazy: only the open tab runs
     assert len(ranking(at)) == 38
     assert not at.get("component_instance")
@@ -169,7 +176,7 @@ def test_classification_classes_and_basemap():
         assert_clean(at)
     at.slider(key="k").set_value(3).run()
     assert_clean(at)
-    assert drawn(at).count("socialmap-legend") == 1
+    assert drawn(at).count("details open") == 1  # one legend
     at.radio(key="basemap").set_value("osm").run()
     assert_clean(at)
     assert "tile.openstreetmap.org" in map_args(at)["script"]

@@ -71,8 +71,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port of 127.0.0.1 until the tests are done."""
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
@@ -116,14 +115,26 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def launch_chromium() -> Iterator[Any]:
+    """Run headless Chromium (Debian's, with the project's flags) until the tests are done."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# One server and one browser per test module (other modules import these two, or define their own
+# with serve_app and launch_chromium).
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_app(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launch_chromium()
 
 
 def map_state(page: Any) -> dict[str, Any] | None:
@@ -263,7 +274,9 @@ def test_plan_click_on_the_map_adds_a_service_and_maps_the_change(app_url: str, 
     )
 
     # A click in the middle of the map's frame: the longitude and latitude fields take its point.
-    frame = page.locator(FRAME).first
+    # (The Map tab's frame may still be in the page, hidden: the planning map is the visible one.)
+    frame = page.locator(f"{FRAME} >> visible=true").first
+    frame.wait_for(state="visible")
     box = frame.bounding_box()
     assert box is not None
     page.wait_for_timeout(500)  # the map's fit-to-bounds animation

@@ -178,10 +178,12 @@ def test_taxonomy_is_found_from_the_provenance(areas, population):
     assert c.table["places_needed"].isna().all() and c.table["budget_eur_per_year"].isna().all()
     assert any("csw: no planning standard" in n for n in c.notes)
     kosovo = load_taxonomy("kosovo")
-    assert all(
-        s.places_per_1000 is None and s.unit_cost_eur_per_place_year is None
-        for s in kosovo.service_types.values()
-    )
+    assert all(s.unit_cost_eur_per_place_year is None for s in kosovo.service_types.values())
+    # Only the two international benchmarks (OECD 2021 LTC beds, Council of Europe 2008 shelters).
+    assert {k for k, s in kosovo.service_types.items() if s.places_per_1000 is not None} == {
+        "residential_elderly",
+        "shelter_dv",
+    }
 
 
 def test_errors(result, taxonomy):

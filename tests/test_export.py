@@ -115,6 +115,46 @@ def test_csv_has_bom_semicolon_option_and_inert_payloads(result, tmp_path):
     assert "[c]" in set(shelter["need"])
 
 
+def test_csv_numbers_are_rounded_for_what_they_mean_with_the_chosen_decimal_mark(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "need": [1460.7289124999998, 0.4],
+            "gap_score": [295.3012724999999 / 3, -0.04],
+            "covered_share": [0.75705544, 1.0],
+            "access": [0.0012345678, None],
+            "other": [295.3012724999999, 2 / 3],
+            "name": ["-2+3", "Pejë"],
+            "n": [-3.5, 12.0],
+        }
+    )
+    comma = write_csv(frame, tmp_path / "c.csv", sep=";", decimals={"n": 1})
+    lines = comma.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "need;gap_score;covered_share;access;other;name;n"
+    # whole persons, scores to 0.1, shares to 0.001, places per person to 0.00001, 12 digits else;
+    # a negative number stays a number, text that looks like a formula gets its quote.
+    assert lines[1] == "1461;98,4;0,757;0,00123;295,3012725;'-2+3;-3,5"
+    assert lines[2] == "0;0;1;;0,666666666667;Pejë;12"
+    dot = write_csv(frame, tmp_path / "d.csv")
+    dot_line = dot.read_text(encoding="utf-8-sig").splitlines()[1]
+    assert dot_line == "1461,98.4,0.757,0.00123,295.3012725,'-2+3,-3.5"
+    with pytest.raises(SocialMapError):
+        write_csv(frame, tmp_path / "x.csv", sep=",", decimal=",")
+
+
+def test_csv_in_albanian_with_a_semicolon_has_decimal_commas_and_no_float_noise(result, tmp_path):
+    path = export_table(result, tmp_path / "sq.csv", table="by_service_type", sep=";", lang="sq")
+    text = path.read_text(encoding="utf-8-sig")
+    table = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert not re.search(r"\d\.\d", text)  # no decimal point anywhere
+    assert not re.search(r"\d{6}", text.replace("area_id", ""))  # no long runs of digits (noise)
+    day = table[table["service_type"] == "day"].set_index("area_id")
+    expected = result.table[result.table["service_type"] == "day"].set_index("area_id")
+    for area in day.index:
+        gap = f"{expected.loc[area, 'gap_score']:.1f}".replace(".", ",").removesuffix(",0")
+        assert day.loc[area, "gap_score"] == gap
+        assert day.loc[area, "need"] == f"{expected.loc[area, 'need']:.0f}"
+
+
 def test_services_csv_is_inert_and_leaves_out_sensitive_services(result, tmp_path):
     path = export_table(result, tmp_path / "services.csv", table="services")
     table = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
@@ -277,36 +317,44 @@ def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path, monkeypa
 #
 # Hand-worked figures for the `result` fixture, with the taxonomy's day-care figures (10 places per
 # 1,000 residents, "std_src"; 2,000 EUR per place-year, "cost_src") and the user's shelter figures
-# (500 places per 1,000 victims, 10,000 EUR per place-year):
+# (500 places per 1,000 victims, 10,000 EUR per place-year). Supply is by reach (#18): the 2SFCA shares
+# each service among everyone within 15 km of it (centres of the 10 km squares):
+#   s1 (5, 5) km reaches 01, 02, 04, 05 (0, 10, 10, 14.1 km): R1 = 100 / 6,800;
+#   s2 (25, 15) km reaches 02, 03, 05, 06 (14.1, 10, 10, 0 km): R2 = 50 / 8,300;
+#   s3 (15, 5) km, the shelter, reaches every square (≤ 14.1 km): R3 = 10 / 93 victims.
 #
 #   area                        01      02      03      04      05      06    national
 #   day need (population)     1000    3000     500    2000     800    4000      11,300
 #   day places at standard      10      30       5      20       8      40         113
-#   day supply (s1, s2)        100       0       0       0       0      50         150
-#   day places needed            0      30       5      20       8       0          63  (not 113 − 150)
-#   day budget (× 2,000)         0  60,000  10,000  40,000  16,000       0     126,000
+#   day places inside (s1, s2) 100       0       0       0       0      50         150
+#   day places by reach       14.7    62.2     3.0    29.4    16.6    24.1         150
+#   day places needed            0       0    1.99       0       0   15.90       17.89
+#     (03: 5 − 500 × 50 / 8,300; 06: 40 − 4,000 × 50 / 8,300)
+#   day budget (× 2,000)         0       0   3,976       0       0  31,807
 #   shelter need (victims)       2      40       9       0      12      30          93
 #   shelter places at standard   1      20     4.5       0       6      15        46.5
-#   shelter supply (s3)          0      10       0       0       0       0          10
-#   shelter places needed        1      10     4.5       0       6      15        36.5
-#   shelter budget (× 10,000) 10,000 100,000 45,000      0  60,000 150,000     365,000
+#   shelter places by reach  0.215   4.301   0.968       0   1.290   3.226          10  (need × 10 / 93)
+#   shelter places needed    0.785  15.699   3.532       0   4.710  11.774        36.5
+#   shelter budget (× 10,000)
 #
 # Suppression (threshold 5): shelter need 2 in 01 is "<5"; 9 in 03 is "[c]" (privacy's secondary
-# rule), so their shelter costing rows are hidden, the budget of areas 01 and 03 (which adds them) is
-# hidden ("[c]"), and so are the shelter's national places needed and budget ("[c]").
+# rule), so their shelter costing rows are hidden (places by reach too: need × R gives the need back),
+# the budget of areas 01 and 03 (which adds them) is hidden ("[c]"), and so are the shelter's national
+# places needed and budget ("[c]").
 
 SHELTER_USER = {"standards": {"shelter": 500}, "unit_costs": {"shelter": 10_000}}
-DAY_NEEDED = {"01": 0, "02": 30, "03": 5, "04": 20, "05": 8, "06": 0}
-DAY_BUDGET = {"01": 0, "02": 60_000, "03": 10_000, "04": 40_000, "05": 16_000, "06": 0}
-SHELTER_NEEDED = {"02": 10, "04": 0, "05": 6, "06": 15}
-SHELTER_BUDGET = {"02": 100_000, "04": 0, "05": 60_000, "06": 150_000}
-HIDDEN_COSTING = ("target_group", "places_target", "places_needed", "budget_eur_per_year")
+DAY_NEEDED = {"01": 0, "02": 0, "03": 5 - 25_000 / 8_300, "04": 0, "05": 0, "06": 40 - 200_000 / 8_300}
+DAY_BUDGET = {a: 2_000 * v for a, v in DAY_NEEDED.items()}
+SHELTER_NEEDED = {"02": 20 - 400 / 93, "04": 0, "05": 6 - 120 / 93, "06": 15 - 300 / 93}
+SHELTER_BUDGET = {a: 10_000 * v for a, v in SHELTER_NEEDED.items()}
+HIDDEN_COSTING = ("target_group", "places_target", "supply", "places_needed", "budget_eur_per_year")
+LINKED_COSTING = ("supply", "places_needed", "budget_eur_per_year")
 
 
-def user_costing(result):
+def user_costing(result, **options):
     from socialmap.costing import places_and_budget
 
-    return places_and_budget(result, **SHELTER_USER)
+    return places_and_budget(result, **SHELTER_USER, **options)
 
 
 def sheet_rows(book, title):
@@ -319,13 +367,18 @@ def read_csv_text(path, sep=","):
     return pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
+def comma_numbers(column):
+    """Numbers of a CSV column written with a decimal comma (sep=";")."""
+    return column.str.replace(",", ".", regex=False).astype(float)
+
+
 def test_xlsx_costing_sheets_hand_worked_with_sources(result, tmp_path):
     path = export_table(result, tmp_path / "c.xlsx", costing=user_costing(result))
     book = openpyxl.load_workbook(path)
     rows = sheet_rows(book, "costing")
     day = {r["area_id"]: r for r in rows if r["service_type"] == "day"}
-    assert {a: r["places_needed"] for a, r in day.items()} == DAY_NEEDED
-    assert {a: r["budget_eur_per_year"] for a, r in day.items()} == DAY_BUDGET
+    assert {a: r["places_needed"] for a, r in day.items()} == pytest.approx(DAY_NEEDED)
+    assert {a: r["budget_eur_per_year"] for a, r in day.items()} == pytest.approx(DAY_BUDGET)
     assert {a: r["places_target"] for a, r in day.items()} == {
         "01": 10,
         "02": 30,
@@ -340,8 +393,13 @@ def test_xlsx_costing_sheets_hand_worked_with_sources(result, tmp_path):
     assert {r["standard_citation"] for r in day.values()} == {"A planning standard, made up for the test"}
     assert day["01"]["service_label"] == "Day care" and day["01"]["name"] == "'" + PAYLOADS[0]  # inert
     shelter = {r["area_id"]: r for r in rows if r["service_type"] == "shelter"}
-    assert {a: shelter[a]["places_needed"] for a in SHELTER_NEEDED} == SHELTER_NEEDED
-    assert {a: shelter[a]["budget_eur_per_year"] for a in SHELTER_BUDGET} == SHELTER_BUDGET
+    # The costing itself has the hand-worked figures; the export hides them in the linked rows (their
+    # supply by reach depends on the hidden areas' need), and shows the figures of their own count.
+    raw = user_costing(result).table.set_index(["service_type", "area_id"]).loc["shelter"]
+    assert raw.loc[list(SHELTER_NEEDED), "places_needed"].to_dict() == pytest.approx(SHELTER_NEEDED)
+    assert raw.loc[list(SHELTER_BUDGET), "budget_eur_per_year"].to_dict() == pytest.approx(SHELTER_BUDGET)
+    for a in SHELTER_NEEDED:
+        assert [shelter[a][c] for c in LINKED_COSTING] == ["[c]"] * 3
     assert shelter["05"]["places_target"] == pytest.approx(6.0)  # 12 victims × 500 / 1,000
     assert {r["standard_source"] for r in shelter.values()} == {"user-supplied"}
     assert {r["cost_source"] for r in shelter.values()} == {"user-supplied"}
@@ -351,19 +409,17 @@ def test_xlsx_costing_sheets_hand_worked_with_sources(result, tmp_path):
 
     national = {r["service_type"]: r for r in sheet_rows(book, "costing national")}
     assert national["day"]["places_target"] == 113 and national["day"]["supply"] == 150
-    assert national["day"]["places_needed"] == 63 and national["day"]["budget_eur_per_year"] == 126_000
+    # The national shortfall is the sum of the areas' (each floored at 0), not 113 − 150.
+    assert national["day"]["places_needed"] == pytest.approx(sum(DAY_NEEDED.values()))
+    assert national["day"]["budget_eur_per_year"] == pytest.approx(sum(DAY_BUDGET.values()))
     assert (
         national["day"]["cost_source"] == "cost_src" and national["shelter"]["cost_source"] == "user-supplied"
     )
     assert national["shelter"]["target_group"] == 93 and national["shelter"]["places_target"] == 46.5
 
     by_area = {r["area_id"]: r["budget_eur_per_year"] for r in sheet_rows(book, "costing by area")}
-    assert {a: by_area[a] for a in ("02", "04", "05", "06")} == {
-        "02": 160_000,
-        "04": 40_000,
-        "05": 76_000,
-        "06": 150_000,
-    }
+    # Budget per area = day + shelter budgets: every area adds a hidden or linked shelter row: hidden.
+    assert set(by_area.values()) == {"[c]"}
 
     sources = {(r["service_type"], r["figure"]): r for r in sheet_rows(book, "costing sources")}
     standard = "planning standard (places per 1,000 of the target group)"
@@ -391,25 +447,28 @@ def test_csv_costing_tables_hand_worked(result, tmp_path):
     )
     assert len(table) == 12 and "geometry" not in table.columns
     day = table[table["service_type"] == "day"].set_index("area_id")
-    assert day["places_needed"].astype(float).to_dict() == DAY_NEEDED
-    assert day["budget_eur_per_year"].astype(float).to_dict() == DAY_BUDGET
+    # sep=";" writes decimal commas; places needed to 0.1, euros whole (export.CSV_DECIMALS)
+    assert comma_numbers(day["places_needed"]).to_dict() == pytest.approx(DAY_NEEDED, abs=0.05)
+    assert comma_numbers(day["budget_eur_per_year"]).to_dict() == pytest.approx(DAY_BUDGET, abs=0.5)
     assert set(day["cost_source"]) == {"cost_src"} and set(day["standard_source"]) == {"std_src"}
     shelter = table[table["service_type"] == "shelter"].set_index("area_id")
     assert set(shelter["cost_source"]) == {"user-supplied"}
-    assert shelter.loc[list(SHELTER_BUDGET), "budget_eur_per_year"].astype(float).to_dict() == SHELTER_BUDGET
+    assert set(shelter.loc[list(SHELTER_BUDGET), "budget_eur_per_year"]) == {"[c]"}  # linked rows
     assert "'" + PAYLOADS[1] in set(table["name"])  # formula text stays inert
 
     national = read_csv_text(
         export_table(result, tmp_path / "n.csv", table="costing_national", costing=costing)
     ).set_index("service_type")
-    assert float(national.loc["day", "places_needed"]) == 63
-    assert float(national.loc["day", "budget_eur_per_year"]) == 126_000
+    assert float(national.loc["day", "places_needed"]) == pytest.approx(sum(DAY_NEEDED.values()), abs=0.05)
+    assert float(national.loc["day", "budget_eur_per_year"]) == pytest.approx(
+        sum(DAY_BUDGET.values()), abs=0.5
+    )
     assert national.loc["shelter", "cost_source"] == "user-supplied"
 
     by_area = read_csv_text(
         export_table(result, tmp_path / "a.csv", table="costing_by_area", costing=costing)
     ).set_index("area_id")
-    assert float(by_area.loc["02", "budget_eur_per_year"]) == 160_000
+    assert by_area.loc["02", "budget_eur_per_year"] == "[c]"  # adds a linked shelter row
 
     features = json.loads(
         export_table(result, tmp_path / "c.geojson", table="costing", costing=costing).read_text(
@@ -419,7 +478,7 @@ def test_csv_costing_tables_hand_worked(result, tmp_path):
     day_04 = next(
         f for f in features if f["properties"]["area_id"] == "04" and f["properties"]["service_type"] == "day"
     )
-    assert day_04["properties"]["budget_eur_per_year"] == 40_000
+    assert day_04["properties"]["budget_eur_per_year"] == pytest.approx(DAY_BUDGET["04"])
     assert day_04["geometry"]["type"] == "Polygon"  # the municipality's outline, in WGS 84
     x, y = day_04["geometry"]["coordinates"][0][0]
     assert -180 <= x <= 180 and -90 <= y <= 90
@@ -434,13 +493,23 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     )
     marks = by_type.set_index(["service_type", "area_id"])["suppression"]
     cost = cost.set_index(["service_type", "area_id"])
-    assert marks[marks != ""].to_dict() == {("shelter", "01"): "<5", ("shelter", "03"): "[c]"}
+    # 01 (<5) and 03 ([c]) are hidden; the shelter in 02 reaches every square within 15 km, so the
+    # 2SFCA figures of the other four depend on 01's and 03's need: linked ([c]), their need published.
+    linked = {("shelter", a): "[c]" for a in ("02", "04", "05", "06")}
+    assert marks[marks != ""].to_dict() == {("shelter", "01"): "<5", ("shelter", "03"): "[c]", **linked}
+    rows = by_type.set_index(["service_type", "area_id"])
+    for key in linked:
+        assert rows.loc[key, "need"] not in ("<5", "[c]") and rows.loc[key, "gap_score"] == "[c]"
+    hidden_rows = marks[[k not in linked for k in marks.index]]
     assert cost["suppression"].to_dict() == marks.to_dict()
-    for key, mark in marks[marks != ""].items():
+    for key, mark in hidden_rows[hidden_rows != ""].items():
         # every count that would give back the need (2 and 9 victims) shows the result's marker
-        assert cost.loc[key, list(HIDDEN_COSTING)].tolist() == [mark] * 4
-        assert cost.loc[key, "supply"] == "0.0"  # published, as in the result's table
-    shown_counts = cost.loc[marks[marks == ""].index, list(HIDDEN_COSTING)]
+        assert cost.loc[key, list(HIDDEN_COSTING)].tolist() == [mark] * 5
+        assert cost.loc[key, "supply_inside"] == "0"  # published, as in the result's table
+    for key in linked:  # supply by reach, and what it gives, hidden; the own count's figures shown
+        assert cost.loc[key, list(LINKED_COSTING)].tolist() == ["[c]"] * 3
+        assert not cost.loc[key, ["target_group", "places_target"]].isin(["<5", "[c]"]).any()
+    shown_counts = cost.loc[hidden_rows[hidden_rows == ""].index, list(HIDDEN_COSTING)]
     assert not shown_counts.isin(["<5", "[c]"]).any().any()
 
     national = read_csv_text(
@@ -449,21 +518,22 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     # 36.5 places and 365,000 EUR minus the published areas (31 places, 310,000 EUR) would give the
     # hidden rows' 5.5 places: hidden.
     assert national.loc["shelter", ["places_needed", "budget_eur_per_year"]].tolist() == ["[c]", "[c]"]
-    assert national.loc["shelter", "target_group"] == "93.0"  # as in the national totals sheet
+    assert national.loc["shelter", "target_group"] == "93"  # as in the national totals sheet
     assert "with the published municipalities they would give back" in national.loc["shelter", "note"]
     assert national.loc["day", "suppression"] == ""
 
     by_area = read_csv_text(
         export_table(result, tmp_path / "a.csv", table="costing_by_area", protected=prot, costing=costing)
     ).set_index("area_id")
-    # 01: 0 (day) + 10,000 (hidden shelter); 03: 10,000 + 45,000 (hidden): the sums would give them back
+    # 01: 0 (day) + 10,000 (hidden shelter); 03: 10,000 + 45,000 (hidden): the sums would give them back;
+    # the other areas add a linked shelter row (its budget hidden): hidden too
     assert by_area.loc[["01", "03"], "budget_eur_per_year"].tolist() == ["[c]", "[c]"]
-    assert by_area.loc["01", "suppression"] == "[c]" and by_area.loc["04", "suppression"] == ""
+    assert set(by_area["suppression"]) == {"[c]"}
 
     book = openpyxl.load_workbook(export_table(result, tmp_path / "c.xlsx", protected=prot, costing=costing))
     rows = {(r["service_type"], r["area_id"]): r for r in sheet_rows(book, "costing")}
-    assert [rows[("shelter", "01")][c] for c in HIDDEN_COSTING] == ["<5"] * 4
-    assert [rows[("shelter", "03")][c] for c in HIDDEN_COSTING] == ["[c]"] * 4
+    assert [rows[("shelter", "01")][c] for c in HIDDEN_COSTING] == ["<5"] * 5
+    assert [rows[("shelter", "03")][c] for c in HIDDEN_COSTING] == ["[c]"] * 5
 
     layer = gpd.read_file(
         export_table(result, tmp_path / "c.gpkg", protected=prot, costing=costing), layer="costing"
@@ -472,7 +542,7 @@ def test_costing_hides_the_cells_the_result_hides(result, tmp_path):
     hidden = layer[(layer["service_type"] == "shelter") & (layer["area_id"] == "01")].iloc[0]
     assert all(pd.isna(hidden[c]) for c in HIDDEN_COSTING) and hidden["suppression"] == "<5"
     day = layer[layer["service_type"] == "day"].set_index("area_id")
-    assert day["budget_eur_per_year"].to_dict() == DAY_BUDGET
+    assert day["budget_eur_per_year"].to_dict() == pytest.approx(DAY_BUDGET)
     assert layer.crs.to_epsg() == 4326
 
 
@@ -482,7 +552,7 @@ def test_a_national_shortfall_that_would_reveal_a_hidden_count_is_hidden(tmp_pat
     # country 42: the difference, 1 place, is 01's exactly, i.e. 1 × 1,000 / 500 = 2 victims. So the
     # national places needed (and budget) must not be published.
     moved = make_result(tmp_path, shelter_at=(25000, 5000))
-    costing = user_costing(moved)
+    costing = user_costing(moved, supply="inside")  # places inside the areas, as worked by hand here
     nat = costing.national.set_index("service_type")
     assert nat.loc["shelter", "places_needed"] == 42  # the figure that must stay hidden
     national = read_csv_text(
@@ -501,11 +571,13 @@ def test_default_costing_is_the_taxonomys_and_missing_figures_are_blank(result, 
     # No costing given: day from the taxonomy (as above), shelter has no standard nor cost: blank.
     table = read_csv_text(export_table(result, tmp_path / "c.csv", table="costing"))
     day = table[table["service_type"] == "day"].set_index("area_id")
-    assert day["budget_eur_per_year"].astype(float).to_dict() == DAY_BUDGET
+    assert day["budget_eur_per_year"].astype(float).to_dict() == pytest.approx(
+        DAY_BUDGET, abs=0.5
+    )  # whole euros
     shelter = table[table["service_type"] == "shelter"].set_index("area_id")
     assert set(shelter["places_needed"]) == {""} and set(shelter["budget_eur_per_year"]) == {""}
     assert set(shelter["cost_source"]) == {""}
-    assert shelter.loc["01", "target_group"] == "<5" and shelter.loc["02", "target_group"] == "40.0"
+    assert shelter.loc["01", "target_group"] == "<5" and shelter.loc["02", "target_group"] == "40"
     assert all("no unit cost (EUR per place per year) is sourced or given" in n for n in shelter["note"])
     assert day["note"].tolist() == [""] * 6
 
@@ -518,18 +590,26 @@ def test_kosovo_demo_export_has_blank_budgets_with_the_reason_never_zero(tmp_pat
     book = openpyxl.load_workbook(export_table(res, tmp_path / "k.xlsx", taxonomy=taxonomy))
     rows = sheet_rows(book, "costing")
     assert len(rows) == 38 * 7
-    for col in ("places_per_1000", "places_needed", "unit_cost_eur_per_place_year", "budget_eur_per_year"):
+    for col in ("unit_cost_eur_per_place_year", "budget_eur_per_year"):
         assert {r[col] for r in rows} == {None}, col  # empty cells: no 0 anywhere
+    # Standards only where an international benchmark gives one (OECD 2021 beds, Council of Europe 2008).
+    with_standard = {r["service_type"] for r in rows if r["places_per_1000"] is not None}
+    assert with_standard == {"residential_elderly", "shelter_dv"}
+    assert all(r["places_needed"] is None for r in rows if r["service_type"] not in with_standard)
     assert all("no unit cost (EUR per place per year) is sourced or given" in r["note"] for r in rows)
     national = sheet_rows(book, "costing national")
     assert len(national) == 7 and {r["budget_eur_per_year"] for r in national} == {None}
     assert {r["budget_eur_per_year"] for r in sheet_rows(book, "costing by area")} == {None}
-    assert {r["value"] for r in sheet_rows(book, "costing sources")} == {None}
+    values = {
+        (r["service_type"], r["value"]) for r in sheet_rows(book, "costing sources") if r["value"] is not None
+    }
+    assert values == {("residential_elderly", 42), ("shelter_dv", 0.1)}
     notes = [r["note"] for r in sheet_rows(book, "costing notes")]
     no_cost = next(n for n in notes if n.startswith("No unit cost is sourced or given for: "))
     assert "Centre for Social Work" in no_cost and "Their budget is left empty, not 0" in no_cost
     table = read_csv_text(export_table(res, tmp_path / "k.csv", table="costing", taxonomy=taxonomy))
-    assert set(table["budget_eur_per_year"]) == {""} and set(table["places_needed"]) == {""}
+    assert set(table["budget_eur_per_year"]) == {""}
+    assert set(table.loc[~table["service_type"].isin(with_standard), "places_needed"]) == {""}
 
 
 def test_costing_table_and_suffix_errors_write_nothing(result, tmp_path):

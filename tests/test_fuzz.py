@@ -11,7 +11,7 @@ The property, for ``read_areas``, ``read_services``, ``read_population`` and ``v
   (``faulthandler``) instead of stalling CI.
 
 The runs are derandomised (the same examples on every run, so CI is reproducible) and keep no example
-database. Together they run about 2,750 examples in about half a minute on two cores. To search harder while
+database. Together they run about 3,550 examples in under a minute on two cores. To search harder while
 developing, raise ``SOCIALMAP_FUZZ_SCALE`` (a multiplier of every ``max_examples``) and set
 ``SOCIALMAP_FUZZ_SEED`` to an integer to draw other examples than CI's.
 """
@@ -35,6 +35,7 @@ from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import geopandas as gpd
 import numpy as np
@@ -187,39 +188,50 @@ def _check_report(report: Any, label: str) -> None:
         assert label in str(report)
 
 
-def check_loader(loader: str, path: Path, **options: Any) -> None:
-    """Run one loader on one file and check the property."""
+def check_loader(loader: str, path: Path, **options: Any) -> bool:
+    """Run one loader on one file and check the property; return whether the file was read."""
     label = str(path)
     faulthandler.dump_traceback_later(HANG_S, exit=True)
     try:
-        caught = _run_loader(loader, path, label, options)
+        caught, read = _run_loader(loader, path, label, options)
     finally:
         faulthandler.cancel_dump_traceback_later()
     for w in caught:
         assert issubclass(w.category, UserWarning), f"{w.category.__name__}: {w.message}"
         assert str(w.message).startswith(label), f"a warning that does not name the file: {w.message}"
+    return read
 
 
 def _run_loader(
     loader: str, path: Path, label: str, options: dict[str, Any]
-) -> list[warnings.WarningMessage]:
+) -> tuple[list[warnings.WarningMessage], bool]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if loader == "validate_file":
-            _check_report(validate_file(path, **options), label)
+            report = validate_file(path, **options)
+            _check_report(report, label)
+            read = report.ok and report.kind is not None
         else:
             kind = loader.removeprefix("read_")
             try:
                 out = getattr(io, loader)(path, **options)
             except SocialMapError as exc:
                 _check_error(exc, label)
+                read = False
             else:
                 CHECKS[kind](out)
                 _check_text(out)
-    return caught
+                read = True
+    return caught, read
 
 
 CONTRACT = ["area_id", "name", "service_id", "service_type", "capacity", "population", "lat", "lon"]
+
+
+def rarely(draw: st.DrawFn, one_in: int, label: str) -> bool:
+    """True in about one example of ``one_in``, and never in hypothesis' simplest example (where every
+    choice is the least one), so that that example is the plain case."""
+    return draw(st.integers(1, one_in), label=label) == one_in
 
 
 @st.composite
@@ -231,15 +243,15 @@ def calls(draw: st.DrawFn, loaders: tuple[str, ...] = LOADERS) -> tuple[str, dic
         options["taxonomy"] = TAXONOMY
     if loader in ("read_services", "read_population") and draw(st.booleans(), label="with areas"):
         options["areas"] = AREAS
-    if loader in ("read_services", "read_areas") and draw(st.integers(0, 4), label="crs") == 0:
+    if loader in ("read_services", "read_areas") and rarely(draw, 5, "crs"):
         options["crs"] = draw(st.sampled_from(["EPSG:4326", "EPSG:32634", "EPSG:3857"]), label="crs")
-    if draw(st.integers(0, 5), label="columns") == 0:
+    if rarely(draw, 6, "columns"):
         options["columns"] = draw(st.dictionaries(header_names, st.sampled_from(CONTRACT), max_size=3))
-    if draw(st.integers(0, 7), label="layer") == 0:
+    if rarely(draw, 8, "layer"):
         options["layer"] = draw(st.sampled_from(["areas", "services", "nope", 0, 3]), label="layer")
-    if loader != "read_areas" and draw(st.integers(0, 7), label="sheet") == 0:
+    if loader != "read_areas" and rarely(draw, 8, "sheet"):
         options["sheet"] = draw(st.sampled_from([0, 1, -1, "Sheet", "Sheet 2", "nope"]), label="sheet")
-    if loader != "read_areas" and draw(st.integers(0, 9), label="encoding") == 0:
+    if loader != "read_areas" and rarely(draw, 10, "encoding"):
         options["encoding"] = draw(st.sampled_from(["utf-8", "latin-1", "utf-16", "nope"]), label="encoding")
     return loader, options
 
@@ -1026,3 +1038,652 @@ def test_the_fuzz_strategies_reach_valid_files(folder):
     check_loader("read_services", path)
     assert len(io.read_services(path)) == 1
     assert math.isfinite(io.read_services(path)["capacity"].iloc[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# The structured strategies below (GeoParquet, XLSX parts, taxonomy YAML, plan files) each draw about half
+# their examples near a valid file, so that the happy path past the readers' guards is fuzzed as well; each
+# test asserts that some of its examples were read.
+# ------------------------------------------------------------------------------------------------
+
+#: Least share of a structured fuzz test's examples that must be read (not refused).
+MIN_READ_SHARE = 0.05
+
+
+class Tally:
+    """How many examples a fuzz test ran and how many of them were read."""
+
+    def __init__(self) -> None:
+        self.examples = 0
+        self.read = 0
+
+    def count(self, read: bool) -> None:
+        self.examples += 1
+        self.read += bool(read)
+
+    def check(self) -> None:
+        assert self.examples, "no example ran"
+        assert self.read >= MIN_READ_SHARE * self.examples, (
+            f"only {self.read} of {self.examples} examples were read: "
+            "the strategy no longer reaches valid files"
+        )
+
+
+def loaders_for(kind: str | None, data: st.DataObject, *, areas: bool = True) -> tuple[str, ...]:
+    """The loaders to draw from for a file near a valid one of ``kind``: its own and ``validate_file``,
+    now and then any (so that a file of one kind is also thrown at another's loader)."""
+    if kind is None or rarely(data.draw, 5, "any loader"):
+        return LOADERS if areas else tuple(x for x in LOADERS if x != "read_areas")
+    return (f"read_{kind}", "validate_file")
+
+
+NEAR_VALID_NAMES = ["Qendra", "Westfield", "Prishtinë", "Gračanica", "<b>x</b>", "=1+1", "a & b", " x "]
+
+
+def _near_valid_names(draw: st.DrawFn, n: int) -> list[str]:
+    return [draw(st.sampled_from(NEAR_VALID_NAMES), label="name") for _ in range(n)]
+
+
+# ------------------------------------------------------------------------------------------------
+# GeoParquet structure: column encodings, nested columns, geo metadata, row groups
+# ------------------------------------------------------------------------------------------------
+
+GEO_METADATA = [
+    None,  # plain Parquet
+    lambda geom: {"version": "1.0.0", "primary_column": geom, "columns": {geom: {"encoding": "WKB"}}},
+    lambda geom: {"version": "1.1.0", "primary_column": "nope", "columns": {geom: {"encoding": "WKB"}}},
+    lambda geom: {"version": "1.0.0", "primary_column": geom, "columns": {geom: {"encoding": "point"}}},
+    lambda geom: {"primary_column": geom, "columns": {geom: {"encoding": "WKB", "crs": {"id": "x"}}}},
+    lambda geom: {"version": "9", "primary_column": geom, "columns": {}},
+    lambda geom: "not a mapping",
+]
+WKB = [
+    Point(20.05, 42.05).wkb,
+    box(20.0, 42.0, 20.1, 42.1).wkb,
+    b"",
+    b"\x01\x01\x00\x00",  # cut short
+    b"\x01\x03\x00\x00\x00\xff\xff\xff\x7f",  # a polygon claiming 2**31 rings
+    b"\x00" * 21,
+]
+#: How a text column is stored: Parquet's dictionary pages (pyarrow's default), plain pages, an Arrow
+#: dictionary (pandas' categorical), large strings, or front-compressed (DELTA_BYTE_ARRAY, refused).
+TEXT_STORAGE = ["dictionary", "dictionary", "plain", "plain", "categorical", "large", "delta"]
+
+
+@cache
+def _crs84_projjson() -> dict[str, Any]:
+    from pyproj import CRS
+
+    return CRS("OGC:CRS84").to_json_dict()
+
+
+def _text_column(draw: st.DrawFn, values: list[Any], name: str, encodings: dict[str, str]) -> Any:
+    import pyarrow as pa
+
+    storage = draw(st.sampled_from(TEXT_STORAGE), label=f"{name} storage")
+    if storage == "categorical":
+        return pa.array(values, type=pa.string()).dictionary_encode()
+    if storage == "large":
+        return pa.array(values, type=pa.large_string())
+    if storage in ("plain", "delta"):
+        encodings[name] = "PLAIN" if storage == "plain" else "DELTA_BYTE_ARRAY"
+    return pa.array(values, type=pa.string())
+
+
+@st.composite
+def near_valid_geoparquet(draw: st.DrawFn) -> tuple[Any, dict[str, str], str | None]:
+    """Areas, services or population as GeoParquet, its text stored in one of several ways, with maybe
+    one flaw (an empty or repeated id, junk geometry, an extra nested column, a column dropped)."""
+    import pyarrow as pa
+
+    kind = draw(st.sampled_from(["areas", "services", "population"]), label="kind")
+    n = draw(st.integers(1, 5), label="rows")
+    data: dict[str, list[Any]]
+    geoms: list[bytes] | None
+    if kind == "areas":
+        data = {"area_id": [f"A{i}" for i in range(n)], "name": _near_valid_names(draw, n)}
+        geoms = [box(20 + 0.1 * i, 42.0, 20.1 + 0.1 * i, 42.1).wkb for i in range(n)]
+    elif kind == "services":
+        data = {
+            "service_id": [f"S{i}" for i in range(n)],
+            "name": _near_valid_names(draw, n),
+            "service_type": [draw(st.sampled_from(SERVICE_TYPES[:4]), label="type") for _ in range(n)],
+        }
+        whole = st.integers(0, 500).map(float)
+        capacity = st.one_of(whole, whole, whole, st.floats(allow_nan=True, allow_infinity=True))
+        data["capacity"] = [draw(capacity, label="capacity") for _ in range(n)]
+        geoms = [
+            Point(draw(st.floats(20.0, 20.2), label="lon"), draw(st.floats(42.0, 42.1), label="lat")).wkb
+            for _ in range(n)
+        ]
+    else:
+        data = {"area_id": [f"A{i}" for i in range(n)], "population": [float(i * 1000) for i in range(n)]}
+        geoms = None
+    ids = next(iter(data))
+    flaw = draw(
+        st.sampled_from(["none", "none", "none", "empty id", "repeated id", "junk", "nested", "drop"])
+    )
+    if flaw == "empty id":
+        data[ids][draw(st.integers(0, n - 1))] = None
+    elif flaw == "repeated id":
+        data[ids][-1] = data[ids][0]
+    elif flaw == "junk" and geoms is not None:
+        geoms[draw(st.integers(0, n - 1))] = draw(st.sampled_from(WKB))
+    elif flaw == "drop":
+        data.pop(draw(st.sampled_from(sorted(data))))
+    encodings: dict[str, str] = {}
+    columns: dict[str, Any] = {}
+    for name, values in data.items():
+        if values and all(isinstance(v, float) for v in values):
+            columns[name] = pa.array(values, type=pa.float64())
+        else:
+            columns[name] = _text_column(draw, values, name, encodings)
+    if flaw == "nested":
+        columns["note"] = pa.array([[draw(st.sampled_from(IDS))] * draw(st.integers(0, 3)) for _ in range(n)])
+    if geoms is None:
+        return pa.table(columns), encodings, kind
+    columns["geometry"] = pa.array(geoms, type=pa.binary())
+    geo: dict[str, Any] = {"encoding": "WKB", "geometry_types": []}
+    if draw(st.booleans(), label="explicit crs"):
+        geo["crs"] = _crs84_projjson()
+    meta = {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": geo}}
+    return pa.table(columns).replace_schema_metadata({b"geo": json.dumps(meta).encode()}), encodings, kind
+
+
+@st.composite
+def odd_geoparquet(draw: st.DrawFn) -> tuple[Any, dict[str, str], str | None]:
+    """A Parquet file built column by column: text plain or dictionary-encoded, front-compressed, nested
+    lists of text, numbers, nulls, geometry as WKB (or junk) under any name, odd geo metadata."""
+    import pyarrow as pa
+
+    n = draw(st.integers(0, 6), label="rows")
+    names = draw(st.lists(st.sampled_from(CONTRACT + ["note", "Name", "geometry", "x.y"]), max_size=5))
+    columns: dict[str, Any] = {}
+    encodings: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        kind = draw(st.sampled_from(["text", "number", "nested", "null"]), label="kind")
+        if kind == "text":
+            values = [draw(st.sampled_from(IDS + NASTY_TEXT[:8])) for _ in range(n)]
+            columns[name] = _text_column(draw, values, name, encodings)
+        elif kind == "number":
+            columns[name] = pa.array([draw(st.floats(allow_nan=True, allow_infinity=True)) for _ in range(n)])
+        elif kind == "nested":
+            columns[name] = pa.array(
+                [[draw(st.sampled_from(IDS))] * draw(st.integers(0, 3)) for _ in range(n)]
+            )
+        else:
+            columns[name] = pa.nulls(n)
+    geom = draw(st.sampled_from(["geometry", "geom", "area_id"]), label="geometry column")
+    if draw(st.booleans(), label="has geometry"):
+        columns[geom] = pa.array([draw(st.sampled_from(WKB)) for _ in range(n)], type=pa.binary())
+    table = pa.table(columns) if columns else pa.table({"empty": pa.nulls(n)})
+    meta = draw(st.sampled_from(GEO_METADATA), label="geo metadata")
+    if meta is not None:
+        value = meta(geom)
+        text = json.dumps(value) if draw(st.integers(0, 5), label="bad json") else "{not json"
+        table = table.replace_schema_metadata({b"geo": text.encode()})
+    return table, encodings, None
+
+
+@st.composite
+def geoparquet_structures(draw: st.DrawFn) -> tuple[str, bytes, str | None]:
+    """A Parquet file near a valid one or odd, maybe with bytes corrupted; with the kind it is near."""
+    import pyarrow.parquet as pq
+
+    table, encodings, kind = draw(
+        st.one_of(near_valid_geoparquet(), near_valid_geoparquet(), odd_geoparquet()), label="table"
+    )
+    buffer = _stdio.BytesIO()
+    pq.write_table(
+        table,
+        buffer,
+        row_group_size=draw(st.integers(1, 4), label="row group size"),
+        compression=draw(st.sampled_from(["none", "snappy", "zstd"]), label="compression"),
+        use_dictionary=[c for c in table.column_names if c not in encodings] if encodings else True,
+        column_encoding=encodings or None,
+    )
+    content = buffer.getvalue()
+    if rarely(draw, 6, "corrupt"):
+        content = draw(mutated(content, max_mutations=2))
+    return draw(st.sampled_from([".parquet", ".geoparquet"])), content, kind
+
+
+def test_fuzz_geoparquet_structure(folder):
+    tally = Tally()
+
+    @fuzz(150)
+    @given(file=geoparquet_structures(), data=st.data())
+    def run(file: tuple[str, bytes, str | None], data: st.DataObject) -> None:
+        suffix, content, kind = file
+        loader, options = data.draw(calls(loaders_for(kind, data)), label="call")
+        path = _fresh(folder, f"structure{suffix}")
+        path.write_bytes(content)
+        tally.count(check_loader(loader, path, **options))
+
+    run()
+    tally.check()
+
+
+# ------------------------------------------------------------------------------------------------
+# XLSX structure: hand-written parts (sheets, shared strings, relationships) that openpyxl never writes
+# ------------------------------------------------------------------------------------------------
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+CELL_REFS = ["A1", "B1", "Z9", "XFD1", "A1048576", "XFD1048576", "A0", "1A", "", "AAAA1", "a2"]
+CELL_TYPES = [None, "s", "inlineStr", "n", "b", "e", "str", "bogus"]
+CELL_VALUES = ["0", "1", "-1", "99999", "1e308", "1e999", "abc", "", "2.5", "0x10", "&amp;", "<![CDATA[x]]>"]
+#: Plausible values per column of a near-valid sheet (text is XML-escaped when written).
+SHEET_VALUES: dict[str, Any] = {
+    "service_id": st.sampled_from(["S1", "S2", "S3", "S4"]),
+    "area_id": st.sampled_from(["A1", "A2", "A3"]),
+    "name": st.sampled_from(NEAR_VALID_NAMES),
+    "service_type": st.sampled_from(SERVICE_TYPES[:4]),
+    "capacity": st.one_of(st.integers(0, 500), st.integers(0, 500), st.sampled_from(["", "1.000", "many"])),
+    "population": st.one_of(st.integers(0, 10**6), st.integers(0, 10**6), st.sampled_from(["27.775", "-1"])),
+    "lat": st.floats(42.0, 42.1).map(lambda f: round(f, 5)),
+    "lon": st.floats(20.0, 20.2).map(lambda f: round(f, 5)),
+}
+
+
+def _column_letter(j: int) -> str:
+    return chr(65 + j) if j < 26 else "A" + chr(65 + j - 26)
+
+
+@st.composite
+def sheet_cell(draw: st.DrawFn, ref: str, value: Any, prefix: str, strings: list[str]) -> str:
+    """One ``<c>`` element: a number as ``<v>``, text inline, shared or as a formula result; now and then an
+    odd reference, type or value."""
+    if rarely(draw, 40, "odd cell"):
+        ref = draw(st.sampled_from(CELL_REFS), label="cell r")
+        kind = draw(st.sampled_from(CELL_TYPES), label="cell t")
+        body = draw(st.sampled_from(CELL_VALUES), label="value")
+        attrs = (f' r="{ref}"' if ref else "") + (f' t="{kind}"' if kind else "")
+        if kind == "inlineStr":
+            return f"<{prefix}c{attrs}><{prefix}is><{prefix}t>{body}</{prefix}t></{prefix}is></{prefix}c>"
+        return f"<{prefix}c{attrs}><{prefix}v>{body}</{prefix}v></{prefix}c>"
+    if isinstance(value, int | float):
+        kind = draw(st.sampled_from(["", ' t="n"']), label="number type")
+        return f'<{prefix}c r="{ref}"{kind}><{prefix}v>{value!r}</{prefix}v></{prefix}c>'
+    text = xml_escape(str(value))
+    storage = draw(st.sampled_from(["inline", "shared", "shared", "formula"]), label="text storage")
+    if storage == "inline":
+        inline = f"<{prefix}is><{prefix}t>{text}</{prefix}t></{prefix}is>"
+        return f'<{prefix}c r="{ref}" t="inlineStr">{inline}</{prefix}c>'
+    if storage == "shared":
+        strings.append(text)
+        return f'<{prefix}c r="{ref}" t="s"><{prefix}v>{len(strings) - 1}</{prefix}v></{prefix}c>'
+    return f'<{prefix}c r="{ref}" t="str"><{prefix}f>"x"</{prefix}f><{prefix}v>{text}</{prefix}v></{prefix}c>'
+
+
+@st.composite
+def sheet_xml(draw: st.DrawFn, header: list[str], strings: list[str]) -> str:
+    """A worksheet: the header, then rows of plausible values for its columns; maybe odd row numbers, cells
+    or dimensions, a namespace prefix."""
+    prefix = draw(st.sampled_from(["", "", "x:"]), label="namespace prefix")
+    xmlns = f'xmlns:x="{MAIN_NS}"' if prefix else f'xmlns="{MAIN_NS}"'
+    table: list[list[Any]] = [list(header)]
+    for i in range(draw(st.integers(1, 5), label="rows")):
+        values = [draw(SHEET_VALUES.get(col, st.sampled_from(CELL_VALUES)), label=col) for col in header]
+        if header and header[0] in ("service_id", "area_id") and not rarely(draw, 8, "id drawn"):
+            values[0] = f"{header[0][0].upper()}{i + 1}"  # S1, S2... or A1, A2...: unique ids
+        table.append(values)
+    rows = []
+    for i, values in enumerate(table, start=1):
+        cells = [
+            draw(sheet_cell(f"{_column_letter(j)}{i}", value, prefix, strings))
+            for j, value in enumerate(values)
+        ]
+        row_ref = str(i)
+        if rarely(draw, 20, "odd row"):
+            row_ref = draw(st.sampled_from(["", "0", "1048576", "x", "1"]), label="row r")
+        r = f' r="{row_ref}"' if row_ref else ""
+        rows.append(f"<{prefix}row{r}>{''.join(cells)}</{prefix}row>")
+    extent = f"A1:{_column_letter(max(len(header), 1) - 1)}{len(table)}"
+    dimension = extent
+    if rarely(draw, 6, "odd dimension"):
+        dimension = draw(st.sampled_from(["", "A1", "A1:XFD1048576", "junk"]), label="dimension")
+    dim = f'<{prefix}dimension ref="{dimension}"/>' if dimension else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><{prefix}worksheet {xmlns}>{dim}'
+        f"<{prefix}sheetData>{''.join(rows)}</{prefix}sheetData></{prefix}worksheet>"
+    )
+
+
+@st.composite
+def xlsx_structures(draw: st.DrawFn) -> tuple[str, bytes, str | None]:
+    """A workbook written part by part, with at most one flaw in its parts (a wrong relationship target or
+    id, a sheet name that needs escaping, a DTD, a missing part) besides what its sheet holds."""
+    kind = draw(st.sampled_from([*sorted(COLUMNS), None]), label="kind")
+    header = COLUMNS[kind] if kind else draw(st.sampled_from([["a", "b"], []]), label="header")
+    strings: list[str] = []
+    sheet = draw(sheet_xml(header, strings))
+    flaw = draw(st.sampled_from(["none"] * 15 + ["target", "id", "name", "doctype", "drop"]), label="flaw")
+    sheet_name, rel_id, target = "Sheet1", "rId1", "worksheets/sheet1.xml"
+    if flaw == "target":
+        target = draw(st.sampled_from(["/xl/worksheets/sheet1.xml", "../../etc/passwd", "nope.xml", ""]))
+    elif flaw == "id":
+        rel_id = draw(st.sampled_from(["rId9", "", "rId2"]), label="relationship id")
+    elif flaw == "name":
+        sheet_name = draw(st.sampled_from(["", "a&amp;b", "Sheet", "'x'", "a" * 40]), label="sheet name")
+    parts: dict[str, str] = {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0"?><Types xmlns="{CT_NS}">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{SML}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{SML}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{SML}.sharedStrings+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL_NS}"><Relationship Id="rId1" '
+            f'Type="{DOC_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets>'
+            f'<sheet name="{sheet_name}" sheetId="1" r:id="{rel_id}"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{DOC_REL}/worksheet" Target="{target}"/>'
+            f'<Relationship Id="rId2" Type="{DOC_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    if rarely(draw, 4, "extra shared strings"):
+        strings += draw(st.lists(st.sampled_from(IDS[:4] + ["", "Qendra", "=1+1"]), max_size=2))
+    rich = rarely(draw, 5, "rich text")
+    items = "".join(
+        f"<si><r><t>{s}</t></r><r><t>!</t></r></si>" if rich else f"<si><t>{s}</t></si>" for s in strings
+    )
+    parts["xl/sharedStrings.xml"] = (
+        f'<?xml version="1.0"?><sst xmlns="{MAIN_NS}" count="{len(strings)}">{items}</sst>'
+    )
+    if flaw == "doctype":
+        name = draw(st.sampled_from(sorted(parts)), label="part with a doctype")
+        parts[name] = (
+            parts[name]
+            .replace('<?xml version="1.0"?>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "e">]>', 1)
+            .replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?><!DOCTYPE x>', 1)
+        )
+    elif flaw == "drop":
+        parts.pop(draw(st.sampled_from(sorted(parts)), label="dropped part"))
+    buffer = _stdio.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(zip_entry(name), text.encode("utf-8"))
+    return ".xlsx", buffer.getvalue(), kind
+
+
+def test_fuzz_xlsx_structure(folder):
+    tally = Tally()
+
+    @fuzz(200)
+    @given(file=xlsx_structures(), data=st.data())
+    def run(file: tuple[str, bytes, str | None], data: st.DataObject) -> None:
+        suffix, content, kind = file
+        loader, options = data.draw(calls(loaders_for(kind, data, areas=False)), label="call")
+        path = _fresh(folder, f"structure{suffix}")
+        path.write_bytes(content)
+        tally.count(check_loader(loader, path, **options))
+
+    run()
+    tally.check()
+
+
+# ------------------------------------------------------------------------------------------------
+# Taxonomy YAML
+# ------------------------------------------------------------------------------------------------
+
+TAXONOMY_KEYS = [
+    "schema_version", "name", "sources", "target_groups", "service_types", "label", "rate", "source",
+    "target_groups", "catchment_m", "weight", "sensitive", "citation", "en", "sq", "sr", "csw", "everyone",
+]  # fmt: skip
+YAML_SCALARS = st.one_of(
+    st.sampled_from(["1", "0.5", "-1", "null", "~", "yes", "no", ".inf", ".nan", "1e999", "'x'", '"y"']),
+    st.sampled_from(["[]", "{}", "2024-01-01", "0x1F", "!!binary aGVsbG8=", "!!python/object:os.system ls"]),
+    st.sampled_from(["&a 1", "*a"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
+)
+
+
+@st.composite
+def yaml_nodes(draw: st.DrawFn, depth: int = 0) -> str:
+    """A YAML node in flow style: scalars, lists and mappings of taxonomy words, anchors and aliases."""
+    kind = draw(st.sampled_from(["scalar", "list", "map", "alias"] if depth < 4 else ["scalar", "alias"]))
+    anchor = ""
+    if draw(st.integers(0, 3), label="anchor") == 0:
+        anchor = f"&{draw(st.sampled_from(['a', 'b', 'c']))} "
+    if kind == "scalar":
+        return anchor + draw(YAML_SCALARS)
+    if kind == "alias":
+        return f"*{draw(st.sampled_from(['a', 'b', 'c', 'zzz']))}"
+    items = [draw(yaml_nodes(depth + 1)) for _ in range(draw(st.integers(0, 3), label="items"))]
+    if kind == "list":
+        return anchor + "[" + ", ".join(items) + "]"
+    keys = [draw(st.sampled_from(TAXONOMY_KEYS)) for _ in items]
+    return anchor + "{" + ", ".join(f"{k}: {v}" for k, v in zip(keys, items, strict=True)) + "}"
+
+
+@cache
+def shipped_taxonomy_lines() -> tuple[str, ...]:
+    return tuple((Path(__file__).parents[1] / "socialmap/taxonomies/kosovo.yaml").read_text().splitlines())
+
+
+@st.composite
+def taxonomy_texts(draw: st.DrawFn) -> bytes:
+    """Random bytes; random structures of taxonomy words; the shipped taxonomy with a few line edits (an
+    anchor or alias, a merge key, a bad indent or tab, a line deleted or repeated); alias and depth bombs."""
+    shape = draw(
+        st.sampled_from(["edited", "edited", "edited", "random", "structure", "bomb"]), label="shape"
+    )
+    if shape == "random":
+        return draw(st.binary(max_size=300))
+    if shape == "structure":
+        top = {k: draw(yaml_nodes(1)) for k in draw(st.lists(st.sampled_from(TAXONOMY_KEYS[:5]), max_size=5))}
+        return "\n".join(f"{k}: {v}" for k, v in top.items()).encode()
+    if shape == "bomb":
+        # Aliases that expand to width**levels nodes, on both sides of settings.max_yaml_nodes (100,000)
+        # but at most a million: the guard is what these examples test, and should it fail, walking the
+        # expansion in this process must stay cheap (the real bombs run in a memory-limited child in
+        # test_bombs.py).
+        width = draw(st.integers(2, 12), label="width")
+        levels = min(draw(st.integers(1, 20), label="levels"), int(math.log(10**6) / math.log(width)))
+        lines = [f"l0: &l0 [{', '.join(['x'] * width)}]"]
+        lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels)]
+        if draw(st.booleans(), label="deep"):
+            depth = draw(st.integers(30, 3000), label="depth")
+            closed = draw(st.booleans(), label="closed")
+            lines.append("deep: " + "[" * depth + "]" * (depth if closed else 0))
+        return "\n".join(lines).encode()
+    lines = list(shipped_taxonomy_lines())
+    for _ in range(draw(st.integers(0, 3), label="edits")):
+        at = len(lines) * draw(st.integers(0, 1023), label="line") // 1024
+        edit = draw(
+            st.sampled_from(["delete", "duplicate", "replace", "alias", "indent", "tab"]), label="edit"
+        )
+        if edit == "delete":
+            del lines[at]
+        elif edit == "duplicate":
+            lines.insert(at, lines[at])
+        elif edit == "replace":
+            key = lines[at].split(":", 1)[0]
+            lines[at] = f"{key}: {draw(yaml_nodes(2))}"
+        elif edit == "alias":
+            key = lines[at].split(":", 1)[0]
+            lines[at] = f"{key}: {draw(st.sampled_from(['&s', '*s', '&s [*s]', '<<: *s']))}"
+        elif edit == "indent":
+            lines[at] = "   " + lines[at]
+        else:
+            lines[at] = "\t" + lines[at]
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-8-sig", "utf-16", "cp1250"]))
+    return "\n".join(lines).encode(encoding, errors="replace")
+
+
+def test_fuzz_taxonomy_yaml(folder):
+    """load_taxonomy returns a taxonomy or raises one TaxonomyError naming the file; never another
+    exception (no RecursionError, no MemoryError, no yaml error of its own), and never hangs."""
+    from socialmap.errors import TaxonomyError
+    from socialmap.taxonomy import Taxonomy, load_taxonomy
+
+    tally = Tally()
+
+    @fuzz(250)
+    @given(content=taxonomy_texts())
+    def run(content: bytes) -> None:
+        path = _fresh(folder, "taxonomy.yaml")
+        path.write_bytes(content)
+        faulthandler.dump_traceback_later(HANG_S, exit=True)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    taxonomy = load_taxonomy(path)
+                except TaxonomyError as exc:
+                    assert str(path) in str(exc), str(exc)[:300]
+                    tally.count(False)
+                else:
+                    assert isinstance(taxonomy, Taxonomy) and taxonomy.service_type_keys
+                    tally.count(True)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+        for w in caught:
+            assert issubclass(w.category, UserWarning), f"{w.category.__name__}: {w.message}"
+
+    run()
+    tally.check()
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenario plan files
+# ------------------------------------------------------------------------------------------------
+
+PLAN_HEADER = ["action", "service_id", "service_type", "name", "capacity", "lon", "lat"]
+PLAN_COLUMNS = [*PLAN_HEADER, "x", "y", "crs", "step", "scenario", "Action", " LON "]
+PLAN_VALUES = st.one_of(
+    st.sampled_from(["add", "remove", "move", "capacity", "ADD ", "explode", "", "S1", "S2", "csw", "day"]),
+    st.sampled_from(["20.05", "42.05", "20,05", "1.000", "-5", "1e999", "nan", "EPSG:4326", "EPSG:32634"]),
+    st.sampled_from(["EPSG:99999", "=1+1", "<script>", "\x00", "1", "0", "3", "42.05;20.05"]),
+)
+#: Plausible values per column of a near-valid plan.
+PLAN_CELLS: dict[str, Any] = {
+    "action": st.sampled_from(
+        ["add"] * 6 + ["remove", "move", "move", "capacity", "capacity", "Add", " move "]
+    ),
+    "service_id": st.sampled_from(["", "S1", "S1", "S2", "S2", "S9"]),
+    "service_type": st.sampled_from(["csw"] * 4 + ["day_care_disability", "shelter_dv", "spa"]),
+    "name": st.sampled_from(NEAR_VALID_NAMES),
+    "capacity": st.one_of(
+        *[st.integers(0, 500).map(str)] * 3, st.sampled_from(["", "", "1.000", "-5", "many"])
+    ),
+    "lon": st.floats(20.0, 20.2).map(lambda f: f"{f:.4f}"),
+    "lat": st.floats(42.0, 42.1).map(lambda f: f"{f:.4f}"),
+    "step": st.one_of(st.integers(1, 5).map(str), st.sampled_from(["", "x"])),
+}
+PLAN_SERVICES = gpd.GeoDataFrame(
+    {"service_id": ["S1", "S2"], "name": ["One", "Two"], "service_type": ["csw", "csw"],
+     "capacity": [5.0, None]},
+    geometry=[Point(20.05, 42.05), Point(20.15, 42.05)],
+    crs="EPSG:4326",
+)  # fmt: skip
+
+
+@st.composite
+def plan_tables(draw: st.DrawFn) -> list[list[str]]:
+    """A plan's table: near a valid one (its header with maybe one change, plausible edits) or random."""
+    if rarely(draw, 3, "random plan"):
+        header = draw(st.lists(st.sampled_from(PLAN_COLUMNS), max_size=7), label="header")
+        return [header] + [
+            [draw(PLAN_VALUES) for _ in range(draw(st.integers(0, len(header) + 1)))]
+            for _ in range(draw(st.integers(0, 5), label="rows"))
+        ]
+    header = list(PLAN_HEADER)
+    change = draw(
+        st.sampled_from(["none"] * 4 + ["step", "step", "x/y", "extra", "repeat", "drop"]), label="change"
+    )
+    if change == "step":
+        header.append("step")
+    elif change == "extra":
+        header.append(draw(st.sampled_from(PLAN_COLUMNS)))
+    elif change == "repeat":
+        header.append(draw(st.sampled_from(header)).upper())
+    elif change == "drop":
+        header.pop(draw(st.integers(0, len(header) - 1)))
+    elif change == "x/y":
+        header[header.index("lon")], header[header.index("lat")] = "x", "y"
+        header.append("crs")
+    cells = {**PLAN_CELLS, "x": PLAN_CELLS["lon"], "y": PLAN_CELLS["lat"], "crs": st.just("EPSG:4326")}
+    rows = [
+        [draw(cells.get(col, PLAN_VALUES), label=col) for col in header]
+        for _ in range(draw(st.integers(1, 3), label="edits"))
+    ]
+    return [header, *rows]
+
+
+@st.composite
+def plan_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    rows = draw(plan_tables())
+    fmt = draw(st.sampled_from(["csv", "csv", "csv", "xlsx", "xlsx", "other"]), label="format")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        for row in rows:
+            book.active.append([c.replace("\x00", "") for c in row])
+        book.properties.created = datetime(2024, 1, 1)
+        buffer = _stdio.BytesIO()
+        book.save(buffer)
+        return ".xlsx", reproducible_workbook(buffer.getvalue())
+    text = _join(rows, draw(st.sampled_from([",", ";"])), "minimal", "\n")
+    return (".csv" if fmt == "csv" else ".json"), text.encode("utf-8")
+
+
+def test_fuzz_scenario_plan_files(folder):
+    """read_scenario returns a Scenario or raises a SocialMapError (one naming the file when it cannot be
+    read); a scenario read applies to services or raises a SocialMapError; never another exception."""
+    from socialmap.scenario import Scenario, read_scenario
+
+    tally = Tally()
+
+    @fuzz(200)
+    @given(file=plan_files())
+    def run(file: tuple[str, bytes]) -> None:
+        suffix, content = file
+        path = _fresh(folder, f"plan{suffix}")
+        path.write_bytes(content)
+        faulthandler.dump_traceback_later(HANG_S, exit=True)
+        applied = False
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    scenario = read_scenario(path)
+                except DataSourceError as exc:
+                    _check_error(exc, str(path))
+                except ValidationError as exc:
+                    assert exc.errors and all(p.message.strip() and p.fix.strip() for p in exc.problems)
+                except SocialMapError as exc:
+                    assert str(exc).strip()
+                else:
+                    assert isinstance(scenario, Scenario)
+                    try:
+                        out = scenario.apply(PLAN_SERVICES, taxonomy=TAXONOMY)
+                    except SocialMapError as exc:
+                        assert str(exc).strip()
+                    else:
+                        assert isinstance(out, gpd.GeoDataFrame) and out.crs == PLAN_SERVICES.crs
+                        applied = True
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+        for w in caught:
+            assert issubclass(w.category, UserWarning), f"{w.category.__name__}: {w.message}"
+        tally.count(applied)
+
+    run()
+    tally.check()

@@ -17,7 +17,9 @@ from socialmap.errors import ValidationError
 from socialmap.names import (
     RESULT_COLUMNS,
     definite_form_key,
+    display_name,
     kosovo_aliases,
+    localised_names,
     match,
     normalise_name,
     read_aliases,
@@ -170,6 +172,48 @@ def test_geoboundaries_names_match_a_multilingual_reference_by_kas_code(shared_k
     assert result["key"].tolist() == truth["kas_code"].tolist()
     # The label is the first name column.
     assert result.loc[result["name"] == "Municipality of Pristina", "match"].item() == "Prishtinë"
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Municipality of Gjakova", "Gjakova"),
+        ("Municipality of North Mitrovica", "North Mitrovica"),
+        ("Komuna e Prizrenit", "Prizrenit"),
+        ("Opština Uroševac", "Uroševac"),
+        ("Ferizaj Municipality", "Ferizaj"),
+        ("  Pejë ", "Pejë"),
+        ("Municipality", "Municipality"),
+        ("Municipal Hall", "Municipal Hall"),
+    ],
+)
+def test_display_name_drops_the_administrative_words_only(raw, shown):
+    assert display_name(raw) == shown
+
+
+def test_geoboundaries_areas_take_the_reference_names_in_every_language(shared_kosovo, municipalities):
+    import socialmap
+
+    truth = pd.read_csv(shared_kosovo / "name_matching.csv", dtype=str)
+    areas = pd.DataFrame({"area_id": [f"GB{i}" for i in range(len(truth))], "name": truth["gb_shapeName"]})
+    demo = socialmap.load_demo("kosovo")
+    out = localised_names(areas, demo.areas, aliases=kosovo_aliases())
+    assert out["name_sq"].tolist() == truth["name_sq"].tolist()  # the hand-made table's Albanian names
+    serbian = municipalities.set_index("kas_code")["name_sr_latn"]
+    assert out["name_sr"].tolist() == serbian.loc[truth["kas_code"]].tolist()
+    assert not out["name"].str.contains("Municipality").any()
+    assert out["area_id"].tolist() == areas["area_id"].tolist()  # ids are theirs
+
+
+def test_areas_that_do_not_all_match_take_no_reference_names():
+    import socialmap
+
+    demo = socialmap.load_demo("kosovo")
+    areas = pd.DataFrame(
+        {"area_id": ["a", "b"], "name": ["Municipality of Gjakova", "Municipality of Tirana"]}
+    )
+    out = localised_names(areas, demo.areas, aliases=kosovo_aliases())
+    assert out["name"].tolist() == ["Gjakova", "Tirana"] and "name_sq" not in out.columns
 
 
 def test_each_language_finds_the_same_reference_row(municipalities):

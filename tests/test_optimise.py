@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 
 import geopandas as gpd
 import numpy as np
@@ -50,7 +52,7 @@ def line_sites():
     return on_line([500, 2000, 3500], site=["A", "B", "C"])
 
 
-@pytest.mark.parametrize("solver", ["cbc", "greedy", "auto"])
+@pytest.mark.parametrize("solver", ["exact", "cbc", "greedy", "auto"])
 def test_line_k1(line_demand, line_sites, solver):
     p = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=1, solver=solver)
     assert p.chosen["site"].tolist() == ["C"]
@@ -58,7 +60,7 @@ def test_line_k1(line_demand, line_sites, solver):
     assert p.chosen["added_need"].tolist() == [100] and p.chosen["reachable_need"].tolist() == [100]
 
 
-@pytest.mark.parametrize("solver", ["cbc", "greedy"])
+@pytest.mark.parametrize("solver", ["exact", "cbc", "greedy"])
 def test_line_k2(line_demand, line_sites, solver):
     p = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=2, solver=solver)
     # In order of what each adds: C first (100), then B adds 1000 and 2000 (20 + 30 = 50).
@@ -73,6 +75,8 @@ def test_line_k2(line_demand, line_sites, solver):
     assert d["need_reached_after"].tolist() == [0, 20, 30, 40, 60]
     if solver == "cbc":
         assert p.method == "cbc" and p.gap_to_optimum == 0 and p.bound == 150
+    if solver == "exact":
+        assert p.method == "exact" and p.gap_to_optimum == 0 and p.bound == 150
 
 
 def test_existing_service_counts_as_covered(line_demand, line_sites):
@@ -80,10 +84,10 @@ def test_existing_service_counts_as_covered(line_demand, line_sites):
     # k=1: A adds 0, B adds 30 + 40 = 70, C adds 40 + 60 = 100 -> C; covered 30 + 100 = 130.
     # k=2: {B,C} adds 30 + 40 + 60 = 130 -> everyone (160).
     existing = on_line([0])
-    p1 = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=1, existing=existing, solver="cbc")
+    p1 = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=1, existing=existing, solver="exact")
     assert p1.chosen["site"].tolist() == ["C"]
     assert (p1.objective, p1.existing_need, p1.covered_need) == (100, 30, 130)
-    p2 = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=2, existing=existing, solver="cbc")
+    p2 = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=2, existing=existing, solver="exact")
     assert sorted(p2.chosen["site"]) == ["B", "C"] and p2.objective == 130 and p2.covered_need == 160
     assert p2.demand["need_reached_before"].tolist() == [10, 20, 0, 0, 0]
 
@@ -91,7 +95,7 @@ def test_existing_service_counts_as_covered(line_demand, line_sites):
 def test_existing_next_to_the_best_site_moves_the_choice(line_demand, line_sites):
     # An existing service at 4000 covers 3000 and 4000 (100): C now adds nothing, B adds 20 + 30 = 50.
     p = opt.maximal_covering(
-        line_demand, line_sites, radius_m=1000, k=1, existing=on_line([4000]), solver="cbc"
+        line_demand, line_sites, radius_m=1000, k=1, existing=on_line([4000]), solver="exact"
     )
     assert p.chosen["site"].tolist() == ["B"] and p.objective == 50 and p.covered_need == 150
 
@@ -103,7 +107,7 @@ def test_greedy_can_miss_the_optimum_and_its_bound_says_so():
     w = [2, 2, 2, 2, 1]
     chosen, value, info = opt.solve_mclp(cov, w, k=2, solver="greedy")
     assert value == 7 and chosen.tolist()[0] == 2
-    best, best_value, best_info = opt.solve_mclp(cov, w, k=2, solver="cbc")
+    best, best_value, best_info = opt.solve_mclp(cov, w, k=2, solver="exact")
     assert sorted(best.tolist()) == [0, 1] and best_value == 8 and best_info["gap_to_optimum"] == 0
     assert info["bound"] >= 8
     assert info["gap_to_optimum"] >= (8 - 7) / 8 - 1e-12
@@ -112,7 +116,7 @@ def test_greedy_can_miss_the_optimum_and_its_bound_says_so():
 
 def test_solve_mclp_respects_covered():
     cov = np.array([[1, 0], [0, 1]])
-    chosen, value, _ = opt.solve_mclp(cov, [10, 1], k=1, covered=[True, False], solver="cbc")
+    chosen, value, _ = opt.solve_mclp(cov, [10, 1], k=1, covered=[True, False], solver="exact")
     assert chosen.tolist() == [1] and value == 1
 
 
@@ -160,7 +164,7 @@ def test_equals_spopt_on_random_instances(seed):
 
     existing = pts(ex) if e else None
     p = opt.maximal_covering(
-        pts(d, need=w), pts(c, cid=range(m)), radius_m=radius, k=k, existing=existing, solver="cbc"
+        pts(d, need=w), pts(c, cid=range(m)), radius_m=radius, k=k, existing=existing, solver="exact"
     )
     assert p.covered_need == pytest.approx(spopt_value, abs=1e-9)
     covered = (cdist(d, ex) <= radius).any(axis=1) if e else np.zeros(len(d), bool)
@@ -175,7 +179,7 @@ def test_greedy_is_at_most_the_optimum_and_within_its_bound(seed):
     d, c, ex, w = _random_instance(100 + seed, n=80, m=14, e=1)
     k = 2 + seed % 3
     kwargs = dict(radius_m=2500, k=k, existing=pts(ex))
-    exact = opt.maximal_covering(pts(d, need=w), pts(c), solver="cbc", **kwargs)
+    exact = opt.maximal_covering(pts(d, need=w), pts(c), solver="exact", **kwargs)
     greedy = opt.maximal_covering(pts(d, need=w), pts(c), solver="greedy", **kwargs)
     assert greedy.method == "greedy"
     assert greedy.objective <= exact.objective + 1e-9
@@ -201,6 +205,53 @@ def test_auto_switches_to_greedy_on_large_models(line_demand, line_sites, monkey
     monkeypatch.setattr(opt, "AUTO_MAX_PAIRS", 2)
     p = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=1, solver="auto")
     assert p.method == "greedy" and any("greedy" in n for n in p.notes)
+
+
+def test_auto_uses_the_exact_solver_on_small_models(line_demand, line_sites):
+    p = opt.maximal_covering(line_demand, line_sites, radius_m=1000, k=2, solver="auto")
+    assert p.method == "exact" and p.gap_to_optimum == 0 and any("exact" in n for n in p.notes)
+
+
+def test_cbc_is_the_older_name_of_the_exact_solver():
+    # The same HiGHS solver under its older name: the same sites and values, only `method` echoes the name.
+    d, c, ex, w = _random_instance(11, n=60, m=12, e=1)
+    kwargs = dict(radius_m=2500, k=3, existing=pts(ex))
+    exact = opt.maximal_covering(pts(d, need=w), pts(c), solver="exact", **kwargs)
+    cbc = opt.maximal_covering(pts(d, need=w), pts(c), solver="cbc", **kwargs)
+    assert (exact.method, cbc.method) == ("exact", "cbc")
+    assert exact.chosen.index.tolist() == cbc.chosen.index.tolist()
+    assert (exact.objective, exact.bound, exact.bound_method) == (cbc.objective, cbc.bound, cbc.bound_method)
+
+
+@pytest.mark.parametrize("capacity", [None, 15.0])
+def test_exact_time_limit_is_a_clear_error(monkeypatch, capacity):
+    # An instance that HiGHS's presolve does not solve outright, so the (tiny) time limit is reached.
+    d, c, ex, w = _random_instance(1, n=60, m=12, e=1)
+    monkeypatch.setattr(opt, "EXACT_TIME_LIMIT_S", 1e-9)
+    with pytest.raises(SocialMapError, match="stopped after 1e-09 s") as err:
+        opt.maximal_covering(
+            pts(d, need=w),
+            pts(c),
+            radius_m=2500,
+            k=3,
+            existing=pts(ex, capacity=[20.0]),
+            capacity=capacity,
+            solver="exact",
+        )
+    assert "greedy" in str(err.value)
+    assert err.value.render("sq") != str(err.value) and err.value.render("sr") != str(err.value)
+
+
+def test_no_pulp_and_scipy_optimize_only_when_solving():
+    # `import socialmap.optimise` stays cheap (no scipy.optimize), and the exact solver needs no PuLP.
+    code = (
+        "import sys, numpy as np; from socialmap import optimise; "
+        "before = sorted(m for m in ('pulp', 'scipy.optimize') if m in sys.modules); "
+        "optimise.solve_mclp(np.eye(3), [1, 2, 3], k=2, solver='exact'); "
+        "print(before, 'pulp' in sys.modules, 'scipy.optimize' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "False", "True"]
 
 
 def test_coverage_matrix_is_inclusive_and_sparse():
@@ -234,7 +285,7 @@ def test_capacitated_hand_worked():
     # Site 0 serves min(25, 50) = 25; site 3000 serves min(25, 20) = 20 -> site 0, 25.
     demand = on_line([0, 3000], need=[50.0, 20.0])
     sites = on_line([0, 3000], site=["west", "east"])
-    p = opt.maximal_covering(demand, sites, radius_m=1000, k=1, capacity=25.0, solver="cbc")
+    p = opt.maximal_covering(demand, sites, radius_m=1000, k=1, capacity=25.0, solver="exact")
     assert p.capacitated and p.chosen["site"].tolist() == ["west"]
     assert p.objective == pytest.approx(25) and p.chosen["served_need"].tolist() == pytest.approx([25])
     assert p.demand["need_reached_after"].tolist() == pytest.approx([25, 0])
@@ -243,7 +294,7 @@ def test_capacitated_hand_worked():
     # An existing service at 0 with 40 places leaves 10 there: east (20) now serves more than west (10).
     existing = on_line([0], capacity=[40.0])
     q = opt.maximal_covering(
-        demand, sites, radius_m=1000, k=1, capacity=25.0, existing=existing, solver="cbc"
+        demand, sites, radius_m=1000, k=1, capacity=25.0, existing=existing, solver="exact"
     )
     assert q.chosen["site"].tolist() == ["east"]
     assert (q.existing_need, q.objective, q.covered_need) == pytest.approx((40, 20, 60))
@@ -257,7 +308,7 @@ def test_capacitated_hand_worked():
 def test_capacity_column_of_candidates():
     demand = on_line([0, 3000], need=[50.0, 20.0])
     sites = on_line([0, 3000], site=["west", "east"], places=[10.0, 30.0])
-    p = opt.maximal_covering(demand, sites, radius_m=1000, k=1, capacity="places", solver="cbc")
+    p = opt.maximal_covering(demand, sites, radius_m=1000, k=1, capacity="places", solver="exact")
     assert p.chosen["site"].tolist() == ["east"] and p.objective == pytest.approx(20)
 
 
@@ -299,7 +350,7 @@ def test_capacitated_optimum_against_brute_force(seed):
     k = 1 + seed % 3
     demand, sites, existing = pts(d, need=w), pts(c, places=cap_c), pts(ex, capacity=cap_e)
     kwargs = dict(radius_m=2500, k=k, existing=existing, capacity="places")
-    exact = opt.maximal_covering(demand, sites, solver="cbc", **kwargs)
+    exact = opt.maximal_covering(demand, sites, solver="exact", **kwargs)
     greedy = opt.maximal_covering(demand, sites, solver="greedy", **kwargs)
     best = _capacitated_brute_force(d, c, ex, w, cap_c, cap_e, 2500, k)
     assert exact.covered_need == pytest.approx(best, abs=1e-6)
@@ -373,6 +424,7 @@ def result(tmp_path, areas):
         taxonomy=taxonomy,
         spreading="representative",
         catchment_m=6000,
+        crs=CRS,  # a planar world: measure in its own coordinates (they lie outside UTM 34N's zone)
     )
 
 

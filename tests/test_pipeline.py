@@ -18,7 +18,8 @@ from socialmap.names import kosovo_aliases
 
 # The hand-worked cases put one demand point at each square's centre (spreading="representative");
 # a test can still ask for the grid.
-analyze_at_centres = functools.partial(analyze, spreading="representative")
+# A planar world: measured in its own coordinates (they lie outside UTM 34N's zone, see socialmap.crs).
+analyze_at_centres = functools.partial(analyze, spreading="representative", crs=CRS)
 TAXONOMY = """
 schema_version: 1
 name: test
@@ -146,7 +147,7 @@ def test_unknown_need_is_not_scored_and_says_why(areas, services, population, ta
     assert a.loc["a", "composite_gap"] == pytest.approx((97.5 + 100) / 2)
 
 
-def test_unknown_capacities_fall_back_to_distance_coverage(areas, population, taxonomy):
+def test_every_capacity_unknown_falls_back_to_distance_coverage(areas, population, taxonomy):
     svc = _services(("s1", "day", np.nan, (6000, 5000)))
     res = analyze_at_centres(
         areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",)
@@ -155,7 +156,70 @@ def test_unknown_capacities_fall_back_to_distance_coverage(areas, population, ta
     assert (t["method"] == "coverage").all()
     # s1 reaches a (1 km) and b (9 km), not c (10.05 km) nor d.
     assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 100])
-    assert any("capacity unknown for 1 of 1 services" in n for n in res.notes)
+    assert any("capacity unknown for every one of its 1 services" in n for n in res.notes)
+    assert res.provenance["capacity_unknown"]["day"] == [1, 1]
+
+
+def test_one_unknown_capacity_does_not_change_the_method(areas, services, population, taxonomy):
+    # The hand-worked world plus s3 of unknown capacity at (15, 5) km, in b: 2SFCA stays, on s1 and s2
+    # (same access as without s3), and distance coverage counts s3 too.
+    svc = pd.concat([services, _services(("s3", "day", np.nan, (15000, 5000)))], ignore_index=True)
+    res = analyze_at_centres(
+        areas, svc, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
+    t = res.for_service_type("day").set_index("area_id")
+    assert (t["method"] == "2sfca").all()
+    assert t.loc[["a", "b", "d"], "access"].tolist() == pytest.approx([0.025, 0.035, 0.01])
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([97.5, 96.5, 99.0])
+    assert t.loc["b", "capacity_unknown"] == 1 and t.loc["b", "services"] == 1
+    assert any("capacity unknown for 1 of 3 services: 2sfca uses the 2 known" in n for n in res.notes)
+    assert res.provenance["capacity_unknown"]["day"] == [1, 3]
+
+
+def test_a_service_with_zero_places_covers_no_one(areas, population, taxonomy):
+    svc = _services(("s1", "day", 0.0, (6000, 5000)))
+    res = analyze_at_centres(
+        areas, svc, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
+    t = res.for_service_type("day").set_index("area_id")
+    assert t.loc[["a", "b", "d"], "covered_share"].tolist() == [0.0, 0.0, 0.0]
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == [100.0, 100.0, 100.0]
+    assert not res.demand["covered"].any()
+
+
+def test_spar_supply_by_reach_and_places_per_1000_by_hand(areas, services, population, taxonomy):
+    # From the hand-worked 2SFCA: A = 0.025, 0.035, 0.01 for a, b, d; need 1000, 3000, 2000.
+    # Places within reach (need × A): 25, 105, 20 — all 150 places, shared out; inside the areas: 100, 0, 50.
+    # National access = 150 / 6000 = 0.025, so SPAR = 1.0, 1.4, 0.4; places per 1,000 = 25, 35, 10.
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
+    t = res.for_service_type("day").set_index("area_id")
+    assert t.loc[["a", "b", "d"], "supply_reach"].tolist() == pytest.approx([25, 105, 20])
+    assert t.loc[["a", "b", "d"], "supply"].tolist() == [100, 0, 50]
+    assert t.loc[["a", "b", "d"], "spar"].tolist() == pytest.approx([1.0, 1.4, 0.4])
+    assert t.loc[["a", "b", "d"], "places_per_1000"].tolist() == pytest.approx([25, 35, 10])
+    assert t["places_per_1000_national"].unique().tolist() == pytest.approx([25.0])
+    # SPAR does not depend on the need rate: the same services for half the people ("home", rate 0.5).
+    home = services.assign(service_type="home")
+    res2 = analyze_at_centres(
+        areas, home, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("home",)
+    )
+    t2 = res2.for_service_type("home").set_index("area_id")
+    assert t2.loc[["a", "b", "d"], "spar"].tolist() == pytest.approx([1.0, 1.4, 0.4])
+    assert t2.loc[["a", "b", "d"], "access"].tolist() == pytest.approx([0.05, 0.07, 0.02])
+
+
+def test_per_cell_unmet_need_and_nearest_distance(areas, services, population, taxonomy):
+    res = analyze_at_centres(
+        areas, services, population, taxonomy=taxonomy, catchment_m=10_500, service_types=("day",)
+    )
+    d = res.demand.set_index("area_id")
+    # a: 1000 × (1 − 0.025) = 975 unmet; s1 is 1 km away. d: 2000 × 0.99 = 1980; s2 1 km away.
+    assert d.loc["a", "unmet"] == pytest.approx(975.0)
+    assert d.loc["d", "unmet"] == pytest.approx(1980.0)
+    assert d.loc["a", "nearest_m"] == pytest.approx(1000.0)
+    assert d.loc["b", "nearest_m"] == pytest.approx(9000.0)
 
 
 def test_e2sfca_with_band_weights(areas, services, population, taxonomy):
@@ -272,16 +336,18 @@ def test_demo_with_a_population_table_keyed_by_serbian_names(tmp_path, shared_ko
     assert got.to_dict() == {k: float(v) for k, v in expected.items()}
 
 
-def test_some_unknown_capacities_also_fall_back_to_distance_coverage(areas, population, taxonomy):
-    # One known and one unknown capacity: 2SFCA over the known one alone would treat the other as absent.
+def test_some_unknown_capacities_keep_2sfca_on_the_known_and_coverage_on_all(areas, population, taxonomy):
+    # One known and one unknown capacity: 2SFCA over the known one (s1: R = 100 / (1000 + 3000) = 0.025;
+    # catchment 9.5 km reaches a and b), distance coverage over both (s2 reaches d and b).
     svc = _services(("s1", "day", 100.0, (6000, 5000)), ("s2", "day", np.nan, (15000, 14000)))
     res = analyze_at_centres(
         areas, svc, population, taxonomy=taxonomy, catchment_m=9_500, service_types=("day",)
     )
     t = res.for_service_type("day").set_index("area_id")
-    assert (t["method"] == "coverage").all()
-    # s1 reaches a and b; s2 reaches d (1 km) and b (9 km): everyone with need is covered.
-    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([0, 0, 0])
+    assert (t["method"] == "2sfca").all()
+    assert t.loc[["a", "b", "d"], "access"].tolist() == pytest.approx([0.025, 0.025, 0.0])
+    assert t.loc[["a", "b", "d"], "gap_score"].tolist() == pytest.approx([97.5, 97.5, 100.0])
+    assert t.loc[["a", "b", "d"], "covered_share"].tolist() == [1.0, 1.0, 1.0]
     assert t.loc["a", "supply"] == 100 and t.loc["d", "capacity_unknown"] == 1
     assert any("capacity unknown for 1 of 2 services" in n for n in res.notes)
 

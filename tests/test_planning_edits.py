@@ -205,22 +205,20 @@ def test_plan_edits_table_names_each_change(demo, result):
     assert "Change" not in sq.columns
 
 
-def test_plan_notes_say_when_a_change_switches_the_measure(demo, result):
-    # Day care: every capacity is known, so it is scored by 2SFCA; a new one of unknown capacity
-    # makes the pipeline fall back to distance coverage, which the planner must be told.
+def test_a_new_service_of_unknown_capacity_does_not_switch_the_measure(demo, result):
+    # Day care: every capacity is known, so it is scored by 2SFCA; a new one of unknown capacity keeps
+    # 2SFCA on the known ones (#18: never a silent switch of method for the whole type).
     with pytest.warns(UserWarning, match="capacity"):  # the new service's capacity is unknown
         after = run(demo, result, views.PlanEdit("day_care_disability", *PRISHTINA, None))
-    notes = views.plan_notes(result, after, demo.taxonomy, "en")
-    assert len(notes) == 1
-    assert "2SFCA" in notes[0] and "Distance coverage" in notes[0]
-    label = demo.taxonomy.label("day_care_disability", "en")
-    assert notes[0].startswith(label)
+    assert set(after.for_service_type("day_care_disability")["method"]) == {"2sfca"}
+    assert views.plan_notes(result, after, demo.taxonomy, "en") == []
+    assert any("day_care_disability: capacity unknown for 1 of 31 services" in n for n in after.notes)
     assert views.plan_notes(result, result, demo.taxonomy, "en") == []
 
 
 def test_plan_difference_map_of_a_new_service(demo, result):
-    after = run(demo, result, views.PlanEdit("day_care_disability", *PRISHTINA, 40.0))
-    selection = views.Selection(service_type="day_care_disability", metric="gap_score")
+    after = run(demo, result, views.PlanEdit("home_care_elderly", *PRISHTINA, 40.0))
+    selection = views.Selection(service_type="home_care_elderly", metric="gap_score")
     fmap = views.plan_difference_map(result, after, selection, demo.taxonomy, scenario_name="One more")
     fills = _fills(fmap)
     assert len(fills) == 38

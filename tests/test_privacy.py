@@ -15,11 +15,13 @@ from shapely.geometry import Point, box
 from socialmap import analyze, load_taxonomy, settings
 from socialmap.errors import SocialMapError
 from socialmap.privacy import (
+    LINKED,
     PRIMARY,
     SECONDARY,
     SUPPRESSED_COLUMNS,
     _acceptable,
     _suppress_one_total,
+    is_safe,
     protect,
     resolve_taxonomy,
     sensitive_counts,
@@ -83,7 +85,7 @@ def _english(monkeypatch):
     monkeypatch.setenv("SOCIALMAP_LANG", "en")
 
 
-def make_result(tmp_path):
+def make_result(tmp_path, victims=VICTIMS):
     path = tmp_path / "taxonomy.yaml"
     path.write_text(textwrap.dedent(TAXONOMY), encoding="utf-8")
     tax = load_taxonomy(path)
@@ -96,7 +98,7 @@ def make_result(tmp_path):
         {
             "area_id": ids,
             "population": [1000.0, 3000.0, 500.0, 2000.0, 800.0, 4000.0, 1500.0, 2500.0, 1200.0],
-            "pop_victims": VICTIMS,
+            "pop_victims": list(victims),
             "pop_kids": KIDS,
             "year": 2024,
         }
@@ -152,9 +154,28 @@ def test_small_counts_are_hidden_in_every_person_column(result):
                 assert part.loc[area, list(SUPPRESSED_COLUMNS)].isna().all()
             elif c == 0:
                 assert part.loc[area, "suppression"] == ""  # a true zero is published
-    # gap score, services and supply stay published (intensive / not about persons)
+    # default-deny: in a hidden row every column off the safe list is hidden; services and supply stay
     original = res.table.set_index(["service_type", "area_id"])
-    for col in ("gap_score", "covered_share", "services", "supply"):
+    shelter = table.loc["shelter"]
+    metrics = [c for c in shelter.columns if not is_safe(c) and c != "geometry"]
+    assert {"need", "covered_share", "gap_score", "access", "unmet_need"} <= set(metrics)
+    for area, row in shelter.iterrows():
+        if row["suppression"] in (PRIMARY, SECONDARY):
+            assert row[metrics].isna().all(), area
+        elif row["suppression"] == LINKED:  # shares a service with a hidden area
+            assert row[["need", "covered_share"]].notna().all()
+            assert row[["access", "reachable_places", "unmet_need", "gap_score"]].isna().all()
+        else:
+            # a published row keeps its own figures; the national ones it repeats (and spar, relative
+            # to the national access) are national figures other than need: hidden for this type
+            own = [c for c in metrics if c != "spar" and not c.endswith("_national")]
+            pd.testing.assert_series_equal(
+                row[own].astype(float),
+                original.loc[("shelter", area), own].astype(float),
+                check_names=False,
+            )
+            assert row[["spar", "places_per_1000_national"]].isna().all()
+    for col in ("services", "supply"):
         pd.testing.assert_series_equal(table.loc["shelter", col], original.loc["shelter", col])
     # other service types untouched
     assert (table.loc["day", "suppression"] == "").all()
@@ -193,7 +214,7 @@ def test_suppression_cannot_be_undone_from_the_published_total(result):
         total = prot.totals.set_index("service_type").loc[st, "need"]
         assert total == pytest.approx(sum(true))  # the national total is published
         published = part["need"].dropna()
-        hidden = part[part["suppression"] != ""]
+        hidden = part[part["suppression"].isin([PRIMARY, SECONDARY])]
         assert len(hidden) >= 2
         # The attack: total minus the other published cells.
         difference = total - published.sum()
@@ -293,3 +314,76 @@ def test_input_is_not_changed(result):
     protect(res, taxonomy=tax)
     pd.testing.assert_frame_equal(pd.DataFrame(res.table), pd.DataFrame(before))
     assert not math.isnan(res.table["need"].iloc[0])
+
+
+def test_placement_of_shelters_does_not_follow_the_hidden_counts(tmp_path):
+    from socialmap.optimise import place_services
+    from socialmap.privacy import public_demand
+
+    # two small counts (2 and 3 victims in a and g, which no shelter covers) that protect each
+    # other; the twin swaps them
+    first = [2.0, 40.0, 9.0, 0.0, 12.0, 30.0, 3.0, 15.0, 22.0]
+    twin = [3.0, *first[1:6], 2.0, *first[7:]]
+    runs = []
+    for victims in (first, twin):
+        folder = tmp_path / f"a{victims[0]:g}"
+        folder.mkdir()
+        res, tax = make_result(folder, victims)
+        prot = protect(res, taxonomy=tax)
+        shelter = prot.table[prot.table["service_type"] == "shelter"].set_index("area_id")["suppression"]
+        assert shelter[["a", "g"]].tolist() == [PRIMARY, PRIMARY]
+        assert shelter.drop(["a", "g"]).isin(["", LINKED]).all()  # no secondary: they protect each other
+        # the need an outsider can know: the hidden 5 shared equally
+        demand = public_demand(res, "shelter", prot).set_index("area_id")["need"]
+        assert demand[["a", "g"]].tolist() == [2.5, 2.5]
+        points = res.areas.set_index("area_id").representative_point()
+        sites = gpd.GeoDataFrame(
+            {"candidate_id": ["at a", "at g"]}, geometry=[points["a"], points["g"]], crs=CRS
+        )
+        placed = place_services(res, "shelter", k=1, candidates=sites, radius_m=1.0)
+        runs.append(placed)
+        # on the true need the site would go where the 3 victims are
+        assert placed.chosen["added_need"].isna().all() and math.isnan(placed.objective)
+    assert runs[0].chosen["candidate_id"].tolist() == runs[1].chosen["candidate_id"].tolist()
+    assert runs[0].total_need == runs[1].total_need == sum(first)
+
+
+def test_on_any_cost_but_straight_lines_every_neighbour_is_linked(result):
+    # Reach on a road network cannot be retraced from straight-line distances: default-deny.
+    from dataclasses import replace
+
+    res, tax = result
+    by_road = replace(res, provenance={**res.provenance, "cost": "drive"})
+    straight = protect(res, taxonomy=tax).table
+    road = protect(by_road, taxonomy=tax).table
+    for table in (straight, road):
+        assert table.loc[table["service_type"] == "day", "suppression"].eq("").all()
+    shelter = road[road["service_type"] == "shelter"]
+    assert set(shelter.loc[~shelter["suppression"].isin([PRIMARY, SECONDARY]), "suppression"]) == {LINKED}
+    assert (straight["suppression"] == LINKED).sum() <= (road["suppression"] == LINKED).sum()
+
+
+def test_the_published_result_carries_no_count_of_a_sensitive_group(result):
+    """The composite's make-up and the population table go out with the published result too."""
+    res, tax = result
+    prot = protect(res, taxonomy=tax)
+    published = prot.result
+    hidden = prot.table[prot.table["suppression"] != ""]
+    cells = set(zip(hidden["area_id"].astype(str), hidden["service_type"].astype(str), strict=True))
+    if res.makeup is not None:
+        rows = published.makeup
+        keys = list(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+        at = np.array([k in cells for k in keys], dtype=bool)
+        assert at.any()
+        assert rows.loc[at, ["need", "unmet"]].isna().all().all() and not rows.loc[at, "need_known"].any()
+        # published cells keep their figures, as the table publishes them
+        assert rows.loc[~at, "need_known"].any()
+    if res.population is not None:
+        sensitive_columns = {
+            tax.target_groups[g].column
+            for st in prot.sensitive_types
+            for g in tax.service_type(st).target_groups
+            if tax.target_groups[g].column
+        }
+        assert not sensitive_columns & set(published.population.columns)
+        assert "population" in published.population.columns

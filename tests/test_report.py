@@ -17,6 +17,7 @@ from socialmap import analyze, load_taxonomy
 from socialmap.datasets import SCHEMATIC_ATTRIBUTION
 from socialmap.errors import SocialMapError
 from socialmap.i18n import format_number
+from socialmap.privacy import protect
 from socialmap.report import brief, find_area, key_figures, places_and_budget
 
 CRS = "EPSG:32634"
@@ -189,7 +190,8 @@ def test_places_and_budget_where_sourced(result, tmp_path):
     home = next(line for line in lines if line.startswith("Home care"))
     row = result.table[(result.table["area_id"] == "02") & (result.table["service_type"] == "home")].iloc[0]
     places_target = row["need"] * 20 / 1000
-    needed = max(places_target - row["supply"], 0)
+    # Supply by reach: the places within reach of the area's residents (2SFCA), not those inside it.
+    needed = max(places_target - row["supply_reach"], 0)
     assert format_number(places_target, "en", decimals=0) in home
     assert format_number(needed * 3000, "en", decimals=0) + " EUR" in home
     assert any("No sourced standard or cost for: Day care centre" in line for line in lines)
@@ -235,15 +237,18 @@ def test_without_standards_says_none_is_sourced(tmp_path):
         warnings.simplefilter("ignore", UserWarning)
         res = analyze(demo="kosovo")
     lines = places_and_budget(res, area="Prishtinë")
-    assert lines == [
-        "No sourced planning standard (places per 1,000) or unit cost in the taxonomy: "
-        "places and budget needed are not computed."
-    ]
+    # Only the two international benchmarks give a standard; no unit cost is sourced, so no budget.
+    assert (
+        lines[0].startswith("Residential care for older people: ")
+        and "at the standard of 42.0 per 1,000" in lines[0]
+    )
+    assert all("No sourced unit cost, so no budget." in line for line in lines[:2])
+    assert lines[-1].startswith("No sourced standard or cost for: Centre for Social Work")
     if shutil.which("pdftotext"):
         path = brief(res, area="Prishtinë", path=tmp_path / "prishtine.pdf")
         assert _pages(path) == 1
         text = _text(path)
-        assert "schematic boundaries" in text and "No sourced planning standard" in text
+        assert "schematic boundaries" in text and "No sourced standard or cost for" in text
 
 
 def test_national_brief_hides_a_shortfall_that_would_reveal_a_hidden_count(tmp_path):
@@ -252,10 +257,53 @@ def test_national_brief_hides_a_shortfall_that_would_reveal_a_hidden_count(tmp_p
     from test_export import make_result, user_costing
 
     moved = make_result(tmp_path, shelter_at=(25000, 5000))
-    costing = user_costing(moved)
+    costing = user_costing(moved, supply="inside")  # places inside the areas, as worked by hand there
     assert costing.national.set_index("service_type").loc["shelter", "places_needed"] == 42
     lines = places_and_budget(moved, costing=costing, lang="en")
     shelter = [line for line in lines if line.startswith("Shelter")]
     assert shelter == ["Shelter: places needed [c] (need unknown or hidden)."]
     day = [line for line in lines if line.startswith("Day care")]
     assert day and "[c]" not in day[0]  # a type with no hidden row keeps its national figures
+
+
+@needs_poppler
+def test_largest_gaps_are_ranked_as_the_composite_is(result, tmp_path):
+    text = " ".join(_text(brief(result, area="02", path=tmp_path / "b.pdf")).split())
+    # ranked among the published scores (a hidden score takes no part: its rank would say where it is)
+    table = protect(result).table.dropna(subset=["gap_score"])
+    mine = table[table["area_id"] == "02"]
+    # rank of each type in area 02, by hand: 1 + areas with a strictly larger gap for that type
+    ranks = {
+        row["service_type"]: 1
+        + int((table[table["service_type"] == row["service_type"]]["gap_score"] > row["gap_score"]).sum())
+        for _, row in mine.iterrows()
+    }
+    labels = {"day": "Day care centre", "home": "Home care", "shelter": "Shelter"}
+    listed = sorted(ranks, key=lambda k: (ranks[k], -mine.set_index("service_type").loc[k, "gap_score"]))
+    assert "Largest gaps beside the other areas" in text
+    positions = [text.index(f"{labels[k]}: gap") for k in listed]
+    assert positions == sorted(positions)  # best-ranked (largest gap beside the others) first
+    for k in listed:
+        assert f"(rank {ranks[k]} of" in text
+
+
+@needs_poppler
+def test_briefs_on_invented_services_say_so_on_the_page(result, tmp_path):
+    plain = " ".join(_text(brief(result, area="02", path=tmp_path / "own.pdf")).split())
+    assert "Demonstration data" not in plain
+    demo = replace(result, services=result.services.assign(illustrative=["true", "true", "false", "false"]))
+    text = " ".join(_text(brief(demo, area="02", path=tmp_path / "demo.pdf")).split())
+    assert "Demonstration data: 2 of the 4 services are invented for the demo" in text
+    assert text.index("Demonstration data") < text.index("Population:")  # at the top, not a footnote
+
+
+@needs_poppler
+def test_briefs_show_no_local_path(result, tmp_path):
+    prov = {
+        **result.provenance,
+        "demo_boundaries": "/home/ana/.cache/socialmap/geoBoundaries-XKX-ADM2.geojson; areas matched",
+        "taxonomy": "reptest (/home/ana/work/reptest.yaml)",
+    }
+    text = _text(brief(replace(result, provenance=prov), area="02", path=tmp_path / "b.pdf"))
+    assert "/home/ana" not in text and "geoBoundaries-XKX-ADM2.geojson" in text
+    assert "taxonomy reptest (reptest.yaml)" in text

@@ -76,7 +76,8 @@ def inputs(areas, services, population, taxonomy):
     return sc.Inputs(services=services, areas=areas, population=population, taxonomy=taxonomy)
 
 
-CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative")
+# A planar world: measured in its own coordinates (they lie outside UTM 34N's zone, see socialmap.crs).
+CONFIG = AnalysisConfig(catchment_m=6000, service_types=("day",), spreading="representative", crs=CRS)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def test_scenario_table_reports_every_bad_row(tmp_path):
         sc.Scenario.from_frame(pd.DataFrame({"x": [1]}), name="t")
     with pytest.raises(SocialMapError, match="Give the scenario a `name`"):
         sc.Scenario.from_frame(table)
-    with pytest.raises(DataSourceError, match="not found"):
+    with pytest.raises(DataSourceError, match="does not exist"):
         sc.read_scenario(tmp_path / "missing.csv")
 
 
@@ -441,7 +442,9 @@ def test_comparison_export(inputs, tmp_path):
     comp = sc.run_scenario(inputs, s, CONFIG).comparison
     csv = comp.write(tmp_path / "delta.csv")
     back = pd.read_csv(csv, encoding="utf-8-sig", dtype={"area_id": str})
-    assert list(back.columns) == list(comp.table.columns) and len(back) == 4
+    # the file says which rows hide small counts of a sensitive group (none here)
+    assert list(back.columns) == [*comp.table.columns, "suppression"] and len(back) == 4
+    assert back["suppression"].isna().all()
     xlsx = comp.write(tmp_path / "delta.xlsx")
     sheets = pd.read_excel(xlsx, sheet_name=None)
     assert set(sheets) == {"areas", "totals", "notes"}

@@ -141,13 +141,19 @@ def test_census_denominator_matches_the_municipal_table(shared_kosovo: Path) -> 
     assert table["pop_2011_census"].sum() == CENSUS_2011
 
 
-def test_blank_standards_costs_and_catchments_are_none(kosovo: Taxonomy) -> None:
+def test_blank_costs_and_catchments_are_none_and_only_sourced_standards(kosovo: Taxonomy) -> None:
     for st in kosovo.service_types.values():
         assert st.catchment_m is None
-        assert st.places_per_1000 is None
         assert st.unit_cost_eur_per_place_year is None
         assert st.weight is None
-        assert st.catchment_source == st.places_per_1000_source == st.unit_cost_source == ()
+        assert st.catchment_source == st.unit_cost_source == ()
+    # The two international benchmarks (OECD 2021 LTC facility beds; Council of Europe 2008 shelters).
+    standards = {k: st.places_per_1000 for k, st in kosovo.service_types.items() if st.places_per_1000}
+    assert standards == {"residential_elderly": 42.0, "shelter_dv": 0.1}
+    assert kosovo.service_type("shelter_dv").places_per_1000_of == "total_population"
+    assert kosovo.service_type("residential_elderly").places_per_1000_source == ("oecd_hag_2023_ltc_beds",)
+    for key in ("oecd_hag_2023_ltc_beds", "coe_2008_minimum_standards", "oecd_hag_2021_ltc_recipients"):
+        assert "not a Kosovo standard" in (kosovo.sources[key].note or "")
 
 
 def test_catchment_falls_back_to_settings_at_call_time(
@@ -173,7 +179,11 @@ def test_need_rates_and_unknown_need(kosovo: Taxonomy) -> None:
     assert kosovo.need_rates("home_care_elderly") == {"older_people_65plus": 0.10}
     assert kosovo.need_rates("shelter_dv") == {"victims_of_violence": None}
     assert kosovo.need_is_known("csw")
-    assert not kosovo.need_is_known("shelter_dv")
+    # Victims' number is unknown, but the shelter standard is per 1,000 of the whole population.
+    assert kosovo.need_basis("shelter_dv") == "standard"
+    assert kosovo.need_is_known("shelter_dv")
+    assert kosovo.need_basis("day_care_disability") == "unknown"
+    assert not kosovo.need_is_known("day_care_disability")
     assert not kosovo.need_is_known("community_housing")
 
 
@@ -188,14 +198,19 @@ def test_service_types_do_not_count_a_group_twice(kosovo: Taxonomy) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_need_is_population_times_rate(kosovo: Taxonomy) -> None:
+def test_need_is_target_group_times_need_rate(kosovo: Taxonomy) -> None:
     pop = pd.DataFrame({"area_id": ["a", "b"], "population": [10_000, 30_000]}, index=[5, 7])
-    need = kosovo.need("day_care_disability", pop)
-    assert need.name == "day_care_disability"
-    assert list(need.index) == [5, 7]
+    size = kosovo.target_size("day_care_disability", pop)
+    assert size.name == "day_care_disability"
+    assert list(size.index) == [5, 7]
     rate = kosovo.target_groups["persons_with_disabilities"].rate
-    assert need.tolist() == pytest.approx([10_000 * rate, 30_000 * rate])  # type: ignore[operator]
+    assert size.tolist() == pytest.approx([10_000 * rate, 30_000 * rate])  # type: ignore[operator]
+    # No source gives the share of persons with disabilities who need day care: unknown, not all of them.
+    assert kosovo.need("day_care_disability", pop).isna().all()
     assert kosovo.need("csw", pop).tolist() == [10_000.0, 30_000.0]
+    # 65+ = 10 % of residents (lower bound); 6.5 % of them need home care, 4.2 % residential care.
+    assert kosovo.need("home_care_elderly", pop).tolist() == pytest.approx([65.0, 195.0])
+    assert kosovo.need("residential_elderly", pop).tolist() == pytest.approx([42.0, 126.0])
     # Need is extensive: the need of the summed population equals the sum of the needs.
     total = pd.DataFrame({"population": [40_000]})
     assert kosovo.need("home_care_elderly", total).iloc[0] == pytest.approx(
@@ -205,22 +220,31 @@ def test_need_is_population_times_rate(kosovo: Taxonomy) -> None:
 
 def test_unknown_rate_gives_unknown_need_not_zero(kosovo: Taxonomy) -> None:
     pop = pd.DataFrame({"population": [10_000, 30_000]})
-    assert kosovo.need("shelter_dv", pop).isna().all()
+    assert kosovo.target_size("shelter_dv", pop).isna().all()
     assert kosovo.need("community_housing", pop).isna().all()
+    assert kosovo.need("counselling_family", pop).isna().all()
+
+
+def test_shelter_need_comes_from_the_council_of_europe_standard(kosovo: Taxonomy) -> None:
+    # One family place per 10,000 of the population: 1 and 3 places.
+    pop = pd.DataFrame({"population": [10_000, 30_000]})
+    assert kosovo.need("shelter_dv", pop).tolist() == pytest.approx([1.0, 3.0])
+    assert kosovo.standard_places("shelter_dv", pop).tolist() == pytest.approx([1.0, 3.0])
+    assert kosovo.standard_places("csw", pop).isna().all()
 
 
 def test_count_column_takes_precedence_over_the_rate(kosovo: Taxonomy) -> None:
     pop = pd.DataFrame({"population": [10_000, 30_000], "pop_65plus": [1_700, None]})
-    need = kosovo.need("home_care_elderly", pop)
     # Row 0 from its column; row 1 has no count, so population × the 10 % lower bound.
-    assert need.tolist() == [1_700.0, 3_000.0]
+    assert kosovo.target_size("home_care_elderly", pop).tolist() == [1_700.0, 3_000.0]
+    assert kosovo.need("home_care_elderly", pop).tolist() == pytest.approx([1_700 * 0.065, 3_000 * 0.065])
 
 
-def test_count_column_makes_an_unknown_need_known(kosovo: Taxonomy) -> None:
+def test_count_column_makes_an_unknown_group_known(kosovo: Taxonomy) -> None:
     pop = pd.DataFrame({"population": [10_000, 30_000], "pop_victims_violence": [12, None]})
-    need = kosovo.need("shelter_dv", pop)
-    assert need.iloc[0] == 12.0
-    assert math.isnan(need.iloc[1])
+    size = kosovo.target_size("shelter_dv", pop)
+    assert size.iloc[0] == 12.0
+    assert math.isnan(size.iloc[1])
 
 
 def test_need_does_not_mutate_the_table(kosovo: Taxonomy) -> None:

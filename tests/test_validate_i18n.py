@@ -340,15 +340,21 @@ def test_the_command_lines_error_message_is_in_its_language(monkeypatch, capsys)
 
 def test_a_message_is_its_english_text_and_renders_in_a_language():
     text = Message(
-        errors.N_("{file} has {count} columns, more than the {limit} socialmap reads."),
+        errors.N_(
+            "{file} has {count} columns, more than the limit of {limit} (`socialmap.settings.max_columns`)."
+        ),
         file="a.csv",
         count=Number(12345, ","),
         limit=Number(1000, ","),
     )
-    assert text == "a.csv has 12,345 columns, more than the 1,000 socialmap reads."
+    assert text == (
+        "a.csv has 12,345 columns, more than the limit of 1,000 (`socialmap.settings.max_columns`)."
+    )
     assert isinstance(text, str) and text.template.startswith("{file} has {count}")
     assert text.render("en") == str(text)
-    assert text.render("sq") == "Skedari a.csv ka 12.345 kolona, më shumë se 1.000 që lexon socialmap."
+    assert text.render("sq") == (
+        "Skedari a.csv ka 12.345 kolona, më shumë se kufiri prej 1.000 (`socialmap.settings.max_columns`)."
+    )
     assert render("not in any catalog", "sq") == "not in any catalog"
     assert render(errors.N_("Check the path."), "sr") == "Proverite putanju."
 

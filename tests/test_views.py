@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -205,17 +206,19 @@ def test_target_group_narrows_the_service_types_and_the_composite(result, demo):
     assert views.Selection(target_group=views.ALL_GROUPS).target_group is None
     assert "children_with_disabilities" not in views.target_group_options(tax)  # no type serves it
     frame = views.selection_frame(result, views.Selection(target_group="older_people_65plus"), tax)
-    home = result.areas.set_index("area_id")["gap_score_home_care_elderly"]
-    res = result.areas.set_index("area_id")["gap_score_residential_elderly"]
+    t = result.table.set_index(["service_type", "area_id"])
+    home, res = t.loc["home_care_elderly"], t.loc["residential_elderly"]
     by_id = frame.set_index("area_id")
-    np.testing.assert_allclose(by_id["composite_gap"], ((home + res) / 2).loc[by_id.index])
+    # One gap for the older people: their unmet need over both types / their need over both types.
+    older = 100 * (home["unmet_need"] + res["unmet_need"]) / (home["need"] + res["need"])
+    np.testing.assert_allclose(by_id["composite_gap"], older.loc[by_id.index])
     assert not any(c.endswith("csw") for c in frame.columns)
 
 
 def test_selection_frame_of_one_type_ranks_by_gap(result, demo):
-    sel = views.Selection(service_type="day_care_disability", metric="need")
+    sel = views.Selection(service_type="home_care_elderly", metric="need")
     frame = views.selection_frame(result, sel, demo.taxonomy)
-    rows = result.for_service_type("day_care_disability").set_index("area_id")
+    rows = result.for_service_type("home_care_elderly").set_index("area_id")
     assert frame["rank"].iloc[0] == 1 and frame["gap_score"].iloc[0] == rows["gap_score"].max()
     np.testing.assert_allclose(frame.set_index("area_id")["need"], rows.loc[frame["area_id"], "need"])
 
@@ -230,16 +233,41 @@ def test_bad_selections_are_errors():
 def test_ranking_table_is_labelled_and_in_percent(result, demo):
     sel = views.Selection(service_type="csw", metric="covered_share")
     table = views.ranking_table(result, sel, demo.taxonomy)
-    assert list(table.columns[:3]) == ["Rank", "Municipality", "Population"]
+    assert list(table.columns[:4]) == ["Rank", "Municipality", "Gap score (%)", "Population"]
     assert table["Need within the catchment (%)"].max() == pytest.approx(100.0)
     assert len(table) == 38
     day_care = views.ranking_table(
-        result, views.Selection(service_type="day_care_disability", metric="need"), demo.taxonomy
+        result, views.Selection(service_type="home_care_elderly", metric="need"), demo.taxonomy
     )
-    formats = views.column_formats(day_care)
-    assert formats["Rank"] == "localized" and formats["Need (persons)"] == "%.1f"
-    assert formats["Places per person in need"] == "%.4f"
-    assert "Municipality" not in formats
+    decimals = views.column_decimals(day_care)
+    assert decimals["Rank"] == 0 and decimals["Need (persons)"] == 0 and decimals["Gap score (%)"] == 1
+    assert decimals["Places per person in need"] == 4 and decimals["Need within the catchment (%)"] == 1
+    # not the 0 of "Places", whose label it starts with (the Albanian ranking showed 5 for 4.98)
+    home_sq = views.Selection(service_type="home_care_elderly", metric="need", lang="sq")
+    sq = views.column_decimals(views.ranking_table(result, home_sq, demo.taxonomy), "sq")
+    assert sq["Vende për 1.000 të grupit të synuar"] == 1 and sq["Qasja relative (1 = kombëtare)"] == 2
+    assert "Municipality" not in decimals
+
+
+def test_display_tables_write_numbers_for_the_language_and_keep_them_numbers(result, demo):
+    sel = views.Selection(service_type="home_care_elderly", metric="need", lang="sq")
+    table = views.ranking_table(result, sel, demo.taxonomy)
+    styled = views.display_table(table, "sq")
+    # the cells keep their numbers, rounded as shown (the app sorts by value)
+    assert styled.data["Nevoja (persona)"].tolist() == table["Nevoja (persona)"].round(0).tolist()
+    assert styled.data["Shkalla e mungesës (%)"].tolist() == table["Shkalla e mungesës (%)"].round(1).tolist()
+    html = styled.to_html()
+    rows = result.for_service_type("home_care_elderly").set_index("area_id")
+    pristina = rows.loc["19"]  # Prishtinë: the largest need, written with a thousands point
+    need = f"{pristina['need']:,.0f}".replace(",", ".")
+    gap = f"{pristina['gap_score']:.1f}".replace(".", ",")
+    assert f">{need}<" in html and f">{gap}<" in html
+    assert not re.search(r">\d+\.\d{1,2}<", html)  # no decimal point in Albanian
+    en_table = views.ranking_table(result, dataclasses.replace(sel, lang="en"), demo.taxonomy)
+    english = views.display_table(en_table, "en").to_html()
+    assert f">{pristina['need']:,.0f}<" in english
+    nan = views.display_table(pd.DataFrame({"Gap score (%)": [float("nan"), 2.25]}), "sr").to_html()
+    assert ">–<" in nan and (">2,2<" in nan or ">2,3<" in nan)
 
 
 def test_names_follow_the_language(result, demo):
@@ -275,15 +303,57 @@ def test_profile_of_a_municipality(result, demo):
     assert set(table["Method"]) >= {"Distance coverage", "2SFCA"}
     chart = views.profile_chart(result, "01", tax)
     assert list(chart.columns) == ["Deçan (Dečani)", "All areas"]
-    rows = result.for_service_type("day_care_disability")
-    label = tax.label("day_care_disability", "en")
+    rows = result.for_service_type("home_care_elderly")
+    label = tax.label("home_care_elderly", "en")
     expected = 100 * rows["unmet_need"].sum() / rows["need"].sum()
     assert chart.loc[label, "All areas"] == pytest.approx(expected)
-    assert np.isnan(chart.loc[tax.label("shelter_dv", "en"), "Deçan (Dečani)"])  # need unknown
+    assert np.isnan(chart.loc[tax.label("community_housing", "en"), "Deçan (Dečani)"])  # need unknown
     spec = views.profile_chart_spec(chart)
     assert spec["encoding"]["y"]["sort"] == list(chart.index)  # taxonomy order, not alphabetical
     assert len(spec["data"]["values"]) == 2 * chart.notna().all(axis=1).sum()  # NaN left out
     assert {v["Series"] for v in spec["data"]["values"]} == {"Deçan (Dečani)", "All areas"}
+
+
+def test_profile_says_unknown_capacity_and_names_a_single_type_score(result, demo):
+    tax = demo.taxonomy
+    table = views.profile_table(result, "02", tax, lang="en").set_index("Service type")
+    # no Centre for Social Work has a known capacity: its places are unknown, never 0 (as in the brief)
+    assert table.loc[tax.label("csw", "en"), "Supply (places)"] == "unknown"
+    day = result.for_service_type("day_care_disability").set_index("area_id").loc["02"]
+    assert table.loc[tax.label("day_care_disability", "en"), "Supply (places)"] == f"{day['supply']:,.0f}"
+    # the whole population is served by one type (the Centre for Social Work), so the "composite"
+    # of that group is the centre's gap score and is named so
+    csw = result.for_service_type("csw").set_index("area_id").loc["02"]
+    summary = views.profile_summary(result, "02", tax, target_group="total_population", lang="en")
+    assert summary["score_label"] == f"Gap score (%): {tax.label('csw', 'en')}"
+    assert summary["composite_gap"] == pytest.approx(csw["gap_score"])
+    assert views.profile_summary(result, "02", tax, lang="en")["score_label"] == "Composite gap score (%)"
+    # persons with disabilities: neither of its types is scored (need unknown), so no single type
+    none = views.profile_summary(result, "02", tax, target_group="persons_with_disabilities", lang="en")
+    assert none["score_label"] == "Composite gap score (%)" and np.isnan(none["composite_gap"])
+    sel = views.Selection(target_group="total_population")
+    assert views.map_title(result, sel, tax) == summary["score_label"]
+
+
+def test_single_type_map_shows_that_types_sites_with_a_legend_and_the_others_off(result, demo):
+    tax = demo.taxonomy
+    sel = views.Selection(service_type="day_care_disability", metric="gap_score")
+    page = views.map_html_bytes(views.selection_map(result, sel, tax)).decode()
+    public = views.public_service_sites(result.services, tax)
+    counts = public["service_type"].value_counts()
+    others = [k for k in counts.index if k != "day_care_disability"]
+    assert page.count("remove(); }, 0)") == len(others)  # every other type's layer starts off
+    legend = page[page.index('<div class="socialmap-legend"') :]
+    day = f"{tax.label('day_care_disability', 'en')} ({counts['day_care_disability']})"
+    assert day in legend
+    assert not any(tax.label(k, "en") in legend.split("</details>")[0] for k in others)
+    assert "imperial: false" in page  # the scale bar is in km only
+    every = views.map_html_bytes(views.selection_map(result, views.Selection(), tax)).decode()
+    assert "remove(); }, 0)" not in every  # the composite map shows every type's sites, listed
+    assert all(
+        tax.label(k, "en") in every[every.index('<div class="socialmap-legend"') :] for k in counts.index
+    )
+    assert "DEMONSTRATION DATA" in every  # the demo's services are invented
 
 
 def test_profile_with_target_group_and_unknown_area(result, demo):
@@ -354,12 +424,14 @@ def test_map_parts_keep_the_base_and_move_what_changes(result, demo):
     assert (
         "socialmap-legend" not in base and "socialmap-title" not in base and "FeatureCollection" not in base
     )
+    assert "socialmap-demo" not in base  # in the language and only for demo data: drawn by a layer
     assert base == _base_page(parts["home_care_elderly"].base)  # same frame for both selections
     page = folium.Map()
     for layer in csw.layers:
         page.add_child(layer)
     text = views.map_html_bytes(page).decode()
-    assert text.count("socialmap-legend") == 1 and "Gap score (%): Centre for Social Work" in text
+    assert text.count("details open") == 1 and "Gap score (%): Centre for Social Work" in text
+    assert text.count("socialmap-demo") == 1 and "DEMONSTRATION DATA" in text
 
 
 def test_map_changes_with_the_service_type(result, demo):
@@ -481,7 +553,19 @@ def test_csv_download_has_bom_and_no_formulas():
     data = views.csv_bytes(table)
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
-    assert "'=HYPERLINK(1)" in text and "Gjakovë" in text and "-2.0" in text
+    assert "'=HYPERLINK(1)" in text and "Gjakovë" in text and ",-2\n" in text and ",1.5\n" in text
+
+
+def test_csv_download_in_albanian_has_semicolons_decimal_commas_and_no_float_noise():
+    table = pd.DataFrame(
+        {
+            "Komuna": ["Gjakovë", "Pejë"],
+            "Nevoja (persona)": [78698.99999999997, 4139.2],
+            "Gap": [1.25, 295.30127],
+        }
+    )
+    text = views.csv_bytes(table, "sq").decode("utf-8-sig")
+    assert text.splitlines() == ["Komuna;Nevoja (persona);Gap", "Gjakovë;78699;1,2", "Pejë;4139;295,3"]
 
 
 def test_gpkg_download_has_areas_and_services_in_lon_lat(result, demo, tmp_path):
@@ -523,7 +607,7 @@ PRISHTINA = (21.1655, 42.6629)
 
 @pytest.fixture(scope="module")
 def planned(demo, result):
-    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    edits = (views.PlanEdit("home_care_elderly", *PRISHTINA, 40.0),)
     run = views.run_plan(views.read_inputs(demo=demo), AnalysisConfig(), edits, demo=demo, base=result)
     assert run.problems == ()
     return run.result
@@ -558,20 +642,20 @@ def test_run_plan_reports_an_unknown_type(demo, result):
 
 
 def test_adding_a_service_with_capacity_never_raises_a_gap(result, planned):
-    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "home_care_elderly")
     assert len(table) == 38
     delta = table["Gap score (%) Δ [A]"].dropna()
     assert (delta <= 1e-9).all() and (delta < 0).any()
     assert (table["Unmet need (persons) Δ [A]"].dropna() <= 1e-9).all()
     national = views.plan_comparison(
-        {views.CURRENT: result, "A": planned}, "day_care_disability", level="total"
+        {views.CURRENT: result, "A": planned}, "home_care_elderly", level="total"
     )
     assert len(national) == 1
     assert national["Supply (places) Δ [A]"].iloc[0] == pytest.approx(40.0)
 
 
 def test_plan_download_csv_and_xlsx(result, planned):
-    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "day_care_disability")
+    table = views.plan_comparison({views.CURRENT: result, "A": planned}, "home_care_elderly")
     assert views.plan_download({"t": table}, "csv").startswith(b"\xef\xbb\xbfCode,Municipality")
     xlsx = views.plan_download({"municipalities": table, "national": table.head(1)}, "xlsx")
     assert xlsx[:2] == b"PK"
@@ -596,11 +680,12 @@ def test_plan_costing_with_user_figures_is_hand_checkable(demo, result):
 def test_plan_costing_one_hundred_persons(demo, result):
     small = result.table.copy()
     small["need"] = np.where(small["service_type"] == "csw", 100.0, small["need"])
+    small["target_size"] = np.where(small["service_type"] == "csw", 100.0, small["target_size"])
     small["supply"] = np.where(small["service_type"] == "csw", 0.0, small["supply"])
     from dataclasses import replace
 
     costing = views.plan_costing(
-        replace(result, table=small), "csw", demo.taxonomy, standard=5.0, unit_cost=2000.0
+        replace(result, table=small, population=None), "csw", demo.taxonomy, standard=5.0, unit_cost=2000.0
     )
     assert costing.table["Places needed"].iloc[0] == pytest.approx(0.5)  # 100 × 5 / 1,000
     assert costing.table["Budget (EUR per year)"].iloc[0] == pytest.approx(1000.0)
@@ -624,8 +709,8 @@ def test_suggest_sites_gives_points_to_add(result):
 
 
 def test_plan_map_shows_the_planned_and_proposed_services(planned):
-    selection = views.Selection(service_type="day_care_disability", metric="gap_score")
-    edits = (views.PlanEdit("day_care_disability", *PRISHTINA, 40.0),)
+    selection = views.Selection(service_type="home_care_elderly", metric="gap_score")
+    edits = (views.PlanEdit("home_care_elderly", *PRISHTINA, 40.0),)
     fmap = views.plan_map(planned, selection, _taxonomy(), edits, (20.7, 42.2))
     html_text = fmap.get_root().render()
     assert "Planned 1: 40 places" in html_text and "Proposed new service" in html_text
@@ -653,3 +738,13 @@ def test_shelter_locations_are_never_drawn_nor_downloaded():
     assert len(names) and not any(n in page for n in names)
     layers = views.selection_layers(result, selection, demo.taxonomy)
     assert not set(layers["services"]["service_type"]) & hidden
+
+
+def test_uploaded_geoboundaries_areas_are_named_in_each_language(demo, shared_kosovo):
+    data = (shared_kosovo / "geoboundaries" / "geoBoundaries-XKX-ADM2_simplified.geojson").read_bytes()
+    inputs = views.read_inputs(("gb.geojson", data), demo=demo)
+    areas = inputs.areas.set_index("name")
+    assert not areas.index.str.startswith("Municipality").any()  # "Municipality of Gjakova" → "Gjakova"
+    assert areas.loc["Gjakova", "name_sr"] == "Đakovica" and areas.loc["Gjakova", "name_sq"] == "Gjakovë"
+    analysis = views.analyze_inputs(inputs, socialmap.AnalysisConfig(), demo=demo)
+    assert "Đakovica" in set(views.area_options(analysis.result, "sr").values())
