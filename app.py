@@ -77,7 +77,10 @@ def read_inputs(
     demo_name: str,
 ) -> views.Inputs:
     """Read and validate the uploads (cached by their bytes)."""
-    return views.read_inputs(areas, services, population, demo=load_demo(demo_name))
+    # Until the app asks (issue #16), a failed upload keeps the demo's layer, with the error shown.
+    return views.read_inputs(
+        areas, services, population, demo=load_demo(demo_name), demo_instead=views.UPLOAD_KINDS
+    )
 
 
 def analysis_config(

@@ -46,6 +46,50 @@ def _main(
 _Lang = Annotated[
     str | None, typer.Option(help=t("Language: en, sq or sr (default: SOCIALMAP_LANG / the locale)."))
 ]
+_Columns = Annotated[
+    str | None,
+    typer.Option(
+        help=t(
+            "Your column names: 'their=ours,...' (e.g. 'Emri=name,Kapaciteti=capacity'); each pair is used "
+            "for the file that has that column. Without it, columns are recognised by their usual names."
+        )
+    ),
+]
+
+
+def _columns_for(paths: list[Path], text: str | None) -> dict[Path, dict[str, str]]:
+    """
+    Split ``--columns`` between the files: each pair goes to the files whose header has its column.
+
+    Raises
+    ------
+    SocialMapError
+        When a pair is badly written, or names a column no file has.
+    """
+    from socialmap.columns import normalise_header, parse_columns, preview_file
+    from socialmap.errors import DataSourceError
+
+    pairs = parse_columns(text)
+    if not pairs:
+        return {}
+    out: dict[Path, dict[str, str]] = {}
+    used: set[str] = set()
+    for path in paths:
+        try:
+            header = {normalise_header(c) for c in preview_file(path, n=0).columns}
+        except DataSourceError:
+            continue  # reported when the file is read
+        mine = {k: v for k, v in pairs.items() if normalise_header(k) in header}
+        if mine:
+            out[path] = mine
+            used.update(mine)
+    unused = [k for k in pairs if k not in used]
+    if unused:
+        raise SocialMapError(
+            N_("--columns names {columns}, but no file given has such a column."),
+            columns=", ".join(f"'{k}'" for k in unused),
+        )
+    return out
 
 
 @app.command(help=t("Check input files and print every problem found, with row, column and how to fix it."))
@@ -58,6 +102,7 @@ def validate(
     taxonomy: Annotated[
         str | None, typer.Option(help=t("Taxonomy YAML (default: the Kosovo taxonomy) for service types."))
     ] = None,
+    columns: _Columns = None,
     lang: _Lang = None,
 ) -> None:
     """Check input files and print every problem found, with row, column and how to fix it."""
@@ -70,9 +115,10 @@ def validate(
             t("--kind {kind} is not one of: areas, services, population.", lang, kind=repr(kind))
         )
     tax = load_taxonomy(taxonomy)
+    mappings = _columns_for(list(files), columns)
     failed = 0
     for path in files:
-        report = validate_file(path, kind=kind, taxonomy=tax)
+        report = validate_file(path, kind=kind, taxonomy=tax, columns=mappings.get(path))
         typer.echo(report.format(lang))
         failed += not report.ok
     if failed:
@@ -258,6 +304,7 @@ def _analysis(
     roads: Path | None = None,
     mode: str = "drive",
     catchment_min: float | None = None,
+    columns: str | None = None,
 ) -> Any:
     """Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it."""
     from socialmap.pipeline import AnalysisConfig
@@ -275,6 +322,9 @@ def _analysis(
         catchment_min=catchment_min,
     )
     graph = _road_graph(roads, mode, lang)
+    given = {k: p for k, p in (("areas", areas), ("services", services), ("population", population)) if p}
+    by_path = _columns_for(list(given.values()), columns)
+    mappings = {k: by_path[p] for k, p in given.items() if p in by_path}
     labels = {**_type_labels(taxonomy, lang), "done": t("done", lang)}
     with typer.progressbar(length=1, label=t("analysing", lang), file=sys.stderr) as bar:
 
@@ -292,6 +342,7 @@ def _analysis(
             config=config,
             progress=progress,
             network=graph,
+            columns=mappings,
         )
     for note in run_notes(result, lang):
         typer.echo(t("note: {note}", lang, note=note), err=True)
@@ -315,6 +366,7 @@ def analyze(
     cell_size_m: _CellSize = 1000.0,
     service_type: _ServiceTypes = None,
     map_column: Annotated[str, typer.Option(help=t("Column shown on map.html."))] = "composite_gap",
+    columns: _Columns = None,
     lang: _Lang = None,
 ) -> None:
     """Run the analysis and write the per-area tables and a gap map."""
@@ -336,6 +388,7 @@ def analyze(
         roads=roads,
         mode=mode,
         catchment_min=catchment_min,
+        columns=columns,
     )
     kinds = {
         "gpkg": t("GeoPackage", lang),
@@ -365,6 +418,7 @@ def map_command(
     ] = ("quantiles"),
     k: Annotated[int, typer.Option(help=t("Number of classes."))] = 5,
     labels: Annotated[bool, typer.Option(help=t("Write the municipality names on the map."))] = False,
+    columns: _Columns = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -404,6 +458,7 @@ def map_command(
         roads=roads,
         mode=mode,
         catchment_min=catchment_min,
+        columns=columns,
     )
     fig = gap_map(
         result,
@@ -427,6 +482,7 @@ def brief_command(
         str | None,
         typer.Option(help=t("Municipality (code or any of its names); omit for the national brief.")),
     ] = None,
+    columns: _Columns = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -460,6 +516,7 @@ def brief_command(
         roads=roads,
         mode=mode,
         catchment_min=catchment_min,
+        columns=columns,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = brief(result, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
@@ -482,6 +539,7 @@ def export_command(
         ),
     ] = "by_service_type",
     sep: Annotated[str, typer.Option(help=t("CSV delimiter: ',' or ';' (for a decimal comma)."))] = ",",
+    columns: _Columns = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -513,10 +571,53 @@ def export_command(
         roads=roads,
         mode=mode,
         catchment_min=catchment_min,
+        columns=columns,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold, costing=costing)  # type: ignore[arg-type]
     typer.echo(t("wrote table: {path}", lang, path=path))
+
+
+@app.command(
+    help=t(
+        "Write an Excel template to fill in: services (headers and service types in your language, a "
+        "drop-down of the types) or population (every municipality listed)."
+    )
+)
+def template(
+    kind: Annotated[str, typer.Argument(help=t("services or population."))],
+    out: Annotated[Path, typer.Option(help=t("The .xlsx file to write."))],
+    demo: _Demo = None,
+    areas: Annotated[
+        Path | None, typer.Option(help=t("Areas file whose municipalities the population lists."))
+    ] = None,
+    taxonomy: _Taxonomy = None,
+    lang: _Lang = None,
+) -> None:
+    """Write an Excel template to fill in (services or population)."""
+    from socialmap.taxonomy import load_taxonomy
+    from socialmap.templates import population_template, services_template
+
+    lang = check_language(lang)
+    if kind not in ("services", "population"):
+        raise SocialMapError(t("KIND must be services or population; got {kind}.", lang, kind=repr(kind)))
+    if out.suffix.lower() != ".xlsx":
+        raise SocialMapError(t("--out must end in .xlsx; got {name}.", lang, name=repr(out.name)))
+    if kind == "services":
+        services_template(load_taxonomy(taxonomy) if taxonomy else None, lang=lang, path=out)
+    else:
+        if areas is not None:
+            from socialmap.io import read_areas
+
+            frame = read_areas(areas)
+        elif demo is not None:
+            from socialmap.datasets import load_demo
+
+            frame = load_demo(demo).areas
+        else:
+            raise SocialMapError(t("Name the municipalities: --areas FILE or --demo kosovo.", lang))
+        population_template(frame, lang=lang, path=out)
+    typer.echo(t("wrote {kind}: {path}", lang, kind=t("template", lang), path=out))
 
 
 @app.command(help=t("Read an OpenStreetMap extract into a road graph once and save it (.npz) for --roads."))
@@ -597,6 +698,7 @@ def optimise(
     out: Annotated[
         Path | None, typer.Option(help=t("Folder to write chosen_sites.csv and .geojson into."))
     ] = None,
+    columns: _Columns = None,
     lang: _Lang = None,
 ) -> None:
     """Choose where K new services of one type would reach the most need that no service reaches yet."""
@@ -620,6 +722,7 @@ def optimise(
         roads=roads,
         mode=mode,
         catchment_min=catchment_min,
+        columns=columns,
     )
     cand: Any = candidates
     if candidates not in ("areas", "grid"):

@@ -20,7 +20,8 @@ it keeps working. Errors and :class:`Problem` objects carry their texts that way
   :meth:`Problem.as_dict` (``lang=``) and :meth:`Problem.format` give them in a language.
 
 Values are written into the translated text as follows: a :class:`Message` in the same language; a
-:class:`Number` with the language's separators (``12.345,6`` in Albanian and Serbian); an exception
+:class:`Number` with the language's separators (``12.345,6`` in Albanian and Serbian); a
+:class:`Localised` value (such as names of areas) in that language's own words; an exception
 as :func:`message` gives it; anything else as it is (names of files and columns, values from the
 data), so a fixed phrase used as a value is written ``Message(N_("an Excel workbook"))``. Write whole
 sentences (a sentence per variant rather than words glued together); a placeholder may not be called
@@ -85,6 +86,45 @@ class Number:
         from socialmap.i18n import localise_number
 
         return localise_number(str(self), lang)
+
+
+@dataclass(frozen=True)
+class Localised:
+    """
+    A value written differently in each language, such as the names of areas in a message.
+
+    Attributes
+    ----------
+    texts
+        The text by language code (``en``, ``sq``, ``sr``). A language missing here is written with
+        ``fallback``'s text, else the first one given.
+    fallback
+        The language whose text stands in for a missing one (default ``en``).
+
+    Examples
+    --------
+    >>> names = Localised({"en": "Shtime", "sq": "Shtime", "sr": "Štimlje"})
+    >>> str(names), names.localise("sr")
+    ('Shtime', 'Štimlje')
+    """
+
+    texts: Mapping[str, str]
+    fallback: str = "en"
+
+    def __str__(self) -> str:
+        return self.localise("en")
+
+    def localise(self, lang: str | None = None) -> str:
+        """Return the text for ``lang`` (``None`` → the default language)."""
+        if lang is None:
+            from socialmap.i18n import default_language
+
+            lang = default_language()
+        if lang in self.texts:
+            return str(self.texts[lang])
+        if self.fallback in self.texts:
+            return str(self.texts[self.fallback])
+        return next((str(v) for v in self.texts.values()), "")
 
 
 def _fields(template: str) -> set[str]:
@@ -184,7 +224,7 @@ def _restore(english: str, template: str, values: dict[str, Any]) -> Message:
 
 
 def _english(value: Any) -> Any:
-    if isinstance(value, str | Number | BaseException):
+    if isinstance(value, str | Number | Localised | BaseException):
         return str(value)
     return value
 
@@ -193,7 +233,7 @@ def _written(value: Any, lang: str) -> Any:
     """Return a value of a message as written in ``lang``."""
     if isinstance(value, Message):
         return value.render(lang)
-    if isinstance(value, Number):
+    if isinstance(value, Number | Localised):
         return value.localise(lang)
     if isinstance(value, BaseException):
         return message(value, lang)

@@ -187,6 +187,7 @@ class _Source:
     rows: np.ndarray
     problems: list[Problem] = field(default_factory=list)
     decimal: str | None = None
+    header_row: int | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1266,12 +1267,26 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
             counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
         except csv.Error:  # e.g. a field larger than the csv module's limit: not this delimiter
             continue
+        while len(counts) > 1 and counts[0] == 1:  # a title line above the header: judge the rest
+            counts = counts[1:]
         if not counts or counts[0] < 2:
             continue
         key = (sum(n == counts[0] for n in counts) / len(counts), counts[0])
         if key > best_key:
             best, best_key = delimiter, key
     return best
+
+
+def _width_below_title(text: str, delimiter: str) -> int | None:
+    """Return the width of the first line with several fields, when lines of one field (a title) lead."""
+    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    try:
+        counts = [len(fields) for fields in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:
+        return None
+    if not counts or counts[0] != 1:
+        return None
+    return next((n for n in counts if n > 1), None)
 
 
 def _header(values: list[Any]) -> list[str]:
@@ -1285,27 +1300,51 @@ def _header(values: list[Any]) -> list[str]:
 
 def _split_header(
     raw: pd.DataFrame, label: str, *, first_line: int, limits: _Limits | None = None
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> tuple[pd.DataFrame, np.ndarray, int, list[Problem]]:
     """
-    Take the first non-blank row of a table read without a header as its header.
+    Find the header of a table read without one, and take it as the column names.
 
-    Reading the header ourselves keeps repeated names as they are (pandas would rename the second
-    ``name`` to ``name.1``, hiding the mistake) and blank rows above it do not shift the columns.
-    Returns the non-blank data rows and their row numbers in the file (``first_line`` is the number
-    of ``raw``'s first row).
+    The header is the first non-blank row, unless a lower one among the first rows reads as a header
+    (column names that :mod:`socialmap.columns` knows) or the rows above it are a title (one filled
+    cell each): then the rows above it are skipped, with a warning. Reading the header ourselves
+    keeps repeated names as they are (pandas would rename the second ``name`` to ``name.1``, hiding
+    the mistake) and blank rows above it do not shift the columns. Returns the non-blank data rows,
+    their row numbers in the file (``first_line`` is the number of ``raw``'s first row), the header's
+    row number and the warnings.
     """
+    from socialmap.columns import HEADER_SEARCH_ROWS, header_row
+
     blank = raw.isna().all(axis=1).to_numpy()
     filled = np.flatnonzero(~blank)
     if len(filled) == 0:
-        return pd.DataFrame(), np.zeros(0, dtype=int)
-    head = int(filled[0])
+        return pd.DataFrame(), np.zeros(0, dtype=int), first_line, []
+    candidates = filled[:HEADER_SEARCH_ROWS]
+    head = int(candidates[header_row([raw.iloc[int(i)].tolist() for i in candidates])])
+    problems: list[Problem] = []
+    if head != filled[0]:
+        skipped = [str(v).strip() for i in filled[filled < head] for v in raw.iloc[int(i)].tolist()]
+        title = "; ".join(v for v in skipped if v and v.lower() != "nan")
+        problems.append(
+            Problem(
+                label,
+                first_line + head,
+                None,
+                Message(
+                    N_("Read row {row} as the header; the row(s) above it were skipped as a title: {title}"),
+                    row=first_line + head,
+                    title=repr(title[:120]),
+                ),
+                N_("Nothing to do; if the column names are in another row, delete the rows above them."),
+                "warning",
+            )
+        )
     _check_columns(label, raw.shape[1])
     frame = raw.iloc[head + 1 :].reset_index(drop=True)
     frame.columns = _header(raw.iloc[head].tolist())
     _check_count(label, len(frame), limits)
     keep = ~blank[head + 1 :]
     rows = np.flatnonzero(keep) + first_line + head + 1
-    return frame[keep].reset_index(drop=True), rows
+    return frame[keep].reset_index(drop=True), rows, first_line + head, problems
 
 
 def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> _Source:
@@ -1336,7 +1375,8 @@ def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> 
     text = text[lead.end() :] if lead else text
     delimiter = _sniff_delimiter(text, file.suffix.lower())
     first = _NEWLINE.split(text[:_SNIFF_CHARS], 1)[0]
-    columns = first.count(delimiter) + 1  # an upper bound: quoted delimiters count too
+    width = _width_below_title(text, delimiter)
+    columns = max(first.count(delimiter) + 1, width or 0)  # an upper bound: quoted delimiters count too
     _check_columns(label, columns)
     # Upper bounds before pandas parses anything (a line break inside quotes counts as a row too).
     lines = max(text.count("\n"), text.count("\r")) + (not text.endswith(("\n", "\r")))
@@ -1354,15 +1394,18 @@ def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> 
             na_values=[""],
             skip_blank_lines=False,
             nrows=limits.rows + 2,
+            # A title line above the header has fewer fields: give pandas the header's width.
+            names=None if width is None else list(range(width)),
         )
-    frame, rows = _split_header(raw, label, first_line=1 + skipped, limits=limits)
+    frame, rows, header, found = _split_header(raw, label, first_line=1 + skipped, limits=limits)
+    problems.extend(found)
     if len(frame) == 0:
         source = _empty_rows(label, "CSV")
         source.problems = [*problems, *source.problems]
         return source
     decimal = {";": ",", ",": "."}.get(delimiter)
     logger.info("read %d rows from %s (CSV, delimiter %r)", len(frame), label, delimiter)
-    return _Source(label, "CSV", frame, rows, problems, decimal)
+    return _Source(label, "CSV", frame, rows, problems, decimal, header)
 
 
 # XLSX -------------------------------------------------------------------------------------------
@@ -1409,13 +1452,14 @@ def _read_excel(file: Path, label: str, sheet: str | int | None, limits: _Limits
                     N_("Use one of these names in `sheet=`."),
                 )
             frame = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object, nrows=limits.rows + 2)
-    frame, rows = _split_header(frame, label, first_line=1, limits=limits)
+    frame, rows, header, found = _split_header(frame, label, first_line=1, limits=limits)
+    problems.extend(found)
     if len(frame) == 0:
         source = _empty_rows(label, "XLSX")
         source.problems = [*problems, *source.problems]
         return source
     logger.info("read %d rows from %s (XLSX, sheet %r)", len(frame), label, sheet)
-    return _Source(label, "XLSX", frame, rows, problems)
+    return _Source(label, "XLSX", frame, rows, problems, header_row=header)
 
 
 class _XMLScan:
@@ -1697,7 +1741,9 @@ def read_areas(
     -------
     gdf
         One row per area: ``area_id`` (text, unique), ``name``, the optional name columns, the file's other
-        columns, ``geometry`` (valid polygons), in the file's CRS.
+        columns, ``geometry`` (valid polygons), in the file's CRS. ``gdf.attrs["attribution"]`` holds the
+        attribution the file asks for, when its metadata (or geoBoundaries' layout) says
+        (:func:`socialmap.datasets.boundaries_attribution`); maps and briefs show it.
 
     Raises
     ------
@@ -1714,6 +1760,11 @@ def read_areas(
     clean, message = _load("areas", path, layer=layer, sheet=None, encoding=None, columns=columns, crs=crs)
     if message:
         warnings.warn(message, UserWarning, stacklevel=2)
+    from socialmap.datasets import boundaries_attribution
+
+    attribution = boundaries_attribution(path, clean)
+    if attribution:
+        clean.attrs["attribution"] = attribution
     return clean
 
 

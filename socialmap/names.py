@@ -7,7 +7,7 @@
 ``"normalised"``
     Equal after :func:`normalise_name`: case, diacritics (``ë``/``e``, ``ç``/``c``, ``č``/``c``,
     ``đ``/``dj``), Serbian Cyrillic, punctuation and administrative prefixes or suffixes such as
-    "Municipality of", "Komuna e", "Opština", "Općina".
+    "Municipality of", "District", "Komuna e", "Opština", "Općina".
 ``"alias"``
     Equal to a name in the alias table passed as ``aliases`` (Serbian or English names, former
     names, known misspellings), possibly in its other Albanian definite/indefinite form.
@@ -91,6 +91,8 @@ RESULT_COLUMNS: tuple[str, ...] = ("name", "match", "key", "method", "score", "s
 _PREFIXES: tuple[str, ...] = (
     "municipality of",
     "municipality",
+    "district of",
+    "district",
     "komuna e",
     "komuna",
     "bashkia e",
@@ -100,7 +102,16 @@ _PREFIXES: tuple[str, ...] = (
     "opcina",
     "obcina",
 )
-_SUFFIXES: tuple[str, ...] = ("municipality", "komuna", "bashkia", "opstina", "opshtina", "opcina", "obcina")
+_SUFFIXES: tuple[str, ...] = (
+    "municipality",
+    "district",
+    "komuna",
+    "bashkia",
+    "opstina",
+    "opshtina",
+    "opcina",
+    "obcina",
+)
 # Albanian prefixes after which the name is in the genitive ("Komuna e Prishtinës").
 _GENITIVE_PREFIXES: frozenset[str] = frozenset({"komuna e", "bashkia e"})
 # Albanian genitive endings of the first word and what replaces them, tried in turn.

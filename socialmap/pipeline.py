@@ -259,9 +259,14 @@ def _read_inputs(
     population: PathOrFrame | None,
     demo: str | None,
     taxonomy: Any,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, Any, dict[str, Any]]:
     from socialmap.io import read_areas, read_population, read_services
     from socialmap.taxonomy import load_taxonomy
+
+    def mapping(kind: str) -> dict[str, str] | None:
+        given = (columns or {}).get(kind)
+        return dict(given) if given else None
 
     provenance: dict[str, Any] = {}
     files: dict[str, str] = {}
@@ -291,22 +296,51 @@ def _read_inputs(
         files[kind] = str(given)
         return read(given)
 
-    area_gdf = pick("areas", areas, read_areas)
+    area_gdf = pick("areas", areas, lambda p: read_areas(p, columns=mapping("areas")))
+    # The attribution the boundaries ask for (from the file's metadata, or set by the caller).
+    attribution = area_gdf.attrs.get("attribution") if areas is not None else None
+    if attribution:  # maps and briefs write "Boundaries: <attribution>"
+        attribution = str(attribution).removeprefix("Boundaries: ")
     if base is not None and areas is not None and not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
         from socialmap.datasets import use_areas
 
         base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
         area_gdf = base.areas
-        provenance["demo_boundaries"] = base.provenance["boundaries"]
+        provenance["demo_boundaries"] = attribution or base.provenance["boundaries"]
+    if attribution:
+        provenance["boundaries"] = str(attribution)
     aliases = None
     if base is not None and base.name == "kosovo":
         from socialmap.names import kosovo_aliases
 
         aliases = kosovo_aliases()
-    svc = pick("services", services, lambda p: read_services(p, taxonomy=tax, areas=area_gdf))
-    pop = pick("population", population, lambda p: read_population(p, areas=area_gdf, aliases=aliases))
+    svc = pick(
+        "services",
+        services,
+        lambda p: read_services(p, taxonomy=tax, areas=area_gdf, columns=mapping("services")),
+    )
+    pop = pick(
+        "population",
+        population,
+        lambda p: read_population(p, areas=area_gdf, aliases=aliases, columns=mapping("population")),
+    )
+    if isinstance(population, pd.DataFrame) and "source_area_id" in area_gdf.columns:
+        pop = _renumber(pop, area_gdf)
     provenance["files"] = files
     return area_gdf, svc, pop, tax, provenance
+
+
+def _renumber(pop: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Give a population table keyed by the boundaries' own ids the demo's ids they were matched to."""
+    if "area_id" not in pop.columns:
+        return pop
+    own = dict(zip(areas["source_area_id"].astype(str), areas["area_id"].astype(str), strict=True))
+    ids = pop["area_id"].astype(str)
+    if not ids.isin(list(own)).all() or ids.isin(areas["area_id"].astype(str)).all():
+        return pop
+    pop = pop.copy()
+    pop["area_id"] = ids.map(own)
+    return pop
 
 
 def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd.DataFrame:
@@ -318,13 +352,15 @@ def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd
     pop["area_id"] = pop["area_id"].astype(str)
     problems = []
     dup = pop["area_id"][pop["area_id"].duplicated()].unique()
+    from socialmap.validate import area_labels
+
     for a in dup:
         problems.append(
             Problem(
                 "population",
                 None,
                 "area_id",
-                Message(N_("area {area} appears more than once."), area=repr(a)),
+                Message(N_("area {area} appears more than once."), area=area_labels(areas, [a])),
                 N_("keep one row per area."),
             )
         )
@@ -345,13 +381,71 @@ def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd
                 "population",
                 None,
                 "area_id",
-                Message(N_("area {area} has no population row."), area=repr(a)),
+                Message(N_("area {area} has no population row."), area=area_labels(areas, [a])),
                 N_("add a row for it (0 if nobody lives there)."),
             )
         )
     if problems:
         raise ValidationError(problems)
     return pop.set_index("area_id").reindex(areas["area_id"].astype(str)).reset_index()
+
+
+#: Columns of a coverage table that need the area's need (unknown where its population is).
+_NEED_COLUMNS = (
+    "need",
+    "supply_per_10k",
+    "covered_share",
+    "access",
+    "reachable_places",
+    "unmet_need",
+    "gap_score",
+    "target_size",
+    "places_per_1000",
+    "standard_places",
+    "standard_met",
+    "spar",
+)
+
+
+def _unknown_population(areas: gpd.GeoDataFrame, pop: pd.DataFrame, notes: list[str]) -> np.ndarray:
+    """
+    Return the mask of areas whose population is blank (unknown), with a note naming them.
+
+    Raises
+    ------
+    SocialMapError
+        When no area has a population: nothing could be scored.
+    """
+    blank = pd.to_numeric(pop["population"], errors="coerce").isna().to_numpy()
+    if blank.all():
+        raise SocialMapError(
+            N_(
+                "The population is blank in every area, so no need can be computed. Fill in "
+                "'population' (or an openly marked estimate) for the areas you know."
+            )
+        )
+    if blank.any():
+        from socialmap.validate import area_labels
+
+        ids = pop["area_id"][blank].astype(str).tolist()
+        # English here; socialmap.report.run_notes writes it in the user's language (from the provenance).
+        notes.append(
+            f"Population unknown in {len(ids)} of {len(blank)} areas ({area_labels(areas, ids)}): their need "
+            f"and gaps are not computed; the other {int((~blank).sum())} areas are scored. Services near "
+            "them are shared only among the areas whose population is known."
+        )
+    return blank
+
+
+def _mask_blank_areas(table: pd.DataFrame, blank_ids: pd.Series) -> pd.DataFrame:
+    """Blank the need-based metrics of the areas whose population is unknown (services and supply stay)."""
+    if not len(blank_ids):
+        return table
+    table = table.copy()
+    rows = table["area_id"].astype(str).isin(blank_ids.astype(str))
+    cols = [c for c in _NEED_COLUMNS if c in table.columns]
+    table.loc[rows, cols] = np.nan
+    return table
 
 
 def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
@@ -473,6 +567,7 @@ def analyze(
     progress: Progress | None = None,
     network: Any = None,
     network_mode: str = "drive",
+    columns: Mapping[str, Mapping[str, str]] | None = None,
     **options: Any,
 ) -> Result:
     """
@@ -499,6 +594,9 @@ def analyze(
         instead of straight-line distances; see :mod:`socialmap.network`.
     network_mode
         ``"drive"`` or ``"walk"``, when ``network`` is a path.
+    columns
+        Column mappings of the files, by kind: ``{"services": {"Emri": "name", ...}}`` (see the
+        ``read_*`` functions of :mod:`socialmap.io`; without one, columns are guessed from their names).
 
     Returns
     -------
@@ -519,7 +617,9 @@ def analyze(
     elif options:
         raise SocialMapError("Give either `config` or keyword options, not both.")
     graph = _network(network, network_mode)
-    area_in, svc_in, pop_in, tax, provenance = _read_inputs(areas, services, population, demo, taxonomy)
+    area_in, svc_in, pop_in, tax, provenance = _read_inputs(
+        areas, services, population, demo, taxonomy, columns
+    )
     crs = work_crs_for(area_in, config.crs)
     logger.info("analysing %d areas, %d services in %s", len(area_in), len(svc_in), crs.to_string())
     area_w = area_in.to_crs(crs).reset_index(drop=True)
@@ -542,15 +642,19 @@ def analyze(
     notes: list[str] = []
     # Demand that 2SFCA spreads each type's places over: the need where it is known, else the size of
     # the target group (the relative measures then still hold; the absolute gap is unknown).
+    # Missing is local: an area whose population is blank has unknown need; every other is scored, and
+    # the blank areas add no demand to the catchments (their rows are blanked below).
+    blank = _unknown_population(area_w, pop, notes)
+    blank_ids = pop["area_id"][blank]
     demand_kind: dict[str, str] = {}
     for t, col in zip(types, need_cols, strict=True):
-        need = tax.need(t, pop)
-        size = tax.target_size(t, pop)
-        if not need.isna().any():
-            need_by_area[col] = need.to_numpy()
+        need = tax.need(t, pop).to_numpy(dtype=float)
+        size = tax.target_size(t, pop).to_numpy(dtype=float)
+        if not np.isnan(need[~blank]).any():
+            need_by_area[col] = np.where(blank, 0.0, need)
             demand_kind[t] = "need"
-        elif not size.isna().any():
-            need_by_area[col] = size.to_numpy()
+        elif not np.isnan(size[~blank]).any():
+            need_by_area[col] = np.where(blank, 0.0, size)
             demand_kind[t] = "target_group"
         else:
             need_by_area[col] = np.nan
@@ -696,12 +800,17 @@ def analyze(
                     )
                 if key is not None:
                     _cache_put(_TYPE_CACHE, key, (table.copy(), per_point.copy()), _TYPE_CACHE_SIZE)
+            if len(blank_ids):
+                per_point = per_point.copy()
+                blanked = [c for c in ("need", "access", "unmet", "target_size") if c in per_point.columns]
+                per_point.loc[per_point["area_id"].isin(blank_ids), blanked] = np.nan
             point_rows.append(per_point.assign(service_type=t, geometry=pts.geometry.values))
         table = relative_scores(
             table,
             tax.target_size(t, pop).to_numpy(dtype=float),
             tax.standard_places(t, pop).to_numpy(dtype=float),
         )
+        table = _mask_blank_areas(table, blank_ids)
         table.insert(1, "service_type", t)
         table.insert(2, "method", method)
         table.insert(3, "need_basis", tax.need_basis(t) if demand_kind[t] == "need" else "unknown")
@@ -754,6 +863,7 @@ def analyze(
         for t in types
     }
     provenance.update(_cost_provenance(graph, config, long, off_network))
+    provenance["population_unknown_areas"] = pop["area_id"][blank].astype(str).tolist()
     provenance["notes"] = notes
     for note in notes:
         logger.info(note)

@@ -672,6 +672,24 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
         for key, method in used.items()
         if method == "none"
     ]
+    blank = [str(a) for a in prov.get("population_unknown_areas") or ()]
+    if blank:
+        from socialmap.validate import area_labels
+
+        total = len(result.areas)
+        notes.insert(
+            0,
+            t(
+                "Population unknown in {n} of {total} areas ({areas}): their need and gaps are not computed; "
+                "the other {scored} areas are scored. Services near them are shared only among the areas "
+                "whose population is known.",
+                lang,
+                n=_fmt(len(blank), lang, 0),
+                total=_fmt(total, lang, 0),
+                areas=area_labels(result.areas, blank).localise(lang),
+                scored=_fmt(total - len(blank), lang, 0),
+            ),
+        )
     services = result.services
     for key, method in used.items():
         if method != "coverage" or configured == "coverage" or "service_type" not in services.columns:
@@ -785,6 +803,7 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
             )
     kinds = ("need unknown", "capacity unknown", "off the road network", "need = ", "no need rate")
     rebuilt = tuple(f"{key}: {kind}" for key in used for kind in kinds)
+    rebuilt += ("Population unknown in ",)
     notes += [str(n) for n in prov.get("notes") or () if not str(n).startswith(rebuilt)]
     return notes
 

@@ -60,7 +60,15 @@ NEED_BASES = ("rate", "standard", "whole_group", "unknown")
 _PACKAGE_FOLDER = "taxonomies"
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
-_TOP_KEYS = ("schema_version", "name", "description", "sources", "target_groups", "service_types")
+_TOP_KEYS = (
+    "schema_version",
+    "name",
+    "description",
+    "languages",
+    "sources",
+    "target_groups",
+    "service_types",
+)
 _TOP_REQUIRED = ("sources", "target_groups", "service_types")
 _SOURCE_KEYS = ("citation", "url", "accessed", "note")
 _GROUP_KEYS = (
@@ -281,6 +289,9 @@ class Taxonomy:
         Free text from the file.
     schema_version
         Version of the YAML schema.
+    languages
+        The languages the labels are written in (the file's ``languages:``, default ``en``, ``sq``,
+        ``sr``); the first stands in for any other (see :meth:`label`).
     """
 
     name: str
@@ -290,6 +301,11 @@ class Taxonomy:
     sources: dict[str, Source] = field(default_factory=dict)
     description: str | None = None
     schema_version: int = SCHEMA_VERSION
+    languages: tuple[str, ...] = LANGUAGES
+
+    def has_language(self, lang: str) -> bool:
+        """Whether every label is written in ``lang`` (else :meth:`label` gives the first language's)."""
+        return lang in self.languages
 
     @property
     def service_type_keys(self) -> tuple[str, ...]:
@@ -370,7 +386,8 @@ class Taxonomy:
         Returns
         -------
         label
-            The label in that language.
+            The label in that language; in the taxonomy's first language (:attr:`languages`) when it
+            has none in ``lang`` (check with :meth:`has_language`).
 
         Raises
         ------
@@ -384,11 +401,16 @@ class Taxonomy:
         if lang not in LANGUAGES:
             raise TaxonomyError(f"`lang` must be one of {list(LANGUAGES)}; got {lang!r}.")
         if key in self.service_types:
-            return self.service_types[key].labels[lang]
+            return self._in(self.service_types[key].labels, lang)
         if key in self.target_groups:
-            return self.target_groups[key].labels[lang]
+            return self._in(self.target_groups[key].labels, lang)
         known = {**self.service_types, **self.target_groups}
         raise TaxonomyError(_unknown_key_message("service type or target group", key, known, self))
+
+    def _in(self, labels: dict[str, str], lang: str) -> str:
+        if lang in labels:
+            return labels[lang]
+        return labels.get(self.languages[0]) or next(iter(labels.values()))
 
     def need_rates(self, service_type: str) -> dict[str, float | None]:
         """
@@ -784,10 +806,10 @@ class Taxonomy:
         """Build one row of :meth:`to_frame`."""
         row: dict[str, Any] = {"service_type": None if st is None else st.key}
         for lang in LANGUAGES:
-            row[f"service_label_{lang}"] = None if st is None else st.labels[lang]
+            row[f"service_label_{lang}"] = None if st is None else st.labels.get(lang)
         row["target_group"] = tg.key
         for lang in LANGUAGES:
-            row[f"group_label_{lang}"] = tg.labels[lang]
+            row[f"group_label_{lang}"] = tg.labels.get(lang)
         row.update(
             rate=tg.rate,
             rate_estimate=tg.estimate,
@@ -1098,6 +1120,7 @@ class _Checker:
         self.lines = lines
         self.duplicate_keys = duplicates
         self.problems: list[str] = []
+        self.languages: tuple[str, ...] = LANGUAGES
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -1256,9 +1279,24 @@ class _Checker:
                 keys.append(item)
         return tuple(keys)
 
+    def label_languages(self, value: Any) -> tuple[str, ...]:
+        """Check ``languages``: a list of language codes the labels are written in (default all three)."""
+        if value is None:
+            return LANGUAGES
+        codes = [value] if isinstance(value, str) else value
+        fix = f"write e.g. `languages: [en]`, with codes from {', '.join(LANGUAGES)}."
+        if not isinstance(codes, list) or not codes:
+            self.add("languages", f"must be a list of language codes; found {_describe(value)}.", fix)
+            return LANGUAGES
+        bad = [c for c in codes if c not in LANGUAGES]
+        if bad:
+            self.add("languages", f"unknown language code(s) {bad}.", fix)
+            return LANGUAGES
+        return tuple(dict.fromkeys(codes))
+
     def labels(self, value: Any, path: str) -> dict[str, str]:
-        """Check a label block: one non-empty text per language."""
-        langs = ", ".join(LANGUAGES)
+        """Check a label block: one non-empty text per language of ``languages:`` (others optional)."""
+        langs = ", ".join(self.languages)
         if value is None:
             self.add(
                 path,
@@ -1273,6 +1311,8 @@ class _Checker:
         out: dict[str, str] = {}
         for lang in LANGUAGES:
             text = block.get(lang)
+            if text is None and lang not in self.languages:
+                continue
             if text is None or not (isinstance(text, str) and text.strip()):
                 what = "missing" if text is None else f"not text ({_describe(text)})"
                 self.add(
@@ -1316,6 +1356,7 @@ class _Checker:
             data.get("description"), "description", required=False, what="the description"
         )
 
+        self.languages = self.label_languages(data.get("languages"))
         sources = self.sources(data.get("sources"))
         groups = self.groups(data.get("target_groups"), set(sources))
         services = self.services(data.get("service_types"), groups, set(sources))
@@ -1330,6 +1371,7 @@ class _Checker:
             sources=sources,
             description=description,
             schema_version=SCHEMA_VERSION,
+            languages=self.languages,
         )
 
     def sources(self, value: Any) -> dict[str, Source]:

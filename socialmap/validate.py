@@ -44,6 +44,7 @@ above ten billion, and coordinates beyond the Earth (outside ±180/±90 in a geo
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import math
@@ -63,6 +64,7 @@ from socialmap import schema
 from socialmap.errors import (
     PROBLEM_COLUMNS,
     DataSourceError,
+    Localised,
     Message,
     Number,
     Problem,
@@ -306,6 +308,8 @@ class _Collector:
         self.rows = np.asarray(rows, dtype=int)
         self.bad = np.zeros(len(self.rows), dtype=bool)
         self.problems: list[Problem] = []
+        self.renamed: dict[str, str] = {}  # contract column -> the file's own name for it
+        self.ambiguous: dict[str, tuple[str, ...]] = {}  # contract column -> file columns that could be it
 
     def add(
         self,
@@ -678,13 +682,15 @@ def _numbers(
     missing_fix: str,
     decimal: str | None = None,
     nonnegative: bool = True,
+    missing_values: Callable[[list[int]], dict[str, Any]] | None = None,
     counts: bool = False,
 ) -> pd.DataFrame:
     """Parse a number column in place; report text, negative and missing values.
 
-    ``missing_message`` is a template with ``{n}``, ``{col}`` and ``{rows}``, marked with ``N_``. With
-    ``counts`` (persons, places: whole numbers), values that look like grouped thousands are read as such
-    or refused as ambiguous (see :func:`_grouped_counts`).
+    ``missing_message`` is a template with ``{n}``, ``{col}`` and ``{rows}``, marked with ``N_``, and
+    the placeholders of ``missing_values(positions)``. With ``counts`` (persons, places: whole numbers),
+    values that look like grouped thousands are read as such or refused as ambiguous (see
+    :func:`_grouped_counts`).
     """
     raw = frame[col].tolist()
     parsed = [_parse(v, decimal=decimal, grouping=True) for v in raw]
@@ -740,7 +746,8 @@ def _numbers(
             Message(N_("'{col}' counts persons: write 0 or more, or leave it empty if unknown."), col=col),
         )
     missing = [i for i, (v, why) in enumerate(parsed) if why is None and math.isnan(v)]
-    c.summary(missing, col, missing_message, missing_fix, n=len(missing), col=col)
+    extra = missing_values(missing) if missing_values is not None and missing else {}
+    c.summary(missing, col, missing_message, missing_fix, n=len(missing), col=col, **extra)
     frame[col] = values
     return frame
 
@@ -816,21 +823,35 @@ def _contract(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _map_columns(
-    frame: pd.DataFrame, columns: dict[str, str] | None, known: Iterable[str], c: _Collector
+    frame: pd.DataFrame,
+    columns: dict[str, str] | None,
+    known: Iterable[str],
+    c: _Collector,
+    *,
+    kind: str | None = None,
 ) -> pd.DataFrame:
-    """Apply the caller's ``columns`` mapping, then match contract names ignoring case and spaces."""
+    """
+    Apply the caller's ``columns`` mapping, match contract names ignoring case and spaces, then guess.
+
+    A column that ``columns`` maps to ``""`` is kept under its own name and never guessed. With
+    ``kind``, each contract column still missing is looked for under its usual names
+    (:func:`socialmap.columns.guess_columns`), with a warning naming what was read as what.
+    """
     frame = _clean_headers(frame, c)
     geometry = _geometry_name(frame)
     found = [str(col) for col in frame.columns if col != geometry]
     rename: dict[Any, str] = {}
+    kept: set[Any] = set()
     for theirs, ours in (columns or {}).items():
         if theirs in frame.columns:
-            rename[theirs] = ours
-            continue
-        loose = [col for col in frame.columns if _norm(col) == _norm(theirs)]
-        if len(loose) == 1:
-            rename[loose[0]] = ours
+            hit: list[Any] = [theirs]
         else:
+            hit = [col for col in frame.columns if _norm(col) == _norm(theirs)]
+        if len(hit) == 1 and not ours:
+            kept.add(hit[0])
+        elif len(hit) == 1:
+            rename[hit[0]] = ours
+        elif ours:
             c.add(
                 _with_hint(
                     Message(
@@ -850,20 +871,28 @@ def _map_columns(
     if geometry is not None and geometry in rename:
         rename.pop(geometry)
     frame = frame.rename(columns=rename)
+    c.renamed.update({ours: str(theirs) for theirs, ours in rename.items() if str(theirs) != ours})
     taken = {str(col) for col in frame.columns}
     auto: dict[Any, str] = {}
     for name in known:
         if name in taken:
             continue
-        loose = [col for col in frame.columns if col not in rename.values() and _norm(col) == name]
+        loose = [
+            col
+            for col in frame.columns
+            if col not in rename.values() and col not in kept and _norm(col) == name
+        ]
         if len(loose) == 1 and loose[0] != geometry:
             auto[loose[0]] = name
             taken.add(name)
     if auto:
         logger.info("%s: matched columns %s", c.file, auto)
         frame = frame.rename(columns=auto)
+    if kind is not None:
+        frame = _guess_columns(frame, kind, kept, c)
     duplicated = sorted({str(col) for col in frame.columns[frame.columns.duplicated()]})
     for col in duplicated:
+        c.renamed.pop(col, None)  # the problem is the contract's name itself
         c.add(
             Message(N_("Two or more columns are named '{col}' (after applying `columns=`)."), col=col),
             Message(N_("Keep one column '{col}': rename or drop the others, or change `columns=`."), col=col),
@@ -872,6 +901,52 @@ def _map_columns(
     if duplicated:
         frame = frame.loc[:, ~frame.columns.duplicated()]
     return frame
+
+
+def _guess_columns(frame: pd.DataFrame, kind: str, kept: set[Any], c: _Collector) -> pd.DataFrame:
+    """Read columns under their usual names as the contract columns still missing (with a warning)."""
+    from socialmap.columns import describe, guess_columns
+
+    geometry = _geometry_name(frame)
+    present = {str(col) for col in frame.columns}
+    has_coords = bool(_coordinate_candidates(frame, LATITUDE_NAMES)) and bool(
+        _coordinate_candidates(frame, LONGITUDE_NAMES)
+    )
+    free = [
+        col
+        for col in frame.columns
+        if col != geometry and col not in kept and str(col) not in _contract_set(kind)
+    ]
+    guess = guess_columns([str(col) for col in free], kind, geometry=geometry is not None)
+    rename: dict[Any, str] = {}
+    for theirs, ours in guess.mapping.items():
+        if ours in present or theirs == ours:
+            continue
+        if ours in ("lat", "lon") and (has_coords or geometry is not None):
+            continue
+        rename[next(col for col in free if str(col) == theirs)] = ours
+    for ours, candidates in guess.ambiguous.items():
+        if ours not in present and ours not in rename.values():
+            c.ambiguous[ours] = candidates
+    if not rename:
+        return frame
+    pairs = {str(k): v for k, v in rename.items()}
+    c.renamed.update({ours: theirs for theirs, ours in pairs.items()})
+    c.add(
+        Message(N_("Read the columns by their names: {mapping}."), mapping=describe(pairs)),
+        N_(
+            "Nothing to do; if a column was read wrongly, map it yourself with `columns=` "
+            "(command line: --columns 'their=ours')."
+        ),
+        severity="warning",
+    )
+    logger.info("%s: guessed columns %s", c.file, pairs)
+    return frame.rename(columns=rename)
+
+
+def _contract_set(kind: str) -> set[str]:
+    required, optional = _contract(kind)
+    return {*required, *optional, *LATITUDE_NAMES, *LONGITUDE_NAMES}
 
 
 def _clean_headers(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
@@ -929,7 +1004,9 @@ def _require(frame: pd.DataFrame, kind: str, names: Sequence[str], c: _Collector
     missing = [n for n in names if n not in frame.columns]
     for name in missing:
         c.add(
-            _with_hint(Message(_MISSING_COLUMN[kind], name=name, found=_list(found)), _close(name, found)),
+            _with_hint(
+                Message(_MISSING_COLUMN[kind], name=name, found=_list(found)), _missing_hint(name, found, c)
+            ),
             Message(
                 N_("Add a column '{name}', or map yours onto it with `columns={{'your column': '{name}'}}`."),
                 name=name,
@@ -937,6 +1014,24 @@ def _require(frame: pd.DataFrame, kind: str, names: Sequence[str], c: _Collector
             column=name,
         )
     return missing
+
+
+def _missing_hint(name: str, found: Sequence[str], c: _Collector) -> Message | None:
+    """Why a required column may seem missing: two candidates, a header not found, or a close name."""
+    from socialmap.columns import ambiguity_hint
+
+    if name in c.ambiguous:
+        return ambiguity_hint(name, c.ambiguous[name])
+    unnamed = sum(str(f).startswith("Unnamed: ") for f in found)
+    if found and 2 * unnamed >= len(found):
+        return Message(
+            N_(
+                "The header row was not found: the row read as the header ({header}) has mostly empty "
+                "cells. Put the column names in the first row (delete any title rows above them)."
+            ),
+            header=_list(found, limit=5),
+        )
+    return _close(name, found)
 
 
 #: A required column is missing, per kind (one sentence each: the kinds take different grammar).
@@ -1362,7 +1457,24 @@ def _empty(frame: pd.DataFrame, c: _Collector) -> bool:
 
 def _finish(frame: pd.DataFrame, kind: str, c: _Collector) -> tuple[pd.DataFrame, list[Problem]]:
     clean = _order(frame[~c.bad[: len(frame)]], kind) if len(frame) else frame
-    return clean, c.problems
+    return clean, _their_columns(c)
+
+
+def _their_columns(c: _Collector) -> list[Problem]:
+    """Name in each problem the column as the file names it (``Kapaciteti``), not the contract's name."""
+    if not c.renamed:
+        return c.problems
+    renamed = c.renamed
+
+    def theirs(value: str) -> str:  # a value that is exactly a renamed contract column's name
+        return renamed.get(value, value)
+
+    out = []
+    for p in c.problems:
+        if p.column in renamed:
+            p = dataclasses.replace(p.map_text(theirs), column=renamed[p.column])
+        out.append(p)
+    return out
 
 
 def _validate_areas(
@@ -1375,7 +1487,7 @@ def _validate_areas(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     frame, c = _start(frame, file, rows)
     required, optional = _contract("areas")
-    frame = _map_columns(frame, columns, (*required, *optional), c)
+    frame = _map_columns(frame, columns, (*required, *optional), c, kind="areas")
     frame = _known_layout(frame, columns, c)
     if _empty(frame, c):
         return frame, c.problems
@@ -1493,13 +1605,15 @@ def _validate_services(
     frame, c = _start(frame, file, rows)
     keys = _service_type_keys(taxonomy)
     required, optional = _contract("services")
-    frame = _map_columns(frame, columns, (*required, *optional), c)
+    frame = _map_columns(frame, columns, (*required, *optional), c, kind="services")
     if _empty(frame, c):
         return frame, c.problems
     frame = _clean_text(frame.copy(), c)
-    missing = _require(frame, "services", required, c)
-    if "service_id" not in missing:
-        frame = _ids(frame, "service_id", c)
+    # service_id may be missing: ids are then made from each row (see _made_ids).
+    missing = _require(frame, "services", [n for n in required if n != "service_id"], c)
+    make_ids = "service_id" not in frame.columns
+    if not make_ids:  # rows left empty get an id made from the row (below)
+        frame = _ids(frame, "service_id", c, report_empty=False)
     if "name" not in missing:
         empty = np.flatnonzero(frame["name"].isna().to_numpy())
         c.summary(
@@ -1520,7 +1634,7 @@ def _validate_services(
             counts=True,
         )
     if "service_type" not in missing:
-        frame = _service_types(frame, keys, c)
+        frame = _service_types(frame, keys, c, _service_type_labels(taxonomy))
 
     gdf = _geo_frame(frame, "services", crs, c)
     if gdf is None:
@@ -1552,10 +1666,149 @@ def _validate_services(
         ok = _swap_check(gdf, ok, area_frame, c)
         if area_frame is not None and ok.any():
             _outside_areas(gdf, ok, area_frame, c)
+    if make_ids or gdf["service_id"].isna().any():
+        gdf = _made_ids(gdf, c)
     return _finish(gdf, "services", c)
 
 
-def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -> pd.DataFrame:
+def _made_ids(gdf: gpd.GeoDataFrame, c: _Collector) -> gpd.GeoDataFrame:
+    """
+    Give services without a ``service_id`` (no column, or an empty cell) ids made from each row.
+
+    The id is ``svc-`` and the first ten hex digits of the SHA-1 of the row's name, service type
+    and coordinates (to 6 decimals, in the file's CRS): the same row gives the same id in every run
+    and in any order of rows; a repeated row gets ``-2``, ``-3``... in file order. Said in a warning.
+    """
+    import hashlib
+
+    given = gdf["service_id"].tolist() if "service_id" in gdf.columns else [None] * len(gdf)
+    given = [None if _is_missing(v) else v for v in given]
+    todo = [i for i, v in enumerate(given) if v is None]
+    names = gdf["name"].tolist() if "name" in gdf.columns else [None] * len(gdf)
+    types = gdf["service_type"].tolist() if "service_type" in gdf.columns else [None] * len(gdf)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    ids = list(given)
+    taken = {str(v) for v in given if v is not None}
+    for i in todo:
+        geom = geoms[i]
+        if geom is None or geom.is_empty:
+            where = ""
+        elif geom.geom_type == "Point":
+            where = f"{geom.x:.6f},{geom.y:.6f}"
+        else:
+            where = geom.wkb_hex
+        name, kind = names[i], types[i]
+        key = "|".join(
+            ["" if _is_missing(name) else str(name), "" if _is_missing(kind) else str(kind), where]
+        )
+        made = "svc-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]  # noqa: S324 - an id, not security
+        n, candidate = 1, made
+        while candidate in taken:
+            n += 1
+            candidate = f"{made}-{n}"
+        taken.add(candidate)
+        ids[i] = candidate
+    out = gdf.drop(columns="service_id", errors="ignore")
+    out.insert(0, "service_id", pd.Series(ids, index=gdf.index, dtype=object))
+    if todo and "service_id" not in gdf.columns:
+        c.add(
+            Message(
+                N_(
+                    "The file has no 'service_id' column: made an id for each of the {n} services from its "
+                    "name, type and location (e.g. '{example}'); the same row always gets the same id."
+                ),
+                n=Number(len(todo), ","),
+                example=ids[todo[0]],
+            ),
+            N_("Nothing to do; add a 'service_id' column to use ids of your own."),
+            column="service_id",
+            severity="warning",
+        )
+    elif todo:
+        c.summary(
+            todo,
+            "service_id",
+            N_(
+                "'service_id' is empty in {n} row(s): made an id for each from its name, type and location "
+                "(e.g. '{example}'); the same row always gets the same id ({rows})."
+            ),
+            N_("Nothing to do; fill in 'service_id' to use ids of your own."),
+            n=len(todo),
+            example=ids[todo[0]],
+        )
+    return out
+
+
+def _service_type_labels(taxonomy: Any) -> dict[str, dict[str, str]]:
+    """Return the labels of each service type by language, when ``taxonomy`` has them (else empty)."""
+    types = getattr(taxonomy, "service_types", None)
+    if not isinstance(types, dict):
+        return {}
+    return {str(k): dict(getattr(v, "labels", {}) or {}) for k, v in types.items()}
+
+
+#: Similarity (difflib ratio of normalised texts) from which a service type written differently is read
+#: as the taxonomy's, and by how much it must be ahead of the next type.
+_TYPE_THRESHOLD = 0.85
+_TYPE_MARGIN = 0.1
+
+
+def _match_type(value: str, keys: list[str], forms: dict[str, set[str]]) -> tuple[str | None, str, list[str]]:
+    """
+    Match one written service type to a key: ``(key or None, how, candidate keys)``.
+
+    ``how``: ``"key"``, ``"case"`` (the key in other letter case), ``"label"`` (a label of the
+    taxonomy in any language, ignoring case, diacritics and punctuation), ``"similar"`` (a close
+    spelling, clearly closer to one type than to any other), ``"ambiguous"`` (as close to two or more
+    types: the candidates), ``"unknown"`` (the closest candidates).
+    """
+    from socialmap.names import normalise_name
+
+    if value in keys:
+        return value, "key", []
+    by_case = {k.casefold(): k for k in keys}
+    if value.casefold() in by_case:
+        return by_case[value.casefold()], "case", []
+    norm = normalise_name(value)
+    same = [k for k in keys if norm and norm in forms[k]]
+    if len(same) == 1:
+        return same[0], "label", []
+    if len(same) > 1:
+        return None, "ambiguous", same
+    scores = {
+        k: max((difflib.SequenceMatcher(None, norm, f).ratio() for f in forms[k]), default=0.0) for k in keys
+    }
+    ranked = sorted(keys, key=lambda k: -scores[k])
+    if ranked and scores[ranked[0]] >= _TYPE_THRESHOLD:
+        close = [k for k in ranked if scores[ranked[0]] - scores[k] < _TYPE_MARGIN]
+        if len(close) == 1:
+            return ranked[0], "similar", []
+        return None, "ambiguous", close
+    return None, "unknown", [k for k in ranked[:3] if scores[k] >= 0.6]
+
+
+def _type_names(keys: Sequence[str], labels: dict[str, dict[str, str]]) -> Localised | str:
+    """Return the types listed for a person, each by its label in the language shown and its key."""
+    langs = sorted({lang for k in keys for lang in labels.get(k, {})})
+    if not langs:
+        return ", ".join(keys)
+    return Localised(
+        {
+            lang: "; ".join(f"'{labels[k][lang]}' ({k})" if lang in labels.get(k, {}) else k for k in keys)
+            for lang in langs
+        },
+        fallback="en" if "en" in langs else langs[0],
+    )
+
+
+def _service_types(
+    frame: pd.DataFrame,
+    keys: list[str] | None,
+    c: _Collector,
+    labels: dict[str, dict[str, str]] | None = None,
+) -> pd.DataFrame:
+    from socialmap.names import normalise_name
+
     values = [None if _is_missing(v) else str(v) for v in frame["service_type"].tolist()]
     empty = [i for i, v in enumerate(values) if v is None]
     c.per_row(
@@ -1569,25 +1822,71 @@ def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -
         ),
     )
     if keys:
-        by_case = {k.casefold(): k for k in keys}
-        recased: list[int] = []
+        labels = labels or {}
+        forms = {
+            k: {normalise_name(k.replace("_", " "))} | {normalise_name(t) for t in labels.get(k, {}).values()}
+            for k in keys
+        }
+        matches: dict[str, tuple[str | None, str, list[str]]] = {}
+        for v in values:
+            if v is not None and v not in matches:
+                matches[v] = _match_type(v, keys, forms)
+        found: dict[str, list[int]] = {"case": [], "label": [], "similar": []}
+        pairs: dict[str, dict[str, str]] = {"label": {}, "similar": {}}
         unknown: list[int] = []
+        ambiguous: list[int] = []
+        written = list(values)
         for i, v in enumerate(values):
-            if v is None or v in keys:
+            if v is None:
                 continue
-            if v.casefold() in by_case:
-                values[i] = by_case[v.casefold()]
-                recased.append(i)
+            key, how, _ = matches[v]
+            if how in found:
+                found[how].append(i)
+                if how in pairs:
+                    pairs[how][v] = str(key)
+            if key is not None:
+                values[i] = key
+            elif how == "ambiguous":
+                ambiguous.append(i)
             else:
                 unknown.append(i)
         c.summary(
-            recased,
+            found["case"],
             "service_type",
             N_("Changed the letter case of {n} service type(s) to match the taxonomy ({rows})."),
             N_(
                 "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning."
             ),
-            n=len(recased),
+            n=len(found["case"]),
+        )
+        c.summary(
+            found["label"],
+            "service_type",
+            N_("Read {n} service type(s) by their names in the taxonomy: {pairs} ({rows})."),
+            N_("Nothing to do: these are the taxonomy's own names of the types."),
+            n=len(found["label"]),
+            pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["label"].items()),
+        )
+        c.summary(
+            found["similar"],
+            "service_type",
+            N_(
+                "Read {n} service type(s) written differently from the taxonomy as the closest type: "
+                "{pairs} ({rows})."
+            ),
+            N_("Check these pairs; write the type's name or key as in the taxonomy to make them certain."),
+            n=len(found["similar"]),
+            pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["similar"].items()),
+        )
+        c.per_row(
+            ambiguous,
+            "service_type",
+            lambda i: Message(
+                N_("Service type '{value}' is as close to several types of the taxonomy: {types}."),
+                value=written[i],
+                types=_type_names(matches[str(written[i])][2], labels),
+            ),
+            N_("Write the type's full name or its key, as in the taxonomy."),
         )
         c.per_row(
             unknown,
@@ -1595,12 +1894,19 @@ def _service_types(frame: pd.DataFrame, keys: list[str] | None, c: _Collector) -
             lambda i: _with_hint(
                 Message(
                     N_("Unknown service_type '{value}'; valid types are: {types}."),
-                    value=values[i],
+                    value=written[i],
                     types=", ".join(keys),
                 ),
-                _close(str(values[i]), keys),
+                (
+                    Message(N_("Closest: {types}."), types=_type_names(matches[str(written[i])][2], labels))
+                    if matches[str(written[i])][2]
+                    else None
+                ),
             ),
-            N_("Use one of the valid service types, or add this type to the taxonomy."),
+            N_(
+                "Use one of the valid service types (its key or its name in the taxonomy), or add this "
+                "type to the taxonomy."
+            ),
         )
     frame["service_type"] = pd.Series(
         values, index=frame.index, dtype=object if all(v is None for v in values) else None
@@ -1704,7 +2010,7 @@ def _validate_population(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     frame, c = _start(frame, file, rows)
     required, optional = _contract("population")
-    frame = _map_columns(frame, columns, (*required, *optional), c)
+    frame = _map_columns(frame, columns, (*required, *optional), c, kind="population")
     if _empty(frame, c):
         return frame, c.problems
     geometry = _geometry_name(frame)
@@ -1746,6 +2052,8 @@ def _validate_population(
     missing = _require(frame, "population", ["population"], c)
     if "area_id" in frame.columns:
         frame = _ids(frame, "area_id", c, report_empty=not joined)
+        if area_ids is not None and not joined and areas is not None:
+            frame = _demo_codes(frame, areas, area_ids, c)
         if area_ids is not None and not joined:
             values = frame["area_id"].tolist()
             unknown = [i for i, v in enumerate(values) if v is not None and v not in area_ids]
@@ -1764,7 +2072,9 @@ def _validate_population(
             if absent:
                 c.add(
                     Message(
-                        N_("{n} area(s) have no population row: {ids}."), n=len(absent), ids=_list(absent)
+                        N_("{n} area(s) have no population row: {ids}."),
+                        n=len(absent),
+                        ids=area_labels(areas, absent) if areas is not None else _list(absent),
                     ),
                     N_("Add a row for each of them (leave 'population' empty if unknown)."),
                     column="area_id",
@@ -1777,13 +2087,109 @@ def _validate_population(
             c,
             missing_message=N_(
                 "'population' is empty in {n} row(s): taken as unknown, so need cannot be "
-                "computed for those areas ({rows})."
+                "computed for those areas ({rows}: {areas}); every other area is scored."
             ),
+            missing_values=lambda positions: {"areas": _row_areas(frame, positions, areas)},
             decimal=decimal,
             missing_fix=N_("Fill in the population where a figure (or an openly marked estimate) exists."),
             counts=True,
         )
     return _finish(frame, "population", c)
+
+
+def _names_by_id(areas: pd.DataFrame, ids: Sequence[str], lang: str = "en") -> dict[str, str]:
+    """Return the names of areas by their id, in ``lang`` (recognised municipalities: the demo's names)."""
+    from socialmap.i18n import area_names
+
+    frame = pd.DataFrame(areas[[c for c in areas.columns if c == "area_id" or str(c).startswith("name")]])
+    frame["area_id"] = [_id_text(v) for v in frame["area_id"]]
+    own = f"name_{lang}"
+    if own not in frame.columns or frame[own].isna().all():
+        from socialmap.datasets import recognise_areas
+
+        known = recognise_areas(frame)
+        if known is not None and own in known.names.columns:
+            frame[own] = frame["area_id"].map(known.names.set_index("area_id")[own])
+    named = pd.Series(area_names(frame, lang).astype(str).to_numpy(), index=frame["area_id"])
+    named = named[~named.index.duplicated()]
+    return {i: str(named.get(i, i)) for i in ids}
+
+
+def area_labels(areas: pd.DataFrame, ids: Sequence[str], limit: int = 30) -> Localised:
+    """
+    Return the names of some areas for a message, written in each language (not their ids).
+
+    Parameters
+    ----------
+    areas
+        The areas (``area_id``, ``name``, optional ``name_sq``/``name_sr``/``name_en``). Areas
+        recognised as a demo's municipalities (:func:`socialmap.datasets.recognise_areas`) are named
+        with the demo's names in each language where they have none of their own.
+    ids
+        The ids of the areas to name, in order.
+    limit
+        At most this many are listed, then ``...``.
+
+    Returns
+    -------
+    names
+        A :class:`~socialmap.errors.Localised`: ``"Kaçanik, Shtime"``, in Serbian ``"Kačanik, Štimlje"``.
+    """
+    ids = [str(i) for i in ids]
+    more = ", ..." if len(ids) > limit else ""
+    texts = {}
+    for lang in schema.LANGUAGES:
+        named = _names_by_id(areas, ids[:limit], lang)
+        texts[lang] = ", ".join(named[i] for i in ids[:limit]) + more
+    return Localised(texts)
+
+
+def _row_areas(frame: pd.DataFrame, positions: Sequence[int], areas: pd.DataFrame | None) -> Localised | str:
+    """Name the areas of some rows of a population table: by the areas' names, else the row's name or id."""
+    ids = frame["area_id"].tolist() if "area_id" in frame.columns else [None] * len(frame)
+    given = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
+    if areas is not None and "area_id" in areas.columns and all(ids[p] is not None for p in positions):
+        return area_labels(areas, [str(ids[p]) for p in positions])
+    return ", ".join(str(given[p]) if not _is_missing(given[p]) else str(ids[p]) for p in positions[:30]) + (
+        ", ..." if len(positions) > 30 else ""
+    )
+
+
+def _demo_codes(frame: pd.DataFrame, areas: pd.DataFrame, area_ids: list[str], c: _Collector) -> pd.DataFrame:
+    """
+    Read a table keyed by a demo's codes (Kosovo's KAS codes 01-38) against other boundaries of it.
+
+    Only when the areas are recognised as the demo's municipalities
+    (:func:`socialmap.datasets.recognise_areas`), every id of the table is one of the demo's codes and
+    none is one of the areas' own ids; said in a warning.
+    """
+    values = [v for v in frame["area_id"].tolist() if v is not None]
+    own = set(area_ids)
+    if not values or any(v in own for v in values):
+        return frame
+    from socialmap.datasets import recognise_areas
+
+    reference = pd.DataFrame(areas[["area_id", "name"]]) if "name" in areas.columns else None
+    known = recognise_areas(reference) if reference is not None else None
+    if known is None:
+        return frame
+    to_own = dict(zip(known.names["demo_area_id"], known.names["area_id"], strict=True))
+    if not all(v in to_own for v in values):
+        return frame
+    frame = frame.copy()
+    frame["area_id"] = [None if v is None else to_own[v] for v in frame["area_id"].tolist()]
+    c.add(
+        Message(
+            N_("Read the codes in 'area_id' as the {demo} demo's municipality codes ('{code}' is {name})."),
+            demo=known.demo.capitalize(),
+            code=values[0],
+            name=area_labels(areas, [to_own[values[0]]]),
+        ),
+        N_("Nothing to do; use the boundaries' own ids in 'area_id' to make the join certain."),
+        column="area_id",
+        severity="warning",
+    )
+    return frame
 
 
 def _area_ids(areas: pd.DataFrame | None) -> list[str] | None:
@@ -1807,6 +2213,18 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
     name_cols = [col for col in areas.columns if col == "name" or str(col).startswith("name_")]
     reference = pd.DataFrame(areas[["area_id", *name_cols]]).copy()
     reference["area_id"] = [_id_text(v) for v in reference["area_id"]]
+    if aliases is None:
+        # Boundaries recognised as a demo's municipalities (any file: geoBoundaries', your own) get
+        # the demo's aliases and its names in every language (Serbian names such as Đakovica).
+        from socialmap.datasets import recognise_areas
+
+        known = recognise_areas(reference)
+        if known is not None:
+            aliases = known.aliases
+            extra = known.names.drop(columns="demo_area_id").add_prefix("known_")
+            reference = reference.merge(extra, left_on="area_id", right_on="known_area_id", how="left")
+            reference = reference.drop(columns="known_area_id")
+            name_cols = [*name_cols, *(c for c in reference.columns if str(c).startswith("known_name_"))]
     given = [None if _is_missing(v) else str(v) for v in frame["name"].tolist()]
     try:
         result = names.match(given, reference, aliases=aliases, key="area_id", name_columns=name_cols)
@@ -1845,7 +2263,11 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
         N_("Correct the name, add an 'area_id' column, or pass `aliases=` with this spelling."),
     )
     if second_look:
-        pairs = [f"'{given[i]}' -> {keys[i]} ({notes[i] or methods[i]})" for i in second_look]
+        shown = _names_by_id(areas, [str(keys[i]) for i in second_look])
+        pairs = [
+            f"'{given[i]}' -> {shown.get(str(keys[i]), keys[i])} ({notes[i] or methods[i]})"
+            for i in second_look
+        ]
         c.summary(
             second_look,
             "name",
@@ -2122,7 +2544,12 @@ def validate_file(
     if source.frame is None:
         return Report(label, kind, list(source.problems), rows=0)
     if kind is None:
-        kind = guess_kind(_map_columns(source.frame, columns, (), _Collector(label, source.rows)))
+        mapped = _map_columns(source.frame, columns, (), _Collector(label, source.rows))
+        kind = guess_kind(mapped)
+        if kind is None:
+            from socialmap.columns import guess_kind as guess_from_names
+
+            kind = guess_from_names(col for col in mapped.columns if col != _geometry_name(mapped))
         if kind is None:
             found = [str(col) for col in source.frame.columns]
             problem = Problem(

@@ -314,6 +314,7 @@ def read_upload(
     *,
     taxonomy: Any = None,
     areas: gpd.GeoDataFrame | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> UploadOutcome:
     """
     Read an uploaded file: bytes → a temp file with the right suffix → the loader.
@@ -329,6 +330,9 @@ def read_upload(
         For services: the taxonomy their ``service_type`` must come from.
     areas
         For services and population: the areas to check them against (and to join names to).
+    columns
+        The mapping of the file's columns (``{"their column": "our column"}``, e.g. from the app's
+        selects via :func:`socialmap.columns.apply_choices`); ``None``: guessed from their names.
 
     Returns
     -------
@@ -361,11 +365,11 @@ def read_upload(
         def relabel(problems: Iterable[Problem]) -> tuple[Problem, ...]:
             return tuple(_relabel(p, str(path), tmp, filename) for p in problems)
 
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"columns": dict(columns) if columns else None}
         if kind == "services":
-            options = {"taxonomy": taxonomy, "areas": areas}
+            options.update(taxonomy=taxonomy, areas=areas)
         elif kind == "population":
-            options = {"areas": areas}
+            options.update(areas=areas)
         try:
             report = validate_file(path, kind, **options)
             problems = relabel(report.problems)
@@ -460,15 +464,21 @@ class Inputs:
     Attributes
     ----------
     areas, services, population
-        The uploaded frames, or ``None`` where nothing usable was uploaded (the demo's is used).
+        The uploaded frames, or ``None`` where nothing usable was uploaded.
     uploads
         One :class:`UploadOutcome` per uploaded file.
+    demo_instead
+        Kinds whose upload has errors and for which the person chose to use the demo's layer instead.
+    taxonomy
+        The taxonomy the services were checked against (an uploaded one, else the demo's).
     """
 
     areas: gpd.GeoDataFrame | None = None
     services: gpd.GeoDataFrame | None = None
     population: pd.DataFrame | None = None
     uploads: tuple[UploadOutcome, ...] = ()
+    demo_instead: tuple[str, ...] = ()
+    taxonomy: Any = None
 
     @property
     def ok(self) -> bool:
@@ -478,7 +488,28 @@ class Inputs:
     @property
     def uses_demo(self) -> bool:
         """Whether the demo supplies at least one of the three inputs."""
-        return self.areas is None or self.services is None or self.population is None
+        return bool(self.demo_layers)
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Kinds whose uploaded file has errors."""
+        return tuple(u.kind for u in self.uploads if not u.ok)
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """
+        Kinds whose upload failed and that the demo may not stand in for: nothing is analysed then.
+
+        A failed upload is never silently replaced by the demo's layer (real boundaries drawn with
+        invented services): the person fixes the file, or chooses the demo's layer explicitly
+        (``demo_instead``).
+        """
+        return tuple(k for k in self.failed if k not in self.demo_instead)
+
+    @property
+    def demo_layers(self) -> tuple[str, ...]:
+        """Kinds the demo supplies (nothing uploaded, or the demo chosen instead of a failed file)."""
+        return tuple(k for k in UPLOAD_KINDS if getattr(self, k) is None and k not in self.blocked)
 
 
 def read_inputs(
@@ -487,6 +518,10 @@ def read_inputs(
     population: Upload | None = None,
     *,
     demo: Demo,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    taxonomy: Any = None,
+    attribution: str | None = None,
+    demo_instead: Iterable[str] = (),
 ) -> Inputs:
     """
     Read the uploaded files; the demo supplies the areas and taxonomy they are checked against.
@@ -498,34 +533,252 @@ def read_inputs(
     demo
         The demo (:func:`socialmap.load_demo`): its taxonomy checks service types; its areas
         check services and population when no areas are uploaded.
+    columns
+        The column mapping of each upload, by kind (``{"services": {"Emri": "name", ...}}``); a kind
+        without one has its columns guessed from their names.
+    taxonomy
+        An uploaded taxonomy to check the services against (default: the demo's).
+    attribution
+        The attribution of uploaded boundaries as the person gave it (it replaces the one read from
+        the file's metadata); shown on maps and briefs.
+    demo_instead
+        Kinds for which the person chose the demo's layer if their file has errors.
 
     Returns
     -------
     inputs
-        An :class:`Inputs`; a file with errors is reported and left out (``None``). Uploaded
-        areas are named without "Municipality of" and, when they are the demo's areas (matched by
-        name), take its names in every language (:func:`socialmap.names.localised_names`).
+        An :class:`Inputs`; a file with errors is reported and left out (``None``), and blocks the
+        analysis unless its kind is in ``demo_instead`` (:attr:`Inputs.blocked`). Uploaded areas are
+        named without "Municipality of" and, when they are the demo's areas (matched by name), take
+        its names in every language (:func:`socialmap.names.localised_names`).
     """
+    maps = {k: dict(v) for k, v in (columns or {}).items() if v}
+    tax = taxonomy if taxonomy is not None else demo.taxonomy
     outcomes = []
     area_frame = None
     if areas is not None:
-        outcome = read_upload(areas, "areas")
+        outcome = read_upload(areas, "areas", columns=maps.get("areas"))
         outcomes.append(outcome)
         area_frame = outcome.frame
         if area_frame is not None:  # names in each language: the demo's, when the areas are its own
             from socialmap.names import kosovo_aliases, localised_names
 
             aliases = kosovo_aliases() if demo.name == "kosovo" else None
+            kept_attrs = dict(area_frame.attrs)
             area_frame = localised_names(area_frame, demo.areas, aliases=aliases)
+            area_frame.attrs.update({k: v for k, v in kept_attrs.items() if k not in area_frame.attrs})
+            if attribution and attribution.strip():
+                area_frame.attrs["attribution"] = attribution.strip()
     check_against = area_frame if area_frame is not None else (None if areas is not None else demo.areas)
     frames: dict[str, Any] = {"areas": area_frame, "services": None, "population": None}
     for kind, upload in (("services", services), ("population", population)):
         if upload is None:
             continue
-        outcome = read_upload(upload, kind, taxonomy=demo.taxonomy, areas=check_against)
+        outcome = read_upload(upload, kind, taxonomy=tax, areas=check_against, columns=maps.get(kind))
         outcomes.append(outcome)
         frames[kind] = outcome.frame
-    return Inputs(frames["areas"], frames["services"], frames["population"], tuple(outcomes))
+    return Inputs(
+        frames["areas"],
+        frames["services"],
+        frames["population"],
+        tuple(outcomes),
+        tuple(k for k in demo_instead if k in UPLOAD_KINDS),
+        tax,
+    )
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    """
+    An uploaded file's header, first rows and guessed mapping (see :func:`socialmap.columns.preview_file`).
+
+    Attributes
+    ----------
+    preview
+        The :class:`socialmap.columns.Preview`, or ``None`` when the file cannot be read.
+    problems
+        Why it cannot be read (one problem), labelled with the file's name.
+    """
+
+    preview: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def preview_upload(upload: Upload, kind: str, *, n: int = 5) -> UploadPreview:
+    """
+    Read an upload's header and first ``n`` rows, and guess how its columns map onto the contract.
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``.
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    n
+        How many rows to show.
+
+    Returns
+    -------
+    preview
+        An :class:`UploadPreview`; nothing is raised.
+    """
+    from socialmap import io as sm_io
+    from socialmap.columns import preview_file
+
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    if Path(name).suffix not in sm_io.SUPPORTED_SUFFIXES:
+        return UploadPreview(None, read_upload(upload, kind).problems)
+    with tempfile.TemporaryDirectory(prefix="socialmap-preview-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            found = preview_file(path, kind, n=n)
+        except SocialMapError as exc:
+            problem = _relabel(Problem.from_error(exc, name), str(path), tmp, filename)
+            return UploadPreview(None, (problem,))
+        except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report
+            logger.exception("previewing the uploaded %s file %r failed", kind, filename)
+            problem = _unexpected(
+                filename, exc, N_("The file could not be read ({error})."), N_("Check the file.")
+            )
+            return UploadPreview(None, (problem,))
+    return UploadPreview(dataclasses.replace(found, file=filename))
+
+
+def column_label(column: str, lang: str | None = None) -> str:
+    """Return the name of a contract column for a person (``service_type`` → "Service type")."""
+    from socialmap.columns import TEMPLATE_HEADERS
+
+    for headers in TEMPLATE_HEADERS.values():
+        if column in headers:
+            return t(headers[column], lang)
+    return t(COLUMN_LABELS.get(column, column), lang)
+
+
+#: Contract columns that have no template header, named for a person.
+COLUMN_LABELS = {
+    "area_id": N_("Area code"),
+    "name_sq": N_("Name in Albanian"),
+    "name_sr": N_("Name in Serbian"),
+    "name_en": N_("Name in English"),
+}
+
+
+@dataclass(frozen=True)
+class TaxonomyUpload:
+    """
+    An uploaded taxonomy (YAML): the taxonomy, or the problem that prevented it.
+
+    Attributes
+    ----------
+    taxonomy
+        The :class:`socialmap.taxonomy.Taxonomy`, or ``None``.
+    problems
+        Why it could not be used (one problem).
+    """
+
+    taxonomy: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def read_taxonomy(upload: Upload) -> TaxonomyUpload:
+    """
+    Read an uploaded taxonomy (a YAML file in the schema of ``socialmap/taxonomies/README.md``).
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``; ``.yaml`` or ``.yml``.
+
+    Returns
+    -------
+    taxonomy
+        A :class:`TaxonomyUpload`; nothing is raised. Its labels are needed only in the languages
+        the file declares (``languages:``).
+    """
+    from socialmap.taxonomy import load_taxonomy
+
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    if Path(name).suffix not in (".yaml", ".yml"):
+        problem = Problem(
+            filename,
+            None,
+            None,
+            Message(
+                N_("Files ending in {suffix} cannot be read."),
+                suffix=repr(Path(name).suffix or "(no extension)"),
+            ),
+            Message(N_("Save the file as one of: {suffixes}."), suffixes=".yaml, .yml"),
+        )
+        return TaxonomyUpload(None, (problem,))
+    with tempfile.TemporaryDirectory(prefix="socialmap-taxonomy-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            taxonomy = load_taxonomy(path)
+        except SocialMapError as exc:
+            text = str(exc).replace(str(path), filename)
+            problem = Problem(
+                filename,
+                None,
+                None,
+                Message(N_("The taxonomy cannot be used: {error}"), error=text),
+                N_(
+                    "Correct the file as the message says (see socialmap/taxonomies/README.md), and upload "
+                    "it again."
+                ),
+            )
+            return TaxonomyUpload(None, (problem,))
+    return TaxonomyUpload(dataclasses.replace(taxonomy, origin=filename))
+
+
+#: "In <language>", to say which language a taxonomy's labels are shown in.
+LANGUAGE_NAMES = {"en": N_("in English"), "sq": N_("in Albanian"), "sr": N_("in Serbian")}
+
+
+def taxonomy_note(taxonomy: Any, lang: str | None = None) -> str | None:
+    """
+    Say when a taxonomy has no labels in ``lang`` and its own first language is shown instead.
+
+    Returns
+    -------
+    note
+        The sentence, or ``None`` when the taxonomy speaks ``lang``.
+    """
+    code = i18n.check_language(lang)
+    if taxonomy is None or taxonomy.has_language(code):
+        return None
+    return t(
+        "The taxonomy {name} has no names {language}: its service types and groups are shown {first}.",
+        code,
+        name=str(taxonomy.name),
+        language=t(LANGUAGE_NAMES[code], code),
+        first=t(LANGUAGE_NAMES[taxonomy.languages[0]], code),
+    )
+
+
+def demo_caption(inputs: Inputs, lang: str | None = None) -> str | None:
+    """
+    Say which of the layers on screen are the demo's, and why (nothing uploaded, or chosen instead).
+
+    Returns
+    -------
+    caption
+        E.g. "From the demo (not your data): services (your file had errors, you chose the demo's),
+        population." ``None`` when every layer is the user's.
+    """
+    parts = []
+    for kind in inputs.demo_layers:
+        title = t(KIND_LABELS[kind], lang)
+        if kind in inputs.failed:
+            parts.append(t("{kind} (your file has errors; you chose the demo's instead)", lang, kind=title))
+        else:
+            parts.append(title)
+    if not parts:
+        return None
+    return t("From the demo, not your data: {layers}.", lang, layers=", ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -606,6 +859,31 @@ def cost_label(result: Result, lang: str | None = None) -> str:
     return cost_name(str(result.provenance.get("cost", "euclidean")), lang)
 
 
+def _blocked_problem(outcome: UploadOutcome) -> Problem:
+    return Problem(
+        outcome.filename,
+        None,
+        None,
+        Message(
+            N_(
+                "{file} has {n} error(s): nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place)."
+            ),
+            file=outcome.filename,
+            n=outcome.errors,
+            kind=Message(KIND_LABELS[outcome.kind]),
+        ),
+        Message(
+            N_(
+                "Fix the rows listed for {file} and upload it again, or choose to use the demo's {kind} "
+                "instead."
+            ),
+            file=outcome.filename,
+            kind=Message(KIND_LABELS[outcome.kind]),
+        ),
+    )
+
+
 def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo, network: Any = None) -> Analysis:
     """
     Run :func:`socialmap.analyze` on the inputs, the demo filling in what was not uploaded.
@@ -630,13 +908,15 @@ def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo, networ
     """
     from socialmap.pipeline import analyze
 
+    if inputs.blocked:
+        return Analysis(None, tuple(_blocked_problem(u) for u in inputs.uploads if u.kind in inputs.blocked))
     try:
         result = analyze(
             inputs.areas,
             inputs.services,
             inputs.population,
             demo=demo.name if inputs.uses_demo else None,
-            taxonomy=demo.taxonomy,
+            taxonomy=inputs.taxonomy if inputs.taxonomy is not None else demo.taxonomy,
             config=config,
             network=network,
         )

@@ -279,7 +279,8 @@ def test_adding_a_service_never_raises_a_gap(taxonomy):
 
 
 def test_population_must_cover_every_area_once(areas, services, population, taxonomy):
-    with pytest.raises(ValidationError, match="'c' has no population row"):
+    # Named by its name (C), not by its id ('c').
+    with pytest.raises(ValidationError, match="area C has no population row"):
         analyze_at_centres(
             areas, services, population[population["area_id"] != "c"], taxonomy=taxonomy, catchment_m=1e4
         )

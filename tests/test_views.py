@@ -129,14 +129,29 @@ def test_wrong_kind_is_an_error():
         views.read_upload(("a.csv", b""), "people")
 
 
-def test_read_inputs_leaves_out_bad_files_and_the_demo_fills_in(demo):
+def test_read_inputs_leaves_out_bad_files_and_the_demo_fills_in_only_when_chosen(demo):
     good_pop = (REPO / "data" / "population" / "kosovo_population_2024.csv").read_bytes()
     inputs = views.read_inputs(None, ("bad.csv", BAD_SERVICES), ("pop.csv", good_pop), demo=demo)
     assert not inputs.ok and inputs.uses_demo
     assert inputs.services is None and inputs.population is not None
     assert [u.kind for u in inputs.uploads] == ["services", "population"]
+    # A failed file is not silently replaced by the demo's layer (issue #16): nothing is analysed.
+    assert inputs.blocked == ("services",) and inputs.demo_layers == ("areas",)
+    analysis = views.analyze_inputs(inputs, AnalysisConfig(method="coverage"), demo=demo)
+    assert analysis.result is None
+    (problem,) = analysis.problems
+    assert problem.file == "bad.csv" and "the demo's services are not put in its place" in problem.message
+    # Chosen explicitly: the demo's services stand in, and the caption says so.
+    inputs = views.read_inputs(
+        None, ("bad.csv", BAD_SERVICES), ("pop.csv", good_pop), demo=demo, demo_instead=("services",)
+    )
+    assert inputs.blocked == () and inputs.demo_layers == ("areas", "services")
     analysis = views.analyze_inputs(inputs, AnalysisConfig(method="coverage"), demo=demo)
     assert analysis.result is not None and len(analysis.result.services) == len(demo.services)
+    caption = views.demo_caption(inputs, "en")
+    assert caption == (
+        "From the demo, not your data: areas, services (your file has errors; you chose the demo's instead)."
+    )
 
 
 def test_analysis_failures_are_problems_not_exceptions(demo):
