@@ -22,6 +22,7 @@ import datetime as _dt
 import io
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,8 @@ def _instructions(book: Any, title: str, lines: list[str], rows: list[tuple[str,
 
 
 def _save(book: Any, path: str | os.PathLike[str] | None) -> bytes:
-    from socialmap.io import write_atomic
+    from socialmap import settings
+    from socialmap.io import _reproducible_zip, write_atomic
 
     # Fixed document dates: the same template is the same bytes.
     fixed = _dt.datetime(2000, 1, 1)
@@ -124,7 +126,13 @@ def _save(book: Any, path: str | os.PathLike[str] | None) -> bytes:
     book.properties.creator = "socialmap"
     buffer = io.BytesIO()
     book.save(buffer)
-    data = buffer.getvalue()
+    # The ZIP members' dates too, as write_atomic sets them (the outputs' timestamp): the bytes
+    # returned are the bytes written.
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder) / "template.xlsx"
+        scratch.write_bytes(buffer.getvalue())
+        _reproducible_zip(scratch, settings.output_datetime())
+        data = scratch.read_bytes()
     if path is not None:
         write_atomic(path, lambda p: Path(p).write_bytes(data))
     return data
