@@ -1057,6 +1057,7 @@ def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxono
         One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``
         (see :func:`socialmap.gaps.composite_gap`).
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     from socialmap.gaps import composite_by_group, composite_gap
 
     if result.makeup is not None:
@@ -1124,6 +1125,7 @@ def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) ->
         ``composite_gap``, ``types_scored``, ``rank`` and ``gap_score_<type>`` of each type in
         scope. Sorted by rank (areas without a score last), in the analysis' CRS.
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     from socialmap.gaps import rank_areas
 
     areas = result.areas
@@ -1152,6 +1154,27 @@ def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) ->
     out = out.sort_values(["rank", "name"], na_position="last", kind="stable")
     geometry = areas.set_index(areas["area_id"].astype(str)).geometry.reindex(out["area_id"])
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.to_numpy(), crs=areas.crs)
+
+
+def published(result: Result, taxonomy: Taxonomy | None = None) -> Result:
+    """
+    Return a result as it may be shown: :attr:`socialmap.privacy.Protected.result` of it.
+
+    Every view of the app (headline, map, tables, tooltips, downloads) is drawn from it, so that no
+    small count of a sensitive group, nor any figure that would give one back, reaches the browser
+    (see :mod:`socialmap.privacy`). A published result is returned as it is.
+    """
+    if is_published_result(result):
+        return result
+    tax = taxonomy if taxonomy is not None else result.taxonomy
+    return cast("Result", _protected(result, tax).result)
+
+
+def is_published_result(result: Any) -> bool:
+    """Whether ``result`` is already a published one (:func:`published`)."""
+    from socialmap.privacy import is_published
+
+    return is_published(result)
 
 
 #: protect() of each result object the app shows, so one rerun (headline, map, table, profile)
@@ -1284,6 +1307,7 @@ def headline(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[s
         extensive) and ``gap_score`` = 100 × Σ unmet need / Σ need (intensive, from the sums);
         for all types ``composite_gap`` = median over areas and ``types`` in scope.
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     frame = selection_frame(result, selection, taxonomy)
     out: dict[str, Any] = {"areas": len(frame)}
     if selection.service_type == ALL_TYPES:
@@ -1337,6 +1361,7 @@ def profile_summary(
         gap, or the gap score of the one type scored, see :func:`score_label`), ``areas`` (how
         many are ranked).
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     row = _area_row(result, area_id)
     types = types_in_scope(taxonomy, target_group)
     comp = composite_for(result, types, taxonomy)
@@ -1375,6 +1400,7 @@ def composite_makeup_table(
         (NaN for groups not scored), *Gap score (%)* (Σ unmet / Σ need over the types serving it),
         *Status* (scored / partly unknown / need unknown / no need) and *Service types* (their labels).
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     lang = i18n.check_language(lang)
     gaps = result.group_gaps(str(area_id))
     status = {
@@ -1435,6 +1461,7 @@ def profile_table(
         written as the brief writes them (:func:`socialmap.report.places_text`): "unknown" where
         no service there has a known capacity, never 0.
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     from socialmap.report import places_text
 
     _area_row(result, area_id)
@@ -1493,6 +1520,7 @@ def profile_chart(
         Indexed by service-type label; columns: the area's name and "All areas". NaN where the
         gap is not defined (need unknown or zero).
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     row = _area_row(result, area_id)
     name = area_names(row.to_frame().T, lang).iloc[0]
     table = _scoped_table(result, taxonomy, target_group)
@@ -1642,6 +1670,7 @@ def selection_map(
     map
         A ``folium.Map`` with one layer for the areas, one per service type and a layer control.
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     import folium
 
     from socialmap.maps import choropleth_map
@@ -2243,6 +2272,7 @@ def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.
 
 def selection_layers(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, gpd.GeoDataFrame]:
     """Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``."""
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     areas = selection_frame(result, selection, taxonomy)
     services = public_service_sites(result.services, taxonomy)
     keep = [
@@ -2997,14 +3027,20 @@ def plan_difference_map(
         raise SocialMapError("Choose one service type to map the change a scenario makes.")
     if metric not in _DIFFERENCE:
         raise SocialMapError(f"`metric` must be one of {', '.join(_DIFFERENCE)}; got {metric!r}.")
-    frame = compare(before, after).map_frame(selection.service_type, metric)
+    # each side hidden as its own result, the change where either side is (socialmap.privacy)
+    comparison = compare(before, after).published()
+    frame = comparison.map_frame(selection.service_type, metric)
+    part_table = comparison.table[comparison.table["service_type"] == selection.service_type]
+    marks = dict(zip(part_table["area_id"].astype(str), part_table["suppression"].astype(str), strict=True))
+    mark_of = frame["area_id"].astype(str).map(marks).fillna("")
     column = f"{metric}_delta"
     frame = frame.assign(name=area_names(frame, lang).to_numpy())
     texts = {}
     for part in ("before", "after"):
         col = f"{metric}__{part}"
         frame[col] = [
-            format_number(v, lang, decimals=_DECIMALS.get(metric, 0)) for v in frame[f"{metric}_{part}"]
+            mark if pd.isna(v) and mark else format_number(v, lang, decimals=_DECIMALS.get(metric, 0))
+            for v, mark in zip(frame[f"{metric}_{part}"], mark_of, strict=True)
         ]
         texts[col] = (
             t("Before: {metric}", lang, metric=label(metric, lang))
@@ -3064,14 +3100,18 @@ def plan_comparison(
     lang
         Language of the column labels.
     """
+    from socialmap.privacy import protect_many
     from socialmap.scenario import compare_many
 
     table = compare_many(dict(results), metrics=PLAN_METRICS, level=level)  # type: ignore[arg-type]
+    # each result's cells hidden as its own protect() hides them, a delta where either side is
+    protected = {name: _protected(r, r.taxonomy) for name, r in results.items()}
+    table = protect_many(table, protected, base=next(iter(results)), lang=lang)
     table = table[table["service_type"] == service_type].drop(columns="service_type")
     if level == "area":
         names = area_names(table, lang) if "name" in table.columns else table["area_id"]
         table = table.assign(name=names.to_numpy())
-    rename = {"area_id": t("Code", lang), "name": t("Municipality", lang)}
+    rename = {"area_id": t("Code", lang), "name": t("Municipality", lang), "suppression": t("Hidden", lang)}
     for col in table.columns:
         for metric in PLAN_METRICS:
             for sep in (" [", " Δ ["):
@@ -3184,17 +3224,27 @@ def plan_costing(
     SocialMapError
         A value that is not a finite number >= 0.
     """
+    from socialmap.export import costing_tables
+
     costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
-    table = costing.table[costing.table["service_type"] == service_type]
+    raw_national = costing.national[costing.national["service_type"] == service_type]
+    # What may be shown: the export's suppression of the costing, cell for cell (hidden cells NaN,
+    # each row's marker in ``suppression``), so the table shows what a published file would.
+    shown = costing_tables(
+        result, costing, protected=_protected(result, taxonomy), taxonomy=taxonomy, lang=lang, markers=False
+    )
+    table = pd.DataFrame(shown["costing"]).drop(columns=["geometry", "service_label"], errors="ignore")
+    table = table[table["service_type"] == service_type]
     table = table.assign(name=area_names(table, lang).to_numpy()) if "name" in table.columns else table
-    national = costing.national[costing.national["service_type"] == service_type]
-    cols = list(_COSTING_COLUMNS)
-    labels = {k: t(v, lang) for k, v in _COSTING_COLUMNS.items()}
-    row = national.iloc[0]
+    national = pd.DataFrame(shown["costing_national"]).drop(columns="service_label", errors="ignore")
+    national = national[national["service_type"] == service_type]
+    cols = [*_COSTING_COLUMNS, "suppression"]
+    labels = {k: t(v, lang) for k, v in _COSTING_COLUMNS.items()} | {"suppression": t("Hidden", lang)}
+    row = raw_national.iloc[0]  # what is missing (need, standard, cost) is said from the costing itself
     for col in ("standard_source", "cost_source"):  # "user-supplied" in the language; keys as they are
         table = table.assign(**{col: table[col].map(lambda v: source_label(v, lang))})
         national = national.assign(**{col: national[col].map(lambda v: source_label(v, lang))})
-    unknown_areas = int((table["capacity_unknown"].fillna(0) > 0).sum())
+    unknown_areas = int((pd.to_numeric(table["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
     table = table.assign(
         note=[_costing_note(r, lang, unknown=int(r["capacity_unknown"] or 0)) for _, r in table.iterrows()]
     )
@@ -3258,7 +3308,17 @@ def costing_download(
 def _costing_note(row: pd.Series, lang: str | None, *, unknown: int = 0, areas: int = 0) -> str:
     """Write the note of a costing row in ``lang``: what is missing, and capacities left unknown."""
     parts = []
-    if pd.isna(row["target_group"]):
+    if str(row.get("suppression", "") or ""):
+        from socialmap import settings
+
+        parts.append(
+            t(
+                "hidden: small count (fewer than {n} persons, or protecting one)",
+                lang,
+                n=format_number(settings.suppression_threshold, lang, decimals=0),
+            )
+        )
+    elif pd.isna(row["target_group"]):
         parts.append(t("need unknown", lang))
     if pd.isna(row["places_per_1000"]):
         parts.append(t("no planning standard", lang))
@@ -3341,6 +3401,7 @@ def suggest_sites(
             if capacity is None
             else N_("Persons in need who get a place")
         )
+    hidden = not np.isfinite(placement.objective)  # a sensitive type's small counts (privacy)
     notes = [
         t(
             "{what}: {added} more, {covered} of {total} in all.",
@@ -3349,6 +3410,12 @@ def suggest_sites(
             added=format_number(placement.objective, lang, decimals=0),
             covered=format_number(placement.covered_need, lang, decimals=0),
             total=format_number(placement.total_need, lang, decimals=0),
+        )
+        if not hidden
+        else t(
+            "The need these sites reach is not shown: it would give away small counts of a sensitive "
+            "group. The sites are chosen on figures that do not depend on those counts.",
+            lang,
         )
     ]
     if relative:
@@ -3360,7 +3427,9 @@ def suggest_sites(
                 type=kind,
             )
         )
-    if placement.gap_to_optimum <= 1e-9:
+    if hidden:
+        pass
+    elif placement.gap_to_optimum <= 1e-9:
         notes.append(t("No other choice of {k} sites on this grid does better.", lang, k=int(k)))
     else:
         notes.append(
@@ -3408,6 +3477,7 @@ def plan_map(
     ones. The changes and the proposed point are feature groups, so :func:`map_parts` swaps them
     in as layers.
     """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     import folium
 
     fmap = selection_map(
