@@ -103,3 +103,29 @@ def test_workspace_errors_are_messages_with_exit_code_2(tmp_path):
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
     sq = run("analyze", "--workspace", str(tmp_path / "nope.gpkg"), "--out", str(tmp_path), "--lang", "sq")
     assert sq.returncode == 2 and "nope.gpkg" in sq.stderr and "not found" not in sq.stderr, sq.stderr
+
+
+def test_the_column_mapping_is_kept_in_the_workspace(tmp_path):
+    ws = tmp_path / "w.gpkg"
+    mapping = "ID=service_id,Emri=name,Lloji=service_type,Kapaciteti=capacity,Lat=lat,Lon=lon"
+    own = ["--areas", str(DATA / "areas.geojson"), "--services", str(DATA / "services.csv")]
+    own += ["--population", str(DATA / "population.csv"), "--spreading", "representative"]
+    first = run(
+        "analyze", *own, "--columns", mapping, "--out", str(tmp_path / "a"), "--save-workspace", str(ws)
+    )
+    assert first.returncode == 0, first.stderr
+    kept = workspace.load(ws)
+    assert kept.mappings == {
+        "services": {
+            "ID": "service_id",
+            "Emri": "name",
+            "Lloji": "service_type",
+            "Kapaciteti": "capacity",
+            "Lat": "lat",
+            "Lon": "lon",
+        }
+    }
+    assert kept.services.iloc[0][["service_id", "capacity"]].tolist() == ["S1", 12.0]  # the file's first row
+    again = run("analyze", "--workspace", str(ws), "--out", str(tmp_path / "b"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "a" / "areas.csv").read_bytes() == (tmp_path / "b" / "areas.csv").read_bytes()
