@@ -223,14 +223,32 @@ _UnitCosts = Annotated[
 _ServiceTypes = Annotated[
     list[str] | None, typer.Option("--service-type", help=t("Analyse only these types (repeatable)."))
 ]
+_Workspace = Annotated[
+    Path | None,
+    typer.Option(
+        help=t(
+            "Workspace (.gpkg saved by the app or --save-workspace): its inputs, taxonomy, analysis options "
+            "(and scenarios) replace the input and analysis options."
+        )
+    ),
+]
+_SaveWorkspace = Annotated[
+    Path | None,
+    typer.Option(
+        help=t(
+            "Also save the inputs, options (and scenarios) as a workspace (.gpkg). It holds raw counts: "
+            "never publish it."
+        )
+    ),
+]
 
 
-def _type_labels(taxonomy: str | None, lang: str) -> dict[str, str]:
+def _type_labels(taxonomy: Any, lang: str) -> dict[str, str]:
     """Labels of the service types in ``lang`` (empty if the taxonomy cannot be read here)."""
     from socialmap.taxonomy import load_taxonomy
 
     try:
-        tax = load_taxonomy(taxonomy)
+        tax = taxonomy if hasattr(taxonomy, "service_type_keys") else load_taxonomy(taxonomy)
     except SocialMapError:
         return {}
     return {key: tax.label(key, lang) for key in tax.service_type_keys}
@@ -277,6 +295,39 @@ def _missing_inputs(lang: str) -> SocialMapError:
     )
 
 
+def _mappings(
+    areas: Path | None, services: Path | None, population: Path | None, columns: str | None
+) -> dict[str, dict[str, str]]:
+    """Split ``--columns`` between the input files: ``{"services": {"their": "ours"}, ...}``."""
+    given = {k: p for k, p in (("areas", areas), ("services", services), ("population", population)) if p}
+    by_path = _columns_for(list(given.values()), columns)
+    return {k: by_path[p] for k, p in given.items() if p in by_path}
+
+
+def _open_workspace(path: Path, given: dict[str, Any], lang: str) -> Any:
+    """Load ``--workspace``, refusing input or analysis options given beside it (they would be ignored)."""
+    from socialmap import workspace
+
+    clash = [f"--{name.replace('_', '-')}" for name, value in given.items() if value]
+    if clash:
+        raise SocialMapError(
+            t(
+                "--workspace brings its own inputs and analysis options; leave out {options}, or save a new "
+                "workspace with them.",
+                lang,
+                options=", ".join(clash),
+            )
+        )
+    return workspace.load(path)
+
+
+def _save_workspace(path: Path, lang: str, opened: Any = None, **fields: Any) -> None:
+    from socialmap import workspace
+
+    written = workspace.save(path, opened, **{k: v for k, v in fields.items() if v is not None})
+    typer.echo(t("wrote workspace: {path} (it holds raw counts: never publish it)", lang, path=written))
+
+
 def _road_graph(roads: Path | None, mode: str, lang: str) -> Any:
     """Read the road network of ``--roads`` (``None`` without it), checking ``--mode``."""
     if mode not in ("drive", "walk"):
@@ -305,26 +356,36 @@ def _analysis(
     mode: str = "drive",
     catchment_min: float | None = None,
     columns: str | None = None,
+    workspace: Any = None,
 ) -> Any:
-    """Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it."""
+    """
+    Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it.
+
+    With ``workspace`` (a loaded :class:`socialmap.workspace.Workspace`), its inputs and options are used.
+    """
     from socialmap.pipeline import AnalysisConfig
     from socialmap.pipeline import analyze as run
     from socialmap.report import run_notes
 
-    if demo is None and (areas is None or services is None or population is None):
-        raise _missing_inputs(lang)
-    config = AnalysisConfig(
-        method=method,  # type: ignore[arg-type]
-        catchment_m=catchment_m,
-        spreading=spreading,  # type: ignore[arg-type]
-        cell_size_m=cell_size_m,
-        service_types=service_types,
-        catchment_min=catchment_min,
-    )
+    inputs: tuple[Any, ...] = (areas, services, population)
+    if workspace is not None:
+        demo, taxonomy, config = workspace.demo, workspace.taxonomy, workspace.config()
+        inputs = (workspace.areas, workspace.services, workspace.population)
+        if demo is None and any(i is None for i in inputs):
+            raise _missing_inputs(lang)
+    else:
+        if demo is None and (areas is None or services is None or population is None):
+            raise _missing_inputs(lang)
+        config = AnalysisConfig(
+            method=method,  # type: ignore[arg-type]
+            catchment_m=catchment_m,
+            spreading=spreading,  # type: ignore[arg-type]
+            cell_size_m=cell_size_m,
+            service_types=service_types,
+            catchment_min=catchment_min,
+        )
     graph = _road_graph(roads, mode, lang)
-    given = {k: p for k, p in (("areas", areas), ("services", services), ("population", population)) if p}
-    by_path = _columns_for(list(given.values()), columns)
-    mappings = {k: by_path[p] for k, p in given.items() if p in by_path}
+    mappings = _mappings(areas, services, population, columns)
     labels = {**_type_labels(taxonomy, lang), "done": t("done", lang)}
     with typer.progressbar(length=1, label=t("analysing", lang), file=sys.stderr) as bar:
 
@@ -334,9 +395,7 @@ def _analysis(
             bar.update(done - bar.pos)
 
         result = run(
-            areas,
-            services,
-            population,
+            *inputs,
             demo=demo,
             taxonomy=taxonomy,
             config=config,
@@ -367,12 +426,29 @@ def analyze(
     service_type: _ServiceTypes = None,
     map_column: Annotated[str, typer.Option(help=t("Column shown on map.html."))] = "composite_gap",
     columns: _Columns = None,
+    workspace: _Workspace = None,
+    save_workspace: _SaveWorkspace = None,
     lang: _Lang = None,
 ) -> None:
     """Run the analysis and write the per-area tables and a gap map."""
     from socialmap.export import write_result
 
     lang = check_language(lang)
+    given = {
+        "demo": demo,
+        "areas": areas,
+        "services": services,
+        "population": population,
+        "taxonomy": taxonomy,
+        "method": method != "2sfca",
+        "catchment_m": catchment_m,
+        "catchment_min": catchment_min,
+        "spreading": spreading != "grid",
+        "cell_size_m": cell_size_m != 1000.0,
+        "service_type": service_type,
+        "columns": columns,
+    }
+    opened = _open_workspace(workspace, given, lang) if workspace is not None else None
     result = _analysis(
         demo,
         areas,
@@ -389,7 +465,27 @@ def analyze(
         mode=mode,
         catchment_min=catchment_min,
         columns=columns,
+        workspace=opened,
     )
+    if save_workspace is not None:
+        _save_workspace(
+            save_workspace,
+            lang,
+            opened,
+            **(
+                {}
+                if opened is not None
+                else {
+                    "demo": demo,
+                    "areas": areas,
+                    "services": services,
+                    "population": population,
+                    "taxonomy": taxonomy,
+                    "mappings": _mappings(areas, services, population, columns),
+                    "options": result.config,
+                }
+            ),
+        )
     kinds = {
         "gpkg": t("GeoPackage", lang),
         "csv": t("table (CSV)", lang),
@@ -850,17 +946,17 @@ def _read_points(path: Path, lang: str = "en") -> Any:
     help=t("Run what-if scenarios (services added, removed, moved, resized) and compare them with today.")
 )
 def scenario(
+    out: Annotated[Path, typer.Option(help=t("Folder to write the comparisons into."))],
     edits: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(
             "--edits",
             help=t(
                 "CSV/XLSX of edits (action, service_id, service_type, capacity, lon, lat); "
-                "one scenario per file, repeatable."
+                "one scenario per file, repeatable (with --workspace: added to its scenarios)."
             ),
         ),
-    ],
-    out: Annotated[Path, typer.Option(help=t("Folder to write the comparisons into."))],
+    ] = None,
     demo: _Demo = None,
     areas: _Areas = None,
     services: _Services = None,
@@ -872,6 +968,8 @@ def scenario(
     mode: _Mode = "drive",
     catchment_min: _CatchmentMin = None,
     service_type: _ServiceTypes = None,
+    workspace: _Workspace = None,
+    save_workspace: _SaveWorkspace = None,
     lang: _Lang = None,
 ) -> None:
     """Run what-if scenarios (services added, removed, moved, resized) and compare them with today."""
@@ -881,23 +979,61 @@ def scenario(
     from socialmap.scenario import compare_many, read_scenario, run_scenarios
 
     lang = check_language(lang)
-    if demo is None and (areas is None or services is None or population is None):
-        raise _missing_inputs(lang)
-    config = AnalysisConfig(
-        method=method,  # type: ignore[arg-type]
-        catchment_m=catchment_m,
-        service_types=tuple(service_type) if service_type else None,
-        catchment_min=catchment_min,
-    )
-    scenarios = [read_scenario(path) for path in edits]
-    base = {
-        "demo": demo,
-        "areas": areas,
-        "services": services,
-        "population": population,
-        "taxonomy": taxonomy,
-        "network": _road_graph(roads, mode, lang),
-    }
+    scenarios = [read_scenario(path) for path in edits or []]
+    if workspace is not None:
+        given = {
+            "demo": demo,
+            "areas": areas,
+            "services": services,
+            "population": population,
+            "taxonomy": taxonomy,
+            "method": method != "2sfca",
+            "catchment_m": catchment_m,
+            "catchment_min": catchment_min,
+            "service_type": service_type,
+        }
+        opened = _open_workspace(workspace, given, lang)
+        config = opened.config()
+        scenarios = [*opened.scenarios, *scenarios]
+        base = {
+            "demo": opened.demo,
+            "areas": opened.areas,
+            "services": opened.services,
+            "population": opened.population,
+            "taxonomy": opened.taxonomy,
+        }
+        if opened.demo is None and any(base[k] is None for k in ("areas", "services", "population")):
+            raise _missing_inputs(lang)
+    else:
+        opened = None
+        if demo is None and (areas is None or services is None or population is None):
+            raise _missing_inputs(lang)
+        config = AnalysisConfig(
+            method=method,  # type: ignore[arg-type]
+            catchment_m=catchment_m,
+            service_types=tuple(service_type) if service_type else None,
+            catchment_min=catchment_min,
+        )
+        base = {
+            "demo": demo,
+            "areas": areas,
+            "services": services,
+            "population": population,
+            "taxonomy": taxonomy,
+        }
+    if not scenarios:
+        raise SocialMapError(
+            t("No scenario to run: give --edits FILE, or a --workspace that holds scenarios.", lang)
+        )
+    if save_workspace is not None:
+        _save_workspace(
+            save_workspace,
+            lang,
+            opened,
+            scenarios=scenarios,
+            **({} if opened is not None else {**base, "options": config}),
+        )
+    base["network"] = _road_graph(roads, mode, lang)
     runs = run_scenarios({k: v for k, v in base.items() if v is not None}, scenarios, config)
     first = next(iter(runs.values()))
     results = {"today": first.base, **{name: r.result for name, r in runs.items()}}

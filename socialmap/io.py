@@ -788,7 +788,8 @@ def _read_vector(
         empty = _empty_rows(label, fmt)
         empty.problems = [*notes, *empty.problems]
         return empty
-    logger.info("read %d features from %s (%s, CRS %s)", len(gdf), label, fmt, gdf.crs)
+    # A table without geometry (a GeoPackage attribute table: population) is a plain DataFrame.
+    logger.info("read %d features from %s (%s, CRS %s)", len(gdf), label, fmt, getattr(gdf, "crs", None))
     return _Source(label, fmt, gdf, np.arange(1, len(gdf) + 1), notes)
 
 

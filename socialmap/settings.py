@@ -33,6 +33,9 @@ default_catchment_m: float = 10_000.0
 #: sizes), a GeoParquet file's columns (declared page sizes, dictionary-encoded text as it expands).
 max_upload_bytes: int = 50 * 1024 * 1024
 
+#: Largest workspace file (``socialmap.workspace``) read, in bytes: it holds the three inputs at once.
+max_workspace_bytes: int = 4 * max_upload_bytes
+
 #: Largest number of features (rows) the loaders accept in one file.
 max_features: int = 2_000_000
 
