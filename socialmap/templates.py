@@ -116,8 +116,7 @@ def _instructions(book: Any, title: str, lines: list[str], rows: list[tuple[str,
 
 
 def _save(book: Any, path: str | os.PathLike[str] | None) -> bytes:
-    from socialmap import settings
-    from socialmap.io import _reproducible_zip, write_atomic
+    from socialmap.io import write_atomic
 
     # Fixed document dates: the same template is the same bytes.
     fixed = _dt.datetime(2000, 1, 1)
@@ -126,16 +125,13 @@ def _save(book: Any, path: str | os.PathLike[str] | None) -> bytes:
     book.properties.creator = "socialmap"
     buffer = io.BytesIO()
     book.save(buffer)
-    # The ZIP members' dates too, as write_atomic sets them (the outputs' timestamp): the bytes
-    # returned are the bytes written.
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = Path(folder) / "template.xlsx"
-        scratch.write_bytes(buffer.getvalue())
-        _reproducible_zip(scratch, settings.output_datetime())
-        data = scratch.read_bytes()
+    data = buffer.getvalue()
+    # write_atomic dates the ZIP's members and core.xml with the outputs' timestamp: the bytes returned are
+    # those it writes (a workbook saved in memory carries the clock's time in its members).
     if path is not None:
-        write_atomic(path, lambda p: Path(p).write_bytes(data))
-    return data
+        return write_atomic(path, lambda p: Path(p).write_bytes(data)).read_bytes()
+    with tempfile.TemporaryDirectory(prefix="socialmap-template-") as folder:
+        return write_atomic(Path(folder) / "template.xlsx", lambda p: Path(p).write_bytes(data)).read_bytes()
 
 
 def services_template(
