@@ -11,7 +11,6 @@ inlined into each map instead (slower to send, still offline).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from streamlit_folium import st_folium
 
 import socialmap
 from socialmap import settings, views
+from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
 from socialmap.errors import message as error_text
 from socialmap.gaps import SCHEMES
@@ -180,18 +180,6 @@ def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
     )
 
 
-def offer_download(
-    where: Any, label: str, make: Callable[[], bytes], *, file_name: str, mime: str, key: str
-) -> None:
-    """
-    Offer a file, made only when it is asked for (``make``).
-
-    The one place the app offers downloads: how files are served (e.g. kept to the session) is
-    changed here for all of them.
-    """
-    where.download_button(label, data=make, file_name=file_name, mime=mime, on_click="ignore", key=key)
-
-
 MIME = {
     "csv": "text/csv",
     "gpkg": "application/geopackage+sqlite3",
@@ -284,7 +272,7 @@ st.html(page_style(lang))
 try:
     demo = load_demo(DEMO)
 except SocialMapError as exc:
-    st.error(t("The demo data could not be loaded: {error}", lang, error=error_text(exc, lang)))
+    st.error(t("The demo data could not be loaded: {error}", lang, error=plain(error_text(exc, lang))))
     st.stop()
 tax = demo.taxonomy
 
@@ -459,7 +447,7 @@ for outcome in inputs.uploads:
             t(
                 "{file}: read, with {n} warning(s) worth a look.",
                 lang,
-                file=outcome.filename,
+                file=plain(outcome.filename),
                 n=outcome.warnings,
             )
         )
@@ -469,7 +457,7 @@ for outcome in inputs.uploads:
                 "{file} has {n} error(s), so it is not used: the demo's {kind} are shown instead. "
                 "Fix the rows listed below and upload it again.",
                 lang,
-                file=outcome.filename,
+                file=plain(outcome.filename),
                 n=outcome.errors,
                 kind=t(views.KIND_LABELS[outcome.kind], lang),
             )
@@ -483,7 +471,7 @@ for problem in roads.problems:
         t(
             "The road network could not be used, so straight-line distances are used instead: {problem}",
             lang,
-            problem=problem.translated(lang).message,
+            problem=plain(problem.translated(lang).message),
         )
     )
 road_options = (uploaded(up_roads) if roads.graph is not None else None, travel_mode, catchment_min)
@@ -504,7 +492,7 @@ st.caption(
         lang,
         areas=format_number(len(result.areas), lang, decimals=0),
         services=format_number(len(result.services), lang, decimals=0),
-        attribution=sources.attribution,
+        attribution=plain(sources.attribution),
     )
 )
 demo_note = views.demonstration_note(result, lang)
@@ -560,7 +548,7 @@ if tab_map.open:
             cols[0].metric(t("Municipalities", lang), format_number(figures["areas"], lang, decimals=0))
             cols[1].metric(t("Service types", lang), format_number(figures["types"], lang, decimals=0))
             median = format_number(figures["composite_gap"], lang)
-            cols[2].metric(t("Median: {score}", lang, score=score), median)
+            cols[2].metric(t("Median: {score}", lang, score=plain(score)), median)
         else:
             cols[0].metric(t("Need (persons)", lang), format_number(figures["need"], lang, decimals=0))
             cols[1].metric(t("Supply (places)", lang), format_number(figures["supply"], lang, decimals=0))
@@ -568,7 +556,7 @@ if tab_map.open:
             cols[3].metric(
                 t("Gap score, all municipalities (%)", lang), format_number(figures["gap_score"], lang)
             )
-        st.caption(views.metric_help(metric, result, tax, lang))
+        st.caption(plain(views.metric_help(metric, result, tax, lang)))
         # The base map stays the same across selections, so streamlit-folium keeps its frame and
         # only swaps the layers (choropleth, services, legend, title): no reload of Leaflet.
         parts = views.map_parts(
@@ -641,16 +629,16 @@ if tab_map.open:
             key="download_brief_national",
         )
         for note in run_notes(result, lang, taxonomy=tax):
-            st.info(note)
+            st.info(plain(note))
         hidden_note = views.privacy_note(selection, tax)
         if hidden_note:
-            st.info(hidden_note)
+            st.info(plain(hidden_note))
 
 # ---- ranking -----------------------------------------------------------------------------------
 
 if tab_ranking.open:
     with tab_ranking:
-        st.subheader(views.map_title(result, selection, tax))
+        st.subheader(plain(views.map_title(result, selection, tax)))
         st.caption(t("Rank 1 is the largest gap. Municipalities without a score are listed last.", lang))
         show_table(views.ranking_table(result, selection, tax), lang, key="ranking", height="content")
         offer_download(
@@ -671,10 +659,10 @@ if tab_profile.open:
             t("Municipality", lang), list(names), format_func=lambda a: names[a], key="profile_area"
         )
         summary = views.profile_summary(result, area_id, tax, target_group=target_group, lang=lang)
-        st.subheader(summary["name"])
+        st.subheader(plain(summary["name"]))
         c1, c2, c3 = st.columns(3)
         c1.metric(t("Population", lang), format_number(summary["population"], lang, decimals=0))
-        c2.metric(summary["score_label"], format_number(summary["composite_gap"], lang))
+        c2.metric(plain(summary["score_label"]), format_number(summary["composite_gap"], lang))
         c3.metric(
             t("Rank", lang),
             "–"
@@ -748,7 +736,7 @@ if tab_plan.open:
         if service_type == views.ALL_TYPES:
             st.info(t("Choose one service type in the sidebar to plan new services of that type.", lang))
         else:
-            type_label = views.choice_label(service_type, tax, lang)
+            type_label = plain(views.choice_label(service_type, tax, lang))
             edits = tuple(st.session_state.get("plan_edits", []))
             with st.spinner(t("Analysing…", lang)):
                 draft = run_plan(*options, edits, lang)
@@ -885,13 +873,19 @@ if tab_plan.open:
                                 options, service_type, int(n_sites), capacity, lang
                             )
                     except SocialMapError as exc:
-                        st.error(t("No sites could be suggested: {error}", lang, error=error_text(exc, lang)))
+                        st.error(
+                            t(
+                                "No sites could be suggested: {error}",
+                                lang,
+                                error=plain(error_text(exc, lang)),
+                            )
+                        )
                 suggested, notes = st.session_state.get("plan_suggested", ((), ()))
                 suggested = tuple(e for e in suggested if e.service_type == service_type)
                 if suggested:
                     show_table(views.plan_edits_table(suggested, tax, lang), lang, key="plan_suggested_table")
                     for note in notes:
-                        st.caption(note)
+                        st.caption(plain(note))
                     if st.button(
                         t("Add the suggested sites to the scenario", lang), key="plan_add_suggested"
                     ):
@@ -918,7 +912,7 @@ if tab_plan.open:
                 )
             if draft.result is not None:
                 for note in views.plan_notes(result, draft.result, tax, lang):
-                    st.warning(note)
+                    st.warning(plain(note))
             s1, s2 = st.columns([3, 1])
             scenario_name = s1.text_input(t("Scenario name", lang), key="plan_name").strip()
             if s2.button(t("Save scenario", lang), key="plan_save", disabled=not edits):
@@ -928,7 +922,7 @@ if tab_plan.open:
                     st.error(t("That name is taken by the current services: choose another.", lang))
                 else:
                     save_scenario(scenario_name)
-                    st.success(t("Saved scenario {name}.", lang, name=scenario_name))
+                    st.success(t("Saved scenario {name}.", lang, name=plain(scenario_name)))
 
             saved: dict[str, tuple[views.PlanEdit, ...]] = st.session_state.get("plan_scenarios", {})
             st.subheader(t("Comparison: {type}", lang, type=type_label))
@@ -941,7 +935,7 @@ if tab_plan.open:
             for name, scenario_edits in saved.items():
                 run = run_plan(*options, scenario_edits, lang)
                 if run.result is None:
-                    st.error(t("Scenario {name} could not be analysed.", lang, name=name))
+                    st.error(t("Scenario {name} could not be analysed.", lang, name=plain(name)))
                 else:
                     run_names[name], results[name] = name, run.result
             runs = {run_names[k]: r for k, r in results.items()}
@@ -953,7 +947,11 @@ if tab_plan.open:
                     national = views.plan_comparison(runs, service_type, level="total", lang=lang)
                 except SocialMapError as exc:
                     st.error(
-                        t("The scenarios could not be compared: {error}", lang, error=error_text(exc, lang))
+                        t(
+                            "The scenarios could not be compared: {error}",
+                            lang,
+                            error=plain(error_text(exc, lang)),
+                        )
                     )
                 else:
                     st.caption(t("National totals", lang))
@@ -1008,7 +1006,9 @@ if tab_plan.open:
                 try:
                     diff_parts = views.map_parts(difference_map(asset_url=asset_url))
                 except SocialMapError as exc:
-                    st.error(t("The change could not be mapped: {error}", lang, error=error_text(exc, lang)))
+                    st.error(
+                        t("The change could not be mapped: {error}", lang, error=plain(error_text(exc, lang)))
+                    )
                 else:
                     # As the main map: the frame stays, only the layers change (no reload of Leaflet).
                     st_folium(
@@ -1071,15 +1071,17 @@ if tab_plan.open:
                     lang=lang,
                 )
             except SocialMapError as exc:
-                st.error(t("The costing could not be computed: {error}", lang, error=error_text(exc, lang)))
+                st.error(
+                    t("The costing could not be computed: {error}", lang, error=plain(error_text(exc, lang)))
+                )
             else:
                 none = t("none", lang)
                 st.markdown(
                     t(
                         "Source of the standard: **{standard}**. Source of the unit cost: **{cost}**.",
                         lang,
-                        standard=views.source_label(costing.standard_source, lang) or none,
-                        cost=views.source_label(costing.cost_source, lang) or none,
+                        standard=plain(views.source_label(costing.standard_source, lang) or none),
+                        cost=plain(views.source_label(costing.cost_source, lang) or none),
                     )
                 )
                 show_table(costing.national, lang, key="plan_cost_national")
@@ -1095,7 +1097,7 @@ if tab_plan.open:
                     key="plan_download_costing",
                 )
                 for note in costing.notes:
-                    st.info(note)
+                    st.info(plain(note))
 
 # ---- about: what the figures mean, and where the data come from -------------------------------
 
@@ -1103,8 +1105,8 @@ if tab_about.open:
     with tab_about:
         st.subheader(t("What the figures mean", lang))
         for heading, text in views.help_sections(result, tax, lang):
-            st.markdown(f"**{views.markdown_text(heading)}**  \n{views.markdown_text(text)}")
+            st.markdown(f"**{plain(heading)}**  \n{plain(text)}")
         st.subheader(t("Where the data come from", lang))
         for line in sources.lines:
-            st.markdown(f"- {views.markdown_text(line)}")
+            st.markdown(f"- {plain(line)}")
         show_table(views.provenance_table(result, tax, lang), lang, key="provenance")

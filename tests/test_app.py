@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import app_downloads
 import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from socialmap import views
+from socialmap.display import plain
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -77,7 +79,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     assert '"type": "Feature"' not in args["script"]  # the base map stays the same
     assert args["returned_objects"] == []
     assert all(link.startswith("data:") for link in args["js_links"] + args["css_links"])  # offline
-    assert [b.label for b in at.download_button] == [
+    assert app_downloads.labels(at) == [
         "Table (CSV)",
         "Map layers (GeoPackage)",
         "Map (HTML, works offline)",
@@ -94,7 +96,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
     assert len(ranking(at)) == 38
     assert not at.get("component_instance")
     open_tab(at, 2)
-    assert at.tabs[2].subheader[0].value == "Deçan (Dečani)"
+    assert at.tabs[2].subheader[0].value == plain("Deçan (Dečani)")
     assert len(at.tabs[2].dataframe[0].value) == 7
     open_tab(at, 4)
     assert "2SFCA" in " ".join(at.tabs[4].dataframe[0].value["Value"])
@@ -209,7 +211,7 @@ def test_good_upload_replaces_the_demo_services():
     at = start()
     at.file_uploader(key="upload_services").upload("our_services.csv", subset, "text/csv").run()
     assert_clean(at)
-    assert "40 services" in at.caption[0].value and "our_services.csv" in at.caption[0].value
+    assert "40 services" in at.caption[0].value and plain("our_services.csv") in at.caption[0].value
 
 
 def test_population_upload_and_downloads():
@@ -219,8 +221,10 @@ def test_population_upload_and_downloads():
     assert_clean(at)
     assert len(ranking(at)) == 38
     open_tab(at, 0)
-    for button in at.download_button:
-        button.click().run()  # the files are made when downloaded (on_click="ignore": no rerun)
+    keys = [b["id"] for b in app_downloads.buttons(at)]
+    assert len(keys) == 6
+    for key in keys:
+        assert app_downloads.click(at, key)  # the file is made when its button is clicked
         assert_clean(at)
 
 
@@ -228,7 +232,7 @@ def test_bad_upload_shows_a_table_of_problems_and_keeps_the_demo():
     at = start()
     at.file_uploader(key="upload_services").upload("services.csv", BAD_SERVICES, "text/csv").run()
     assert not at.exception
-    assert len(at.error) == 1 and "services.csv has 2 error(s)" in at.error[0].value
+    assert len(at.error) == 1 and plain("services.csv") + " has 2 error(s)" in at.error[0].value
     problems = problem_tables(at)[0]
     assert list(problems.columns) == ["Severity", "File", "Row", "Column", "Problem", "How to fix it"]
     assert list(problems["Row"]) == [3, 4]
@@ -240,7 +244,7 @@ def test_unreadable_upload_is_reported_not_raised():
     at = start()
     at.file_uploader(key="upload_areas").upload("areas.geojson", b"{broken", "application/geo+json").run()
     assert not at.exception
-    assert "areas.geojson has 1 error(s)" in at.error[0].value
+    assert plain("areas.geojson") + " has 1 error(s)" in at.error[0].value
     assert len(problem_tables(at)[0]) == 1
 
 

@@ -7,6 +7,7 @@ import re
 import string
 from pathlib import Path
 
+import app_downloads
 import pytest
 from babel.messages.pofile import read_po
 from test_app import assert_clean, open_tab, start
@@ -51,7 +52,7 @@ def _texts(at) -> list[str]:
         texts += [str(o) for o in getattr(widget, "options", []) or []]
     for widget in at.get("select_slider"):
         texts.append(str(widget.label))
-    texts += [str(b.label) for b in at.download_button]
+    texts += app_downloads.labels(at)
     texts += [str(tab.label) for tab in at.tabs]
     texts += [str(e.label) for e in at.expander]
     texts += [str(m.label) for m in at.metric]

@@ -319,6 +319,8 @@ def test_app_with_a_road_file():
 
     from streamlit.testing.v1 import AppTest
 
+    from socialmap.display import plain
+
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=180)
     at.run()
@@ -333,11 +335,11 @@ def test_app_with_a_road_file():
     at.selectbox(key="service_type").set_value("day_care_disability").run()
     at.session_state["view"] = at.tabs[1].label  # the ranking, under the map's title
     at.run()
-    assert at.tabs[1].subheader[0].value.endswith("(2SFCA, 30 min, travel time (roads, driving))")
+    assert at.tabs[1].subheader[0].value.endswith(plain("(2SFCA, 30 min, travel time (roads, driving))"))
     at.radio(key="travel_mode").set_value("walk").run()
     assert not at.exception and not at.error
     assert any("measured as: travel time (roads, walking)" in c.value for c in at.sidebar.caption)
-    assert at.tabs[1].subheader[0].value.endswith("(2SFCA, 30 min, travel time (roads, walking))")
+    assert at.tabs[1].subheader[0].value.endswith(plain("(2SFCA, 30 min, travel time (roads, walking))"))
     # A file that is not OpenStreetMap data: said so, and straight lines are used.
     at.file_uploader(key="upload_roads").upload("roads.osm.pbf", b"junk", "application/octet-stream").run()
     assert not at.exception
