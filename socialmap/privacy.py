@@ -156,6 +156,7 @@ SAFE_COLUMNS = frozenset(
         "method",
         "need_basis",
         "catchment_m",
+        "catchment_min",
         "services",
         "capacity_unknown",
         "supply",

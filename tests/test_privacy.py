@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import textwrap
@@ -393,3 +394,16 @@ def test_the_published_result_carries_no_count_of_a_sensitive_group(result):
         }
         assert not sensitive_columns & set(published.population.columns)
         assert "population" in published.population.columns
+
+
+def test_catchment_in_minutes_is_an_option_published_in_hidden_rows(result):
+    """With roads the table carries ``catchment_min`` (pipeline.py): the chosen option, not a count."""
+    res, tax = result
+    assert is_safe("catchment_min")
+    table = res.table.copy()
+    table.insert(5, "catchment_min", 30.0)  # as pipeline.py inserts it for a road run
+    prot = protect(dataclasses.replace(res, table=table), taxonomy=tax)
+    hidden = prot.table[prot.table["suppression"].isin([PRIMARY, SECONDARY])]
+    assert len(hidden) >= 2  # the small counts of the fixture are hidden …
+    assert hidden["need"].isna().all()
+    assert (hidden["catchment_min"] == 30.0).all()  # … and the catchment they were measured with is not
