@@ -847,12 +847,16 @@ def _add_clustered_services(
     """
     Add services as markers clustered per type, one layer (FeatureGroup) per service type.
 
+    One folium element per type (``FastMarkerCluster``: the markers, their tooltips and popups are
+    made in the browser from a data array), so the page is rendered without one template per
+    marker: drawing 150 or 15,000 services costs about the same in Python.
+
     Returns the ``(colour, label)`` of each type drawn, for the legend.
     """
     import warnings
 
     import folium
-    from folium.plugins import MarkerCluster
+    from folium.plugins import FastMarkerCluster
 
     _check_columns(services, ["name", "service_type"], "services", "services")
     pts = _localised_names(_to_4326(services, "services"), lang)
@@ -875,31 +879,32 @@ def _add_clustered_services(
     types = pts["service_type"].astype("object").where(pts["service_type"].notna(), unspecified).astype(str)
     colours = _service_colours(list(types.unique()))
     extra = [c for c in ("capacity", "provider") if c in pts.columns]
+    names = [_safe(n) for n in pts["name"].tolist()]
+    lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    details = [""] * len(pts)
+    for c in extra:
+        title = _safe(column_title(c, lang))
+        details = [
+            f"{d}<br>{title}: {_detail(v, lang, column=c)}"
+            for d, v in zip(details, pts[c].tolist(), strict=True)
+        ]
+    type_list = types.tolist()
     drawn = []
     for stype in sorted(colours):
-        rows = types == stype
         colour = colours[stype]
         shown_type = _safe(_type_label(taxonomy, stype, lang))
-        count = localise_number(f"{int(rows.sum()):,}", lang)
+        # One row per marker, [lat, lon, tooltip, popup], made into markers in the browser.
+        data = [
+            [lat[i], lon[i], f"{names[i]} ({shown_type})", f"<b>{names[i]}</b><br>{shown_type}{details[i]}"]
+            for i, row_type in enumerate(type_list)
+            if row_type == stype
+        ]
+        count = localise_number(f"{len(data):,}", lang)
         group = folium.FeatureGroup(name=f"{shown_type} ({count})", show=True)
-        cluster = MarkerCluster(control=False, icon_create_function=_cluster_icon_js(colour))
-        cluster.add_to(group)
-        for (_, row), geom in zip(pts[rows].iterrows(), geoms[rows], strict=True):
-            details = "".join(
-                f"<br>{_safe(column_title(c, lang))}: {_detail(row[c], lang, column=c)}" for c in extra
-            )
-            folium.Marker(
-                location=[round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)],
-                icon=folium.DivIcon(
-                    html=f'<div style="width:12px;height:12px;border-radius:50%;background:{colour};'
-                    'border:1px solid #fff;box-shadow:0 0 2px #000;"></div>',
-                    icon_size=(12, 12),
-                    icon_anchor=(6, 6),
-                    class_name="socialmap-service",
-                ),
-                tooltip=folium.Tooltip(f"{_safe(row['name'])} ({shown_type})"),
-                popup=folium.Popup(f"<b>{_safe(row['name'])}</b><br>{shown_type}{details}", max_width=300),
-            ).add_to(cluster)
+        FastMarkerCluster(
+            data, callback=_marker_js(colour), icon_create_function=_cluster_icon_js(colour), control=False
+        ).add_to(group)
         group.add_to(fmap)
         drawn.append((colour, f"{shown_type} ({count})"))
     return drawn
@@ -918,6 +923,19 @@ def _detail(value: Any, lang: str, column: str = "") -> str:
         text = f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
         return _safe(localise_number(text, lang))
     return _safe(value)
+
+
+def _marker_js(colour: str) -> str:
+    """Return the browser-side function that makes one service's marker from its data row."""
+    return (
+        "function (row) {"
+        " var icon = L.divIcon({className: 'socialmap-service', iconSize: [12, 12], iconAnchor: [6, 6],"
+        f" html: '<div style=\"width:12px;height:12px;border-radius:50%;background:{colour};"
+        "border:1px solid #fff;box-shadow:0 0 2px #000;\"></div>'});"
+        " var marker = L.marker([row[0], row[1]], {icon: icon});"
+        " marker.bindTooltip(row[2], {sticky: true}); marker.bindPopup(row[3], {maxWidth: 300});"
+        " return marker; }"
+    )
 
 
 def _cluster_icon_js(colour: str) -> str:

@@ -257,7 +257,7 @@ def test_choropleth_in_albanian_texts_names_numbers_and_service_types():
     assert [r[0] for r in rows] == ["Alfa", "Beta", "Gama", "Delta"]  # name_sq, else name
     assert rows[0][1:] == ["1.234,5", "10", "1,0"] and rows[3][2] == "1.234"
     assert '"Qendër ditore (2)"' in decoded and '"Strehimore (1)"' in decoded
-    assert "Day care 1 (Qendër ditore)" in decoded and "Kapaciteti (persona njëkohësisht): 20<" in decoded
+    assert "Day care 1 (Qendër ditore)" in decoded and 'Kapaciteti (persona njëkohësisht): 20"' in decoded
     note = decoded[decoded.index('class="socialmap-note"') :]
     assert note.split("</style>", 1)[1].startswith("kufij skematikë (jo zyrtarë): konturi nga Natural Earth")
     # Parts the catalogs do not know ("population 2024" here) are kept as given.
@@ -283,27 +283,33 @@ def test_value_format_keeps_its_text_and_localises_the_number():
 
 def test_services_clustered_in_one_toggleable_group_per_type():
     import folium
-    from folium.plugins import MarkerCluster
+    from folium.plugins import FastMarkerCluster
 
     fmap = maps.choropleth_map(grid([1.0, 2.0, 3.0, 4.0]), "value", services=services())
     groups = [e for e in walk(fmap) if type(e) is folium.FeatureGroup]
     assert sorted(g.layer_name for g in groups) == ["day_care (2)", "shelter (1)"]
     colours = set()
     for group in groups:
-        clusters = [e for e in walk(group) if isinstance(e, MarkerCluster)]
+        clusters = [e for e in walk(group) if isinstance(e, FastMarkerCluster)]
         assert len(clusters) == 1
-        markers = [e for e in walk(clusters[0]) if isinstance(e, folium.Marker)]
-        assert len(markers) == int(group.layer_name[-2])
+        assert len(clusters[0].data) == int(group.layer_name[-2])  # one row per marker
         colours.add(re.search(r"background:(#\w+)", clusters[0].icon_create_function).group(1))
+        assert re.search(r"background:(#\w+)", clusters[0].callback).group(1) in colours  # markers alike
     assert len(colours) == 2  # one colour per service type
-    page = render(fmap)
+    clusters = [e for group in groups for e in walk(group) if isinstance(e, FastMarkerCluster)]
+    rows = {row[2]: row for cluster in clusters for row in cluster.data}
+    assert sorted(rows) == ["Day care 1 (day_care)", "Day care 2 (day_care)", "Shelter (shelter)"]
+    shelter = services().to_crs("EPSG:4326").geometry[2]
+    assert rows["Shelter (shelter)"][:2] == pytest.approx([shelter.y, shelter.x], abs=1e-6)
+    page = unicode_decoded(render(fmap))
     assert page.count("L.markerClusterGroup(") == 2
     assert "L.control.layers(" in page
     overlays = page[page.index("overlays :") : page.index("L.control.layers(")]
     assert '"day_care (2)"' in overlays and '"shelter (1)"' in overlays
     assert "Day care 1 (day_care)" in page and "Shelter (shelter)" in page
     assert "Capacity (persons at once): unknown" in page  # the unknown capacity of Day care 2
-    assert "Capacity (persons at once): 20<" in page  # 20.0 places shown as a whole number
+    assert 'Capacity (persons at once): 20"' in page  # 20.0 places: a whole number, ending the popup
+    assert "L.popup(" not in page  # no template rendered per marker: markers are made in the browser
 
 
 def test_services_without_location_are_left_out_with_a_warning():
@@ -311,9 +317,9 @@ def test_services_without_location_are_left_out_with_a_warning():
     svc.loc[1, "geometry"] = None
     with pytest.warns(UserWarning, match="1 service.*without a location"):
         fmap = maps.choropleth_map(grid([1.0, 2.0, 3.0, 4.0]), "value", services=svc)
-    import folium
+    from folium.plugins import FastMarkerCluster
 
-    assert len([e for e in walk(fmap) if isinstance(e, folium.Marker)]) == 2
+    assert sum(len(e.data) for e in walk(fmap) if isinstance(e, FastMarkerCluster)) == 2
 
 
 # --- basemap, CRS, size ---------------------------------------------------------------------------
