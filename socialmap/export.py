@@ -180,8 +180,14 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise_value)
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            try:  # each distinct text is checked once (a table of 60,000 cells holds a few dozen)
+                risky = any(isinstance(v, str) and _formula_like(v) for v in pd.unique(values))
+            except TypeError:  # unhashable cells (lists): check each
+                risky = True
+            if risky:  # a column without formula-like text is kept as it is (same values, same type)
+                out[col] = values.map(neutralise_value)
     out.columns = [neutralise_value(c) for c in out.columns]
     return out
 

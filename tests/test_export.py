@@ -99,6 +99,20 @@ def test_neutralise_prefixes_formula_text_only():
     assert list(neutralise_formulas(pd.DataFrame({"=bad": [1]})).columns) == ["'=bad"]
 
 
+def test_neutralise_checks_text_of_every_text_type_and_keeps_clean_columns_as_they_are():
+    df = pd.DataFrame(
+        {
+            "risky": pd.Series(["x", "=1+1", None] * 1000, dtype="string"),
+            "clean": pd.Series(["Pejë", "Prizren", None] * 1000, dtype="string"),
+            "mixed": pd.Series([["=1"], "+2", 3] * 1000, dtype=object),  # unhashable cells too
+        }
+    )
+    out = neutralise_formulas(df)
+    assert out["risky"].tolist()[:3] == ["x", "'=1+1", pd.NA] and out["risky"].dtype == df["risky"].dtype
+    assert out["clean"].equals(df["clean"]) and out["clean"].dtype == df["clean"].dtype
+    assert out["mixed"].tolist()[:3] == [["=1"], "'+2", 3]
+
+
 def test_csv_has_bom_semicolon_option_and_inert_payloads(result, tmp_path):
     path = export_table(result, tmp_path / "areas.csv", table="by_service_type", sep=";")
     raw = path.read_bytes()
