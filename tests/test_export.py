@@ -640,3 +640,30 @@ def test_costing_table_and_suffix_errors_write_nothing(result, tmp_path):
     with pytest.raises(SocialMapError, match="made from another result .*supply.*places_and_budget"):
         export_table(result, tmp_path / "out.csv", table="costing", costing=user_costing(other))
     assert list(tmp_path.glob("out.*")) == []
+
+
+def test_gpkg_layers_read_back_as_written_whether_typed_or_of_mixed_objects(tmp_path):
+    from socialmap.export import write_gpkg
+
+    typed = gpd.GeoDataFrame(
+        {
+            "area_id": pd.Series(["01", "=02", None], dtype="str"),
+            "need": [1.5, float("nan"), -3.0],
+            "n": [1, 2, 3],
+            "covered": [True, False, True],
+        },
+        geometry=[Point(20.1, 42.1), Point(20.2, 42.2), Point(20.3, 42.3)],
+        crs="EPSG:4326",
+    )
+    mixed = typed.assign(
+        area_id=pd.Series(["01", "02", "x"], dtype=object), note=pd.Series(["a", None, "c"], dtype=object)
+    )
+    path = write_gpkg({"typed": typed, "mixed": mixed}, tmp_path / "x.gpkg")
+    back = gpd.read_file(path, layer="typed")
+    assert back["area_id"].tolist()[:2] == ["01", "'=02"] and pd.isna(back["area_id"].iloc[2])
+    assert back["need"].tolist()[::2] == [1.5, -3.0] and pd.isna(back["need"].iloc[1])
+    assert back["n"].tolist() == [1, 2, 3] and back["covered"].tolist() == [True, False, True]
+    assert [(p.x, p.y) for p in back.geometry] == [(20.1, 42.1), (20.2, 42.2), (20.3, 42.3)]
+    other = gpd.read_file(path, layer="mixed")
+    assert other["area_id"].tolist() == ["01", "02", "x"] and other["note"].tolist()[::2] == ["a", "c"]
+    assert other["n"].tolist() == [1, 2, 3] and other["covered"].tolist() == [True, False, True]
