@@ -925,15 +925,19 @@ def _detail(value: Any, lang: str, column: str = "") -> str:
     return _safe(value)
 
 
-def _marker_js(colour: str) -> str:
-    """Return the browser-side function that makes one service's marker from its data row."""
+def _marker_js(colour: str, *, sticky: bool = True) -> str:
+    """Return the browser-side function that makes one service's marker from its data row.
+
+    The row is ``[lat, lon, tooltip, popup]``; ``sticky`` tooltips follow the pointer (folium's default).
+    """
+    tooltip = "row[2], {sticky: true}" if sticky else "row[2]"
     return (
         "function (row) {"
         " var icon = L.divIcon({className: 'socialmap-service', iconSize: [12, 12], iconAnchor: [6, 6],"
         f" html: '<div style=\"width:12px;height:12px;border-radius:50%;background:{colour};"
         "border:1px solid #fff;box-shadow:0 0 2px #000;\"></div>'});"
         " var marker = L.marker([row[0], row[1]], {icon: icon});"
-        " marker.bindTooltip(row[2], {sticky: true}); marker.bindPopup(row[3], {maxWidth: 300});"
+        f" marker.bindTooltip({tooltip}); marker.bindPopup(row[3], {{maxWidth: 300}});"
         " return marker; }"
     )
 

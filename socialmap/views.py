@@ -1990,15 +1990,9 @@ def _overlay_class() -> type:
 
 
 def _marker_js(colour: str) -> str:
-    return (
-        "function (row) {"
-        " var icon = L.divIcon({className: 'socialmap-service', iconSize: [12, 12], iconAnchor: [6, 6],"
-        f" html: '<div style=\"width:12px;height:12px;border-radius:50%;background:{colour};"
-        "border:1px solid #fff;box-shadow:0 0 2px #000;\"></div>'});"
-        " var marker = L.marker([row[0], row[1]], {icon: icon});"
-        " marker.bindTooltip(row[2]); marker.bindPopup(row[3], {maxWidth: 300});"
-        " return marker; }"
-    )
+    from socialmap.maps import _marker_js as marker_js
+
+    return marker_js(colour, sticky=False)
 
 
 def _cluster_js(colour: str) -> str:
