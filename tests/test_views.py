@@ -494,9 +494,15 @@ def test_local_assets_served_replace_every_cdn_link(result, demo, vendor):
 
 
 def test_jquery_is_kept_for_folium_popups(result, demo, vendor):
+    import folium
+
     from socialmap.maps import choropleth_map
 
-    fmap = choropleth_map(result.areas, "composite_gap", services=result.services)  # popups per service
+    fmap = choropleth_map(result.areas, "composite_gap", services=result.services)
+    page = views.map_html_bytes(views.use_local_assets(fmap, vendor, base_url="/v")).decode()
+    assert "jquery" not in page  # the services' popups are made in the browser, without jQuery
+    fmap = choropleth_map(result.areas, "composite_gap")
+    folium.Marker([42.6, 21.1], popup=folium.Popup("a folium popup")).add_to(fmap)
     page = views.map_html_bytes(views.use_local_assets(fmap, vendor, base_url="/v")).decode()
     assert '<script src="/v/node_modules/jquery/dist/jquery.min.js">' in page
     assert not re.findall(r"https?://", page)
