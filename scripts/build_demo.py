@@ -740,6 +740,37 @@ def population_rows(facts: pd.DataFrame) -> tuple[list[list[object]], dict]:
     return rows, info
 
 
+#: The source of the 2011 census figures (the facts table's column note, municipalities_sources.csv).
+CENSUS_2011_SOURCE = (
+    "KAS 2011 census, final results; via geohive (the 34 figures sum to the official 1,739,825)"
+)
+#: Why the four northern municipalities have no 2011 figure.
+CENSUS_2011_MISSING = (
+    "no figure: the 2011 census was not held in this municipality (boycotted in the north); "
+    "left blank, not estimated"
+)
+
+
+def population_2011_rows(facts: pd.DataFrame) -> list[list[object]]:
+    """
+    One row per municipality with its 2011 census figure, blank where the census was not held.
+
+    The four northern municipalities have no 2011 figure (the census was not held there); their rows say so
+    and carry no number: nothing is estimated for monitoring over the years.
+    """
+    rows = []
+    for _, r in facts.iterrows():
+        if pd.isna(r["pop_2011_census"]):
+            rows.append([r["kas_code"], r["name_sq"], "", 2011, CENSUS_2011_MISSING, "", ""])
+        else:
+            rows.append([r["kas_code"], r["name_sq"], int(r["pop_2011_census"]), 2011, CENSUS_2011_SOURCE,
+                         fmt_bool(False), ""])  # fmt: skip
+    total = sum(int(r[2]) for r in rows if r[2] != "")
+    if total != 1_739_825:
+        sys.exit(f"the 2011 census figures sum to {total:,}, not the official 1,739,825")
+    return rows
+
+
 # -------------------------------------------------------------------------------------------- services
 
 
@@ -852,6 +883,8 @@ It stops with a message if any of the checks below fails.
   {gap:.3f} km²).
 - `population/kosovo_population_2024.csv`: one row per municipality, columns `area_id, name, population,
   year, population_source, population_is_estimate, estimate_method`.
+- `population/kosovo_population_2011.csv`: the 2011 census, the same columns; `population` is blank for
+  the four northern municipalities, where the 2011 census was not held (for monitoring over the years).
 - `services/kosovo_services.csv`: columns `service_id, name, service_type, capacity, provider,
   illustrative, lon, lat, area_id, name_sq, name_sr, name_en` (lon/lat in EPSG:4326; a blank `capacity`
   means unknown; `name` = `name_en`, and the `name_<lang>` columns give the name in Albanian, Serbian
@@ -913,6 +946,11 @@ says which, and names the secondary source the figure was read from.
   boycotted the 2024 enumeration, and the 2011 census was not held there. Their "final" figures are KAS
   estimates, not counts. `estimate_method` gives the preliminary enumerated count.
 - Nothing else is estimated, and no blank was filled with an invented number.
+
+The 2011 census (`kosovo_population_2011.csv`, for monitoring over the years: `socialmap monitor`): the KAS
+2011 final results per municipality, via geohive (the 34 figures sum to the official total of 1,739,825;
+the build checks this). The 2011 census was not held in the four northern municipalities
+({north_names}): their rows have no figure and say why, and nothing is estimated for them.
 
 ## Services
 
@@ -1154,6 +1192,19 @@ def main(argv: list[str] | None = None) -> int:
             "estimate_method",
         ],
         pop_rows,
+    )
+    write_csv(
+        out / "population" / "kosovo_population_2011.csv",
+        [
+            "area_id",
+            "name",
+            "population",
+            "year",
+            "population_source",
+            "population_is_estimate",
+            "estimate_method",
+        ],
+        population_2011_rows(facts),
     )
     write_csv(
         out / "services" / "kosovo_services.csv",
