@@ -15,7 +15,7 @@ UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 .PHONY: install install-app system-deps assets app test lint bench demo-data clean
 
 # Debian packages the tests use: Chromium for the browser tests, poppler for reading PDFs back.
-DEBIAN_PACKAGES := chromium chromium-driver poppler-utils
+DEBIAN_PACKAGES := chromium chromium-driver poppler-utils libreoffice-writer-nogui
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)

@@ -620,6 +620,158 @@ def brief_command(
 
 
 @app.command(
+    "action-plan",
+    help=t(
+        "Write a draft municipal action plan (Word .docx): situation analysis, priorities, targets by year "
+        "with places and budget, and the monitoring table."
+    ),
+)
+def action_plan_command(
+    out: Annotated[Path, typer.Option(help=t("Word file to write (.docx)."))],
+    area: Annotated[str, typer.Option(help=t("Municipality (code or any of its names)."))],
+    targets: Annotated[
+        Path, typer.Option(help=t("Targets file (.xlsx or .csv, as written by socialmap.plan or the app)."))
+    ],
+    columns: _Columns = None,
+    lang: _Lang = None,
+    threshold: _Threshold = None,
+    demo: _Demo = None,
+    areas: _Areas = None,
+    services: _Services = None,
+    population: _Population = None,
+    taxonomy: _Taxonomy = None,
+    method: _Method = "2sfca",
+    catchment_m: _Catchment = None,
+    roads: _Roads = None,
+    mode: _Mode = "drive",
+    catchment_min: _CatchmentMin = None,
+    standard: _Standards = None,
+    unit_cost: _UnitCosts = None,
+) -> None:
+    """Write a draft municipal action plan (Word .docx) for one municipality."""
+    from socialmap.actionplan import action_plan
+    from socialmap.plan import read_targets
+
+    lang = check_language(lang)
+    if out.suffix.lower() != ".docx":
+        raise SocialMapError(t("--out must be a .docx file; got {name}.", lang, name=repr(out.name)))
+    plan = read_targets(targets)  # before the analysis: a bad targets file fails at once
+    result = _analysis(
+        demo,
+        areas,
+        services,
+        population,
+        taxonomy,
+        method=method,
+        catchment_m=catchment_m,
+        lang=lang,
+        roads=roads,
+        mode=mode,
+        catchment_min=catchment_min,
+        columns=columns,
+    )
+    costing = _costing(result, standard, unit_cost, lang)
+    path = action_plan(result, plan, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
+    typer.echo(t("wrote action plan: {path}", lang, path=path))
+
+
+def _year_files(values: list[str] | None, lang: str) -> dict[int, Path]:
+    """Parse repeated ``YEAR=FILE`` options (``--population-year``)."""
+    out: dict[int, Path] = {}
+    for value in values or []:
+        year, sep, name = value.partition("=")
+        if not sep or not year.strip().isdigit() or not name.strip():
+            raise SocialMapError(
+                t(
+                    "--population-year {value}: write YEAR=FILE, e.g. --population-year "
+                    "2011=population_2011.csv.",
+                    lang,
+                    value=repr(value),
+                )
+            )
+        out[int(year)] = Path(name.strip())
+    return out
+
+
+@app.command(
+    "monitor",
+    help=t(
+        "Write the indicator series of several years (need, places, places per 1,000, share within reach, "
+        "gap), the progress against targets and each indicator's definition (.xlsx)."
+    ),
+)
+def monitor_command(
+    out: Annotated[Path, typer.Option(help=t("Excel file to write (.xlsx)."))],
+    demo: _Demo = None,
+    years: Annotated[
+        str, typer.Option(help=t("With --demo: the years of its population files, e.g. 2011,2024."))
+    ] = "2011,2024",
+    population_year: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--population-year",
+            help=t("Population of a year, YEAR=FILE (repeatable; replaces the demo's years)."),
+        ),
+    ] = None,
+    areas: _Areas = None,
+    services: _Services = None,
+    taxonomy: _Taxonomy = None,
+    targets: Annotated[
+        Path | None, typer.Option(help=t("Targets file (.xlsx or .csv) to measure the progress against."))
+    ] = None,
+    method: _Method = "2sfca",
+    catchment_m: _Catchment = None,
+    lang: _Lang = None,
+    threshold: _Threshold = None,
+) -> None:
+    """Write the indicator series of several years and the progress against targets (.xlsx)."""
+    from socialmap.io import read_areas, read_population, read_services
+    from socialmap.monitor import analyze_years, demo_years, indicators
+    from socialmap.pipeline import AnalysisConfig
+    from socialmap.plan import read_targets
+
+    lang = check_language(lang)
+    if out.suffix.lower() != ".xlsx":
+        raise SocialMapError(t("--out must be a .xlsx file; got {name}.", lang, name=repr(out.name)))
+    plan = read_targets(targets) if targets is not None else None
+    config = AnalysisConfig(method=method, catchment_m=catchment_m)  # type: ignore[arg-type]
+    files = _year_files(population_year, lang)
+    if files:
+        if demo is None and (areas is None or services is None):
+            raise SocialMapError(
+                t("Give --demo kosovo, or --areas and --services, with the --population-year files.", lang)
+            )
+        area_frame = read_areas(areas) if areas is not None else None
+        if area_frame is None:
+            from socialmap.datasets import load_demo
+
+            area_frame = load_demo(str(demo)).areas
+        pops = {year: read_population(path, areas=area_frame) for year, path in files.items()}
+        results = analyze_years(
+            pops,
+            areas=area_frame,
+            services=read_services(services) if services is not None else None,
+            demo=demo,
+            taxonomy=taxonomy,
+            config=config,
+        )
+    elif demo is not None:
+        wanted = [y.strip() for y in years.split(",") if y.strip()]
+        if not wanted or not all(y.isdigit() for y in wanted):
+            raise SocialMapError(
+                t("--years {value}: write years separated by commas, e.g. 2011,2024.", lang, value=years)
+            )
+        results = demo_years(demo, tuple(int(y) for y in wanted), config=config)
+    else:
+        raise SocialMapError(t("Give --demo kosovo (its census years), or --population-year files.", lang))
+    monitoring = indicators(results, targets=plan, threshold=threshold, lang=lang)
+    for note in monitoring.notes:
+        typer.echo(t("note: {note}", lang, note=note), err=True)
+    path = monitoring.write(out, lang=lang)
+    typer.echo(t("wrote indicators: {path}", lang, path=path))
+
+
+@app.command(
     "export",
     help=t("Export the results as tables safe to publish (small counts hidden, no spreadsheet formulas)."),
 )

@@ -275,9 +275,9 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
 
 
 def _reproducible(path: Path) -> None:
-    """Set the dates a writer stamped into an XLSX or GeoPackage file to the outputs' timestamp."""
+    """Set the dates a writer stamped into an XLSX, DOCX or GeoPackage file to the outputs' timestamp."""
     suffix = path.suffix.lower()
-    if suffix in _EXCEL:
+    if suffix in _EXCEL or suffix == ".docx":  # a Word document is a ZIP with the same core dates
         _reproducible_zip(path, settings.output_datetime())
     elif suffix == ".gpkg":
         import sqlite3

@@ -294,6 +294,7 @@ def analyze_years(
         svc = services_in_year(services, year)
         res = analyze(area_in, svc, kept, demo=demo, taxonomy=taxonomy, config=config)
         notes = list(res.provenance.get("notes", ()))
+        first = len(notes)
         if reasons:
             label = dict(
                 zip(
@@ -304,7 +305,14 @@ def analyze_years(
             notes.append(t(_MISSING_NOTE, None, year=str(year), areas=names))
         if not has_years:
             notes.append(t(_NO_SERVICE_YEARS))
-        prov = {**res.provenance, "monitor_year": year, "missing_areas": reasons, "notes": notes}
+        prov = {
+            **res.provenance,
+            "monitor_year": year,
+            "missing_areas": reasons,
+            "service_years": has_years,
+            "monitor_notes": notes[first:],  # written again in the reader's language by indicators()
+            "notes": notes,
+        }
         out[year] = replace(res, provenance=prov)
         logger.info("monitor: %d analysed, %d areas missing", year, len(reasons))
     return out
@@ -446,10 +454,34 @@ def definitions(lang: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _observed(results: Mapping[int, Result], threshold: float | None) -> tuple[pd.DataFrame, list[str]]:
+def _notes(results: Mapping[int, Result], names: Mapping[str, str], lang: str | None) -> list[str]:
+    """Return the runs' notes in ``lang``: the analyses' (:func:`socialmap.report.run_notes`), then ours."""
+    from socialmap.i18n import t
+    from socialmap.report import run_notes
+
+    notes: list[str] = []
+    no_years = False
+    for year, res in sorted(results.items()):
+        own = set(res.provenance.get("monitor_notes") or ())
+        for n in run_notes(res, lang):
+            if n not in own and n not in notes:
+                notes.append(n)
+        missing = res.provenance.get("missing_areas") or {}
+        if missing:
+            listed = ", ".join(names.get(a, a) for a in sorted(missing))
+            notes.append(t(_MISSING_NOTE, lang, year=str(year), areas=listed))
+        no_years = no_years or res.provenance.get("service_years") is False
+    if no_years:
+        notes.append(t(_NO_SERVICE_YEARS, lang))
+    return notes
+
+
+def _observed(
+    results: Mapping[int, Result], threshold: float | None, lang: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     from socialmap.privacy import protect
 
-    parts, notes = [], []
+    parts: list[pd.DataFrame] = []
     names: dict[str, str] = {}
     types: list[str] = []
     for res in results.values():
@@ -498,9 +530,7 @@ def _observed(results: Mapping[int, Result], threshold: float | None) -> tuple[p
             )
             frame = pd.concat([frame, extra], ignore_index=True)
         parts.append(frame)
-        for n in res.provenance.get("notes", ()):
-            if n not in notes:
-                notes.append(str(n))
+    notes = _notes(results, names, lang)
     table = pd.concat(parts, ignore_index=True)[list(TABLE_COLUMNS)]
     return table.sort_values(["area_id", "service_type", "year"], kind="stable").reset_index(drop=True), notes
 
@@ -584,7 +614,11 @@ def _progress(observed: pd.DataFrame, targets: Targets) -> pd.DataFrame:
 
 
 def indicators(
-    results: Mapping[int, Result], *, targets: Targets | None = None, threshold: float | None = None
+    results: Mapping[int, Result],
+    *,
+    targets: Targets | None = None,
+    threshold: float | None = None,
+    lang: str | None = None,
 ) -> Monitoring:
     """
     Compute the indicator series of several years, and the progress against targets.
@@ -599,6 +633,8 @@ def indicators(
         :func:`socialmap.plan.read_targets`).
     threshold
         Suppression threshold for small counts.
+    lang
+        Language of the notes (``None``: the default language).
 
     Returns
     -------
@@ -607,7 +643,7 @@ def indicators(
     """
     if not results:
         raise SocialMapError("`results` is empty: give the analyses of at least one year.")
-    observed, notes = _observed(results, threshold)
+    observed, notes = _observed(results, threshold, lang)
     progress = (
         _progress(observed, targets) if targets is not None else pd.DataFrame(columns=list(PROGRESS_COLUMNS))
     )
