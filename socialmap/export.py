@@ -1061,7 +1061,8 @@ def export_table(
     path
         ``.csv`` (UTF-8 with BOM), ``.xlsx`` (sheets: areas, by service type, national totals,
         services, costing, costing national, costing by area, costing sources, costing notes,
-        sources, columns), ``.gpkg`` (layers ``areas``, ``areas_by_service_type``, ``services``,
+        sources, columns, indicators: the monitoring indicators' definitions), ``.gpkg`` (layers
+        ``areas``, ``areas_by_service_type``, ``services``,
         ``costing`` and ``costing_by_area``: the costing per area × service type and per area, with
         the area's polygon; the national costing, which has no geometry, is in the CSV and XLSX) or
         ``.geojson``.
@@ -1138,6 +1139,8 @@ def export_table(
     if suffix == ".geojson":
         return write_geojson(tables[table], target)
     cost = costing_tables(result, costing, protected=protected, taxonomy=tax, lang=lang, markers=markers)
+    from socialmap.monitor import definitions
+
     if suffix == ".gpkg":
         layers = {
             "areas": tables["areas"],
@@ -1166,6 +1169,9 @@ def export_table(
         t("costing notes", lang): cost["costing_notes"],
         t("sources", lang): provenance_table(result, protected=protected, lang=lang),
         t("columns", lang): columns_table([c for c in columns if c != "geometry"], lang),
+        # What each monitoring indicator is (name, definition, unit, computation, source, frequency,
+        # disaggregation, limitations), as an SDG metadata sheet; the values are `socialmap monitor`'s.
+        t("indicators", lang): definitions(lang),
     }
     return write_xlsx(sheets, target)
 
