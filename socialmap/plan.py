@@ -57,6 +57,7 @@ __all__ = [
     "read_targets",
     "targets_from_results",
     "targets_from_scenario",
+    "targets_from_table",
 ]
 
 #: Columns of :attr:`Targets.table`, in order.
@@ -538,9 +539,37 @@ def read_targets(path: str | os.PathLike[str]) -> Targets:
     errors = [p for p in source.problems if p.severity == "error"]
     if errors or source.frame is None:
         raise ValidationError(errors or source.problems)
-    frame = source.frame.copy()
+    table = _checked(source.frame, label, [int(r) for r in source.rows], source.decimal)
+    name, notes = file.stem, tuple[str, ...]()
+    if file.suffix.lower() == ".xlsx":
+        try:
+            extra = pd.read_excel(file, sheet_name="notes", dtype=object)
+            if "plan" in extra.columns and extra["plan"].dropna().nunique() == 1:
+                name = str(extra["plan"].dropna().iloc[0])
+            if "note" in extra.columns:
+                notes = tuple(str(n) for n in extra["note"].dropna() if str(n).strip())
+        except (ValueError, OSError, KeyError):
+            pass  # no notes sheet: a hand-made file
+    logger.info("read %d targets from %s", len(table), label)
+    return Targets(table, name, notes)
+
+
+def targets_from_table(
+    frame: pd.DataFrame, *, name: str = "", notes: Sequence[str] = (), label: str = "targets"
+) -> Targets:
+    """
+    Check a table of targets (the columns :func:`read_targets` reads) and return it as :class:`Targets`.
+
+    Every bad cell is reported as :func:`read_targets` reports it, with ``label`` as the file and the
+    table's row (1 = the first row after a header) as the row; ``places_added`` and ``budget_eur`` are
+    recomputed.
+    """
+    return Targets(_checked(frame, label, list(range(2, len(frame) + 2)), None), name, tuple(notes))
+
+
+def _checked(frame: pd.DataFrame, label: str, rows: list[int], decimal: str | None) -> pd.DataFrame:
+    frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
-    rows = [int(r) for r in source.rows]
     problems: list[Problem] = []
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if "places" not in frame.columns and "share_within_reach" not in frame.columns:
@@ -574,7 +603,7 @@ def read_targets(path: str | os.PathLike[str]) -> Targets:
         values = frame[col].tolist() if col in frame.columns else [math.nan] * len(frame)
         parsed = []
         for value, row in zip(values, rows, strict=True):
-            number, ok = _cell_number(value, source.decimal)
+            number, ok = _cell_number(value, decimal)
             if not ok:
                 problems.append(
                     Problem(
@@ -673,16 +702,4 @@ def read_targets(path: str | os.PathLike[str]) -> Targets:
     out["year"] = out["year"].astype(int)
     out["places_added"] = out["places"] - out["baseline_places"]
     out["budget_eur"] = out["places_added"] * out["unit_cost_eur_per_place_year"]
-    table = out[list(TARGET_COLUMNS)].reset_index(drop=True)
-    name, notes = file.stem, tuple[str, ...]()
-    if file.suffix.lower() == ".xlsx":
-        try:
-            extra = pd.read_excel(file, sheet_name="notes", dtype=object)
-            if "plan" in extra.columns and extra["plan"].dropna().nunique() == 1:
-                name = str(extra["plan"].dropna().iloc[0])
-            if "note" in extra.columns:
-                notes = tuple(str(n) for n in extra["note"].dropna() if str(n).strip())
-        except (ValueError, OSError, KeyError):
-            pass  # no notes sheet: a hand-made file
-    logger.info("read %d targets from %s", len(table), label)
-    return Targets(table, name, notes)
+    return out[list(TARGET_COLUMNS)].reset_index(drop=True)

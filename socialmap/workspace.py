@@ -30,6 +30,9 @@ Tables (schema version :data:`SCHEMA_VERSION`)
 ``socialmap_costing``
     ``scenario`` (``""``: the base analysis), ``service_type``, ``standard`` (places per 1,000),
     ``unit_cost`` (EUR per place and year).
+``socialmap_targets`` (optional: only when the workspace holds targets; older files load without it)
+    The columns of :data:`socialmap.plan.TARGET_COLUMNS`; the plan's name and notes are the
+    ``socialmap_workspace`` keys ``targets_name`` and ``targets_notes`` (JSON list).
 
 Writing is atomic (:func:`socialmap.io.write_atomic`): a writer killed half-way leaves the last complete
 file. Reading checks the file before it trusts it (a SQLite file, a GeoPackage, SQLite's integrity check,
@@ -72,6 +75,7 @@ _SCENARIOS = "socialmap_scenarios"
 _EDITS = "socialmap_edits"
 _COSTING = "socialmap_costing"
 _TABLES = (_META, _MAPPINGS, _SCENARIOS, _EDITS, _COSTING)
+_TARGETS = "socialmap_targets"  # optional: not in _TABLES
 _EDIT_COLUMNS = (
     "scenario",
     "step",
@@ -120,6 +124,8 @@ class Workspace:
         "unit_cost": EUR per place and year}`` (``None``: the taxonomy's).
     view
         What is shown: some of :data:`VIEW_KEYS` → text.
+    targets
+        The plan's targets (:class:`socialmap.plan.Targets`), or ``None``.
     notes
         Warnings of the loaders when the workspace was read (repairs, missing capacities...).
     """
@@ -134,6 +140,7 @@ class Workspace:
     scenarios: tuple[Any, ...] = ()
     costing: Mapping[str, Mapping[str, Mapping[str, float | None]]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
+    targets: Any = None
     notes: tuple[str, ...] = ()
 
     def config(self) -> Any:
@@ -196,7 +203,8 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
         The ``.gpkg`` file; replaced whole (a writer killed half-way leaves the previous file).
     workspace
         A :class:`Workspace`; or give its fields as keywords (``areas=``, ``services=``, ``population=``,
-        ``taxonomy=``, ``demo=``, ``mappings=``, ``options=``, ``scenarios=``, ``costing=``, ``view=``),
+        ``taxonomy=``, ``demo=``, ``mappings=``, ``options=``, ``scenarios=``, ``costing=``, ``view=``,
+        ``targets=``),
         which also replace the workspace's.
 
     Returns
@@ -369,6 +377,10 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         "options": _options_json(ws.options, label),
         "view": json.dumps(view, ensure_ascii=False, sort_keys=True),
     }
+    targets = _targets_table(ws.targets, label)
+    if targets is not None:
+        meta["targets_name"] = _check_text(ws.targets.name, "the targets' name", label)
+        meta["targets_notes"] = json.dumps([str(n) for n in ws.targets.notes], ensure_ascii=False)
     mapping_rows = []
     for upload, mapping in dict(ws.mappings).items():
         _check_text(upload, "an upload's name", label)
@@ -434,6 +446,7 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         {"position": "int64", "step": "int64", "capacity": "float64", "x": "float64", "y": "float64"}
     )
     return [
+        *([(_TARGETS, targets)] if targets is not None else []),
         (_META, _text_frame([{"key": k, "value": v} for k, v in meta.items()], ["key", "value"])),
         (_MAPPINGS, _text_frame(mapping_rows, ["upload", "their_column", "our_column"])),
         (
@@ -450,6 +463,25 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
             ),
         ),
     ]
+
+
+def _targets_table(targets: Any, label: str) -> pd.DataFrame | None:
+    """Return the targets as a table to store (text columns as text, numbers as floats), or ``None``."""
+    from socialmap.plan import TARGET_COLUMNS, Targets
+
+    if targets is None:
+        return None
+    if not isinstance(targets, Targets):
+        raise WorkspaceError(f"Workspace '{label}': `targets` must be a socialmap.plan.Targets.")
+    table = pd.DataFrame(targets.table).reindex(columns=list(TARGET_COLUMNS)).reset_index(drop=True)
+    text = ("area_id", "name", "service_type", "cost_source", "note")
+    out = pd.DataFrame(index=table.index)
+    for col in TARGET_COLUMNS:
+        if col in text:
+            out[col] = pd.Series([None if _missing(v) else str(v) for v in table[col]], dtype=object)
+        else:
+            out[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+    return out
 
 
 def _missing(value: Any) -> bool:
@@ -494,7 +526,8 @@ def load(path: str | os.PathLike[str]) -> Workspace:
     label = str(path)
     _check_file(file, label)
     try:
-        meta, mappings, scenario_rows, edit_rows, costing_rows, layers = _read_tables(file, label)
+        tables = _read_tables(file, label)
+        meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows = tables
     except sqlite3.Error as exc:
         raise _corrupt(label, str(exc)) from None
     except UnicodeDecodeError:
@@ -542,6 +575,7 @@ def load(path: str | os.PathLike[str]) -> Workspace:
             "standard": _stored_number(standard, label, _COSTING),
             "unit_cost": _stored_number(unit_cost, label, _COSTING),
         }
+    targets = _load_targets(target_rows, meta, label)
     notes: list[str] = []
     frames: dict[str, Any] = {}
     from socialmap import io
@@ -564,6 +598,7 @@ def load(path: str | os.PathLike[str]) -> Workspace:
         scenarios=tuple(scenarios),
         costing=costing,
         view=view,
+        targets=targets,
         notes=tuple(notes),
     )
 
@@ -705,7 +740,33 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
                 and len(r[1]) <= _MAX_TEXT
             ):
                 raise _broken(label, _COSTING, "scenario/service_type must be text")
-    return meta, mappings, scenario_rows, edit_rows, costing_rows, layers
+        target_rows = None
+        if _TARGETS in tables:
+            from socialmap.plan import TARGET_COLUMNS
+
+            target_rows = pd.DataFrame(rows(_TARGETS, TARGET_COLUMNS), columns=list(TARGET_COLUMNS))
+    return meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows
+
+
+def _load_targets(frame: pd.DataFrame | None, meta: Mapping[str, str], label: str) -> Any:
+    """Rebuild the stored targets, checked as a file of targets is (:func:`plan.targets_from_table`)."""
+    from socialmap.plan import targets_from_table
+
+    if frame is None:
+        return None
+    notes = _load_json_list(meta.get("targets_notes", "[]"), label)
+    name = meta.get("targets_name", "")
+    return targets_from_table(frame, name=name, notes=notes, label=f"{label} ({_TARGETS})")
+
+
+def _load_json_list(text: str, label: str) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        raise _broken(label, _META, "targets_notes") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= _MAX_JSON for v in value):
+        raise _broken(label, _META, "targets_notes")
+    return value
 
 
 def _stored_number(value: Any, label: str, table: str) -> float | None:

@@ -351,3 +351,35 @@ def test_targets_hide_what_the_published_result_hides():
     shown = pub.loc[t.index, "covered_share"]
     assert np.array_equal(np.isnan(t["share_within_reach"].to_numpy(float)), np.isnan(shown.to_numpy(float)))
     assert isinstance(tg, Targets)
+
+
+def test_targets_saved_in_the_workspace(taxonomy, services, tmp_path):
+    import sqlite3
+
+    from socialmap import workspace
+
+    inputs = Inputs(
+        services=services_in_year(services, 2020).drop(columns=["year_opened", "year_closed"]),
+        areas=square_areas(),
+        population=_population([1000.0, 3000.0, 0.0, 2000.0], 2020),
+        taxonomy=taxonomy,
+    )
+    plan = Scenario("plan b").add(new_service("day", (15000, 5500), crs=CRS, capacity=120))
+    tg = targets_from_scenario(inputs, plan, years=[2025, 2026], config=_config())
+    path = workspace.save(tmp_path / "w.gpkg", demo=None, scenarios=[plan], targets=tg, taxonomy=taxonomy)
+    back = workspace.load(path).targets
+    pd.testing.assert_frame_equal(back.table, tg.table, check_dtype=False)
+    assert back.name == "plan b" and back.notes == tg.notes
+    assert back.budget_by_year()["budget_eur"].tolist() == [600_000, 600_000]  # 120 places × 5,000 EUR
+    # A workspace without targets has no such table, and loads with none (the schema stays version 1).
+    plain = workspace.save(tmp_path / "plain.gpkg", scenarios=[plan], taxonomy=taxonomy)
+    with sqlite3.connect(plain) as con:
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "socialmap_targets" not in names and workspace.load(plain).targets is None
+    # A stored target that breaks the rules is reported with its table, row and column.
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE socialmap_targets SET share_within_reach = 7 WHERE rowid = 2")
+    with pytest.raises(ValidationError) as err:
+        workspace.load(path)
+    problem = err.value.problems[0]
+    assert "socialmap_targets" in problem.file and problem.column == "share_within_reach"
