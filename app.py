@@ -164,6 +164,14 @@ def run_plan(
     )
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def demo_trend(demo_name: str, method: str, catchment_m: float, spreading: str, cell_size_m: float) -> Any:
+    """Return the demo's indicators over its census years, with the chosen options (cached by them)."""
+    return views.demo_monitoring(
+        demo_name, analysis_config(method, catchment_m, spreading, cell_size_m, None)
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def suggest_sites(
     options: tuple[Any, ...], service_type: str, k: int, capacity: float | None, lang: str
@@ -187,6 +195,7 @@ MIME = {
     "png": "image/png",
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
 
@@ -215,6 +224,9 @@ CHOICE_KEYS = (
     "plan_diff_scenario",
     "plan_diff_metric",
     "plan_costed",
+    "plan_target_scenario",
+    "plan_target_area",
+    "profile_trend_indicator",
 )
 
 
@@ -693,6 +705,25 @@ if tab_profile.open:
             mime=MIME["pdf"],
             key="download_brief",
         )
+        # The trend over the years: the demo's censuses (own data has one year: no trend to draw).
+        if all(u is None for u in uploads) and road_options[0] is None:
+            with st.spinner(t("Analysing…", lang)):
+                trend = demo_trend(DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
+            if trend is not None:
+                from socialmap.monitor import INDICATORS
+
+                st.markdown("**" + t("Trend: {years}", lang, years=" – ".join(map(str, trend.years))) + "**")
+                indicator = st.selectbox(
+                    t("Indicator", lang),
+                    ["places_per_1000", "share_within_reach", "places", "need"],
+                    format_func=lambda k: t(INDICATORS[k].name, lang),
+                    key="profile_trend_indicator",
+                )
+                trend_data, trend_notes = views.trend_chart(trend, area_id, tax, indicator, lang)
+                st.vega_lite_chart(views.trend_chart_spec(trend_data, indicator, lang), width="stretch")
+                st.caption(t(INDICATORS[indicator].definition, lang))
+                for note in trend_notes:
+                    st.info(note)
 
 # ---- plan: new services, named scenarios, costing ------------------------------------------------
 
@@ -1098,6 +1129,66 @@ if tab_plan.open:
                 )
                 for note in costing.notes:
                     st.info(plain(note))
+
+            # Targets of the action plan, from a scenario; the action plan (DOCX) of a municipality.
+            st.subheader(t("Targets and action plan", lang))
+            planned = [k for k in results if k != " current"]
+            if not planned:
+                st.caption(t("Add a new service to see what changes.", lang))
+            else:
+                p1, p2, p3 = st.columns(3)
+                target_key = p1.selectbox(
+                    t("Scenario", lang),
+                    planned,
+                    format_func=lambda k: run_names[k],
+                    key="plan_target_scenario",
+                )
+                first_year = p2.number_input(
+                    t("First year of the plan", lang), 2000, 2100, 2026, step=1, key="plan_first_year"
+                )
+                n_years = p3.number_input(t("Years of the plan", lang), 1, 10, 3, step=1, key="plan_years")
+                if st.button(t("Save as targets", lang), key="plan_save_targets", type="primary"):
+                    st.session_state["plan_targets"] = views.scenario_targets(
+                        result,
+                        results[target_key],
+                        name=run_names[target_key],
+                        first_year=int(first_year),
+                        years=int(n_years),
+                        service_type=service_type,
+                        unit_cost=unit_cost,
+                    )
+            plan_targets = st.session_state.get("plan_targets")
+            if plan_targets is not None:
+                st.caption(t("Targets of {plan}: the changes by year", lang, plan=plan_targets.name))
+                show_table(
+                    views.targets_table(plan_targets, tax, lang, areas=result.areas),
+                    lang,
+                    key="plan_targets_table",
+                )
+                names = views.area_options(result, lang)
+                d1, d2, d3 = st.columns([2, 1, 1])
+                plan_area = d1.selectbox(
+                    t("Municipality", lang),
+                    list(names),
+                    format_func=lambda a: names[a],
+                    key="plan_target_area",
+                )
+                offer_download(
+                    d2,
+                    t("Action plan of {name} (DOCX)", lang, name=names[plan_area]),
+                    lambda: views.action_plan_docx(result, plan_targets, tax, lang, area_id=plan_area),
+                    file_name=views.action_plan_name(result, plan_area, lang),
+                    mime=MIME["docx"],
+                    key="plan_download_action_plan",
+                )
+                offer_download(
+                    d3,
+                    t("Targets (XLSX)", lang),
+                    lambda: views.targets_xlsx(plan_targets, lang),
+                    file_name="socialmap_targets.xlsx",
+                    mime=MIME["xlsx"],
+                    key="plan_download_targets",
+                )
 
 # ---- about: what the figures mean, and where the data come from -------------------------------
 

@@ -53,6 +53,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pandas as pd  # noqa: E402
+
 from socialmap.i18n import DOMAIN, LANGUAGES  # noqa: E402
 
 LOCALES = ROOT / "socialmap" / "locales"
@@ -132,6 +134,13 @@ def data_messages() -> list[tuple[str, str]]:
         for key in ("boundaries", "population", "services"):
             if provenance.get(key):
                 found.append((str(provenance[key]), f"the {key} of the demo {name!r}"))
+        # Why a year's figure is missing (socialmap.monitor shows it), e.g. a census not held there.
+        for path in sorted((datasets.demo_dir() / "population").glob(f"{name}_population_*.csv")):
+            frame = pd.read_csv(path, dtype=str)
+            if {"population", "population_source"} <= set(frame.columns):
+                blank = frame["population"].isna()
+                for text in dict.fromkeys(frame.loc[blank, "population_source"].dropna()):
+                    found.append((str(text), f"why a figure is missing in {path.name}"))
     return found
 
 

@@ -403,6 +403,7 @@ class Monitoring:
         if target.suffix.lower() != ".xlsx":
             raise SocialMapError(f"Write the monitoring as .xlsx; got {target.name!r}.")
         values = self.table.copy()
+        values["note"] = values["note"].map(lambda n: t(n, lang) if isinstance(n, str) and n else n)
         values["status"] = values["status"].map(
             lambda s: t(STATUS_LABELS[s], lang) if s in STATUS_LABELS else s
         )

@@ -391,3 +391,66 @@ def test_cli_monitor_writes_indicators_with_their_definitions(targets, tmp_path)
         assert "Traceback" not in done.stderr and expected in done.stderr, done.stderr
     done = _cli("monitor", "--demo", "kosovo", "--out", str(tmp_path / "x.csv"))
     assert done.returncode == 2 and ".xlsx" in done.stderr
+
+
+# --- what the app shows (socialmap.views) -------------------------------------------------------------
+
+
+def test_app_targets_from_the_analysed_scenario(baseline, targets, tmp_path):
+    from socialmap import views
+    from socialmap.pipeline import analyze
+    from socialmap.scenario import Scenario, new_service
+
+    plan = Scenario("x").add(new_service("day_care_disability", (20.43, 42.38), crs="EPSG:4326", capacity=30))
+    edited = analyze(services=plan.apply(baseline.services), demo="kosovo")
+    tg = views.scenario_targets(
+        baseline,
+        edited,
+        name="x",
+        first_year=2026,
+        years=3,
+        service_type="day_care_disability",
+        unit_cost=6000,
+    )
+    assert tg.years == [2026, 2027, 2028]
+    assert tg.budget_by_year(GJAKOVA)["budget_eur"].tolist() == [180_000] * 3  # 30 places × 6,000 EUR
+    shown = views.targets_table(tg, baseline.taxonomy, "sq")
+    gjakova = shown[shown[t("Municipality", "sq")] == "Gjakovë"]
+    assert gjakova[t("Places added", "sq")].tolist() == [30, 30, 30]
+    serbian = views.targets_table(tg, baseline.taxonomy, "sr", areas=baseline.areas)
+    assert "Đakovica" in set(serbian[t("Municipality", "sr")])  # named in the reader's language
+    docx = views.action_plan_docx(baseline, tg, baseline.taxonomy, "sq", area_id=GJAKOVA)
+    (tmp_path / "p.docx").write_bytes(docx)
+    assert "540.000" in _text(_docx(tmp_path / "p.docx"))
+    assert views.action_plan_name(baseline, GJAKOVA, "sq") == "socialmap_action_plan_02_gjakove.docx"
+    book = pd.read_excel(pd.io.common.BytesIO(views.targets_xlsx(tg, "sr")), sheet_name=None)
+    assert set(book) == {"targets", "notes", "columns"}
+    from socialmap.errors import SocialMapError
+
+    with pytest.raises(SocialMapError, match="years"):
+        views.scenario_targets(baseline, edited, name="x", first_year=2026, years=0)
+
+
+def test_profile_trend_2011_against_2024():
+    from socialmap import views
+
+    monitoring = views.demo_monitoring("kosovo")
+    assert monitoring.years == (2011, 2024)
+    import socialmap
+
+    tax = socialmap.load_demo("kosovo").taxonomy
+    data, notes = views.trend_chart(monitoring, GJAKOVA, tax, "places", "sq")
+    label = tax.label("day_care_disability", "sq")
+    assert data.loc[label].tolist() == [64.0, 64.0]  # the demo's services carry no years: the same places
+    assert notes == []
+    north, notes = views.trend_chart(monitoring, "12", tax, "share_within_reach", "sq")  # Leposaviq
+    assert north["2011"].isna().all() and north["2024"].notna().any()  # missing, never filled in
+    assert (
+        len(notes) == 1
+        and notes[0].startswith("2011: ")
+        and "regjistrimi i vitit 2011 nuk u mbajt" in notes[0]
+    )
+    assert north["2024"].dropna().between(0, 100).all()  # a share, in %
+    spec = views.trend_chart_spec(data, "places", "sq")
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
+    assert {v["Viti"] for v in spec["data"]["values"]} == {"2011", "2024"}
