@@ -723,7 +723,7 @@ if tab_profile.open:
                 st.vega_lite_chart(views.trend_chart_spec(trend_data, indicator, lang), width="stretch")
                 st.caption(t(INDICATORS[indicator].definition, lang))
                 for note in trend_notes:
-                    st.info(note)
+                    st.info(plain(note))
 
 # ---- plan: new services, named scenarios, costing ------------------------------------------------
 
@@ -1159,7 +1159,7 @@ if tab_plan.open:
                     )
             plan_targets = st.session_state.get("plan_targets")
             if plan_targets is not None:
-                st.caption(t("Targets of {plan}: the changes by year", lang, plan=plan_targets.name))
+                st.caption(t("Targets of {plan}: the changes by year", lang, plan=plain(plan_targets.name)))
                 show_table(
                     views.targets_table(plan_targets, tax, lang, areas=result.areas),
                     lang,
