@@ -2522,7 +2522,19 @@ def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSou
         title = t(KIND_TITLES[kind], lang)
         if getattr(inputs, kind) is not None:
             name = next(u.filename for u in inputs.uploads if u.kind == kind and u.ok)
-            lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
+            credit = str(getattr(inputs, kind).attrs.get("attribution") or "").strip()
+            if credit:  # uploaded boundaries keep their attribution (the file's, or as typed in)
+                lines.append(
+                    t(
+                        "{kind}: your file {name} ({attribution})",
+                        lang,
+                        kind=title,
+                        name=name,
+                        attribution=credit,
+                    )
+                )
+            else:
+                lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
             if kind != "population":
                 parts.append(lines[-1])
         else:
