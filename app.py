@@ -344,7 +344,7 @@ def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
         start = next((c for c, o in kept.items() if o == ours and c in found.columns), None)
         start = start or found.guess.column_for(ours) or ""
         choices[ours] = st.selectbox(
-            views.column_label(ours, lang),
+            views.column_label(ours, lang, kind),
             options,
             index=options.index(start) if start in options else 0,
             format_func=lambda c: c or t("(none)", lang),

@@ -646,11 +646,19 @@ def preview_upload(upload: Upload, kind: str, *, n: int = 5) -> UploadPreview:
     return UploadPreview(dataclasses.replace(found, file=filename))
 
 
-def column_label(column: str, lang: str | None = None) -> str:
-    """Return the name of a contract column for a person (``service_type`` → "Service type")."""
+def column_label(column: str, lang: str | None = None, kind: str | None = None) -> str:
+    """
+    Return the name of a contract column for a person (``service_type`` → "Service type").
+
+    ``kind`` (``"areas"``, ``"services"``, ``"population"``) picks the words of that kind's
+    template: ``name`` is "Name of the service" for services, "Municipality" for areas and population.
+    """
     from socialmap.columns import TEMPLATE_HEADERS
 
-    for headers in TEMPLATE_HEADERS.values():
+    # Areas have no template: they are named as the population template names them.
+    first = {"areas": "population"}.get(str(kind), str(kind))
+    for group in (first, *TEMPLATE_HEADERS):
+        headers = TEMPLATE_HEADERS.get(group, {})
         if column in headers:
             return t(headers[column], lang)
     return t(COLUMN_LABELS.get(column, column), lang)
