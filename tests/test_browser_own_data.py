@@ -166,6 +166,8 @@ def test_serbian_population_with_blanks_and_the_official_boundaries(
     lang = "sr"
     page, tables, errors = open_in(browser, app_url, lang)
     upload(page, t("Municipalities (polygons)", lang), shared_kosovo / GEOBOUNDARIES)
+    assert select_value(page, "areas", "area_id") == "shapeID"  # geoBoundaries' layout, suggested
+    assert select_value(page, "areas", "name") == "shapeName"
     population, figures = population_table(tmp_path / "stanovnistvo.csv", shared_kosovo)
     upload(page, t("Population (per municipality)", lang), population, tables)
     assert select_value(page, "population", "name") == "Opština"
