@@ -11,14 +11,16 @@ inlined into each map instead (slower to send, still offline).
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 import socialmap
-from socialmap import settings, views
+from socialmap import settings, templates, views
+from socialmap.columns import ambiguity_hint, apply_choices, required_columns
 from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
 from socialmap.errors import message as error_text
@@ -69,17 +71,54 @@ def load_demo(name: str) -> socialmap.Demo:
     return socialmap.load_demo(name)
 
 
+class Source(NamedTuple):
+    """
+    Where the inputs come from besides the three files: the demo and what the person chose.
+
+    Hashable (tuples and text only), so the cached functions below are keyed by it.
+    """
+
+    #: The demo that fills in what is not uploaded.
+    demo: str
+    #: The column mapping of each upload, ``((kind, ((their column, our column), ...)), ...)``.
+    columns: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    #: An uploaded taxonomy (file name, bytes), or ``None``: the demo's.
+    taxonomy: views.Upload | None = None
+    #: The attribution of uploaded boundaries as typed in (blank: what the file says).
+    attribution: str = ""
+    #: Kinds whose failed upload the person chose to replace by the demo's layer.
+    demo_instead: tuple[str, ...] = ()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_taxonomy(upload: views.Upload | None) -> views.TaxonomyUpload:
+    """Read an uploaded taxonomy (cached by its bytes); nothing uploaded: no taxonomy, no problem."""
+    return views.TaxonomyUpload() if upload is None else views.read_taxonomy(upload)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def preview_upload(upload: views.Upload, kind: str) -> views.UploadPreview:
+    """Read an upload's header and first rows, and guess its mapping (cached by its bytes)."""
+    return views.preview_upload(upload, kind)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def read_inputs(
     areas: views.Upload | None,
     services: views.Upload | None,
     population: views.Upload | None,
-    demo_name: str,
+    source: Source,
 ) -> views.Inputs:
-    """Read and validate the uploads (cached by their bytes)."""
-    # Until the app asks (issue #16), a failed upload keeps the demo's layer, with the error shown.
+    """Read and validate the uploads through their column mappings (cached by bytes and choices)."""
     return views.read_inputs(
-        areas, services, population, demo=load_demo(demo_name), demo_instead=views.UPLOAD_KINDS
+        areas,
+        services,
+        population,
+        demo=load_demo(source.demo),
+        columns={kind: dict(pairs) for kind, pairs in source.columns},
+        taxonomy=read_taxonomy(source.taxonomy).taxonomy,
+        attribution=source.attribution,
+        demo_instead=source.demo_instead,
     )
 
 
@@ -110,7 +149,7 @@ def run_analysis(
     areas: views.Upload | None,
     services: views.Upload | None,
     population: views.Upload | None,
-    demo_name: str,
+    source: Source,
     method: str,
     catchment_m: float,
     spreading: str,
@@ -120,10 +159,10 @@ def run_analysis(
     catchment_min: float | None = None,
 ) -> views.Analysis:
     """Run the analysis on the inputs with the chosen options (cached by all of them)."""
-    inputs = read_inputs(areas, services, population, demo_name)
+    inputs = read_inputs(areas, services, population, source)
     config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
     graph = read_roads(roads, travel_mode).graph
-    return views.analyze_inputs(inputs, config, demo=load_demo(demo_name), network=graph)
+    return views.analyze_inputs(inputs, config, demo=load_demo(source.demo), network=graph)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -131,7 +170,7 @@ def run_plan(
     areas: views.Upload | None,
     services: views.Upload | None,
     population: views.Upload | None,
-    demo_name: str,
+    source: Source,
     method: str,
     catchment_m: float,
     spreading: str,
@@ -148,7 +187,7 @@ def run_plan(
         areas,
         services,
         population,
-        demo_name,
+        source,
         method,
         catchment_m,
         spreading,
@@ -157,10 +196,10 @@ def run_plan(
     )
     base = run_analysis(*options)
     config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
-    inputs = read_inputs(areas, services, population, demo_name)
+    inputs = read_inputs(areas, services, population, source)
     graph = read_roads(roads, travel_mode).graph
     return views.run_plan(  # type: ignore[arg-type]
-        inputs, config, edits, demo=load_demo(demo_name), base=base.result, lang=lang, network=graph
+        inputs, config, edits, demo=load_demo(source.demo), base=base.result, lang=lang, network=graph
     )
 
 
@@ -288,8 +327,49 @@ except SocialMapError as exc:
     st.stop()
 tax = demo.taxonomy
 
+
+def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
+    """
+    Show the column-mapping step of one upload: its first rows, and one select per contract column.
+
+    Each select is pre-filled by the library's guess (or by the mapping kept for the session, e.g.
+    a workspace's); the chosen mapping is kept as a plain dict in
+    ``st.session_state["column_mappings"][kind]``, and the file is read through it.
+    """
+    shown = preview_upload(upload, kind)
+    if shown.preview is None:
+        return  # why it cannot be read is shown with the file's problems
+    found = shown.preview
+    st.caption(t("The first rows of {file}, and which of its columns is which:", lang, file=plain(upload[0])))
+    if found.header_row and found.header_row > 1:
+        st.caption(
+            t("Its header is on row {row}; the rows above it are left out.", lang, row=found.header_row)
+        )
+    st.dataframe(found.rows, hide_index=True, height=150, key=f"preview_{kind}")
+    mappings = st.session_state.setdefault("column_mappings", {})
+    kept = mappings.get(kind) or {}
+    # The selects belong to this file (its bytes): another file starts from its own guess.
+    digest = hashlib.sha256(upload[1]).hexdigest()[:12]
+    options = ["", *found.columns]
+    choices: dict[str, str | None] = {}
+    for ours in required_columns(kind, geometry=found.geometry):
+        start = next((c for c, o in kept.items() if o == ours and c in found.columns), None)
+        start = start or found.guess.column_for(ours) or ""
+        choices[ours] = st.selectbox(
+            views.column_label(ours, lang, kind),
+            options,
+            index=options.index(start) if start in options else 0,
+            format_func=lambda c: c or t("(none)", lang),
+            key=f"column_{kind}_{ours}_{digest}",
+        )
+    mappings[kind] = apply_choices(found.guess.mapping, choices, found.columns)
+    for ours, candidates in found.guess.ambiguous.items():
+        st.caption(plain(ambiguity_hint(ours, candidates).render(lang)))
+
+
 with st.sidebar:
-    with st.expander(t("Your data", lang), expanded=False):
+    data_box = st.expander(t("Your data", lang), expanded=False)
+    with data_box:
         formats = ", ".join(s for s in SUPPORTED_SUFFIXES if s != ".shp")
         limit = format_number(st.get_option("server.maxUploadSize"), lang, decimals=0)
         st.caption(
@@ -314,6 +394,17 @@ with st.sidebar:
                 lang,
             ),
         )
+        if up_areas is not None:
+            mapping_step("areas", (up_areas.name, up_areas.getvalue()), lang)
+            st.text_input(
+                t("Who made these boundaries (attribution)", lang),
+                key="areas_attribution",
+                help=t(
+                    "Shown on the map and on briefs, e.g. “Boundaries: Kosovo Cadastral Agency, 2023”. "
+                    "Leave it blank to use what the file itself says.",
+                    lang,
+                ),
+            )
         up_services = st.file_uploader(
             t("Services (points)", lang),
             type=types,
@@ -324,11 +415,26 @@ with st.sidebar:
                 lang,
             ),
         )
+        if up_services is not None:
+            mapping_step("services", (up_services.name, up_services.getvalue()), lang)
         up_population = st.file_uploader(
             t("Population (per municipality)", lang),
             type=types,
             key="upload_population",
             help=t("One row per municipality: its code or name, and its population.", lang),
+        )
+        if up_population is not None:
+            mapping_step("population", (up_population.name, up_population.getvalue()), lang)
+        up_taxonomy = st.file_uploader(
+            t("Taxonomy: your own service types and target groups (YAML)", lang),
+            type=["yaml", "yml"],
+            key="upload_taxonomy",
+            help=t(
+                "Service types, the target groups they serve and their need rates, as described in "
+                "socialmap/taxonomies/README.md. Names are needed only in the languages the file "
+                "declares. Without one, Kosovo's taxonomy is used.",
+                lang,
+            ),
         )
         up_roads = st.file_uploader(
             t("Roads: an OpenStreetMap extract (.osm.pbf), for catchments in travel time", lang),
@@ -344,6 +450,11 @@ with st.sidebar:
                 key="travel_mode",
             )
 
+own_taxonomy = read_taxonomy(uploaded(up_taxonomy))
+if own_taxonomy.taxonomy is not None:
+    tax = own_taxonomy.taxonomy
+
+with st.sidebar:
     st.subheader(t("Analysis", lang))
     method = st.radio(
         t("Method", lang),
@@ -449,32 +560,87 @@ with st.sidebar:
 st.title(t("Social services: needs, coverage and gaps", lang))
 
 uploads = (uploaded(up_areas), uploaded(up_services), uploaded(up_population))
+# Only the mappings of files uploaded now key the reading (a mapping kept from an earlier file is not).
+given = {kind for kind, upload in zip(views.UPLOAD_KINDS, uploads, strict=True) if upload is not None}
+source = Source(
+    DEMO,
+    columns=tuple(
+        (kind, tuple(mapping.items()))
+        for kind, mapping in sorted(st.session_state.get("column_mappings", {}).items())
+        if kind in given
+    ),
+    taxonomy=uploaded(up_taxonomy),
+    attribution=str(st.session_state.get("areas_attribution") or "") if up_areas is not None else "",
+    demo_instead=tuple(k for k in views.UPLOAD_KINDS if st.session_state.get(f"demo_instead_{k}")),
+)
+if own_taxonomy.problems:
+    st.error(
+        t(
+            "The taxonomy {file} cannot be used, so nothing is analysed. Fix it and upload it again, or "
+            "remove it to use Kosovo's taxonomy.",
+            lang,
+            file=plain(up_taxonomy.name if up_taxonomy is not None else ""),
+        )
+    )
+    show_table(views.problems_table(own_taxonomy.problems, lang), lang, key="problems_taxonomy")
+    st.stop()
 with st.spinner(t("Reading the data…", lang)):
-    inputs = read_inputs(*uploads, DEMO)
+    inputs = read_inputs(*uploads, source)
 for outcome in inputs.uploads:
     if not outcome.problems:
         continue
+    file = plain(outcome.filename)
+    kind_name = t(views.KIND_LABELS[outcome.kind], lang)
     if outcome.ok:
-        st.warning(
+        st.warning(t("{file}: read, with {n} warning(s) worth a look.", lang, file=file, n=outcome.warnings))
+    elif outcome.kind in inputs.demo_instead:
+        st.error(
             t(
-                "{file}: read, with {n} warning(s) worth a look.",
+                "{file} has {n} error(s), so it is not used: the demo's {kind} are used in its place, as "
+                "you chose. Fix the rows listed below and upload it again.",
                 lang,
-                file=plain(outcome.filename),
-                n=outcome.warnings,
+                file=file,
+                n=outcome.errors,
+                kind=kind_name,
             )
         )
     else:
         st.error(
             t(
-                "{file} has {n} error(s), so it is not used: the demo's {kind} are shown instead. "
-                "Fix the rows listed below and upload it again.",
+                "{file} has {n} error(s), so nothing is analysed until it is fixed: fix the rows listed "
+                "below and upload it again, or choose below to use the demo's {kind} in its place.",
                 lang,
-                file=plain(outcome.filename),
+                file=file,
                 n=outcome.errors,
-                kind=t(views.KIND_LABELS[outcome.kind], lang),
+                kind=kind_name,
             )
         )
     show_table(views.problems_table(outcome.problems, lang), lang, key=f"problems_{outcome.kind}")
+    if not outcome.ok:
+        st.checkbox(
+            t("Use the demo's {kind} instead of {file} (not your data)", lang, kind=kind_name, file=file),
+            key=f"demo_instead_{outcome.kind}",
+        )
+
+with data_box:
+    st.caption(t("Templates to fill in (XLSX, in this language); a filled template needs no mapping:", lang))
+    offer_download(
+        data_box,
+        t("Services template", lang),
+        functools.partial(templates.services_template, tax, lang=lang),
+        file_name=f"socialmap-services-template-{lang}.xlsx",
+        mime=MIME["xlsx"],
+        key="template_services",
+    )
+    template_areas = inputs.areas if inputs.areas is not None else demo.areas
+    offer_download(
+        data_box,
+        t("Population template (its municipalities filled in)", lang),
+        functools.partial(templates.population_template, template_areas, lang=lang),
+        file_name=f"socialmap-population-template-{lang}.xlsx",
+        mime=MIME["xlsx"],
+        key="template_population",
+    )
 
 with st.spinner(t("Reading the roads…", lang)):
     roads = read_roads(uploaded(up_roads), travel_mode)
@@ -489,7 +655,7 @@ for problem in roads.problems:
 road_options = (uploaded(up_roads) if roads.graph is not None else None, travel_mode, catchment_min)
 with st.spinner(t("Analysing…", lang)):
     analysis = run_analysis(
-        *uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options
+        *uploads, source, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options
     )
 if analysis.result is None:
     st.error(t("The analysis could not run on these data:", lang))
@@ -507,6 +673,12 @@ st.caption(
         attribution=plain(sources.attribution),
     )
 )
+demo_layers = views.demo_caption(inputs, lang) if inputs.uploads or own_taxonomy.taxonomy else None
+if demo_layers:
+    st.caption(demo_layers)
+taxonomy_note = views.taxonomy_note(tax, lang)
+if taxonomy_note:
+    st.info(taxonomy_note)
 demo_note = views.demonstration_note(result, lang)
 if demo_note:
     st.warning(demo_note)
@@ -763,7 +935,15 @@ def delete_scenario(name: str) -> None:
 
 if tab_plan.open:
     with tab_plan:
-        options = (*uploads, DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options)
+        options = (
+            *uploads,
+            source,
+            method,
+            catchment_km * 1000.0,
+            spreading,
+            cell_km * 1000.0,
+            *road_options,
+        )
         if service_type == views.ALL_TYPES:
             st.info(t("Choose one service type in the sidebar to plan new services of that type.", lang))
         else:

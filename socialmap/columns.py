@@ -576,6 +576,16 @@ def preview_file(
             kind = guess_kind(c for c in frame.columns if c != geometry) or "services"
     columns = tuple(str(c) for c in frame.columns if c != geometry)
     guess = guess_columns(columns, kind, geometry=geometry is not None)
+    if (
+        kind == "areas"
+    ):  # a well-known boundaries layout (geoBoundaries' shapeID/shapeName), as the loader reads it
+        for layout in sm_validate.KNOWN_AREA_COLUMNS.values():
+            if set(layout) <= set(columns) and not set(layout.values()) & set(columns):
+                mapping = {k: v for k, v in guess.mapping.items() if v not in layout.values()}
+                missing = tuple(m for m in guess.missing if m not in layout.values())
+                ambiguous = {k: v for k, v in guess.ambiguous.items() if k not in layout.values()}
+                guess = Guess(kind, {**mapping, **layout}, ambiguous, missing)
+                break
     rows = pd.DataFrame(frame[[c for c in frame.columns if c != geometry]].head(n)).reset_index(drop=True)
     header = source.header_row if source.fmt in ("CSV", "XLSX") else None
     return Preview(str(path), kind, columns, header, guess, rows, geometry is not None)

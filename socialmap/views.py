@@ -646,11 +646,19 @@ def preview_upload(upload: Upload, kind: str, *, n: int = 5) -> UploadPreview:
     return UploadPreview(dataclasses.replace(found, file=filename))
 
 
-def column_label(column: str, lang: str | None = None) -> str:
-    """Return the name of a contract column for a person (``service_type`` → "Service type")."""
+def column_label(column: str, lang: str | None = None, kind: str | None = None) -> str:
+    """
+    Return the name of a contract column for a person (``service_type`` → "Service type").
+
+    ``kind`` (``"areas"``, ``"services"``, ``"population"``) picks the words of that kind's
+    template: ``name`` is "Name of the service" for services, "Municipality" for areas and population.
+    """
     from socialmap.columns import TEMPLATE_HEADERS
 
-    for headers in TEMPLATE_HEADERS.values():
+    # Areas have no template: they are named as the population template names them.
+    first = {"areas": "population"}.get(str(kind), str(kind))
+    for group in (first, *TEMPLATE_HEADERS):
+        headers = TEMPLATE_HEADERS.get(group, {})
         if column in headers:
             return t(headers[column], lang)
     return t(COLUMN_LABELS.get(column, column), lang)
@@ -2522,7 +2530,19 @@ def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSou
         title = t(KIND_TITLES[kind], lang)
         if getattr(inputs, kind) is not None:
             name = next(u.filename for u in inputs.uploads if u.kind == kind and u.ok)
-            lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
+            credit = str(getattr(inputs, kind).attrs.get("attribution") or "").strip()
+            if credit:  # uploaded boundaries keep their attribution (the file's, or as typed in)
+                lines.append(
+                    t(
+                        "{kind}: your file {name} ({attribution})",
+                        lang,
+                        kind=title,
+                        name=name,
+                        attribution=credit,
+                    )
+                )
+            else:
+                lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
             if kind != "population":
                 parts.append(lines[-1])
         else:

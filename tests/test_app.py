@@ -86,6 +86,8 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
         "Print map (PNG)",
         "Print map (PDF)",
         "National brief (PDF, one page)",
+        "Services template",  # in "Your data" (the sidebar comes after the page's body)
+        "Population template (its municipalities filled in)",
     ]
     # the one warning: the demo's services are invented (104 of 142: all but the 38 CSWs)
     assert [w.value for w in at.warning] == [
@@ -222,21 +224,31 @@ def test_population_upload_and_downloads():
     assert len(ranking(at)) == 38
     open_tab(at, 0)
     keys = [b["id"] for b in app_downloads.buttons(at)]
-    assert len(keys) == 6
+    assert len(keys) == 8 and keys[-2:] == ["template_services", "template_population"]
     for key in keys:
         assert app_downloads.click(at, key)  # the file is made when its button is clicked
         assert_clean(at)
 
 
-def test_bad_upload_shows_a_table_of_problems_and_keeps_the_demo():
+def test_bad_upload_blocks_the_analysis_until_the_demo_is_chosen():
     at = start()
     at.file_uploader(key="upload_services").upload("services.csv", BAD_SERVICES, "text/csv").run()
     assert not at.exception
-    assert len(at.error) == 1 and plain("services.csv") + " has 2 error(s)" in at.error[0].value
+    assert plain("services.csv") + " has 2 error(s), so nothing is analysed" in at.error[0].value
+    assert at.error[1].value == "The analysis could not run on these data:"
     problems = problem_tables(at)[0]
     assert list(problems.columns) == ["Severity", "File", "Row", "Column", "Problem", "How to fix it"]
     assert list(problems["Row"]) == [3, 4]
-    assert "142 services" in at.caption[0].value  # the demo's are used meanwhile
+    assert not at.get("component_instance")  # no map: the demo's services are not put in its place
+    # The person chooses the demo's services in its place: the analysis runs, and says whose they are.
+    at.checkbox(key="demo_instead_services").check().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "the demo's services are used in its place" in at.error[0].value
+    assert "142 services" in at.caption[0].value
+    assert at.caption[1].value == (
+        "From the demo, not your data: areas, services (your file has errors; you chose the demo's "
+        "instead), population."
+    )
     assert len(ranking(at)) == 38
 
 

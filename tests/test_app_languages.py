@@ -116,8 +116,11 @@ def test_a_bad_upload_is_reported_in_the_chosen_language(lang):
     at.selectbox(key="lang").set_value(lang).run()
     at.file_uploader(key="upload_services").upload("services.csv", BAD_SERVICES, "text/csv").run()
     assert not at.exception
-    (table,) = [d.value for d in at.dataframe if len(d.value.columns) == 6]
+    # The file's problems, then why nothing is analysed (the file has errors).
     english = ["Severity", "File", "Row", "Column", "Problem", "How to fix it"]
+    heads = [t(c, lang) for c in english]
+    table, blocked = [d.value for d in at.dataframe if list(d.value.columns) == heads]
+    assert blocked.iloc[0, 1] == "services.csv" and "services.csv" in blocked.iloc[0, 4]
     assert list(table.columns) == [t(c, lang) for c in english] and list(table.columns) != english
     assert list(table.iloc[:, 2]) == [3, 4]  # the rows as the file shows them
     plain, templates = _english_patterns(lang)

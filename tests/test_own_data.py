@@ -693,6 +693,22 @@ def test_preview_and_chosen_mapping_of_an_upload(tmp_path, demo):
     assert bad.preview is None and bad.problems[0].file == "x.docx"
 
 
+def test_preview_of_geoboundaries_prefills_its_layout(shared_kosovo, demo):
+    from socialmap import views
+    from socialmap.columns import apply_choices, required_columns
+
+    upload = _upload(shared_kosovo / GEOBOUNDARIES)
+    found = views.preview_upload(upload, "areas").preview
+    prefilled = {c: found.guess.column_for(c) for c in required_columns("areas")}
+    assert prefilled == {"area_id": "shapeID", "name": "shapeName"} and found.guess.missing == ()
+    # Read through the selects as pre-filled: the same areas as the loader's own reading of the layout.
+    chosen = apply_choices(found.guess.mapping, prefilled, found.columns)
+    mapped = views.read_inputs(upload, demo=demo, columns={"areas": chosen}).areas
+    guessed = views.read_inputs(upload, demo=demo).areas
+    assert len(mapped) == 38
+    pd.testing.assert_frame_equal(mapped[["area_id", "name"]], guessed[["area_id", "name"]])
+
+
 def test_uploaded_taxonomy(tmp_path):
     from socialmap import views
 

@@ -341,7 +341,9 @@ def test_placement_of_shelters_does_not_follow_the_hidden_counts(tmp_path):
         sites = gpd.GeoDataFrame(
             # (the result's CRS: this world lies 500 km west of its UTM zone's meridian, so the analysis
             # runs in the zone it is in, #14)
-            {"candidate_id": ["at a", "at g"]}, geometry=[points["a"], points["g"]], crs=res.areas.crs
+            {"candidate_id": ["at a", "at g"]},
+            geometry=[points["a"], points["g"]],
+            crs=res.areas.crs,
         )
         placed = place_services(res, "shelter", k=1, candidates=sites, radius_m=1.0)
         runs.append(placed)

@@ -606,6 +606,31 @@ def test_data_sources_name_uploads_and_demo(demo):
     assert "schematic" in sources.attribution and "illustrative" not in sources.attribution
 
 
+def test_column_labels_name_each_kind_s_columns():
+    assert views.column_label("name", "en", "services") == "Name of the service"
+    assert views.column_label("name", "en", "areas") == "Municipality"
+    assert views.column_label("area_id", "en", "population") == "Municipality code"
+    assert views.column_label("service_type", "sq") == "Lloji i shërbimit"
+    assert views.column_label("name_sr", "en", "areas") == "Name in Serbian"
+
+
+def test_data_sources_keep_the_attribution_of_uploaded_boundaries(demo):
+    areas = demo.areas.copy()
+    areas.attrs["attribution"] = "Boundaries: Kosovo Cadastral Agency, 2023 (typed in)"
+    inputs = views.Inputs(areas=areas, uploads=(views.UploadOutcome("areas", "komunat.gpkg", areas),))
+    sources = views.data_sources(inputs, demo, "sr")
+    assert sources.lines[0] == (
+        "Područja: vaša datoteka komunat.gpkg (Boundaries: Kosovo Cadastral Agency, 2023 (typed in))"
+    )
+    assert sources.lines[0] in sources.attribution  # the map's corner says it too
+    # The field of the app replaces what the file said; a blank field keeps it.
+    data = (REPO / "tests" / "data" / "areas.geojson").read_bytes()
+    typed = views.read_inputs(("a.geojson", data), demo=demo, attribution="  Mine, CC BY 4.0 ")
+    assert typed.areas.attrs["attribution"] == "Mine, CC BY 4.0"
+    blank = views.read_inputs(("a.geojson", data), demo=demo, attribution=" ")
+    assert blank.areas.attrs.get("attribution") != " "
+
+
 # ---- planning ------------------------------------------------------------------------------------
 
 PRISHTINA = (21.1655, 42.6629)
