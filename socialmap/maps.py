@@ -962,9 +962,9 @@ CELL_LAYER_COLUMNS = {
     "nearest_min": N_("Travel time to the nearest service (min)"),
 }
 
-#: Where the cells' legend sits: top left under the zoom buttons, clear of the areas' legend.
+#: Where the cells' legend sits: top left, under the zoom buttons and the demo mark, clear of the others.
 CELLS_LEGEND_CSS = (
-    ".socialmap-legend.socialmap-cells-legend{top:84px;left:10px;right:auto;bottom:auto;"
+    ".socialmap-legend.socialmap-cells-legend{top:112px;left:10px;right:auto;bottom:auto;"
     "max-width:40%;max-height:calc(100% - 200px);}"
 )
 
@@ -1128,13 +1128,23 @@ def demand_cells_layer(
             {% macro script(this, kwargs) %}
             (function () {
                 var group = {{ this._parent.get_name() }};
-                var renderer = L.canvas({padding: 0.5});
+                // Their own pane, above the areas (overlay pane, 400) and below the services'
+                // markers (600): hovering a cell shows the cell, not the area under it.
+                function pane(map) {
+                    if (!map.getPane("socialmapCells")) {
+                        map.createPane("socialmapCells").style.zIndex = 450;
+                    }
+                }
+                var onAdd = group.onAdd;
+                group.onAdd = function (map) { pane(map); return onAdd.call(this, map); };
+                if (group._map) { pane(group._map); }
+                var renderer = L.canvas({padding: 0.5, pane: "socialmapCells"});
                 var colours = {{ this.colours|tojson }};
                 var labels = {{ this.labels|tojson }};
                 var square = {{ this.square|tojson }};
                 {{ this.rows|tojson }}.forEach(function (r) {
                     var style = {renderer: renderer, stroke: false, fillColor: colours[r[square ? 4 : 2]],
-                                 fillOpacity: 0.75};
+                                 fillOpacity: 0.85};
                     var shape = square ? L.rectangle([[r[0], r[1]], [r[2], r[3]]], style)
                                        : L.circleMarker([r[0], r[1]], Object.assign({radius: 4}, style));
                     var first = square ? 5 : 3;
