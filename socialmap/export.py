@@ -179,6 +179,11 @@ EQUITY_DEFINITIONS: dict[str, str] = {
     "note": N_("Why a figure is missing"),
 }
 
+#: The equity sheet's note where the Palma ratio is infinite (written blank in a spreadsheet).
+_NOTE_PALMA_INFINITE = N_(
+    "Palma ratio infinite (left blank): the access of the worst-off 40 % of persons in need is 0."
+)
+
 #: Why a costing figure is missing or uncertain (the ``note`` column), in English; shown with ``t``.
 _NOTE_NEED = N_("need unknown (a target group has no rate)")
 _NOTE_NO_STANDARD = N_(
@@ -1273,6 +1278,12 @@ def equity_tables(
         return text
 
     table["note"] = table["note"].map(note)
+    # A spreadsheet has no infinity: the cell is left blank and the note says what it is.
+    infinite = np.isinf(pd.to_numeric(table["palma"], errors="coerce"))
+    said = t(_NOTE_PALMA_INFINITE, lang)
+    table.loc[infinite, "note"] = [
+        f"{n} {said}".strip() if isinstance(n, str) else said for n in table.loc[infinite, "note"]
+    ]
     definitions = pd.DataFrame(
         [(col, t(EQUITY_DEFINITIONS[col], lang)) for col in table.columns if col in EQUITY_DEFINITIONS],
         columns=[t("indicator", lang), t("definition", lang)],

@@ -293,3 +293,7 @@ def test_the_xlsx_export_has_the_equity_sheet_and_its_definitions(tmp_path):
     ok = np.isfinite(x) & (w > 0)
     got = equity[(equity["service_type"] == "home_care_elderly") & (equity["level"] == "areas")]["gini"]
     assert float(got.iloc[0]) == pytest.approx(_lorenz_gini(x[ok], w[ok]), rel=1e-9)
+    # Where the worst-off 40 % have no access at all the Palma ratio is infinite: blank, and said so.
+    cell_rows = equity[(equity["service_type"] == "residential_elderly") & (equity["level"] == "cells")]
+    assert cell_rows["palma"].isna().all()
+    assert "Raporti Palma i pafundëm" in cell_rows["note"].iloc[0]
