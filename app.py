@@ -553,6 +553,15 @@ with st.sidebar:
         format_func=lambda b: t(BASEMAP_LABELS[b], lang),
         key="basemap",
     )
+    show_cells = st.toggle(
+        t("Demand cells", lang),
+        key="cells",
+        help=t(
+            "Draw the chosen service type's demand grid: unmet need and distance to the nearest service "
+            "in each cell (not for service types serving a sensitive group).",
+            lang,
+        ),
+    )
 
 
 # ---- data and analysis -------------------------------------------------------------------------
@@ -690,6 +699,7 @@ selection = views.Selection(
     k=k,
     basemap=basemap,
     lang=lang,
+    cells=show_cells,
 )
 
 missing = views.missing_assets(VENDOR_DIR)
@@ -817,6 +827,9 @@ if tab_map.open:
         hidden_note = views.privacy_note(selection, tax)
         if hidden_note:
             st.info(plain(hidden_note))
+        cells_note = views.cells_note(result, selection, tax)
+        if cells_note:
+            st.info(plain(cells_note))
 
 # ---- ranking -----------------------------------------------------------------------------------
 

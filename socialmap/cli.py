@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,19 @@ _Columns = Annotated[
             "Your column names: 'their=ours,...' (e.g. 'Emri=name,Kapaciteti=capacity'); each pair is used "
             "for the file that has that column. Without it, columns are recognised by their usual names."
         )
+    ),
+]
+
+
+_GroupWeights = Annotated[
+    str | None,
+    typer.Option(
+        "--group-weights",
+        help=t(
+            "Weights of the target groups' people in the composite gap: 'group=number,...' (e.g. "
+            "older_people_65plus=2,persons_with_disabilities=1). Groups not named keep the taxonomy's "
+            "weight; 0 leaves a group out."
+        ),
     ),
 ]
 
@@ -289,6 +303,66 @@ def _costing(result: Any, standards: list[str] | None, unit_costs: list[str] | N
     return places_and_budget(result, standards=std, unit_costs=cost)
 
 
+def _group_weights(text: str | None, taxonomy: Any, lang: str) -> dict[str, float] | None:
+    """
+    Parse ``--group-weights`` into the composite's weight of every target group; ``None`` when not given.
+
+    ``group=number`` pairs separated by commas (or semicolons; ``older=0,5`` has a decimal comma); a
+    group not named keeps the taxonomy's weight. A group the taxonomy does not have, a number that
+    is not finite and ≥ 0, a group named twice, or every weight 0 is an error naming the pair and
+    the groups there are.
+    """
+    if text is None:
+        return None
+    from socialmap.taxonomy import load_taxonomy
+    from socialmap.validate import parse_number
+
+    tax = taxonomy if hasattr(taxonomy, "target_group_keys") else load_taxonomy(taxonomy)
+    groups = ", ".join(f"{k} ({tax.label(k, lang)})" for k in tax.target_group_keys)
+    weights = dict(tax.group_weights())
+    named: set[str] = set()
+    # a comma before the next GROUP= separates pairs; any other is a decimal comma (older=0,5)
+    pairs = [p.strip() for p in re.split(r";|,(?=[^,;=]*=)", text)]
+    for pair in pairs:
+        key, sep, number = (part.strip() for part in pair.partition("="))
+        figure, ok = parse_number(number) if sep else (float("nan"), False)
+        if not key or not ok or not (math.isfinite(figure) and figure >= 0):
+            raise SocialMapError(
+                t(
+                    "--group-weights {value}: write GROUP=NUMBER pairs separated by commas, each weight a "
+                    "number of 0 or more (e.g. --group-weights older_people_65plus=2,"
+                    "persons_with_disabilities=1). Target groups: {groups}.",
+                    lang,
+                    value=repr(pair),
+                    groups=groups,
+                )
+            )
+        if key not in weights:
+            raise SocialMapError(
+                t(
+                    "--group-weights: {group} is not a target group of the taxonomy. "
+                    "Target groups: {groups}.",
+                    lang,
+                    group=repr(key),
+                    groups=groups,
+                )
+            )
+        if key in named:
+            raise SocialMapError(
+                t("--group-weights names {group} twice; give each group once.", lang, group=repr(key))
+            )
+        named.add(key)
+        weights[key] = float(figure)
+    if not any(w > 0 for w in weights.values()):
+        raise SocialMapError(
+            t(
+                "--group-weights leaves every target group at weight 0: give at least one a weight above 0.",
+                lang,
+            )
+        )
+    return weights
+
+
 def _missing_inputs(lang: str) -> SocialMapError:
     return SocialMapError(
         t("Give --demo kosovo, or all three of --areas, --services and --population.", lang)
@@ -357,11 +431,13 @@ def _analysis(
     catchment_min: float | None = None,
     columns: str | None = None,
     workspace: Any = None,
+    group_weights: str | None = None,
 ) -> Any:
     """
     Run ``analyze`` for a command, with a progress bar on stderr and the run's notes after it.
 
     With ``workspace`` (a loaded :class:`socialmap.workspace.Workspace`), its inputs and options are used.
+    ``group_weights`` is the text of ``--group-weights`` (see :func:`_group_weights`).
     """
     from socialmap.pipeline import AnalysisConfig
     from socialmap.pipeline import analyze as run
@@ -383,6 +459,7 @@ def _analysis(
             cell_size_m=cell_size_m,
             service_types=service_types,
             catchment_min=catchment_min,
+            weights=_group_weights(group_weights, taxonomy, lang),
         )
     graph = _road_graph(roads, mode, lang)
     mappings = _mappings(areas, services, population, columns)
@@ -425,6 +502,7 @@ def analyze(
     cell_size_m: _CellSize = 1000.0,
     service_type: _ServiceTypes = None,
     map_column: Annotated[str, typer.Option(help=t("Column shown on map.html."))] = "composite_gap",
+    group_weights: _GroupWeights = None,
     columns: _Columns = None,
     workspace: _Workspace = None,
     save_workspace: _SaveWorkspace = None,
@@ -447,6 +525,7 @@ def analyze(
         "cell_size_m": cell_size_m != 1000.0,
         "service_type": service_type,
         "columns": columns,
+        "group_weights": group_weights,
     }
     opened = _open_workspace(workspace, given, lang) if workspace is not None else None
     result = _analysis(
@@ -466,6 +545,7 @@ def analyze(
         catchment_min=catchment_min,
         columns=columns,
         workspace=opened,
+        group_weights=group_weights,
     )
     if save_workspace is not None:
         _save_workspace(
@@ -515,6 +595,7 @@ def map_command(
     k: Annotated[int, typer.Option(help=t("Number of classes."))] = 5,
     labels: Annotated[bool, typer.Option(help=t("Write the municipality names on the map."))] = False,
     columns: _Columns = None,
+    group_weights: _GroupWeights = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -555,6 +636,7 @@ def map_command(
         mode=mode,
         catchment_min=catchment_min,
         columns=columns,
+        group_weights=group_weights,
     )
     fig = gap_map(
         result,
@@ -579,6 +661,7 @@ def brief_command(
         typer.Option(help=t("Municipality (code or any of its names); omit for the national brief.")),
     ] = None,
     columns: _Columns = None,
+    group_weights: _GroupWeights = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -613,6 +696,7 @@ def brief_command(
         mode=mode,
         catchment_min=catchment_min,
         columns=columns,
+        group_weights=group_weights,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = brief(result, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
@@ -788,6 +872,7 @@ def export_command(
     ] = "by_service_type",
     sep: Annotated[str, typer.Option(help=t("CSV delimiter: ',' or ';' (for a decimal comma)."))] = ",",
     columns: _Columns = None,
+    group_weights: _GroupWeights = None,
     lang: _Lang = None,
     threshold: _Threshold = None,
     demo: _Demo = None,
@@ -820,6 +905,7 @@ def export_command(
         mode=mode,
         catchment_min=catchment_min,
         columns=columns,
+        group_weights=group_weights,
     )
     costing = _costing(result, standard, unit_cost, lang)
     path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold, costing=costing)  # type: ignore[arg-type]

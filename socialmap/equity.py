@@ -35,6 +35,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from socialmap.errors import SocialMapError
+from socialmap.i18n import N_
 
 if TYPE_CHECKING:
     from socialmap.pipeline import Result
@@ -47,6 +48,14 @@ __all__ = [
     "palma",
     "theil",
 ]
+
+#: The ``note`` of a row without a concentration index (English; translated with ``i18n.t``).
+NOTE_NO_RANKING = N_(
+    "concentration index not computed: no municipal social-assistance rate in the data (a national "
+    "share ranks no one); give the social-assistance counts per area."
+)
+#: The ``note`` of a row of a type whose need is unknown.
+NOTE_TARGET_WEIGHTED = N_("Weighted by the target group: need unknown.")
 
 #: Columns of :func:`equity_table`.
 EQUITY_COLUMNS = (
@@ -321,10 +330,7 @@ def equity_table(result: Result, *, deprivation: pd.Series | None = None) -> pd.
     dep_note = ""
     if dep is None or pd.to_numeric(dep, errors="coerce").nunique() < 2:
         dep = None
-        dep_note = (
-            "concentration index not computed: no municipal social-assistance rate in the data (a national "
-            "share ranks no one); give the social-assistance counts per area."
-        )
+        dep_note = NOTE_NO_RANKING
     rows = []
     demand = result.demand
     for t, tab in result.table.groupby("service_type", sort=False):
@@ -345,7 +351,7 @@ def equity_table(result: Result, *, deprivation: pd.Series | None = None) -> pd.
         note = (
             dep_note
             if weight_col == "need"
-            else f"{dep_note} Weighted by the target group: need unknown.".strip()
+            else f"{dep_note} {NOTE_TARGET_WEIGHTED}".strip()
         )
         rows.append(_row(str(t), "cells", measure, x, w, ids, rank, note))
         area_ids = tab["area_id"].astype(str).to_numpy()

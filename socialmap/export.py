@@ -137,6 +137,53 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "citation": N_("Citation of the source"),
 }
 
+#: The equity sheet's columns and what each means (English; translated with ``i18n.t``): the
+#: definitions of :mod:`socialmap.equity`, for the XLSX export's "equity definitions" sheet.
+EQUITY_DEFINITIONS: dict[str, str] = {
+    "service_type": N_("Service type (key in the taxonomy); types serving a sensitive group are left out"),
+    "service_label": N_("Service type"),
+    "level": N_(
+        "'cells': across demand cells (each weighted by its need), Theil split between and within "
+        "municipalities; 'areas': one value per municipality (weighted by its need)"
+    ),
+    "measure": N_(
+        "What is compared: 'access' (2SFCA places per person in need) or 'covered_share' (share of the "
+        "need within the catchment, for types scored by distance only)"
+    ),
+    "units": N_("Number of cells or municipalities with a value and a need above 0"),
+    "need": N_("Total weight: persons in need (the target group where the need is unknown)"),
+    "mean": N_("Need-weighted mean of the measure"),
+    "gini": N_(
+        "Gini index, need-weighted: Σᵢ Σⱼ wᵢ wⱼ |xᵢ − xⱼ| / (2 W² μ); 0 = everyone in need has the same "
+        "access, 1 = one person has it all"
+    ),
+    "theil": N_(
+        "Theil index T, need-weighted: Σᵢ (wᵢ / W)(xᵢ / μ) ln(xᵢ / μ); 0 = equal, larger = more unequal"
+    ),
+    "theil_between": N_(
+        "Part of the Theil index between municipalities: Σ_g (W_g / W)(μ_g / μ) ln(μ_g / μ) (cells level)"
+    ),
+    "theil_within": N_(
+        "Part of the Theil index within municipalities: Σ_g (W_g μ_g / (W μ)) T_g; between + within = "
+        "Theil (cells level)"
+    ),
+    "palma": N_(
+        "Palma ratio: mean access of the best-off 10 % of persons in need / mean access of the worst-off "
+        "40 % (ranked by access)"
+    ),
+    "concentration_index": N_(
+        "Concentration index of access against the social-assistance rate: 2 cov(x, R) / μ, with R the "
+        "need-weighted fractional rank, poorest first; > 0: access concentrated among the better-off, "
+        "< 0: among the poor; empty without a municipal social-assistance rate"
+    ),
+    "note": N_("Why a figure is missing"),
+}
+
+#: The equity sheet's note where the Palma ratio is infinite (written blank in a spreadsheet).
+_NOTE_PALMA_INFINITE = N_(
+    "Palma ratio infinite (left blank): the access of the worst-off 40 % of persons in need is 0."
+)
+
 #: Why a costing figure is missing or uncertain (the ``note`` column), in English; shown with ``t``.
 _NOTE_NEED = N_("need unknown (a target group has no rate)")
 _NOTE_NO_STANDARD = N_(
@@ -1061,10 +1108,12 @@ def export_table(
     path
         ``.csv`` (UTF-8 with BOM), ``.xlsx`` (sheets: areas, by service type, national totals,
         services, costing, costing national, costing by area, costing sources, costing notes,
-        sources, columns, indicators: the monitoring indicators' definitions), ``.gpkg`` (layers
-        ``areas``, ``areas_by_service_type``, ``services``,
+        sources, columns, indicators: the monitoring indicators' definitions, equity and equity
+        definitions: :func:`equity_tables`), ``.gpkg`` (layers ``areas``, ``areas_by_service_type``,
+        ``services``,
         ``costing`` and ``costing_by_area``: the costing per area × service type and per area, with
-        the area's polygon; the national costing, which has no geometry, is in the CSV and XLSX) or
+        the area's polygon; the national costing, which has no geometry, is in the CSV and XLSX;
+        ``demand_cells``: :func:`cells_table`, no cell of a sensitive type) or
         ``.geojson``.
     table
         For CSV and GeoJSON, which table (see :func:`protected_tables` and :func:`costing_tables`):
@@ -1148,6 +1197,7 @@ def export_table(
             "services": tables["services"],
             "costing": cost["costing"],
             "costing_by_area": cost["costing_by_area"],
+            "demand_cells": cells_table(result, protected),
         }
         return write_gpkg(layers, target)
     shown_tables = [
@@ -1173,7 +1223,72 @@ def export_table(
         # disaggregation, limitations), as an SDG metadata sheet; the values are `socialmap monitor`'s.
         t("indicators", lang): definitions(lang),
     }
+    equity = equity_tables(result, protected, tax, lang)
+    sheets[t("equity", lang)] = equity["equity"]
+    sheets[t("equity definitions", lang)] = equity["definitions"]
     return write_xlsx(sheets, target)
+
+
+def equity_tables(
+    result: Result, protected: Protected, taxonomy: Taxonomy, lang: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """
+    Return the equity indicators of a result as published, and their definitions, for the exports.
+
+    Parameters
+    ----------
+    result
+        An analysis.
+    protected
+        What :func:`socialmap.privacy.protect` returned for it: the service types it treats as
+        sensitive are left out (their demand cells are never published, see
+        :func:`socialmap.privacy.public_cells`).
+    taxonomy
+        For the service types' labels.
+    lang
+        Language of the labels, notes and definitions.
+
+    Returns
+    -------
+    tables
+        ``equity``: :func:`socialmap.equity.equity_table` of the other types, with ``service_label``
+        after ``service_type`` and the notes in ``lang``; ``definitions``: one row per column of it
+        (``indicator``, ``definition``), from :data:`EQUITY_DEFINITIONS`.
+    """
+    from dataclasses import replace
+
+    from socialmap.equity import NOTE_NO_RANKING, NOTE_TARGET_WEIGHTED, equity_table
+    from socialmap.i18n import t
+    from socialmap.privacy import public_cells
+
+    sensitive = set(protected.sensitive_types)
+    public = replace(
+        result,
+        table=result.table[~result.table["service_type"].astype(str).isin(sensitive)],
+        demand=public_cells(result.demand, protected),
+    )
+    table = equity_table(public)
+    table.insert(1, "service_label", [taxonomy.label(str(k), lang) for k in table["service_type"]])
+
+    def note(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        for english in (NOTE_NO_RANKING, NOTE_TARGET_WEIGHTED):
+            text = text.replace(english, t(english, lang))
+        return text
+
+    table["note"] = table["note"].map(note)
+    # A spreadsheet has no infinity: the cell is left blank and the note says what it is.
+    infinite = np.isinf(pd.to_numeric(table["palma"], errors="coerce"))
+    said = t(_NOTE_PALMA_INFINITE, lang)
+    table.loc[infinite, "note"] = [
+        f"{n} {said}".strip() if isinstance(n, str) else said for n in table.loc[infinite, "note"]
+    ]
+    definitions = pd.DataFrame(
+        [(col, t(EQUITY_DEFINITIONS[col], lang)) for col in table.columns if col in EQUITY_DEFINITIONS],
+        columns=[t("indicator", lang), t("definition", lang)],
+    )
+    return {"equity": table, "definitions": definitions}
 
 
 #: Columns of :func:`cells_table` (besides ``geometry``).
@@ -1201,15 +1316,18 @@ def cells_table(result: Result, protected: Protected) -> gpd.GeoDataFrame:
     cells
         One row per demand cell × published service type with :data:`CELL_COLUMNS` and the cell's
         point, in the result's CRS. ``unmet`` = need × (1 − min(A_i, 1)) (or need outside the
-        catchment, for distance coverage); NaN where the need is unknown.
+        catchment, for distance coverage); NaN where the need is unknown. On a road network,
+        ``nearest_min`` too (``nearest_m`` is then NaN).
     """
+    from socialmap.privacy import public_cells
+
     demand = result.demand
-    keep = ~demand["service_type"].astype(str).isin(set(protected.sensitive_types))
-    cells = demand.loc[keep].copy()
+    cells = public_cells(demand, protected)
     for col in CELL_COLUMNS:
         if col not in cells.columns:
             cells[col] = np.nan
-    return gpd.GeoDataFrame(cells[[*CELL_COLUMNS, "geometry"]], geometry="geometry", crs=demand.crs)
+    extra = ["nearest_min"] if "nearest_min" in cells.columns else []  # travel time on a road network
+    return gpd.GeoDataFrame(cells[[*CELL_COLUMNS, *extra, "geometry"]], geometry="geometry", crs=demand.crs)
 
 
 def write_result(

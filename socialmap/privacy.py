@@ -1188,9 +1188,7 @@ def _published_areas(
 
 def _published_result(result: Result, protected: Protected) -> Any:
     """Return the result as it may be shown: published tables, public services, no sensitive demand."""
-    demand = result.demand
-    if len(demand) and "service_type" in demand.columns:
-        demand = demand[~demand["service_type"].isin(protected.sensitive_types)].copy()
+    demand = public_cells(result.demand, protected)
     provenance = {
         **result.provenance,
         "suppression": {
@@ -1311,6 +1309,43 @@ def public_services(services: gpd.GeoDataFrame, protected: Protected) -> gpd.Geo
         A copy without the rows of sensitive types.
     """
     return services[~services["service_type"].isin(protected.sensitive_types)].copy()
+
+
+def public_cells(demand: gpd.GeoDataFrame, protected: Protected) -> gpd.GeoDataFrame:
+    """
+    Return the demand cells that may be published: every cell of a non-sensitive type, none of another.
+
+    The per-cell layer (unmet need, nearest distance; AccessMod's residual-population map) of a
+    sensitive service type is withheld whole, not cell by cell, because every one of its columns
+    gives something away:
+
+    - *need* and *target size*: a cell holds a handful of people, so most cells of a sensitive group
+      are themselves small counts, placed on a 1 km square; and the cells of an area add up to its
+      count, so the cells of a hidden row would give the row back.
+    - *nearest distance*, *covered*, *access* and *unmet need*: they are functions of where the
+      services are. Distances from three cells fix a shelter's address, and the edge of the covered
+      cells is a circle of the catchment around it, whereas the locations of sensitive services are
+      never published (:func:`public_services`). Under 2SFCA a cell's access also depends on the
+      need of every area sharing its services (rule 4, *linked rows*).
+
+    Cells of the other types carry counts of non-sensitive groups only, which the rule publishes
+    (their area sums are the published rows), and depend on public service locations only.
+
+    Parameters
+    ----------
+    demand
+        Demand points (:attr:`socialmap.pipeline.Result.demand`), with ``service_type``.
+    protected
+        What :func:`protect` returned (its ``sensitive_types`` are withheld).
+
+    Returns
+    -------
+    cells
+        A copy without the rows of sensitive types.
+    """
+    if not len(demand) or "service_type" not in demand.columns:
+        return demand.copy()
+    return demand[~demand["service_type"].astype(str).isin(set(protected.sensitive_types))].copy()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -969,6 +969,9 @@ class Selection:
         A key of :data:`BASEMAPS`.
     lang
         Language of labels and names (``en``, ``sq``, ``sr``).
+    cells
+        Whether the map (and its GeoPackage download) adds the demand cells of the chosen service
+        type: unmet need and distance to the nearest service per cell (:func:`selection_cells`).
     """
 
     service_type: str = ALL_TYPES
@@ -978,6 +981,7 @@ class Selection:
     k: int = 5
     basemap: str = "plain"
     lang: str = "en"
+    cells: bool = False
 
     def __post_init__(self) -> None:
         if self.target_group == ALL_GROUPS:
@@ -1732,6 +1736,8 @@ def selection_map(
             child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
             child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
     _add_services(fmap, sites, taxonomy, lang, shown=single)
+    if selection.cells:
+        _add_cells(fmap, result, selection, taxonomy)
     if demonstration_note(result, lang):
         _add_demo_mark(fmap, lang)
     # choropleth_map added its layer control before the service layers; its script must come
@@ -1744,6 +1750,75 @@ def selection_map(
     if assets is not None:
         use_local_assets(fmap, assets, base_url=asset_url)
     return fmap
+
+
+def selection_cells(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame | None:
+    """
+    Return the published demand cells of the selected service type, or ``None`` when there are none to show.
+
+    ``None`` for all service types (the cells are per type), for a sensitive type (its cells are
+    never published: :func:`socialmap.privacy.public_cells`) and where the analysis made no cells.
+    Columns: those of :func:`socialmap.export.cells_table` that the run has.
+    """
+    from socialmap.export import CELL_COLUMNS
+
+    if selection.service_type == ALL_TYPES:
+        return None
+    result = published(result, taxonomy)  # the one rule: no cell of a sensitive type
+    demand = result.demand
+    if not len(demand) or "service_type" not in demand.columns:
+        return None
+    cells = demand[demand["service_type"].astype(str) == selection.service_type]
+    if cells.empty:
+        return None
+    keep = [c for c in (*CELL_COLUMNS, "nearest_min") if c in cells.columns]
+    return gpd.GeoDataFrame(cells[keep], geometry=cells.geometry, crs=demand.crs).reset_index(drop=True)
+
+
+def cells_note(result: Result, selection: Selection, taxonomy: Taxonomy) -> str | None:
+    """Say why the demand cells asked for are not on the map (all types, a sensitive type); else ``None``."""
+    from socialmap.privacy import sensitive_service_types
+
+    if not selection.cells or selection_cells(result, selection, taxonomy) is not None:
+        return None
+    if selection.service_type == ALL_TYPES:
+        return t(
+            "Choose a service type to see its demand cells: they are drawn per service type.", selection.lang
+        )
+    if selection.service_type in sensitive_service_types(taxonomy):
+        return t(
+            "The demand cells of a service type serving a sensitive group are never shown: a cell holds a "
+            "handful of people, and its distances would point at the sites.",
+            selection.lang,
+        )
+    return t("This analysis has no demand cells for this service type.", selection.lang)
+
+
+def _cell_column(cells: gpd.GeoDataFrame) -> str:
+    """Choose what colours the cells: unmet need where known, else distance or time to the nearest site."""
+    for col in ("unmet", "nearest_m", "nearest_min"):
+        if col in cells.columns and pd.to_numeric(cells[col], errors="coerce").notna().any():
+            return col
+    return "unmet"
+
+
+def _add_cells(fmap: folium.Map, result: Result, selection: Selection, taxonomy: Taxonomy) -> None:
+    """Add the selected type's demand cells (:func:`socialmap.maps.demand_cells_layer`) to a map."""
+    from socialmap.maps import demand_cells_layer
+
+    cells = selection_cells(result, selection, taxonomy)
+    if cells is None:
+        return
+    config: Any = getattr(result, "config", None)
+    size = float(config.cell_size_m) if getattr(config, "spreading", None) == "grid" else None
+    demand_cells_layer(
+        cells,
+        _cell_column(cells),
+        cell_size_m=size,
+        scheme=selection.scheme,
+        k=selection.k,
+        lang=selection.lang,
+    ).add_to(fmap)
 
 
 def service_colours(services: gpd.GeoDataFrame) -> dict[str, str]:
@@ -2273,14 +2348,22 @@ def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.
 
 
 def selection_layers(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, gpd.GeoDataFrame]:
-    """Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``."""
+    """
+    Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``.
+
+    With ``selection.cells``, also ``demand_cells`` (:func:`selection_cells`) where there are any.
+    """
     result = published(result, taxonomy)  # the one rule: every figure shown is a published one
     areas = selection_frame(result, selection, taxonomy)
     services = public_service_sites(result.services, taxonomy)
     keep = [
         c for c in ("service_id", "name", "service_type", "capacity", "provider", "area_id") if c in services
     ]
-    return {"areas": areas, "services": gpd.GeoDataFrame(services[keep], geometry=services.geometry)}
+    layers = {"areas": areas, "services": gpd.GeoDataFrame(services[keep], geometry=services.geometry)}
+    cells = selection_cells(result, selection, taxonomy) if selection.cells else None
+    if cells is not None:
+        layers["demand_cells"] = cells
+    return layers
 
 
 def map_html_bytes(fmap: folium.Map) -> bytes:

@@ -189,6 +189,8 @@ def test_xlsx_cells_are_text_never_formulas(result, tmp_path):
         "sources",
         "columns",
         "indicators",
+        "equity",
+        "equity definitions",
     ]
     found = []
     for sheet in book.worksheets:
@@ -314,7 +316,7 @@ def test_xlsx_and_the_html_map_in_the_chosen_language(result, tmp_path, monkeypa
     path = export_table(result, tmp_path / "t.xlsx", lang="sr")
     book = openpyxl.load_workbook(path)
     sheets = ["područja", "po vrsti usluge", "nacionalni zbirovi", "usluge", *costing, "izvori", "kolone"]
-    assert book.sheetnames == [*sheets, "pokazatelji"]
+    assert book.sheetnames == [*sheets, "pokazatelji", "jednakost", "definicije jednakosti"]
     definitions = {row[0]: row[1:] for row in book["pokazatelji"].iter_rows(min_row=2, values_only=True)}
     assert list(definitions) == ["need", "places", "places_per_1000", "share_within_reach", "gap"]
     assert definitions["places"][0] == "Mesta"  # the indicator's name, in Serbian
