@@ -205,8 +205,14 @@ def upload(page: Any, label: str, name: str, data: bytes, mime: str) -> None:
 
 
 def choose_option(page: Any, key: str, name: str) -> None:
-    page.locator(f".st-key-{key} [role=combobox]").click()
-    page.get_by_role("option", name=name, exact=True).click()
+    for _ in range(5):  # the list closes when a rerun redraws it: open it again
+        page.locator(f".st-key-{key} [role=combobox]").click()
+        try:
+            page.get_by_role("option", name=name, exact=True).click(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError
+            page.keyboard.press("Escape")
+            settle(page, 180_000)
     settle(page, 180_000)
 
 
