@@ -334,14 +334,15 @@ def restore_late_view(result: Any, lang: str) -> None:
     if pending is not None:
         st.session_state["plan_scenarios"] = {s.name: store.plan_edits(s, result.services) for s in pending}
     view = st.session_state.pop("ws_view_late", None)
-    if view is None:
-        return
-    late = store.clean_view(view, {"area": list(views.area_options(result, lang)), "tab": list(TABS)})
-    if "area" in late:
-        st.session_state["profile_area"] = late["area"]
-    if "tab" in late:
-        st.session_state["open_tab"] = late["tab"]
-        st.session_state["view"] = t(TABS[late["tab"]], lang)
+    if view is not None:
+        late = store.clean_view(view, {"area": list(views.area_options(result, lang)), "tab": list(TABS)})
+        if "area" in late:
+            st.session_state["profile_area"] = late["area"]
+        if "tab" in late:
+            st.session_state["open_tab"] = late["tab"]
+            st.session_state["view"] = t(TABS[late["tab"]], lang)
+    if pending is not None and "ws_written" not in st.session_state:
+        st.session_state["ws_written"] = app_state(lang).key()  # restored: what the session starts from
 
 
 def resolve_uploads(files: dict[str, UploadedFile | None]) -> dict[str, views.Upload | None]:
@@ -479,10 +480,10 @@ def workspace_panel(lang: str) -> None:
             key="workspace_save",
         )
         opened = st.file_uploader(t("Open workspace", lang), type=["gpkg"], key="workspace_open")
+        open_workspace(opened, lang)
         problem = st.session_state.pop("ws_open_error", None)
         if problem:
             st.error(t("This file could not be opened as a workspace: {error}", lang, error=problem))
-        open_workspace(opened, lang)
         restored = {k: v for k, v in st.session_state.get("ws_uploads", {}).items()}
         for kind, (name, _) in restored.items():
             if st.session_state.get(UPLOAD_WIDGETS[kind]) is None:
