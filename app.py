@@ -306,6 +306,8 @@ def restore_workspace(ws: workspace.Workspace) -> None:
     # Closed or resized services get their site and type once the services are read (show_workspace).
     st.session_state["ws_pending_scenarios"] = ws.scenarios
     st.session_state["plan_scenarios"] = {}
+    st.session_state["ws_costing"] = {k: dict(v) for k, v in state.costing.items()}
+    st.session_state.pop("ws_costing_for", None)
 
 
 def restore_map_view(tax: Any) -> None:
@@ -365,6 +367,26 @@ def resolve_uploads(files: dict[str, UploadedFile | None]) -> dict[str, views.Up
     return out
 
 
+def restore_costing(service_type: str) -> None:
+    """When the Plan tab shows another service type: put that type's kept costing inputs in its fields."""
+    if st.session_state.get("ws_costing_for") == service_type:
+        return
+    st.session_state["ws_costing_for"] = service_type
+    kept = st.session_state.get("ws_costing", {}).get(service_type, {})
+    st.session_state["plan_standard"] = kept.get("standard")
+    st.session_state["plan_unit_cost"] = kept.get("unit_cost")
+
+
+def remember_costing(service_type: str, standard: float | None, unit_cost: float | None) -> None:
+    """Keep the costing inputs of a service type (the workspace saves them)."""
+    kept = dict(st.session_state.get("ws_costing", {}))
+    if standard is None and unit_cost is None:
+        kept.pop(service_type, None)
+    else:
+        kept[service_type] = {"standard": standard, "unit_cost": unit_cost}
+    st.session_state["ws_costing"] = kept
+
+
 def app_state(lang: str) -> store.AppState:
     """Return the state of this session that the workspace keeps."""
     labels = {t(text, lang): key for key, text in TABS.items()}
@@ -390,6 +412,7 @@ def app_state(lang: str) -> store.AppState:
         mappings=dict(st.session_state.get("column_mappings", {})),
         options=options,
         scenarios=dict(st.session_state.get("plan_scenarios", {})),
+        costing=dict(st.session_state.get("ws_costing", {})),
         view={k: str(v) for k, v in view.items() if v is not None},
     )
 
@@ -1538,6 +1561,7 @@ if tab_plan.open:
                     lang,
                 )
             )
+            restore_costing(service_type)
             k1, k2, k3 = st.columns(3)
             standard = k1.number_input(
                 t("Standard (places per 1,000 of the target group)", lang),
@@ -1554,6 +1578,7 @@ if tab_plan.open:
                 format="%.0f",
                 key="plan_unit_cost",
             )
+            remember_costing(service_type, standard, unit_cost)
             costed = k3.selectbox(
                 t("Services", lang), list(results), format_func=lambda k: run_names[k], key="plan_costed"
             )

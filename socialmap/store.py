@@ -230,6 +230,9 @@ class AppState:
         Some of :data:`APP_OPTIONS` (fields of :class:`socialmap.pipeline.AnalysisConfig`).
     scenarios
         Named scenarios of the Plan tab: name → its :class:`socialmap.views.PlanEdit` tuple, in order.
+    costing
+        Costing inputs of the base analysis, per service type: ``{"standard": places per 1,000,
+        "unit_cost": EUR per place and year}`` (``None``: the taxonomy's).
     view
         Some of :data:`socialmap.workspace.VIEW_KEYS` → text.
     """
@@ -238,6 +241,7 @@ class AppState:
     mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     scenarios: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    costing: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
 
     def key(self) -> tuple[Any, ...]:
@@ -247,6 +251,7 @@ class AppState:
             tuple(sorted((k, tuple(sorted(m.items()))) for k, m in self.mappings.items())),
             tuple(sorted(self.options.items())),
             tuple(self.scenarios.items()),
+            tuple(sorted((k, tuple(sorted(c.items()))) for k, c in self.costing.items())),
             tuple(sorted(self.view.items())),
         )
 
@@ -277,6 +282,7 @@ def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None
         mappings={k: dict(v) for k, v in state.mappings.items()},
         options=options,
         scenarios=tuple(views.plan_scenario(name, edits) for name, edits in state.scenarios.items()),
+        costing={"": {k: dict(v) for k, v in state.costing.items()}} if state.costing else {},
         view={k: str(v) for k, v in state.view.items() if k in VIEW_KEYS and v is not None},
         uploads={k: v for k, v in state.uploads.items() if k in UPLOAD_KINDS},
     )
@@ -301,6 +307,7 @@ def from_workspace(ws: Workspace, *, services: Any = None) -> AppState:
         mappings={k: dict(v) for k, v in ws.mappings.items()},
         options={k: v for k, v in ws.options.items() if k in APP_OPTIONS},
         scenarios={s.name: plan_edits(s, services) for s in ws.scenarios},
+        costing={k: dict(v) for k, v in ws.costing.get("", {}).items()},
         view=dict(ws.view),
     )
 

@@ -51,6 +51,7 @@ def saved_workspace(ws_id: str, **view: str) -> None:
             "one new": (views.PlanEdit("day_care_disability", 21.0, 42.5, 12.0),),
             "close B": (views.PlanEdit("day_care_disability", 20.74, 42.21, None, "remove", "s-2"),),
         },
+        costing={"day_care_disability": {"standard": 2.0, "unit_cost": 9000.0}},
         view=view,
     )
     inputs = views.read_inputs(None, upload, None, demo=demo())
@@ -83,6 +84,7 @@ def test_an_id_brings_its_workspace_back() -> None:
     assert list(scenarios) == ["one new", "close B"]
     (closed,) = scenarios["close B"]
     assert closed.service_id == "s-2" and closed.lon == pytest.approx(20.74)
+    assert (at.session_state["plan_standard"], at.session_state["plan_unit_cost"]) == (2.0, 9000.0)
     # The uploaded services are used: 3 services, not the demo's 142.
     assert any("shërbimeve: 3." in c.value for c in at.caption), [c.value for c in at.caption][:3]
     assert any("my services.csv" in c.value for c in at.caption)

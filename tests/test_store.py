@@ -40,6 +40,7 @@ def state(**changes: object) -> store.AppState:
             ),
             "close B": (views.PlanEdit("day_care_disability", 20.74, 42.21, None, "remove", "s-2"),),
         },
+        "costing": {"day_care_disability": {"standard": 1.5, "unit_cost": None}},
         "view": {"lang": "sq", "service_type": "day_care_disability", "tab": "plan", "area": "07"},
     }
     base.update(changes)
@@ -146,6 +147,8 @@ def test_app_state_round_trips_through_the_store(tmp_path: Path) -> None:
     assert back.mappings == given.mappings
     assert back.options == given.options
     assert back.view == given.view
+    assert back.costing == {"day_care_disability": {"standard": 1.5, "unit_cost": None}}
+    assert ws.costing == {"": back.costing}
     assert list(back.scenarios) == ["two new", "close B"]
     assert back.scenarios["two new"] == given.scenarios["two new"]
     # A closed service keeps only its id in the file; its type and site come from the services.
@@ -162,6 +165,7 @@ def test_the_key_changes_with_anything_kept() -> None:
     assert state(uploads={"services": ("my services.csv", SERVICES_CSV + b"\n")}).key() != base
     assert state(scenarios={}).key() != base
     assert state(mappings={}).key() != base
+    assert state(costing={}).key() != base
 
 
 def test_uploads_keep_any_bytes_and_are_checked(tmp_path: Path) -> None:
