@@ -130,3 +130,16 @@ def test_the_view_in_the_url_opens_the_same_view() -> None:
     assert at.session_state["metric"] == "places_per_1000"
     assert at.session_state["profile_area"] == area
     assert at.session_state["open_tab"] == "profile"
+
+
+def test_two_tabs_on_one_workspace_last_write_wins_and_the_other_tab_is_told() -> None:
+    ws_id = store.new_id()
+    saved_workspace(ws_id, lang="en")
+    tab_a, tab_b = run({"ws": ws_id}), run({"ws": ws_id})
+    tab_a.radio(key="method").set_value("e2sfca").run()
+    assert not tab_a.warning or all("another tab" not in w.value for w in tab_a.warning)
+    tab_b.radio(key="method").set_value("2sfca").run()
+    assert any("another tab or browser" in w.value for w in tab_b.warning), [w.value for w in tab_b.warning]
+    ws = the_store().load(ws_id)
+    assert ws is not None and ws.options["method"] == "2sfca"  # the last write
+    assert [s.name for s in ws.scenarios] == ["one new", "close B"]  # nothing else lost

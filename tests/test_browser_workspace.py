@@ -109,6 +109,13 @@ def open_page(context: Any, url: str) -> tuple[Any, list[str]]:
     return page, errors
 
 
+def screenshot(page: Any, name: str) -> None:
+    """A screenshot of the page from its top (the app scrolls inside its own containers)."""
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 def ws_of(page: Any) -> str:
     return parse_qs(urlsplit(page.url).query)["ws"][0]
 
@@ -207,7 +214,7 @@ def test_workspace_survives_reload_restart_and_kill_and_a_link_shares_it(
         assert ws_of(page) == ws_id
         assert_restored(page, lang)
         assert_clean(page, errors)
-        page.screenshot(path=str(ARTIFACTS / "workspace_reloaded_sq.png"), full_page=True)
+        screenshot(page, "workspace_reloaded_sq.png")
 
         # Save workspace: the downloaded file is a workspace with both scenarios.
         page.get_by_text(t("Workspace", lang), exact=True).click()
@@ -232,7 +239,7 @@ def test_workspace_survives_reload_restart_and_kill_and_a_link_shares_it(
             t("This file could not be opened as a workspace: {error}", lang, error="")[:30]
         )
         assert "i_demtuar.gpkg" in text and "Traceback" not in text
-        page.screenshot(path=str(ARTIFACTS / "workspace_open_error_sq.png"), full_page=True)
+        screenshot(page, "workspace_open_error_sq.png")
         assert page.locator('[data-testid="stException"]').count() == 0
         context.close()
 
@@ -247,8 +254,7 @@ def test_workspace_survives_reload_restart_and_kill_and_a_link_shares_it(
         assert_restored(page, "sr")
         assert_clean(page, errors)
         page.get_by_text(t("Workspace", "sr"), exact=True).click()
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(ARTIFACTS / "workspace_link_sr.png"), full_page=True)
+        screenshot(page, "workspace_link_sr.png")
         # Another id: an empty workspace (the demo's 142 services, no scenario).
         page, errors = open_page(other, f"{url}/?ws={store.new_id()}&lang=sq")
         page.get_by_text(services_caption("sq", 142).strip()).first.wait_for(timeout=60_000)
