@@ -435,7 +435,7 @@ def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
             seen=st.session_state.get("ws_stamp"),
         )
     except SocialMapError as exc:
-        st.error(t("The workspace could not be saved: {error}", lang, error=error_text(exc, lang)))
+        st.error(t("The workspace could not be saved: {error}", lang, error=plain(error_text(exc, lang))))
         return
     st.session_state["ws_stamp"], st.session_state["ws_written"] = saved.stamp, state.key()
     if saved.conflict:
@@ -472,7 +472,7 @@ def open_workspace(file: UploadedFile | None, lang: str) -> None:
             path.write_bytes(file.getvalue())
             ws = workspace.load(path)
     except SocialMapError as exc:
-        st.session_state["ws_open_error"] = error_text(exc, lang).replace(str(path), display.plain(file.name))
+        st.session_state["ws_open_error"] = plain(error_text(exc, lang).replace(str(path), file.name))
         return
     restore_workspace(ws)
     st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = dict(ws.view)
@@ -515,10 +515,10 @@ def workspace_panel(lang: str) -> None:
                         "{kind}: the saved file {file} is used.",
                         lang,
                         kind=t(views.KIND_TITLES[kind], lang),
-                        file=display.plain(name),
+                        file=plain(name),
                     )
                 )
-                if st.button(t("Stop using {file}", lang, file=display.plain(name)), key=f"ws_drop_{kind}"):
+                if st.button(t("Stop using {file}", lang, file=plain(name)), key=f"ws_drop_{kind}"):
                     st.session_state["ws_uploads"].pop(kind, None)
                     st.rerun()
 
@@ -538,7 +538,7 @@ def show_workspace_notes(lang: str) -> None:
             t(
                 "The saved workspace could not be read, so a new one starts here: {error}",
                 lang,
-                error=error_text(problem, lang),
+                error=plain(error_text(problem, lang)),
             )
         )
 
