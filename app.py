@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import socialmap
-from socialmap import settings, templates, views
+from socialmap import display, settings, store, templates, views, workspace
 from socialmap.columns import ambiguity_hint, apply_choices, required_columns
 from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
@@ -243,6 +243,306 @@ def uploaded(file: UploadedFile | None) -> views.Upload | None:
     return None if file is None else (file.name, file.getvalue())
 
 
+# ---- workspace: its id in the URL, its state kept on the server (issue #17) --------------------
+# The library does the work (socialmap.store, socialmap.workspace); these functions only move values
+# between the store, the URL and session state. The uploads of a restored workspace live in
+# st.session_state["ws_uploads"] (a file widget cannot be given a file back).
+
+#: The view in the URL: query parameter → the widget key it sets.
+VIEW_WIDGETS = {"lang": "lang", "group": "target_group", "service_type": "service_type", "metric": "metric"}
+UPLOAD_WIDGETS = {"areas": "upload_areas", "services": "upload_services", "population": "upload_population"}
+
+
+def workspace_store() -> store.Store:
+    """Return the store of this server (its folder: $SOCIALMAP_WORKSPACES, the setting, or user data)."""
+    return store.Store()
+
+
+def start_workspace() -> None:
+    """Once per browser session: take the workspace id from the URL (or make one) and restore it."""
+    if "ws_id" in st.session_state:
+        return
+    given = st.query_params.get("ws")
+    ws_id = given if store.valid_id(given) else store.new_id()
+    st.session_state["ws_id"] = ws_id
+    if given is not None and given != ws_id:
+        st.session_state["ws_bad_id"] = True
+    st.query_params["ws"] = ws_id
+    saved_view: dict[str, str] = {}
+    try:
+        ws = workspace_store().load(ws_id)
+    except SocialMapError as exc:
+        st.session_state["ws_problem"] = exc
+        ws = None
+    if ws is not None:
+        st.session_state["ws_stamp"] = workspace_store().stamp(ws_id)
+        restore_workspace(ws)
+        saved_view = dict(ws.view)
+    # The URL's view wins over the saved one; anything not allowed falls back to the defaults.
+    url_view = {k: st.query_params.get(k) for k in workspace.VIEW_KEYS if k in st.query_params}
+    st.session_state["ws_view"] = {**saved_view, **url_view}
+    lang = store.clean_view(st.session_state["ws_view"], {"lang": list(LANGUAGES)}).get("lang")
+    if lang:
+        st.session_state["lang"] = lang
+
+
+def restore_workspace(ws: workspace.Workspace) -> None:
+    """Put a workspace's uploads, mappings, options and scenarios into session state."""
+    state = store.from_workspace(ws)
+    st.session_state["ws_uploads"] = dict(state.uploads)
+    st.session_state["ws_seen"] = {}
+    st.session_state["column_mappings"] = {k: dict(v) for k, v in state.mappings.items()}
+    options = state.options
+    if options.get("method") in METHODS:
+        st.session_state["method"] = options["method"]
+    if options.get("spreading") in SPREADING:
+        st.session_state["spreading"] = options["spreading"]
+    if isinstance(options.get("catchment_m"), int | float):
+        st.session_state["catchment_km"] = min(50, max(1, round(options["catchment_m"] / 1000)))
+    if options.get("cell_size_m") in (500.0, 1000.0, 2000.0, 5000.0, DEFAULTS.cell_size_m):
+        st.session_state["cell_km"] = options["cell_size_m"] / 1000
+    if isinstance(options.get("catchment_min"), int | float):
+        st.session_state["catchment_min"] = min(120, max(5, 5 * round(options["catchment_min"] / 5)))
+    # Closed or resized services get their site and type once the services are read (show_workspace).
+    st.session_state["ws_pending_scenarios"] = ws.scenarios
+    st.session_state["plan_scenarios"] = {}
+    st.session_state["ws_costing"] = {k: dict(v) for k, v in state.costing.items()}
+    st.session_state.pop("ws_costing_for", None)
+
+
+def restore_map_view(tax: Any) -> None:
+    """Once per session, after the taxonomy is known: set the map's choices from the view (if allowed)."""
+    view = st.session_state.pop("ws_view_map", None)
+    if view is None:
+        return
+    group = store.clean_view(view, {"group": views.target_group_options(tax)}).get("group")
+    if group:
+        st.session_state["target_group"] = group
+    stype = store.clean_view(
+        view, {"service_type": views.service_type_options(tax, st.session_state.get("target_group"))}
+    ).get("service_type")
+    if stype:
+        st.session_state["service_type"] = stype
+    metric = store.clean_view(
+        view, {"metric": views.metric_options(st.session_state.get("service_type", views.ALL_TYPES))}
+    ).get("metric")
+    if metric:
+        st.session_state["metric"] = metric
+
+
+def restore_late_view(result: Any, lang: str) -> None:
+    """Once per session, after the analysis: the municipality, the tab, and the saved scenarios."""
+    pending = st.session_state.pop("ws_pending_scenarios", None)
+    if pending is not None:
+        st.session_state["plan_scenarios"] = {s.name: store.plan_edits(s, result.services) for s in pending}
+    view = st.session_state.pop("ws_view_late", None)
+    if view is not None:
+        late = store.clean_view(view, {"area": list(views.area_options(result, lang)), "tab": list(TABS)})
+        if "area" in late:
+            st.session_state["profile_area"] = late["area"]
+        if "tab" in late:
+            st.session_state["open_tab"] = late["tab"]
+            st.session_state["view"] = t(TABS[late["tab"]], lang)
+    if pending is not None and "ws_written" not in st.session_state:
+        st.session_state["ws_written"] = app_state(lang).key()  # restored: what the session starts from
+
+
+def resolve_uploads(files: dict[str, UploadedFile | None]) -> dict[str, views.Upload | None]:
+    """
+    Return each upload: the file in its widget, else the workspace's saved file.
+
+    A file the person removes from its widget is forgotten; a restored file (no widget value yet)
+    stays until it is removed with its button.
+    """
+    saved: dict[str, views.Upload] = st.session_state.setdefault("ws_uploads", {})
+    seen: dict[str, bool] = st.session_state.setdefault("ws_seen", {})
+    out: dict[str, views.Upload | None] = {}
+    for kind, file in files.items():
+        value = uploaded(file)
+        if value is not None:
+            saved[kind], seen[kind] = value, True
+        elif seen.pop(kind, False):
+            saved.pop(kind, None)
+        out[kind] = saved.get(kind)
+    return out
+
+
+def restore_costing(service_type: str) -> None:
+    """When the Plan tab shows another service type: put that type's kept costing inputs in its fields."""
+    if st.session_state.get("ws_costing_for") == service_type:
+        return
+    st.session_state["ws_costing_for"] = service_type
+    kept = st.session_state.get("ws_costing", {}).get(service_type, {})
+    st.session_state["plan_standard"] = kept.get("standard")
+    st.session_state["plan_unit_cost"] = kept.get("unit_cost")
+
+
+def remember_costing(service_type: str, standard: float | None, unit_cost: float | None) -> None:
+    """Keep the costing inputs of a service type (the workspace saves them)."""
+    kept = dict(st.session_state.get("ws_costing", {}))
+    if standard is None and unit_cost is None:
+        kept.pop(service_type, None)
+    else:
+        kept[service_type] = {"standard": standard, "unit_cost": unit_cost}
+    st.session_state["ws_costing"] = kept
+
+
+def app_state(lang: str) -> store.AppState:
+    """Return the state of this session that the workspace keeps."""
+    labels = {t(text, lang): key for key, text in TABS.items()}
+    view = {
+        "lang": lang,
+        "group": st.session_state.get("target_group"),
+        "service_type": st.session_state.get("service_type"),
+        "metric": st.session_state.get("metric"),
+        "area": st.session_state.get("profile_area"),
+        "tab": labels.get(str(st.session_state.get("view")), st.session_state.get("open_tab", "map")),
+    }
+    catchment_min = st.session_state.get("catchment_min") if st.session_state.get("upload_roads") else None
+    options = {
+        "method": st.session_state.get("method", METHODS[1]),
+        "catchment_m": float(st.session_state.get("catchment_km", settings.default_catchment_m / 1000))
+        * 1000,
+        "spreading": st.session_state.get("spreading", DEFAULTS.spreading),
+        "cell_size_m": float(st.session_state.get("cell_km", DEFAULTS.cell_size_m / 1000)) * 1000,
+        "catchment_min": None if catchment_min is None else float(catchment_min),
+    }
+    return store.AppState(
+        uploads=dict(st.session_state.get("ws_uploads", {})),
+        mappings=dict(st.session_state.get("column_mappings", {})),
+        options=options,
+        scenarios=dict(st.session_state.get("plan_scenarios", {})),
+        costing=dict(st.session_state.get("ws_costing", {})),
+        view={k: str(v) for k, v in view.items() if v is not None},
+    )
+
+
+def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
+    """Write the workspace when anything it keeps changed since the last write; put the view in the URL."""
+    if "ws_pending_scenarios" in st.session_state:
+        return  # not restored whole yet
+    state = app_state(lang)
+    st.query_params.update({"ws": st.session_state["ws_id"], **state.view})
+    if "ws_written" not in st.session_state:  # the first run of a session: what it started from
+        st.session_state["ws_written"] = state.key()
+        return
+    if st.session_state["ws_written"] == state.key():
+        return
+    try:
+        saved = workspace_store().save(
+            st.session_state["ws_id"],
+            store.to_workspace(state, inputs=inputs, demo=DEMO),
+            seen=st.session_state.get("ws_stamp"),
+        )
+    except SocialMapError as exc:
+        st.error(t("The workspace could not be saved: {error}", lang, error=plain(error_text(exc, lang))))
+        return
+    st.session_state["ws_stamp"], st.session_state["ws_written"] = saved.stamp, state.key()
+    if saved.conflict:
+        st.warning(
+            t(
+                "This workspace was changed in another tab or browser meanwhile; your changes replaced "
+                "those. Reload the page to see the workspace as saved.",
+                lang,
+            )
+        )
+
+
+def workspace_bytes(lang: str) -> bytes:
+    """Return the workspace of this session as a GeoPackage file (for "Save workspace")."""
+    import tempfile
+
+    state = app_state(lang)
+    inputs = read_inputs(*(state.uploads.get(k) for k in views.UPLOAD_KINDS), st.session_state["ws_source"])
+    with tempfile.TemporaryDirectory() as tmp:
+        file = store.to_workspace(state, inputs=inputs, demo=DEMO).save(Path(tmp) / "workspace.gpkg")
+        return file.read_bytes()
+
+
+def open_workspace(file: UploadedFile | None, lang: str) -> None:
+    """Open an uploaded workspace file into this session (once per file); a bad file is an error shown."""
+    if file is None or st.session_state.get("ws_opened") == file.file_id:
+        return
+    import tempfile
+
+    st.session_state["ws_opened"] = file.file_id
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "workspace.gpkg"
+            path.write_bytes(file.getvalue())
+            ws = workspace.load(path)
+    except SocialMapError as exc:
+        st.session_state["ws_open_error"] = plain(error_text(exc, lang).replace(str(path), file.name))
+        return
+    restore_workspace(ws)
+    st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = dict(ws.view)
+    st.session_state["ws_written"] = None  # write it to this workspace on the next run
+    for widget in UPLOAD_WIDGETS.values():
+        st.session_state.pop(widget, None)
+    st.rerun()
+
+
+def workspace_panel(lang: str) -> None:
+    """Show the sidebar's Workspace section: what it holds, Save, Open."""
+    with st.expander(t("Workspace", lang), expanded=False):
+        st.caption(
+            t(
+                "Your uploads, choices and saved scenarios are kept on this server under the link in the "
+                "address bar: anyone with the link sees this workspace. A workspace holds raw counts "
+                "(the population and the services as uploaded): never publish it as it is; publish the "
+                "downloads of the tabs, which apply the privacy rule.",
+                lang,
+            )
+        )
+        display.offer_download(
+            st,
+            t("Save workspace", lang),
+            lambda: workspace_bytes(lang),
+            file_name="socialmap_workspace.gpkg",
+            mime=MIME["gpkg"],
+            key="workspace_save",
+        )
+        opened = st.file_uploader(t("Open workspace", lang), type=["gpkg"], key="workspace_open")
+        open_workspace(opened, lang)
+        problem = st.session_state.pop("ws_open_error", None)
+        if problem:
+            st.error(t("This file could not be opened as a workspace: {error}", lang, error=problem))
+        restored = {k: v for k, v in st.session_state.get("ws_uploads", {}).items()}
+        for kind, (name, _) in restored.items():
+            if st.session_state.get(UPLOAD_WIDGETS[kind]) is None:
+                st.caption(
+                    t(
+                        "{kind}: the saved file {file} is used.",
+                        lang,
+                        kind=t(views.KIND_TITLES[kind], lang),
+                        file=plain(name),
+                    )
+                )
+                if st.button(t("Stop using {file}", lang, file=plain(name)), key=f"ws_drop_{kind}"):
+                    st.session_state["ws_uploads"].pop(kind, None)
+                    st.rerun()
+
+
+start_workspace()
+if "ws_view" in st.session_state:
+    st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = st.session_state.pop("ws_view")
+
+
+def show_workspace_notes(lang: str) -> None:
+    """Say when the link's workspace id was not valid, or its saved state could not be read."""
+    if st.session_state.pop("ws_bad_id", False):
+        st.warning(t("The link's workspace id is not valid, so a new, empty workspace was started.", lang))
+    problem = st.session_state.pop("ws_problem", None)
+    if problem is not None:
+        st.error(
+            t(
+                "The saved workspace could not be read, so a new one starts here: {error}",
+                lang,
+                error=plain(error_text(problem, lang)),
+            )
+        )
+
+
 # ---- widget state that survives a language switch (STYLE.md §8) -------------------------------
 
 #: Widgets whose value is a stable key (a taxonomy key, a metric id, an area id) shown through a
@@ -289,6 +589,8 @@ with st.sidebar:
         key="lang",
         on_change=keep_choices,
     )
+with st.sidebar:
+    workspace_panel(lang)
 
 
 def page_style(lang: str) -> str:
@@ -326,6 +628,7 @@ except SocialMapError as exc:
     st.error(t("The demo data could not be loaded: {error}", lang, error=plain(error_text(exc, lang))))
     st.stop()
 tax = demo.taxonomy
+restore_map_view(tax)
 
 
 def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
@@ -568,7 +871,9 @@ with st.sidebar:
 
 st.title(t("Social services: needs, coverage and gaps", lang))
 
-uploads = (uploaded(up_areas), uploaded(up_services), uploaded(up_population))
+show_workspace_notes(lang)
+chosen = resolve_uploads({"areas": up_areas, "services": up_services, "population": up_population})
+uploads = (chosen["areas"], chosen["services"], chosen["population"])
 # Only the mappings of files uploaded now key the reading (a mapping kept from an earlier file is not).
 given = {kind for kind, upload in zip(views.UPLOAD_KINDS, uploads, strict=True) if upload is not None}
 source = Source(
@@ -651,6 +956,9 @@ with data_box:
         key="template_population",
     )
 
+st.session_state["ws_source"] = source  # for "Save workspace" (made on the next run)
+keep_workspace(inputs, lang)
+
 with st.spinner(t("Reading the roads…", lang)):
     roads = read_roads(uploaded(up_roads), travel_mode)
 for problem in roads.problems:
@@ -671,6 +979,7 @@ if analysis.result is None:
     show_table(views.problems_table(analysis.problems, lang), lang, key="problems_analysis")
     st.stop()
 result = analysis.result
+restore_late_view(result, lang)
 
 sources = views.data_sources(inputs, demo, lang)
 st.caption(
@@ -1265,6 +1574,7 @@ if tab_plan.open:
                     lang,
                 )
             )
+            restore_costing(service_type)
             k1, k2, k3 = st.columns(3)
             standard = k1.number_input(
                 t("Standard (places per 1,000 of the target group)", lang),
@@ -1281,6 +1591,7 @@ if tab_plan.open:
                 format="%.0f",
                 key="plan_unit_cost",
             )
+            remember_costing(service_type, standard, unit_cost)
             costed = k3.selectbox(
                 t("Services", lang), list(results), format_func=lambda k: run_names[k], key="plan_costed"
             )

@@ -23,6 +23,10 @@ work_crs_max_scale_error: float = 0.001
 #: A modelling parameter, not a sourced figure: say which one you used when you publish.
 default_catchment_m: float = 10_000.0
 
+#: Folder of the app's workspaces (``socialmap.store``); ``None``: ``$SOCIALMAP_WORKSPACES``, else
+#: ``workspaces`` in the user data directory. Name one folder for a shared server.
+workspaces_dir: str | None = None
+
 # Limits on input -------------------------------------------------------------------------------
 # Every reader checks what a file will cost before it decodes it (declared sizes, dimensions, row and
 # alias counts, nesting depth) and refuses it, naming the file and the limit, when it is over one of these.

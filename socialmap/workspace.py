@@ -33,6 +33,9 @@ Tables (schema version :data:`SCHEMA_VERSION`)
 ``socialmap_targets`` (optional: only when the workspace holds targets; older files load without it)
     The columns of :data:`socialmap.plan.TARGET_COLUMNS`; the plan's name and notes are the
     ``socialmap_workspace`` keys ``targets_name`` and ``targets_notes`` (JSON list).
+``socialmap_uploads`` (optional)
+    ``kind`` (``areas``, ``services``, ``population``), ``file_name``, ``content`` (the file's bytes as
+    uploaded, a BLOB): what the app reads again, with the column mappings, to restore a workspace.
 
 Writing is atomic (:func:`socialmap.io.write_atomic`): a writer killed half-way leaves the last complete
 file. Reading checks the file before it trusts it (a SQLite file, a GeoPackage, SQLite's integrity check,
@@ -60,7 +63,7 @@ import pandas as pd
 from socialmap import settings
 from socialmap.errors import N_, DataSourceError, Number, SocialMapError
 
-__all__ = ["SCHEMA_VERSION", "VIEW_KEYS", "Workspace", "WorkspaceError", "load", "save"]
+__all__ = ["SCHEMA_VERSION", "UPLOAD_KINDS", "VIEW_KEYS", "Workspace", "WorkspaceError", "load", "save"]
 
 #: Version of the tables written by :func:`save`. Raise it when they change, and teach :func:`load` to
 #: migrate the older version (or refuse it with a message).
@@ -76,6 +79,10 @@ _EDITS = "socialmap_edits"
 _COSTING = "socialmap_costing"
 _TABLES = (_META, _MAPPINGS, _SCENARIOS, _EDITS, _COSTING)
 _TARGETS = "socialmap_targets"  # optional: not in _TABLES
+#: Optional table (schema version 1 reads a file without it): the uploaded files as they came.
+_UPLOADS = "socialmap_uploads"
+#: What :attr:`Workspace.uploads` may hold.
+UPLOAD_KINDS = ("areas", "services", "population")
 _EDIT_COLUMNS = (
     "scenario",
     "step",
@@ -126,6 +133,10 @@ class Workspace:
         What is shown: some of :data:`VIEW_KEYS` → text.
     targets
         The plan's targets (:class:`socialmap.plan.Targets`), or ``None``.
+    uploads
+        Per upload kind (some of :data:`UPLOAD_KINDS`), the file as uploaded: ``(file name, bytes)``.
+        The app keeps them so that it reads them again with their :attr:`mappings`; the input layers
+        (:attr:`areas`...) are what was read from them, for QGIS and the CLI.
     notes
         Warnings of the loaders when the workspace was read (repairs, missing capacities...).
     """
@@ -141,6 +152,7 @@ class Workspace:
     costing: Mapping[str, Mapping[str, Mapping[str, float | None]]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
     targets: Any = None
+    uploads: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def config(self) -> Any:
@@ -204,7 +216,7 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
     workspace
         A :class:`Workspace`; or give its fields as keywords (``areas=``, ``services=``, ``population=``,
         ``taxonomy=``, ``demo=``, ``mappings=``, ``options=``, ``scenarios=``, ``costing=``, ``view=``,
-        ``targets=``),
+        ``targets=``, ``uploads=``),
         which also replace the workspace's.
 
     Returns
@@ -238,6 +250,7 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
     label = str(path)
     layers = _input_layers(ws, label)
     tables = _tables(ws, label)
+    uploads = _upload_rows(ws, label)
 
     def writer(tmp: Path) -> None:
         import pyogrio
@@ -246,8 +259,42 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
         for name, frame in [*layers, *tables]:
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=not first)
             first = False
+        if uploads:
+            _write_uploads(tmp, uploads)
 
     return write_atomic(path, writer)
+
+
+def _upload_rows(ws: Workspace, label: str) -> list[tuple[str, str, bytes]]:
+    rows = []
+    for kind, given in dict(ws.uploads).items():
+        if kind not in UPLOAD_KINDS:
+            raise WorkspaceError(
+                f"Workspace '{label}': unknown upload kind {str(kind)[:40]!r}; use some of {UPLOAD_KINDS}."
+            )
+        if not (isinstance(given, tuple | list) and len(given) == 2 and isinstance(given[1], bytes)):
+            raise WorkspaceError(f"Workspace '{label}': upload {kind!r} must be (file name, bytes).")
+        name = _check_text(given[0], f"the file name of upload {kind!r}", label)
+        if len(given[1]) > settings.max_upload_bytes:
+            raise WorkspaceError(
+                f"Workspace '{label}': upload {kind!r} is over `socialmap.settings.max_upload_bytes`."
+            )
+        rows.append((kind, name, given[1]))
+    return rows
+
+
+def _write_uploads(file: Path, rows: list[tuple[str, str, bytes]]) -> None:
+    # GDAL writes bytes as text: the BLOB table is written with SQLite and registered as attributes.
+    with closing(sqlite3.connect(file)) as con, con:
+        con.execute(
+            f'CREATE TABLE "{_UPLOADS}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+            "kind TEXT NOT NULL, file_name TEXT NOT NULL, content BLOB NOT NULL)"
+        )
+        con.executemany(f'INSERT INTO "{_UPLOADS}" (kind, file_name, content) VALUES (?, ?, ?)', rows)
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?, 'attributes', ?)",
+            (_UPLOADS, _UPLOADS),
+        )
 
 
 def _input_layers(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
@@ -527,7 +574,7 @@ def load(path: str | os.PathLike[str]) -> Workspace:
     _check_file(file, label)
     try:
         tables = _read_tables(file, label)
-        meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows = tables
+        meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows, uploads = tables
     except sqlite3.Error as exc:
         raise _corrupt(label, str(exc)) from None
     except UnicodeDecodeError:
@@ -599,6 +646,7 @@ def load(path: str | os.PathLike[str]) -> Workspace:
         costing=costing,
         view=view,
         targets=targets,
+        uploads=uploads,
         notes=tuple(notes),
     )
 
@@ -745,7 +793,20 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
             from socialmap.plan import TARGET_COLUMNS
 
             target_rows = pd.DataFrame(rows(_TARGETS, TARGET_COLUMNS), columns=list(TARGET_COLUMNS))
-    return meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows
+        uploads: dict[str, tuple[str, bytes]] = {}
+        if _UPLOADS in tables:
+            for kind, name, content in rows(_UPLOADS, ["kind", "file_name", "content"]):
+                if (
+                    kind not in UPLOAD_KINDS
+                    or kind in uploads
+                    or not isinstance(name, str)
+                    or not 0 < len(name) <= _MAX_TEXT
+                    or not isinstance(content, bytes)
+                    or len(content) > settings.max_upload_bytes
+                ):
+                    raise _broken(label, _UPLOADS, "one file per kind: kind, file name, bytes")
+                uploads[kind] = (name, content)
+    return meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows, uploads
 
 
 def _load_targets(frame: pd.DataFrame | None, meta: Mapping[str, str], label: str) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The app keeps workspaces in the user data directory unless this names a folder: tests (and the
+# servers they start, which inherit the environment) never write to the user's own.
+os.environ.setdefault("SOCIALMAP_WORKSPACES", tempfile.mkdtemp(prefix="socialmap-test-workspaces-"))
+
 #: ../shared/data/kosovo beside the checkout (present on developer machines and in CI).
 SHARED_KOSOVO = REPO.parent / "shared" / "data" / "kosovo"
 

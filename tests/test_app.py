@@ -86,6 +86,7 @@ def test_demo_on_start_shows_map_ranking_profile_and_downloads():
         "Print map (PNG)",
         "Print map (PDF)",
         "National brief (PDF, one page)",
+        "Save workspace",  # the sidebar's Workspace section (issue #17), above "Your data"
         "Services template",  # in "Your data" (the sidebar comes after the page's body)
         "Population template (its municipalities filled in)",
     ]
@@ -224,7 +225,7 @@ def test_population_upload_and_downloads():
     assert len(ranking(at)) == 38
     open_tab(at, 0)
     keys = [b["id"] for b in app_downloads.buttons(at)]
-    assert len(keys) == 8 and keys[-2:] == ["template_services", "template_population"]
+    assert len(keys) == 9 and keys[-3:] == ["workspace_save", "template_services", "template_population"]
     for key in keys:
         assert app_downloads.click(at, key)  # the file is made when its button is clicked
         assert_clean(at)

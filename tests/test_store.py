@@ -1,0 +1,304 @@
+"""The app's server-side workspaces (socialmap.store): ids, folder, round trip, two writers, a kill."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pyproj import Transformer
+
+import socialmap
+from socialmap import settings, store, views, workspace
+from socialmap.scenario import Scenario, new_service
+from socialmap.workspace import Workspace, WorkspaceError
+
+SERVICES_CSV = (
+    "service_id,name,service_type,capacity,lon,lat\n"
+    "s-1,Qendra A,day_care_disability,20,21.16,42.66\n"
+    "s-2,Qendra B,day_care_disability,,20.74,42.21\n"
+    "s-3,Shtëpia C,residential_elderly,35,21.47,42.46\n"
+).encode()
+
+
+def state(**changes: object) -> store.AppState:
+    base = {
+        "uploads": {"services": ("my services.csv", SERVICES_CSV)},
+        "mappings": {"services": {"Emri": "name", "Lloji": "service_type"}},
+        "options": {"method": "coverage", "catchment_m": 7000.0, "spreading": "grid", "cell_size_m": 2000.0},
+        "scenarios": {
+            "two new": (
+                views.PlanEdit("day_care_disability", 21.0, 42.5, 12.0),
+                views.PlanEdit("day_care_disability", 20.5, 42.3, None),
+            ),
+            "close B": (views.PlanEdit("day_care_disability", 20.74, 42.21, None, "remove", "s-2"),),
+        },
+        "costing": {"day_care_disability": {"standard": 1.5, "unit_cost": None}},
+        "view": {"lang": "sq", "service_type": "day_care_disability", "tab": "plan", "area": "07"},
+    }
+    base.update(changes)
+    return store.AppState(**base)  # type: ignore[arg-type]
+
+
+@functools.cache
+def demo() -> socialmap.Demo:
+    return socialmap.load_demo("kosovo")
+
+
+def read(services: views.Upload) -> views.Inputs:
+    return views.read_inputs(None, services, None, demo=demo())
+
+
+def services_frame():
+    return read(("services.csv", SERVICES_CSV)).services
+
+
+# ---- ids and the folder ----------------------------------------------------------------------------
+
+
+def test_new_ids_are_long_random_and_valid() -> None:
+    ids = {store.new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for ws_id in list(ids)[:50]:
+        assert len(ws_id) == 26 and set(ws_id) <= set("abcdefghijklmnopqrstuvwxyz0123456789")
+        assert store.valid_id(ws_id)
+    # 36 symbols, 26 of them: more than 128 bits.
+    assert 26 * math.log2(36) > 128
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../" * 9 + "etc/passwd",
+        "..",
+        "",
+        "a" * 25,
+        "a" * 27,
+        "A" * 26,
+        "a" * 25 + "/",
+        "a" * 25 + "\x00",
+        "a" * 25 + "é",
+        None,
+        ["a" * 26],
+        26,
+    ],
+)
+def test_bad_ids_name_no_file(tmp_path: Path, bad: object) -> None:
+    s = store.Store(tmp_path)
+    assert not store.valid_id(bad)
+    with pytest.raises(store.StoreError, match="not a workspace id"):
+        s.path(bad)  # type: ignore[arg-type]
+    with pytest.raises(store.StoreError):
+        s.load(bad)  # type: ignore[arg-type]
+    with pytest.raises(store.StoreError):
+        s.save(bad, Workspace())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_error_of_a_bad_id_is_translated(tmp_path: Path) -> None:
+    from socialmap.errors import message
+
+    with pytest.raises(store.StoreError) as caught:
+        store.Store(tmp_path).path("../x")
+    assert message(caught.value, "sq") != message(caught.value, "en")
+    assert message(caught.value, "sr") != message(caught.value, "en")
+
+
+def test_folder_env_then_setting_then_user_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setattr(settings, "workspaces_dir", str(tmp_path / "setting"))
+    assert store.default_folder() == tmp_path / "env"
+    assert store.Store().folder == tmp_path / "env"
+    monkeypatch.delenv(store.ENV_VAR)
+    assert store.default_folder() == tmp_path / "setting"
+    monkeypatch.setattr(settings, "workspaces_dir", None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert store.default_folder() == tmp_path / "xdg" / "socialmap" / "workspaces"
+    else:
+        assert store.default_folder().name == "workspaces"
+
+
+# ---- round trip ----------------------------------------------------------------------------------
+
+
+def test_app_state_round_trips_through_the_store(tmp_path: Path) -> None:
+    s = store.Store(tmp_path / "ws")
+    ws_id, other = store.new_id(), store.new_id()
+    given = state()
+    inputs = read(("services.csv", SERVICES_CSV))
+    saved = s.save(ws_id, store.to_workspace(given, inputs=inputs, demo="kosovo"))
+    assert not saved.conflict and saved.stamp == s.stamp(ws_id)
+    assert s.load(other) is None and not s.exists(other)
+    assert oct((tmp_path / "ws").stat().st_mode & 0o777) == "0o700"
+    ws = s.load(ws_id)
+    assert ws is not None
+    # The workspace is complete for QGIS and the CLI: its services layer is what was read.
+    assert list(ws.services["service_id"]) == ["s-1", "s-2", "s-3"]
+    back = store.from_workspace(ws, services=ws.services)
+    assert back.uploads == {"services": ("my services.csv", SERVICES_CSV)}
+    assert back.mappings == given.mappings
+    assert back.options == given.options
+    assert back.view == given.view
+    assert back.costing == {"day_care_disability": {"standard": 1.5, "unit_cost": None}}
+    assert ws.costing == {"": back.costing}
+    assert list(back.scenarios) == ["two new", "close B"]
+    assert back.scenarios["two new"] == given.scenarios["two new"]
+    # A closed service keeps only its id in the file; its type and site come from the services.
+    (closed,) = back.scenarios["close B"]
+    assert (closed.action, closed.service_id, closed.service_type) == ("remove", "s-2", "day_care_disability")
+    assert closed.lon == pytest.approx(20.74) and closed.lat == pytest.approx(42.21)
+    assert back.key() == given.key()
+
+
+def test_the_key_changes_with_anything_kept() -> None:
+    base = state().key()
+    assert state().key() == base
+    assert state(view={"lang": "sr"}).key() != base
+    assert state(uploads={"services": ("my services.csv", SERVICES_CSV + b"\n")}).key() != base
+    assert state(scenarios={}).key() != base
+    assert state(mappings={}).key() != base
+    assert state(costing={}).key() != base
+
+
+def test_uploads_keep_any_bytes_and_are_checked(tmp_path: Path) -> None:
+    blob = bytes(range(256)) * 10
+    f = workspace.save(tmp_path / "a.gpkg", uploads={"areas": ("x.zip", blob)})
+    assert workspace.load(f).uploads == {"areas": ("x.zip", blob)}
+    with pytest.raises(WorkspaceError, match="unknown upload kind"):
+        workspace.save(tmp_path / "b.gpkg", uploads={"../roads": ("x", b"")})
+    with pytest.raises(WorkspaceError, match="file name, bytes"):
+        workspace.save(tmp_path / "b.gpkg", uploads={"areas": ("x", "text")})
+    # A hostile table: a kind that is none, or text for bytes.
+    for sql in (
+        "UPDATE socialmap_uploads SET kind = 'roads'",
+        "UPDATE socialmap_uploads SET content = 'text'",
+        "INSERT INTO socialmap_uploads (kind, file_name, content) VALUES ('areas', 'y', x'00')",
+    ):
+        bad = tmp_path / "bad.gpkg"
+        bad.write_bytes(f.read_bytes())
+        with sqlite3.connect(bad) as con:
+            con.execute(sql)
+        con.close()
+        with pytest.raises(WorkspaceError, match="socialmap_uploads"):
+            workspace.load(bad)
+
+
+def test_a_workspace_without_uploads_gives_its_layers_as_files(tmp_path: Path) -> None:
+    services = services_frame()
+    f = workspace.save(tmp_path / "cli.gpkg", services=services, demo="kosovo")
+    back = store.from_workspace(workspace.load(f))
+    name, data = back.uploads["services"]
+    assert name == "services.gpkg"
+    again = read((name, data)).services
+    assert list(again["service_id"]) == list(services["service_id"])
+    assert list(again["capacity"].fillna(-1)) == [20.0, -1, 35.0]
+
+
+def test_plan_edits_convert_a_projected_move_to_longitude_latitude() -> None:
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32634", always_xy=True)
+    x, y = to_utm.transform(21.1, 42.6)
+    scenario = (
+        Scenario("s")
+        .add(new_service("day_care_disability", (21.2, 42.7), crs="EPSG:4326", capacity=8, service_id="n"))
+        .move("s-1", (x, y), crs="EPSG:32634")
+        .set_capacity("s-3", 50)
+    )
+    edits = store.plan_edits(scenario, services_frame())
+    assert [e.action for e in edits] == ["add", "move", "capacity"]
+    assert (edits[0].lon, edits[0].lat, edits[0].capacity) == (pytest.approx(21.2), pytest.approx(42.7), 8.0)
+    assert (edits[1].lon, edits[1].lat) == (pytest.approx(21.1), pytest.approx(42.6))
+    assert (edits[2].service_type, edits[2].capacity, edits[2].lat) == ("residential_elderly", 50.0, 42.46)
+    # Without the services, a resized service's site is unknown (NaN), never invented.
+    assert math.isnan(store.plan_edits(scenario)[2].lon)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"lang": "sq", "tab": "plan"}, {"lang": "sq", "tab": "plan"}),
+        ({"lang": "xx", "tab": "<script>"}, {"lang": "en", "tab": "map"}),
+        ({"lang": ["en", "sr"]}, {"lang": "sr", "tab": "map"}),
+        ({"lang": None, "tab": ""}, {"lang": "en", "tab": "map"}),
+        ({"lang": 3, "area": "x" * 201}, {"lang": "en", "tab": "map"}),
+        ({"area": "07"}, {"lang": "en", "tab": "map", "area": "07"}),
+    ],
+)
+def test_clean_view_keeps_only_allowed_values(given: dict, expected: dict) -> None:
+    allowed = {"lang": ["en", "sq", "sr"], "tab": ["map", "plan"], "area": None}
+    assert store.clean_view(given, allowed, {"lang": "en", "tab": "map"}) == expected
+
+
+# ---- two writers, and a writer killed ------------------------------------------------------------
+
+
+def test_two_tabs_last_write_wins_and_the_conflict_is_reported(tmp_path: Path) -> None:
+    s = store.Store(tmp_path)
+    ws_id = store.new_id()
+    first = s.save(ws_id, Workspace(view={"tab": "map"}))
+    tab_a = tab_b = first.stamp  # both tabs opened the same version
+    saved_a = s.save(ws_id, Workspace(view={"tab": "plan"}), seen=tab_a)
+    assert not saved_a.conflict
+    saved_b = s.save(ws_id, Workspace(view={"tab": "ranking"}), seen=tab_b)
+    assert saved_b.conflict  # B had not seen A's write
+    assert s.load(ws_id).view == {"tab": "ranking"}  # type: ignore[union-attr]
+    # A writes again without reloading: it had not seen B's write either.
+    assert s.save(ws_id, Workspace(view={"tab": "about"}), seen=saved_a.stamp).conflict
+    # A writer that has seen the last write has no conflict.
+    last = s.stamp(ws_id)
+    assert not s.save(ws_id, Workspace(view={"tab": "map"}), seen=last).conflict
+    assert s.load(ws_id).view == {"tab": "map"}  # type: ignore[union-attr]
+
+
+WRITER = """
+import sys
+from socialmap import store
+from socialmap.workspace import Workspace
+s, ws_id = store.Store(sys.argv[1]), sys.argv[2]
+blob = bytes(range(256)) * (200_000 // 256)
+s.save(ws_id, Workspace(view={"tab": "map"}, uploads={"areas": ("a.bin", blob)}))
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    s.save(ws_id, Workspace(view={"tab": "plan", "area": str(n)}, uploads={"areas": ("a.bin", blob * 4)}))
+"""
+
+
+def test_a_writer_killed_while_writing_leaves_the_last_good_state(tmp_path: Path) -> None:
+    ws_id = store.new_id()
+    folder = tmp_path / "ws"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(folder), ws_id], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        # Kill it while a temporary file is being written (the replacement not yet complete).
+        deadline = time.monotonic() + 60
+        while not any(p.suffix == ".tmp" for p in folder.iterdir()):
+            assert time.monotonic() < deadline, "the writer never wrote"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    leftovers = [p for p in folder.iterdir() if p.suffix == ".tmp"]
+    assert leftovers, "killed before it wrote: the test did not test a half-written file"
+    ws = store.Store(folder).load(ws_id)
+    assert ws is not None
+    blob = bytes(range(256)) * (200_000 // 256)
+    if ws.view == {"tab": "map"}:
+        assert ws.uploads == {"areas": ("a.bin", blob)}
+    else:  # a complete later version
+        assert ws.view["tab"] == "plan" and ws.uploads == {"areas": ("a.bin", blob * 4)}
+    # The store writes over the leftovers next time.
+    store.Store(folder).save(ws_id, Workspace(view={"tab": "about"}))
+    assert store.Store(folder).load(ws_id).view == {"tab": "about"}  # type: ignore[union-attr]
