@@ -140,9 +140,9 @@ def services_caption(lang: str, n: int) -> str:
 
 
 def add_and_save(page: Any, lang: str, lon: str, lat: str, name: str) -> None:
-    page.get_by_label(t("Longitude", lang)).fill(lon)
-    page.get_by_label(t("Latitude", lang)).fill(lat)
-    page.get_by_label(t("Latitude", lang)).press("Enter")
+    page.get_by_role("spinbutton", name=t("Longitude", lang)).fill(lon)
+    page.get_by_role("spinbutton", name=t("Latitude", lang)).fill(lat)
+    page.get_by_role("spinbutton", name=t("Latitude", lang)).press("Enter")
     settle(page)
     page.get_by_role("button", name=t("Add to scenario", lang)).click()
     settle(page)
