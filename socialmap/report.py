@@ -349,20 +349,30 @@ def places_and_budget(
         if is_published(result):
             raise SocialMapError("Give the costing of the raw result (`costing=`) with a published result.")
         costing = cost_of(result, taxonomy=tax)
+    # The figures are read from the published costing tables (export.costing_tables: the same cells
+    # hidden as in the costing export, including the supply by reach of rows linked to a hidden one),
+    # so that a line never shows a figure the tables hide.
+    from socialmap.export import costing_tables
+
+    published = costing_tables(result, costing, protected=protected, taxonomy=tax, lang=lang, markers=False)
     if area is None:
         # A national shortfall is a sum over areas of max(…, 0): beside published area rows it gives
         # back a hidden one, so a type with any hidden area row has its national figures hidden too.
-        rows = costing.national
+        rows = published["costing_national"]
         status = protected.total_status()
     else:
         area_id = find_area(result, area)
-        rows = costing.table[costing.table["area_id"].astype(str) == area_id]
+        rows = published["costing"][published["costing"]["area_id"].astype(str) == area_id]
         mine = protected.table[protected.table["area_id"].astype(str) == area_id]
         status = {
             str(k): str(s)
             for k, s in zip(mine["service_type"], mine["suppression"], strict=True)
             if s in COUNT_HIDDEN
         }
+    # Rows with any cell hidden in the published table (a secondary suppression) are hidden whole here.
+    for key, mark in zip(rows["service_type"], rows["suppression"], strict=True):
+        if isinstance(mark, str) and mark and str(key) not in status:
+            status[str(key)] = mark
     lines, without = [], []
     for _, row in rows.iterrows():
         key = str(row["service_type"])

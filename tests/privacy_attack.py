@@ -231,10 +231,14 @@ def publish_everything(world: World, out: Path) -> dict[str, str]:
     ``scenario`` (shelters of capacity 1 and 1,000 put at a planted area), ``optimise`` (shelters on
     grid candidates with a 1 m catchment and a large k, and community housing with the default
     catchment). Library: CSV of every table, GeoPackage and GeoJSON exports, print maps of every
-    metric of the sensitive types, the scenario's ``Comparison.write`` and ``Costing.write``.
+    metric of the sensitive types, the scenario's ``Comparison.write`` and ``Costing.write``, a costed
+    brief of a planted area; the action plan (targets of the probe scenario written as XLSX, the DOCX
+    from the library and from ``action-plan``) and ``monitor`` over two years with those targets.
     """
+    from socialmap.actionplan import action_plan
     from socialmap.costing import places_and_budget
     from socialmap.export import TABLES, export_table
+    from socialmap.plan import targets_from_scenario
     from socialmap.report import brief
     from socialmap.scenario import Inputs, Scenario, new_service, run_scenario
     from socialmap.static import gap_map, save_figure
@@ -286,6 +290,7 @@ def publish_everything(world: World, out: Path) -> dict[str, str]:
     export_table(result, out / "lib_by_service_type.geojson")
     costing.write(out / "costing_write.xlsx")
     brief(result, path=out / "brief_national.pdf", costing=costing)
+    brief(result, area=world.brief_area, path=out / "brief_area_costed.pdf", costing=costing)
     for metric in ("gap_score", "need", "covered_share", "access", "unmet_need", "supply_per_10k"):
         for st in SENSITIVE:
             fig = gap_map(result, service_type=st, column=metric)
@@ -300,6 +305,31 @@ def publish_everything(world: World, out: Path) -> dict[str, str]:
     run = run_scenario(inputs, probe, base=result)
     run.comparison.write(out / "comparison.csv")
     run.comparison.write(out / "comparison.xlsx")
+
+    # Action plan and monitoring (#22): targets from the probe scenario, the draft plan (DOCX) of a
+    # planted area from the library and the command line, and the indicator series of two years.
+    targets = targets_from_scenario(inputs, probe, years=[2027, 2028], base=result, unit_costs=UNIT_COSTS)
+    targets.write(out / "targets.xlsx")
+    action_plan(result, targets, area=world.brief_area, path=out / "action_plan_lib.docx", costing=costing)
+    printed["action_plan"] = cli(
+        "action-plan", *args, "--area", world.brief_area, "--targets", str(out / "targets.xlsx"),
+        "--out", str(out / "action_plan_cli.docx"),
+    )  # fmt: skip
+    sources = (
+        ["--demo", "kosovo"]
+        if world.demo
+        else ["--areas", str(world.areas), "--services", str(world.services)]
+    )
+    years = [arg for year in (2023, 2024) for arg in ("--population-year", f"{year}={world.population}")]
+    printed["monitor"] = cli(
+        "monitor",
+        *sources,
+        *years,
+        "--targets",
+        str(out / "targets.xlsx"),
+        "--out",
+        str(out / "monitor.xlsx"),
+    )
     return printed
 
 
@@ -341,6 +371,8 @@ def published_texts(out: Path, printed: dict[str, str], replace: dict[Path, str]
                     f"## {layer}\n{pd.DataFrame(frame.drop(columns='geometry')).to_csv(index=False)}"
                 )
             text = "\n".join(parts)
+        elif suffix == ".docx":
+            text = docx_text(path)
         elif suffix == ".pdf":
             text = subprocess.run(
                 ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
@@ -358,6 +390,30 @@ def published_texts(out: Path, printed: dict[str, str], replace: dict[Path, str]
     return normalised
 
 
+def docx_text(path: Path) -> str:
+    """A Word file's paragraphs and table cells, in document order (python-docx)."""
+    import docx
+
+    document = docx.Document(str(path))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        lines += ["\t".join(cell.text for cell in row.cells) for row in table.rows]
+    return "\n".join(lines)
+
+
+def docx_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a Word file as text cells, its first row as the header."""
+    import docx
+
+    tables = {}
+    for i, table in enumerate(docx.Document(str(path)).tables):
+        rows = [[cell.text for cell in row.cells] for row in table.rows]
+        if len(rows) > 1:
+            header = [f"{j}:{h}" for j, h in enumerate(rows[0])]  # merged cells repeat a heading
+            tables[f"table{i}"] = pd.DataFrame(rows[1:], columns=header)
+    return tables
+
+
 def read_tables(out: Path) -> dict[str, pd.DataFrame]:
     """Read every published table (CSV, every XLSX sheet, every GeoPackage layer, GeoJSON) as text cells."""
     tables: dict[str, pd.DataFrame] = {}
@@ -371,6 +427,9 @@ def read_tables(out: Path) -> dict[str, pd.DataFrame]:
         elif suffix == ".xlsx":
             for name, frame in pd.read_excel(path, sheet_name=None, dtype=str).items():
                 tables[f"{key}#{name}"] = frame.fillna("")
+        elif suffix == ".docx":
+            for name, frame in docx_tables(path).items():
+                tables[f"{key}#{name}"] = frame
         elif suffix == ".geojson":
             features = json.loads(path.read_text(encoding="utf-8"))["features"]
             frame = pd.DataFrame([f["properties"] for f in features])
@@ -434,6 +493,13 @@ class Facts:
     violations: list[str] = field(default_factory=list)
 
 
+#: Columns of the action plan's targets (socialmap.plan) computed from the services' places alone: the
+#: places located in the area at the baseline and each year, the places added, their yearly cost, the
+#: years. (The twin comparison in test_privacy_attack checks that they do not change with the hidden
+#: counts; the share within reach, which does, is not here.)
+PLACES_ONLY = frozenset({"year", "baseline_year", "places", "baseline_places", "places_added", "budget_eur"})
+
+
 def collect(tables: dict[str, pd.DataFrame], service_type: str) -> Facts:
     """Collect every published number about one sensitive type from the tables."""
     facts = Facts()
@@ -446,6 +512,8 @@ def collect(tables: dict[str, pd.DataFrame], service_type: str) -> Facts:
                 for col in frame.columns:
                     if column_base(col) in COMPOSITE_COLUMNS:
                         continue  # the area's composite, copied into its rows: see composite_is_published
+                    if str(col) in PLACES_ONLY and "budget_eur_per_year" not in cols:
+                        continue
                     if str(col) in SAFE_COLUMNS or column_base(col) in SAFE_COLUMNS:
                         if (
                             column_base(col) == "supply"
