@@ -28,6 +28,7 @@ from socialmap.gaps import SCHEMES
 from socialmap.i18n import LANGUAGES, N_, format_number, t
 from socialmap.io import SUPPORTED_SUFFIXES
 from socialmap.pipeline import AnalysisConfig
+from socialmap.privacy import preview_rows
 from socialmap.report import run_notes
 
 if TYPE_CHECKING:
@@ -648,7 +649,9 @@ def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
         st.caption(
             t("Its header is on row {row}; the rows above it are left out.", lang, row=found.header_row)
         )
-    st.dataframe(found.rows, hide_index=True, height=150, key=f"preview_{kind}")
+    # Counts of sensitive groups (e.g. victims) never reach the browser, not even in a preview.
+    rows = preview_rows(found.rows, tax, found.guess.mapping, lang=lang)
+    st.dataframe(rows, hide_index=True, height=150, key=f"preview_{kind}")
     mappings = st.session_state.setdefault("column_mappings", {})
     kept = mappings.get(kind) or {}
     # The selects belong to this file (its bytes): another file starts from its own guess.

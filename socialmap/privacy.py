@@ -596,6 +596,34 @@ def resolve_taxonomy(result: Result, taxonomy: Taxonomy | str | Path | None = No
     )
 
 
+def preview_rows(
+    rows: pd.DataFrame,
+    taxonomy: Taxonomy,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    Return an upload's preview rows with the counts of sensitive target groups hidden.
+
+    A population file's first rows hold raw counts of, e.g., victims of violence; a preview in the
+    app would send them to the browser. Every column that is a sensitive target group's count column
+    in ``taxonomy`` (by its own name, or by the contract name ``mapping`` gives it) shows the
+    secondary marker in every row; the other columns are unchanged.
+    """
+    from socialmap.i18n import t
+
+    counted = {g.column for g in taxonomy.target_groups.values() if g.sensitive and g.column}
+    mapping = dict(mapping or {})
+    hide = [c for c in rows.columns if str(c) in counted or mapping.get(str(c)) in counted]
+    if not hide:
+        return rows
+    shown = rows.copy()
+    for column in hide:
+        shown[column] = t(SECONDARY_MARK, lang)
+    return shown
+
+
 def sensitive_service_types(
     taxonomy: Taxonomy, *, sensitive_groups: Iterable[str] | None = None
 ) -> tuple[str, ...]:

@@ -409,3 +409,22 @@ def test_catchment_in_minutes_is_an_option_published_in_hidden_rows(result):
     assert len(hidden) >= 2  # the small counts of the fixture are hidden …
     assert hidden["need"].isna().all()
     assert (hidden["catchment_min"] == 30.0).all()  # … and the catchment they were measured with is not
+
+
+def test_an_uploads_preview_hides_the_counts_of_sensitive_groups():
+    """A population file's first rows shown in the app hide the victims' counts (by name or by mapping)."""
+    from socialmap.privacy import preview_rows
+    from socialmap.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    sensitive = sorted(g.column for g in tax.target_groups.values() if g.sensitive and g.column)
+    assert "pop_victims_violence" in sensitive
+    rows = pd.DataFrame({"Komuna": ["Deçan", "Gjakovë"], "Popullsia": [27775, 78699], "Viktimat": [2, 3]})
+    shown = preview_rows(
+        rows, tax, {"Komuna": "name", "Popullsia": "population", "Viktimat": "pop_victims_violence"}
+    )
+    assert list(shown["Popullsia"]) == [27775, 78699]  # not sensitive: unchanged
+    assert list(shown["Komuna"]) == ["Deçan", "Gjakovë"]
+    assert not set(shown["Viktimat"].astype(str)) & {"2", "3"}
+    by_name = preview_rows(rows.rename(columns={"Viktimat": "pop_victims_violence"}), tax)
+    assert not set(by_name["pop_victims_violence"].astype(str)) & {"2", "3"}
