@@ -50,8 +50,8 @@ def upload(page: Any, label: str, path: Path, tables: list[Any] | None = None) -
         tables.clear()  # what is sent from now on is the app's answer to this file
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
     uploader.locator('input[type="file"]').set_input_files(str(path))
-    deadline = time.monotonic() + 60  # its name is shown (long names are cut short)
-    while path.name[:10] not in (uploader.text_content() or "") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not chip_shows(uploader, path.name) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
     page.wait_for_timeout(300)
     settle(page, timeout_ms=180_000)
@@ -60,6 +60,19 @@ def upload(page: Any, label: str, path: Path, tables: list[Any] | None = None) -
         while not tables and time.monotonic() < deadline:
             page.wait_for_timeout(250)
         settle(page, timeout_ms=180_000)
+
+
+def chip_shows(uploader: Any, name: str) -> bool:
+    """Whether the uploader's file chip names ``name``.
+
+    Streamlit cuts a long name in the middle ("testla...xonomy.yaml"), so its two ends are compared.
+    """
+    chips = uploader.locator('[data-testid="stFileChipName"]')
+    for shown in chips.all_inner_texts():
+        head, cut, tail = shown.strip().partition("...")
+        if (name.startswith(head) and name.endswith(tail)) if cut else shown.strip() == name:
+            return True
+    return False
 
 
 def ranking(tables: list[Any], lang: str) -> pd.DataFrame:
