@@ -660,7 +660,7 @@ def _plan(
     # One sort by (strip, x). The key's rounding may misorder x by a few nanometres: harmless, because chunk
     # extents below are true minima / maxima, not the first / last values.
     order = np.argsort(strip_id * (2.0 * (x1 - x0) + 1.0) + (x - x0))
-    dxy_s = np.ascontiguousarray(dxy[order])
+    dxy_s = dxy.take(order, axis=0)  # C-contiguous; several times faster than dxy[order] for rows
     sid = strip_id[order]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     ends = np.r_[starts[1:], n]
@@ -679,7 +679,7 @@ def _plan(
             continue
         idx = s_by_y[a:b]
         idx = idx[np.argsort(sxy[idx, 0])]
-        sup_xy = np.ascontiguousarray(sxy[idx])
+        sup_xy = sxy.take(idx, axis=0)
         sx = np.ascontiguousarray(sup_xy[:, 0])
         q = max(1, math.ceil((hi - lo) * h / max(float(xs[hi - 1] - xs[lo]), h)))
         c_lo = np.arange(lo, hi, q)
