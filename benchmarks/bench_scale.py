@@ -531,7 +531,9 @@ def main() -> None:
     ratio1 = hi["e2sfca_1"] / hi["2sfca_1"]
     print(
         f"  E2SFCA / 2SFCA time at {hi_n:,} x {m:,}: {ratio:.2f}x on every core, {ratio1:.2f}x on one "
-        f"(target <= {TARGET_E2_OVER_2}x each): {verdict(max(ratio, ratio1) <= TARGET_E2_OVER_2)}"
+        f"(CPU time on one core {hi['e2sfca_1_cpu'] / hi['2sfca_1_cpu']:.2f}x, which a busy machine "
+        f"disturbs less; target <= {TARGET_E2_OVER_2}x each): "
+        f"{verdict(max(ratio, ratio1) <= TARGET_E2_OVER_2)}"
     )
     if unchunked is None:
         print("  pairs_within / KD-tree sparse distance matrix: not measured (--no-unchunked): NOT met")
