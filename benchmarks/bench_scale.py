@@ -137,6 +137,7 @@ def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
                 times.append(t)
             key = f"{name}_{'1' if workers == 1 else 'all'}"
             out[key] = statistics.median(times)
+            out[key + "_best"] = min(times)  # on a busy machine the best run is the least disturbed
             out[key + "_cpu"] = statistics.median(cpus)
             results[key] = res
             out["pairs"] = int(res.n_services.sum())
@@ -523,9 +524,10 @@ def main() -> None:
     at = "" if hi_n == TARGET_SIZE else f" (measured at {hi_n:,}, the target is at {TARGET_SIZE:,}: NOT met)"
     x2, xe = hi["2sfca_1"] / hi["2sfca_all"], hi["e2sfca_1"] / hi["e2sfca_all"]
     ok = hi_n == TARGET_SIZE and hi["cores"] >= 2 and min(x2, xe) >= TARGET_THREADS
+    b2, be = hi["2sfca_1_best"] / hi["2sfca_all_best"], hi["e2sfca_1_best"] / hi["e2sfca_all_best"]
     print(
         f"  fca_arrays on {hi['cores']} cores / on one core at {hi_n:,} x {m:,}: 2SFCA {x2:.2f}x, E2SFCA "
-        f"{xe:.2f}x (target >= {TARGET_THREADS}x each){at}: {verdict(ok)}"
+        f"{xe:.2f}x (best runs: {b2:.2f}x, {be:.2f}x; target >= {TARGET_THREADS}x each){at}: {verdict(ok)}"
     )
     ratio = hi["e2sfca_all"] / hi["2sfca_all"]
     ratio1 = hi["e2sfca_1"] / hi["2sfca_1"]
