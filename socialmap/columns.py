@@ -154,7 +154,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 #: Headers of the templates (:mod:`socialmap.templates`), in English; each is translated, and every
-#: translation is a synonym too, so a filled template is read with no mapping.
+#: translation is in :data:`SYNONYMS` too (a test checks it), so a filled template is read with no mapping.
 TEMPLATE_HEADERS: dict[str, dict[str, str]] = {
     "services": {
         "service_id": N_("Service code"),
@@ -269,16 +269,19 @@ def _check_kind(kind: str) -> None:
 
 @functools.cache
 def _synonyms(kind: str) -> dict[str, frozenset[str]]:
-    """Contract column → every normalised name it goes by (its own, the synonyms, the templates')."""
-    from socialmap.i18n import t
-    from socialmap.schema import LANGUAGES
+    """
+    Contract column → every normalised name it goes by (its own, the synonyms, the template's).
 
+    The templates' headers in Albanian and Serbian are among :data:`SYNONYMS` (a test checks every
+    translation in the catalogs), so guessing reads no catalog: parsing them took longer than the
+    rest of reading a small file.
+    """
     out: dict[str, set[str]] = {}
     for column in contract_columns(kind):
         names = {normalise_header(column), *SYNONYMS[kind].get(column, ())}
         header = TEMPLATE_HEADERS.get(kind, {}).get(column)
         if header is not None:
-            names.update(normalise_header(t(header, lang)) for lang in LANGUAGES)
+            names.add(header)
         out[column] = {normalise_header(n) for n in names}
     return {k: frozenset(v) for k, v in out.items()}
 

@@ -112,6 +112,31 @@ def test_template_headers_in_every_language_are_synonyms():
         for lang in ("en", "sq", "sr"):
             written = {t(text, lang): ours for ours, text in headers.items()}
             assert guess_columns(list(written), kind).mapping == written, (kind, lang)
+            for header, ours in written.items():
+                # Guessing reads no catalog: a new translation of a template header goes into SYNONYMS.
+                known = {columns.normalise_header(n) for n in (ours, *columns.SYNONYMS[kind].get(ours, ()))}
+                assert lang == "en" or columns.normalise_header(header) in known, (
+                    f"add {header!r} to columns.SYNONYMS[{kind!r}][{ours!r}]"
+                )
+
+
+def test_guessing_parses_no_catalog(monkeypatch):
+    from socialmap import i18n
+
+    parsed: list[str] = []
+    monkeypatch.setattr(i18n, "_catalog", lambda lang: parsed.append(lang) or {})
+    columns._synonyms.cache_clear()
+    columns._all_known.cache_clear()
+    try:
+        assert header_row([["Emri", "Popullsia"], ["Gjakovë", "1"]]) == 0
+        assert guess_columns(["Emri", "Kapaciteti", "shenim"], "services").mapping == {
+            "Emri": "name",
+            "Kapaciteti": "capacity",
+        }
+        assert parsed == []
+    finally:
+        columns._synonyms.cache_clear()
+        columns._all_known.cache_clear()
 
 
 def test_guess_kind_from_names():
