@@ -1443,9 +1443,9 @@ MAP_LIBRARIES = Path(__file__).resolve().parent.parent / "static" / "vendor"
 
 def _inline_map_libraries(fmap: Any) -> None:
     """Inline Leaflet and its plugins into the map when local copies exist, so map.html works offline."""
-    from socialmap import views
+    from socialmap.assets import missing_assets, use_local_assets
 
-    if views.missing_assets(MAP_LIBRARIES):
+    if missing_assets(MAP_LIBRARIES):
         logger.info("map libraries not installed at %s: map.html loads them from the internet", MAP_LIBRARIES)
         return
-    views.use_local_assets(fmap, MAP_LIBRARIES)
+    use_local_assets(fmap, MAP_LIBRARIES)

@@ -673,3 +673,23 @@ def test_gpkg_layers_read_back_as_written_whether_typed_or_of_mixed_objects(tmp_
     other = gpd.read_file(path, layer="mixed")
     assert other["area_id"].tolist() == ["01", "02", "x"] and other["note"].tolist()[::2] == ["a", "c"]
     assert other["n"].tolist() == [1, 2, 3] and other["covered"].tolist() == [True, False, True]
+
+
+def test_writing_a_result_imports_neither_the_app_views_nor_a_catalog_parser(tmp_path):
+    # What `socialmap analyze` pays: the map's offline libraries come from socialmap.assets, and
+    # guessing the demo's columns reads no translation catalog (SOCIALMAP_LANG=en).
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from socialmap.cli import main; "
+        f"sys.argv = ['socialmap', 'analyze', '--demo', 'kosovo', '--out', {str(tmp_path / 'out')!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('socialmap.views', 'streamlit', 'babel.messages.pofile')"
+        " if m in sys.modules))"
+    )
+    env = {**os.environ, "SOCIALMAP_LANG": "en"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out" / "map.html").is_file()
