@@ -59,6 +59,9 @@ KEY_FIGURE_COLUMNS = (
 
 _FONT, _FONT_BOLD = "SocialmapSans", "SocialmapSans-Bold"
 
+#: Resolution of the map drawn into a brief (dots per inch).
+_MAP_DPI = 220
+
 
 @functools.lru_cache(maxsize=1)
 def _register_fonts() -> None:
@@ -858,15 +861,26 @@ def _styles() -> dict[str, Any]:
 def _map_image(
     result: Result, area_id: str | None, tax: Taxonomy, protected: Protected, lang: str, width_pt: float
 ) -> Any:
+    from PIL import Image as Picture
     from reportlab.platypus import Image
 
     from socialmap.static import gap_map
 
     fig = gap_map(result, lang=lang, highlight=area_id, compact=True, taxonomy=tax, protected=protected)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=220, facecolor="white")
-    buffer.seek(0)
     w, h = fig.get_figwidth(), fig.get_figheight()
+    # The pixels go to ReportLab as an uncompressed TIFF, not a PNG it would decode again: the same
+    # pixels, so the same PDF, without compressing them twice (ReportLab compresses them itself).
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=_MAP_DPI, facecolor="white")
+    pixels = raw.getvalue()
+    width = int(w * _MAP_DPI)  # as matplotlib's Agg canvas sizes it
+    height = len(pixels) // (4 * width)
+    buffer = io.BytesIO()
+    if width * height * 4 == len(pixels):
+        Picture.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1).save(buffer, format="TIFF")
+    else:  # not the size expected: let matplotlib write the PNG
+        fig.savefig(buffer, format="png", dpi=_MAP_DPI, facecolor="white")
+    buffer.seek(0)
     return Image(buffer, width=width_pt, height=width_pt * h / w)
 
 
