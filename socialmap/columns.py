@@ -439,12 +439,19 @@ def header_row(rows: Sequence[Sequence[Any]]) -> int:
     rows = list(rows)[:HEADER_SEARCH_ROWS]
     if not rows:
         return 0
+    filled = [sum(not _blank(v) for v in r) for r in rows]
+    widest = max(filled)
+    known = _all_known()
+    if filled[0] == widest and all(
+        isinstance(v, str) and any(f in known for f in _forms(v)) for v in rows[0] if not _blank(v)
+    ):
+        # Every cell of the first row is a known name and no row is wider: no row can score more
+        # than the first, so it is the header (the usual case: the rows below are not scored).
+        return 0
     scores = [header_score(r) for r in rows]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     if scores[best] >= 2 and scores[best] > scores[0]:
         return best
-    filled = [sum(not _blank(v) for v in r) for r in rows]
-    widest = max(filled)
     position = 0
     while position < len(rows) - 1 and filled[position] == 1 and widest > 1:
         position += 1

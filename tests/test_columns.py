@@ -207,3 +207,44 @@ def test_preview_of_a_vector_file_has_no_header_row(tmp_path):
     assert p.kind == "areas" and p.header_row is None and p.geometry
     assert p.guess.mapping == {"Kodi": "area_id", "Emri": "name"}
     assert isinstance(p.rows, pd.DataFrame) and "geometry" not in p.rows.columns
+
+
+def _header_row_scored(rows):
+    """header_row as its docstring says, every row scored (a reference without the first-row shortcut)."""
+    known = columns._all_known()
+
+    def score(row):
+        return sum(
+            any(f in known for f in columns._forms(v)) for v in row if isinstance(v, str) and v.strip()
+        )
+
+    scores = [score(r) for r in rows]
+    best = max(range(len(rows)), key=lambda i: (scores[i], -i))
+    if scores[best] >= 2 and scores[best] > scores[0]:
+        return best
+    filled = [sum(not columns._blank(v) for v in r) for r in rows]
+    position = 0
+    while position < len(rows) - 1 and filled[position] == 1 and max(filled) > 1:
+        position += 1
+    return position
+
+
+def test_header_row_finds_the_row_every_row_scored_finds():
+    nan = float("nan")
+    contract = ["service_id", "name", "service_type", "capacity", "lon", "lat"]
+    header = ["Emri", "Lloji i shërbimit", "Kapaciteti", "Gjerësia"]
+    data = ["QPS Gjakovë", "Qendra për Punë Sociale", "12", "42,38"]
+    cases = [
+        [contract, ["s1", "QPS", "csw", 12, 20.1, 42.3]],
+        [contract, ["s1", "QPS", "csw", 12, 20.1, 42.3, "a wider row"]],
+        [["name", nan, "capacity"], ["a", "b", "c"]],
+        [["name"], ["x"]],
+        [["name"], ["name", "capacity"]],
+        [["Title", nan, nan, nan], header, data],
+        [header, data],
+        [["a", "b"], header, data],
+        [[" ", "name", 3], ["name", "capacity", "lat"]],
+        [["name", "population"], ["name", "population"], ["Gjakovë", 1]],
+    ]
+    for rows in cases:
+        assert header_row(rows) == _header_row_scored(rows), rows
