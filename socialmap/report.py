@@ -862,6 +862,7 @@ def _map_image(
     result: Result, area_id: str | None, tax: Taxonomy, protected: Protected, lang: str, width_pt: float
 ) -> Any:
     from PIL import Image as Picture
+    from PIL import TiffImagePlugin  # noqa: F401  (TIFF registered: Pillow need not load every format)
     from reportlab.platypus import Image
 
     from socialmap.static import gap_map
