@@ -34,8 +34,14 @@ Tables (schema version :data:`SCHEMA_VERSION`)
     The columns of :data:`socialmap.plan.TARGET_COLUMNS`; the plan's name and notes are the
     ``socialmap_workspace`` keys ``targets_name`` and ``targets_notes`` (JSON list).
 ``socialmap_uploads`` (optional)
-    ``kind`` (``areas``, ``services``, ``population``), ``file_name``, ``content`` (the file's bytes as
-    uploaded, a BLOB): what the app reads again, with the column mappings, to restore a workspace.
+    ``kind`` (one of :data:`FILE_KINDS`: ``areas``, ``services``, ``population``, ``roads``),
+    ``file_name``, ``content`` (the file's bytes as uploaded, a BLOB): what the app reads again, with
+    the column mappings, to restore a workspace.
+
+Optional parts of schema version 1 (a file without them loads; an older socialmap ignores them):
+the ``socialmap_workspace`` keys ``choices`` (JSON of text: the app's other choices, some of
+:data:`CHOICE_KEYS`) and ``draft_name`` (the scenario being drawn, not yet saved under a name, whose
+edits are the rows of ``socialmap_edits`` at ``position`` 0).
 
 Writing is atomic (:func:`socialmap.io.write_atomic`): a writer killed half-way leaves the last complete
 file. Reading checks the file before it trusts it (a SQLite file, a GeoPackage, SQLite's integrity check,
@@ -63,7 +69,17 @@ import pandas as pd
 from socialmap import settings
 from socialmap.errors import N_, DataSourceError, Message, Number, SocialMapError
 
-__all__ = ["SCHEMA_VERSION", "UPLOAD_KINDS", "VIEW_KEYS", "Workspace", "WorkspaceError", "load", "save"]
+__all__ = [
+    "CHOICE_KEYS",
+    "FILE_KINDS",
+    "SCHEMA_VERSION",
+    "UPLOAD_KINDS",
+    "VIEW_KEYS",
+    "Workspace",
+    "WorkspaceError",
+    "load",
+    "save",
+]
 
 #: Version of the tables written by :func:`save`. Raise it when they change, and teach :func:`load` to
 #: migrate the older version (or refuse it with a message).
@@ -81,8 +97,14 @@ _TABLES = (_META, _MAPPINGS, _SCENARIOS, _EDITS, _COSTING)
 _TARGETS = "socialmap_targets"  # optional: not in _TABLES
 #: Optional table (schema version 1 reads a file without it): the uploaded files as they came.
 _UPLOADS = "socialmap_uploads"
-#: What :attr:`Workspace.uploads` may hold.
+#: The uploads that are inputs of the analysis (and layers of the workspace).
 UPLOAD_KINDS = ("areas", "services", "population")
+#: What :attr:`Workspace.uploads` may hold: the inputs, and the road network (an OSM extract).
+FILE_KINDS = (*UPLOAD_KINDS, "roads")
+#: Keys of :attr:`Workspace.choices`: how the app travels (``travel_mode``) and draws the map
+#: (``basemap``, ``scheme``, ``classes``, ``cells``), and who made the uploaded boundaries
+#: (``attribution``).
+CHOICE_KEYS = ("travel_mode", "basemap", "scheme", "classes", "cells", "attribution")
 _EDIT_COLUMNS = (
     "scenario",
     "step",
@@ -131,10 +153,15 @@ class Workspace:
         "unit_cost": EUR per place and year}`` (``None``: the taxonomy's).
     view
         What is shown: some of :data:`VIEW_KEYS` → text.
+    choices
+        The app's other choices: some of :data:`CHOICE_KEYS` → text.
+    draft
+        The scenario being drawn, not yet saved under a name (a :class:`socialmap.scenario.Scenario`),
+        or ``None``.
     targets
         The plan's targets (:class:`socialmap.plan.Targets`), or ``None``.
     uploads
-        Per upload kind (some of :data:`UPLOAD_KINDS`), the file as uploaded: ``(file name, bytes)``.
+        Per upload kind (some of :data:`FILE_KINDS`), the file as uploaded: ``(file name, bytes)``.
         The app keeps them so that it reads them again with their :attr:`mappings`; the input layers
         (:attr:`areas`...) are what was read from them, for QGIS and the CLI.
     notes
@@ -151,6 +178,8 @@ class Workspace:
     scenarios: tuple[Any, ...] = ()
     costing: Mapping[str, Mapping[str, Mapping[str, float | None]]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, str] = field(default_factory=dict)
+    draft: Any = None
     targets: Any = None
     uploads: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -216,7 +245,7 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
     workspace
         A :class:`Workspace`; or give its fields as keywords (``areas=``, ``services=``, ``population=``,
         ``taxonomy=``, ``demo=``, ``mappings=``, ``options=``, ``scenarios=``, ``costing=``, ``view=``,
-        ``targets=``, ``uploads=``),
+        ``choices=``, ``draft=``, ``targets=``, ``uploads=``),
         which also replace the workspace's.
 
     Returns
@@ -268,9 +297,9 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
 def _upload_rows(ws: Workspace, label: str) -> list[tuple[str, str, bytes]]:
     rows = []
     for kind, given in dict(ws.uploads).items():
-        if kind not in UPLOAD_KINDS:
+        if kind not in FILE_KINDS:
             raise WorkspaceError(
-                f"Workspace '{label}': unknown upload kind {str(kind)[:40]!r}; use some of {UPLOAD_KINDS}."
+                f"Workspace '{label}': unknown upload kind {str(kind)[:40]!r}; use some of {FILE_KINDS}."
             )
         if not (isinstance(given, tuple | list) and len(given) == 2 and isinstance(given[1], bytes)):
             raise WorkspaceError(f"Workspace '{label}': upload {kind!r} must be (file name, bytes).")
@@ -424,6 +453,15 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         "options": _options_json(ws.options, label),
         "view": json.dumps(view, ensure_ascii=False, sort_keys=True),
     }
+    choices = {}
+    for key, value in dict(ws.choices).items():
+        if key not in CHOICE_KEYS:
+            raise WorkspaceError(
+                f"Workspace '{label}': unknown choice {str(key)[:40]!r}; use some of {CHOICE_KEYS}."
+            )
+        choices[key] = _check_text(value, f"choice '{key}'", label)
+    if choices:
+        meta["choices"] = json.dumps(choices, ensure_ascii=False, sort_keys=True)
     targets = _targets_table(ws.targets, label)
     if targets is not None:
         meta["targets_name"] = _check_text(ws.targets.name, "the targets' name", label)
@@ -457,6 +495,13 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         )
         edits = scenario.to_frame()
         edits.insert(0, "position", position)
+        edit_frames.append(edits)
+    if ws.draft is not None:
+        if not isinstance(ws.draft, Scenario):
+            raise WorkspaceError(f"Workspace '{label}': `draft` is not a Scenario.")
+        meta["draft_name"] = _check_text(ws.draft.name, "the draft's name", label)
+        edits = ws.draft.to_frame()
+        edits.insert(0, "position", 0)  # no named scenario has position 0
         edit_frames.append(edits)
     costing_rows = []
     for name, per_type in dict(ws.costing).items():
@@ -619,6 +664,9 @@ def _load(file: Path, label: str) -> Workspace:
     view = _load_json(meta.get("view", "{}"), "view", label)
     if not all(k in VIEW_KEYS and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in view.items()):
         raise _broken(label, _META, Message(N_("its key '{key}'"), key="view"))
+    choices = _load_json(meta.get("choices", "{}"), "choices", label)
+    if not all(k in CHOICE_KEYS and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in choices.items()):
+        raise _broken(label, _META, Message(N_("its key '{key}'"), key="choices"))
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         from socialmap.pipeline import AnalysisConfig
@@ -627,6 +675,7 @@ def _load(file: Path, label: str) -> Workspace:
     except (TypeError, SocialMapError) as exc:
         raise _broken(label, _META, Message(N_("the analysis options: {error}"), error=exc)) from None
     scenarios = _load_scenarios(scenario_rows, edit_rows, label)
+    draft = _load_draft(meta, edit_rows, label)
     costing: dict[str, dict[str, dict[str, float | None]]] = {}
     known = {s.name for s in scenarios} | {""}
     for scenario, service_type, standard, unit_cost in costing_rows:
@@ -659,6 +708,8 @@ def _load(file: Path, label: str) -> Workspace:
         scenarios=tuple(scenarios),
         costing=costing,
         view=view,
+        choices=choices,
+        draft=draft,
         targets=targets,
         uploads=uploads,
         notes=tuple(notes),
@@ -819,7 +870,7 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
         if _UPLOADS in tables:
             for kind, name, content in rows(_UPLOADS, ["kind", "file_name", "content"]):
                 if (
-                    kind not in UPLOAD_KINDS
+                    kind not in FILE_KINDS
                     or kind in uploads
                     or not isinstance(name, str)
                     or not 0 < len(name) <= _MAX_TEXT
@@ -889,6 +940,24 @@ def _load_taxonomy(meta: Mapping[str, str], label: str) -> Any:
     return _parse(text, f"{label} ({_META}: taxonomy '{origin}')", default_name=name)
 
 
+def _load_draft(meta: Mapping[str, str], edits: pd.DataFrame, label: str) -> Any:
+    """Rebuild the scenario being drawn (the edits at position 0), or ``None`` if the file has none."""
+    from socialmap.scenario import Scenario
+
+    name = meta.get("draft_name", "")
+    if not name:
+        return None
+    if len(name) > _MAX_TEXT:
+        raise _broken(label, _META, Message(N_("'{key}' is too long"), key="draft_name"))
+    rows = edits[edits["position"] == 0].drop(columns=["position"])
+    if not len(rows):
+        return Scenario(name)
+    try:
+        return Scenario.from_frame(rows.assign(scenario=name), name=name)
+    except SocialMapError as exc:
+        raise _broken(label, _EDITS, exc) from None
+
+
 def _load_scenarios(scenario_rows: list[tuple[Any, ...]], edits: pd.DataFrame, label: str) -> list[Any]:
     from socialmap.scenario import Scenario
 
@@ -897,7 +966,13 @@ def _load_scenarios(scenario_rows: list[tuple[Any, ...]], edits: pd.DataFrame, l
     for position, name, description in sorted(
         scenario_rows, key=lambda r: r[0] if isinstance(r[0], int) else 0
     ):
-        if not isinstance(position, int) or not isinstance(name, str) or not name.strip() or name in seen:
+        if (
+            not isinstance(position, int)
+            or position < 1
+            or not isinstance(name, str)
+            or not name.strip()
+            or name in seen
+        ):
             raise _broken(label, _SCENARIOS, Message(N_("a position and a unique name per scenario")))
         if (
             len(name) > _MAX_TEXT
