@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -251,7 +252,14 @@ def uploaded(file: UploadedFile | None) -> views.Upload | None:
 
 #: The view in the URL: query parameter → the widget key it sets.
 VIEW_WIDGETS = {"lang": "lang", "group": "target_group", "service_type": "service_type", "metric": "metric"}
-UPLOAD_WIDGETS = {"areas": "upload_areas", "services": "upload_services", "population": "upload_population"}
+UPLOAD_WIDGETS = {
+    "areas": "upload_areas",
+    "services": "upload_services",
+    "population": "upload_population",
+    "roads": "upload_roads",
+}
+#: Upload kinds → headings ("Roads: the saved file … is used").
+FILE_TITLES = {**views.KIND_TITLES, "roads": N_("Roads")}
 
 
 def workspace_store() -> store.Store:
@@ -304,11 +312,40 @@ def restore_workspace(ws: workspace.Workspace) -> None:
         st.session_state["cell_km"] = options["cell_size_m"] / 1000
     if isinstance(options.get("catchment_min"), int | float):
         st.session_state["catchment_min"] = min(120, max(5, 5 * round(options["catchment_min"] / 5)))
-    # Closed or resized services get their site and type once the services are read (show_workspace).
+    restore_choices(state.choices)
+    if state.targets is not None:
+        st.session_state["plan_targets"] = state.targets
+    else:
+        st.session_state.pop("plan_targets", None)
+    # Closed or resized services get their site and type once the services are read (restore_late_view).
     st.session_state["ws_pending_scenarios"] = ws.scenarios
+    st.session_state["ws_pending_draft"] = ws.draft
     st.session_state["plan_scenarios"] = {}
+    st.session_state["plan_edits"] = []
     st.session_state["ws_costing"] = {k: dict(v) for k, v in state.costing.items()}
     st.session_state.pop("ws_costing_for", None)
+
+
+def restore_choices(choices: Mapping[str, str]) -> None:
+    """Put a workspace's other choices (travel mode, map display, attribution) into their widgets."""
+    allowed = {
+        "travel_mode": ["drive", "walk"],
+        "basemap": list(views.BASEMAPS),
+        "scheme": list(SCHEMES),
+        "classes": [str(k) for k in range(3, 8)],
+        "cells": ["true", "false"],
+        "attribution": None,
+    }
+    kept = store.clean_view(choices, allowed)
+    for key, widget in (("travel_mode", "travel_mode"), ("basemap", "basemap"), ("scheme", "scheme")):
+        if key in kept:
+            st.session_state[widget] = kept[key]
+    if "classes" in kept:
+        st.session_state["k"] = int(kept["classes"])
+    if "cells" in kept:
+        st.session_state["cells"] = kept["cells"] == "true"
+    # Kept outside the widget too: its widget is shown only with a file in the areas' uploader.
+    st.session_state["areas_attribution"] = st.session_state["ws_attribution"] = kept.get("attribution", "")
 
 
 def restore_map_view(tax: Any) -> None:
@@ -336,6 +373,9 @@ def restore_late_view(result: Any, lang: str) -> None:
     pending = st.session_state.pop("ws_pending_scenarios", None)
     if pending is not None:
         st.session_state["plan_scenarios"] = {s.name: store.plan_edits(s, result.services) for s in pending}
+    draft = st.session_state.pop("ws_pending_draft", None)
+    if draft is not None:
+        st.session_state["plan_edits"] = list(store.plan_edits(draft, result.services))
     view = st.session_state.pop("ws_view_late", None)
     if view is not None:
         late = store.clean_view(view, {"area": list(views.area_options(result, lang)), "tab": list(TABS)})
@@ -399,7 +439,8 @@ def app_state(lang: str) -> store.AppState:
         "area": st.session_state.get("profile_area"),
         "tab": labels.get(str(st.session_state.get("view")), st.session_state.get("open_tab", "map")),
     }
-    catchment_min = st.session_state.get("catchment_min") if st.session_state.get("upload_roads") else None
+    saved = st.session_state.get("ws_uploads", {})
+    catchment_min = st.session_state.get("catchment_min") if "roads" in saved else None
     options = {
         "method": st.session_state.get("method", METHODS[1]),
         "catchment_m": float(st.session_state.get("catchment_km", settings.default_catchment_m / 1000))
@@ -408,13 +449,25 @@ def app_state(lang: str) -> store.AppState:
         "cell_size_m": float(st.session_state.get("cell_km", DEFAULTS.cell_size_m / 1000)) * 1000,
         "catchment_min": None if catchment_min is None else float(catchment_min),
     }
+    cells = st.session_state.get("cells")
+    choices = {
+        "basemap": st.session_state.get("basemap"),
+        "scheme": st.session_state.get("scheme"),
+        "classes": None if st.session_state.get("k") is None else str(st.session_state["k"]),
+        "cells": None if cells is None else ("true" if cells else "false"),
+        "travel_mode": st.session_state.get("travel_mode") if "roads" in saved else None,
+        "attribution": (st.session_state.get("ws_attribution") or None) if "areas" in saved else None,
+    }
     return store.AppState(
-        uploads=dict(st.session_state.get("ws_uploads", {})),
+        uploads=dict(saved),
         mappings=dict(st.session_state.get("column_mappings", {})),
         options=options,
         scenarios=dict(st.session_state.get("plan_scenarios", {})),
         costing=dict(st.session_state.get("ws_costing", {})),
         view={k: str(v) for k, v in view.items() if v is not None},
+        choices={k: str(v) for k, v in choices.items() if v is not None},
+        draft=tuple(st.session_state.get("plan_edits", [])),
+        targets=st.session_state.get("plan_targets"),
     )
 
 
@@ -515,7 +568,7 @@ def workspace_panel(lang: str) -> None:
                     t(
                         "{kind}: the saved file {file} is used.",
                         lang,
-                        kind=t(views.KIND_TITLES[kind], lang),
+                        kind=t(FILE_TITLES[kind], lang),
                         file=plain(name),
                     )
                 )
@@ -702,6 +755,8 @@ with st.sidebar:
         )
         if up_areas is not None:
             mapping_step("areas", (up_areas.name, up_areas.getvalue()), lang)
+            if "areas_attribution" not in st.session_state:  # the widget was not shown: the kept text
+                st.session_state["areas_attribution"] = st.session_state.get("ws_attribution", "")
             st.text_input(
                 t("Who made these boundaries (attribution)", lang),
                 key="areas_attribution",
@@ -711,6 +766,7 @@ with st.sidebar:
                     lang,
                 ),
             )
+            st.session_state["ws_attribution"] = st.session_state["areas_attribution"]
         up_services = st.file_uploader(
             t("Services (points)", lang),
             type=types,
@@ -747,8 +803,9 @@ with st.sidebar:
             type=["pbf", "osm", "npz"],
             key="upload_roads",
         )
+        roads_file = resolve_uploads({"roads": up_roads})["roads"]  # the widget's, or the workspace's
         travel_mode = "drive"
-        if up_roads is not None:
+        if roads_file is not None:
             travel_mode = st.radio(
                 t("Travel", lang),
                 ("drive", "walk"),
@@ -777,7 +834,7 @@ with st.sidebar:
     )
     # With a road file the catchment is a travel time (minutes); straight lines (km) are not used then.
     catchment_km = round(settings.default_catchment_m / 1000)
-    if up_roads is None:
+    if roads_file is None:
         catchment_km = st.slider(
             t("Catchment (km)", lang),
             1,
@@ -791,7 +848,7 @@ with st.sidebar:
             ),
         )
     catchment_min: float | None = None
-    if up_roads is not None:
+    if roads_file is not None:
         catchment_min = float(
             st.slider(
                 t("Catchment (minutes of travel)", lang),
@@ -806,7 +863,7 @@ with st.sidebar:
         t(
             "Catchments measured as: {cost}",
             lang,
-            cost=views.cost_name(travel_mode if up_roads else None, lang),
+            cost=views.cost_name(travel_mode if roads_file else None, lang),
         )
     )
     spreading = st.radio(
@@ -887,7 +944,7 @@ source = Source(
         if kind in given
     ),
     taxonomy=uploaded(up_taxonomy),
-    attribution=str(st.session_state.get("areas_attribution") or "") if up_areas is not None else "",
+    attribution=str(st.session_state.get("ws_attribution") or "") if chosen["areas"] is not None else "",
     demo_instead=tuple(k for k in views.UPLOAD_KINDS if st.session_state.get(f"demo_instead_{k}")),
 )
 if own_taxonomy.problems:
@@ -963,7 +1020,7 @@ st.session_state["ws_source"] = source  # for "Save workspace" (made on the next
 keep_workspace(inputs, lang)
 
 with st.spinner(t("Reading the roads…", lang)):
-    roads = read_roads(uploaded(up_roads), travel_mode)
+    roads = read_roads(roads_file, travel_mode)
 for problem in roads.problems:
     st.error(
         t(
@@ -972,7 +1029,7 @@ for problem in roads.problems:
             problem=plain(problem.translated(lang).message),
         )
     )
-road_options = (uploaded(up_roads) if roads.graph is not None else None, travel_mode, catchment_min)
+road_options = (roads_file if roads.graph is not None else None, travel_mode, catchment_min)
 with st.spinner(t("Analysing…", lang)):
     analysis = run_analysis(
         *uploads, source, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options
@@ -1708,3 +1765,7 @@ if tab_about.open:
         for line in sources.lines:
             st.markdown(f"- {plain(line)}")
         show_table(views.provenance_table(result, tax, lang), lang, key="provenance")
+
+# What the tabs changed in this run (a saved scenario, targets, the scenario being drawn) is kept now,
+# not only on the next run: a reload right after "Save scenario" finds it.
+keep_workspace(inputs, lang)

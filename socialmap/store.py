@@ -34,10 +34,11 @@ from typing import Any
 
 from socialmap import settings
 from socialmap.errors import N_, SocialMapError
-from socialmap.workspace import UPLOAD_KINDS, VIEW_KEYS, Workspace, WorkspaceError
+from socialmap.workspace import CHOICE_KEYS, FILE_KINDS, UPLOAD_KINDS, VIEW_KEYS, Workspace, WorkspaceError
 
 __all__ = [
     "APP_OPTIONS",
+    "DRAFT_NAME",
     "ENV_VAR",
     "ID_ALPHABET",
     "ID_LENGTH",
@@ -223,7 +224,8 @@ class AppState:
     Attributes
     ----------
     uploads
-        Per upload kind, the file as uploaded ``(name, bytes)``.
+        Per upload kind (some of :data:`socialmap.workspace.FILE_KINDS`: the inputs and the road
+        network), the file as uploaded ``(name, bytes)``.
     mappings
         Per upload kind, its column mapping ``{"their column": "our column"}``.
     options
@@ -235,6 +237,14 @@ class AppState:
         "unit_cost": EUR per place and year}`` (``None``: the taxonomy's).
     view
         Some of :data:`socialmap.workspace.VIEW_KEYS` → text.
+    choices
+        The app's other choices (travel mode, map display, the boundaries' attribution): some of
+        :data:`socialmap.workspace.CHOICE_KEYS` → text.
+    draft
+        The scenario being drawn in the Plan tab (not yet saved under a name): its
+        :class:`socialmap.views.PlanEdit` tuple.
+    targets
+        The Plan tab's targets (:class:`socialmap.plan.Targets`), or ``None``.
     """
 
     uploads: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
@@ -243,6 +253,9 @@ class AppState:
     scenarios: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     costing: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, str] = field(default_factory=dict)
+    draft: tuple[Any, ...] = ()
+    targets: Any = None
 
     def key(self) -> tuple[Any, ...]:
         """Return a value that changes when anything kept changes (to write only on a change)."""
@@ -253,7 +266,24 @@ class AppState:
             tuple(self.scenarios.items()),
             tuple(sorted((k, tuple(sorted(c.items()))) for k, c in self.costing.items())),
             tuple(sorted(self.view.items())),
+            tuple(sorted(self.choices.items())),
+            tuple(self.draft),
+            _targets_key(self.targets),
         )
+
+
+def _targets_key(targets: Any) -> Any:
+    """Return a value that changes with the targets' name, notes or table."""
+    if targets is None:
+        return None
+    import pandas as pd
+
+    table = int(pd.util.hash_pandas_object(targets.table, index=False).sum())
+    return (targets.name, tuple(targets.notes), tuple(targets.table.columns), table)
+
+
+#: The name the scenario being drawn is kept under (it is not one of the named scenarios).
+DRAFT_NAME = "draft"
 
 
 def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None) -> Workspace:
@@ -284,7 +314,10 @@ def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None
         scenarios=tuple(views.plan_scenario(name, edits) for name, edits in state.scenarios.items()),
         costing={"": {k: dict(v) for k, v in state.costing.items()}} if state.costing else {},
         view={k: str(v) for k, v in state.view.items() if k in VIEW_KEYS and v is not None},
-        uploads={k: v for k, v in state.uploads.items() if k in UPLOAD_KINDS},
+        choices={k: str(v) for k, v in state.choices.items() if k in CHOICE_KEYS and v is not None},
+        draft=views.plan_scenario(DRAFT_NAME, state.draft) if state.draft else None,
+        targets=state.targets,
+        uploads={k: v for k, v in state.uploads.items() if k in FILE_KINDS},
     )
 
 
@@ -295,7 +328,7 @@ def from_workspace(ws: Workspace, *, services: Any = None) -> AppState:
     Uploads are the files kept in the workspace; a workspace without them (saved by the CLI or the
     library) gives its input layers as GeoPackage files (``areas.gpkg``…) instead. Scenarios become the
     Plan tab's changes (:func:`plan_edits`, with ``services`` giving the sites and types of the services
-    they close or change).
+    they close or change); so does the scenario being drawn (:attr:`AppState.draft`).
     """
     uploads = dict(ws.uploads)
     for kind in UPLOAD_KINDS:
@@ -309,6 +342,9 @@ def from_workspace(ws: Workspace, *, services: Any = None) -> AppState:
         scenarios={s.name: plan_edits(s, services) for s in ws.scenarios},
         costing={k: dict(v) for k, v in ws.costing.get("", {}).items()},
         view=dict(ws.view),
+        choices={k: v for k, v in ws.choices.items() if k in CHOICE_KEYS},
+        draft=plan_edits(ws.draft, services) if ws.draft is not None else (),
+        targets=ws.targets,
     )
 
 

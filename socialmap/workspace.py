@@ -34,8 +34,14 @@ Tables (schema version :data:`SCHEMA_VERSION`)
     The columns of :data:`socialmap.plan.TARGET_COLUMNS`; the plan's name and notes are the
     ``socialmap_workspace`` keys ``targets_name`` and ``targets_notes`` (JSON list).
 ``socialmap_uploads`` (optional)
-    ``kind`` (``areas``, ``services``, ``population``), ``file_name``, ``content`` (the file's bytes as
-    uploaded, a BLOB): what the app reads again, with the column mappings, to restore a workspace.
+    ``kind`` (one of :data:`FILE_KINDS`: ``areas``, ``services``, ``population``, ``roads``),
+    ``file_name``, ``content`` (the file's bytes as uploaded, a BLOB): what the app reads again, with
+    the column mappings, to restore a workspace.
+
+Optional parts of schema version 1 (a file without them loads; an older socialmap ignores them):
+the ``socialmap_workspace`` keys ``choices`` (JSON of text: the app's other choices, some of
+:data:`CHOICE_KEYS`) and ``draft_name`` (the scenario being drawn, not yet saved under a name, whose
+edits are the rows of ``socialmap_edits`` at ``position`` 0).
 
 Writing is atomic (:func:`socialmap.io.write_atomic`): a writer killed half-way leaves the last complete
 file. Reading checks the file before it trusts it (a SQLite file, a GeoPackage, SQLite's integrity check,
@@ -61,9 +67,19 @@ import geopandas as gpd
 import pandas as pd
 
 from socialmap import settings
-from socialmap.errors import N_, DataSourceError, Number, SocialMapError
+from socialmap.errors import N_, DataSourceError, Message, Number, SocialMapError
 
-__all__ = ["SCHEMA_VERSION", "UPLOAD_KINDS", "VIEW_KEYS", "Workspace", "WorkspaceError", "load", "save"]
+__all__ = [
+    "CHOICE_KEYS",
+    "FILE_KINDS",
+    "SCHEMA_VERSION",
+    "UPLOAD_KINDS",
+    "VIEW_KEYS",
+    "Workspace",
+    "WorkspaceError",
+    "load",
+    "save",
+]
 
 #: Version of the tables written by :func:`save`. Raise it when they change, and teach :func:`load` to
 #: migrate the older version (or refuse it with a message).
@@ -81,8 +97,14 @@ _TABLES = (_META, _MAPPINGS, _SCENARIOS, _EDITS, _COSTING)
 _TARGETS = "socialmap_targets"  # optional: not in _TABLES
 #: Optional table (schema version 1 reads a file without it): the uploaded files as they came.
 _UPLOADS = "socialmap_uploads"
-#: What :attr:`Workspace.uploads` may hold.
+#: The uploads that are inputs of the analysis (and layers of the workspace).
 UPLOAD_KINDS = ("areas", "services", "population")
+#: What :attr:`Workspace.uploads` may hold: the inputs, and the road network (an OSM extract).
+FILE_KINDS = (*UPLOAD_KINDS, "roads")
+#: Keys of :attr:`Workspace.choices`: how the app travels (``travel_mode``) and draws the map
+#: (``basemap``, ``scheme``, ``classes``, ``cells``), and who made the uploaded boundaries
+#: (``attribution``).
+CHOICE_KEYS = ("travel_mode", "basemap", "scheme", "classes", "cells", "attribution")
 _EDIT_COLUMNS = (
     "scenario",
     "step",
@@ -131,10 +153,15 @@ class Workspace:
         "unit_cost": EUR per place and year}`` (``None``: the taxonomy's).
     view
         What is shown: some of :data:`VIEW_KEYS` → text.
+    choices
+        The app's other choices: some of :data:`CHOICE_KEYS` → text.
+    draft
+        The scenario being drawn, not yet saved under a name (a :class:`socialmap.scenario.Scenario`),
+        or ``None``.
     targets
         The plan's targets (:class:`socialmap.plan.Targets`), or ``None``.
     uploads
-        Per upload kind (some of :data:`UPLOAD_KINDS`), the file as uploaded: ``(file name, bytes)``.
+        Per upload kind (some of :data:`FILE_KINDS`), the file as uploaded: ``(file name, bytes)``.
         The app keeps them so that it reads them again with their :attr:`mappings`; the input layers
         (:attr:`areas`...) are what was read from them, for QGIS and the CLI.
     notes
@@ -151,6 +178,8 @@ class Workspace:
     scenarios: tuple[Any, ...] = ()
     costing: Mapping[str, Mapping[str, Mapping[str, float | None]]] = field(default_factory=dict)
     view: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, str] = field(default_factory=dict)
+    draft: Any = None
     targets: Any = None
     uploads: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -216,7 +245,7 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
     workspace
         A :class:`Workspace`; or give its fields as keywords (``areas=``, ``services=``, ``population=``,
         ``taxonomy=``, ``demo=``, ``mappings=``, ``options=``, ``scenarios=``, ``costing=``, ``view=``,
-        ``targets=``, ``uploads=``),
+        ``choices=``, ``draft=``, ``targets=``, ``uploads=``),
         which also replace the workspace's.
 
     Returns
@@ -268,9 +297,9 @@ def save(path: str | os.PathLike[str], workspace: Workspace | None = None, /, **
 def _upload_rows(ws: Workspace, label: str) -> list[tuple[str, str, bytes]]:
     rows = []
     for kind, given in dict(ws.uploads).items():
-        if kind not in UPLOAD_KINDS:
+        if kind not in FILE_KINDS:
             raise WorkspaceError(
-                f"Workspace '{label}': unknown upload kind {str(kind)[:40]!r}; use some of {UPLOAD_KINDS}."
+                f"Workspace '{label}': unknown upload kind {str(kind)[:40]!r}; use some of {FILE_KINDS}."
             )
         if not (isinstance(given, tuple | list) and len(given) == 2 and isinstance(given[1], bytes)):
             raise WorkspaceError(f"Workspace '{label}': upload {kind!r} must be (file name, bytes).")
@@ -424,6 +453,15 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         "options": _options_json(ws.options, label),
         "view": json.dumps(view, ensure_ascii=False, sort_keys=True),
     }
+    choices = {}
+    for key, value in dict(ws.choices).items():
+        if key not in CHOICE_KEYS:
+            raise WorkspaceError(
+                f"Workspace '{label}': unknown choice {str(key)[:40]!r}; use some of {CHOICE_KEYS}."
+            )
+        choices[key] = _check_text(value, f"choice '{key}'", label)
+    if choices:
+        meta["choices"] = json.dumps(choices, ensure_ascii=False, sort_keys=True)
     targets = _targets_table(ws.targets, label)
     if targets is not None:
         meta["targets_name"] = _check_text(ws.targets.name, "the targets' name", label)
@@ -457,6 +495,13 @@ def _tables(ws: Workspace, label: str) -> list[tuple[str, pd.DataFrame]]:
         )
         edits = scenario.to_frame()
         edits.insert(0, "position", position)
+        edit_frames.append(edits)
+    if ws.draft is not None:
+        if not isinstance(ws.draft, Scenario):
+            raise WorkspaceError(f"Workspace '{label}': `draft` is not a Scenario.")
+        meta["draft_name"] = _check_text(ws.draft.name, "the draft's name", label)
+        edits = ws.draft.to_frame()
+        edits.insert(0, "position", 0)  # no named scenario has position 0
         edit_frames.append(edits)
     costing_rows = []
     for name, per_type in dict(ws.costing).items():
@@ -569,16 +614,30 @@ def load(path: str | os.PathLike[str]) -> Workspace:
     ValidationError, TaxonomyError
         When an input layer or the taxonomy fails the loaders' checks.
     """
-    file = Path(path)
     label = str(path)
+    try:
+        return _load(Path(path), label)
+    except SocialMapError:
+        raise
+    except Exception as exc:  # anything else a foreign or damaged file can make a library raise
+        raise WorkspaceError(
+            N_(
+                "Workspace '{file}' cannot be read as a workspace: it is damaged, or not a file socialmap "
+                "wrote. Fix: open a workspace saved by socialmap, or an earlier copy of it."
+            ),
+            file=label,
+        ) from exc
+
+
+def _load(file: Path, label: str) -> Workspace:
     _check_file(file, label)
     try:
         tables = _read_tables(file, label)
         meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows, uploads = tables
-    except sqlite3.Error as exc:
-        raise _corrupt(label, str(exc)) from None
+    except sqlite3.Error:
+        raise _corrupt(label, Message(N_("SQLite cannot read it"))) from None
     except UnicodeDecodeError:
-        raise _corrupt(label, "text that is not UTF-8") from None
+        raise _corrupt(label, Message(N_("it holds text that is not UTF-8"))) from None
     version = meta.get("schema_version", "")
     if not version.isdigit() or not 1 <= int(version):
         raise WorkspaceError(
@@ -604,20 +663,24 @@ def load(path: str | os.PathLike[str]) -> Workspace:
     options = _load_json(meta.get("options", "{}"), "options", label)
     view = _load_json(meta.get("view", "{}"), "view", label)
     if not all(k in VIEW_KEYS and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in view.items()):
-        raise _broken(label, _META, "view")
+        raise _broken(label, _META, Message(N_("its key '{key}'"), key="view"))
+    choices = _load_json(meta.get("choices", "{}"), "choices", label)
+    if not all(k in CHOICE_KEYS and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in choices.items()):
+        raise _broken(label, _META, Message(N_("its key '{key}'"), key="choices"))
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         from socialmap.pipeline import AnalysisConfig
 
         AnalysisConfig(**options)
     except (TypeError, SocialMapError) as exc:
-        raise _broken(label, _META, f"options ({str(exc)[:200]})") from None
+        raise _broken(label, _META, Message(N_("the analysis options: {error}"), error=exc)) from None
     scenarios = _load_scenarios(scenario_rows, edit_rows, label)
+    draft = _load_draft(meta, edit_rows, label)
     costing: dict[str, dict[str, dict[str, float | None]]] = {}
     known = {s.name for s in scenarios} | {""}
     for scenario, service_type, standard, unit_cost in costing_rows:
         if scenario not in known:
-            raise _broken(label, _COSTING, "scenario")
+            raise _broken(label, _COSTING, Message(N_("its column '{column}'"), column="scenario"))
         costing.setdefault(scenario, {})[service_type] = {
             "standard": _stored_number(standard, label, _COSTING),
             "unit_cost": _stored_number(unit_cost, label, _COSTING),
@@ -645,6 +708,8 @@ def load(path: str | os.PathLike[str]) -> Workspace:
         scenarios=tuple(scenarios),
         costing=costing,
         view=view,
+        choices=choices,
+        draft=draft,
         targets=targets,
         uploads=uploads,
         notes=tuple(notes),
@@ -693,21 +758,23 @@ def _check_file(file: Path, label: str) -> None:
     page = 65536 if page == 1 else page
     pages = int.from_bytes(head[28:32], "big")
     if page < 512 or (pages and size < page * pages):
-        raise _corrupt(label, "truncated")
+        raise _corrupt(label, Message(N_("the file is shorter than its header says: it was cut off")))
 
 
-def _corrupt(label: str, detail: str) -> WorkspaceError:
+def _corrupt(label: str, detail: Message) -> WorkspaceError:
+    """Say the file is damaged; ``detail`` says how, in words that translate (no library's English)."""
     return WorkspaceError(
         N_(
             "Workspace '{file}' is damaged or incomplete ({detail}). Fix: open an earlier copy of the "
             "workspace; socialmap replaces a workspace only with a complete one."
         ),
         file=label,
-        detail=detail[:120],
+        detail=detail,
     )
 
 
-def _broken(label: str, table: str, what: str) -> WorkspaceError:
+def _broken(label: str, table: str, what: Message | SocialMapError) -> WorkspaceError:
+    """Say a table breaks the schema; ``what`` says how (a :class:`Message` or a socialmap error)."""
     return WorkspaceError(
         N_(
             "Workspace '{file}': table '{table}' breaks the workspace schema ({what}). Fix: open a workspace "
@@ -715,7 +782,7 @@ def _broken(label: str, table: str, what: str) -> WorkspaceError:
         ),
         file=label,
         table=table,
-        what=what[:240],
+        what=what,
     )
 
 
@@ -725,7 +792,7 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
         con.execute("PRAGMA trusted_schema = OFF")
         check = con.execute("PRAGMA quick_check").fetchone()
         if not check or check[0] != "ok":
-            raise _corrupt(label, str(check[0] if check else "integrity check failed"))
+            raise _corrupt(label, Message(N_("SQLite's integrity check failed")))
         tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "gpkg_contents" not in tables:
             raise WorkspaceError(
@@ -748,16 +815,22 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
             "services",
             "population",
         }
+        gone = sorted(layers - tables)  # listed as a layer, but no such table
+        if gone:
+            what = Message(N_("its layer '{layer}' is missing"), layer=gone[0])
+            raise _broken(label, "gpkg_contents", what)
 
         def rows(table: str, columns: Iterable[str]) -> list[tuple[Any, ...]]:
             cols = list(columns)
             have = {str(r[1]) for r in con.execute(f'PRAGMA table_info("{table}")')}
             lacking = [c for c in cols if c not in have]
             if lacking:
-                raise _broken(label, table, f"no column '{lacking[0]}'")
+                raise _broken(label, table, Message(N_("no column '{column}'"), column=lacking[0][:80]))
             (count,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
             if count > settings.max_features:
-                raise _broken(label, table, f"{count} rows")
+                raise _broken(
+                    label, table, Message(N_("{n} rows, more than the limit"), n=Number(count, ","))
+                )
             sql = "SELECT " + ", ".join(f'"{c}"' for c in cols) + f' FROM "{table}"'
             return list(con.execute(sql))
 
@@ -765,15 +838,15 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
         meta: dict[str, str] = {}
         for key, value in meta_rows:
             if not isinstance(key, str) or not isinstance(value, str | type(None)):
-                raise _broken(label, _META, "key/value must be text")
+                raise _broken(label, _META, Message(N_("its keys and values must be text")))
             if len(value or "") > _MAX_JSON * 10:
-                raise _broken(label, _META, f"'{key[:40]}' is too long")
+                raise _broken(label, _META, Message(N_("'{key}' is too long"), key=key[:40]))
             meta[key] = value or ""
         mappings: dict[str, dict[str, str]] = {}
         for upload, theirs, ours in rows(_MAPPINGS, ["upload", "their_column", "our_column"]):
             values = (upload, theirs, "" if ours is None else ours)
             if not all(isinstance(v, str) and len(v) <= _MAX_TEXT for v in values):
-                raise _broken(label, _MAPPINGS, "text columns")
+                raise _broken(label, _MAPPINGS, Message(N_("its columns must hold text")))
             mappings.setdefault(upload, {})[theirs] = values[2]
         scenario_rows = rows(_SCENARIOS, ["position", "name", "description"])
         edit_rows = pd.DataFrame(
@@ -787,7 +860,7 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
                 and len(r[0]) <= _MAX_TEXT
                 and len(r[1]) <= _MAX_TEXT
             ):
-                raise _broken(label, _COSTING, "scenario/service_type must be text")
+                raise _broken(label, _COSTING, Message(N_("its columns must hold text")))
         target_rows = None
         if _TARGETS in tables:
             from socialmap.plan import TARGET_COLUMNS
@@ -797,14 +870,16 @@ def _read_tables(file: Path, label: str) -> tuple[Any, ...]:
         if _UPLOADS in tables:
             for kind, name, content in rows(_UPLOADS, ["kind", "file_name", "content"]):
                 if (
-                    kind not in UPLOAD_KINDS
+                    kind not in FILE_KINDS
                     or kind in uploads
                     or not isinstance(name, str)
                     or not 0 < len(name) <= _MAX_TEXT
                     or not isinstance(content, bytes)
                     or len(content) > settings.max_upload_bytes
                 ):
-                    raise _broken(label, _UPLOADS, "one file per kind: kind, file name, bytes")
+                    raise _broken(
+                        label, _UPLOADS, Message(N_("one file per kind, with its kind, file name and bytes"))
+                    )
                 uploads[kind] = (name, content)
     return meta, mappings, scenario_rows, edit_rows, costing_rows, layers, target_rows, uploads
 
@@ -824,9 +899,9 @@ def _load_json_list(text: str, label: str) -> list[str]:
     try:
         value = json.loads(text or "[]")
     except ValueError:
-        raise _broken(label, _META, "targets_notes") from None
+        raise _broken(label, _META, Message(N_("its key '{key}'"), key="targets_notes")) from None
     if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= _MAX_JSON for v in value):
-        raise _broken(label, _META, "targets_notes")
+        raise _broken(label, _META, Message(N_("its key '{key}'"), key="targets_notes"))
     return value
 
 
@@ -834,19 +909,19 @@ def _stored_number(value: Any, label: str, table: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise _broken(label, table, f"{str(value)[:40]!r} is not a number, 0 or more")
+        raise _broken(label, table, Message(N_("{value} is not a number, 0 or more"), value=repr(value)[:40]))
     return float(value)
 
 
 def _load_json(text: str, key: str, label: str) -> dict[str, Any]:
     if len(text) > _MAX_JSON:
-        raise _broken(label, _META, f"'{key}' is too long")
+        raise _broken(label, _META, Message(N_("'{key}' is too long"), key=key))
     try:
         value = json.loads(text or "{}")
     except (ValueError, RecursionError):
-        raise _broken(label, _META, f"'{key}' is not JSON") from None
+        raise _broken(label, _META, Message(N_("'{key}' is not JSON"), key=key)) from None
     if not isinstance(value, dict):
-        raise _broken(label, _META, f"'{key}' is not a JSON object")
+        raise _broken(label, _META, Message(N_("'{key}' is not a JSON object"), key=key))
     return value
 
 
@@ -857,10 +932,30 @@ def _load_taxonomy(meta: Mapping[str, str], label: str) -> Any:
     if not text:
         return None
     if len(text.encode("utf-8")) > settings.max_taxonomy_bytes:
-        raise _broken(label, _META, "the taxonomy is over `socialmap.settings.max_taxonomy_bytes`")
+        raise _broken(
+            label, _META, Message(N_("the taxonomy is over `socialmap.settings.max_taxonomy_bytes`"))
+        )
     origin = meta.get("taxonomy_origin", "")[:200] or "taxonomy"
     name = Path(origin.split(":", 1)[-1]).stem or "taxonomy"
     return _parse(text, f"{label} ({_META}: taxonomy '{origin}')", default_name=name)
+
+
+def _load_draft(meta: Mapping[str, str], edits: pd.DataFrame, label: str) -> Any:
+    """Rebuild the scenario being drawn (the edits at position 0), or ``None`` if the file has none."""
+    from socialmap.scenario import Scenario
+
+    name = meta.get("draft_name", "")
+    if not name:
+        return None
+    if len(name) > _MAX_TEXT:
+        raise _broken(label, _META, Message(N_("'{key}' is too long"), key="draft_name"))
+    rows = edits[edits["position"] == 0].drop(columns=["position"])
+    if not len(rows):
+        return Scenario(name)
+    try:
+        return Scenario.from_frame(rows.assign(scenario=name), name=name)
+    except SocialMapError as exc:
+        raise _broken(label, _EDITS, exc) from None
 
 
 def _load_scenarios(scenario_rows: list[tuple[Any, ...]], edits: pd.DataFrame, label: str) -> list[Any]:
@@ -871,21 +966,27 @@ def _load_scenarios(scenario_rows: list[tuple[Any, ...]], edits: pd.DataFrame, l
     for position, name, description in sorted(
         scenario_rows, key=lambda r: r[0] if isinstance(r[0], int) else 0
     ):
-        if not isinstance(position, int) or not isinstance(name, str) or not name.strip() or name in seen:
-            raise _broken(label, _SCENARIOS, "position and a unique name per scenario")
+        if (
+            not isinstance(position, int)
+            or position < 1
+            or not isinstance(name, str)
+            or not name.strip()
+            or name in seen
+        ):
+            raise _broken(label, _SCENARIOS, Message(N_("a position and a unique name per scenario")))
         if (
             len(name) > _MAX_TEXT
             or not isinstance(description, str | type(None))
             or len(description or "") > _MAX_JSON
         ):
-            raise _broken(label, _SCENARIOS, "text too long")
+            raise _broken(label, _SCENARIOS, Message(N_("a text is too long")))
         seen.add(name)
         rows = edits[edits["position"] == position].drop(columns=["position"])
         if len(rows):
             try:
                 scenario = Scenario.from_frame(rows.assign(scenario=name), name=name)
             except SocialMapError as exc:
-                raise _broken(label, _EDITS, str(exc)) from None
+                raise _broken(label, _EDITS, exc) from None
         else:
             scenario = Scenario(name)
         out.append(dataclasses.replace(scenario, description=description or ""))

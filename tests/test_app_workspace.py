@@ -159,3 +159,89 @@ def test_stop_using_a_restored_upload_goes_back_to_the_demo_and_is_saved() -> No
     assert any("142 services" in c.value for c in at.caption), [c.value for c in at.caption][:2]
     ws = the_store().load(ws_id)
     assert ws is not None and ws.uploads == {} and ws.services is None
+
+
+@functools.cache
+def areas_geojson() -> bytes:
+    return demo().areas.to_crs("EPSG:4326").to_json().encode()
+
+
+def test_targets_roads_draft_and_display_choices_come_back() -> None:
+    """After a reload: the targets, the road file, the draft, the display choices and the attribution."""
+    from test_network_pipeline import kosovo_grid_osm
+    from test_store import targets
+
+    ws_id = store.new_id()
+    draft = (views.PlanEdit("day_care_disability", 21.0, 42.5, 12.0),)
+    state = store.AppState(
+        uploads={"areas": ("kufijtë.geojson", areas_geojson()), "roads": ("grid.osm", kosovo_grid_osm())},
+        options={"method": "2sfca", "catchment_min": 45.0},
+        choices={
+            "travel_mode": "walk",
+            "basemap": "osm",
+            "scheme": "equal_interval",
+            "classes": "4",
+            "cells": "true",
+            "attribution": "Kufijtë: ASHK, 2023",
+        },
+        draft=draft,
+        targets=targets(),
+        view={"lang": "sq", "service_type": "day_care_disability", "tab": "plan"},
+    )
+    the_store().save(ws_id, store.to_workspace(state, demo="kosovo"))
+    at = run({"ws": ws_id})
+    assert not at.error, [e.value for e in at.error]
+    ss = at.session_state
+    assert (ss["travel_mode"], ss["catchment_min"], ss["basemap"], ss["scheme"]) == (
+        "walk",
+        45,
+        "osm",
+        "equal_interval",
+    )
+    assert ss["k"] == 4 and ss["cells"] is True
+    assert tuple(ss["plan_edits"]) == draft
+    assert ss["plan_targets"].name == "two new"
+    # The road file is used (travel time, walking), and the boundaries carry their attribution.
+    captions = [literal(c.value) for c in at.caption]
+    assert any("Kufijtë: ASHK, 2023" in c for c in captions), captions[:4]
+    assert "Zonat e mbulimit maten si: koha e udhëtimit (rrugët, në këmbë)" in captions, captions[:12]
+    # One more change is saved with everything else still in it.
+    at.toggle(key="cells").set_value(False).run()
+    assert not at.exception
+    ws = the_store().load(ws_id)
+    assert ws is not None
+    assert ws.choices["cells"] == "false" and ws.choices["travel_mode"] == "walk"
+    assert ws.choices["attribution"] == "Kufijtë: ASHK, 2023"
+    assert ws.options["catchment_min"] == 45.0
+    assert ws.uploads["roads"] == ("grid.osm", kosovo_grid_osm())
+    assert ws.draft is not None and len(ws.draft.to_frame()) == 1
+    assert ws.targets is not None and ws.targets.name == "two new"
+
+
+def test_a_bad_workspace_file_is_a_clear_error_in_the_users_language() -> None:
+    """Open workspace: whatever the file, a message in the person's language, never a traceback."""
+    import numpy as np
+
+    good = store.to_workspace(store.AppState(), demo="kosovo")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = good.save(Path(tmp) / "w.gpkg").read_bytes()
+    rng = np.random.default_rng(7)
+    files = {
+        "random.gpkg": rng.integers(0, 256, 20_000, dtype=np.uint8).tobytes(),
+        "cut.gpkg": data[: len(data) // 2],
+        "zip.gpkg": b"PK\x03\x04" + bytes(300),
+        "empty.gpkg": b"",
+        "header only.gpkg": data[:100] + bytes(4000),
+    }
+    at = run({"lang": "sq"})
+    for name, content in files.items():
+        at.file_uploader(key="workspace_open").upload(name, content, "application/geopackage+sqlite3").run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        errors = [literal(e.value) for e in at.error]
+        assert len(errors) == 1, (name, errors)
+        assert errors[0].startswith("Ky skedar nuk mund të hapej si hapësirë pune: "), (name, errors)
+        assert name in errors[0], (name, errors)
+        for english in ("Workspace", "truncated", "cut off", "SQLite format", "Traceback", "/tmp/"):
+            assert english not in errors[0], (name, english, errors)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socialmap import workspace
+from socialmap import store, views, workspace
 from socialmap.datasets import demo_files
 
 DATA = Path(__file__).parent / "data"
@@ -129,3 +129,65 @@ def test_the_column_mapping_is_kept_in_the_workspace(tmp_path):
     again = run("analyze", "--workspace", str(ws), "--out", str(tmp_path / "b"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "a" / "areas.csv").read_bytes() == (tmp_path / "b" / "areas.csv").read_bytes()
+
+
+def _same_figures(shown, csv, skip=()):
+    """Compare every column the app's table and areas.csv share (by the app's label); return their keys."""
+    import numpy as np
+
+    from socialmap import views
+
+    shown = shown.set_index("Municipality")
+    csv = csv.set_index("name_en").reindex(shown.index)
+    assert csv.index.notna().all() and len(shown) == 38
+    compared = []
+    for col in csv.columns:
+        label = views.label(col, "en")
+        if label not in shown.columns or label == "Municipality" or col in skip:
+            continue
+        app_values = pd.to_numeric(shown[label], errors="coerce")
+        cli_values = pd.to_numeric(csv[col], errors="coerce")
+        if col == "covered_share":  # a share in the file, a percent in the app
+            cli_values = cli_values * 100
+        assert (app_values.isna() == cli_values.isna()).all(), col
+        # areas.csv is rounded for publication (0.1 for a gap score): compare within its rounding
+        np.testing.assert_allclose(app_values, cli_values, rtol=1e-3, atol=0.051, equal_nan=True, err_msg=col)
+        compared.append(col)
+    return compared
+
+
+def test_analyze_with_the_apps_workspace_gives_the_apps_table(tmp_path):
+    """
+    The workspace the app itself writes (an upload with a mapped column, options), read by the CLI:
+    its areas.csv holds the same figures as the app's Ranking table, column by column.
+    """
+    from test_app_workspace import run as run_app
+    from test_app_workspace import saved_workspace, the_store
+
+    ws_id = store.new_id()
+    saved_workspace(ws_id, lang="en", service_type="residential_elderly")
+    at = run_app({"ws": ws_id})
+    at.radio(key="method").set_value("2sfca").run()  # a change: the app writes the workspace itself
+    assert not at.exception
+    at.session_state["view"] = at.tabs[1].label  # the Ranking tab, as the app shows it
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    one_type = at.tabs[1].dataframe[0].value
+    at.selectbox(key="service_type").set_value(views.ALL_TYPES).run()
+    assert not at.exception
+    all_types = at.tabs[1].dataframe[0].value
+    file = the_store().path(ws_id)
+    assert workspace.load(file).options["method"] == "2sfca"
+    done = run("analyze", "--workspace", str(file), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    csv = pd.read_csv(tmp_path / "out" / "areas.csv", encoding="utf-8-sig", dtype={"area_id": str})
+    elderly = csv[csv["service_type"] == "residential_elderly"]
+    assert set(elderly["method"]) == {"2sfca"} and set(elderly["catchment_m"]) == {7000}
+    # One service type: its figures. (areas.csv's "rank" is the rank by composite gap, the app's
+    # rank of one type is by that type's gap: they are compared below, in the all-types view.)
+    compared = _same_figures(one_type, elderly, skip=("rank",))
+    assert {"gap_score", "need", "supply", "unmet_need", "covered_share", "services"} <= set(compared)
+    assert len(compared) >= 10, (compared, list(one_type.columns))
+    # All types: the composite gap and its rank (the same in every row of an area).
+    composite = csv.drop_duplicates("area_id")
+    assert {"composite_gap", "rank"} <= set(_same_figures(all_types, composite)), list(all_types.columns)

@@ -158,6 +158,101 @@ def test_app_state_round_trips_through_the_store(tmp_path: Path) -> None:
     assert back.key() == given.key()
 
 
+def targets() -> object:
+    from socialmap import plan
+
+    row = {
+        "area_id": "07",
+        "name": "Ferizaj",
+        "service_type": "day_care_disability",
+        "year": 2027,
+        "baseline_year": 2024,
+        "baseline_places": 20.0,
+        "places": 32.0,
+        "places_added": 12.0,
+        "capacity_unknown": 0,
+        "baseline_share_within_reach": 0.4,
+        "share_within_reach": 0.6,
+        "unit_cost_eur_per_place_year": 9000.0,
+        "cost_source": "yours",
+        "budget_eur": 108_000.0,
+        "note": "",
+    }
+    import pandas as pd
+
+    return plan.Targets(pd.DataFrame([row], columns=plan.TARGET_COLUMNS), name="two new", notes=("n",))
+
+
+ROADS = ("prishtina.osm.pbf", bytes(range(256)) * 4)  # kept as bytes: the app reads it again
+
+
+def test_targets_roads_draft_and_choices_round_trip(tmp_path: Path) -> None:
+    """What the Plan tab draws and targets, the road file, and the app's other choices come back."""
+    s = store.Store(tmp_path / "ws")
+    ws_id = store.new_id()
+    draft = (
+        views.PlanEdit("day_care_disability", 21.1, 42.6, 8.0),
+        views.PlanEdit("day_care_disability", 21.16, 42.66, 40.0, "capacity", "s-1"),
+    )
+    choices = {
+        "travel_mode": "walk",
+        "basemap": "osm",
+        "scheme": "quantiles",
+        "classes": "4",
+        "cells": "true",
+        "attribution": "Kufijtë: ASHK, 2023 — «test» <b>",
+    }
+    given = state(
+        uploads={"services": ("my services.csv", SERVICES_CSV), "roads": ROADS},
+        choices=choices,
+        draft=draft,
+        targets=targets(),
+    )
+    s.save(ws_id, store.to_workspace(given, inputs=read(("services.csv", SERVICES_CSV)), demo="kosovo"))
+    ws = s.load(ws_id)
+    assert ws is not None
+    back = store.from_workspace(ws, services=ws.services)
+    assert back.uploads["roads"] == ROADS
+    assert back.choices == choices
+    assert back.draft[0] == draft[0]
+    changed = back.draft[1]
+    assert (changed.action, changed.service_id, changed.capacity) == ("capacity", "s-1", 40.0)
+    assert changed.lon == pytest.approx(21.16) and changed.lat == pytest.approx(42.66)
+    assert list(back.scenarios) == ["two new", "close B"]  # the draft is no named scenario
+    assert back.targets.name == "two new" and back.targets.notes == ("n",)
+    row = back.targets.table.iloc[0]
+    assert (row["area_id"], int(row["year"]), row["places_added"], row["budget_eur"]) == (
+        "07",
+        2027,
+        12.0,
+        108_000.0,
+    )
+    # An empty draft is no draft; a file without these parts (an older one) loads without them.
+    ws2 = store.to_workspace(state(), demo="kosovo")
+    assert ws2.draft is None and ws2.choices == {} and ws2.targets is None
+    older = store.from_workspace(workspace.load(ws2.save(tmp_path / "older.gpkg")))
+    assert older.draft == () and older.choices == {} and older.targets is None
+
+
+def test_unknown_choices_are_refused_and_hostile_ones_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="unknown choice"):
+        workspace.save(tmp_path / "a.gpkg", choices={"../x": "1"})
+    f = workspace.save(tmp_path / "a.gpkg", choices={"basemap": "plain"}, draft=Scenario("draft"))
+    assert workspace.load(f).draft.name == "draft"
+    for sql in (
+        "UPDATE socialmap_workspace SET value = '{\"secret\": \"x\"}' WHERE key = 'choices'",
+        "UPDATE socialmap_workspace SET value = '{\"basemap\": 3}' WHERE key = 'choices'",
+        "UPDATE socialmap_workspace SET value = '[1' WHERE key = 'choices'",
+    ):
+        bad = tmp_path / "bad.gpkg"
+        bad.write_bytes(f.read_bytes())
+        with sqlite3.connect(bad) as con:
+            con.execute(sql)
+        con.close()
+        with pytest.raises(WorkspaceError, match="choices"):
+            workspace.load(bad)
+
+
 def test_the_key_changes_with_anything_kept() -> None:
     base = state().key()
     assert state().key() == base
@@ -166,6 +261,13 @@ def test_the_key_changes_with_anything_kept() -> None:
     assert state(scenarios={}).key() != base
     assert state(mappings={}).key() != base
     assert state(costing={}).key() != base
+    assert state(choices={"basemap": "osm"}).key() != base
+    assert state(draft=(views.PlanEdit("day_care_disability", 21.0, 42.5, 1.0),)).key() != base
+    with_targets = state(targets=targets()).key()
+    assert with_targets != base and state(targets=targets()).key() == with_targets
+    other = targets()
+    other.table.loc[0, "places_added"] = 13.0
+    assert state(targets=other).key() != with_targets
 
 
 def test_uploads_keep_any_bytes_and_are_checked(tmp_path: Path) -> None:
@@ -178,7 +280,7 @@ def test_uploads_keep_any_bytes_and_are_checked(tmp_path: Path) -> None:
         workspace.save(tmp_path / "b.gpkg", uploads={"areas": ("x", "text")})
     # A hostile table: a kind that is none, or text for bytes.
     for sql in (
-        "UPDATE socialmap_uploads SET kind = 'roads'",
+        "UPDATE socialmap_uploads SET kind = 'secrets'",
         "UPDATE socialmap_uploads SET content = 'text'",
         "INSERT INTO socialmap_uploads (kind, file_name, content) VALUES ('areas', 'y', x'00')",
     ):

@@ -386,3 +386,117 @@ def test_geometry_types_kept(tmp_path):
     got = workspace.load(path).areas
     assert got.crs == areas.crs and got.geometry.iloc[0].equals(areas.geometry.iloc[0])
     assert json.loads(json.dumps(list(got.columns)))[:2] == ["area_id", "name"]
+
+
+# ---- every failure is a clear, translated error (never a library's exception) -------------------
+
+
+def _clear_in_every_language(exc: BaseException, path: Path) -> None:
+    """The error names the file and reads in sq and sr, with no English detail left in it."""
+    from socialmap.errors import message
+
+    _clear(exc, path)
+    english = message(exc, "en")
+    for lang in ("sq", "sr"):
+        text = message(exc, lang)
+        assert str(path) in text and text != english, (lang, text)
+        for detail in ("truncated", "cut off", "not UTF-8", "integrity", "malformed", "database", "Error"):
+            assert detail not in text, (lang, detail, text)
+
+
+def test_damage_details_are_translated(demo, tmp_path):
+    good = _full(demo, tmp_path / "good.gpkg").read_bytes()
+    cut = tmp_path / "cut.gpkg"
+    cut.write_bytes(good[: len(good) // 2])
+    with pytest.raises(WorkspaceError, match="cut off") as err:
+        workspace.load(cut)
+    _clear_in_every_language(err.value, cut)
+    # a page SQLite cannot read: its own (English) words never reach the person
+    bad = tmp_path / "bad.gpkg"
+    data = bytearray(good)
+    data[100:4096] = b"\xff" * (4096 - 100)
+    bad.write_bytes(bytes(data))
+    with pytest.raises(WorkspaceError) as err:
+        workspace.load(bad)
+    _clear_in_every_language(err.value, bad)
+    # a table that breaks the schema: the detail translates too
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(good)
+    _edit(broken, "ALTER TABLE socialmap_scenarios DROP COLUMN description")
+    with pytest.raises(WorkspaceError, match="no column 'description'") as err:
+        workspace.load(broken)
+    _clear_in_every_language(err.value, broken)
+
+
+def _hostile_geopackage(path: Path, demo) -> Path:
+    """A GeoPackage whose contents list layers with hostile names, and one that is not there."""
+    demo.areas.head(2).to_file(path, driver="GPKG", layer='x"; DROP TABLE gpkg_contents; --')
+    with closing(sqlite3.connect(path)) as con, con:
+        for name in ("areas", "services", "'; SELECT 1; --", "\x00", "a" * 5000):
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?, 'features', ?)",
+                (name, name),
+            )
+        for table in ("socialmap_workspace", "socialmap_mappings", "socialmap_scenarios"):
+            con.execute(
+                f'CREATE TABLE "{table}" (key, value, upload, their_column, our_column, position, name, '
+                "description)"
+            )
+        con.execute(
+            'CREATE TABLE "socialmap_edits" (position, scenario, step, action, service_id, service_type, '
+            "name, capacity, x, y, crs)"
+        )
+        con.execute('CREATE TABLE "socialmap_costing" (scenario, service_type, standard, unit_cost)')
+        con.execute("INSERT INTO socialmap_workspace (key, value) VALUES ('schema_version', '1')")
+    return path
+
+
+def test_foreign_and_hostile_files_are_clear_errors(demo, tmp_path, monkeypatch):
+    import zipfile
+
+    from socialmap import settings
+
+    rng = np.random.default_rng(2026)
+    header = workspace.save(tmp_path / "good.gpkg", demo="kosovo").read_bytes()[:100]
+    zipped = tmp_path / "zipped.gpkg"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("areas.geojson", '{"type": "FeatureCollection", "features": []}')
+    cases = {
+        "empty.gpkg": b"",
+        "random.gpkg": rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(),
+        "random_with_header.gpkg": header + rng.integers(0, 256, 8192 - 100, dtype=np.uint8).tobytes(),
+        "zipped.gpkg": zipped.read_bytes(),
+        "text.gpkg": "ëç;šđ\n1;2,5\n".encode("utf-16"),
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(WorkspaceError) as err:
+            workspace.load(path)
+        _clear_in_every_language(err.value, path)
+    hostile = _hostile_geopackage(tmp_path / "hostile.gpkg", demo)
+    with pytest.raises(WorkspaceError) as err:
+        workspace.load(hostile)
+    _clear_in_every_language(err.value, hostile)
+    huge = tmp_path / "huge.gpkg"
+    huge.write_bytes(header + b"\x00" * 10_000)
+    monkeypatch.setattr(settings, "max_workspace_bytes", 5_000)
+    with pytest.raises(WorkspaceError, match="more than the limit") as err:
+        workspace.load(huge)
+    _clear(err.value, huge)
+
+
+def test_an_unexpected_failure_inside_is_a_clear_error(demo, tmp_path, monkeypatch):
+    """Whatever a library raises while a workspace is read ends as a WorkspaceError naming the file."""
+    from socialmap import io
+
+    path = _full(demo, tmp_path / "w.gpkg")
+
+    def boom(*args, **kwargs):
+        raise KeyError("an internal detail")
+
+    monkeypatch.setattr(io, "read_areas", boom)
+    with pytest.raises(WorkspaceError, match="cannot be read as a workspace") as err:
+        workspace.load(path)
+    _clear_in_every_language(err.value, path)
+    assert "internal detail" not in str(err.value) and isinstance(err.value.__cause__, KeyError)
