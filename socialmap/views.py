@@ -35,6 +35,7 @@ import logging
 import mimetypes
 import re
 import tempfile
+import threading
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -1189,25 +1190,48 @@ def is_published_result(result: Any) -> bool:
     return is_published(result)
 
 
-#: protect() of each result object the app shows, so one rerun (headline, map, table, profile)
-#: computes it once: id(result) → (weak reference to the result, taxonomy, Protected).
-_PROTECTED: dict[int, tuple[weakref.ref[Any], Any, Any]] = {}
+#: protect() of each result object the app shows, so one rerun (headline, map, tables, difference map,
+#: costing) and the reruns after it compute it once: id(result) → (weak reference to the result, the
+#: (taxonomy, threshold, Protected) computed for it). The app hands its own taxonomy and the result's
+#: (equal, but not always the same object), so an entry is found by an equal taxonomy and threshold.
+_PROTECTED: dict[int, tuple[weakref.ref[Any], list[tuple[Any, int, Any]]]] = {}
+_PROTECTED_LOCK = threading.RLock()  # re-entrant: a weak reference's callback may run in a locked block
+
+
+def _same_taxonomy(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # a taxonomy whose fields cannot be compared: not the same
+        return False
 
 
 def _protected(result: Result, taxonomy: Taxonomy) -> Protected:
     """Return :func:`socialmap.privacy.protect` of a result, computed once per result object."""
+    from socialmap import settings
     from socialmap.privacy import protect
 
-    key = id(result)
-    hit = _PROTECTED.get(key)
-    if hit is not None and hit[0]() is result and hit[1] is taxonomy:
-        return cast("Protected", hit[2])
+    key, threshold = id(result), settings.suppression_threshold
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        kept = list(hit[1]) if hit is not None and hit[0]() is result else []
+    for kept_taxonomy, kept_threshold, protected in kept:
+        if kept_threshold == threshold and _same_taxonomy(kept_taxonomy, taxonomy):
+            return cast("Protected", protected)
     protected = protect(result, taxonomy=taxonomy)
 
     def forget(_ref: weakref.ref[Any]) -> None:  # the result is gone: so is its entry
-        _PROTECTED.pop(key, None)
+        with _PROTECTED_LOCK:
+            _PROTECTED.pop(key, None)
 
-    _PROTECTED[key] = (weakref.ref(result, forget), taxonomy, protected)
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        if hit is None or hit[0]() is not result:
+            hit = (weakref.ref(result, forget), [])
+            _PROTECTED[key] = hit
+        hit[1].append((taxonomy, threshold, protected))
+        del hit[1][:-4]  # a few taxonomies per result at most
     return protected
 
 
@@ -3117,6 +3141,7 @@ def plan_difference_map(
         All types selected, an unknown metric, or results that cannot be compared.
     """
     from socialmap.maps import difference_map
+    from socialmap.privacy import protect_comparison
     from socialmap.scenario import compare
 
     lang = selection.lang
@@ -3124,8 +3149,13 @@ def plan_difference_map(
         raise SocialMapError("Choose one service type to map the change a scenario makes.")
     if metric not in _DIFFERENCE:
         raise SocialMapError(f"`metric` must be one of {', '.join(_DIFFERENCE)}; got {metric!r}.")
-    # each side hidden as its own result, the change where either side is (socialmap.privacy)
-    comparison = compare(before, after).published()
+    # each side hidden as its own result, the change where either side is (socialmap.privacy), as
+    # Comparison.published() hides them, with the protect() the other views of these results use
+    comparison = protect_comparison(
+        compare(before, after),
+        _protected(before, before.taxonomy),
+        _protected(after, after.taxonomy),
+    )
     frame = comparison.map_frame(selection.service_type, metric)
     part_table = comparison.table[comparison.table["service_type"] == selection.service_type]
     marks = dict(zip(part_table["area_id"].astype(str), part_table["suppression"].astype(str), strict=True))

@@ -1,0 +1,116 @@
+"""What the app keeps between reruns to answer faster (issue #21), and that it never answers stale.
+
+Each cache here is checked two ways: the same question is computed once (the work is counted), and a
+question that differs in anything the answer depends on is computed again and gives its own answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import gc
+
+import pandas as pd
+import pytest
+
+import socialmap
+from socialmap import AnalysisConfig, privacy, settings, views
+from socialmap.scenario import compare
+
+
+@pytest.fixture(scope="module")
+def demo() -> socialmap.Demo:
+    return socialmap.load_demo("kosovo")
+
+
+@pytest.fixture(scope="module")
+def result(demo):
+    analysis = views.analyze_inputs(views.read_inputs(demo=demo), AnalysisConfig(), demo=demo)
+    assert analysis.problems == ()
+    return analysis.result
+
+
+@pytest.fixture
+def protect_calls(monkeypatch):
+    """The results socialmap.privacy.protect was called on, in order."""
+    calls: list[object] = []
+    real = privacy.protect
+
+    def counted(result, **kwargs):
+        calls.append(result)
+        return real(result, **kwargs)
+
+    monkeypatch.setattr(privacy, "protect", counted)
+    return calls
+
+
+def test_protect_is_computed_once_per_result_whichever_equal_taxonomy_asks(result, protect_calls):
+    fresh = dataclasses.replace(result)  # a result object no view has protected yet
+    tax = fresh.taxonomy
+    first = views._protected(fresh, tax)
+    # The app hands its own taxonomy, an equal object that is not the result's.
+    again = views._protected(fresh, copy.deepcopy(tax))
+    assert again is first
+    assert views.published(fresh) is first.result
+    assert [id(r) for r in protect_calls] == [id(fresh)]
+
+
+def test_protect_is_computed_again_for_another_threshold_taxonomy_or_result(
+    result, protect_calls, monkeypatch
+):
+    fresh = dataclasses.replace(result)
+    tax = fresh.taxonomy
+    first = views._protected(fresh, tax)
+    assert first.threshold == settings.suppression_threshold
+
+    usual = settings.suppression_threshold
+    monkeypatch.setattr(settings, "suppression_threshold", 100_000)
+    higher = views._protected(fresh, tax)
+    assert higher is not first and higher.threshold == 100_000
+    monkeypatch.setattr(settings, "suppression_threshold", usual)
+
+    # A taxonomy that flags one more service type as sensitive: that type's small counts are hidden too.
+    open_type = next(k for k, s in tax.service_types.items() if not s.sensitive)
+    flagged = dataclasses.replace(
+        tax,
+        service_types={
+            k: dataclasses.replace(s, sensitive=True) if k == open_type else s
+            for k, s in tax.service_types.items()
+        },
+    )
+    other = views._protected(fresh, flagged)
+    assert other is not first and open_type in other.sensitive_types
+    assert open_type not in first.sensitive_types
+
+    # Another result object (e.g. the same inputs analysed again): protected on its own.
+    twin = dataclasses.replace(result)
+    assert views._protected(twin, tax) is not first
+    assert [id(r) for r in protect_calls] == [id(fresh), id(fresh), id(fresh), id(twin)]
+    assert views._protected(fresh, tax) is first  # the first is still kept
+
+
+def test_a_result_no_longer_used_leaves_the_cache(result):
+    fresh = dataclasses.replace(result)
+    views._protected(fresh, fresh.taxonomy)
+    key = id(fresh)
+    assert key in views._PROTECTED
+    del fresh
+    gc.collect()
+    assert key not in views._PROTECTED
+
+
+def test_difference_map_hides_as_the_published_comparison(demo, result):
+    # The difference map publishes the comparison with the protect() of each side that the other views
+    # use: the same cells hidden as Comparison.published(), which protects both sides itself.
+    inputs = views.read_inputs(demo=demo)
+    edits = (views.PlanEdit("day_care_disability", 21.1655, 42.6629, 20.0),)
+    after = views.run_plan(inputs, AnalysisConfig(), edits, demo=demo, base=result).result
+    assert after is not None
+    raw = compare(result, after)
+    expected = raw.published()
+    got = privacy.protect_comparison(
+        raw, views._protected(result, result.taxonomy), views._protected(after, after.taxonomy)
+    )
+    pd.testing.assert_frame_equal(got.table, expected.table)
+    pd.testing.assert_frame_equal(got.totals, expected.totals)
+    pd.testing.assert_frame_equal(pd.DataFrame(got.areas), pd.DataFrame(expected.areas))
