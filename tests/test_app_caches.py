@@ -114,3 +114,60 @@ def test_difference_map_hides_as_the_published_comparison(demo, result):
     pd.testing.assert_frame_equal(got.table, expected.table)
     pd.testing.assert_frame_equal(got.totals, expected.totals)
     pd.testing.assert_frame_equal(pd.DataFrame(got.areas), pd.DataFrame(expected.areas))
+
+
+@pytest.fixture
+def grid_calls(monkeypatch):
+    """The cell sizes socialmap.needs.grid_from_areas was called with, in order (caches emptied)."""
+    from socialmap import needs, optimise
+
+    calls: list[float] = []
+    real = needs.grid_from_areas
+
+    def counted(areas, **kwargs):
+        calls.append(kwargs["cell_size_m"])
+        return real(areas, **kwargs)
+
+    monkeypatch.setattr(needs, "grid_from_areas", counted)
+    monkeypatch.setattr(optimise, "_GRID_CACHE", type(optimise._GRID_CACHE)())
+    return calls
+
+
+def test_candidate_grid_is_made_once_per_areas_and_cell_size(result, grid_calls):
+    from shapely import affinity
+
+    from socialmap.optimise import candidates_from_grid
+
+    areas = result.areas[["area_id", "name", "geometry"]]
+    first = candidates_from_grid(areas, cell_size_m=2000.0)
+    first.loc[0, "area_id"] = "changed by the caller"  # what a caller does to its copy stays there
+    again = candidates_from_grid(areas.copy(), cell_size_m=2000.0)  # equal areas, another frame
+    assert grid_calls == [2000.0]
+    assert again.loc[0, "area_id"] != "changed by the caller"
+
+    # Another cell size, or one area moved 1 km east: a grid of its own.
+    coarse = candidates_from_grid(areas, cell_size_m=5000.0)
+    moved = areas.copy()
+    moved.loc[0, "geometry"] = affinity.translate(moved.geometry.iloc[0], xoff=1000.0)
+    shifted = candidates_from_grid(moved, cell_size_m=2000.0)
+    assert grid_calls == [2000.0, 5000.0, 2000.0]
+    assert len(coarse) < len(again)
+    assert not shifted.geometry.geom_equals(again.geometry.reindex(shifted.index)).all()
+
+    # The grid given back is the one made afresh.
+    from socialmap import optimise
+
+    optimise._GRID_CACHE.clear()
+    fresh = candidates_from_grid(areas, cell_size_m=2000.0)
+    assert grid_calls == [2000.0, 5000.0, 2000.0, 2000.0]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(again.drop(columns="geometry")), pd.DataFrame(fresh.drop(columns="geometry"))
+    )
+    assert again.geometry.geom_equals_exact(fresh.geometry, tolerance=0).all()
+
+
+def test_suggested_sites_are_the_same_from_a_kept_grid(result, grid_calls):
+    first = views.suggest_sites(result, "day_care_disability", k=3, capacity=20.0)
+    again = views.suggest_sites(result, "day_care_disability", k=3, capacity=20.0)
+    assert grid_calls == [2000.0]
+    assert again == first and len(first[0]) == 3
