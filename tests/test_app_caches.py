@@ -171,3 +171,32 @@ def test_suggested_sites_are_the_same_from_a_kept_grid(result, grid_calls):
     again = views.suggest_sites(result, "day_care_disability", k=3, capacity=20.0)
     assert grid_calls == [2000.0]
     assert again == first and len(first[0]) == 3
+
+
+def test_app_writes_nothing_through_magic_which_is_off():
+    # .streamlit/config.toml turns Streamlit's magic off: a bare expression in app.py would show nothing.
+    import ast
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((repo / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    tree = ast.parse((repo / "app.py").read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    }
+    bare = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr)
+        and not isinstance(node.value, ast.Call | ast.Await)
+        and id(node) not in docstrings
+    ]
+    assert bare == [], f"app.py lines {bare}: bare expressions, which magic (off) would have shown"
