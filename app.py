@@ -1287,6 +1287,22 @@ def add_edits(*edits: views.PlanEdit) -> None:
     st.session_state["plan_edits"] = [*st.session_state.get("plan_edits", []), *edits]
 
 
+def add_planned(service_type: str) -> None:
+    """Add the service at the point given below the map ("Add to scenario"), with its places."""
+    lon, lat = st.session_state.get("plan_lon"), st.session_state.get("plan_lat")
+    if lon is None or lat is None:
+        return
+    capacity = st.session_state.get("plan_capacity")
+    add_edits(views.PlanEdit(service_type, float(lon), float(lat), capacity))
+    st.session_state.pop("plan_point", None)
+
+
+def add_suggested(*suggested: views.PlanEdit) -> None:
+    """Add the suggested sites to the scenario and forget the suggestion."""
+    add_edits(*suggested)
+    st.session_state.pop("plan_suggested", None)
+
+
 def remove_edit(index: int) -> None:
     """Remove one proposed service from the scenario being drawn."""
     edits = list(st.session_state.get("plan_edits", []))
@@ -1388,15 +1404,15 @@ if tab_plan.open:
                 key="plan_capacity",
                 help=t("Places the new service offers (its capacity).", lang),
             )
-            if st.button(
+            # Added before the page is drawn again (a callback), so one run shows the scenario.
+            st.button(
                 t("Add to scenario", lang),
                 key="plan_add",
                 disabled=lon is None or lat is None,
                 type="primary",
-            ):
-                add_edits(views.PlanEdit(service_type, float(lon), float(lat), capacity))  # type: ignore[arg-type]
-                st.session_state.pop("plan_point", None)
-                st.rerun()
+                on_click=add_planned,
+                args=(service_type,),
+            )
 
             with st.expander(t("Close, move or resize an existing service", lang)):
                 existing = views.existing_services(result, service_type, tax, edits, lang)
@@ -1479,12 +1495,12 @@ if tab_plan.open:
                     show_table(views.plan_edits_table(suggested, tax, lang), lang, key="plan_suggested_table")
                     for note in notes:
                         st.caption(plain(note))
-                    if st.button(
-                        t("Add the suggested sites to the scenario", lang), key="plan_add_suggested"
-                    ):
-                        add_edits(*suggested)
-                        st.session_state.pop("plan_suggested", None)
-                        st.rerun()
+                    st.button(
+                        t("Add the suggested sites to the scenario", lang),
+                        key="plan_add_suggested",
+                        on_click=add_suggested,
+                        args=suggested,
+                    )
 
             st.subheader(t("Scenario", lang))
             if not edits:

@@ -9,7 +9,12 @@ streamlit-folium's frame and no element of the page still stale or running):
 2. **new visit**: a new browser page on the warm server to its map (median of ``--rounds``);
 3. **widget change**: a click on another service type in the sidebar (analysis cached; target 0.5 s median);
 4. **new analysis**: the catchment slider moved one step (an analysis not cached yet; target 0.8 s);
-5. **upload**: a services file (the demo's, without its day-care centres) given to the uploader.
+5. **upload**: a services file (the demo's, without its day-care centres) given to the services uploader in
+   the sidebar's "Your data" section (its headers are the contract's, so the suggested column mapping is
+   used as it is) to the page with its map.
+
+Each figure is printed as soon as it is measured; a step that fails prints ``NOT MEASURED`` and why (what
+the page showed), and the next step still runs.
 
 With Streamlit's AppTest (the script's own time, no browser): widget changes; the Plan tab's "Add to
 scenario" (a new service, so a scenario analysed, compared, mapped and costed; target 0.6 s) and "Suggest
@@ -31,6 +36,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +192,12 @@ def _services_without_day_care(folder: Path) -> Path:
     return path
 
 
-def bench_browser(rounds: int, port: int) -> dict[str, list[float]]:
-    from playwright.sync_api import sync_playwright
+class NotReady(Exception):
+    """A step of the benchmark did not reach its end state; the message says what was seen."""
 
-    url = f"http://127.0.0.1:{port}"
-    tmp = Path(tempfile.mkdtemp(prefix="socialmap-bench-"))
-    log = tmp / "streamlit.log"
-    command = [
+
+def _server_command(port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -205,7 +210,41 @@ def bench_browser(rounds: int, port: int) -> dict[str, list[float]]:
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
     ]
-    out: dict[str, list[float]] = {}
+
+
+def _what_is_shown(page: Any) -> str:
+    """A short account of the page for a step that failed: errors shown, the map, the stale elements."""
+    parts = []
+    try:
+        for selector, name in (
+            ('[data-testid="stException"]', "exception"),
+            ('[data-testid="stAlertContentError"]', "error"),
+            ('[data-testid="stAlertContentWarning"]', "warning"),
+        ):
+            for text in page.locator(selector).all_inner_texts()[:2]:
+                parts.append(f"{name}: {' '.join(text.split())[:200]}")
+        state = map_state(page)
+        parts.append(f"map: {state}" if state else "no map drawn")
+        stale = page.locator('[data-stale="true"]').count()
+        if stale:
+            parts.append(f"{stale} stale elements")
+        if page.locator('[data-testid="stStatusWidget"]').count():
+            parts.append("still running")
+    except Exception as exc:  # noqa: BLE001 - only describing a failure already being reported
+        parts.append(f"(page not readable: {exc})")
+    return "; ".join(parts)
+
+
+def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | str]]:
+    """
+    The Chromium steps, each yielded as soon as it is measured: (label, seconds) or (label, why it failed).
+    A step that fails is reported and the next one still runs (on a freshly loaded page).
+    """
+    from playwright.sync_api import Error, sync_playwright
+
+    url = f"http://127.0.0.1:{port}"
+    tmp = Path(tempfile.mkdtemp(prefix="socialmap-bench-"))
+    log = tmp / "streamlit.log"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -213,9 +252,46 @@ def bench_browser(rounds: int, port: int) -> dict[str, list[float]]:
         start = time.perf_counter()
         with log.open("wb") as sink:
             server = subprocess.Popen(
-                command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+                _server_command(port), cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
         try:
+
+            def settled(on: Any = page) -> bool:
+                return (
+                    on.locator('[data-stale="true"]').count() == 0
+                    and on.locator('[data-testid="stStatusWidget"]').count() == 0
+                )
+
+            def ready(title: str = "", on: Any = page) -> bool:
+                state = map_state(on)
+                return bool(state and state["n"] == 38 and title in state["title"]) and settled(on)
+
+            def wait(what: str, until: Any, since: float, limit: float = 60, on: Any = page) -> float:
+                while not until():
+                    if time.perf_counter() - since > limit:
+                        raise NotReady(f"{what}: not ready within {limit:g} s ({_what_is_shown(on)})")
+                    on.wait_for_timeout(10)
+                return time.perf_counter() - since
+
+            def headline() -> list[str]:
+                return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+            def fresh() -> None:
+                """The page reloaded to the demo's default view (after a step that failed)."""
+                page.goto(url)
+                wait("reload", ready, time.perf_counter(), 60)
+
+            def step(label: str, measure: Any) -> tuple[str, list[float] | str]:
+                try:
+                    return label, measure()
+                except (NotReady, Error, AssertionError) as exc:
+                    reason = " ".join(str(exc).split())[:600] or type(exc).__name__
+                    try:
+                        fresh()
+                    except (NotReady, Error) as again:
+                        reason += f"; the page could not be loaded again either: {str(again)[:200]}"
+                    return label, reason
+
             while True:
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
@@ -224,80 +300,83 @@ def bench_browser(rounds: int, port: int) -> dict[str, list[float]]:
                 except (urllib.error.URLError, OSError):
                     pass
                 if server.poll() is not None or time.perf_counter() - start > 60:
-                    raise SystemExit(f"streamlit did not start; see {log}")
+                    tail = log.read_text(errors="replace")[-600:]
+                    yield "cold start -> first map", f"streamlit did not start within 60 s: {tail}"
+                    return
                 time.sleep(0.02)
             answering = time.perf_counter() - start
 
-            def settled() -> bool:
-                return (
-                    page.locator('[data-stale="true"]').count() == 0
-                    and page.locator('[data-testid="stStatusWidget"]').count() == 0
-                )
+            def cold() -> list[float]:
+                page.goto(url)
+                return [wait("cold start", ready, start, 90)]
 
-            def ready(title: str = "") -> bool:
-                state = map_state(page)
-                return bool(state and state["n"] == 38 and title in state["title"]) and settled()
+            yield step("cold start -> first map", cold)
+            yield "(server answering)", [answering]
 
-            def wait(what: str, until: Any, since: float, limit: float = 60) -> float:
-                while not until():
-                    if time.perf_counter() - since > limit:
-                        raise SystemExit(f"{what}: not ready within {limit:g} s")
-                    page.wait_for_timeout(10)
-                return time.perf_counter() - since
+            def visits() -> list[float]:
+                seconds = []
+                for _ in range(rounds):
+                    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    try:
+                        t0 = time.perf_counter()
+                        other.goto(url)
+                        seconds.append(wait("new visit", lambda o=other: ready(on=o), t0, 60, on=other))
+                    finally:
+                        other.close()
+                return seconds
 
-            page.goto(url)
-            out["cold start -> first map"] = [wait("cold start", ready, start)]
-            out["(server answering)"] = [answering]
+            yield step("new visit -> map", visits)
 
-            visits = []
-            for _ in range(rounds):
-                other = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
-                other.goto(url)
-                while True:
-                    state = map_state(other)
-                    if state and state["n"] == 38 and other.locator('[data-stale="true"]').count() == 0:
-                        break
-                    if time.perf_counter() - t0 > 60:
-                        raise SystemExit("new visit: no map within 60 s")
-                    other.wait_for_timeout(10)
-                visits.append(time.perf_counter() - t0)
-                other.close()
-            out["new visit -> map"] = visits
+            def clicks() -> list[float]:
+                seconds = []
+                for _ in range(rounds):
+                    for target in SERVICE_TYPES:
+                        page.get_by_role("combobox", name="Service type").click()
+                        option = page.get_by_role("option", name=target, exact=True)
+                        option.wait_for(timeout=10_000)
+                        t0 = time.perf_counter()
+                        option.click()
+                        seconds.append(wait(target, lambda target=target: ready(target), t0, 30))
+                return seconds
 
-            def headline() -> list[str]:
-                return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+            yield step("service type click -> page ready", clicks)
 
-            analyses = []
-            # on the composite view, whose headline (median composite gap) moves with the catchment
-            slider = page.get_by_role("slider", name="Catchment (km)")
-            for _ in range(rounds):
-                before = headline()
-                slider.focus()
-                t0 = time.perf_counter()
-                slider.press("ArrowRight")
-                analyses.append(wait("new analysis", lambda b=before: headline() != b and ready(), t0, 30))
-            out["catchment +1 km (new analysis) -> page ready"] = analyses
-
-            upload = _services_without_day_care(tmp)
-            before = headline()
-            uploader = page.locator('[data-testid="stFileUploader"]').nth(1).locator('input[type="file"]')
-            t0 = time.perf_counter()
-            uploader.set_input_files(str(upload))
-            out["services upload -> page ready"] = [
-                wait("upload", lambda: headline() != before and ready(), t0, 60)
-            ]
-            clicks = []
-            for _ in range(rounds):
-                for target in SERVICE_TYPES:
-                    page.get_by_role("combobox", name="Service type").click()
-                    option = page.get_by_role("option", name=target, exact=True)
-                    option.wait_for()
+            def analyses() -> list[float]:
+                # on the composite view (all service types), whose headline moves with the catchment
+                page.get_by_role("combobox", name="Service type").click()
+                page.get_by_role("option", name="All service types (composite gap)", exact=True).click()
+                wait("all service types", ready, time.perf_counter(), 30)
+                seconds = []
+                slider = page.get_by_role("slider", name="Catchment (km)")
+                for _ in range(rounds):
+                    before = headline()
+                    slider.focus()
                     t0 = time.perf_counter()
-                    option.click()
-                    clicks.append(wait(target, lambda target=target: ready(target), t0, 30))
-            out["service type click -> page ready"] = clicks
+                    slider.press("ArrowRight")
+                    seconds.append(wait("new analysis", lambda b=before: headline() != b and ready(), t0, 30))
+                return seconds
 
+            yield step("catchment +1 km (new analysis) -> page ready", analyses)
+
+            def upload() -> list[float]:
+                # in the sidebar's "Your data" section, the services uploader (the file has the contract's
+                # headers, so the suggested column mapping is used as it is)
+                path = _services_without_day_care(tmp)
+                page.get_by_text("Your data", exact=True).click()
+                uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Services (points)")
+                uploader.wait_for(timeout=10_000)
+                # the map then has fewer service markers (the headline, a median, need not move)
+                before = (map_state(page) or {}).get("markers")
+                t0 = time.perf_counter()
+                uploader.locator('input[type="file"]').set_input_files(str(path))
+
+                def uploaded() -> bool:
+                    state = map_state(page)
+                    return bool(state and state["markers"] != before) and ready()
+
+                return [wait("upload", uploaded, t0, 60)]
+
+            yield step("services upload -> page ready", upload)
             browser.close()
         finally:
             server.terminate()
@@ -306,7 +385,6 @@ def bench_browser(rounds: int, port: int) -> dict[str, list[float]]:
             except subprocess.TimeoutExpired:
                 server.kill()
             shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 TARGETS = {
@@ -318,13 +396,26 @@ TARGETS = {
 }
 
 
-def report(label: str, seconds: list[float]) -> None:
+def report(label: str, seconds: list[float] | str) -> None:
+    """Print one figure with its target and the load, or why the step could not be measured."""
+    load = f"load {os.getloadavg()[0]:.2f}"
+    if isinstance(seconds, str):
+        print(f"{label}: NOT MEASURED: {seconds}  {load}", flush=True)
+        return
     target = TARGETS.get(label)
     verdict = ""
     if target is not None:
         met = statistics.median(seconds) <= target
         verdict = f"  target <= {target:g} s (median): {'met' if met else 'NOT met'}"
-    print(f"{summary(label, seconds)}{verdict}  load {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"{summary(label, seconds)}{verdict}  {load}", flush=True)
+
+
+def measured(label: str, measure: Any, *args: Any) -> None:
+    """Run one AppTest step and report it; a step that fails says why and the others still run."""
+    try:
+        report(label, measure(*args))
+    except Exception as exc:  # noqa: BLE001 - reported, and the benchmark goes on
+        report(label, f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
 
 
 def main() -> None:
@@ -334,18 +425,25 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true", help="only the AppTest measurements")
     args = parser.parse_args()
     os.chdir(REPO)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True
+    )
     if not args.no_browser:
         if not Path(CHROMIUM).is_file():
-            raise SystemExit(
-                f"Chromium not found at {CHROMIUM}; install it (make system-deps) or pass --no-browser"
+            report(
+                "browser steps",
+                f"Chromium not found at {CHROMIUM}; install it (make system-deps) or pass --no-browser",
             )
-        for label, seconds in bench_browser(args.rounds, args.port or _free_port()).items():
-            report(label, seconds)
-    report("script rerun after a widget change (AppTest)", bench_script(args.rounds))
-    report("Plan: Add to scenario (AppTest)", bench_plan(args.rounds))
-    report("Plan: Suggest sites, 20 places (AppTest)", bench_suggest(args.rounds))
-    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
+        else:
+            try:
+                for label, seconds in bench_browser(args.rounds, args.port or _free_port()):
+                    report(label, seconds)
+            except Exception as exc:  # noqa: BLE001 - e.g. Chromium failing to start; the rest still runs
+                report("browser steps", f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
+    measured("script rerun after a widget change (AppTest)", bench_script, args.rounds)
+    measured("Plan: Add to scenario (AppTest)", bench_plan, args.rounds)
+    measured("Plan: Suggest sites, 20 places (AppTest)", bench_suggest, args.rounds)
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,13 @@ hold for the heuristic.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import numbers
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -1210,14 +1213,45 @@ def candidates_from_grid(areas: gpd.GeoDataFrame, *, cell_size_m: float) -> gpd.
 
     if not isinstance(areas, gpd.GeoDataFrame) or "area_id" not in areas.columns:
         raise SocialMapError("`areas` must be a GeoDataFrame of polygons with an `area_id` column.")
+    key = _grid_key(areas, cell_size_m)
+    with _GRID_LOCK:
+        kept = _GRID_CACHE.get(key)
+        if kept is not None:
+            _GRID_CACHE.move_to_end(key)
+    if kept is not None:
+        return kept.copy()
     cells = grid_from_areas(
         areas[["area_id", "geometry"]].assign(_one=1.0), columns="_one", cell_size_m=cell_size_m
     )
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         {"candidate_id": [f"grid:{i}" for i in range(len(cells))], "area_id": cells["area_id"].to_numpy()},
         geometry=cells.geometry.values,
         crs=areas.crs,
     )
+    if len(out) <= _GRID_CACHE_MAX_ROWS:
+        with _GRID_LOCK:
+            _GRID_CACHE[key] = out.copy()
+            while len(_GRID_CACHE) > _GRID_CACHE_SIZE:
+                _GRID_CACHE.popitem(last=False)
+    return out
+
+
+#: Candidate grids of recent calls, by a digest of the areas (ids, geometry, CRS) and the cell size:
+#: "Suggest sites" asks for the same grid at every click (a new capacity or number of sites).
+_GRID_CACHE: OrderedDict[bytes, gpd.GeoDataFrame] = OrderedDict()
+_GRID_CACHE_SIZE = 4
+_GRID_CACHE_MAX_ROWS = 500_000
+_GRID_LOCK = threading.Lock()
+
+
+def _grid_key(areas: gpd.GeoDataFrame, cell_size_m: float) -> bytes:
+    digest = hashlib.blake2b(digest_size=20)
+    crs = areas.crs.to_wkt() if areas.crs is not None else ""
+    digest.update(repr((float(cell_size_m), crs, len(areas))).encode())
+    digest.update("\x00".join(map(str, areas["area_id"].tolist())).encode())
+    for wkb in shapely.to_wkb(areas.geometry.to_numpy()):
+        digest.update(wkb)
+    return digest.digest()
 
 
 def place_services(

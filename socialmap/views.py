@@ -32,9 +32,11 @@ import html
 import logging
 import re
 import tempfile
+import threading
 import warnings
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -1191,26 +1193,115 @@ def is_published_result(result: Any) -> bool:
     return is_published(result)
 
 
-#: protect() of each result object the app shows, so one rerun (headline, map, table, profile)
-#: computes it once: id(result) → (weak reference to the result, taxonomy, Protected).
-_PROTECTED: dict[int, tuple[weakref.ref[Any], Any, Any]] = {}
+#: protect() of each result object the app shows, so one rerun (headline, map, tables, difference map,
+#: costing) and the reruns after it compute it once: id(result) → (weak reference to the result, the
+#: (taxonomy, threshold, Protected) computed for it). The app hands its own taxonomy and the result's
+#: (equal, but not always the same object), so an entry is found by an equal taxonomy and threshold.
+_PROTECTED: dict[int, tuple[weakref.ref[Any], list[tuple[Any, int, Any]]]] = {}
+_PROTECTED_LOCK = threading.RLock()  # re-entrant: a weak reference's callback may run in a locked block
+
+
+def _same_taxonomy(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # a taxonomy whose fields cannot be compared: not the same
+        return False
 
 
 def _protected(result: Result, taxonomy: Taxonomy) -> Protected:
     """Return :func:`socialmap.privacy.protect` of a result, computed once per result object."""
+    from socialmap import settings
     from socialmap.privacy import protect
 
-    key = id(result)
-    hit = _PROTECTED.get(key)
-    if hit is not None and hit[0]() is result and hit[1] is taxonomy:
-        return cast("Protected", hit[2])
+    key, threshold = id(result), settings.suppression_threshold
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        kept = list(hit[1]) if hit is not None and hit[0]() is result else []
+    for kept_taxonomy, kept_threshold, protected in kept:
+        if kept_threshold == threshold and _same_taxonomy(kept_taxonomy, taxonomy):
+            return cast("Protected", protected)
     protected = protect(result, taxonomy=taxonomy)
 
     def forget(_ref: weakref.ref[Any]) -> None:  # the result is gone: so is its entry
-        _PROTECTED.pop(key, None)
+        with _PROTECTED_LOCK:
+            _PROTECTED.pop(key, None)
 
-    _PROTECTED[key] = (weakref.ref(result, forget), taxonomy, protected)
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        if hit is None or hit[0]() is not result:
+            hit = (weakref.ref(result, forget), [])
+            _PROTECTED[key] = hit
+        hit[1].append((taxonomy, threshold, protected))
+        del hit[1][:-4]  # a few taxonomies per result at most
     return protected
+
+
+class _ResultMemo:
+    """
+    Keep values computed from result objects while those objects live.
+
+    The app's results are kept by its caches, so a rerun that changes nothing about them computes
+    nothing again.
+
+    An entry is found by the very objects (their ids, checked against weak references: a new result
+    never finds an old one's entry) and by a key of everything else the value depends on; objects in
+    the key that cannot be hashed (a taxonomy) go in ``same`` and are checked by identity.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref[Any], ...], dict[Any, Any]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.RLock()  # re-entrant: a weak reference's callback may run in a locked block
+
+    def get(
+        self, objects: tuple[Any, ...], key: Any, compute: Callable[[], Any], same: tuple[Any, ...] = ()
+    ) -> Any:
+        """Return the value of ``key`` for ``objects`` (and the objects ``same``), computed once."""
+        ids = tuple(map(id, objects))
+        full = (key, tuple(map(id, same)))
+        with self._lock:
+            hit = self._kept.get(ids)
+            if hit is not None and all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
+                found = hit[1].get(full)
+                if found is not None and all(a is b for a, b in zip(found[0], same, strict=True)):
+                    self._kept.move_to_end(ids)
+                    return found[1]
+        value = compute()
+
+        def forget(_ref: weakref.ref[Any]) -> None:  # one of the objects is gone: so is the entry
+            with self._lock:
+                self._kept.pop(ids, None)
+
+        with self._lock:
+            hit = self._kept.get(ids)
+            if hit is None or not all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
+                hit = (tuple(weakref.ref(obj, forget) for obj in objects), {})
+                self._kept[ids] = hit
+            hit[1].pop(full, None)
+            hit[1][full] = (same, value)
+            while len(hit[1]) > self._size:  # a few keys per objects (e.g. costings of several standards)
+                del hit[1][next(iter(hit[1]))]
+            self._kept.move_to_end(ids)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return value
+
+    def put(self, objects: tuple[Any, ...], key: Any, value: Any) -> None:
+        """Keep a value already computed (e.g. the comparison a scenario run made)."""
+        self.get(objects, key, lambda: value)
+
+
+#: The Plan tab's comparisons and costings of the app's results (see :class:`_ResultMemo`).
+_PLAN_MEMO = _ResultMemo()
+
+
+def _unbound(comparison: Any) -> Any:
+    """Drop the results a comparison compares (kept for them, it must not keep them alive)."""
+    return dataclasses.replace(comparison, before=None, after=None)
 
 
 def _hidden_cells(
@@ -2835,6 +2926,7 @@ def run_plan(
             N_("This is probably a bug in socialmap: please report it, with the services you added."),
         )
         return PlanRun(None, (problem,))
+    _PLAN_MEMO.put((base, run.result), "compare", _unbound(run.comparison))  # for the difference map
     return PlanRun(run.result, notes=run.comparison.notes)
 
 
@@ -2943,7 +3035,9 @@ def plan_difference_map(
     SocialMapError
         All types selected, an unknown metric, or results that cannot be compared.
     """
+    from socialmap import settings
     from socialmap.maps import difference_map
+    from socialmap.privacy import protect_comparison
     from socialmap.scenario import compare
 
     lang = selection.lang
@@ -2951,8 +3045,17 @@ def plan_difference_map(
         raise SocialMapError("Choose one service type to map the change a scenario makes.")
     if metric not in _DIFFERENCE:
         raise SocialMapError(f"`metric` must be one of {', '.join(_DIFFERENCE)}; got {metric!r}.")
-    # each side hidden as its own result, the change where either side is (socialmap.privacy)
-    comparison = compare(before, after).published()
+    # each side hidden as its own result, the change where either side is (socialmap.privacy), as
+    # Comparison.published() hides them, with the protect() the other views of these results use
+    # (kept for these two results: reruns of the Plan tab draw the same difference again)
+    raw = _PLAN_MEMO.get((before, after), "compare", lambda: _unbound(compare(before, after)))
+    comparison = _PLAN_MEMO.get(
+        (before, after),
+        ("published", settings.suppression_threshold),
+        lambda: protect_comparison(
+            raw, _protected(before, before.taxonomy), _protected(after, after.taxonomy)
+        ),
+    )
     frame = comparison.map_frame(selection.service_type, metric)
     part_table = comparison.table[comparison.table["service_type"] == selection.service_type]
     marks = dict(zip(part_table["area_id"].astype(str), part_table["suppression"].astype(str), strict=True))
@@ -3148,6 +3251,30 @@ def plan_costing(
     SocialMapError
         A value that is not a finite number >= 0.
     """
+    from socialmap import settings
+
+    # Kept for this result (the Plan tab draws the costing at each rerun): copies handed out.
+    kept = _PLAN_MEMO.get(
+        (result,),
+        ("costing", service_type, standard, unit_cost, lang, settings.suppression_threshold),
+        lambda: _plan_costing(
+            result, service_type, taxonomy, standard=standard, unit_cost=unit_cost, lang=lang
+        ),
+        same=(taxonomy,),
+    )
+    return dataclasses.replace(kept, table=kept.table.copy(), national=kept.national.copy())
+
+
+def _plan_costing(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None,
+    unit_cost: float | None,
+    lang: str | None,
+) -> PlanCosting:
+    """Compute what :func:`plan_costing` returns."""
     from socialmap.export import costing_tables
 
     costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
