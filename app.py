@@ -385,7 +385,7 @@ def restore_late_view(result: Any, lang: str) -> None:
             st.session_state["open_tab"] = late["tab"]
             st.session_state["view"] = t(TABS[late["tab"]], lang)
     if pending is not None and "ws_written" not in st.session_state:
-        st.session_state["ws_written"] = app_state(lang).key()  # restored: what the session starts from
+        st.session_state["ws_written"] = app_state(lang).kept_key()  # restored: what the session starts from
 
 
 def resolve_uploads(files: dict[str, UploadedFile | None]) -> dict[str, views.Upload | None]:
@@ -472,15 +472,15 @@ def app_state(lang: str) -> store.AppState:
 
 
 def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
-    """Write the workspace when anything it keeps changed since the last write; put the view in the URL."""
+    """Write the workspace when anything but the view changed since the last write (the view is in the URL)."""
     if "ws_pending_scenarios" in st.session_state:
         return  # not restored whole yet
     state = app_state(lang)
     st.query_params.update({"ws": st.session_state["ws_id"], **state.view})
     if "ws_written" not in st.session_state:  # the first run of a session: what it started from
-        st.session_state["ws_written"] = state.key()
+        st.session_state["ws_written"] = state.kept_key()
         return
-    if st.session_state["ws_written"] == state.key():
+    if st.session_state["ws_written"] == state.kept_key():
         return
     try:
         saved = workspace_store().save(
@@ -491,7 +491,7 @@ def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
     except SocialMapError as exc:
         st.error(t("The workspace could not be saved: {error}", lang, error=plain(error_text(exc, lang))))
         return
-    st.session_state["ws_stamp"], st.session_state["ws_written"] = saved.stamp, state.key()
+    st.session_state["ws_stamp"], st.session_state["ws_written"] = saved.stamp, state.kept_key()
     if saved.conflict:
         st.warning(
             t(

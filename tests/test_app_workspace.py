@@ -74,6 +74,26 @@ def test_a_session_without_id_gets_one_and_writes_nothing_until_a_change() -> No
     assert ws is not None and ws.options["method"] == "coverage"
 
 
+def test_a_change_of_view_alone_is_kept_in_the_url_and_written_with_the_next_change() -> None:
+    at = run({})
+    ws_id = at.query_params["ws"]
+    ws_id = ws_id[-1] if isinstance(ws_id, list) else ws_id
+    at.radio(key="method").set_value("coverage").run()
+    written = the_store().stamp(ws_id)
+    assert written is not None
+    other = next(
+        o for o in at.selectbox(key="service_type").options if o != at.selectbox(key="service_type").value
+    )
+    at.selectbox(key="service_type").set_value(other).run()
+    assert not at.exception
+    assert the_store().stamp(ws_id) == written  # a click on another service type rewrites nothing
+    assert at.query_params["service_type"] not in ("", None)  # the URL has it
+    at.radio(key="method").set_value("2sfca").run()
+    ws = the_store().load(ws_id)
+    assert ws is not None and ws.options["method"] == "2sfca"
+    assert ws.view["service_type"] == at.session_state["service_type"]  # written with the next change
+
+
 def test_an_id_brings_its_workspace_back() -> None:
     ws_id = store.new_id()
     saved_workspace(ws_id, lang="sq", service_type="day_care_disability", tab="plan")

@@ -253,6 +253,13 @@ def test_unknown_choices_are_refused_and_hostile_ones_are_clear_errors(tmp_path:
             workspace.load(bad)
 
 
+def test_the_kept_key_leaves_out_only_the_view() -> None:
+    base = state().kept_key()
+    assert state(view={"lang": "sr", "tab": "plan"}).kept_key() == base  # the URL keeps the view
+    assert state(scenarios={}).kept_key() != base
+    assert state(options={"method": "coverage"}).kept_key() != base
+
+
 def test_the_key_changes_with_anything_kept() -> None:
     base = state().key()
     assert state().key() == base
