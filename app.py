@@ -472,7 +472,7 @@ def app_state(lang: str) -> store.AppState:
 
 
 def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
-    """Write the workspace when anything but the view changed since the last write (the view is in the URL)."""
+    """Write the workspace when anything but the view changed since the last write (the view: in the URL)."""
     if "ws_pending_scenarios" in st.session_state:
         return  # not restored whole yet
     state = app_state(lang)
