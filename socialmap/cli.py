@@ -1036,10 +1036,10 @@ def optimise(
     lang: _Lang = None,
 ) -> None:
     """Choose where K new services of one type would reach the most need that no service reaches yet."""
-    from socialmap.export import write_csv
     from socialmap.io import write_atomic
     from socialmap.optimise import place_services
     from socialmap.privacy import marked
+    from socialmap.writers import write_csv
 
     lang = check_language(lang)
     result = _analysis(
@@ -1211,10 +1211,10 @@ def scenario(
     lang: _Lang = None,
 ) -> None:
     """Run what-if scenarios (services added, removed, moved, resized) and compare them with today."""
-    from socialmap.export import write_csv
     from socialmap.pipeline import AnalysisConfig
     from socialmap.privacy import marked, protect, protect_many
     from socialmap.scenario import compare_many, read_scenario, run_scenarios
+    from socialmap.writers import write_csv
 
     lang = check_language(lang)
     scenarios = [read_scenario(path) for path in edits or []]

@@ -41,14 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from socialmap.errors import SocialMapError
+from socialmap.errors import N_, SocialMapError
 
 if TYPE_CHECKING:
     from socialmap.pipeline import Result
+    from socialmap.privacy import Protected
     from socialmap.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -126,7 +128,7 @@ class Costing:
 
         Written atomically; text that a spreadsheet would run as a formula is neutralised. Small
         counts of sensitive groups are hidden as in the result's exports
-        (:func:`socialmap.export.costing_tables`: ``"<5"`` / ``"[c]"``).
+        (:func:`costing_tables`: ``"<5"`` / ``"[c]"``).
 
         Raises
         ------
@@ -134,8 +136,8 @@ class Costing:
             For another suffix, or a costing that does not know its result (so its small counts could
             not be hidden).
         """
-        from socialmap.export import costing_tables, neutralise_formulas, write_csv
         from socialmap.io import write_atomic
+        from socialmap.writers import neutralise_formulas, write_csv
 
         target = Path(path)
         if target.suffix.lower() not in (".csv", ".xlsx"):
@@ -442,3 +444,391 @@ def places_and_budget(
         int(nat["budget_eur_per_year"].notna().sum()),
     )
     return Costing(long, nat, by_area, tuple(notes), result=result, supply_basis=supply)
+
+
+#: Costing columns that are published parameters (the planning standard), shown in hidden rows too.
+COSTING_PUBLISHED = ("places_per_1000",)
+
+
+#: Costing columns computed from the supply by reach (which depends on the neighbours' need).
+COSTING_COUPLED = ("supply", "places_needed", "budget_eur_per_year")
+
+
+#: Why a costing figure is missing or uncertain (the ``note`` column), in English; shown with ``t``.
+_NOTE_NEED = N_("need unknown (a target group has no rate)")
+
+
+_NOTE_NO_STANDARD = N_(
+    "no planning standard (places per 1,000 of the target group) is sourced or given: "
+    "places needed are not computed"
+)
+
+
+_NOTE_NO_COST = N_(
+    "no unit cost (EUR per place per year) is sourced or given: the budget is not computed (empty, not 0)"
+)
+
+
+_NOTE_UNKNOWN_CAPACITY = N_(
+    "services of unknown capacity: {n}; the places are a lower bound, so places needed may be overstated"
+)
+
+
+_NOTE_AREAS_UNKNOWN_CAPACITY = N_(
+    "areas with services of unknown capacity: {n}; places needed may be overstated"
+)
+
+
+_NOTE_NATIONAL_HIDDEN = N_(
+    "places needed and budget hidden ({mark}): with the published municipalities they would give "
+    "back hidden small counts"
+)
+
+
+_USER_CITATION = N_("given by the user, not taken from a published source")
+
+
+_FIGURE_STANDARD = N_("planning standard (places per 1,000 of the target group)")
+
+
+_FIGURE_COST = N_("unit cost (EUR per place per year)")
+
+
+_NOT_SOURCED = N_("none is sourced in the taxonomy and none was given")
+
+
+def _labels(result: Result, taxonomy: Taxonomy | None, lang: str | None) -> dict[str, str]:
+    types = list(dict.fromkeys(result.table["service_type"]))
+    if taxonomy is None:
+        return {k: k for k in types}
+    from socialmap.i18n import check_language
+
+    code = check_language(lang)
+    return {k: taxonomy.label(k, code) if k in taxonomy.service_types else k for k in types}
+
+
+def _missing_figures(row: Mapping[str, Any], lang: str | None) -> list[str]:
+    """Return what a costing row lacks, in ``lang``: the need, the standard, the unit cost."""
+    from socialmap.i18n import t
+
+    parts = []
+    if pd.isna(row["target_group"]):
+        parts.append(t(_NOTE_NEED, lang))
+    if pd.isna(row["places_per_1000"]):
+        parts.append(t(_NOTE_NO_STANDARD, lang))
+    if pd.isna(row["unit_cost_eur_per_place_year"]):
+        parts.append(t(_NOTE_NO_COST, lang))
+    return parts
+
+
+def _costing_note(row: Mapping[str, Any], lang: str | None) -> str | None:
+    """Return the ``note`` of one area × service-type costing row in ``lang`` (``None``: nothing to say)."""
+    from socialmap.i18n import t
+
+    parts = _missing_figures(row, lang)
+    unknown = row.get("capacity_unknown")
+    if unknown is not None and not pd.isna(unknown) and int(unknown) > 0:
+        parts.append(t(_NOTE_UNKNOWN_CAPACITY, lang, n=int(unknown)))
+    return "; ".join(parts) or None
+
+
+def _check_costing(costing: Any, result: Result) -> None:
+    """Raise unless ``costing`` is a :class:`~socialmap.costing.Costing` made from ``result``."""
+    from socialmap.errors import SocialMapError
+
+    if not isinstance(costing, Costing):
+        raise SocialMapError(
+            "`costing` must be what socialmap.costing.places_and_budget(result, ...) returned; "
+            f"got {type(costing).__name__}."
+        )
+    redo = "make it with socialmap.costing.places_and_budget() of the result you export"
+    cols = ["area_id", "service_type"]
+    ours = result.table[[*cols, "supply"]].astype({"area_id": str, "service_type": str})
+    reach = pd.to_numeric(
+        result.table.get("supply_reach", pd.Series(np.nan, index=ours.index)), errors="coerce"
+    )
+    ours["reach"] = reach.fillna(pd.to_numeric(ours["supply"], errors="coerce")).to_numpy()
+    given = costing.table.rename(columns={"supply": "reach_costing", "supply_inside": "supply"})
+    theirs = given[[*cols, "reach_costing", "supply"]].astype({"area_id": str, "service_type": str})
+    if len(ours) != len(theirs) or ours.duplicated(cols).any() or theirs.duplicated(cols).any():
+        raise SocialMapError(f"`costing` does not have the rows of this result: {redo}.")
+    both = ours.merge(theirs, on=cols, how="inner", suffixes=("", "_costing"))
+    if len(both) != len(ours):
+        raise SocialMapError(f"`costing` has other areas or service types than this result: {redo}.")
+
+    def same(a_col: str, b_col: str) -> bool:
+        a = pd.to_numeric(both[a_col], errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(both[b_col], errors="coerce").to_numpy(dtype=float)
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True))
+
+    # The costing counts the places by reach (default) or inside the areas (supply="inside").
+    if not same("supply", "supply_costing") or not (
+        same("reach", "reach_costing") or same("supply", "reach_costing")
+    ):
+        raise SocialMapError(
+            f"`costing` was made from another result (its supply differs from this result's): {redo}."
+        )
+
+
+def _with_area_geometry(frame: pd.DataFrame, result: Result) -> gpd.GeoDataFrame:
+    areas = result.areas
+    geometry = dict(zip(areas["area_id"].astype(str), areas.geometry, strict=True))
+    shapes = gpd.GeoSeries(
+        [geometry.get(a) for a in frame["area_id"].astype(str)], index=frame.index, crs=areas.crs
+    )
+    return gpd.GeoDataFrame(frame, geometry=shapes, crs=areas.crs)
+
+
+def _hide(
+    frame: pd.DataFrame,
+    hide: pd.DataFrame,
+    status: pd.Series,
+    protected: Protected,
+    lang: str | None,
+    markers: bool,
+) -> pd.DataFrame:
+    """Blank (or mark) the cells ``hide`` flags; add the ``suppression`` column (its marker)."""
+    out = frame.copy()
+    marks = status.map(lambda s: protected.marker(s, lang) if s else "")
+    for col in hide.columns:
+        cells = hide[col].to_numpy(dtype=bool)
+        if not cells.any():
+            continue
+        if markers:
+            out[col] = out[col].astype(object)
+            out.loc[cells, col] = marks[cells]
+        else:
+            out.loc[cells, col] = np.nan
+    out["suppression"] = marks.astype(str)
+    return out
+
+
+def costing_tables(
+    result: Result,
+    costing: Costing | None = None,
+    *,
+    protected: Protected | None = None,
+    taxonomy: Taxonomy | None = None,
+    threshold: float | None = None,
+    lang: str | None = None,
+    markers: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """
+    Return the publishable tables of a costing: places and budget, their sources, hidden small counts.
+
+    Parameters
+    ----------
+    result
+        What :func:`socialmap.analyze` returned.
+    costing
+        Its costing (:func:`socialmap.costing.places_and_budget`, e.g. with user-supplied standards
+        or unit costs); ``None`` makes one with the taxonomy's standards and unit costs.
+    protected
+        The suppression of ``result`` (:func:`socialmap.privacy.protect`; reuse the one of the other
+        tables so that every output hides the same cells); ``None`` makes one.
+    taxonomy
+        The result's taxonomy (default: reloaded from its provenance).
+    threshold
+        Suppression threshold when ``protected`` is not given.
+    lang
+        Language of the service-type labels, notes and markers.
+    markers
+        ``True``: hidden cells hold ``"<5"``/``"[c]"``; ``False``: they are NaN (for typed formats).
+
+    Returns
+    -------
+    tables
+        ``costing`` (GeoDataFrame with the area's geometry, one row per area × service type: the
+        columns of :data:`socialmap.costing.TABLE_COLUMNS` with ``service_label``, citations in
+        ``lang`` for user-supplied figures, ``note`` in ``lang`` and ``suppression``),
+        ``costing_national`` (one row per service type), ``costing_by_area`` (GeoDataFrame, one row
+        per area: the budget over the service types that could be costed), ``costing_sources`` (one
+        row per service type × figure: value, source key or ``"user-supplied"``, citation) and
+        ``costing_notes`` (one ``note`` per line: how the figures are computed, what is missing,
+        what is hidden).
+
+    Raises
+    ------
+    SocialMapError
+        If ``costing`` is not a costing of ``result``, or ``protected`` is not a suppression of it.
+    """
+    from socialmap.i18n import t
+    from socialmap.privacy import COUNT_HIDDEN, SECONDARY, apply_mask, protect, resolve_taxonomy
+
+    tax = resolve_taxonomy(result, taxonomy)
+    if protected is None:
+        protected = protect(result, threshold=threshold, taxonomy=tax)
+    if costing is None:
+        costing = places_and_budget(result, taxonomy=tax)
+    _check_costing(costing, result)
+    labels = _labels(result, tax, lang)
+
+    def label(key: Any) -> str:
+        return labels.get(str(key), str(key))
+
+    # Area × service type: the result's suppression, cell for cell (default-deny: every column off
+    # privacy.SAFE_COLUMNS is hidden in a row whose count is). The standard (places_per_1000 here) is
+    # a published parameter; the supply is the supply by reach (2SFCA: it depends on the neighbours'
+    # need), so it and what is computed from it are hidden in linked rows too.
+    table = pd.DataFrame(costing.table).reset_index(drop=True)
+    coupled = COSTING_COUPLED if getattr(costing, "supply_basis", "reach") != "inside" else ()
+    mask, status = protected.mask(table, level="row", published=COSTING_PUBLISHED, coupled=coupled)
+    mask = mask & table[mask.columns].notna()
+    table["note"] = [_costing_note(row, lang) for row in table.to_dict("records")]
+    for kind in ("standard", "cost"):
+        user = (table[f"{kind}_source"] == USER_SUPPLIED).to_numpy()
+        table[f"{kind}_citation"] = (
+            table[f"{kind}_citation"].astype(object).where(~user, t(_USER_CITATION, lang))
+        )
+    table.insert(table.columns.get_loc("service_type") + 1, "service_label", table["service_type"].map(label))
+    figures = table.drop_duplicates("service_type").set_index("service_type")
+    shown_table = apply_mask(
+        table, mask, status.where(mask.any(axis=1), ""), protected, markers=markers, lang=lang
+    )
+
+    # National: hidden whole where the national total is; where an area row is, all but the figures
+    # of the national count (target group, places at the standard).
+    nat = pd.DataFrame(costing.national).reset_index(drop=True)
+    nat_mask, nat_status = protected.mask(nat, level="total", published=COSTING_PUBLISHED, coupled=coupled)
+    nat_mask = nat_mask & nat[nat_mask.columns].notna()
+    nat_status = nat_status.where(nat_mask.any(axis=1), "")
+    total_status = protected.total_status()
+    notes = []
+    for i, row in nat.iterrows():
+        st = str(row["service_type"])
+        parts = _missing_figures(row, lang)
+        rows = table[table["service_type"].astype(str) == st]
+        unknown = int((pd.to_numeric(rows["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
+        if unknown:
+            parts.append(t(_NOTE_AREAS_UNKNOWN_CAPACITY, lang, n=unknown))
+        if nat_status[i] and total_status.get(st) not in COUNT_HIDDEN:
+            parts.append(t(_NOTE_NATIONAL_HIDDEN, lang, mark=protected.marker(SECONDARY, lang)))
+        notes.append("; ".join(parts) or None)
+    nat["note"] = notes
+    nat.insert(1, "service_label", nat["service_type"].map(label))
+    for kind, after in (("standard", "standard_source"), ("cost", "cost_source")):
+        if f"{kind}_citation" not in nat.columns:
+            cit = nat["service_type"].map(lambda k, c=f"{kind}_citation": figures[c].get(k))
+            nat.insert(nat.columns.get_loc(after) + 1, f"{kind}_citation", cit)
+    shown_nat = apply_mask(nat, nat_mask, nat_status, protected, markers=markers, lang=lang)
+
+    # By area: the budget summed over the service types, hidden where a hidden row is in the sum.
+    by = pd.DataFrame(costing.by_area).reset_index(drop=True)
+    in_sum = set(table.loc[mask["budget_eur_per_year"], "area_id"].astype(str))
+    by_mask = pd.DataFrame(
+        {"budget_eur_per_year": by["area_id"].astype(str).isin(in_sum) & by["budget_eur_per_year"].notna()}
+    )
+    by_status = pd.Series(
+        np.where(by_mask["budget_eur_per_year"], SECONDARY, ""), index=by.index, dtype=object
+    )
+    shown_by = apply_mask(by, by_mask, by_status, protected, markers=markers, lang=lang)
+
+    # Sources: the value, source and citation of every standard and unit cost.
+    sources = []
+    for st in nat["service_type"].astype(str):
+        f = figures.loc[st]
+        for figure, value, src, cit in (
+            (_FIGURE_STANDARD, "places_per_1000", "standard_source", "standard_citation"),
+            (_FIGURE_COST, "unit_cost_eur_per_place_year", "cost_source", "cost_citation"),
+        ):
+            sources.append(
+                {
+                    "service_type": st,
+                    "service_label": label(st),
+                    "figure": t(figure, lang),
+                    "value": f[value],
+                    "source": f[src] if pd.notna(f[src]) else None,
+                    "citation": f[cit] if pd.notna(f[cit]) else None,
+                    "note": None if pd.notna(f[value]) else t(_NOT_SOURCED, lang),
+                }
+            )
+
+    return {
+        "costing": _with_area_geometry(shown_table, result),
+        "costing_national": shown_nat,
+        "costing_by_area": _with_area_geometry(shown_by, result),
+        "costing_sources": pd.DataFrame(sources),
+        "costing_notes": pd.DataFrame({"note": _costing_general_notes(table, nat, status, protected, lang)}),
+    }
+
+
+def _costing_general_notes(
+    table: pd.DataFrame,
+    national: pd.DataFrame,
+    status: pd.Series,
+    protected: Protected,
+    lang: str | None,
+) -> list[str]:
+    """Return the lines of the costing notes sheet: method, totals, missing figures, caveats, hiding."""
+    from socialmap.i18n import t
+    from socialmap.privacy import COUNT_HIDDEN, PRIMARY, SECONDARY
+
+    def names(mask: pd.Series) -> str:
+        return ", ".join(national.loc[mask, "service_label"].astype(str))
+
+    lines = [
+        t(
+            "Places needed = target group × places per 1,000 / 1,000 − places of known capacity, not "
+            "below 0, in each municipality; budget = places needed × unit cost (EUR per place per year).",
+            lang,
+        ),
+        t(
+            "National places needed are the sum of the municipalities' shortfalls: places above the "
+            "standard in one municipality do not make up for a shortfall in another.",
+            lang,
+        ),
+    ]
+    no_standard = national["places_per_1000"].isna()
+    no_cost = national["unit_cost_eur_per_place_year"].isna()
+    if no_standard.any():
+        lines.append(
+            t(
+                "No planning standard is sourced or given for: {services}. Their places needed and "
+                "budget are left empty, not 0; enter standards (places per 1,000 of the target group) "
+                "to compute them.",
+                lang,
+                services=names(no_standard),
+            )
+        )
+    if no_cost.any():
+        lines.append(
+            t(
+                "No unit cost is sourced or given for: {services}. Their budget is left empty, not 0; "
+                "enter unit costs (EUR per place per year) to compute it.",
+                lang,
+                services=names(no_cost),
+            )
+        )
+    no_need = national["target_group"].isna()
+    if no_need.any():
+        lines.append(
+            t("Need unknown (a target group has no rate) for: {services}.", lang, services=names(no_need))
+        )
+    if (table["standard_source"] == USER_SUPPLIED).any() or (table["cost_source"] == USER_SUPPLIED).any():
+        lines.append(
+            t(
+                "Figures whose source is 'user-supplied' were entered by the user, not taken from a "
+                "published source.",
+                lang,
+            )
+        )
+    if (pd.to_numeric(table["capacity_unknown"], errors="coerce").fillna(0) > 0).any():
+        lines.append(
+            t(
+                "Some services have an unknown capacity: there the places are a lower bound and the "
+                "places needed may be overstated (see the note column).",
+                lang,
+            )
+        )
+    if status.isin(COUNT_HIDDEN).any():
+        lines.append(
+            t(
+                "Where a small count of a sensitive group is hidden ({primary} or {secondary}), its "
+                "places and budget are hidden too, and so are the municipality's total budget and the "
+                "service type's national places needed and budget ({secondary}), which would give them back.",
+                lang,
+                primary=protected.marker(PRIMARY, lang),
+                secondary=protected.marker(SECONDARY, lang),
+            )
+        )
+    return lines

@@ -396,8 +396,8 @@ class Monitoring:
 
         Column keys stay in English; the definitions and statuses are written in ``lang``.
         """
-        from socialmap.export import write_xlsx
         from socialmap.i18n import t
+        from socialmap.writers import write_xlsx
 
         target = Path(path)
         if target.suffix.lower() != ".xlsx":

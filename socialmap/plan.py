@@ -207,8 +207,8 @@ class Targets:
         keys stay in English (the file reads back whatever the language); the ``columns`` sheet says what
         each holds, in ``lang``.
         """
-        from socialmap.export import write_csv, write_xlsx
         from socialmap.i18n import t
+        from socialmap.writers import write_csv, write_xlsx
 
         target = Path(path)
         suffix = target.suffix.lower()

@@ -352,10 +352,10 @@ def places_and_budget(
         if is_published(result):
             raise SocialMapError("Give the costing of the raw result (`costing=`) with a published result.")
         costing = cost_of(result, taxonomy=tax)
-    # The figures are read from the published costing tables (export.costing_tables: the same cells
+    # The figures are read from the published costing tables (costing.costing_tables: the same cells
     # hidden as in the costing export, including the supply by reach of rows linked to a hidden one),
     # so that a line never shows a figure the tables hide.
-    from socialmap.export import costing_tables
+    from socialmap.costing import costing_tables
 
     published = costing_tables(result, costing, protected=protected, taxonomy=tax, lang=lang, markers=False)
     if area is None:

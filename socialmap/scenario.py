@@ -1305,9 +1305,9 @@ class Comparison:
         Written atomically; text that a spreadsheet would run as a formula is neutralised. Small counts
         of sensitive groups are hidden (:meth:`published`): the file shows ``"<5"`` / ``"[c]"`` there.
         """
-        from socialmap.export import neutralise_formulas, write_csv
         from socialmap.io import write_atomic
         from socialmap.privacy import marked
+        from socialmap.writers import neutralise_formulas, write_csv
 
         target = Path(path)
         suffix = target.suffix.lower()

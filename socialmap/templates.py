@@ -72,7 +72,7 @@ def _headers(kind: str, columns: tuple[str, ...], lang: str) -> list[str]:
 
 
 def _text(value: Any) -> Any:
-    from socialmap.export import _xlsx_value
+    from socialmap.writers import _xlsx_value
 
     return _xlsx_value(value)
 
