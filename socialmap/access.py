@@ -60,7 +60,6 @@ __all__ = [
     "distance_coverage",
     "fca_arrays",
     "fca_from_pairs",
-    "fca_network",
     "gaussian_weights",
     "gravity_weights",
     "nearest_distance",
@@ -1758,52 +1757,3 @@ def distance_coverage(
     )
     frame.attrs.update({"method": "distance coverage", "catchment_m": d0, "distance": "euclidean"})
     return frame
-
-
-def fca_network(
-    graph: Any,
-    demand_xy: ArrayLike,
-    need: ArrayLike,
-    supply_xy: ArrayLike,
-    capacity: ArrayLike,
-    *,
-    catchment_min: float | None = None,
-    weight: WeightFunction | None = None,
-    max_snap_m: float | None = None,
-    crs: Any = None,
-) -> FCAResult:
-    """
-    Compute 2SFCA / E2SFCA like :func:`fca_arrays`, with travel times (minutes) on a road network.
-
-    Delegates to :func:`socialmap.network.fca` (see there and ``socialmap/network.py`` for the snapping,
-    routing and streaming); ``weight`` takes minutes. Warns (``UserWarning``) when points or services are
-    off the network (farther than ``max_snap_m`` from it): they reach nothing.
-
-    Returns
-    -------
-    result
-        A :class:`socialmap.network.NetworkFCAResult`, an :class:`FCAResult` with the off-network masks;
-        ``nearest`` is in minutes.
-    """
-    from socialmap import network
-
-    res = network.fca(
-        graph,
-        demand_xy,
-        need,
-        supply_xy,
-        capacity,
-        catchment_min=catchment_min,
-        weight=weight,
-        max_snap_m=max_snap_m,
-        crs=crs,
-    )
-    off_d, off_s = int(res.demand_off_network.sum()), int(res.supply_off_network.sum())
-    if off_d or off_s:
-        warnings.warn(
-            f"{off_d} demand point(s) and {off_s} service(s) are off the network (farther than max_snap_m "
-            f"from every road node); they reach nothing. See demand_off_network / supply_off_network.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return res

@@ -64,6 +64,7 @@ import logging
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -93,6 +94,7 @@ __all__ = [
     "Snap",
     "coverage",
     "fca",
+    "fca_network",
     "from_edges",
     "load",
     "nearest_time",
@@ -1637,3 +1639,50 @@ def nearest_time(
     return _nearest(
         graph, snap(graph, dxy, crs=crs, max_snap_m=limit), snap(graph, sxy, crs=crs, max_snap_m=limit)
     )
+
+
+def fca_network(
+    graph: Any,
+    demand_xy: ArrayLike,
+    need: ArrayLike,
+    supply_xy: ArrayLike,
+    capacity: ArrayLike,
+    *,
+    catchment_min: float | None = None,
+    weight: WeightFunction | None = None,
+    max_snap_m: float | None = None,
+    crs: Any = None,
+) -> FCAResult:
+    """
+    Compute 2SFCA / E2SFCA like :func:`socialmap.access.fca_arrays`, with travel times on a road network.
+
+    Delegates to :func:`fca` (see there for the snapping, routing and streaming); ``weight`` takes
+    minutes. Warns (``UserWarning``) when points or services are off the network (farther than
+    ``max_snap_m`` from it): they reach nothing.
+
+    Returns
+    -------
+    result
+        A :class:`NetworkFCAResult`, an :class:`~socialmap.access.FCAResult` with the off-network masks;
+        ``nearest`` is in minutes.
+    """
+    res = fca(
+        graph,
+        demand_xy,
+        need,
+        supply_xy,
+        capacity,
+        catchment_min=catchment_min,
+        weight=weight,
+        max_snap_m=max_snap_m,
+        crs=crs,
+    )
+    off_d, off_s = int(res.demand_off_network.sum()), int(res.supply_off_network.sum())
+    if off_d or off_s:
+        warnings.warn(
+            f"{off_d} demand point(s) and {off_s} service(s) are off the network (farther than max_snap_m "
+            f"from every road node); they reach nothing. See demand_off_network / supply_off_network.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return res

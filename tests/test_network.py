@@ -139,7 +139,7 @@ def test_island_is_dropped_and_far_points_are_off_the_network():
     assert np.isnan(res.ratio[1]) and res.weighted_need[1] == 0
     assert res.nearest[0] == pytest.approx(4.0) and math.isinf(res.nearest[1])
     with pytest.warns(UserWarning, match="off the network"):
-        access.fca_network(g, [[0, 0], [50_500, 0]], [10, 10], [[2000, 2000]], [5], catchment_min=60)
+        network.fca_network(g, [[0, 0], [50_500, 0]], [10, 10], [[2000, 2000]], [5], catchment_min=60)
 
 
 def test_walk_speed_and_snap_distance():
@@ -256,7 +256,7 @@ def test_fca_equals_fca_from_pairs(name, dense):
     reached = np.isfinite(want.nearest)
     np.testing.assert_allclose(got.nearest[reached], want.nearest[reached], rtol=1e-12)
     # The same result type as fca_arrays, through access's hook.
-    via = access.fca_network(g, dxy, need, sxy, cap, catchment_min=25.0, weight=weight)
+    via = network.fca_network(g, dxy, need, sxy, cap, catchment_min=25.0, weight=weight)
     assert isinstance(via, access.FCAResult)
     np.testing.assert_allclose(via.access, want.access, rtol=1e-12)
 
