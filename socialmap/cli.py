@@ -80,8 +80,9 @@ def _columns_for(paths: list[Path], text: str | None) -> dict[Path, dict[str, st
     SocialMapError
         When a pair is badly written, or names a column no file has.
     """
-    from socialmap.columns import normalise_header, parse_columns, preview_file
+    from socialmap.columns import normalise_header, parse_columns
     from socialmap.errors import DataSourceError
+    from socialmap.preview import preview_file
 
     pairs = parse_columns(text)
     if not pairs:

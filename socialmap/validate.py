@@ -72,6 +72,7 @@ from socialmap.errors import (
     severity_label,
 )
 from socialmap.i18n import N_
+from socialmap.sources.base import _CONTROL, _LINE_CONTROL, _is_missing
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,6 @@ _MAX_PROJECTED = 1e9
 #: Methods of ``names.match`` whose matches are listed in a warning for a second look.
 _CHECK_METHODS = frozenset({"fuzzy"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_CONTROL = re.compile(r"[\t\n\r]")
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _GROUPS_SPACE = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
@@ -404,14 +403,6 @@ def _with_hint(message: Message, hint: Message | None) -> Message:
 # --------------------------------------------------------------------------------------------------
 # Values
 # --------------------------------------------------------------------------------------------------
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
-    return False
 
 
 def _id_text(value: Any) -> str | None:
@@ -2105,7 +2096,7 @@ def _names_by_id(areas: pd.DataFrame, ids: Sequence[str], lang: str = "en") -> d
     frame["area_id"] = [_id_text(v) for v in frame["area_id"]]
     own = f"name_{lang}"
     if own not in frame.columns or frame[own].isna().all():
-        from socialmap.datasets import recognise_areas
+        from socialmap.areasets import recognise_areas
 
         known = recognise_areas(frame)
         if known is not None and own in known.names.columns:
@@ -2123,7 +2114,7 @@ def area_labels(areas: pd.DataFrame, ids: Sequence[str], limit: int = 30) -> Loc
     ----------
     areas
         The areas (``area_id``, ``name``, optional ``name_sq``/``name_sr``/``name_en``). Areas
-        recognised as a demo's municipalities (:func:`socialmap.datasets.recognise_areas`) are named
+        recognised as a demo's municipalities (:func:`socialmap.areasets.recognise_areas`) are named
         with the demo's names in each language where they have none of their own.
     ids
         The ids of the areas to name, in order.
@@ -2160,14 +2151,14 @@ def _demo_codes(frame: pd.DataFrame, areas: pd.DataFrame, area_ids: list[str], c
     Read a table keyed by a demo's codes (Kosovo's KAS codes 01-38) against other boundaries of it.
 
     Only when the areas are recognised as the demo's municipalities
-    (:func:`socialmap.datasets.recognise_areas`), every id of the table is one of the demo's codes and
+    (:func:`socialmap.areasets.recognise_areas`), every id of the table is one of the demo's codes and
     none is one of the areas' own ids; said in a warning.
     """
     values = [v for v in frame["area_id"].tolist() if v is not None]
     own = set(area_ids)
     if not values or any(v in own for v in values):
         return frame
-    from socialmap.datasets import recognise_areas
+    from socialmap.areasets import recognise_areas
 
     reference = pd.DataFrame(areas[["area_id", "name"]]) if "name" in areas.columns else None
     known = recognise_areas(reference) if reference is not None else None
@@ -2216,7 +2207,7 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
     if aliases is None:
         # Boundaries recognised as a demo's municipalities (any file: geoBoundaries', your own) get
         # the demo's aliases and its names in every language (Serbian names such as Đakovica).
-        from socialmap.datasets import recognise_areas
+        from socialmap.areasets import recognise_areas
 
         known = recognise_areas(reference)
         if known is not None:
@@ -2527,18 +2518,19 @@ def validate_file(
         The :class:`Report`: ``.ok``, ``.problems``, ``.to_frame()``, and a readable ``str()``. A file that
         cannot be read at all (missing, too large, unknown format) gives a report with one error.
     """
-    from socialmap import io as sm_io  # io imports this module
+    from socialmap.sources import _read_source
+    from socialmap.sources.base import _check_count, _Limits
 
     label = str(path)
     if kind is not None and kind not in KINDS:
         raise ValueError(f"`kind` should be one of {KINDS}, got {kind!r}.")
     try:
-        source = sm_io._read_source(
-            path, layer=layer, sheet=sheet, encoding=encoding, limits=sm_io._Limits.for_kind(kind)
+        source = _read_source(
+            path, layer=layer, sheet=sheet, encoding=encoding, limits=_Limits.for_kind(kind)
         )
         if kind is None and source.frame is not None:
             guessed = guess_kind(_map_columns(source.frame, columns, (), _Collector(label, source.rows)))
-            sm_io._check_count(label, len(source.frame), sm_io._Limits.for_kind(guessed))
+            _check_count(label, len(source.frame), _Limits.for_kind(guessed))
     except DataSourceError as exc:
         return Report(label, kind, [_source_problem(label, exc)])
     if source.frame is None:

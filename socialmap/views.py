@@ -594,12 +594,12 @@ def read_inputs(
 @dataclass(frozen=True)
 class UploadPreview:
     """
-    An uploaded file's header, first rows and guessed mapping (see :func:`socialmap.columns.preview_file`).
+    An uploaded file's header, first rows and guessed mapping (see :func:`socialmap.preview.preview_file`).
 
     Attributes
     ----------
     preview
-        The :class:`socialmap.columns.Preview`, or ``None`` when the file cannot be read.
+        The :class:`socialmap.preview.Preview`, or ``None`` when the file cannot be read.
     problems
         Why it cannot be read (one problem), labelled with the file's name.
     """
@@ -627,7 +627,7 @@ def preview_upload(upload: Upload, kind: str, *, n: int = 5) -> UploadPreview:
         An :class:`UploadPreview`; nothing is raised.
     """
     from socialmap import io as sm_io
-    from socialmap.columns import preview_file
+    from socialmap.preview import preview_file
 
     filename, data = str(upload[0]), bytes(upload[1])
     name = _safe_filename(filename)

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from socialmap import columns
-from socialmap.columns import guess_columns, header_row, parse_columns, preview_file
+from socialmap.columns import guess_columns, header_row, parse_columns
 from socialmap.errors import SocialMapError
+from socialmap.preview import preview_file
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import socialmap
-from socialmap import datasets
+from socialmap import areasets, datasets
 from socialmap.errors import DataSourceError, SocialMapError, ValidationError
 
 ADM2 = "geoBoundaries-XKX-ADM2_simplified.geojson"
@@ -153,6 +153,17 @@ def test_unmatchable_boundaries_are_rejected_with_candidates(tmp_path):
 
 def test_missing_demo_files_are_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / "boundaries").mkdir()
-    monkeypatch.setattr(datasets, "demo_dir", lambda: tmp_path)
+    monkeypatch.setattr(areasets, "demo_dir", lambda: tmp_path)  # datasets.demo_files is areasets'
     with pytest.raises(DataSourceError, match="demo is incomplete.*make demo-data"):
         datasets.demo_files("kosovo")
+
+
+def test_recognising_reads_the_demo_areas_the_loader_reads():
+    """The names areas are recognised by (read without the loaders) are those read_areas gives."""
+    from socialmap.io import read_areas
+
+    loaded = read_areas(datasets.demo_files("kosovo")["areas"])
+    columns = ["area_id", "name", "name_sq", "name_sr", "name_en"]
+    expected = pd.DataFrame(loaded[columns]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(areasets._demo_areas("kosovo"), expected)
+    assert len(expected) == 38
