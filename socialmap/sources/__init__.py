@@ -9,7 +9,6 @@ column preview read files through it too.
 
 from __future__ import annotations
 
-import logging
 from os import PathLike
 from pathlib import Path
 
@@ -39,8 +38,6 @@ from socialmap.sources.vector import (
     _read_vector,
     _read_zip,
 )
-
-logger = logging.getLogger("socialmap.io")
 
 
 def _read_source(

@@ -9,7 +9,6 @@ what the loaders promise.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import threading
 import warnings
@@ -23,9 +22,6 @@ import pandas as pd
 from socialmap import settings
 from socialmap.errors import DataSourceError, Message, Number, Problem
 from socialmap.i18n import N_
-
-logger = logging.getLogger("socialmap.io")
-
 
 _VECTOR = {
     ".geojson": "GeoJSON",
