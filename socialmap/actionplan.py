@@ -174,8 +174,7 @@ def action_plan(
     from docx.shared import Cm, Pt, RGBColor
 
     import socialmap
-    from socialmap import settings
-    from socialmap.i18n import check_language, format_date, t
+    from socialmap.i18n import check_language, format_date, output_datetime, t
     from socialmap.io import write_atomic
     from socialmap.monitor import _FREQUENCY
     from socialmap.privacy import protect, resolve_taxonomy
@@ -219,7 +218,7 @@ def action_plan(
     title = t("Draft municipal action plan for social services: {name}", lang, name=name)
     props = doc.core_properties
     props.title, props.author, props.subject = title, "socialmap", t("Social-service needs and gaps", lang)
-    props.created = props.modified = settings.output_datetime().replace(tzinfo=None)
+    props.created = props.modified = output_datetime().replace(tzinfo=None)
     props.revision = 1
     doc.add_heading(title, level=0)
     period = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]) if years else "–"

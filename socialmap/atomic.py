@@ -2,7 +2,7 @@
 
 :func:`write_atomic` writes into a scratch file beside the target, syncs it and moves it in place;
 the dates a writer stamps into an XLSX, DOCX or GeoPackage are set to the outputs' timestamp
-(:func:`socialmap.settings.output_datetime`), so the same inputs give the same bytes. Every writer
+(:func:`socialmap.i18n.output_datetime`), so the same inputs give the same bytes. Every writer
 of the project goes through it (:mod:`socialmap.writers`, the maps, briefs and workspaces);
 :mod:`socialmap.io` re-exports it.
 """
@@ -25,9 +25,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from socialmap import settings
 from socialmap.errors import OutputError
-from socialmap.i18n import N_
+from socialmap.i18n import N_, output_datetime
 from socialmap.sources.base import (
     _EXCEL,
     _plain,
@@ -53,7 +52,7 @@ def write_atomic(path: str | PathLike[str], writer: Callable[[Path], object]) ->
     bits are kept, except setuid, setgid and sticky, which are never copied.
 
     The dates a writer stamps into an XLSX workbook (its ZIP members' times, ``docProps/core.xml``) or a
-    GeoPackage (``gpkg_contents.last_change``) are set to :func:`socialmap.settings.output_datetime`, so
+    GeoPackage (``gpkg_contents.last_change``) are set to :func:`socialmap.i18n.output_datetime`, so
     that the same content gives the same bytes.
 
     Parameters
@@ -123,11 +122,11 @@ def _reproducible(path: Path) -> None:
     """Set the dates a writer stamped into an XLSX, DOCX or GeoPackage file to the outputs' timestamp."""
     suffix = path.suffix.lower()
     if suffix in _EXCEL or suffix == ".docx":  # a Word document is a ZIP with the same core dates
-        _reproducible_zip(path, settings.output_datetime())
+        _reproducible_zip(path, output_datetime())
     elif suffix == ".gpkg":
         import sqlite3
 
-        stamp = settings.output_datetime().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        stamp = output_datetime().strftime("%Y-%m-%dT%H:%M:%S.000Z")
         with contextlib.closing(sqlite3.connect(path)) as db:
             db.execute("PRAGMA synchronous = OFF")  # write_atomic syncs the file once, after this
             with db:

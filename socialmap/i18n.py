@@ -8,6 +8,13 @@ users of the app in different languages never affect each other.
 Strings kept in tables (e.g. column titles) are marked with :func:`N_` where they are written, so
 that ``scripts/update_translations.py`` extracts them, and translated with :func:`t` where they
 are shown. See ``socialmap/locales/README.md`` for the workflow and the glossary.
+
+The translatable message (:class:`Message`, with :class:`Number` and :class:`Localised` values),
+its rendering (:func:`render`, :func:`message`) and the base error :class:`SocialMapError` are
+defined here, beside the catalogs they are written through (:func:`t` raises a SocialMapError for
+an unknown language, and a SocialMapError is rendered with :func:`t`); :mod:`socialmap.errors`
+re-exports them and describes how to use them. :func:`output_datetime` is the outputs' date that
+:func:`format_date` and the file writers stamp.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from socialmap import settings
-from socialmap.errors import SocialMapError
 
 #: Supported languages: code → (Babel locale, name in that language).
 LANGUAGES: dict[str, tuple[str, str]] = {
@@ -247,8 +256,320 @@ def localise_number(text: str, lang: str | None = None) -> str:
 
 
 def format_date(value: _dt.date | None = None, lang: str | None = None) -> str:
-    """Format a date (default: the outputs' date, today unless set, see ``settings.output_datetime``)."""
+    """Format a date (default: the outputs' date, today unless set, see :func:`output_datetime`)."""
     from babel.dates import format_date as _format
 
-    day = value or settings.output_datetime().date()
+    day = value or output_datetime().date()
     return _format(day, format="medium", locale=LANGUAGES[check_language(lang)][0])
+
+
+@dataclass(frozen=True)
+class Number:
+    """
+    A number in a message, written with the decimal and thousands separators of each language.
+
+    Attributes
+    ----------
+    value
+        The number.
+    spec
+        Its format in English (a :func:`format` spec): ``","`` → ``12,345``, ``".1f"`` → ``12.3``,
+        ``"g"`` → ``42.66``. Other languages get the same digits with their own separators
+        (:func:`socialmap.i18n.localise_number`).
+
+    Examples
+    --------
+    >>> str(Number(12345.6, ",.1f")), Number(12345.6, ",.1f").localise("sq")
+    ('12,345.6', '12.345,6')
+    """
+
+    value: float
+    spec: str = ","
+
+    def __str__(self) -> str:
+        return format(self.value, self.spec)
+
+    def localise(self, lang: str | None = None) -> str:
+        """Return the number written for ``lang`` (``None`` → the default language)."""
+        return localise_number(str(self), lang)
+
+
+@dataclass(frozen=True)
+class Localised:
+    """
+    A value written differently in each language, such as the names of areas in a message.
+
+    Attributes
+    ----------
+    texts
+        The text by language code (``en``, ``sq``, ``sr``). A language missing here is written with
+        ``fallback``'s text, else the first one given.
+    fallback
+        The language whose text stands in for a missing one (default ``en``).
+
+    Examples
+    --------
+    >>> names = Localised({"en": "Shtime", "sq": "Shtime", "sr": "Štimlje"})
+    >>> str(names), names.localise("sr")
+    ('Shtime', 'Štimlje')
+    """
+
+    texts: Mapping[str, str]
+    fallback: str = "en"
+
+    def __str__(self) -> str:
+        return self.localise("en")
+
+    def localise(self, lang: str | None = None) -> str:
+        """Return the text for ``lang`` (``None`` → the default language)."""
+        if lang is None:
+            lang = default_language()
+        if lang in self.texts:
+            return str(self.texts[lang])
+        if self.fallback in self.texts:
+            return str(self.texts[self.fallback])
+        return next((str(v) for v in self.texts.values()), "")
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _fill(template: str, values: Mapping[str, Any]) -> str:
+    """Fill in the placeholders as :func:`socialmap.i18n.t` does: only when there are values."""
+    return template.format(**values) if values else template
+
+
+class Message(str):
+    """
+    English text that can be written again in another language.
+
+    A ``str`` (the English text, so ``==``, ``in`` and printing work as for any string) that keeps
+    the English template and the values it was made from.
+
+    Parameters
+    ----------
+    template
+        The English text with ``{name}`` placeholders, marked with :func:`N_` where it is written
+        (``Message(N_("{n} rows"), n=3)``) so that it is extracted into the catalogs. As with
+        :func:`socialmap.i18n.t`, placeholders are filled only when there are values, so write
+        literal braces as ``{{ }}`` only in a template that has values.
+    **values
+        The values of the placeholders: text, :class:`Number`, nested :class:`Message` objects,
+        exceptions (see the module's documentation for how each is written).
+
+    Raises
+    ------
+    ValueError
+        If a placeholder is called ``lang`` or has no value.
+
+    Examples
+    --------
+    >>> text = Message(N_("{n} more row(s) have the same problem ({rows})."), n=3, rows="rows 4, 5, 6")
+    >>> text
+    '3 more row(s) have the same problem (rows 4, 5, 6).'
+    >>> text.template
+    '{n} more row(s) have the same problem ({rows}).'
+    """
+
+    template: str
+    values: Mapping[str, Any]
+
+    def __new__(cls, template: str, /, **values: Any) -> Message:  # noqa: D102 - see the class
+        template = str(template)
+        if "lang" in values:
+            raise ValueError("A message's placeholder may not be called 'lang' (it is t()'s language).")
+        if values:
+            missing = sorted(_fields(template) - set(values))
+            if missing:
+                raise ValueError(f"No value for the placeholder(s) {missing} of the message {template!r}.")
+        english = _fill(template, {k: _english(v) for k, v in values.items()})
+        obj = super().__new__(cls, english)
+        obj.template = template
+        obj.values = dict(values)
+        return obj
+
+    def render(self, lang: str | None = None) -> str:
+        """
+        Return the message in ``lang``: the template's translation with the values filled in.
+
+        Parameters
+        ----------
+        lang
+            ``en``, ``sq`` or ``sr``; ``None`` → the default language. A template missing from the
+            catalog is written in English.
+        """
+        code = check_language(lang)
+        if code == "en":
+            return str(self)
+        return t(self.template, code, **{k: _written(v, code) for k, v in self.values.items()})
+
+    def map_values(self, func: Callable[[str], str]) -> Message:
+        """
+        Return the message with ``func`` applied to every text value (also inside nested messages).
+
+        The template is kept, so the result still translates. For example the app replaces the
+        path of a temporary file by the name of the file the user uploaded.
+        """
+        return Message(self.template, **{k: _map_value(v, func) for k, v in self.values.items()})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (str(self), self.template, dict(self.values)))
+
+
+def _restore(english: str, template: str, values: dict[str, Any]) -> Message:
+    """Unpickle a :class:`Message` (without filling in the template again)."""
+    obj = str.__new__(Message, english)
+    obj.template = template
+    obj.values = values
+    return obj
+
+
+def _english(value: Any) -> Any:
+    if isinstance(value, str | Number | Localised | BaseException):
+        return str(value)
+    return value
+
+
+def _written(value: Any, lang: str) -> Any:
+    """Return a value of a message as written in ``lang``."""
+    if isinstance(value, Message):
+        return value.render(lang)
+    if isinstance(value, Number | Localised):
+        return value.localise(lang)
+    if isinstance(value, BaseException):
+        return message(value, lang)
+    return value
+
+
+def _map_value(value: Any, func: Callable[[str], str]) -> Any:
+    if isinstance(value, Message):
+        return value.map_values(func)
+    if isinstance(value, str):
+        return func(value)
+    return value
+
+
+def render(text: str, lang: str | None = None) -> str:
+    """
+    Return a text in ``lang``: a :class:`Message` is rendered; any other text is looked up in the catalogs.
+
+    Parameters
+    ----------
+    text
+        A :class:`Message`, or a plain string (e.g. a fixed message marked with :func:`N_`); a
+        string missing from the catalogs is returned as it is.
+    lang
+        ``en``, ``sq`` or ``sr``; ``None`` → the default language.
+    """
+    if isinstance(text, Message):
+        return text.render(lang)
+    return t(str(text), lang)
+
+
+def map_text(text: str, func: Callable[[str], str]) -> str:
+    """Apply ``func`` to a text: to the values of a :class:`Message` (which stays one), else to the text."""
+    return text.map_values(func) if isinstance(text, Message) else func(text)
+
+
+def message(exc: BaseException, lang: str | None = None) -> str:
+    """
+    Return an exception's message in ``lang``.
+
+    Parameters
+    ----------
+    exc
+        Any exception. A :class:`SocialMapError` is written by its :meth:`~SocialMapError.render`;
+        another exception whose one argument is a :class:`Message` is rendered; any other is
+        ``str(exc)``.
+    lang
+        ``en``, ``sq`` or ``sr``; ``None`` → the default language.
+
+    Examples
+    --------
+    >>> message(DataSourceError(N_("{file} does not exist."), file="x.csv"), "en")
+    'x.csv does not exist.'
+    """
+    if isinstance(exc, SocialMapError):
+        return exc.render(lang)
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0].render(lang)
+    return str(exc)
+
+
+class SocialMapError(Exception):
+    """
+    Base class of every error socialmap raises on bad input or bad data.
+
+    Parameters
+    ----------
+    *args
+        As for any exception; the first is the message.
+    **values
+        When given, the first argument is an English template (marked with :func:`N_`) and becomes
+        a :class:`Message` filled with these values: ``str(err)`` is English and
+        ``err.render("sq")`` (or :func:`message`) writes it in Albanian.
+
+    Examples
+    --------
+    >>> err = SocialMapError(N_("Level {level} is not one of {levels}."), level="'ADM9'", levels="ADM0, ADM1")
+    >>> str(err)
+    "Level 'ADM9' is not one of ADM0, ADM1."
+    """
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        if values:
+            if not args:
+                raise TypeError("values were given without a message template")
+            args = (Message(args[0], **values), *args[1:])
+        super().__init__(*args)
+
+    def render(self, lang: str | None = None) -> str:
+        """
+        Return the message in ``lang`` (``None`` → the default language).
+
+        A :class:`Message` is rendered; a plain message is looked up in the catalogs (so a fixed
+        message marked with :func:`N_` is translated) and otherwise shown as it is.
+        """
+        if len(self.args) == 1 and isinstance(self.args[0], str):
+            return render(self.args[0], lang)
+        return str(self)
+
+
+def output_datetime() -> _dt.datetime:
+    """
+    Return the timestamp written into outputs (timezone-aware, UTC).
+
+    ``SOURCE_DATE_EPOCH`` when set; else ``settings.output_date`` at 00:00 UTC; else today at 00:00 UTC. A
+    timestamp that changes once a day, not once a run, so that the same inputs give byte-identical XLSX,
+    GeoPackage, PDF, SVG and HTML files on the same day, and always with ``SOURCE_DATE_EPOCH`` or
+    ``output_date`` set (without ``SOURCE_DATE_EPOCH`` the time recorded is always 00:00 UTC).
+
+    Raises
+    ------
+    SocialMapError
+        If ``SOURCE_DATE_EPOCH`` or ``output_date`` is not a valid value.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise SocialMapError(
+                N_(
+                    "SOURCE_DATE_EPOCH={value} is not a number of seconds since 1970-01-01. Fix: set it to "
+                    "a whole number (e.g. the output of `date +%s`), or unset it."
+                ),
+                value=repr(epoch),
+            ) from None
+    if settings.output_date is not None:
+        try:
+            day = _dt.date.fromisoformat(str(settings.output_date))
+        except ValueError:
+            raise SocialMapError(
+                N_("`socialmap.settings.output_date` = {value} is not a date. Fix: write it as YYYY-MM-DD."),
+                value=repr(settings.output_date),
+            ) from None
+    else:
+        day = _dt.date.today()
+    return _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)

@@ -1178,10 +1178,10 @@ def _dated_pdf(data: bytes) -> bytes:
     Date a PDF ReportLab wrote in invariant mode with the outputs' date.
 
     Invariant mode takes ``SOURCE_DATE_EPOCH`` when it is set (so does
-    :func:`socialmap.settings.output_datetime`), else 2000-01-01; the latter is replaced by the outputs'
+    :func:`socialmap.i18n.output_datetime`), else 2000-01-01; the latter is replaced by the outputs'
     timestamp, written in the same 23 characters so that no offset in the file moves.
     """
-    from socialmap import settings
+    from socialmap.i18n import output_datetime
 
-    stamp = settings.output_datetime().strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    stamp = output_datetime().strftime("D:%Y%m%d%H%M%S+00'00'").encode()
     return data.replace(_INVARIANT_DATE, stamp) if len(stamp) == len(_INVARIANT_DATE) else data

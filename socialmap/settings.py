@@ -5,9 +5,6 @@ Change them for a session with e.g. ``socialmap.settings.default_catchment_m = 5
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
-
 #: CRS used for analysis when the caller names none. ``None`` means: keep the data's own CRS if it keeps
 #: distances true where the data is (see ``work_crs_max_scale_error``), else the UTM zone of the data
 #: (``GeoDataFrame.estimate_utm_crs()``, as osmnx's ``project_gdf`` does). See ``socialmap.crs.work_crs_for``.
@@ -122,46 +119,5 @@ min_cell_size_m: float = 10.0
 #: The date outputs carry, as ``"YYYY-MM-DD"`` (the "made on" line of maps and briefs, the "exported" row
 #: of an XLSX's sources sheet, and the creation and change dates in the files' metadata). ``None``: the
 #: ``SOURCE_DATE_EPOCH`` environment variable when set (seconds since 1970, the reproducible-builds
-#: convention; it also wins over this setting), else today. See :func:`output_datetime`.
+#: convention; it also wins over this setting), else today. See :func:`socialmap.i18n.output_datetime`.
 output_date: str | None = None
-
-
-def output_datetime() -> _dt.datetime:
-    """
-    Return the timestamp written into outputs (timezone-aware, UTC).
-
-    ``SOURCE_DATE_EPOCH`` when set; else ``output_date`` at 00:00 UTC; else today at 00:00 UTC. A
-    timestamp that changes once a day, not once a run, so that the same inputs give byte-identical XLSX,
-    GeoPackage, PDF, SVG and HTML files on the same day, and always with ``SOURCE_DATE_EPOCH`` or
-    ``output_date`` set (without ``SOURCE_DATE_EPOCH`` the time recorded is always 00:00 UTC).
-
-    Raises
-    ------
-    SocialMapError
-        If ``SOURCE_DATE_EPOCH`` or ``output_date`` is not a valid value.
-    """
-    from socialmap.errors import N_, SocialMapError
-
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
-        except (ValueError, OverflowError, OSError):
-            raise SocialMapError(
-                N_(
-                    "SOURCE_DATE_EPOCH={value} is not a number of seconds since 1970-01-01. Fix: set it to "
-                    "a whole number (e.g. the output of `date +%s`), or unset it."
-                ),
-                value=repr(epoch),
-            ) from None
-    if output_date is not None:
-        try:
-            day = _dt.date.fromisoformat(str(output_date))
-        except ValueError:
-            raise SocialMapError(
-                N_("`socialmap.settings.output_date` = {value} is not a date. Fix: write it as YYYY-MM-DD."),
-                value=repr(output_date),
-            ) from None
-    else:
-        day = _dt.date.today()
-    return _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)

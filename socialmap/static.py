@@ -27,8 +27,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialmap import settings
 from socialmap.errors import CRSError, SocialMapError
+from socialmap.i18n import output_datetime
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -832,7 +832,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
 
     PNG is rendered ``width_px`` pixels wide; SVG keeps its text as text (searchable, and the
     boundary note can be found in the file); PDF embeds TrueType fonts (its text can be copied). The
-    SVG's and PDF's dates are :func:`socialmap.settings.output_datetime` (not the time of saving), so
+    SVG's and PDF's dates are :func:`socialmap.i18n.output_datetime` (not the time of saving), so
     the same map gives the same bytes.
 
     Parameters
@@ -868,7 +868,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, width_px: int = PN
     metadata: dict[str, Any] = (
         {"Creator": "socialmap"} if fmt in ("pdf", "svg") else {"Software": "socialmap"}
     )
-    when = settings.output_datetime()  # the outputs' date, not the time of saving (same map, same bytes)
+    when = output_datetime()  # the outputs' date, not the time of saving (same map, same bytes)
     if fmt == "pdf":
         metadata.update(CreationDate=when, ModDate=when)
     elif fmt == "svg":

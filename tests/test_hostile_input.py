@@ -33,7 +33,7 @@ import pytest
 from openpyxl import Workbook
 from shapely.geometry import Point, box
 
-from socialmap import io, settings
+from socialmap import i18n, io, settings
 from socialmap.errors import DataSourceError, ValidationError
 from socialmap.validate import validate_file
 
@@ -543,7 +543,7 @@ _OUTPUTS = textwrap.dedent(
     import sys, warnings
     from pathlib import Path
     import socialmap
-    from socialmap import io, settings
+    from socialmap import i18n, io, settings
 
     out = Path(sys.argv[1])
     with warnings.catch_warnings():
@@ -553,7 +553,7 @@ _OUTPUTS = textwrap.dedent(
     table = socialmap.analyze(demo="kosovo", method="coverage").table
     io.write_atomic(out / "table.csv", lambda p: table.to_csv(p, index=False))
     write_every_format(out)
-    print(settings.output_datetime().isoformat())
+    print(i18n.output_datetime().isoformat())
     """
 )
 
@@ -658,10 +658,10 @@ def _assert_dated(folder: Path, stamp: str) -> None:
 def test_every_format_written_twice_in_one_process_is_byte_identical(tmp_path):
     """Without SOURCE_DATE_EPOCH: the outputs carry today's date at 00:00 UTC (never the time of
     saving, nor random ids), so two writes two seconds apart are the same, byte for byte."""
-    from socialmap import settings
+    from socialmap import i18n
 
     for _attempt in range(2):  # a second try only if midnight passed during the first
-        day = settings.output_datetime()
+        day = i18n.output_datetime()
         runs = []
         for run in range(2):
             out = tmp_path / f"try{_attempt}" / f"run{run}"
@@ -669,7 +669,7 @@ def test_every_format_written_twice_in_one_process_is_byte_identical(tmp_path):
             write_every_format(out)
             runs.append(_files(out))
             time.sleep(2.1)  # a new second, and a new two-second ZIP time, for anything stamped "now"
-        if settings.output_datetime() == day:
+        if i18n.output_datetime() == day:
             break
     assert [name for name in runs[0] if runs[0][name] != runs[1][name]] == []
     assert day.hour == day.minute == day.second == 0
@@ -691,7 +691,7 @@ def test_a_malformed_source_date_epoch_is_a_clear_error(monkeypatch):
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(SocialMapError, match="SOURCE_DATE_EPOCH='yesterday' is not a number of seconds"):
-        settings.output_datetime()
+        i18n.output_datetime()
 
 
 def test_a_zip_is_read_the_same_whatever_the_order_of_its_members(tmp_path):
