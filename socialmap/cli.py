@@ -1037,7 +1037,7 @@ def optimise(
     lang: _Lang = None,
 ) -> None:
     """Choose where K new services of one type would reach the most need that no service reaches yet."""
-    from socialmap.io import write_atomic
+    from socialmap.atomic import write_atomic
     from socialmap.optimise import place_services
     from socialmap.privacy import marked
     from socialmap.writers import write_csv

@@ -136,7 +136,7 @@ class Costing:
             For another suffix, or a costing that does not know its result (so its small counts could
             not be hidden).
         """
-        from socialmap.io import write_atomic
+        from socialmap.atomic import write_atomic
         from socialmap.writers import neutralise_formulas, write_csv
 
         target = Path(path)

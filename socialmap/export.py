@@ -34,9 +34,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap.atomic import write_atomic
 from socialmap.costing import _check_costing, _labels, costing_tables
 from socialmap.i18n import N_
-from socialmap.io import write_atomic
 
 # The table writers live in socialmap.writers (the costing, comparisons, targets and monitoring
 # write through them too); their names stay importable from here.

@@ -889,7 +889,7 @@ def save(graph: RoadGraph, path: str | os.PathLike[str]) -> Path:
     path
         The written file.
     """
-    from socialmap.io import write_atomic
+    from socialmap.atomic import write_atomic
 
     meta = {
         "format": _FORMAT,

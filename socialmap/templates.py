@@ -116,7 +116,7 @@ def _instructions(book: Any, title: str, lines: list[str], rows: list[tuple[str,
 
 
 def _save(book: Any, path: str | os.PathLike[str] | None) -> bytes:
-    from socialmap.io import write_atomic
+    from socialmap.atomic import write_atomic
 
     # Fixed document dates: the same template is the same bytes.
     fixed = _dt.datetime(2000, 1, 1)

@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialmap.io import write_atomic
+from socialmap.atomic import write_atomic
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
