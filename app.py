@@ -720,6 +720,7 @@ def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
             index=options.index(start) if start in options else 0,
             format_func=lambda c: c or t("(none)", lang),
             key=f"column_{kind}_{ours}_{digest}",
+            placeholder=t("Choose an option", lang),
         )
     mappings[kind] = apply_choices(found.guess.mapping, choices, found.columns)
     for ours, candidates in found.guess.ambiguous.items():
@@ -886,12 +887,14 @@ with st.sidebar:
         views.target_group_options(tax),
         format_func=lambda g: views.choice_label(g, tax, lang),
         key="target_group",
+        placeholder=t("Choose an option", lang),
     )
     service_type = st.selectbox(
         t("Service type", lang),
         views.service_type_options(tax, target_group),
         format_func=lambda s: views.choice_label(s, tax, lang),
         key="service_type",
+        placeholder=t("Choose an option", lang),
     )
     metric = st.selectbox(
         t("Metric", lang),
@@ -905,9 +908,14 @@ with st.sidebar:
         )
         + " "
         + t("What each metric means and how it is computed is in the About tab.", lang),
+        placeholder=t("Choose an option", lang),
     )
     scheme = st.selectbox(
-        t("Classification", lang), SCHEMES, format_func=lambda s: t(SCHEME_LABELS[s], lang), key="scheme"
+        t("Classification", lang),
+        SCHEMES,
+        format_func=lambda s: t(SCHEME_LABELS[s], lang),
+        key="scheme",
+        placeholder=t("Choose an option", lang),
     )
     k = st.slider(t("Classes", lang), 3, 7, 5, key="k")
     basemap = st.radio(
@@ -1222,7 +1230,11 @@ if tab_profile.open:
     with tab_profile:
         names = views.area_options(result, lang)
         area_id = st.selectbox(
-            t("Municipality", lang), list(names), format_func=lambda a: names[a], key="profile_area"
+            t("Municipality", lang),
+            list(names),
+            format_func=lambda a: names[a],
+            key="profile_area",
+            placeholder=t("Choose an option", lang),
         )
         summary = views.profile_summary(result, area_id, tax, target_group=target_group, lang=lang)
         st.subheader(plain(summary["name"]))
@@ -1272,6 +1284,7 @@ if tab_profile.open:
                     ["places_per_1000", "share_within_reach", "places", "need"],
                     format_func=lambda k: t(INDICATORS[k].name, lang),
                     key="profile_trend_indicator",
+                    placeholder=t("Choose an option", lang),
                 )
                 trend_data, trend_notes = views.trend_chart(trend, area_id, tax, indicator, lang)
                 st.vega_lite_chart(views.trend_chart_spec(trend_data, indicator, lang), width="stretch")
@@ -1428,7 +1441,11 @@ if tab_plan.open:
                 else:
                     labels = dict(zip(existing["service_id"], existing["label"], strict=True))
                     chosen = st.selectbox(
-                        t("Service", lang), list(labels), format_func=lambda i: labels[i], key="plan_existing"
+                        t("Service", lang),
+                        list(labels),
+                        format_func=lambda i: labels[i],
+                        key="plan_existing",
+                        placeholder=t("Choose an option", lang),
                     )
                     action = st.radio(
                         t("Change", lang),
@@ -1514,7 +1531,10 @@ if tab_plan.open:
                 st.button(t("Start a new scenario", lang), key="plan_clear", on_click=clear_edits)
                 r1, r2 = st.columns([3, 1])
                 drop = r1.selectbox(
-                    t("Undo a change", lang), range(1, len(edits) + 1), key="plan_remove_index"
+                    t("Undo a change", lang),
+                    range(1, len(edits) + 1),
+                    key="plan_remove_index",
+                    placeholder=t("Choose an option", lang),
                 )
                 r2.button(
                     t("Undo", lang), key="plan_remove", on_click=remove_edit, args=(int(drop or 1) - 1,)
@@ -1593,6 +1613,7 @@ if tab_plan.open:
                     list(results)[1:],
                     format_func=lambda k: run_names[k],
                     key="plan_diff_scenario",
+                    placeholder=t("Choose an option", lang),
                 )
                 compared = run_names[compared_key]
                 diff_metric = m2.selectbox(
@@ -1600,6 +1621,7 @@ if tab_plan.open:
                     views.PLAN_METRICS,
                     format_func=lambda m: views.label(m, lang),
                     key="plan_diff_metric",
+                    placeholder=t("Choose an option", lang),
                 )
                 difference_map = functools.partial(
                     views.plan_difference_map,
@@ -1639,7 +1661,12 @@ if tab_plan.open:
                     )
             if saved:
                 g1, g2 = st.columns([3, 1])
-                forget = g1.selectbox(t("Saved scenario", lang), list(saved), key="plan_forget_name")
+                forget = g1.selectbox(
+                    t("Saved scenario", lang),
+                    list(saved),
+                    key="plan_forget_name",
+                    placeholder=t("Choose an option", lang),
+                )
                 g2.button(t("Delete", lang), key="plan_delete", on_click=delete_scenario, args=(forget,))
 
             st.subheader(t("Costing: {type}", lang, type=type_label))
@@ -1669,7 +1696,11 @@ if tab_plan.open:
             )
             remember_costing(service_type, standard, unit_cost)
             costed = k3.selectbox(
-                t("Services", lang), list(results), format_func=lambda k: run_names[k], key="plan_costed"
+                t("Services", lang),
+                list(results),
+                format_func=lambda k: run_names[k],
+                key="plan_costed",
+                placeholder=t("Choose an option", lang),
             )
             costed_result = results.get(costed, result)
             try:
@@ -1722,6 +1753,7 @@ if tab_plan.open:
                     planned,
                     format_func=lambda k: run_names[k],
                     key="plan_target_scenario",
+                    placeholder=t("Choose an option", lang),
                 )
                 first_year = p2.number_input(
                     t("First year of the plan", lang), 2000, 2100, 2026, step=1, key="plan_first_year"
@@ -1752,6 +1784,7 @@ if tab_plan.open:
                     list(names),
                     format_func=lambda a: names[a],
                     key="plan_target_area",
+                    placeholder=t("Choose an option", lang),
                 )
                 offer_download(
                     d2,

@@ -50,6 +50,9 @@ def _texts(at) -> list[str]:
     for widget in (*at.selectbox, *at.radio, *at.number_input, *at.slider, *at.text_input, *at.button):
         texts.append(str(widget.label))
         texts += [str(o) for o in getattr(widget, "options", []) or []]
+    for widget in at.selectbox:  # shown when its search box is emptied (Streamlit's own English if none)
+        if widget.key != "lang":  # the language list's label is in every language
+            texts.append(str(widget.proto.placeholder or "Choose an option"))
     for widget in at.get("select_slider"):
         texts.append(str(widget.label))
     texts += app_downloads.labels(at)
