@@ -2312,26 +2312,15 @@ def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     """
     GeoDataFrames as the bytes of one GeoPackage, one layer each, in EPSG:4326.
 
-    Text cells that a spreadsheet would run as formulas are neutralised
-    (:func:`socialmap.export.neutralise_formulas`); empty layers are left out.
+    Written by the one GeoPackage writer, :func:`socialmap.export.gpkg_bytes`: text cells that a
+    spreadsheet would run as formulas are neutralised; empty layers are left out.
     """
-    from socialmap.export import neutralise_formulas
+    from socialmap.export import gpkg_bytes as write
 
-    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
-        path = Path(tmp) / "layers.gpkg"
-        written = 0
-        for name, gdf in layers.items():
-            if gdf is None or gdf.empty:
-                continue
-            out = gdf.to_crs("EPSG:4326")
-            geometry = out.geometry.name
-            safe = neutralise_formulas(pd.DataFrame(out.drop(columns=geometry)))
-            frame = gpd.GeoDataFrame(safe, geometry=out.geometry.to_numpy(), crs="EPSG:4326")
-            frame.to_file(path, layer=name, driver="GPKG", mode="a" if written else "w")
-            written += 1
-        if not written:
-            raise SocialMapError("Nothing to write: every layer is empty.")
-        return path.read_bytes()
+    kept = {name: gdf for name, gdf in layers.items() if gdf is not None and not gdf.empty}
+    if not kept:
+        raise SocialMapError("Nothing to write: every layer is empty.")
+    return write(kept)
 
 
 def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
