@@ -50,6 +50,11 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - gettext's marker style
+    """Mark a singular/plural pair for extraction (the same as :func:`socialmap.i18n.Nn_`)."""
+    return singular, plural
+
+
 # --------------------------------------------------------------------------------------------------
 # Messages
 # --------------------------------------------------------------------------------------------------
@@ -161,28 +166,45 @@ class Message(str):
 
     Examples
     --------
-    >>> text = Message(N_("{n} more row(s) have the same problem ({rows})."), n=3, rows="rows 4, 5, 6")
+    >>> text = Message(N_("'{col}' is empty in row {row}."), col="name", row=4)
     >>> text
-    '3 more row(s) have the same problem (rows 4, 5, 6).'
+    "'name' is empty in row 4."
     >>> text.template
-    '{n} more row(s) have the same problem ({rows}).'
+    "'{col}' is empty in row {row}."
+
+    A count is written in the plural form of the language (:func:`socialmap.i18n.nt`): the singular,
+    the plural and the count come first.
+
+    >>> Message(*Nn_("{n} row has it.", "{n} rows have it."), 3, n=3)
+    '3 rows have it.'
     """
 
     template: str
     values: Mapping[str, Any]
+    #: The English plural template and the count (``quantity``) that chooses the form (``None`` for a message
+    #: without plural forms): ``Message(*Nn_("{n} row", "{n} rows"), 3, n=Number(3))``.
+    plural: str | None = None
+    quantity: float | None = None
 
-    def __new__(cls, template: str, /, **values: Any) -> Message:  # noqa: D102 - see the class
+    def __new__(  # noqa: D102 - see the class
+        cls, template: str, plural: str | None = None, count: float | None = None, /, **values: Any
+    ) -> Message:
         template = str(template)
         if "lang" in values:
             raise ValueError("A message's placeholder may not be called 'lang' (it is t()'s language).")
+        if (plural is None) != (count is None):
+            raise ValueError("A plural message needs both its plural template and its count.")
         if values:
-            missing = sorted(_fields(template) - set(values))
+            missing = sorted(_fields(template if plural is None else plural) - set(values))
             if missing:
                 raise ValueError(f"No value for the placeholder(s) {missing} of the message {template!r}.")
-        english = _fill(template, {k: _english(v) for k, v in values.items()})
+        english_template = template if plural is None or count == 1 else plural
+        english = _fill(english_template, {k: _english(v) for k, v in values.items()})
         obj = super().__new__(cls, english)
         obj.template = template
         obj.values = dict(values)
+        obj.plural = None if plural is None else str(plural)
+        obj.quantity = count
         return obj
 
     def render(self, lang: str | None = None) -> str:
@@ -195,12 +217,15 @@ class Message(str):
             ``en``, ``sq`` or ``sr``; ``None`` → the default language. A template missing from the
             catalog is written in English.
         """
-        from socialmap.i18n import check_language, t
+        from socialmap.i18n import check_language, nt, t
 
         code = check_language(lang)
         if code == "en":
             return str(self)
-        return t(self.template, code, **{k: _written(v, code) for k, v in self.values.items()})
+        values = {k: _written(v, code) for k, v in self.values.items()}
+        if self.plural is not None and self.quantity is not None:
+            return nt(self.template, self.plural, self.quantity, code, **values)
+        return t(self.template, code, **values)
 
     def map_values(self, func: Callable[[str], str]) -> Message:
         """
@@ -209,17 +234,28 @@ class Message(str):
         The template is kept, so the result still translates. For example the app replaces the
         path of a temporary file by the name of the file the user uploaded.
         """
-        return Message(self.template, **{k: _map_value(v, func) for k, v in self.values.items()})
+        values = {k: _map_value(v, func) for k, v in self.values.items()}
+        if self.plural is not None:
+            return Message(self.template, self.plural, self.quantity, **values)
+        return Message(self.template, **values)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (str(self), self.template, dict(self.values)))
+        return (_restore, (str(self), self.template, dict(self.values), self.plural, self.quantity))
 
 
-def _restore(english: str, template: str, values: dict[str, Any]) -> Message:
+def _restore(
+    english: str,
+    template: str,
+    values: dict[str, Any],
+    plural: str | None = None,
+    count: float | None = None,
+) -> Message:
     """Unpickle a :class:`Message` (without filling in the template again)."""
     obj = str.__new__(Message, english)
     obj.template = template
     obj.values = values
+    obj.plural = plural
+    obj.quantity = count
     return obj
 
 
@@ -535,7 +571,9 @@ class ValidationError(SocialMapError):
 
         errs = self.errors
         if errs:
-            head = render(Message(N_("{n} problem(s) found:"), n=len(errs)), lang)
+            n = len(errs)
+            found = Nn_("{n} problem found:", "{n} problems found:")
+            head = render(Message(*found, n, n=Number(n, ",")), lang)
         else:
             head = render(N_("Problems found:"), lang)
         shown = errs or self.problems
@@ -550,7 +588,11 @@ def more_problems(n: int, lang: str | None = None) -> str:
     """Return the line that ends a list of problems cut at ``settings.max_problems_shown``."""
     return render(
         Message(
-            N_("... and {n} more problem(s), not shown (`socialmap.settings.max_problems_shown`)."),
+            *Nn_(
+                "... and {n} more problem, not shown (`socialmap.settings.max_problems_shown`).",
+                "... and {n} more problems, not shown (`socialmap.settings.max_problems_shown`).",
+            ),
+            n,
             n=Number(n, ","),
         ),
         lang,

@@ -8,6 +8,10 @@ users of the app in different languages never affect each other.
 Strings kept in tables (e.g. column titles) are marked with :func:`N_` where they are written, so
 that ``scripts/update_translations.py`` extracts them, and translated with :func:`t` where they
 are shown. See ``socialmap/locales/README.md`` for the workflow and the glossary.
+
+Counts are written with :func:`nt` (gettext's ``ngettext``): the catalog's own plural forms choose
+the words (Albanian has two, 1 and the rest; Serbian three: 1, 21, 31… / 2–4, 22–24… / the rest),
+never a faked "row(s)". Pairs kept in tables are marked with :func:`Nn_`.
 """
 
 from __future__ import annotations
@@ -44,6 +48,16 @@ def N_(message: str) -> str:
     :func:`t` where it is shown: ``LABELS = {"need": N_("Need (persons)")}`` … ``t(LABELS[key], lang)``.
     """
     return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - gettext's marker style
+    """
+    Mark a singular/plural pair for extraction without translating it (gettext's ``ngettext_noop``).
+
+    Returns the pair, to be shown with :func:`nt` (``nt(*PAIR, n, lang)``) or kept in a
+    :class:`socialmap.errors.Message` (``Message(*Nn_("{n} row", "{n} rows"), n, n=Number(n))``).
+    """
+    return singular, plural
 
 
 #: Titles (with units) of the result's columns, for legends, tooltips and table headers.
@@ -196,6 +210,63 @@ def t(message: str, lang: str | None = None, /, **values: Any) -> str:
         lang = values.pop("lang")
     text = _catalog(check_language(lang)).get(message, message)
     return text.format(**values) if values else text
+
+
+@functools.cache
+def _translations(lang: str) -> Any:
+    """Return the language's catalog as gettext translations (Babel), for :func:`nt`'s plural forms."""
+    import gettext
+    import io
+
+    if lang == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
+    po = resources.files("socialmap").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    if not po.is_file():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=LANGUAGES[lang][0])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)  # fuzzy entries stay English, as in t()
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def nt(singular: str, plural: str, n: float, lang: str | None = None, /, **values: Any) -> str:
+    """
+    Translate a message about ``n`` things in the plural form the language uses for ``n``.
+
+    gettext's ``ngettext`` over the language's catalog, whose ``Plural-Forms`` header chooses the
+    form: English and Albanian have two (1, and every other number), Serbian three (``n % 10 == 1``
+    but not 11: 1, 21, 101…; 2–4 but not 12–14: 2, 22…; the rest: 5, 11–14, 20…).
+
+    Parameters
+    ----------
+    singular, plural
+        The English texts for one and for several (the msgid and msgid_plural).
+    n
+        The count that chooses the form (a whole number; a fraction takes the form of its integer
+        part, as gettext does).
+    lang
+        ``en``, ``sq`` or ``sr``; ``None`` → :func:`default_language`.
+    **values
+        Values for the placeholders; ``n`` defaults to the count written for the language
+        (``1.234`` in sq/sr).
+
+    Examples
+    --------
+    >>> nt("{n} row", "{n} rows", 1, "en"), nt("{n} row", "{n} rows", 1234, "en")
+    ('1 row', '1,234 rows')
+    """
+    if "lang" in values:
+        lang = values.pop("lang")
+    code = check_language(lang)
+    values.setdefault("n", format_number(n, code, decimals=0))
+    text = _translations(code).ngettext(singular, plural, int(n))
+    return str(text).format(**values)
 
 
 def format_number(

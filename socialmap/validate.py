@@ -71,7 +71,7 @@ from socialmap.errors import (
     render,
     severity_label,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +344,11 @@ class _Collector:
         if rest:
             self.add(
                 Message(
-                    N_("{n} more row(s) have the same problem ({rows})."),
+                    *Nn_(
+                        "{n} more row has the same problem ({rows}).",
+                        "{n} more rows have the same problem ({rows}).",
+                    ),
+                    len(rest),
                     n=len(rest),
                     rows=_rows_text(self.rows[rest]),
                 ),

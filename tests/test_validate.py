@@ -562,7 +562,7 @@ def test_many_bad_rows_are_capped_with_a_summary():
     _, problems = validate_population(df)
     assert len(problems) == 51
     assert problems[-1].row is None
-    assert problems[-1].message.startswith("20 more row(s) have the same problem (rows 51, 52")
+    assert problems[-1].message.startswith("20 more rows have the same problem (rows 51, 52")
 
 
 def test_parse_number():

@@ -173,13 +173,13 @@ def test_rows_beyond_the_listed_ones_are_counted_in_the_language():
     df = pd.DataFrame({"area_id": [f"A{i}" for i in range(70)], "population": ["x"] * 70})
     _, problems = validate_population(df)
     last = problems[-1]
-    assert last.row is None and last.message.startswith("20 more row(s) have the same problem (rows 51, 52")
+    assert last.row is None and last.message.startswith("20 more rows have the same problem (rows 51, 52")
     assert last.translated("sq").message == (
-        "Rreshta të tjerë me të njëjtin problem: 20 "
+        "Edhe 20 rreshta të tjerë kanë të njëjtin problem "
         "(rreshtat 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 dhe 10 të tjerë)."
     )
     assert last.translated("sr").message == (
-        "Još redova sa istim problemom: 20 (redovi 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 i još 10)."
+        "Još 20 redova ima isti problem (redovi 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 i još 10)."
     )
 
 
@@ -245,7 +245,7 @@ def test_a_missing_file_and_an_empty_file_in_serbian(tmp_path):
     with pytest.raises(ValidationError) as caught:
         io.read_population(empty)
     assert message(caught.value, "sr") == (
-        f"Pronađeni problemi (1):\n  - GREŠKA: {empty}: Datoteka je prazna (0 bajtova). Ispravka: Proverite "
+        f"Pronađen je 1 problem:\n  - GREŠKA: {empty}: Datoteka je prazna (0 bajtova). Ispravka: Proverite "
         "da li je ovo prava datoteka i da li je u potpunosti sačuvana ili otpremljena."
     )
 
@@ -270,9 +270,9 @@ def test_a_validation_error_is_translated_problem_by_problem(bad_services):
     with pytest.raises(ValidationError) as caught:
         io.read_services(bad_services, taxonomy=TAXONOMY)
     english = str(caught.value)
-    assert english.startswith("3 problem(s) found:\n  - ERROR: ")
+    assert english.startswith("3 problems found:\n  - ERROR: ")
     sq = message(caught.value, "sq")
-    assert sq.startswith("Probleme të gjetura (3):\n  - GABIM: ")
+    assert sq.startswith("U gjetën 3 probleme:\n  - GABIM: ")
     assert (
         f"  - GABIM: {bad_services}, rreshti 2, kolona 'capacity': 'ten' në 'capacity' nuk është numër. "
         "Korrigjimi: Shkruajeni 'capacity' si numër"
