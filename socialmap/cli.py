@@ -1079,8 +1079,10 @@ def optimise(
     )
     s = placement.summary()
     label = _type_labels(taxonomy, lang).get(service_type, service_type)
-    line = t(
-        "{service}: {k} new site(s), radius {km} km, method {method}",
+    line = nt(
+        "{service}: {k} new site, radius {km} km, method {method}",
+        "{service}: {k} new sites, radius {km} km, method {method}",
+        s["k"],
         lang,
         service=label,
         k=s["k"],

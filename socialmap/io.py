@@ -83,7 +83,7 @@ import pandas as pd
 from socialmap import settings
 from socialmap import validate as _validate
 from socialmap.errors import DataSourceError, Message, Number, OutputError, Problem, ValidationError
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 
 logger = logging.getLogger(__name__)
 
@@ -626,7 +626,12 @@ def _warning_problems(
                 None,
                 None,
                 Message(
-                    N_("{n} more warning(s) while reading the file."), n=len(texts) - _MAX_READER_WARNINGS
+                    *Nn_(
+                        "{n} more warning while reading the file.",
+                        "{n} more warnings while reading the file.",
+                    ),
+                    len(texts) - _MAX_READER_WARNINGS,
+                    n=len(texts) - _MAX_READER_WARNINGS,
                 ),
                 fix,
                 "warning",
@@ -867,10 +872,13 @@ def _zip_directory(
             shown = ", ".join(repr(_plain(n)) for n in unsafe[:5])
             raise _SourceError(
                 Message(
-                    N_(
-                        "{file} was refused: {n} file name(s) in it are absolute or climb out of the "
-                        "archive with '..' ({names}). Nothing was unpacked."
+                    *Nn_(
+                        "{file} was refused: {n} file name in it is absolute or climbs out of the "
+                        "archive with '..' ({names}). Nothing was unpacked.",
+                        "{file} was refused: {n} file names in it are absolute or climb out of the "
+                        "archive with '..' ({names}). Nothing was unpacked.",
                     ),
+                    len(unsafe),
                     file=label,
                     n=len(unsafe),
                     names=shown,
@@ -1362,7 +1370,12 @@ def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> 
                 None,
                 None,
                 Message(
-                    N_("Removed {n} NUL character(s) (invisible, byte 0) from the file."), n=Number(nuls, ",")
+                    *Nn_(
+                        "Removed {n} NUL character (invisible, byte 0) from the file.",
+                        "Removed {n} NUL characters (invisible, byte 0) from the file.",
+                    ),
+                    nuls,
+                    n=Number(nuls, ","),
                 ),
                 N_("Nothing to do (repaired); check that the file was saved as text (CSV UTF-8)."),
                 "warning",

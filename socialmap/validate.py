@@ -213,22 +213,16 @@ class Report:
         E.g. ``"services.csv (services, 12 rows): 2 errors, 1 warning"``.
         """
         what = _KIND_LABELS.get(self.kind or "", Message(N_("kind unknown")))
-        if self.rows == 1:
-            what = Message(N_("{kind}, 1 row"), kind=what)
-        elif self.rows is not None:
-            what = Message(N_("{kind}, {n} rows"), kind=what, n=self.rows)
+        if self.rows is not None:
+            what = Message(*Nn_("{kind}, {n} row", "{kind}, {n} rows"), self.rows, kind=what, n=self.rows)
         n_err, n_warn = len(self.errors), len(self.warnings)
         if not self.problems:
             verdict = Message(N_("OK"))
         elif not n_err:
-            verdict = (
-                Message(N_("OK with 1 warning"))
-                if n_warn == 1
-                else Message(N_("OK with {n} warnings"), n=n_warn)
-            )
+            verdict = Message(*Nn_("OK with {n} warning", "OK with {n} warnings"), n_warn, n=n_warn)
         else:
-            errors = Message(N_("1 error")) if n_err == 1 else Message(N_("{n} errors"), n=n_err)
-            warnings = Message(N_("1 warning")) if n_warn == 1 else Message(N_("{n} warnings"), n=n_warn)
+            errors = Message(*Nn_("{n} error", "{n} errors"), n_err, n=n_err)
+            warnings = Message(*Nn_("{n} warning", "{n} warnings"), n_warn, n=n_warn)
             verdict = Message(N_("{errors}, {warnings}"), errors=errors, warnings=warnings)
         return Message(N_("{file} ({what}): {verdict}"), file=self.file, what=what, verdict=verdict)
 
@@ -357,14 +351,26 @@ class _Collector:
                 severity=severity,
             )
 
-    def summary(self, positions: _Ints, column: str | None, message: str, fix: str, **values: Any) -> None:
-        """One warning for several rows (``message``: a template ending in ``({rows}).``, with ``values``)."""
+    def summary(
+        self, positions: _Ints, column: str | None, message: str | tuple[str, str], fix: str, **values: Any
+    ) -> None:
+        """
+        One warning for several rows (``message``: a template ending in ``({rows}).``, with ``values``).
+
+        A singular/plural pair (marked with :func:`~socialmap.i18n.Nn_`) is written in the plural form
+        of the count ``values["n"]`` (else the number of rows).
+        """
         positions = [int(p) for p in positions]
         if not positions:
             return
         row = int(self.rows[positions[0]]) if len(positions) == 1 else None
+        if isinstance(message, tuple):
+            count = int(values.get("n", len(positions)))
+            text = Message(*message, count, rows=_rows_text(self.rows[positions]), **values)
+        else:
+            text = Message(message, rows=_rows_text(self.rows[positions]), **values)
         self.add(
-            Message(message, rows=_rows_text(self.rows[positions]), **values),
+            text,
             fix,
             column=column,
             row=row,
@@ -579,9 +585,13 @@ def _grouped_counts(
         c.summary(
             read,
             col,
-            N_(
-                "{n} value(s) in '{col}' look like thousands written with a separator, e.g. '{value}': "
-                "counts are whole numbers, so they were read as thousands ('{value}' as {number}) ({rows})."
+            Nn_(
+                "{n} value in '{col}' looks like thousands written with a separator, e.g. '{value}': "
+                "counts are whole numbers, so it was read as thousands ('{value}' as {number}) "
+                "({rows}).",
+                "{n} values in '{col}' look like thousands written with a separator, e.g. '{value}': "
+                "counts are whole numbers, so they were read as thousands ('{value}' as {number}) "
+                "({rows}).",
             ),
             Message(
                 N_(
@@ -658,7 +668,10 @@ def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         c.summary(
             stripped,
             str(col),
-            N_("Removed spaces at the start or end of {n} value(s) in '{col}' ({rows})."),
+            Nn_(
+                "Removed spaces at the start or end of {n} value in '{col}' ({rows}).",
+                "Removed spaces at the start or end of {n} values in '{col}' ({rows}).",
+            ),
             N_("Nothing to do (repaired); clean the file to silence this warning."),
             n=len(stripped),
             col=col,
@@ -666,9 +679,11 @@ def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         c.summary(
             controls,
             str(col),
-            N_(
-                "Removed control characters (invisible characters such as NUL, or tabs and line breaks, "
-                "which became spaces) from {n} value(s) in '{col}' ({rows})."
+            Nn_(
+                "Removed control characters (invisible characters such as NUL, or tabs and line "
+                "breaks, which became spaces) from {n} value in '{col}' ({rows}).",
+                "Removed control characters (invisible characters such as NUL, or tabs and line "
+                "breaks, which became spaces) from {n} values in '{col}' ({rows}).",
             ),
             N_("Nothing to do (repaired); check the text of those rows in the file."),
             n=len(controls),
@@ -682,7 +697,7 @@ def _numbers(
     col: str,
     c: _Collector,
     *,
-    missing_message: str,
+    missing_message: str | tuple[str, str],
     missing_fix: str,
     decimal: str | None = None,
     nonnegative: bool = True,
@@ -966,10 +981,13 @@ def _clean_headers(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         return frame
     c.add(
         Message(
-            N_(
+            *Nn_(
                 "Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
-                "{n} column name(s): {names}."
+                "{n} column name: {names}.",
+                "Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
+                "{n} column names: {names}.",
             ),
+            len(rename),
             n=len(rename),
             names=_list(rename.values()),
         ),
@@ -1555,9 +1573,11 @@ def _validate_areas(
             c.summary(
                 repaired,
                 "geometry",
-                N_(
-                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
-                    "parts: {reasons} ({rows})."
+                Nn_(
+                    "Repaired {n} invalid polygon with shapely.make_valid, keeping only polygonal "
+                    "parts: {reasons} ({rows}).",
+                    "Repaired {n} invalid polygons with shapely.make_valid, keeping only polygonal "
+                    "parts: {reasons} ({rows}).",
                 ),
                 fix,
                 n=len(repaired),
@@ -1567,9 +1587,11 @@ def _validate_areas(
             c.summary(
                 repaired,
                 "geometry",
-                N_(
-                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
-                    "parts ({rows})."
+                Nn_(
+                    "Repaired {n} invalid polygon with shapely.make_valid, keeping only polygonal "
+                    "parts ({rows}).",
+                    "Repaired {n} invalid polygons with shapely.make_valid, keeping only polygonal "
+                    "parts ({rows}).",
                 ),
                 fix,
                 n=len(repaired),
@@ -1623,7 +1645,10 @@ def _validate_services(
         c.summary(
             empty,
             "name",
-            N_("'name' is empty in {n} row(s); those services will be shown by their id ({rows})."),
+            Nn_(
+                "'name' is empty in {n} row; that service will be shown by its id ({rows}).",
+                "'name' is empty in {n} rows; those services will be shown by their id ({rows}).",
+            ),
             N_("Give every service a name."),
             n=len(empty),
         )
@@ -1632,7 +1657,10 @@ def _validate_services(
             frame,
             "capacity",
             c,
-            missing_message=N_("'capacity' is empty in {n} row(s): taken as unknown (not as 1) ({rows})."),
+            missing_message=Nn_(
+                "'capacity' is empty in {n} row: taken as unknown (not as 1) ({rows}).",
+                "'capacity' is empty in {n} rows: taken as unknown (not as 1) ({rows}).",
+            ),
             decimal=decimal,
             missing_fix=N_("Fill in the number of persons each service can serve at once, where known."),
             counts=True,
@@ -1732,9 +1760,11 @@ def _made_ids(gdf: gpd.GeoDataFrame, c: _Collector) -> gpd.GeoDataFrame:
         c.summary(
             todo,
             "service_id",
-            N_(
-                "'service_id' is empty in {n} row(s): made an id for each from its name, type and location "
-                "(e.g. '{example}'); the same row always gets the same id ({rows})."
+            Nn_(
+                "'service_id' is empty in {n} row: made an id from its name, type and location (e.g. "
+                "'{example}'); the same row always gets the same id ({rows}).",
+                "'service_id' is empty in {n} rows: made an id for each from its name, type and "
+                "location (e.g. '{example}'); the same row always gets the same id ({rows}).",
             ),
             N_("Nothing to do; fill in 'service_id' to use ids of your own."),
             n=len(todo),
@@ -1857,7 +1887,10 @@ def _service_types(
         c.summary(
             found["case"],
             "service_type",
-            N_("Changed the letter case of {n} service type(s) to match the taxonomy ({rows})."),
+            Nn_(
+                "Changed the letter case of {n} service type to match the taxonomy ({rows}).",
+                "Changed the letter case of {n} service types to match the taxonomy ({rows}).",
+            ),
             N_(
                 "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning."
             ),
@@ -1866,7 +1899,10 @@ def _service_types(
         c.summary(
             found["label"],
             "service_type",
-            N_("Read {n} service type(s) by their names in the taxonomy: {pairs} ({rows})."),
+            Nn_(
+                "Read {n} service type by its name in the taxonomy: {pairs} ({rows}).",
+                "Read {n} service types by their names in the taxonomy: {pairs} ({rows}).",
+            ),
             N_("Nothing to do: these are the taxonomy's own names of the types."),
             n=len(found["label"]),
             pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["label"].items()),
@@ -1874,9 +1910,11 @@ def _service_types(
         c.summary(
             found["similar"],
             "service_type",
-            N_(
-                "Read {n} service type(s) written differently from the taxonomy as the closest type: "
-                "{pairs} ({rows})."
+            Nn_(
+                "Read {n} service type written differently from the taxonomy as the closest type: "
+                "{pairs} ({rows}).",
+                "Read {n} service types written differently from the taxonomy as the closest type: "
+                "{pairs} ({rows}).",
             ),
             N_("Check these pairs; write the type's name or key as in the taxonomy to make them certain."),
             n=len(found["similar"]),
@@ -1956,7 +1994,10 @@ def _service_points(
         c.summary(
             np.flatnonzero(single),
             "geometry",
-            N_("Turned {n} one-point MultiPoint(s) into Points ({rows})."),
+            Nn_(
+                "Turned {n} one-point MultiPoint into a Point ({rows}).",
+                "Turned {n} one-point MultiPoints into Points ({rows}).",
+            ),
             N_("Nothing to do (repaired)."),
             n=int(single.sum()),
         )
@@ -1966,7 +2007,10 @@ def _service_points(
         c.summary(
             np.flatnonzero(polygons),
             "geometry",
-            N_("Replaced {n} polygon(s) by their centroids, as asked with centroids=True ({rows})."),
+            Nn_(
+                "Replaced {n} polygon by its centroid, as asked with centroids=True ({rows}).",
+                "Replaced {n} polygons by their centroids, as asked with centroids=True ({rows}).",
+            ),
             N_("Nothing to do (repaired); check that each centroid is where the service is."),
             n=int(polygons.sum()),
         )
@@ -2076,7 +2120,11 @@ def _validate_population(
             if absent:
                 c.add(
                     Message(
-                        N_("{n} area(s) have no population row: {ids}."),
+                        *Nn_(
+                            "{n} area has no population row: {ids}.",
+                            "{n} areas have no population row: {ids}.",
+                        ),
+                        len(absent),
                         n=len(absent),
                         ids=area_labels(areas, absent) if areas is not None else _list(absent),
                     ),
@@ -2089,9 +2137,11 @@ def _validate_population(
             frame,
             "population",
             c,
-            missing_message=N_(
-                "'population' is empty in {n} row(s): taken as unknown, so need cannot be "
-                "computed for those areas ({rows}: {areas}); every other area is scored."
+            missing_message=Nn_(
+                "'population' is empty in {n} row: taken as unknown, so need cannot be computed for "
+                "that area ({rows}: {areas}); every other area is scored.",
+                "'population' is empty in {n} rows: taken as unknown, so need cannot be computed for "
+                "those areas ({rows}: {areas}); every other area is scored.",
             ),
             missing_values=lambda positions: {"areas": _row_areas(frame, positions, areas)},
             decimal=decimal,
@@ -2275,7 +2325,10 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
         c.summary(
             second_look,
             "name",
-            N_("Joined {n} name(s) to areas by similar spelling: {pairs} ({rows})."),
+            Nn_(
+                "Joined {n} name to an area by similar spelling: {pairs} ({rows}).",
+                "Joined {n} names to areas by similar spelling: {pairs} ({rows}).",
+            ),
             N_("Check these pairs; add an 'area_id' column (or pass `aliases=`) to make the join certain."),
             n=len(pairs),
             pairs="; ".join(pairs[:10]) + ("; ..." if len(pairs) > 10 else ""),

@@ -48,7 +48,7 @@ import pandas as pd
 
 from socialmap import errors, i18n
 from socialmap.errors import Message, Problem, SocialMapError, ValidationError
-from socialmap.i18n import N_, format_number, t
+from socialmap.i18n import N_, Nn_, format_number, t
 
 if TYPE_CHECKING:
     import folium
@@ -873,10 +873,13 @@ def _blocked_problem(outcome: UploadOutcome) -> Problem:
         None,
         None,
         Message(
-            N_(
-                "{file} has {n} error(s): nothing is analysed until it is fixed (the demo's {kind} are "
-                "not put in its place)."
+            *Nn_(
+                "{file} has {n} error: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
+                "{file} has {n} errors: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
             ),
+            outcome.errors,
             file=outcome.filename,
             n=outcome.errors,
             kind=Message(KIND_LABELS[outcome.kind]),

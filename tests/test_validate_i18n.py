@@ -104,7 +104,7 @@ def test_the_report_as_text_in_each_language(bad_services):
     assert sq[2].split()[:3] == ["gabim", "2", "capacity"] and sq[2].endswith("nuk është numër.")
     assert sq[3].strip().startswith("korrigjimi: Shkruajeni 'capacity' si numër")
     sr = report.format("sr").splitlines()
-    assert sr[0] == f"{bad_services} (usluge, redova: 2): greške: 3, upozorenja: 0"
+    assert sr[0] == f"{bad_services} (usluge, 2 reda): 3 greške, 0 upozorenja"
     assert sr[1].split() == ["ozbiljnost", "red", "kolona", "problem", "/", "ispravka"]
     assert sr[2].split()[:3] == ["greška", "2", "capacity"]
     for text in ("\n".join(sq), "\n".join(sr)):
@@ -188,7 +188,7 @@ def test_a_clean_file_is_ok_in_every_language():
     report = validate_file(path)
     assert str(report) == f"{path} (areas, 4 rows): OK"
     assert report.format("sq") == f"{path} (zonat, 4 rreshta): Në rregull"
-    assert report.format("sr") == f"{path} (područja, redova: 4): U redu"
+    assert report.format("sr") == f"{path} (područja, 4 reda): U redu"
 
 
 def test_every_problem_of_a_bad_file_is_translated(bad_services, tmp_path):
@@ -414,6 +414,8 @@ def _marked_literals() -> set[str]:
             first = node.args[0]
             if name == "N_" and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.add(first.value)
+            elif name == "Nn_":  # a singular/plural pair: Message(*Nn_("{n} row", "{n} rows"), n, ...)
+                found.update(a.value for a in node.args[:2] if isinstance(a, ast.Constant))
     return found
 
 
@@ -425,6 +427,12 @@ def test_templates_are_marked_literals_in_the_source():
             if name not in _TEMPLATE_CALLS or (name != "Message" and not node.keywords):
                 continue  # an error without values keeps its plain message
             first = node.args[0]
+            if isinstance(first, ast.Starred):  # *Nn_("singular", "plural"), or a pair passed on (a name)
+                first = first.value
+                marked = isinstance(first, ast.Call) and getattr(first.func, "id", None) == "Nn_"
+                if not (marked or isinstance(first, ast.Name)):
+                    wrong.append(f"{path.relative_to(REPO)}:{node.lineno}")
+                continue
             marked = isinstance(first, ast.Call) and getattr(first.func, "id", None) == "N_"
             if isinstance(first, ast.Constant | ast.JoinedStr | ast.BinOp) or (
                 isinstance(first, ast.Call) and not marked
@@ -436,7 +444,8 @@ def test_templates_are_marked_literals_in_the_source():
 def _templates(text) -> set[str]:
     if not isinstance(text, Message):
         return set()
-    return {text.template}.union(*(_templates(v) for v in text.values.values()))
+    own = {text.template} if text.plural is None else {text.template, text.plural}
+    return own.union(*(_templates(v) for v in text.values.values()))
 
 
 def test_every_template_the_validators_use_is_a_marked_literal(bad_services, tmp_path):
