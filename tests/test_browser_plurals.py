@@ -9,6 +9,7 @@ Uses the fixtures of tests/test_browser.py; saves ``test-artifacts/app_plural_*.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from test_browser import ARTIFACTS, app_url, browser, pytestmark  # noqa: F401 - fixtures
@@ -48,7 +49,11 @@ def test_error_counts_take_the_languages_plural_forms(app_url, browser, tmp_path
         page, _tables, errors = open_in(browser, app_url, lang)
         for n in counts:
             upload(page, t("Services (points)", lang), _bad_services(tmp_path / f"usluge_{lang}_{n}.csv", n))
-            body = page.locator("body").inner_text().replace("\u2060", "")
+            deadline = time.monotonic() + 120  # under load the app may answer the upload a little later
+            body = ""
+            while _said(n, lang) not in body and time.monotonic() < deadline:
+                page.wait_for_timeout(500)
+                body = page.locator("body").inner_text().replace("\u2060", "")
             assert _said(n, lang) in body, (lang, n)
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / f"app_plural_{lang}_{n}.png"), full_page=False)
