@@ -26,7 +26,7 @@ from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
 from socialmap.errors import message as error_text
 from socialmap.gaps import SCHEMES
-from socialmap.i18n import LANGUAGES, N_, format_number, t
+from socialmap.i18n import LANGUAGES, N_, format_number, nt, t
 from socialmap.io import SUPPORTED_SUFFIXES
 from socialmap.pipeline import AnalysisConfig
 from socialmap.privacy import preview_rows
@@ -974,12 +974,24 @@ for outcome in inputs.uploads:
     file = plain(outcome.filename)
     kind_name = t(views.KIND_LABELS[outcome.kind], lang)
     if outcome.ok:
-        st.warning(t("{file}: read, with {n} warning(s) worth a look.", lang, file=file, n=outcome.warnings))
+        st.warning(
+            nt(
+                "{file}: read, with {n} warning worth a look.",
+                "{file}: read, with {n} warnings worth a look.",
+                outcome.warnings,
+                lang,
+                file=file,
+                n=outcome.warnings,
+            )
+        )
     elif outcome.kind in inputs.demo_instead:
         st.error(
-            t(
-                "{file} has {n} error(s), so it is not used: the demo's {kind} are used in its place, as "
+            nt(
+                "{file} has {n} error, so it is not used: the demo's {kind} are used in its place, as "
                 "you chose. Fix the rows listed below and upload it again.",
+                "{file} has {n} errors, so it is not used: the demo's {kind} are used in its place, as "
+                "you chose. Fix the rows listed below and upload it again.",
+                outcome.errors,
                 lang,
                 file=file,
                 n=outcome.errors,
@@ -988,9 +1000,12 @@ for outcome in inputs.uploads:
         )
     else:
         st.error(
-            t(
-                "{file} has {n} error(s), so nothing is analysed until it is fixed: fix the rows listed "
+            nt(
+                "{file} has {n} error, so nothing is analysed until it is fixed: fix the rows listed "
                 "below and upload it again, or choose below to use the demo's {kind} in its place.",
+                "{file} has {n} errors, so nothing is analysed until it is fixed: fix the rows listed "
+                "below and upload it again, or choose below to use the demo's {kind} in its place.",
+                outcome.errors,
                 lang,
                 file=file,
                 n=outcome.errors,

@@ -28,7 +28,7 @@ Usage::
 The equivalent with Babel's command line (without the data messages, the calls inside f-strings
 and the revival of obsolete translations)::
 
-    pybabel extract -F babel.cfg -k t -k N_ --no-default-keywords -c TRANSLATORS: \\
+    pybabel extract -F babel.cfg -k t -k N_ -k nt:1,2 -k Nn_:1,2 --no-default-keywords -c TRANSLATORS: \\
         -o socialmap/locales/socialmap.pot .
     pybabel update -i socialmap/locales/socialmap.pot -d socialmap/locales -D socialmap
 """
@@ -59,7 +59,8 @@ from socialmap.i18n import DOMAIN, LANGUAGES  # noqa: E402
 
 LOCALES = ROOT / "socialmap" / "locales"
 TEMPLATE = LOCALES / f"{DOMAIN}.pot"
-KEYWORDS = {"t": None, "N_": None}
+#: The calls extracted: t()/N_() take one message, nt()/Nn_() a singular and a plural (ngettext's 1, 2).
+KEYWORDS = {"t": None, "N_": None, "nt": (1, 2), "Nn_": (1, 2)}
 COMMENT_TAGS = ("TRANSLATORS:",)
 #: Folders the extractor walks into (relative to the repository); everything else is skipped.
 SEARCHED = ("socialmap",)
@@ -116,9 +117,14 @@ def extract_python(fileobj, keywords, comment_tags, options):  # type: ignore[no
         for call in ast.walk(fstring):
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.args):
                 continue
-            first = call.args[0]
-            if call.func.id in keywords and isinstance(first, ast.Constant) and isinstance(first.value, str):
-                yield call.lineno, call.func.id, first.value, []
+            literal = [isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args[:2]]
+            texts = [a.value for a, ok in zip(call.args[:2], literal, strict=True) if ok]
+            if call.func.id not in keywords or not literal[0]:
+                continue
+            if KEYWORDS.get(call.func.id) is None:
+                yield call.lineno, call.func.id, texts[0], []
+            elif len(texts) == 2:
+                yield call.lineno, call.func.id, tuple(texts), []
 
 
 def data_messages() -> list[tuple[str, str]]:
@@ -161,7 +167,8 @@ def extract() -> Catalog:
         directory_filter=_walk_filter,
     )
     for filename, lineno, message, comments, context in found:
-        if not isinstance(message, str) or not message:
+        plural = isinstance(message, tuple) and len(message) == 2 and all(isinstance(m, str) for m in message)
+        if not (plural or isinstance(message, str)) or not message or not message[0]:
             continue
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     for text, what in data_messages():
@@ -207,9 +214,14 @@ def updated(template: Catalog, lang: str) -> Catalog:
     return catalog
 
 
+def _translated(string: str | tuple[str, ...]) -> bool:
+    """Whether an entry is translated: its text, or every plural form of a plural entry."""
+    return all(string) if isinstance(string, tuple) else bool(string)
+
+
 def status(catalog: Catalog) -> tuple[list[str], list[str]]:
     """Return the msgids still untranslated and those marked fuzzy."""
-    untranslated = [m.id for m in catalog if m.id and not m.string]
+    untranslated = [m.id for m in catalog if m.id and not _translated(m.string)]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     return untranslated, fuzzy
 

@@ -21,7 +21,7 @@ import typer
 
 from socialmap import errors
 from socialmap.errors import SocialMapError
-from socialmap.i18n import N_, check_language, format_number, localise_number, t
+from socialmap.i18n import N_, check_language, format_number, localise_number, nt, t
 
 app = typer.Typer(
     name="socialmap",
@@ -137,7 +137,14 @@ def validate(
         typer.echo(report.format(lang))
         failed += not report.ok
     if failed:
-        message = t("{failed} of {total} file(s) have errors.", lang, failed=failed, total=len(files))
+        message = nt(
+            "{failed} of {total} file has errors.",
+            "{failed} of {total} files have errors.",
+            len(files),
+            lang,
+            failed=failed,
+            total=len(files),
+        )
         typer.echo(message, err=True)
         raise typer.Exit(1)
 
@@ -1073,8 +1080,10 @@ def optimise(
     )
     s = placement.summary()
     label = _type_labels(taxonomy, lang).get(service_type, service_type)
-    line = t(
-        "{service}: {k} new site(s), radius {km} km, method {method}",
+    line = nt(
+        "{service}: {k} new site, radius {km} km, method {method}",
+        "{service}: {k} new sites, radius {km} km, method {method}",
+        s["k"],
         lang,
         service=label,
         k=s["k"],

@@ -136,8 +136,7 @@ class Costing:
             For another suffix, or a costing that does not know its result (so its small counts could
             not be hidden).
         """
-        from socialmap.atomic import write_atomic
-        from socialmap.writers import neutralise_formulas, write_csv
+        from socialmap.writers import write_csv, write_xlsx
 
         target = Path(path)
         if target.suffix.lower() not in (".csv", ".xlsx"):
@@ -153,17 +152,8 @@ class Costing:
         if target.suffix.lower() == ".csv":
             return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
-
-        def writer(p: Path) -> None:
-            with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(tables["costing_national"]).to_excel(
-                    xl, sheet_name="national", index=False
-                )
-                neutralise_formulas(by_area).to_excel(xl, sheet_name="by_area", index=False)
-                neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
-
-        return write_atomic(target, writer)
+        national = tables["costing_national"]
+        return write_xlsx({"areas": table, "national": national, "by_area": by_area, "notes": notes}, target)
 
 
 def places_needed(

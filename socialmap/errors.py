@@ -47,6 +47,7 @@ from socialmap.i18n import (  # noqa: F401 - re-exported
     N_,
     Localised,
     Message,
+    Nn_,
     Number,
     SocialMapError,
     _restore,
@@ -254,7 +255,9 @@ class ValidationError(SocialMapError):
 
         errs = self.errors
         if errs:
-            head = render(Message(N_("{n} problem(s) found:"), n=len(errs)), lang)
+            n = len(errs)
+            found = Nn_("{n} problem found:", "{n} problems found:")
+            head = render(Message(*found, n, n=Number(n, ",")), lang)
         else:
             head = render(N_("Problems found:"), lang)
         shown = errs or self.problems
@@ -269,7 +272,11 @@ def more_problems(n: int, lang: str | None = None) -> str:
     """Return the line that ends a list of problems cut at ``settings.max_problems_shown``."""
     return render(
         Message(
-            N_("... and {n} more problem(s), not shown (`socialmap.settings.max_problems_shown`)."),
+            *Nn_(
+                "... and {n} more problem, not shown (`socialmap.settings.max_problems_shown`).",
+                "... and {n} more problems, not shown (`socialmap.settings.max_problems_shown`).",
+            ),
+            n,
             n=Number(n, ","),
         ),
         lang,

@@ -43,6 +43,7 @@ from socialmap.i18n import N_
 from socialmap.writers import (  # noqa: F401 - re-exported
     CSV_DECIMALS,
     csv_frame,
+    gpkg_bytes,
     neutralise_formulas,
     neutralise_value,
     number_text,

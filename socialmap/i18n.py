@@ -15,6 +15,10 @@ defined here, beside the catalogs they are written through (:func:`t` raises a S
 an unknown language, and a SocialMapError is rendered with :func:`t`); :mod:`socialmap.errors`
 re-exports them and describes how to use them. :func:`output_datetime` is the outputs' date that
 :func:`format_date` and the file writers stamp.
+
+Counts are written with :func:`nt` (gettext's ``ngettext``): the catalog's own plural forms choose
+the words (Albanian has two, 1 and the rest; Serbian three: 1, 21, 31… / 2–4, 22–24… / the rest),
+never a faked "row(s)". Pairs kept in tables are marked with :func:`Nn_`.
 """
 
 from __future__ import annotations
@@ -53,6 +57,16 @@ def N_(message: str) -> str:
     :func:`t` where it is shown: ``LABELS = {"need": N_("Need (persons)")}`` … ``t(LABELS[key], lang)``.
     """
     return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - gettext's marker style
+    """
+    Mark a singular/plural pair for extraction without translating it (gettext's ``ngettext_noop``).
+
+    Returns the pair, to be shown with :func:`nt` (``nt(*PAIR, n, lang)``) or kept in a
+    :class:`socialmap.errors.Message` (``Message(*Nn_("{n} row", "{n} rows"), n, n=Number(n))``).
+    """
+    return singular, plural
 
 
 #: Titles (with units) of the result's columns, for legends, tooltips and table headers.
@@ -205,6 +219,63 @@ def t(message: str, lang: str | None = None, /, **values: Any) -> str:
         lang = values.pop("lang")
     text = _catalog(check_language(lang)).get(message, message)
     return text.format(**values) if values else text
+
+
+@functools.cache
+def _translations(lang: str) -> Any:
+    """Return the language's catalog as gettext translations (Babel), for :func:`nt`'s plural forms."""
+    import gettext
+    import io
+
+    if lang == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
+    po = resources.files("socialmap").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    if not po.is_file():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=LANGUAGES[lang][0])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)  # fuzzy entries stay English, as in t()
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def nt(singular: str, plural: str, n: float, lang: str | None = None, /, **values: Any) -> str:
+    """
+    Translate a message about ``n`` things in the plural form the language uses for ``n``.
+
+    gettext's ``ngettext`` over the language's catalog, whose ``Plural-Forms`` header chooses the
+    form: English and Albanian have two (1, and every other number), Serbian three (``n % 10 == 1``
+    but not 11: 1, 21, 101…; 2–4 but not 12–14: 2, 22…; the rest: 5, 11–14, 20…).
+
+    Parameters
+    ----------
+    singular, plural
+        The English texts for one and for several (the msgid and msgid_plural).
+    n
+        The count that chooses the form (a whole number; a fraction takes the form of its integer
+        part, as gettext does).
+    lang
+        ``en``, ``sq`` or ``sr``; ``None`` → :func:`default_language`.
+    **values
+        Values for the placeholders; ``n`` defaults to the count written for the language
+        (``1.234`` in sq/sr).
+
+    Examples
+    --------
+    >>> nt("{n} row", "{n} rows", 1, "en"), nt("{n} row", "{n} rows", 1234, "en")
+    ('1 row', '1,234 rows')
+    """
+    if "lang" in values:
+        lang = values.pop("lang")
+    code = check_language(lang)
+    values.setdefault("n", format_number(n, code, decimals=0))
+    text = _translations(code).ngettext(singular, plural, int(n))
+    return str(text).format(**values)
 
 
 def format_number(
@@ -365,28 +436,45 @@ class Message(str):
 
     Examples
     --------
-    >>> text = Message(N_("{n} more row(s) have the same problem ({rows})."), n=3, rows="rows 4, 5, 6")
+    >>> text = Message(N_("'{col}' is empty in row {row}."), col="name", row=4)
     >>> text
-    '3 more row(s) have the same problem (rows 4, 5, 6).'
+    "'name' is empty in row 4."
     >>> text.template
-    '{n} more row(s) have the same problem ({rows}).'
+    "'{col}' is empty in row {row}."
+
+    A count is written in the plural form of the language (:func:`nt`): the singular, the plural and
+    the count come first.
+
+    >>> Message(*Nn_("{n} row has it.", "{n} rows have it."), 3, n=3)
+    '3 rows have it.'
     """
 
     template: str
     values: Mapping[str, Any]
+    #: The English plural template and the count (``quantity``) that chooses the form (``None`` for a message
+    #: without plural forms): ``Message(*Nn_("{n} row", "{n} rows"), 3, n=Number(3))``.
+    plural: str | None = None
+    quantity: float | None = None
 
-    def __new__(cls, template: str, /, **values: Any) -> Message:  # noqa: D102 - see the class
+    def __new__(  # noqa: D102 - see the class
+        cls, template: str, plural: str | None = None, count: float | None = None, /, **values: Any
+    ) -> Message:
         template = str(template)
         if "lang" in values:
             raise ValueError("A message's placeholder may not be called 'lang' (it is t()'s language).")
+        if (plural is None) != (count is None):
+            raise ValueError("A plural message needs both its plural template and its count.")
         if values:
-            missing = sorted(_fields(template) - set(values))
+            missing = sorted(_fields(template if plural is None else plural) - set(values))
             if missing:
                 raise ValueError(f"No value for the placeholder(s) {missing} of the message {template!r}.")
-        english = _fill(template, {k: _english(v) for k, v in values.items()})
+        english_template = template if plural is None or count == 1 else plural
+        english = _fill(english_template, {k: _english(v) for k, v in values.items()})
         obj = super().__new__(cls, english)
         obj.template = template
         obj.values = dict(values)
+        obj.plural = None if plural is None else str(plural)
+        obj.quantity = count
         return obj
 
     def render(self, lang: str | None = None) -> str:
@@ -402,7 +490,10 @@ class Message(str):
         code = check_language(lang)
         if code == "en":
             return str(self)
-        return t(self.template, code, **{k: _written(v, code) for k, v in self.values.items()})
+        values = {k: _written(v, code) for k, v in self.values.items()}
+        if self.plural is not None and self.quantity is not None:
+            return nt(self.template, self.plural, self.quantity, code, **values)
+        return t(self.template, code, **values)
 
     def map_values(self, func: Callable[[str], str]) -> Message:
         """
@@ -411,17 +502,28 @@ class Message(str):
         The template is kept, so the result still translates. For example the app replaces the
         path of a temporary file by the name of the file the user uploaded.
         """
-        return Message(self.template, **{k: _map_value(v, func) for k, v in self.values.items()})
+        values = {k: _map_value(v, func) for k, v in self.values.items()}
+        if self.plural is not None:
+            return Message(self.template, self.plural, self.quantity, **values)
+        return Message(self.template, **values)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (str(self), self.template, dict(self.values)))
+        return (_restore, (str(self), self.template, dict(self.values), self.plural, self.quantity))
 
 
-def _restore(english: str, template: str, values: dict[str, Any]) -> Message:
+def _restore(
+    english: str,
+    template: str,
+    values: dict[str, Any],
+    plural: str | None = None,
+    count: float | None = None,
+) -> Message:
     """Unpickle a :class:`Message` (without filling in the template again)."""
     obj = str.__new__(Message, english)
     obj.template = template
     obj.values = values
+    obj.plural = plural
+    obj.quantity = count
     return obj
 
 

@@ -1305,9 +1305,8 @@ class Comparison:
         Written atomically; text that a spreadsheet would run as a formula is neutralised. Small counts
         of sensitive groups are hidden (:meth:`published`): the file shows ``"<5"`` / ``"[c]"`` there.
         """
-        from socialmap.io import write_atomic
         from socialmap.privacy import marked
-        from socialmap.writers import neutralise_formulas, write_csv
+        from socialmap.writers import write_csv, write_xlsx
 
         target = Path(path)
         suffix = target.suffix.lower()
@@ -1318,14 +1317,7 @@ class Comparison:
         if suffix == ".csv":
             return write_csv(table, target)
         notes = pd.DataFrame({"note": list(self.notes)})
-
-        def writer(p: Path) -> None:
-            with pd.ExcelWriter(p) as xl:
-                neutralise_formulas(table).to_excel(xl, sheet_name="areas", index=False)
-                neutralise_formulas(totals).to_excel(xl, sheet_name="totals", index=False)
-                neutralise_formulas(notes).to_excel(xl, sheet_name="notes", index=False)
-
-        return write_atomic(target, writer)
+        return write_xlsx({"areas": table, "totals": totals, "notes": notes}, target)
 
 
 def _check_comparable(results: Mapping[str, Result]) -> list[str]:

@@ -762,35 +762,47 @@ def _draw_labels(ax: Any, data: gpd.GeoDataFrame, lang: str) -> None:
         )
 
 
-def _draw_scale_bar(ax: Any, lang: str) -> None:
-    """Draw a bar of a round length (metres of the map's CRS) in two segments, with its label."""
-    from matplotlib.patches import Rectangle
+def _draw_scale_bar(ax: Any, lang: str) -> Any:
+    """
+    Add a scale bar of a round length (metres of the map's CRS) in the map's lower-left corner.
 
-    from socialmap.i18n import format_number, t
+    Drawn by matplotlib-scalebar (``ScaleBar`` with ``dx=1``: one data unit is one metre); its length is
+    :func:`_nice_length` of the map's width, fixed so that the bar is 1, 2 or 5 × 10^n, and its label is
+    the length in the language (``20 km``, ``2,5 km`` / ``500 m``). Returns the artist.
+    """
+    from matplotlib_scalebar.scalebar import ScaleBar
 
     x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
     length = _nice_length(x1 - x0)
-    bx, by, bh = x0 + 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0), 0.012 * (y1 - y0)
-    for i, colour in enumerate(("black", "white")):
-        ax.add_patch(
-            Rectangle(
-                (bx + i * length / 2, by),
-                length / 2,
-                bh,
-                facecolor=colour,
-                edgecolor="black",
-                linewidth=0.6,
-                zorder=7,
-            )
-        )
-    if length >= 1000:
-        km = length / 1000
-        text = t("{n} km", lang, n=format_number(km, lang, decimals=0 if km >= 1 else 1))
-    else:
-        text = t("{n} m", lang, n=format_number(length, lang, decimals=0))
-    for x, label in ((bx, "0"), (bx + length, text)):
-        ax.text(x, by + 1.5 * bh, label, ha="center", va="bottom", fontsize=7, zorder=7, family=_FONT)
+    value, units = (length / 1000, "km") if length >= 1000 else (length, "m")
+    bar = ScaleBar(
+        1.0,
+        units="m",
+        fixed_value=value,
+        fixed_units=units,
+        location="lower left",
+        scale_loc="top",
+        width_fraction=0.012,
+        sep=2,
+        pad=0.2,
+        border_pad=0.8,
+        frameon=False,
+        color="black",
+        font_properties={"family": _FONT, "size": 7},
+        scale_formatter=lambda v, _unit: _scale_label(v, units, lang),
+    )
+    bar.set_zorder(7)
+    ax.add_artist(bar)
+    return bar
+
+
+def _scale_label(value: float, units: str, lang: str) -> str:
+    """Write the scale bar's label: ``value`` (of ``units``, km or m) for the language."""
+    from socialmap.i18n import format_number, t
+
+    if units == "km":
+        return t("{n} km", lang, n=format_number(value, lang, decimals=0 if value >= 1 else 1))
+    return t("{n} m", lang, n=format_number(value, lang, decimals=0))
 
 
 def _draw_north_arrow(fig: Any, ax: Any, data: gpd.GeoDataFrame, right: float, top: float, lang: str) -> None:

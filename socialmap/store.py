@@ -359,19 +359,13 @@ def from_workspace(ws: Workspace, *, services: Any = None) -> AppState:
 
 
 def _gpkg_bytes(frame: Any, layer: str) -> bytes:
-    import tempfile
+    """Return a workspace's input layer as a GeoPackage file, kept as it is (its CRS, its text)."""
+    import pandas as pd
 
-    import geopandas as gpd
-    import pyogrio
+    from socialmap.writers import gpkg_bytes
 
-    with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / f"{layer}.gpkg"
-        if not isinstance(frame, gpd.GeoDataFrame):
-            import pandas as pd
-
-            frame = pd.DataFrame(frame)
-        pyogrio.write_dataframe(frame, file, layer=layer, driver="GPKG")
-        return file.read_bytes()
+    table = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    return gpkg_bytes({layer: table}, crs=None, neutralise=False)
 
 
 def plan_edits(scenario: Any, services: Any = None) -> tuple[Any, ...]:

@@ -70,46 +70,14 @@ _TOP_KEYS = (
     "service_types",
 )
 _TOP_REQUIRED = ("sources", "target_groups", "service_types")
-_SOURCE_KEYS = ("citation", "url", "accessed", "note")
-_GROUP_KEYS = (
-    "label",
-    "rate",
-    "source",
-    "estimate",
-    "derivation",
-    "column",
-    "sensitive",
-    "weight",
-    "part_of",
-    "note",
-)
-_SERVICE_KEYS = (
-    "label",
-    "target_groups",
-    "need_rate",
-    "need_rate_source",
-    "need_rate_estimate",
-    "need_rate_derivation",
-    "catchment_m",
-    "catchment_source",
-    "catchment_min",
-    "catchment_min_source",
-    "places_per_1000",
-    "places_per_1000_source",
-    "places_per_1000_of",
-    "unit_cost_eur_per_place_year",
-    "unit_cost_source",
-    "weight",
-    "sensitive",
-    "note",
-)
-#: Optional numbers of a service type: (key, key of its source or None, what the value must be).
+#: Optional numbers of a service type and the key of each one's source (None: needs none). What each
+#: value may be is in :mod:`socialmap._taxonomy_schema`.
 _SERVICE_NUMBERS = (
-    ("catchment_m", "catchment_source", "a distance in metres greater than 0"),
-    ("catchment_min", "catchment_min_source", "a travel time in minutes greater than 0"),
-    ("places_per_1000", "places_per_1000_source", "places per 1,000 of the target group, 0 or more"),
-    ("unit_cost_eur_per_place_year", "unit_cost_source", "EUR per place per year, 0 or more"),
-    ("weight", None, "a weight for the composite gap, 0 or more"),
+    ("catchment_m", "catchment_source"),
+    ("catchment_min", "catchment_min_source"),
+    ("places_per_1000", "places_per_1000_source"),
+    ("unit_cost_eur_per_place_year", "unit_cost_source"),
+    ("weight", None),
 )
 
 
@@ -1197,51 +1165,12 @@ class _Checker:
         self.add(path, f"{what} must be non-empty text; found {_describe(value)}.", f"write {what} as text.")
         return None
 
-    def boolean(self, value: Any, path: str, default: bool) -> bool:
-        """Check an optional true/false value."""
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return value
-        self.add(
-            path, f"must be true or false; found {_describe(value)}.", "write true or false (no quotes)."
-        )
-        return default
+    def share(self, value: Any, path: str) -> float | None:
+        """Check a need rate (pydantic: a finite share between 0 and 1, or null); ``None`` when wrong."""
+        from socialmap._taxonomy_schema import NeedRate
 
-    def number(
-        self, value: Any, path: str, *, low: float, low_inclusive: bool, high: float | None, what: str
-    ) -> float | None:
-        """Check an optional finite number within bounds; returns None when blank or wrong."""
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            fix = "write a plain number without quotes, units or % sign"
-            if isinstance(value, str) and value.strip().endswith("%"):
-                fix = "write the share as a decimal without % (e.g. 5 % → 0.05)"
-            self.add(
-                path, f"must be a number ({what}); found {_describe(value)}.", f"{fix}, or null if unknown."
-            )
-            return None
-        number = float(value)
-        if not math.isfinite(number):
-            self.add(
-                path,
-                f"must be a finite number ({what}); found {value!r}.",
-                "write a number, or null if unknown.",
-            )
-            return None
-        too_low = number < low if low_inclusive else number <= low
-        too_high = high is not None and number > high
-        if too_low or too_high:
-            if number < 0:
-                fix = "numbers here cannot be negative; check the sign."
-            elif too_high and high == 1:
-                fix = "write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage."
-            else:
-                fix = f"write {what}."
-            self.add(path, f"{number:g} is out of range: must be {what}.", fix)
-            return None
-        return number
+        fields = self.fields(NeedRate, {"share": value}, path, key_in_path=False)
+        return None if fields is None else fields.share
 
     def source_keys(
         self, value: Any, path: str, sources: set[str], *, required: bool, what: str
@@ -1324,6 +1253,85 @@ class _Checker:
                 out[lang] = text.strip()
         return out
 
+    def fields(self, model: Any, item: dict[Any, Any], path: str, *, key_in_path: bool = True) -> Any:
+        """
+        Check an entry's own fields with its pydantic model; return the model (``None``: cannot be built).
+
+        Every error is reported at its key (``path.key``, with its line); a field in error is then taken
+        as not given (``None`` / its default), so that the checks across entries still run.
+        """
+        from pydantic import ValidationError as FieldErrors
+
+        try:
+            return model.model_validate(item)
+        except FieldErrors as exc:
+            errors = exc.errors(include_url=False)
+        bad = set()
+        for error in errors:
+            key = str(error["loc"][0]) if error["loc"] else ""
+            bad.add(key)
+            where = f"{path}.{key}" if key and key_in_path else path
+            self.field_problem(model, where, key, error, item.get(key))
+        kept = {k: v for k, v in item.items() if k in model.model_fields and k not in bad}
+        for key in bad & set(model.model_fields):
+            if model.model_fields[key].is_required():
+                kept[key] = None
+        try:
+            return model.model_validate(kept)
+        except FieldErrors:
+            return None  # a required field in error that cannot be null (a source's citation)
+
+    def field_problem(self, model: Any, path: str, key: str, error: Mapping[str, Any], value: Any) -> None:
+        """Report one pydantic error (its type and bounds) as the message of that kind of value."""
+        kind = str(error["type"])
+        info = model.model_fields.get(key)
+        what = (info.description if info is not None else None) or key
+        if kind == "extra_forbidden":
+            allowed = tuple(model.model_fields)
+            guess = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{guess[0]}'? If not, remove it; " if guess else "remove it; "
+            self.add(path, f"unknown key '{key}'.", f"{fix}allowed keys here: {', '.join(allowed)}.")
+        elif kind == "missing" and key == "rate":
+            self.add(
+                path,
+                "the rate is missing.",
+                "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
+                "figure is known (the need is then unknown, not zero).",
+            )
+        elif kind == "missing":
+            self.add(path, f"{what} is missing.", f"write {what} as text.")
+        elif kind == "bool_type":
+            self.add(
+                path, f"must be true or false; found {_describe(value)}.", "write true or false (no quotes)."
+            )
+        elif kind.startswith("string_"):
+            found = _describe(value)
+            self.add(path, f"{what} must be non-empty text; found {found}.", f"write {what} as text.")
+        elif kind == "finite_number":
+            self.add(
+                path,
+                f"must be a finite number ({what}); found {value!r}.",
+                "write a number, or null if unknown.",
+            )
+        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            number = float(value)
+            if number < 0:
+                fix = "numbers here cannot be negative; check the sign."
+            elif kind == "less_than_equal" and float(error.get("ctx", {}).get("le", 0)) == 1:
+                fix = "write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage."
+            else:
+                fix = f"write {what}."
+            self.add(path, f"{number:g} is out of range: must be {what}.", fix)
+        elif kind.startswith(("float_", "int_")):
+            fix = "write a plain number without quotes, units or % sign"
+            if isinstance(value, str) and value.strip().endswith("%"):
+                fix = "write the share as a decimal without % (e.g. 5 % → 0.05)"
+            self.add(
+                path, f"must be a number ({what}); found {_describe(value)}.", f"{fix}, or null if unknown."
+            )
+        else:  # a kind of error the models do not make today: pydantic's own words
+            self.add(path, f"{error['msg']}; found {_describe(value)}.", f"write {what} as the schema says.")
+
     # -- sections ----------------------------------------------------------------------------
 
     def build(self, data: Any, default_name: str) -> Taxonomy | None:
@@ -1376,6 +1384,8 @@ class _Checker:
 
     def sources(self, value: Any) -> dict[str, Source]:
         """Check the ``sources`` section."""
+        from socialmap._taxonomy_schema import SourceFields
+
         out: dict[str, Source] = {}
         if value is None:
             return out
@@ -1391,22 +1401,15 @@ class _Checker:
             item = self.mapping(entry, path, "source fields (citation, url, accessed, note)")
             if item is None:
                 continue
-            self.unknown_keys(item, path, _SOURCE_KEYS)
-            citation = self.text(
-                item.get("citation"),
-                f"{path}.citation",
-                required=True,
-                what="the citation (who published what, where)",
-            )
-            fields = {
-                k: self.text(item.get(k), f"{path}.{k}", required=False, what=k) for k in _SOURCE_KEYS[1:]
-            }
-            if citation is not None:
-                out[key] = Source(key=key, citation=citation, **fields)
+            fields = self.fields(SourceFields, item, path)
+            if fields is not None:
+                out[key] = Source(key=key, **fields.model_dump())
         return out
 
     def groups(self, value: Any, sources: set[str]) -> dict[str, TargetGroup]:
         """Check the ``target_groups`` section."""
+        from socialmap._taxonomy_schema import GroupFields
+
         out: dict[str, TargetGroup] = {}
         if value is None:
             return out
@@ -1422,23 +1425,8 @@ class _Checker:
             item = self.mapping(entry, path, "target-group fields")
             if item is None:
                 continue
-            self.unknown_keys(item, path, _GROUP_KEYS)
+            fields = self.fields(GroupFields, item, path)
             labels = self.labels(item.get("label"), f"{path}.label")
-            if "rate" not in item:
-                self.add(
-                    f"{path}.rate",
-                    "the rate is missing.",
-                    "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
-                    "figure is known (the need is then unknown, not zero).",
-                )
-            rate = self.number(
-                item.get("rate"),
-                f"{path}.rate",
-                low=0.0,
-                low_inclusive=True,
-                high=1.0,
-                what="a share of the whole population between 0 and 1",
-            )
             srcs = self.source_keys(
                 item.get("source"),
                 f"{path}.source",
@@ -1446,10 +1434,7 @@ class _Checker:
                 required=item.get("rate") is not None,
                 what="the rate",
             )
-            estimate = self.boolean(item.get("estimate"), f"{path}.estimate", False)
-            derivation = self.text(
-                item.get("derivation"), f"{path}.derivation", required=False, what="the derivation"
-            )
+            rate, estimate, derivation = fields.rate, fields.estimate, fields.derivation
             if estimate and rate is not None and derivation is None and item.get("derivation") is None:
                 self.add(
                     f"{path}.derivation",
@@ -1457,22 +1442,8 @@ class _Checker:
                     "add `derivation:` with the arithmetic and its inputs "
                     "(e.g. '91,500 / 1,739,825 = 0.0526, computed here').",
                 )
-            column = self.text(
-                item.get("column"), f"{path}.column", required=False, what="the population column name"
-            )
-            sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
-            weight = self.number(
-                item.get("weight"),
-                f"{path}.weight",
-                low=0.0,
-                low_inclusive=True,
-                high=None,
-                what="a weight for the composite gap, 0 or more",
-            )
-            part_of = self.text(
-                item.get("part_of"), f"{path}.part_of", required=False, what="the key of a larger group"
-            )
-            note = self.text(item.get("note"), f"{path}.note", required=False, what="the note")
+            column, sensitive, weight = fields.column, fields.sensitive, fields.weight
+            part_of, note = fields.part_of, fields.note
             out[key] = TargetGroup(
                 key=key,
                 labels=labels,
@@ -1498,11 +1469,10 @@ class _Checker:
         return out
 
     def need_rate(
-        self, item: dict[Any, Any], path: str, served: tuple[str, ...], sources: set[str]
+        self, item: dict[Any, Any], path: str, served: tuple[str, ...], sources: set[str], fields: Any
     ) -> dict[str, Any]:
         """Check a service type's ``need_rate`` (one share for all its groups, or one per group)."""
         out: dict[str, Any] = {"need_rate": None}
-        what = "a share of the target group between 0 and 1"
         if "need_rate" in item:
             value = item.get("need_rate")
             rates: dict[str, float | None] = {}
@@ -1515,9 +1485,7 @@ class _Checker:
                             "give a need rate for each listed target group, by its key.",
                         )
                         continue
-                    rates[g] = self.number(
-                        v, f"{path}.need_rate.{g}", low=0.0, low_inclusive=True, high=1.0, what=what
-                    )
+                    rates[g] = self.share(v, f"{path}.need_rate.{g}")
                 for g in served:
                     if g not in value:
                         self.add(
@@ -1526,9 +1494,7 @@ class _Checker:
                             f"add `{g}: <share>` (or `{g}: null` if no source gives it).",
                         )
             else:
-                number = self.number(
-                    value, f"{path}.need_rate", low=0.0, low_inclusive=True, high=1.0, what=what
-                )
+                number = self.share(value, f"{path}.need_rate")
                 rates = {g: number for g in served}
             out["need_rate"] = rates
             given = any(v is not None for v in rates.values())
@@ -1541,15 +1507,8 @@ class _Checker:
             required=given,
             what="the need rate",
         )
-        out["need_rate_estimate"] = self.boolean(
-            item.get("need_rate_estimate"), f"{path}.need_rate_estimate", False
-        )
-        out["need_rate_derivation"] = self.text(
-            item.get("need_rate_derivation"),
-            f"{path}.need_rate_derivation",
-            required=False,
-            what="the derivation",
-        )
+        out["need_rate_estimate"] = fields.need_rate_estimate
+        out["need_rate_derivation"] = fields.need_rate_derivation
         if out["need_rate_estimate"] and given and out["need_rate_derivation"] is None:
             self.add(
                 f"{path}.need_rate_derivation",
@@ -1603,6 +1562,8 @@ class _Checker:
         self, value: Any, groups: dict[str, TargetGroup], sources: set[str]
     ) -> dict[str, ServiceType]:
         """Check the ``service_types`` section."""
+        from socialmap._taxonomy_schema import ServiceFields
+
         out: dict[str, ServiceType] = {}
         if value is None:
             return out
@@ -1618,21 +1579,12 @@ class _Checker:
             item = self.mapping(entry, path, "service-type fields")
             if item is None:
                 continue
-            self.unknown_keys(item, path, _SERVICE_KEYS)
+            fields = self.fields(ServiceFields, item, path)
             labels = self.labels(item.get("label"), f"{path}.label")
             served = self.served_groups(item.get("target_groups"), f"{path}.target_groups", groups)
             values: dict[str, Any] = {}
-            for number_key, source_key, what in _SERVICE_NUMBERS:
-                low_inclusive = number_key not in ("catchment_m", "catchment_min")
-                number = self.number(
-                    item.get(number_key),
-                    f"{path}.{number_key}",
-                    low=0.0,
-                    low_inclusive=low_inclusive,
-                    high=None,
-                    what=what,
-                )
-                values[number_key] = number
+            for number_key, source_key in _SERVICE_NUMBERS:
+                values[number_key] = getattr(fields, number_key)
                 if source_key is not None:
                     values[source_key] = self.source_keys(
                         item.get(source_key),
@@ -1641,13 +1593,8 @@ class _Checker:
                         required=item.get(number_key) is not None,
                         what=f"{number_key}",
                     )
-            values.update(self.need_rate(item, path, served, sources))
-            base = self.text(
-                item.get("places_per_1000_of"),
-                f"{path}.places_per_1000_of",
-                required=False,
-                what="a target group",
-            )
+            values.update(self.need_rate(item, path, served, sources, fields))
+            base = fields.places_per_1000_of
             if base is not None and base not in groups:
                 self.add(
                     f"{path}.places_per_1000_of",
@@ -1655,7 +1602,7 @@ class _Checker:
                     "name the target group (a key of `target_groups:`) that the planning standard is per.",
                 )
             values["places_per_1000_of"] = base
-            sensitive = self.boolean(item.get("sensitive"), f"{path}.sensitive", False)
+            sensitive = fields.sensitive
             touchy = [g for g in served if g in groups and groups[g].sensitive]
             if touchy and not sensitive:
                 self.add(
@@ -1663,7 +1610,7 @@ class _Checker:
                     f"serves sensitive target group(s) {touchy} but is not marked sensitive.",
                     "write `sensitive: true` so that small counts are suppressed in exports.",
                 )
-            note = self.text(item.get("note"), f"{path}.note", required=False, what="the note")
+            note = fields.note
             out[key] = ServiceType(
                 key=key, labels=labels, target_groups=served, sensitive=sensitive, note=note, **values
             )

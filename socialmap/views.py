@@ -52,7 +52,7 @@ from socialmap.assets import VENDOR_PACKAGES as VENDOR_PACKAGES
 from socialmap.assets import missing_assets as missing_assets
 from socialmap.assets import use_local_assets as use_local_assets
 from socialmap.errors import Message, Problem, SocialMapError, ValidationError
-from socialmap.i18n import N_, format_number, t
+from socialmap.i18n import N_, Nn_, format_number, t
 
 if TYPE_CHECKING:
     import folium
@@ -877,10 +877,13 @@ def _blocked_problem(outcome: UploadOutcome) -> Problem:
         None,
         None,
         Message(
-            N_(
-                "{file} has {n} error(s): nothing is analysed until it is fixed (the demo's {kind} are "
-                "not put in its place)."
+            *Nn_(
+                "{file} has {n} error: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
+                "{file} has {n} errors: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
             ),
+            outcome.errors,
             file=outcome.filename,
             n=outcome.errors,
             kind=Message(KIND_LABELS[outcome.kind]),
@@ -2230,26 +2233,15 @@ def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     """
     GeoDataFrames as the bytes of one GeoPackage, one layer each, in EPSG:4326.
 
-    Text cells that a spreadsheet would run as formulas are neutralised
-    (:func:`socialmap.export.neutralise_formulas`); empty layers are left out.
+    Written by the one GeoPackage writer, :func:`socialmap.writers.gpkg_bytes`: text cells that a
+    spreadsheet would run as formulas are neutralised; empty layers are left out.
     """
-    from socialmap.export import neutralise_formulas
+    from socialmap.writers import gpkg_bytes as write
 
-    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
-        path = Path(tmp) / "layers.gpkg"
-        written = 0
-        for name, gdf in layers.items():
-            if gdf is None or gdf.empty:
-                continue
-            out = gdf.to_crs("EPSG:4326")
-            geometry = out.geometry.name
-            safe = neutralise_formulas(pd.DataFrame(out.drop(columns=geometry)))
-            frame = gpd.GeoDataFrame(safe, geometry=out.geometry.to_numpy(), crs="EPSG:4326")
-            frame.to_file(path, layer=name, driver="GPKG", mode="a" if written else "w")
-            written += 1
-        if not written:
-            raise SocialMapError("Nothing to write: every layer is empty.")
-        return path.read_bytes()
+    kept = {name: gdf for name, gdf in layers.items() if gdf is not None and not gdf.empty}
+    if not kept:
+        raise SocialMapError("Nothing to write: every layer is empty.")
+    return write(kept)
 
 
 def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.GeoDataFrame:

@@ -357,16 +357,31 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[str]) -> Path:
+def write_gpkg(
+    layers: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = "EPSG:4326",
+    neutralise: bool = True,
+) -> Path:
     """
     Write GeoDataFrames as layers of one GeoPackage (EPSG:4326), atomically.
+
+    The one GeoPackage writer: published layers (:func:`write_result`, the app's downloads through
+    :func:`gpkg_bytes`) and a workspace's stored inputs (``crs=None, neutralise=False``) go through it.
 
     Parameters
     ----------
     layers
-        Layer name → features. Text is neutralised against formula injection.
+        Layer name → features (a table without geometry becomes an attribute-only layer).
     path
         The ``.gpkg`` file to write.
+    crs
+        The CRS the layers are written in (default EPSG:4326, as published); ``None`` keeps each
+        layer's own.
+    neutralise
+        Neutralise text that a spreadsheet would run as a formula (:func:`neutralise_formulas`), as
+        every published file is; ``False`` keeps the text as it is (a workspace's own data).
 
     Returns
     -------
@@ -381,6 +396,17 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[s
     # the demo's 63,000 demand cells. Mixed Python objects, dates, categories: feature by feature.
     arrow_ok = pyogrio.__gdal_version__ >= (3, 8, 0)
 
+    def prepared(frame: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(frame, gpd.GeoDataFrame):  # an attribute-only layer
+            table = pd.DataFrame(frame)
+            return neutralise_formulas(table) if neutralise else table
+        out = frame.to_crs(crs) if crs is not None else frame
+        geometry = out.geometry.name
+        attrs = pd.DataFrame(out.drop(columns=geometry))
+        if neutralise:
+            attrs = neutralise_formulas(attrs)
+        return gpd.GeoDataFrame(attrs, geometry=out.geometry.to_numpy(), crs=out.crs)
+
     def writer(p: Path) -> None:
         # The scratch copy need not reach the disk after each SQLite transaction (GDAL's default
         # waits for the disk a few times per layer, most of the write's time): write_atomic syncs
@@ -388,16 +414,27 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[s
         before = get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
         set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
         try:
-            for name, gdf in layers.items():
-                safe = gpd.GeoDataFrame(
-                    neutralise_formulas(gdf.to_crs("EPSG:4326")), geometry="geometry", crs="EPSG:4326"
-                )
+            for name, frame in layers.items():
+                safe = prepared(frame)
                 typed = all(_one_type(safe[c]) for c in safe.columns if c != "geometry")
-                safe.to_file(p, layer=name, driver="GPKG", use_arrow=arrow_ok and typed)
+                if isinstance(safe, gpd.GeoDataFrame):
+                    safe.to_file(p, layer=name, driver="GPKG", use_arrow=arrow_ok and typed)
+                else:
+                    pyogrio.write_dataframe(safe, p, layer=name, driver="GPKG")
         finally:
             set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
 
     return write_atomic(path, writer)
+
+
+def gpkg_bytes(
+    layers: Mapping[str, pd.DataFrame], *, crs: Any = "EPSG:4326", neutralise: bool = True
+) -> bytes:
+    """Return the bytes of the GeoPackage :func:`write_gpkg` writes (for a download or a store)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-gpkg-") as tmp:
+        return write_gpkg(layers, Path(tmp) / "layers.gpkg", crs=crs, neutralise=neutralise).read_bytes()
 
 
 def _one_type(values: pd.Series) -> bool:

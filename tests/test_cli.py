@@ -184,7 +184,7 @@ def test_optimise_and_scenario_commands(tmp_path):
         str(tmp_path / "opt"),
     )
     assert done.returncode == 0, done.stderr
-    assert "2 new site(s)" in done.stdout
+    assert "2 new sites" in done.stdout
     chosen = pd.read_csv(tmp_path / "opt" / "chosen_sites.csv", encoding="utf-8-sig")
     assert len(chosen) == 2
     plan = tmp_path / "plan.csv"

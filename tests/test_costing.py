@@ -213,8 +213,26 @@ def test_write(result, taxonomy, tmp_path):
     c = co.places_and_budget(result, taxonomy=taxonomy)
     back = pd.read_csv(c.write(tmp_path / "cost.csv"), encoding="utf-8-sig")
     assert len(back) == 12 and "budget_eur_per_year" in back.columns
-    sheets = pd.read_excel(c.write(tmp_path / "cost.xlsx"), sheet_name=None)
+    xlsx = c.write(tmp_path / "cost.xlsx")
+    sheets = pd.read_excel(xlsx, sheet_name=None)
     assert set(sheets) == {"areas", "national", "by_area", "notes"}
+    # written by the one XLSX writer (export.write_xlsx): the same cells as pandas' own writer gives the
+    # published costing tables, with a frozen header row
+    from openpyxl import load_workbook
+
+    from socialmap.export import costing_tables, neutralise_formulas
+
+    tables = costing_tables(result, c)
+    reference = tmp_path / "reference.xlsx"
+    with pd.ExcelWriter(reference) as xl:
+        names = {"areas": "costing", "national": "costing_national", "by_area": "costing_by_area"}
+        for name, key in names.items():
+            frame = pd.DataFrame(tables[key]).drop(columns="geometry", errors="ignore")
+            neutralise_formulas(frame).to_excel(xl, sheet_name=name, index=False)
+        pd.DataFrame({"note": list(c.notes)}).to_excel(xl, sheet_name="notes", index=False)
+    for name, frame in pd.read_excel(reference, sheet_name=None).items():
+        pd.testing.assert_frame_equal(sheets[name], frame, check_dtype=False)
+    assert load_workbook(xlsx)["national"].freeze_panes == "A2"
     with pytest.raises(SocialMapError, match=".csv or .xlsx"):
         c.write(tmp_path / "cost.txt")
 

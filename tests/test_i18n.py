@@ -46,6 +46,10 @@ def _template():
         return read_po(fh)
 
 
+def _forms(string):
+    return string if isinstance(string, tuple) else (string,)
+
+
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
@@ -65,6 +69,10 @@ def _source_messages() -> dict[str, str]:
             first = node.args[0]
             if name in ("t", "N_") and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, f"{rel}:{node.lineno}")
+            elif name in ("nt", "Nn_") and all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2]
+            ):
+                found.setdefault(node.args[0].value, f"{rel}:{node.lineno}")
     return found
 
 
@@ -80,6 +88,13 @@ def test_every_message_of_the_template_is_translated_with_the_same_placeholders(
     problems = []
     for message in template:
         entry = catalog.get(message.id)
+        if entry is not None and isinstance(message.id, tuple):  # a plural: every form of the language
+            forms = entry.string if isinstance(entry.string, tuple) else ()
+            if len(forms) != catalog.num_plurals or not all(f.strip() for f in forms) or entry.fuzzy:
+                problems.append(f"plural forms missing or fuzzy: {message.id!r} → {entry.string!r}")
+            elif any(_fields(f) != _fields(message.id[1]) for f in forms):
+                problems.append(f"placeholders differ: {message.id!r} → {entry.string!r}")
+            continue
         if entry is None:
             problems.append(f"missing: {message.id!r}")
         elif not isinstance(entry.string, str) or not entry.string.strip():
@@ -95,14 +110,14 @@ def test_every_message_of_the_template_is_translated_with_the_same_placeholders(
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_no_fuzzy_or_empty_entries_anywhere(lang):
     catalog = _catalog(lang)
-    assert not [m.id for m in catalog if m.id and (m.fuzzy or not m.string)]
+    assert not [m.id for m in catalog if m.id and (m.fuzzy or not all(_forms(m.string)))]
 
 
 def test_every_t_literal_in_the_source_tree_is_translated():
     # Scans the package, app.py and any other source file, so strings added later are caught too.
     found = _source_messages()
     assert "Sources" in found and "Social-service gaps: composite gap score" in found
-    template = {m.id for m in _template() if m.id}
+    template = {m.id if isinstance(m.id, str) else m.id[0] for m in _template() if m.id}
     missing = {msg: where for msg, where in found.items() if msg not in template}
     assert not missing, "not in socialmap.pot; run scripts/update_translations.py:\n" + "\n".join(
         f"{where}: {msg!r}" for msg, where in missing.items()
@@ -156,7 +171,7 @@ def test_translations_use_the_glossary():
     assert t("Need (persons)", "sq") == "Nevoja (persona)" and t("Need (persons)", "sr") == "Potreba (osobe)"
     assert "mungesës" in t("Gap score (%)", "sq") and "nedostatka" in t("Gap score (%)", "sr")
     demo = "Centres for Social Work: one per municipality"
-    text = next(m.id for m in _template() if m.id.startswith(demo))
+    text = next(m.id for m in _template() if isinstance(m.id, str) and m.id.startswith(demo))
     assert t(text, "sq").startswith("Qendrat për Punë Sociale")
     assert t(text, "sr").startswith("Centri za socijalni rad")
 
@@ -347,3 +362,66 @@ def test_a_static_map_in_albanian_has_albanian_text(demo_result, tmp_path):
     ):
         assert phrase in texts, phrase
     assert not _english_left(texts.replace("socialmap", "")), texts
+
+
+# --- plural forms (ngettext) -------------------------------------------------------------------------
+
+
+def test_catalogs_declare_the_languages_plural_forms():
+    # CLDR / gettext: Albanian one | other; Serbian one (1, 21, 101...) | few (2-4, 22-24...) | other.
+    assert _catalog("sq").num_plurals == 2 and _catalog("sr").num_plurals == 3
+
+
+def test_counts_take_the_plural_form_of_the_language():
+    from socialmap.i18n import nt
+
+    pair = ("{n} problem found:", "{n} problems found:")
+    assert [nt(*pair, n, "en") for n in (1, 2, 5, 21)] == [
+        "1 problem found:",
+        "2 problems found:",
+        "5 problems found:",
+        "21 problems found:",
+    ]
+    # Serbian: 1 and 21 singular ("problem"), 2 "problema" with "su", 5 "problema" with "je"
+    assert [nt(*pair, n, "sr") for n in (1, 2, 5, 21, 11, 12, 22, 111)] == [
+        "Pronađen je 1 problem:",
+        "Pronađena su 2 problema:",
+        "Pronađeno je 5 problema:",
+        "Pronađen je 21 problem:",
+        "Pronađeno je 11 problema:",
+        "Pronađeno je 12 problema:",
+        "Pronađena su 22 problema:",
+        "Pronađeno je 111 problema:",
+    ]
+    assert [nt(*pair, n, "sq") for n in (1, 2, 5, 21)] == [
+        "U gjet 1 problem:",
+        "U gjetën 2 probleme:",
+        "U gjetën 5 probleme:",
+        "U gjetën 21 probleme:",
+    ]
+    assert nt(*pair, 1235, "sr") == "Pronađeno je 1.235 problema:"  # the count written for the language
+    assert nt(*pair, 1234, "sr") == "Pronađena su 1.234 problema:"  # 1,234 ends in 4: the "few" form
+
+
+def test_a_plural_message_renders_in_each_language_and_survives_pickling():
+    import pickle
+
+    from socialmap.errors import Message, Nn_
+
+    rows = Nn_("{n} more row has the same problem ({rows}).", "{n} more rows have the same problem ({rows}).")
+    one, many = Message(*rows, 1, n=1, rows="row 7"), Message(*rows, 22, n=22, rows="rows 7-28")
+    assert one == "1 more row has the same problem (row 7)."
+    assert many == "22 more rows have the same problem (rows 7-28)."
+    assert one.render("sr") == "Još 1 red ima isti problem (row 7)."
+    assert many.render("sr") == "Još 22 reda imaju isti problem (rows 7-28)."
+    assert Message(*rows, 5, n=5, rows="x").render("sr") == "Još 5 redova ima isti problem (x)."
+    assert many.render("sq") == "Edhe 22 rreshta të tjerë kanë të njëjtin problem (rows 7-28)."
+    back = pickle.loads(pickle.dumps(many))
+    assert back.render("sr") == many.render("sr") and back == many
+    assert many.map_values(str.upper).render("sr") == "Još 22 reda imaju isti problem (ROWS 7-28)."
+
+
+def test_the_script_extracts_plural_pairs():
+    template = _template()
+    entry = template.get("{n} problem found:")
+    assert entry is not None and entry.id == ("{n} problem found:", "{n} problems found:")

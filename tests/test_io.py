@@ -419,7 +419,7 @@ def test_population_ids_must_be_areas(tmp_path):
     assert (problem.row, problem.column) == (3, "area_id")
     assert "'A9' is not one of the areas" in problem.message
     warning = [p for p in info.value.problems if p.severity == "warning"][0]
-    assert "3 area(s) have no population row" in warning.message
+    assert "3 areas have no population row" in warning.message
 
 
 # --- join by name: needs socialmap.names (names.match) ----------------------------------------------

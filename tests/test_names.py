@@ -579,7 +579,7 @@ def test_require_all_matched_lists_every_problem():
     assert problems[3].message.startswith("'Peja' matches the same area as row(s) 7: ")
     assert problems[4].message.startswith("'Pejë' matches the same area as row(s) 6: ")
     text = str(info.value)
-    assert text.startswith("5 problem(s) found:")
+    assert text.startswith("5 problems found:")
 
 
 def test_require_all_matched_refuses_other_frames():

@@ -155,7 +155,7 @@ def test_area_checks_collect_every_problem(grid4):
     with pytest.raises(ValidationError) as exc:
         needs.grid_from_areas(bad, columns="population", cell_size_m=1000)
     text = str(exc.value)
-    assert "3 problem(s) found" in text
+    assert "3 problems found" in text
     assert "duplicated 'area_id' values ['a']" in text
     assert "negative value(s) at index [2]" in text
     assert "should hold polygons, found ['Point'] at index [3]" in text
@@ -546,7 +546,7 @@ def test_user_points_errors(user_points, grid4):
     with pytest.raises(ValidationError) as exc:
         needs.points_from_user(polys)
     text = str(exc.value)
-    assert "3 problem(s)" in text
+    assert "3 problems" in text
     assert "should hold points, found ['MultiPoint', 'Polygon']" in text and "explode" in text
     assert "missing or empty geometries at index [12]" in text
     assert "negative value(s) at index [13]" in text

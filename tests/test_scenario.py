@@ -448,5 +448,22 @@ def test_comparison_export(inputs, tmp_path):
     xlsx = comp.write(tmp_path / "delta.xlsx")
     sheets = pd.read_excel(xlsx, sheet_name=None)
     assert set(sheets) == {"areas", "totals", "notes"}
+    # written by the one XLSX writer (export.write_xlsx): the same cells as pandas' own writer gives the
+    # published tables, with a frozen header row
+    from openpyxl import load_workbook
+
+    from socialmap.export import neutralise_formulas
+    from socialmap.privacy import marked
+
+    shown = comp.published()
+    reference = tmp_path / "reference.xlsx"
+    with pd.ExcelWriter(reference) as xl:
+        neutralise_formulas(marked(shown.table)).to_excel(xl, sheet_name="areas", index=False)
+        neutralise_formulas(marked(shown.totals)).to_excel(xl, sheet_name="totals", index=False)
+        pd.DataFrame({"note": list(comp.notes)}).to_excel(xl, sheet_name="notes", index=False)
+    expected = pd.read_excel(reference, sheet_name=None)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(sheets[name], frame, check_dtype=False)
+    assert load_workbook(xlsx)["areas"].freeze_panes == "A2"
     with pytest.raises(SocialMapError, match=".csv or .xlsx"):
         comp.write(tmp_path / "delta.json")

@@ -135,8 +135,8 @@ def test_map_furniture(result):
     assert "Day care" in joined  # title: the service type's label
     assert "Gap score" in joined  # legend title with units
     assert "N" in texts  # north arrow
-    assert any(t.endswith(" km") for t in texts)  # scale bar label
-    assert "0" in texts
+    bar = next(a for a in fig.axes[0].artists if type(a).__name__ == "ScaleBar")
+    assert bar.scale_formatter(bar.fixed_value, bar.fixed_units).endswith(" km")  # scale bar label
     assert SCHEMATIC_ATTRIBUTION in joined.replace("\n", " ")
     assert "Made with socialmap on" in joined
     assert "population 2024" in joined
@@ -156,7 +156,9 @@ def test_fonts_are_at_least_7_pt(result):
     assert 7 / 72 * 1080 / FIGURE_WIDTH_IN >= 14
 
 
-def test_scale_bar_is_a_round_length_measured_in_metres(result):
+def test_scale_bar_is_a_round_length_measured_in_metres(result, tmp_path):
+    from matplotlib_scalebar.scalebar import ScaleBar
+
     assert _nice_length(100_000) == 20_000
     assert _nice_length(62_000) == 10_000
     assert _nice_length(900) == 100
@@ -164,10 +166,19 @@ def test_scale_bar_is_a_round_length_measured_in_metres(result):
     ax = fig.axes[0]
     x0, x1 = ax.get_xlim()
     length = _nice_length(x1 - x0)
-    bars = [p for p in ax.patches if p.get_height() > 0 and p.get_zorder() == 7]
-    assert sum(p.get_width() for p in bars) == pytest.approx(length)
+    bars = [a for a in ax.artists if isinstance(a, ScaleBar)]
+    assert len(bars) == 1
+    bar = bars[0]
+    # one data unit is one metre (the map's CRS), and the bar is the round length
+    assert bar.dx == 1.0 and bar.units == "m" and bar.location == 3  # lower left
+    assert bar.fixed_value * {"km": 1000, "m": 1}[bar.fixed_units] == pytest.approx(length)
     label = format_number(length / 1000, "en", decimals=0) + " km"
-    assert label in [t.get_text() for t in ax.texts]
+    svg = save_figure(fig, tmp_path / "map.svg").read_text(encoding="utf-8")
+    assert f">{label}<" in svg or f"<!-- {label} -->" in svg
+    # written for the language: 2,5-style numbers and the translated unit
+    fig_sq = gap_map(result, lang="sq")
+    bar_sq = next(a for a in fig_sq.axes[0].artists if isinstance(a, ScaleBar))
+    assert bar_sq.scale_formatter(12_000, "km") == "12.000 km"
 
 
 def test_north_arrow_points_to_true_north(result):

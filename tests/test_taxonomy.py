@@ -652,3 +652,38 @@ def test_libyaml_and_python_loaders_read_the_shipped_taxonomies_alike(name):
     assert yaml.load(text, Loader=c_loader) == yaml.safe_load(text)
     python_nodes = yaml.compose(text, Loader=yaml.SafeLoader)
     assert _line_index(yaml.compose(text, Loader=c_loader)) == _line_index(python_nodes)
+
+
+def test_entry_fields_are_checked_by_the_pydantic_models(tmp_path: Path) -> None:
+    # The entries' own fields are pydantic v2 models (extra="forbid", strict, bounded numbers); each
+    # error comes back at its key and line, in the taxonomy's own words.
+    from socialmap import _taxonomy_schema as schema
+
+    assert schema.GroupFields.model_config["extra"] == "forbid" and schema.GroupFields.model_config["strict"]
+    data = _minimal()
+    data["sources"]["census"]["url"] = 5
+    data["sources"]["census"]["publisher"] = "KAS"
+    data["service_types"]["csw"]["need_rate"] = {"everyone": 1.5}
+    data["service_types"]["csw"]["need_rate_source"] = "census"
+    data["service_types"]["csw"]["need_rate_estimate"] = "yes"
+    data["target_groups"]["everyone"]["weight"] = float("inf")
+    message = _error(_write(tmp_path, data))
+    assert "has 5 problems" in message
+    assert "sources.census.url (line" in message and "url must be non-empty text; found int 5" in message
+    assert "sources.census.publisher (line" in message and "unknown key 'publisher'" in message
+    assert "allowed keys here: citation, url, accessed, note." in message
+    assert "service_types.csw.need_rate.everyone (line" in message
+    assert "1.5 is out of range: must be a share of the target group between 0 and 1" in message
+    assert "not a percentage" in message
+    assert "service_types.csw.need_rate_estimate (line" in message and "true or false" in message
+    assert "target_groups.everyone.weight (line" in message and "must be a finite number" in message
+
+
+def test_the_models_know_every_key_of_the_schema_readme() -> None:
+    from socialmap import _taxonomy_schema as schema
+
+    readme_path = Path(__file__).parents[1] / "socialmap" / "taxonomies" / "README.md"
+    readme = readme_path.read_text(encoding="utf-8")
+    for model in (schema.SourceFields, schema.GroupFields, schema.ServiceFields):
+        for key in model.model_fields:
+            assert f"`{key}`" in readme or f"{key}:" in readme, (model.__name__, key)

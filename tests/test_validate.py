@@ -188,7 +188,7 @@ def test_polygon_services_are_errors_unless_centroids_are_asked_for():
     clean, problems = validate_services(gdf, centroids=True)
     assert errors(problems) == []
     (note,) = warnings_of(problems)
-    assert "Replaced 1 polygon(s) by their centroids" in note.message and note.row == 2
+    assert "Replaced 1 polygon by its centroid" in note.message and note.row == 2
     assert clean.geometry.iloc[1].equals_exact(Point(20.05, 42.05), 1e-9)
 
 
@@ -197,7 +197,7 @@ def test_read_services_with_centroids_warns(tmp_path):
     services_gdf([box(20.0, 42.0, 20.1, 42.1), Point(20.15, 42.15)]).to_file(path)
     with pytest.raises(ValidationError, match="services must be points"):
         io.read_services(path)
-    with pytest.warns(UserWarning, match="by their centroids"):
+    with pytest.warns(UserWarning, match="by its centroid"):
         services = io.read_services(path, centroids=True)
     assert (services.geom_type == "Point").all()
 
@@ -282,7 +282,7 @@ def test_service_type_differing_only_in_case_is_repaired_with_a_warning():
         services_gdf(service_type=["CSW", "csw", "Shelter_DV", "csw"]), taxonomy=["csw", "shelter_dv"]
     )
     assert errors(problems) == []
-    assert "letter case of 2 service type(s)" in warnings_of(problems)[0].message
+    assert "letter case of 2 service types" in warnings_of(problems)[0].message
     assert clean["service_type"].tolist() == ["csw", "csw", "shelter_dv", "csw"]
 
 
@@ -493,7 +493,7 @@ def test_invalid_polygon_is_repaired_with_a_warning(tmp_path):
     clean, problems = validate_areas(areas_gdf(geometry=[bowtie, *areas_gdf().geometry[1:]]))
     (problem,) = problems
     assert (problem.severity, problem.row, problem.column) == ("warning", 1, "geometry")
-    assert "Repaired 1 invalid polygon(s) with shapely.make_valid" in problem.message
+    assert "Repaired 1 invalid polygon with shapely.make_valid" in problem.message
     assert "Self-intersection" in problem.message
     assert clean.is_valid.all()
     assert clean.geom_type.iloc[0] == "MultiPolygon"
@@ -512,7 +512,7 @@ def test_whitespace_is_stripped_with_a_warning():
     )
     assert errors(problems) == []
     by_column = {p.column: p for p in problems}
-    assert "Removed spaces at the start or end of 2 value(s) in 'service_id' (rows 1, 2)" in (
+    assert "Removed spaces at the start or end of 2 values in 'service_id' (rows 1, 2)" in (
         by_column["service_id"].message
     )
     assert by_column["name"].row == 2
@@ -533,7 +533,7 @@ def test_missing_capacity_is_unknown_with_a_warning_never_one():
     clean, problems = validate_services(services_gdf(capacity=[None, "", "n/a", 4]))
     (problem,) = problems
     assert (problem.severity, problem.column) == ("warning", "capacity")
-    assert "'capacity' is empty in 3 row(s): taken as unknown (not as 1)" in problem.message
+    assert "'capacity' is empty in 3 rows: taken as unknown (not as 1)" in problem.message
     assert clean["capacity"].isna().tolist() == [True, True, True, False]
 
 
@@ -562,7 +562,7 @@ def test_many_bad_rows_are_capped_with_a_summary():
     _, problems = validate_population(df)
     assert len(problems) == 51
     assert problems[-1].row is None
-    assert problems[-1].message.startswith("20 more row(s) have the same problem (rows 51, 52")
+    assert problems[-1].message.startswith("20 more rows have the same problem (rows 51, 52")
 
 
 def test_parse_number():
@@ -606,7 +606,7 @@ def test_control_characters_in_column_names_are_removed_with_a_warning():
     clean, problems = validate_areas(gdf)
     assert list(clean.columns) == ["area_id", "name", "geometry"]
     (problem,) = problems
-    assert problem.severity == "warning" and "2 column name(s)" in problem.message
+    assert problem.severity == "warning" and "2 column names" in problem.message
 
 
 # ------------------------------------------------------------------------------------------------

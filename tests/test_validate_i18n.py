@@ -104,7 +104,7 @@ def test_the_report_as_text_in_each_language(bad_services):
     assert sq[2].split()[:3] == ["gabim", "2", "capacity"] and sq[2].endswith("nuk është numër.")
     assert sq[3].strip().startswith("korrigjimi: Shkruajeni 'capacity' si numër")
     sr = report.format("sr").splitlines()
-    assert sr[0] == f"{bad_services} (usluge, redova: 2): greške: 3, upozorenja: 0"
+    assert sr[0] == f"{bad_services} (usluge, 2 reda): 3 greške, 0 upozorenja"
     assert sr[1].split() == ["ozbiljnost", "red", "kolona", "problem", "/", "ispravka"]
     assert sr[2].split()[:3] == ["greška", "2", "capacity"]
     for text in ("\n".join(sq), "\n".join(sr)):
@@ -173,13 +173,13 @@ def test_rows_beyond_the_listed_ones_are_counted_in_the_language():
     df = pd.DataFrame({"area_id": [f"A{i}" for i in range(70)], "population": ["x"] * 70})
     _, problems = validate_population(df)
     last = problems[-1]
-    assert last.row is None and last.message.startswith("20 more row(s) have the same problem (rows 51, 52")
+    assert last.row is None and last.message.startswith("20 more rows have the same problem (rows 51, 52")
     assert last.translated("sq").message == (
-        "Rreshta të tjerë me të njëjtin problem: 20 "
+        "Edhe 20 rreshta të tjerë kanë të njëjtin problem "
         "(rreshtat 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 dhe 10 të tjerë)."
     )
     assert last.translated("sr").message == (
-        "Još redova sa istim problemom: 20 (redovi 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 i još 10)."
+        "Još 20 redova ima isti problem (redovi 51, 52, 53, 54, 55, 56, 57, 58, 59, 60 i još 10)."
     )
 
 
@@ -188,7 +188,7 @@ def test_a_clean_file_is_ok_in_every_language():
     report = validate_file(path)
     assert str(report) == f"{path} (areas, 4 rows): OK"
     assert report.format("sq") == f"{path} (zonat, 4 rreshta): Në rregull"
-    assert report.format("sr") == f"{path} (područja, redova: 4): U redu"
+    assert report.format("sr") == f"{path} (područja, 4 reda): U redu"
 
 
 def test_every_problem_of_a_bad_file_is_translated(bad_services, tmp_path):
@@ -245,7 +245,7 @@ def test_a_missing_file_and_an_empty_file_in_serbian(tmp_path):
     with pytest.raises(ValidationError) as caught:
         io.read_population(empty)
     assert message(caught.value, "sr") == (
-        f"Pronađeni problemi (1):\n  - GREŠKA: {empty}: Datoteka je prazna (0 bajtova). Ispravka: Proverite "
+        f"Pronađen je 1 problem:\n  - GREŠKA: {empty}: Datoteka je prazna (0 bajtova). Ispravka: Proverite "
         "da li je ovo prava datoteka i da li je u potpunosti sačuvana ili otpremljena."
     )
 
@@ -270,9 +270,9 @@ def test_a_validation_error_is_translated_problem_by_problem(bad_services):
     with pytest.raises(ValidationError) as caught:
         io.read_services(bad_services, taxonomy=TAXONOMY)
     english = str(caught.value)
-    assert english.startswith("3 problem(s) found:\n  - ERROR: ")
+    assert english.startswith("3 problems found:\n  - ERROR: ")
     sq = message(caught.value, "sq")
-    assert sq.startswith("Probleme të gjetura (3):\n  - GABIM: ")
+    assert sq.startswith("U gjetën 3 probleme:\n  - GABIM: ")
     assert (
         f"  - GABIM: {bad_services}, rreshti 2, kolona 'capacity': 'ten' në 'capacity' nuk është numër. "
         "Korrigjimi: Shkruajeni 'capacity' si numër"
@@ -414,6 +414,8 @@ def _marked_literals() -> set[str]:
             first = node.args[0]
             if name == "N_" and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.add(first.value)
+            elif name == "Nn_":  # a singular/plural pair: Message(*Nn_("{n} row", "{n} rows"), n, ...)
+                found.update(a.value for a in node.args[:2] if isinstance(a, ast.Constant))
     return found
 
 
@@ -425,6 +427,12 @@ def test_templates_are_marked_literals_in_the_source():
             if name not in _TEMPLATE_CALLS or (name != "Message" and not node.keywords):
                 continue  # an error without values keeps its plain message
             first = node.args[0]
+            if isinstance(first, ast.Starred):  # *Nn_("singular", "plural"), or a pair passed on (a name)
+                first = first.value
+                marked = isinstance(first, ast.Call) and getattr(first.func, "id", None) == "Nn_"
+                if not (marked or isinstance(first, ast.Name)):
+                    wrong.append(f"{path.relative_to(REPO)}:{node.lineno}")
+                continue
             marked = isinstance(first, ast.Call) and getattr(first.func, "id", None) == "N_"
             if isinstance(first, ast.Constant | ast.JoinedStr | ast.BinOp) or (
                 isinstance(first, ast.Call) and not marked
@@ -436,7 +444,8 @@ def test_templates_are_marked_literals_in_the_source():
 def _templates(text) -> set[str]:
     if not isinstance(text, Message):
         return set()
-    return {text.template}.union(*(_templates(v) for v in text.values.values()))
+    own = {text.template} if text.plural is None else {text.template, text.plural}
+    return own.union(*(_templates(v) for v in text.values.values()))
 
 
 def test_every_template_the_validators_use_is_a_marked_literal(bad_services, tmp_path):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap.errors import DataSourceError, Message, Number, Problem
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 
 _VECTOR = {
     ".geojson": "GeoJSON",
@@ -322,7 +322,12 @@ def _warning_problems(
                 None,
                 None,
                 Message(
-                    N_("{n} more warning(s) while reading the file."), n=len(texts) - _MAX_READER_WARNINGS
+                    *Nn_(
+                        "{n} more warning while reading the file.",
+                        "{n} more warnings while reading the file.",
+                    ),
+                    len(texts) - _MAX_READER_WARNINGS,
+                    n=len(texts) - _MAX_READER_WARNINGS,
                 ),
                 fix,
                 "warning",

@@ -21,7 +21,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap.errors import Message, Number, Problem
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import (
     _check_cells,
     _check_columns,
@@ -282,7 +282,12 @@ def _read_csv(file: Path, label: str, encoding: str | None, limits: _Limits) -> 
                 None,
                 None,
                 Message(
-                    N_("Removed {n} NUL character(s) (invisible, byte 0) from the file."), n=Number(nuls, ",")
+                    *Nn_(
+                        "Removed {n} NUL character (invisible, byte 0) from the file.",
+                        "Removed {n} NUL characters (invisible, byte 0) from the file.",
+                    ),
+                    nuls,
+                    n=Number(nuls, ","),
                 ),
                 N_("Nothing to do (repaired); check that the file was saved as text (CSV UTF-8)."),
                 "warning",

@@ -21,7 +21,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap.errors import Message, Number, Problem
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import (
     _VECTOR,
     _check_cells,
@@ -181,10 +181,13 @@ def _zip_directory(
             shown = ", ".join(repr(_plain(n)) for n in unsafe[:5])
             raise _SourceError(
                 Message(
-                    N_(
-                        "{file} was refused: {n} file name(s) in it are absolute or climb out of the "
-                        "archive with '..' ({names}). Nothing was unpacked."
+                    *Nn_(
+                        "{file} was refused: {n} file name in it is absolute or climbs out of the "
+                        "archive with '..' ({names}). Nothing was unpacked.",
+                        "{file} was refused: {n} file names in it are absolute or climb out of the "
+                        "archive with '..' ({names}). Nothing was unpacked.",
                     ),
+                    len(unsafe),
                     file=label,
                     n=len(unsafe),
                     names=shown,

@@ -13,7 +13,7 @@ from socialmap.errors import (
     Message,
     Problem,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.validate.base import _Ints, _list
 from socialmap.validate.geometry import _geo_frame, _missing_geometry, _polygonal, _range_check
 from socialmap.validate.mapping import (
@@ -102,9 +102,11 @@ def _validate_areas(
             c.summary(
                 repaired,
                 "geometry",
-                N_(
-                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
-                    "parts: {reasons} ({rows})."
+                Nn_(
+                    "Repaired {n} invalid polygon with shapely.make_valid, keeping only polygonal "
+                    "parts: {reasons} ({rows}).",
+                    "Repaired {n} invalid polygons with shapely.make_valid, keeping only polygonal "
+                    "parts: {reasons} ({rows}).",
                 ),
                 fix,
                 n=len(repaired),
@@ -114,9 +116,11 @@ def _validate_areas(
             c.summary(
                 repaired,
                 "geometry",
-                N_(
-                    "Repaired {n} invalid polygon(s) with shapely.make_valid, keeping only polygonal "
-                    "parts ({rows})."
+                Nn_(
+                    "Repaired {n} invalid polygon with shapely.make_valid, keeping only polygonal "
+                    "parts ({rows}).",
+                    "Repaired {n} invalid polygons with shapely.make_valid, keeping only polygonal "
+                    "parts ({rows}).",
                 ),
                 fix,
                 n=len(repaired),

@@ -22,7 +22,7 @@ from socialmap.errors import (
     render,
     severity_label,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 
 #: The kinds of input the validators know.
 KINDS = ("areas", "services", "population")
@@ -162,22 +162,16 @@ class Report:
         E.g. ``"services.csv (services, 12 rows): 2 errors, 1 warning"``.
         """
         what = _KIND_LABELS.get(self.kind or "", Message(N_("kind unknown")))
-        if self.rows == 1:
-            what = Message(N_("{kind}, 1 row"), kind=what)
-        elif self.rows is not None:
-            what = Message(N_("{kind}, {n} rows"), kind=what, n=self.rows)
+        if self.rows is not None:
+            what = Message(*Nn_("{kind}, {n} row", "{kind}, {n} rows"), self.rows, kind=what, n=self.rows)
         n_err, n_warn = len(self.errors), len(self.warnings)
         if not self.problems:
             verdict = Message(N_("OK"))
         elif not n_err:
-            verdict = (
-                Message(N_("OK with 1 warning"))
-                if n_warn == 1
-                else Message(N_("OK with {n} warnings"), n=n_warn)
-            )
+            verdict = Message(*Nn_("OK with {n} warning", "OK with {n} warnings"), n_warn, n=n_warn)
         else:
-            errors = Message(N_("1 error")) if n_err == 1 else Message(N_("{n} errors"), n=n_err)
-            warnings = Message(N_("1 warning")) if n_warn == 1 else Message(N_("{n} warnings"), n=n_warn)
+            errors = Message(*Nn_("{n} error", "{n} errors"), n_err, n=n_err)
+            warnings = Message(*Nn_("{n} warning", "{n} warnings"), n_warn, n=n_warn)
             verdict = Message(N_("{errors}, {warnings}"), errors=errors, warnings=warnings)
         return Message(N_("{file} ({what}): {verdict}"), file=self.file, what=what, verdict=verdict)
 
@@ -288,7 +282,11 @@ class _Collector:
         if rest:
             self.add(
                 Message(
-                    N_("{n} more row(s) have the same problem ({rows})."),
+                    *Nn_(
+                        "{n} more row has the same problem ({rows}).",
+                        "{n} more rows have the same problem ({rows}).",
+                    ),
+                    len(rest),
                     n=len(rest),
                     rows=_rows_text(self.rows[rest]),
                 ),
@@ -297,14 +295,26 @@ class _Collector:
                 severity=severity,
             )
 
-    def summary(self, positions: _Ints, column: str | None, message: str, fix: str, **values: Any) -> None:
-        """One warning for several rows (``message``: a template ending in ``({rows}).``, with ``values``)."""
+    def summary(
+        self, positions: _Ints, column: str | None, message: str | tuple[str, str], fix: str, **values: Any
+    ) -> None:
+        """
+        One warning for several rows (``message``: a template ending in ``({rows}).``, with ``values``).
+
+        A singular/plural pair (marked with :func:`~socialmap.i18n.Nn_`) is written in the plural form
+        of the count ``values["n"]`` (else the number of rows).
+        """
         positions = [int(p) for p in positions]
         if not positions:
             return
         row = int(self.rows[positions[0]]) if len(positions) == 1 else None
+        if isinstance(message, tuple):
+            count = int(values.get("n", len(positions)))
+            text = Message(*message, count, rows=_rows_text(self.rows[positions]), **values)
+        else:
+            text = Message(message, rows=_rows_text(self.rows[positions]), **values)
         self.add(
-            Message(message, rows=_rows_text(self.rows[positions]), **values),
+            text,
             fix,
             column=column,
             row=row,

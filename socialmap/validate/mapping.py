@@ -22,7 +22,7 @@ from socialmap.errors import (
     Message,
     Problem,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import _CONTROL, _LINE_CONTROL
 from socialmap.validate.base import (
     KNOWN_AREA_COLUMNS,
@@ -207,10 +207,13 @@ def _clean_headers(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         return frame
     c.add(
         Message(
-            N_(
+            *Nn_(
                 "Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
-                "{n} column name(s): {names}."
+                "{n} column name: {names}.",
+                "Removed control characters (invisible characters such as NUL, or tabs and line breaks) from "
+                "{n} column names: {names}.",
             ),
+            len(rename),
             n=len(rename),
             names=_list(rename.values()),
         ),

@@ -13,7 +13,7 @@ from socialmap.errors import (
     Message,
     Problem,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import _is_missing
 from socialmap.validate.base import _CHECK_METHODS, _close, _Collector, _Ints, _list, _with_hint
 from socialmap.validate.mapping import (
@@ -103,7 +103,11 @@ def _validate_population(
             if absent:
                 c.add(
                     Message(
-                        N_("{n} area(s) have no population row: {ids}."),
+                        *Nn_(
+                            "{n} area has no population row: {ids}.",
+                            "{n} areas have no population row: {ids}.",
+                        ),
+                        len(absent),
                         n=len(absent),
                         ids=area_labels(areas, absent) if areas is not None else _list(absent),
                     ),
@@ -116,9 +120,11 @@ def _validate_population(
             frame,
             "population",
             c,
-            missing_message=N_(
-                "'population' is empty in {n} row(s): taken as unknown, so need cannot be "
-                "computed for those areas ({rows}: {areas}); every other area is scored."
+            missing_message=Nn_(
+                "'population' is empty in {n} row: taken as unknown, so need cannot be computed for "
+                "that area ({rows}: {areas}); every other area is scored.",
+                "'population' is empty in {n} rows: taken as unknown, so need cannot be computed for "
+                "those areas ({rows}: {areas}); every other area is scored.",
             ),
             missing_values=lambda positions: {"areas": _row_areas(frame, positions, areas)},
             decimal=decimal,
@@ -302,7 +308,10 @@ def _join_by_name(frame: pd.DataFrame, areas: pd.DataFrame, aliases: Any, c: _Co
         c.summary(
             second_look,
             "name",
-            N_("Joined {n} name(s) to areas by similar spelling: {pairs} ({rows})."),
+            Nn_(
+                "Joined {n} name to an area by similar spelling: {pairs} ({rows}).",
+                "Joined {n} names to areas by similar spelling: {pairs} ({rows}).",
+            ),
             N_("Check these pairs; add an 'area_id' column (or pass `aliases=`) to make the join certain."),
             n=len(pairs),
             pairs="; ".join(pairs[:10]) + ("; ..." if len(pairs) > 10 else ""),

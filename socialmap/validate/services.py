@@ -17,7 +17,7 @@ from socialmap.errors import (
     Number,
     Problem,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import _is_missing
 from socialmap.validate.base import _Collector, _Ints, _list, _with_hint
 from socialmap.validate.geometry import (
@@ -78,7 +78,10 @@ def _validate_services(
         c.summary(
             empty,
             "name",
-            N_("'name' is empty in {n} row(s); those services will be shown by their id ({rows})."),
+            Nn_(
+                "'name' is empty in {n} row; that service will be shown by its id ({rows}).",
+                "'name' is empty in {n} rows; those services will be shown by their id ({rows}).",
+            ),
             N_("Give every service a name."),
             n=len(empty),
         )
@@ -87,7 +90,10 @@ def _validate_services(
             frame,
             "capacity",
             c,
-            missing_message=N_("'capacity' is empty in {n} row(s): taken as unknown (not as 1) ({rows})."),
+            missing_message=Nn_(
+                "'capacity' is empty in {n} row: taken as unknown (not as 1) ({rows}).",
+                "'capacity' is empty in {n} rows: taken as unknown (not as 1) ({rows}).",
+            ),
             decimal=decimal,
             missing_fix=N_("Fill in the number of persons each service can serve at once, where known."),
             counts=True,
@@ -187,9 +193,11 @@ def _made_ids(gdf: gpd.GeoDataFrame, c: _Collector) -> gpd.GeoDataFrame:
         c.summary(
             todo,
             "service_id",
-            N_(
-                "'service_id' is empty in {n} row(s): made an id for each from its name, type and location "
-                "(e.g. '{example}'); the same row always gets the same id ({rows})."
+            Nn_(
+                "'service_id' is empty in {n} row: made an id from its name, type and location (e.g. "
+                "'{example}'); the same row always gets the same id ({rows}).",
+                "'service_id' is empty in {n} rows: made an id for each from its name, type and "
+                "location (e.g. '{example}'); the same row always gets the same id ({rows}).",
             ),
             N_("Nothing to do; fill in 'service_id' to use ids of your own."),
             n=len(todo),
@@ -314,7 +322,10 @@ def _service_types(
         c.summary(
             found["case"],
             "service_type",
-            N_("Changed the letter case of {n} service type(s) to match the taxonomy ({rows})."),
+            Nn_(
+                "Changed the letter case of {n} service type to match the taxonomy ({rows}).",
+                "Changed the letter case of {n} service types to match the taxonomy ({rows}).",
+            ),
             N_(
                 "Nothing to do (repaired); write the keys exactly as in the taxonomy to silence this warning."
             ),
@@ -323,7 +334,10 @@ def _service_types(
         c.summary(
             found["label"],
             "service_type",
-            N_("Read {n} service type(s) by their names in the taxonomy: {pairs} ({rows})."),
+            Nn_(
+                "Read {n} service type by its name in the taxonomy: {pairs} ({rows}).",
+                "Read {n} service types by their names in the taxonomy: {pairs} ({rows}).",
+            ),
             N_("Nothing to do: these are the taxonomy's own names of the types."),
             n=len(found["label"]),
             pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["label"].items()),
@@ -331,9 +345,11 @@ def _service_types(
         c.summary(
             found["similar"],
             "service_type",
-            N_(
-                "Read {n} service type(s) written differently from the taxonomy as the closest type: "
-                "{pairs} ({rows})."
+            Nn_(
+                "Read {n} service type written differently from the taxonomy as the closest type: "
+                "{pairs} ({rows}).",
+                "Read {n} service types written differently from the taxonomy as the closest type: "
+                "{pairs} ({rows}).",
             ),
             N_("Check these pairs; write the type's name or key as in the taxonomy to make them certain."),
             n=len(found["similar"]),
@@ -413,7 +429,10 @@ def _service_points(
         c.summary(
             np.flatnonzero(single),
             "geometry",
-            N_("Turned {n} one-point MultiPoint(s) into Points ({rows})."),
+            Nn_(
+                "Turned {n} one-point MultiPoint into a Point ({rows}).",
+                "Turned {n} one-point MultiPoints into Points ({rows}).",
+            ),
             N_("Nothing to do (repaired)."),
             n=int(single.sum()),
         )
@@ -423,7 +442,10 @@ def _service_points(
         c.summary(
             np.flatnonzero(polygons),
             "geometry",
-            N_("Replaced {n} polygon(s) by their centroids, as asked with centroids=True ({rows})."),
+            Nn_(
+                "Replaced {n} polygon by its centroid, as asked with centroids=True ({rows}).",
+                "Replaced {n} polygons by their centroids, as asked with centroids=True ({rows}).",
+            ),
             N_("Nothing to do (repaired); check that each centroid is where the service is."),
             n=int(polygons.sum()),
         )

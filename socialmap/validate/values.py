@@ -19,7 +19,7 @@ from socialmap.errors import (
     Message,
     Number,
 )
-from socialmap.i18n import N_
+from socialmap.i18n import N_, Nn_
 from socialmap.sources.base import _CONTROL, _LINE_CONTROL, _is_missing
 from socialmap.validate.base import (
     _GROUPED_THOUSAND,
@@ -195,9 +195,13 @@ def _grouped_counts(
         c.summary(
             read,
             col,
-            N_(
-                "{n} value(s) in '{col}' look like thousands written with a separator, e.g. '{value}': "
-                "counts are whole numbers, so they were read as thousands ('{value}' as {number}) ({rows})."
+            Nn_(
+                "{n} value in '{col}' looks like thousands written with a separator, e.g. '{value}': "
+                "counts are whole numbers, so it was read as thousands ('{value}' as {number}) "
+                "({rows}).",
+                "{n} values in '{col}' look like thousands written with a separator, e.g. '{value}': "
+                "counts are whole numbers, so they were read as thousands ('{value}' as {number}) "
+                "({rows}).",
             ),
             Message(
                 N_(
@@ -274,7 +278,10 @@ def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         c.summary(
             stripped,
             str(col),
-            N_("Removed spaces at the start or end of {n} value(s) in '{col}' ({rows})."),
+            Nn_(
+                "Removed spaces at the start or end of {n} value in '{col}' ({rows}).",
+                "Removed spaces at the start or end of {n} values in '{col}' ({rows}).",
+            ),
             N_("Nothing to do (repaired); clean the file to silence this warning."),
             n=len(stripped),
             col=col,
@@ -282,9 +289,11 @@ def _clean_text(frame: pd.DataFrame, c: _Collector) -> pd.DataFrame:
         c.summary(
             controls,
             str(col),
-            N_(
-                "Removed control characters (invisible characters such as NUL, or tabs and line breaks, "
-                "which became spaces) from {n} value(s) in '{col}' ({rows})."
+            Nn_(
+                "Removed control characters (invisible characters such as NUL, or tabs and line "
+                "breaks, which became spaces) from {n} value in '{col}' ({rows}).",
+                "Removed control characters (invisible characters such as NUL, or tabs and line "
+                "breaks, which became spaces) from {n} values in '{col}' ({rows}).",
             ),
             N_("Nothing to do (repaired); check the text of those rows in the file."),
             n=len(controls),
@@ -298,7 +307,7 @@ def _numbers(
     col: str,
     c: _Collector,
     *,
-    missing_message: str,
+    missing_message: str | tuple[str, str],
     missing_fix: str,
     decimal: str | None = None,
     nonnegative: bool = True,
