@@ -257,9 +257,10 @@ UPLOAD_WIDGETS = {
     "services": "upload_services",
     "population": "upload_population",
     "roads": "upload_roads",
+    "taxonomy": "upload_taxonomy",
 }
 #: Upload kinds → headings ("Roads: the saved file … is used").
-FILE_TITLES = {**views.KIND_TITLES, "roads": N_("Roads")}
+FILE_TITLES = {**views.KIND_TITLES, "roads": N_("Roads"), "taxonomy": N_("Taxonomy")}
 
 
 def workspace_store() -> store.Store:
@@ -471,6 +472,17 @@ def app_state(lang: str) -> store.AppState:
     )
 
 
+def kept_taxonomy(uploads: Mapping[str, views.Upload]) -> Any:
+    """Return the taxonomy of the uploaded (or restored) YAML file; ``None``: none, or it has problems."""
+    upload = uploads.get("taxonomy")
+    return None if upload is None else read_taxonomy(upload).taxonomy
+
+
+def workspace_taxonomy(state: store.AppState) -> views.Upload | None:
+    """Return the taxonomy file a workspace names for its analysis: the uploaded one, if it can be used."""
+    return state.uploads.get("taxonomy") if kept_taxonomy(state.uploads) is not None else None
+
+
 def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
     """Write the workspace when anything but the view changed since the last write (the view: in the URL)."""
     if "ws_pending_scenarios" in st.session_state:
@@ -485,7 +497,7 @@ def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
     try:
         saved = workspace_store().save(
             st.session_state["ws_id"],
-            store.to_workspace(state, inputs=inputs, demo=DEMO),
+            store.to_workspace(state, inputs=inputs, demo=DEMO, taxonomy=workspace_taxonomy(state)),
             seen=st.session_state.get("ws_stamp"),
         )
     except SocialMapError as exc:
@@ -509,7 +521,8 @@ def workspace_bytes(lang: str) -> bytes:
     state = app_state(lang)
     inputs = read_inputs(*(state.uploads.get(k) for k in views.UPLOAD_KINDS), st.session_state["ws_source"])
     with tempfile.TemporaryDirectory() as tmp:
-        file = store.to_workspace(state, inputs=inputs, demo=DEMO).save(Path(tmp) / "workspace.gpkg")
+        ws = store.to_workspace(state, inputs=inputs, demo=DEMO, taxonomy=workspace_taxonomy(state))
+        file = ws.save(Path(tmp) / "workspace.gpkg")
         return file.read_bytes()
 
 
@@ -682,7 +695,8 @@ except SocialMapError as exc:
     st.error(t("The demo data could not be loaded: {error}", lang, error=plain(error_text(exc, lang))))
     st.stop()
 tax = demo.taxonomy
-restore_map_view(tax)
+# A restored workspace's own taxonomy decides which service types and groups its view may name.
+restore_map_view(kept_taxonomy(st.session_state.get("ws_uploads", {})) or tax)
 
 
 def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:
@@ -814,7 +828,8 @@ with st.sidebar:
                 key="travel_mode",
             )
 
-own_taxonomy = read_taxonomy(uploaded(up_taxonomy))
+taxonomy_upload = resolve_uploads({"taxonomy": up_taxonomy})["taxonomy"]
+own_taxonomy = read_taxonomy(taxonomy_upload)
 if own_taxonomy.taxonomy is not None:
     tax = own_taxonomy.taxonomy
 
@@ -951,7 +966,7 @@ source = Source(
         for kind, mapping in sorted(st.session_state.get("column_mappings", {}).items())
         if kind in given
     ),
-    taxonomy=uploaded(up_taxonomy),
+    taxonomy=taxonomy_upload,
     attribution=str(st.session_state.get("ws_attribution") or "") if chosen["areas"] is not None else "",
     demo_instead=tuple(k for k in views.UPLOAD_KINDS if st.session_state.get(f"demo_instead_{k}")),
 )
@@ -961,7 +976,7 @@ if own_taxonomy.problems:
             "The taxonomy {file} cannot be used, so nothing is analysed. Fix it and upload it again, or "
             "remove it to use Kosovo's taxonomy.",
             lang,
-            file=plain(up_taxonomy.name if up_taxonomy is not None else ""),
+            file=plain(taxonomy_upload[0] if taxonomy_upload is not None else ""),
         )
     )
     show_table(views.problems_table(own_taxonomy.problems, lang), lang, key="problems_taxonomy")

@@ -296,7 +296,9 @@ def _targets_key(targets: Any) -> Any:
 DRAFT_NAME = "draft"
 
 
-def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None) -> Workspace:
+def to_workspace(
+    state: AppState, *, inputs: Any = None, demo: str | None = None, taxonomy: Any = None
+) -> Workspace:
     """
     Return the :class:`Workspace` of the app's state.
 
@@ -308,7 +310,13 @@ def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None
         The :class:`socialmap.views.Inputs` read from the uploads: their frames become the workspace's
         input layers (for QGIS and ``socialmap analyze --workspace``); ``None``: none.
     demo
-        The demo that supplies what was not uploaded.
+        The demo that supplies what was not uploaded (none when the areas, services, population and
+        taxonomy are all given).
+    taxonomy
+        The taxonomy the analysis used, when it is not the demo's (for the app: its uploaded YAML file
+        ``(file name, bytes)``, given only when it reads without problems, so that
+        ``socialmap analyze --workspace`` uses it too); ``None``: the demo's. The uploaded file itself
+        is kept among :attr:`AppState.uploads` whatever it holds.
     """
     from socialmap import views
 
@@ -316,8 +324,11 @@ def to_workspace(state: AppState, *, inputs: Any = None, demo: str | None = None
     if inputs is not None:
         layers = {k: getattr(inputs, k) for k in UPLOAD_KINDS if getattr(inputs, k) is not None}
     options = {k: v for k, v in state.options.items() if k in APP_OPTIONS}
+    if taxonomy is not None and len(layers) == len(UPLOAD_KINDS):
+        demo = None  # every input is the person's own: no demo is read (nor its areas' names matched)
     return Workspace(
         **layers,
+        taxonomy=taxonomy,
         demo=demo,
         mappings={k: dict(v) for k, v in state.mappings.items()},
         options=options,

@@ -99,8 +99,9 @@ _TARGETS = "socialmap_targets"  # optional: not in _TABLES
 _UPLOADS = "socialmap_uploads"
 #: The uploads that are inputs of the analysis (and layers of the workspace).
 UPLOAD_KINDS = ("areas", "services", "population")
-#: What :attr:`Workspace.uploads` may hold: the inputs, and the road network (an OSM extract).
-FILE_KINDS = (*UPLOAD_KINDS, "roads")
+#: What :attr:`Workspace.uploads` may hold: the inputs, the road network (an OSM extract) and the
+#: taxonomy's YAML file.
+FILE_KINDS = (*UPLOAD_KINDS, "roads", "taxonomy")
 #: Keys of :attr:`Workspace.choices`: how the app travels (``travel_mode``) and draws the map
 #: (``basemap``, ``scheme``, ``classes``, ``cells``), and who made the uploaded boundaries
 #: (``attribution``).
@@ -138,8 +139,8 @@ class Workspace:
     areas, services, population
         The inputs (``None``: the demo's).
     taxonomy
-        A :class:`socialmap.taxonomy.Taxonomy`, a shipped taxonomy's name or a YAML path; ``None``: the
-        demo's, else Kosovo's.
+        A :class:`socialmap.taxonomy.Taxonomy`, a shipped taxonomy's name, a YAML path, or an uploaded
+        YAML file ``(file name, bytes)``; ``None``: the demo's, else Kosovo's.
     demo
         Name of a demo supplying whatever is not given.
     mappings
@@ -362,6 +363,21 @@ def _taxonomy_text(taxonomy: Any, label: str) -> tuple[str, str]:
 
     if taxonomy is None:
         return "", ""
+    if isinstance(taxonomy, tuple) and len(taxonomy) == 2 and isinstance(taxonomy[1], bytes):
+        name = _check_text(taxonomy[0], "the taxonomy's file name", label)
+        try:  # an uploaded file (the app's): its text, named by its file
+            return name, taxonomy[1].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise WorkspaceError(
+                N_(
+                    "Workspace '{file}': the taxonomy's YAML ('{origin}') cannot be read ({error}), so it "
+                    "cannot be kept in the workspace. Fix: load the taxonomy from a YAML file that still "
+                    "exists."
+                ),
+                file=label,
+                origin=name[:200],
+                error="UnicodeDecodeError",
+            ) from None
     if isinstance(taxonomy, str) and taxonomy in available_taxonomies():
         taxonomy = f"socialmap:taxonomies/{taxonomy}.yaml"
         origin = taxonomy

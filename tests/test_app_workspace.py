@@ -265,3 +265,40 @@ def test_a_bad_workspace_file_is_a_clear_error_in_the_users_language() -> None:
         assert name in errors[0], (name, errors)
         for english in ("Workspace", "truncated", "cut off", "SQLite format", "Traceback", "/tmp/"):
             assert english not in errors[0], (name, english, errors)
+
+
+def test_an_uploaded_taxonomy_comes_back_and_the_workspace_analyses_with_it(tmp_path) -> None:
+    """Another country from uploads alone (tests/synthetic_country.py): its own taxonomy is kept too."""
+    import pytest
+    from synthetic_country import write
+
+    files = write(tmp_path)
+    ws_id = store.new_id()
+    state = store.AppState(
+        uploads={kind: (path.name, path.read_bytes()) for kind, path in files.items()},
+        options={"method": "2sfca", "spreading": "representative"},
+        view={"lang": "en", "service_type": "day_centre"},
+    )
+    the_store().save(ws_id, store.to_workspace(state, demo="kosovo"))
+    at = run({"ws": ws_id})
+    assert not at.error, [e.value for e in at.error]
+    # The view names a service type of the uploaded taxonomy: it is restored, not refused.
+    assert at.session_state["service_type"] == "day_centre"
+    assert set(at.selectbox(key="service_type").options) >= {
+        "Community clinic",
+        "Day centre for older people",
+    }
+    captions = " ".join(literal(c.value) for c in at.caption)
+    assert "the saved file testland_taxonomy.yaml is used" in captions
+    at.radio(key="method").set_value("coverage").run()
+    at.radio(key="method").set_value("2sfca").run()  # a change: the workspace is written by the app
+    ws = the_store().load(ws_id)
+    assert ws is not None and ws.uploads["taxonomy"] == (
+        files["taxonomy"].name,
+        files["taxonomy"].read_bytes(),
+    )
+    assert ws.taxonomy is not None and set(ws.taxonomy.service_types) == {"clinic", "day_centre"}
+    # What `socialmap analyze --workspace` computes: the composites worked out by hand in
+    # tests/test_own_data.py::test_another_country_from_uploads_alone.
+    composite = ws.analyze().areas.set_index("area_id")["composite_gap"].to_dict()
+    assert composite == pytest.approx({"W": 99.5, "C": 98.75, "E": 100.0})
