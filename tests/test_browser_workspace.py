@@ -342,7 +342,9 @@ def test_workspace_survives_reload_restart_and_kill_and_a_link_shares_it(
         # Kill the server while it writes the workspace: the last complete state is intact.
         page, errors = open_page(other, f"{url}/?ws={ws_id}&lang=sq")
         before = store.Store(folder).stamp(ws_id)
-        page.get_by_role("tab", name=t("Ranking", "sq")).click()  # a change of view: a write
+        # The demand cells switched on: a display choice, kept in the file (a change of view alone is
+        # kept in the URL and rewrites no file).
+        page.get_by_text(t("Demand cells", "sq"), exact=True).click()
         deadline, caught, killed = time.monotonic() + 60, False, False
         while time.monotonic() < deadline:
             if any(p.suffix == ".tmp" for p in folder.iterdir()):
@@ -353,7 +355,7 @@ def test_workspace_survives_reload_restart_and_kill_and_a_link_shares_it(
                 os.kill(proc.pid, signal.SIGKILL)  # written already: killed just after
                 killed = True
                 break
-        assert killed, "the app never wrote the change of tab"
+        assert killed, "the app never wrote the change of display"
         proc.wait(timeout=10)
         other.close()
     print(f"killed while writing: {caught}")
