@@ -695,8 +695,8 @@ except SocialMapError as exc:
     st.error(t("The demo data could not be loaded: {error}", lang, error=plain(error_text(exc, lang))))
     st.stop()
 tax = demo.taxonomy
-# A restored workspace's own taxonomy decides which service types and groups its view may name.
-restore_map_view(kept_taxonomy(st.session_state.get("ws_uploads", {})) or tax)
+if "ws_view_map" in st.session_state:  # once per session: a restored workspace's own taxonomy decides
+    restore_map_view(kept_taxonomy(st.session_state.get("ws_uploads", {})) or tax)  # what its view may name
 
 
 def mapping_step(kind: str, upload: views.Upload, lang: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -357,17 +357,7 @@ def choropleth_map(
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    legend_note = (
-        ""
-        if narrow is None
-        else t(
-            "The values span only {span} ({low} – {high}): one colour, not five.",
-            lang,
-            span=fmt(narrow[1] - narrow[0]),
-            low=fmt(narrow[0]),
-            high=fmt(narrow[1]),
-        )
-    )
+    legend_note = _narrow_note(narrow, fmt, lang)
     fmap = _areas_figure(
         shown,
         (column, tooltip_columns),
@@ -705,6 +695,20 @@ def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
         "weight": 1,
         "dashArray": "4 4" if missing else None,
     }
+
+
+def _narrow_note(narrow: tuple[float, float] | None, fmt: Callable[[float], str], lang: str) -> str:
+    """Return the legend's note when the values span too little for five classes (``""`` otherwise)."""
+    if narrow is None:
+        return ""
+    low, high = narrow
+    return t(
+        "The values span only {span} ({low} – {high}): one colour, not five.",
+        lang,
+        span=fmt(high - low),
+        low=fmt(low),
+        high=fmt(high),
+    )
 
 
 def _legend_entries(
@@ -1075,17 +1079,7 @@ def demand_cells_layer(
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
     title = t(CELL_LAYER_COLUMNS[column], lang)
-    note = (
-        ""
-        if narrow is None
-        else t(
-            "The values span only {span} ({low} – {high}): one colour, not five.",
-            lang,
-            span=fmt(narrow[1] - narrow[0]),
-            low=fmt(narrow[0]),
-            high=fmt(narrow[1]),
-        )
-    )
+    note = _narrow_note(narrow, fmt, lang)
     legend = _legend_markup(title, entries, note).replace(
         'class="socialmap-legend"', 'class="socialmap-legend socialmap-cells-legend"', 1
     )
