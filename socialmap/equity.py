@@ -348,11 +348,7 @@ def equity_table(result: Result, *, deprivation: pd.Series | None = None) -> pd.
             x_area = pd.to_numeric(tab["access"], errors="coerce").to_numpy(dtype=float)
         ids = pts["area_id"].astype(str).to_numpy()
         rank = None if dep is None else (-pd.Series(ids).map(dep)).to_numpy(dtype=float)
-        note = (
-            dep_note
-            if weight_col == "need"
-            else f"{dep_note} {NOTE_TARGET_WEIGHTED}".strip()
-        )
+        note = dep_note if weight_col == "need" else f"{dep_note} {NOTE_TARGET_WEIGHTED}".strip()
         rows.append(_row(str(t), "cells", measure, x, w, ids, rank, note))
         area_ids = tab["area_id"].astype(str).to_numpy()
         w_area = pd.to_numeric(tab["need"] if weight_col == "need" else tab["target_size"], errors="coerce")

@@ -15,7 +15,7 @@ def _frame(crs: str = "EPSG:32634") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "service_id": ["a", "b", "c"],
-            "name": ["=HYPERLINK(\"x\")", "Qendra", "+1 dita"],
+            "name": ['=HYPERLINK("x")', "Qendra", "+1 dita"],
             "capacity": [10.0, None, 3.5],
             "open": [True, False, True],
         },
@@ -35,7 +35,7 @@ def test_published_gpkg_is_lon_lat_with_formulas_neutralised(tmp_path):
     back = _read(export.gpkg_bytes({"services": frame}), tmp_path, "services")
     assert back.crs.to_epsg() == 4326
     # the text a spreadsheet would run starts with a quote; the rest is as given
-    assert back["name"].tolist() == ["'=HYPERLINK(\"x\")", "Qendra", "'+1 dita"]
+    assert back["name"].tolist() == ['\'=HYPERLINK("x")', "Qendra", "'+1 dita"]
     assert back["capacity"].tolist()[0] == 10.0 and pd.isna(back["capacity"][1])
     assert back["open"].tolist() == [True, False, True]
     # 500,000 m E in UTM 34N is its central meridian, 21 deg E
