@@ -184,7 +184,7 @@ def test_clerk_file_reads_as_the_contract_file_with_no_options(clerk_file, tmp_p
     text = str(caught[0].message)
     # What was read as what is said, never silently.
     assert "'Lloji i shërbimit' → service_type" in text and "'Gjatësia' → lon" in text
-    assert "written differently from the taxonomy" in text and "'Qendër për punë sociale' as csw" in text
+    assert "written differently from the taxonomy" in text and "'Qendër për punë sociale' → csw" in text
     assert "no 'service_id' column" in text
     assert theirs["service_type"].tolist() == [r[5] for r in CLERK_ROWS]
     assert theirs["capacity"].tolist() == pytest.approx(ours["capacity"].tolist(), nan_ok=True)
@@ -290,8 +290,8 @@ def test_service_type_ambiguous_or_unknown_is_an_error_with_candidates(tmp_path)
         errors[1].message
     )
     similar = next(p for p in problems if "written differently" in p.message)
-    assert "'Day care for child' as day_children" in similar.message
-    assert "'Day care for adult' as day_adults" in similar.message
+    assert "'Day care for child' → day_children" in similar.message
+    assert "'Day care for adult' → day_adults" in similar.message
 
 
 def test_made_ids_are_stable_and_unique(demo):

@@ -340,7 +340,7 @@ def _service_types(
             ),
             N_("Nothing to do: these are the taxonomy's own names of the types."),
             n=len(found["label"]),
-            pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["label"].items()),
+            pairs="; ".join(f"'{v}' → {k}" for v, k in pairs["label"].items()),
         )
         c.summary(
             found["similar"],
@@ -353,7 +353,7 @@ def _service_types(
             ),
             N_("Check these pairs; write the type's name or key as in the taxonomy to make them certain."),
             n=len(found["similar"]),
-            pairs="; ".join(f"'{v}' as {k}" for v, k in pairs["similar"].items()),
+            pairs="; ".join(f"'{v}' → {k}" for v, k in pairs["similar"].items()),
         )
         c.per_row(
             ambiguous,
