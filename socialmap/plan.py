@@ -105,6 +105,7 @@ COLUMN_GUIDE = {
 _NOTE_NO_COST = N_("no unit cost (EUR per place per year) is sourced or given: no budget")
 _NOTE_UNKNOWN_CAPACITY = N_("services of unknown capacity: their places are not counted")
 _NOTE_HIDDEN = N_("share within reach hidden (small count of a sensitive group)")
+_NOTE_EDIT_YEAR = N_("{name}: edit {n} ({action}) takes effect in {year}.")
 
 _REQUIRED = ("area_id", "service_type", "year")
 _NUMBERS = (
@@ -299,6 +300,7 @@ def targets_from_results(
     unit_costs: Mapping[str, float] | None = None,
     threshold: float | None = None,
     notes: Sequence[str] = (),
+    lang: str | None = None,
 ) -> Targets:
     """
     Build targets from a baseline and the analyses of the plan's years.
@@ -318,6 +320,9 @@ def targets_from_results(
         Suppression threshold for small counts (default ``socialmap.settings.suppression_threshold``).
     notes
         Notes to keep with the targets.
+    lang
+        Language of the notes written into the targets (``"en"``, ``"sq"``, ``"sr"``; default
+        ``socialmap.settings.lang``).
 
     Returns
     -------
@@ -339,7 +344,7 @@ def targets_from_results(
     all_notes = list(notes)
     for st, (cost, _) in costs.items():
         if math.isnan(cost):
-            all_notes.append(f"{st}: {t(_NOTE_NO_COST)}.")
+            all_notes.append(f"{st}: {t(_NOTE_NO_COST, lang)}.")
     parts = []
     for year in years:
         pub = pd.DataFrame(protect(results[year], threshold=threshold).table)
@@ -362,11 +367,11 @@ def targets_from_results(
         for h, u, c in zip(hidden, unknown, cost, strict=True):
             text = []
             if math.isnan(c):
-                text.append(_NOTE_NO_COST)
+                text.append(t(_NOTE_NO_COST, lang))
             if u > 0:
-                text.append(_NOTE_UNKNOWN_CAPACITY)
+                text.append(t(_NOTE_UNKNOWN_CAPACITY, lang))
             if h:
-                text.append(_NOTE_HIDDEN)
+                text.append(t(_NOTE_HIDDEN, lang))
             row_notes.append("; ".join(text) or None)
         parts.append(
             pd.DataFrame(
@@ -408,6 +413,7 @@ def targets_from_scenario(
     base: Result | None = None,
     unit_costs: Mapping[str, float] | None = None,
     threshold: float | None = None,
+    lang: str | None = None,
 ) -> Targets:
     """
     Turn a scenario into yearly targets per area × service type, with the budget of each year.
@@ -432,6 +438,8 @@ def targets_from_scenario(
         EUR per place per year by service type (source ``"user-supplied"``), overriding the taxonomy's.
     threshold
         Suppression threshold for small counts.
+    lang
+        Language of the notes written into the targets (default ``socialmap.settings.lang``).
 
     Returns
     -------
@@ -448,6 +456,7 @@ def targets_from_scenario(
     >>> tg.budget_by_year()["budget_eur"].tolist()
     [180000.0, 180000.0]
     """
+    from socialmap.i18n import t
     from socialmap.scenario import Scenario as _Scenario
     from socialmap.scenario import _inputs
 
@@ -469,11 +478,17 @@ def targets_from_scenario(
             done[chosen] = inputs.analyze(edited, config=config)
         results[year] = done[chosen]
     notes = [
-        f"{scenario.name}: edit {i + 1} ({e.action}) takes effect in {y}."
+        t(_NOTE_EDIT_YEAR, lang).format(name=scenario.name, n=i + 1, action=e.action, year=y)
         for i, (e, y) in enumerate(zip(scenario.edits, when, strict=True))
     ]
     return targets_from_results(
-        before, results, name=scenario.name, unit_costs=unit_costs, threshold=threshold, notes=notes
+        before,
+        results,
+        name=scenario.name,
+        unit_costs=unit_costs,
+        threshold=threshold,
+        notes=notes,
+        lang=lang,
     )
 
 

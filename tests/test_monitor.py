@@ -383,3 +383,26 @@ def test_targets_saved_in_the_workspace(taxonomy, services, tmp_path):
         workspace.load(path)
     problem = err.value.problems[0]
     assert "socialmap_targets" in problem.file and problem.column == "share_within_reach"
+
+
+@pytest.mark.parametrize(
+    ("lang", "edit_note", "no_cost"),
+    [
+        ("sq", "plan: ndryshimi 1 (add) hyn në fuqi në 2025.", "nuk ka kosto për njësi"),
+        ("sr", "plan: izmena 1 (add) stupa na snagu 2025.", "nema jediničnog troška"),
+        ("en", "plan: edit 1 (add) takes effect in 2025.", "no unit cost"),
+    ],
+)
+def test_targets_notes_in_the_readers_language(tmp_path, services, lang, edit_note, no_cost):
+    # The taxonomy without a unit cost: every row, and the plan, carry the no-cost note.
+    text = TAXONOMY.replace("    unit_cost_eur_per_place_year: 5000\n    unit_cost_source: made_up\n", "")
+    inputs = Inputs(
+        services=services_in_year(services, 2020).drop(columns=["year_opened", "year_closed"]),
+        areas=square_areas(),
+        population=_population([1000.0, 3000.0, 0.0, 2000.0], 2020),
+        taxonomy=taxonomy_from_text(tmp_path, text),
+    )
+    plan = Scenario("plan").add(new_service("day", (15000, 5500), crs=CRS, capacity=120))
+    tg = targets_from_scenario(inputs, plan, years=[2025], config=_config(), lang=lang)
+    assert tg.notes[0] == edit_note
+    assert all(no_cost in str(n) for n in tg.table["note"])
