@@ -16,8 +16,9 @@ pairs (see ``tests/test_access.py``) apart from the documented edge cases of :fu
 
 The core never materialises the list of pairs. Demand points are sorted into horizontal strips and, inside a
 strip, by ``x``; consecutive runs of them form chunks, and the services that can be within the catchment of a
-chunk are a contiguous slice of the strip's services sorted by ``x``. Each chunk is one dense numpy block of
-squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits), masked by
+chunk are those of a contiguous slice of the strip's services sorted by ``x`` that are within the catchment of
+the chunk's bounding box, nearest first (so that an inner radius' rows lead). Each chunk is one dense numpy
+block of squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits), masked by
 the catchment and reduced with matrix–vector products. Step weights that fall with distance are a sum of such
 masks, one per step, so their weights are never built; other weights are built block by block. Memory stays
 bounded by the block size; the masks (one bit an entry) or weights are kept for the second step while they fit
@@ -337,7 +338,8 @@ class _Kernel:
         Step 1 on a block: weighted need per service row, services in reach per demand column, what is kept.
 
         The weighted need is None without ``need``; what step 2 needs of the block is kept if ``keep``
-        (else None). ``inner`` holds, for ``bands``, the (lo, hi) rows that can be within each inner bound.
+        (else None). ``inner`` holds, for ``bands``, the number of leading rows that can be within each inner
+        bound (the block's rows come nearest first, see :func:`_rows`).
         """
         shape = d2.shape
         if self.kind in ("plain", "bands"):
@@ -355,16 +357,16 @@ class _Kernel:
                     wn *= self.outer
                 for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
                     assert inner is not None
-                    lo, hi = int(inner[2 * b]), int(inner[2 * b + 1])
-                    if hi <= lo:
+                    hi = int(inner[b])
+                    if hi <= 0:
                         if kept is not None:
                             kept.append(None)
                         continue
-                    sub = (hi - lo, shape[1])
-                    m = np.less_equal(d2[lo:hi], t2, out=bufs.view("mask", sub, np.bool_))
+                    sub = (hi, shape[1])
+                    m = np.less_equal(d2[:hi], t2, out=bufs.view("mask", sub, np.bool_))
                     fb = bufs.view("f", sub, np.float64)
                     np.copyto(fb, m)
-                    wn[lo:hi] += fall * (fb @ need)
+                    wn[:hi] += fall * (fb @ need)
                     if kept is not None:
                         kept.append(np.packbits(m, axis=None))
             return wn, count, kept
@@ -404,17 +406,17 @@ class _Kernel:
                     out *= self.outer
                 for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
                     assert inner is not None
-                    lo, hi = int(inner[2 * b]), int(inner[2 * b + 1])
-                    if hi <= lo:
+                    hi = int(inner[b])
+                    if hi <= 0:
                         continue
-                    sub = (hi - lo, shape[1])
+                    sub = (hi, shape[1])
                     fb = bufs.view("f", sub, np.float64)
                     if kept is not None:
                         np.copyto(fb.reshape(-1), np.unpackbits(kept[b + 1], count=fb.size))
                     else:
                         assert d2 is not None
-                        np.copyto(fb, np.less_equal(d2[lo:hi], t2, out=bufs.view("mask", sub, np.bool_)))
-                    out += fall * (r[lo:hi] @ fb)
+                        np.copyto(fb, np.less_equal(d2[:hi], t2, out=bufs.view("mask", sub, np.bool_)))
+                    out += fall * (r[:hi] @ fb)
             return out, count
         if kept is not None:
             return r @ kept, None
@@ -600,9 +602,7 @@ class _Strip:
     sup_idx: NDArray[np.intp]  # services that may be in reach of the strip's demand, sorted by x
     sup_xy: NDArray[np.float64]  # their coordinates (C-contiguous)
     chunks: list[tuple[int, int, int, int]]  # (demand lo, demand hi, service lo, service hi)
-    # Per chunk, the (lo, hi) services (as positions in the strip) that can be within each inner radius
-    # of the plan: shape (chunks, 2 * radii); None without inner radii.
-    inner: NDArray[np.intp] | None = None
+    boxes: NDArray[np.float64]  # per chunk, the bounding box of its demand: (xmin, xmax, ymin, ymax)
 
 
 @dataclass(frozen=True)
@@ -610,6 +610,63 @@ class _Plan:
     order: NDArray[np.intp]  # demand sort order (strip, then x)
     dxy: NDArray[np.float64]  # demand coordinates in that order (C-contiguous)
     strips: list[_Strip]
+    # Squared window half-widths of the inner radii (ascending), then of the catchment
+    pads2: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """
+    The services of each chunk of a strip, as the rows of its block: only those that can be in reach.
+
+    Chunk ``c`` has the rows ``start[c]:ends[c, -1]`` of ``sel`` (positions into the strip's services) and
+    ``xy`` (their coordinates), nearest first: the services that can be within the ``b``-th inner radius
+    of the plan are the rows ``start[c]:ends[c, b]``.
+    """
+
+    sel: NDArray[np.intp]
+    xy: NDArray[np.float64]  # C-contiguous
+    start: NDArray[np.intp]
+    ends: NDArray[np.intp]  # (chunks, radii): inner radii, then the catchment
+
+    def nbytes(self) -> int:
+        return int(self.sel.nbytes + self.xy.nbytes + self.start.nbytes + self.ends.nbytes)
+
+
+def _rows(plan: _Plan, strip: _Strip) -> _Rows:
+    """
+    Choose and order the rows (services) of each block of ``strip``, from a chunk's slice of services by x.
+
+    A service is kept when its distance to the chunk's bounding box is within the catchment (widened as the
+    windows are): about a fifth of the slice is not, at the corners. The kept ones are grouped by the
+    smallest radius of the plan they can be within, nearest group first (a stable sort: by x inside a
+    group), so that each inner radius' masks are on leading rows only.
+    """
+    ch = np.asarray(strip.chunks, dtype=np.intp).reshape(-1, 4)
+    nc, radii = len(ch), len(plan.pads2)
+    lens = ch[:, 3] - ch[:, 2]
+    cid = np.repeat(np.arange(nc, dtype=np.intp), lens)
+    pos = np.arange(len(cid), dtype=np.intp)
+    pos += np.repeat(ch[:, 2] - (np.cumsum(lens) - lens), lens)
+    box = strip.boxes
+    lb2 = np.zeros(len(pos))
+    for axis in (0, 1):
+        c = strip.sup_xy[:, axis].take(pos)
+        gap = np.subtract(box[:, 2 * axis].take(cid), c)
+        np.maximum(gap, c - box[:, 2 * axis + 1].take(cid), out=gap)
+        np.maximum(gap, 0.0, out=gap)
+        lb2 += gap * gap
+    key = cid * (radii + 1)
+    for p2 in plan.pads2:
+        key += lb2 > p2
+    # (chunk, group) keys: a radix sort when they fit 16 bits
+    order = np.argsort(key.astype(np.uint16) if nc * (radii + 1) <= 2**16 else key, kind="stable")
+    counts = np.bincount(key, minlength=nc * (radii + 1)).reshape(nc, radii + 1)
+    sel = pos.take(order)[(key.take(order) % (radii + 1)) < radii]
+    within = np.cumsum(counts[:, :radii], axis=1)
+    start = np.cumsum(within[:, -1]) - within[:, -1]
+    ends = within + start[:, None]
+    return _Rows(sel, strip.sup_xy.take(sel, axis=0), start, ends)
 
 
 def _extent(x: NDArray[np.float64]) -> tuple[float, float]:
@@ -617,7 +674,12 @@ def _extent(x: NDArray[np.float64]) -> tuple[float, float]:
 
 
 def _strip_height(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> float:
-    """Choose the strip height (and chunk width) minimising a simple model of work + Python overhead."""
+    """
+    Choose the strip height (and chunk width) minimising a simple model of work + Python overhead.
+
+    A chunk of side ``h`` reaches the services within ``d0`` of its square: an area ``h**2 + 4 h d0 +
+    pi d0**2`` (see :func:`_rows`), at most its windows' ``(h + 2 d0)**2``.
+    """
     (dx0, dx1), (dy0, dy1) = _extent(dxy[:, 0]), _extent(dxy[:, 1])
     (sx0, sx1), (sy0, sy1) = _extent(sxy[:, 0]), _extent(sxy[:, 1])
     lx, ly = max(dx1, sx1) - min(dx0, sx0), max(dy1, sy1) - min(dy0, sy0)
@@ -626,7 +688,8 @@ def _strip_height(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float)
     n, m = len(dxy), len(sxy)
     best_h, best_cost = span, math.inf
     for h in (span * 0.5**k for k in range(24)):
-        entries = n * m * min(1.0, (h + 2 * d0) / ly) * min(1.0, (h + 2 * d0) / lx)
+        window = min(1.0, (h + 2 * d0) / ly) * min(1.0, (h + 2 * d0) / lx)
+        entries = n * m * min(window, (h * h + 4 * h * d0 + math.pi * d0 * d0) / (lx * ly))
         chunks = min(n, max(1.0, lx * ly / (h * h))) + entries / _MAX_BLOCK
         cost = entries * _COST_PER_ENTRY + chunks * _COST_PER_CHUNK
         if cost < best_cost:
@@ -645,8 +708,8 @@ def _plan(
     """
     Sort demand into strips and chunks and find each chunk's contiguous slice of candidate services.
 
-    With ``inner_m`` (radii smaller than ``d0``), also each chunk's sub-slice of services that can be within
-    each of those radii (the exact test is on the squared distances later).
+    ``inner_m`` (radii smaller than ``d0``, ascending) are the radii by which :func:`_rows` groups the
+    services of a block.
     """
     n = len(dxy)
     h = _strip_height(dxy, sxy, d0)
@@ -669,7 +732,8 @@ def _plan(
     s_by_y = np.argsort(sxy[:, 1], kind="stable")
     sy = sxy[s_by_y, 1]
     xs = np.ascontiguousarray(dxy_s[:, 0])
-    inner_pads = [_pad(r, scale) for r in inner_m]
+    ys_pad = np.append(ys, 0.0)  # reduceat below takes an index one past the end
+    xs_pad = np.append(xs, 0.0)
     strips = []
     for lo, hi, ya, yb in zip(starts.tolist(), ends.tolist(), ymin.tolist(), ymax.tolist(), strict=True):
         a = int(np.searchsorted(sy, ya - pad, side="left"))
@@ -691,18 +755,20 @@ def _plan(
                 _split(chunks, r0, r1, k0, k1, xs, sx, pad)
         if not chunks:
             continue
-        inner = None
-        if inner_pads:
-            rows = np.array(chunks, dtype=np.intp)
-            xmin = np.array([xs[r0:r1].min() for r0, r1, _, _ in chunks])
-            xmax = np.array([xs[r0:r1].max() for r0, r1, _, _ in chunks])
-            cols = []
-            for p in inner_pads:
-                cols.append(np.maximum(np.searchsorted(sx, xmin - p, side="left"), rows[:, 2]))
-                cols.append(np.minimum(np.searchsorted(sx, xmax + p, side="right"), rows[:, 3]))
-            inner = np.ascontiguousarray(np.column_stack(cols).astype(np.intp))
-        strips.append(_Strip(idx, sup_xy, chunks, inner))
-    return _Plan(order, dxy_s, strips)
+        # Per chunk, the extremes of demand rows lo0:hi0, lo1:hi1, ... (hi may be the strip's end: padded)
+        bounds = np.array(chunks, dtype=np.intp)[:, :2].reshape(-1) - lo
+        xa, ya_ = xs_pad[lo : hi + 1], ys_pad[lo : hi + 1]
+        boxes = np.column_stack(
+            [
+                np.minimum.reduceat(xa, bounds)[::2],
+                np.maximum.reduceat(xa, bounds)[::2],
+                np.minimum.reduceat(ya_, bounds)[::2],
+                np.maximum.reduceat(ya_, bounds)[::2],
+            ]
+        )
+        strips.append(_Strip(idx, sup_xy, chunks, boxes))
+    pads2 = tuple(_pad(r, scale) ** 2 for r in (*inner_m, d0))
+    return _Plan(order, dxy_s, strips, pads2)
 
 
 def _split(
@@ -822,16 +888,20 @@ def _map_strips(plan: _Plan, func: Callable[[int, _Strip, _Buffers], Any], worke
 
 
 def _kept_blocks(plan: _Plan, kernel: _Kernel, budget: int) -> set[tuple[int, int]]:
-    """Choose the blocks whose step-1 masks (or weights) are kept for step 2: the first ones that fit."""
+    """
+    Choose the blocks whose step-1 masks (or weights) are kept for step 2: the first ones that fit.
+
+    Sizes are counted on the chunks' slices of services (more than the rows :func:`_rows` keeps), with the
+    strip's rows (kept with its first kept block) and every inner radius' masks on every row.
+    """
     kept: set[tuple[int, int]] = set()
     used = 0
+    radii = len(kernel.inner_t2)
     for si, strip in enumerate(plan.strips):
+        used += 24 * sum(k1 - k0 for _, _, k0, k1 in strip.chunks)  # the strip's _Rows
         for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
-            inner = 0
-            if strip.inner is not None:
-                spans = strip.inner[ci]
-                inner = int((spans[1::2] - spans[0::2]).clip(0).sum()) * (r1 - r0)
-            size = kernel.kept_bytes((r1 - r0) * (k1 - k0), inner)
+            entries = (r1 - r0) * (k1 - k0)
+            size = kernel.kept_bytes(entries, radii * entries)
             if used + size > budget:
                 return kept
             kept.add((si, ci))
@@ -846,37 +916,44 @@ def _need_pass(
     m: int,
     cache_bytes: int,
     workers: int = 1,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], dict[tuple[int, int], Any]]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], dict[Any, Any]]:
     """
     Step 1 over every block of ``plan``: weighted need per service (``m``, input order of the services).
 
     Also returns, per demand point in plan order, the number of services in reach and the squared distance
-    to the nearest candidate, and what step 2 needs of the blocks kept (while they fit ``cache_bytes``).
+    to the nearest candidate, and what step 2 needs of the blocks kept (while they fit ``cache_bytes``): the
+    masks (or weights) under ``(strip, chunk)``, a strip's :class:`_Rows` under ``strip``.
     Blocks are services x demand, so the reductions run over axis 0 (fast). Every demand point is in one
     block, so threads write disjoint slices; the weighted need is added up strip by strip in strip order,
     so the result does not depend on the number of threads.
     """
     n = len(plan.order)
-    cache: dict[tuple[int, int], Any] = {}
+    cache: dict[Any, Any] = {}
     count_s = np.zeros(n)
     near2_s = np.full(n, np.inf)
     keep = _kept_blocks(plan, kernel, cache_bytes) if need_s is not None and cache_bytes > 0 else set()
 
     def strip_need(si: int, strip: _Strip, bufs: _Buffers) -> NDArray[np.float64] | None:
-        w_strip = np.zeros(len(strip.sup_idx)) if need_s is not None else None
-        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
-            d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
+        rows = _rows(plan, strip)
+        w_rows = np.zeros(len(rows.sel)) if need_s is not None else None
+        for ci, (r0, r1, _, _) in enumerate(strip.chunks):
+            k0, k1 = int(rows.start[ci]), int(rows.ends[ci, -1])
+            if k1 <= k0:
+                continue
+            d2 = bufs.distances(rows.xy[k0:k1], plan.dxy[r0:r1])
             np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-            inner = strip.inner[ci] - k0 if strip.inner is not None else None
             wn, cnt, kept = kernel.need(
-                d2, None if need_s is None else need_s[r0:r1], bufs, inner, (si, ci) in keep
+                d2, None if need_s is None else need_s[r0:r1], bufs, rows.ends[ci, :-1] - k0, (si, ci) in keep
             )
             count_s[r0:r1] += cnt
-            if w_strip is not None and wn is not None:
-                w_strip[k0:k1] += wn
+            if w_rows is not None and wn is not None:
+                w_rows[k0:k1] = wn
             if kept is not None:
                 cache[si, ci] = kept
-        return w_strip
+                cache[si] = rows
+        if w_rows is None:
+            return None
+        return np.bincount(rows.sel, w_rows, minlength=len(strip.sup_idx)).astype(np.float64, copy=False)
 
     parts = _map_strips(plan, strip_need, workers)
     wneed = np.zeros(m)
@@ -890,7 +967,7 @@ def _access_pass(
     plan: _Plan,
     kernel: _Kernel,
     r_use: NDArray[np.float64],
-    cache: Mapping[tuple[int, int], Any],
+    cache: Mapping[Any, Any],
     *,
     coverage: bool = False,
     workers: int = 1,
@@ -909,16 +986,21 @@ def _access_pass(
     near2_s = np.full(n, np.inf) if coverage else None
 
     def strip_access(si: int, strip: _Strip, bufs: _Buffers) -> None:
-        r_strip = r_use[strip.sup_idx]
-        for ci, (r0, r1, k0, k1) in enumerate(strip.chunks):
+        rows = cache.get(si)
+        if rows is None:
+            rows = _rows(plan, strip)
+        r_rows = r_use.take(strip.sup_idx.take(rows.sel))
+        for ci, (r0, r1, _, _) in enumerate(strip.chunks):
+            k0, k1 = int(rows.start[ci]), int(rows.ends[ci, -1])
+            if k1 <= k0:
+                continue
             kept = cache.get((si, ci))
             d2 = None
             if kept is None:
-                d2 = bufs.distances(strip.sup_xy[k0:k1], plan.dxy[r0:r1])
+                d2 = bufs.distances(rows.xy[k0:k1], plan.dxy[r0:r1])
                 if near2_s is not None:
                     np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-            inner = strip.inner[ci] - k0 if strip.inner is not None else None
-            part, cnt = kernel.access(d2, kept, r_strip[k0:k1], bufs, inner, r1 - r0)
+            part, cnt = kernel.access(d2, kept, r_rows[k0:k1], bufs, rows.ends[ci, :-1] - k0, r1 - r0)
             access_s[r0:r1] += part
             if count_s is not None and cnt is not None:
                 count_s[r0:r1] += cnt
@@ -1514,9 +1596,10 @@ def pairs_within(
     plan = _plan(dxy, sxy, d0)
     count_s = np.zeros(n, dtype=np.intp)  # pairs per demand point, plan order
 
-    def block(strip: _Strip, chunk: tuple[int, int, int, int], bufs: _Buffers, by_position: bool) -> Any:
-        r0, r1, k0, k1 = chunk
-        sup_idx, sup_xy = strip.sup_idx[k0:k1], strip.sup_xy[k0:k1]
+    def block(strip: _Strip, rows: _Rows, ci: int, bufs: _Buffers, by_position: bool) -> Any:
+        r0, r1 = strip.chunks[ci][:2]
+        k0, k1 = int(rows.start[ci]), int(rows.ends[ci, -1])
+        sup_idx, sup_xy = strip.sup_idx.take(rows.sel[k0:k1]), rows.xy[k0:k1]
         if by_position:
             perm = np.argsort(sup_idx)
             sup_idx, sup_xy = sup_idx[perm], sup_xy[perm]
@@ -1524,9 +1607,11 @@ def pairs_within(
         return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", d2.shape, np.bool_))
 
     def count(si: int, strip: _Strip, bufs: _Buffers) -> None:
-        for chunk in strip.chunks:
-            _, _, mask = block(strip, chunk, bufs, False)
-            count_s[chunk[0] : chunk[1]] = np.count_nonzero(mask, axis=1)
+        rows = _rows(plan, strip)
+        for ci, chunk in enumerate(strip.chunks):
+            if rows.ends[ci, -1] > rows.start[ci]:
+                _, _, mask = block(strip, rows, ci, bufs, False)
+                count_s[chunk[0] : chunk[1]] = np.count_nonzero(mask, axis=1)
 
     _map_strips(plan, count, threads)
     per_point = np.zeros(n, dtype=np.intp)
@@ -1538,9 +1623,12 @@ def pairs_within(
     d_out = np.empty(int(first[-1]))
 
     def write(si: int, strip: _Strip, bufs: _Buffers) -> None:
-        for chunk in strip.chunks:
+        rows = _rows(plan, strip)
+        for ci, chunk in enumerate(strip.chunks):
             r0, r1 = chunk[0], chunk[1]
-            sup_idx, d2, mask = block(strip, chunk, bufs, True)
+            if rows.ends[ci, -1] <= rows.start[ci]:
+                continue
+            sup_idx, d2, mask = block(strip, rows, ci, bufs, True)
             flat = np.flatnonzero(mask)  # row by row: demand point by demand point, services by position
             cnt = count_s[r0:r1]
             width = d2.shape[1]
