@@ -18,12 +18,14 @@ The core never materialises the list of pairs. Demand points are sorted into hor
 strip, by ``x``; consecutive runs of them form chunks, and the services that can be within the catchment of a
 chunk are those of a contiguous slice of the strip's services sorted by ``x`` that are within the catchment of
 the chunk's bounding box, nearest first (so that an inner radius' rows lead). Each chunk is one dense numpy
-block of squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits), masked by
-the catchment and reduced with matrix–vector products. Step weights that fall with distance are a sum of such
-masks, one per step, so their weights are never built; other weights are built block by block. Memory stays
-bounded by the block size; the masks (one bit an entry) or weights are kept for the second step while they fit
-in a budget and recomputed otherwise. Strips run on threads (``workers``): the distances, masks and products
-release the GIL, and every demand point belongs to one block, so the answer does not depend on the threads.
+block of squared distances (``scipy.spatial.distance.cdist``; numpy for small problems, with the same bits),
+masked by the catchment and reduced with matrix–vector products. Step weights that fall with distance are a
+sum of such masks, one per step, so their weights are never built; other weights are built block by block.
+Memory stays bounded by the block size; the masks (one bit an entry) or weights are kept for the second step
+while they fit in a budget and recomputed otherwise. Strips can run on threads (``workers``): the distances,
+masks and products release the GIL, and every demand point belongs to one block, so the answer does not
+depend on the threads; the 2SFCA family runs on one by default, which measured faster on two cores (see
+``_FCA_THREADS``).
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ _COST_PER_ENTRY = 6e-9
 _COST_PER_CHUNK = 4e-5
 # Below this many block entries a pass runs on one thread: starting threads would cost more than they save.
 _THREADS_MIN_ENTRIES = 4_000_000
+# Threads of the 2SFCA family when neither `workers` nor settings.workers says: one. Measured with
+# benchmarks/bench_scale.py at 1M x 5k on the 2-core development machine, two threads were 0.76-0.87x the
+# speed of one at load 1.2-1.4 (and 1.01x / 0.83x quiet, before the blocks kept only the rows in reach):
+# a block is about 15 numpy calls of tens of microseconds each, and every one hands the GIL over.
+_FCA_THREADS = 1
 # Up to this many entries (block entries, or points x services for the nearest service), distances are
 # computed with numpy while scipy.spatial is not imported yet: importing it takes longer (~0.15 s) than
 # numpy's slower distances then cost. Both give the same bits (tests/test_access.py).
@@ -844,12 +851,12 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _resolve_workers(workers: int | None, func: str) -> int:
-    """Threads asked for (``None``: ``settings.workers``, then every core this process may use)."""
+def _resolve_workers(workers: int | None, func: str, default: int | None = None) -> int:
+    """Threads asked for (``None``: ``settings.workers``, then ``default``, else every core we may use)."""
     if workers is None:
         workers = settings.workers
     if workers is None:
-        return _cores()
+        return _cores() if default is None else default
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise SocialMapError(f"`workers` of {func}() must be a whole number >= 1 or None; got {workers!r}.")
     return int(workers)
@@ -1433,9 +1440,9 @@ def fca_arrays(
         per pair. A service within the catchment where the weight is 0 (e.g. beyond the last step) still
         counts in ``covered`` and ``n_services``, which are about distance only.
     workers
-        Threads to run on (``None``: ``settings.workers``, by default every core this process may use).
-        The answer is the same whatever the number; problems under a few million candidate pairs run on
-        one thread.
+        Threads to run on (``None``: ``settings.workers``, by default one: on two cores, threads measured
+        slower than one, see ``benchmarks/bench_scale.py``). The answer is the same whatever the number;
+        problems under a few million candidate pairs run on one thread.
 
     Returns
     -------
@@ -1454,7 +1461,7 @@ def fca_arrays(
     """
     d0 = _check_catchment(catchment_m, "fca_arrays")
     weight = _check_weight(weight, "fca_arrays")
-    threads = _resolve_workers(workers, "fca_arrays")
+    threads = _resolve_workers(workers, "fca_arrays", _FCA_THREADS)
     dxy, n_arr, sxy, c_arr = _check_arrays(demand_xy, need, supply_xy, capacity)
     return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, threads)
 
@@ -1567,7 +1574,8 @@ def pairs_within(
     catchment_m
         Inclusive radius in metres; ``None`` reads ``settings.default_catchment_m``.
     workers
-        Threads to run on, as for :func:`fca_arrays`.
+        Threads to run on (``None``: ``settings.workers``, by default every core this process may use:
+        its blocks are fewer, larger numpy calls than the 2SFCA's, and two threads measured faster).
 
     Returns
     -------
@@ -1783,7 +1791,7 @@ def two_step_fca(
     )
     method = "2SFCA" if weight is None else "E2SFCA"
     logger.info("%s: %d demand points, %d services, catchment %g m", method, len(dxy), len(sxy), d0)
-    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, _resolve_workers(None, "two_step_fca"))
+    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, _resolve_workers(None, "two_step_fca", _FCA_THREADS))
     frame = pd.DataFrame(
         {
             "access": res.access,
@@ -1838,7 +1846,7 @@ def distance_coverage(
     if isinstance(supply, pd.DataFrame) and "capacity" in supply.columns:
         places = pd.to_numeric(supply["capacity"], errors="coerce").to_numpy(dtype=float)
         sxy = sxy[~(places == 0)]  # no places: covers no one (NaN, unknown, still covers)
-    res = _fca_core(dxy, None, sxy, None, d0, None, _resolve_workers(None, "distance_coverage"))
+    res = _fca_core(dxy, None, sxy, None, d0, None, _resolve_workers(None, "distance_coverage", _FCA_THREADS))
     frame = pd.DataFrame(
         {"covered": res.covered, "n_services": res.n_services, "nearest_m": res.nearest},
         index=dem.index.copy(),

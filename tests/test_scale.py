@@ -111,6 +111,16 @@ def test_threads_give_the_same_answer_as_one(kind, monkeypatch):
         np.testing.assert_array_equal(getattr(two, field), getattr(one, field))  # exactly
 
 
+def test_the_2sfca_runs_on_one_thread_unless_told_and_pairs_on_every_core(monkeypatch):
+    monkeypatch.setattr(sa, "_cores", lambda: 2)
+    monkeypatch.setattr(sa.settings, "workers", None)
+    assert sa._resolve_workers(None, "fca_arrays", sa._FCA_THREADS) == 1
+    assert sa._resolve_workers(None, "pairs_within") == 2
+    assert sa._resolve_workers(2, "fca_arrays", sa._FCA_THREADS) == 2
+    monkeypatch.setattr(sa.settings, "workers", 3)
+    assert sa._resolve_workers(None, "fca_arrays", sa._FCA_THREADS) == 3
+
+
 def test_workers_must_be_a_whole_number():
     dxy, need, sxy, capacity = instance(0, n=10, m=3)
     for bad in (0, -1, 1.5, True, "2"):
