@@ -190,14 +190,9 @@ def fca_dask(
 
     Parameters
     ----------
-    demand_xy
-        ``(n, 2)`` demand point coordinates in a metric CRS (metres).
-    need
-        ``n`` persons in need at each demand point (extensive, >= 0).
-    supply_xy
-        ``(m, 2)`` service coordinates in the same CRS.
-    capacity
-        ``m`` places at each service (extensive, >= 0).
+    demand_xy, need, supply_xy, capacity
+        The demand points (metres) and their persons in need, the services and their places, as for
+        :func:`socialmap.access.fca_arrays`.
     catchment_m
         Inclusive catchment radius in metres (> 0; ``math.inf`` for unlimited, which makes every service
         part of every tile's halo). ``None`` reads ``settings.default_catchment_m``.
