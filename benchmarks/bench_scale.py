@@ -115,7 +115,8 @@ def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
-    from socialmap.access import _cores, fca_arrays, step_weights
+    from socialmap.access import fca_arrays, step_weights
+    from socialmap.access.blocks import _cores
 
     warm = uniform_instance(2000, 200, spec["seed"] + 1)  # first calls pay one-off costs: not timed
     fca_arrays(*warm, catchment_m=CATCHMENT_M, weight=step_weights(STEPS))
@@ -123,7 +124,7 @@ def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
     data = rss_mb()
     out: dict[str, Any] = {"data_mb": data, "cores": _cores()}
     results = {}
-    # every core asked for explicitly: the 2SFCA family's default is one thread (access._FCA_THREADS)
+    # every core asked for explicitly: the 2SFCA family's default is one thread (access.blocks._FCA_THREADS)
     for label, workers in (("1", 1), ("all", _cores())):
         for name, w in (("2sfca", None), ("e2sfca", step_weights(STEPS))):
             times, cpus = [], []

@@ -45,16 +45,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from socialmap.access import (
-    FCAResult,
-    WeightFunction,
-    _check_arrays,
-    _check_catchment,
-    _check_weight,
-    _ratio,
-    _tile_access,
-    _tile_weighted_need,
-)
+from socialmap.access.blocks import FCAResult, _ratio
+from socialmap.access.checks import _check_arrays, _check_catchment, _check_weight
+from socialmap.access.tiles import _tile_access, _tile_weighted_need
+from socialmap.access.weights import WeightFunction
 from socialmap.errors import SocialMapError
 
 if TYPE_CHECKING:

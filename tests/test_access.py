@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Polygon
 
 from socialmap import access as sa
+from socialmap.access import blocks, kernels
 from socialmap.errors import CRSError, SocialMapError, ValidationError
 
 access_pkg = pytest.importorskip("access")  # PySAL access, the oracle (a dev dependency)
@@ -399,8 +400,8 @@ def test_pairs_within_on_threads_and_small_blocks(monkeypatch):
     dxy, _, sxy, _, catchment = random_instance(17, n=2000, m=150)
     bi, bj, bd = brute_pairs(dxy, sxy)
     keep = bd <= catchment
-    monkeypatch.setattr(sa, "_THREADS_MIN_ENTRIES", 0)
-    monkeypatch.setattr(sa, "_MAX_BLOCK", 500)  # many strips, split chunks
+    monkeypatch.setattr(blocks, "_THREADS_MIN_ENTRIES", 0)
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", 500)  # many strips, split chunks
     for workers in (1, 2):
         i, j, d = sa.pairs_within(dxy, sxy, catchment_m=catchment, workers=workers)
         np.testing.assert_array_equal(i, bi[keep])
@@ -413,8 +414,8 @@ def test_blocks_are_split_to_bound_memory(monkeypatch):
     dxy, need, sxy, capacity, _ = random_instance(16, n=400, m=40)
     w = WEIGHT_PAIRS["step"][0]
     base = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=15_000, weight=w)
-    monkeypatch.setattr(sa, "_MAX_BLOCK", 16)
-    monkeypatch.setattr(sa, "_CACHE_BYTES", 0)
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", 16)
+    monkeypatch.setattr(blocks, "_CACHE_BYTES", 0)
     small = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=15_000, weight=w)
     np.testing.assert_allclose(small.access, base.access, rtol=1e-12)
     np.testing.assert_array_equal(small.n_services, base.n_services)
@@ -686,20 +687,20 @@ def test_numpy_distances_are_cdist_bit_for_bit():
     for scale, offset in ((1e3, 0.0), (1e5, 4.6e6), (3e4, 4.6e6)):
         a = rng.uniform(0, scale, (300, 2)) + offset
         b = rng.uniform(0, scale, (70, 2)) + offset
-        ours = sa._numpy_distances(a, b, np.empty((300, 70)), np.empty((300, 70)))
+        ours = kernels._numpy_distances(a, b, np.empty((300, 70)), np.empty((300, 70)))
         np.testing.assert_array_equal(ours, cdist(a, b, "sqeuclidean"))
-        np.testing.assert_array_equal(sa._nearest(a, b), cKDTree(b).query(a, k=1)[0])  # brute force here
+        np.testing.assert_array_equal(blocks._nearest(a, b), cKDTree(b).query(a, k=1)[0])  # brute force here
 
 
 @pytest.mark.parametrize("weight", [None, "step", "gaussian"])
 def test_numpy_and_scipy_distances_give_the_same_answer(weight, monkeypatch):
     dxy, need, sxy, capacity, catchment = random_instance(18, n=500, m=40)
     w = {None: None, "step": WEIGHT_PAIRS["step"][0], "gaussian": sa.gaussian_weights(2000)}[weight]
-    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", -1)  # scipy everywhere
+    monkeypatch.setattr(blocks, "_NUMPY_DISTANCES_MAX", -1)  # scipy everywhere
     with_scipy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
     pairs_scipy = sa.pairs_within(dxy, sxy, catchment_m=catchment)
-    monkeypatch.setattr(sa, "_NUMPY_DISTANCES_MAX", 10**12)
-    monkeypatch.setattr(sa, "_scipy_worth_it", lambda entries: False)  # numpy everywhere
+    monkeypatch.setattr(blocks, "_NUMPY_DISTANCES_MAX", 10**12)
+    monkeypatch.setattr(blocks, "_scipy_worth_it", lambda entries: False)  # numpy everywhere
     with_numpy = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=catchment, weight=w)
     for field in ("access", "weighted_need", "ratio", "n_services", "covered", "nearest"):
         np.testing.assert_array_equal(getattr(with_numpy, field), getattr(with_scipy, field))

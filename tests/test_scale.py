@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from socialmap import access as sa
 from socialmap import cluster
+from socialmap.access import blocks, tiles
 from socialmap.errors import SocialMapError
 from socialmap.needs import points_from_raster, sum_to_areas, weighted_mean_to_areas
 
@@ -91,8 +92,8 @@ def test_chunked_equals_unchunked_with_points_exactly_at_the_catchment(seed, kin
     assert ref.n_services.sum() > 0 and not ref.covered.all()
     assert_same(sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind]), ref)
     # Tiny blocks (many chunks, halved ones) and no kept blocks: step 2 recomputes every block.
-    monkeypatch.setattr(sa, "_MAX_BLOCK", 97)
-    monkeypatch.setattr(sa, "_CACHE_BYTES", 0)
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", 97)
+    monkeypatch.setattr(blocks, "_CACHE_BYTES", 0)
     assert_same(sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind]), ref)
 
 
@@ -100,11 +101,11 @@ def test_chunked_equals_unchunked_with_points_exactly_at_the_catchment(seed, kin
 def test_threads_give_the_same_answer_as_one(kind, monkeypatch):
     dxy, need, sxy, capacity = instance(5, n=4000, m=120, clustered=False)
     ref = unchunked(dxy, need, sxy, capacity, D0, WEIGHTS[kind])
-    monkeypatch.setattr(sa, "_THREADS_MIN_ENTRIES", 0)  # threads even for this small instance
-    monkeypatch.setattr(sa, "_MAX_BLOCK", 2000)  # many strips and chunks
+    monkeypatch.setattr(blocks, "_THREADS_MIN_ENTRIES", 0)  # threads even for this small instance
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", 2000)  # many strips and chunks
     one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=1)
-    plan = sa._plan(dxy, sxy, D0)
-    assert len(plan.strips) >= 4 and sa._threads_for(plan, 2) == 2
+    plan = blocks._plan(dxy, sxy, D0)
+    assert len(plan.strips) >= 4 and blocks._threads_for(plan, 2) == 2
     two = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=2)
     assert_same(one, ref)
     for field in ("access", "weighted_need", "ratio", "n_services", "covered", "nearest"):
@@ -112,13 +113,13 @@ def test_threads_give_the_same_answer_as_one(kind, monkeypatch):
 
 
 def test_the_2sfca_runs_on_one_thread_unless_told_and_pairs_on_every_core(monkeypatch):
-    monkeypatch.setattr(sa, "_cores", lambda: 2)
-    monkeypatch.setattr(sa.settings, "workers", None)
-    assert sa._resolve_workers(None, "fca_arrays", sa._FCA_THREADS) == 1
-    assert sa._resolve_workers(None, "pairs_within") == 2
-    assert sa._resolve_workers(2, "fca_arrays", sa._FCA_THREADS) == 2
-    monkeypatch.setattr(sa.settings, "workers", 3)
-    assert sa._resolve_workers(None, "fca_arrays", sa._FCA_THREADS) == 3
+    monkeypatch.setattr(blocks, "_cores", lambda: 2)
+    monkeypatch.setattr(blocks.settings, "workers", None)
+    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_THREADS) == 1
+    assert blocks._resolve_workers(None, "pairs_within") == 2
+    assert blocks._resolve_workers(2, "fca_arrays", blocks._FCA_THREADS) == 2
+    monkeypatch.setattr(blocks.settings, "workers", 3)
+    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_THREADS) == 3
 
 
 def test_workers_must_be_a_whole_number():
@@ -355,7 +356,7 @@ def test_tile_halo_contains_every_service_in_reach():
     rng = np.random.default_rng(1)
     dxy = rng.uniform(0, 10_000, (200, 2)) + ORIGIN
     sxy = rng.uniform(-8000, 18_000, (2000, 2)) + ORIGIN
-    sel = sa._halo(dxy, sxy, 3000.0)
+    sel = tiles._halo(dxy, sxy, 3000.0)
     i, j, _ = sa.pairs_within(dxy, sxy, catchment_m=3000.0)
     assert set(j.tolist()) <= set(sel.tolist())
     assert len(sel) < len(sxy)
