@@ -101,9 +101,9 @@ class _Kernel:
                         if kept is not None:
                             kept.append(None)
                         continue
-                    sub = (hi, shape[1])
-                    m = np.less_equal(d2[:hi], t2, out=bufs.view("mask", sub, np.bool_))
-                    fb = bufs.view("f", sub, np.float64)
+                    # the leading rows of the block's (C-contiguous) work arrays, already used above
+                    m = np.less_equal(d2[:hi], t2, out=mask[:hi])
+                    fb = f[:hi]
                     np.copyto(fb, m)
                     wn[:hi] += fall * (fb @ need)
                     if kept is not None:
@@ -132,12 +132,12 @@ class _Kernel:
         if self.kind in ("plain", "bands"):
             shape = d2.shape if d2 is not None else (len(r), ncols)
             f = bufs.view("f", shape, np.float64)
+            mask = bufs.view("mask", shape, np.bool_)
             if kept is not None:
                 np.copyto(f.reshape(-1), np.unpackbits(kept[0], count=f.size))
             else:
                 assert d2 is not None
-                mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
-                np.copyto(f, mask)
+                np.copyto(f, np.less_equal(d2, self.t2, out=mask))
                 count = bufs.ones(shape[0]) @ f
             out = r @ f
             if self.kind == "bands":
@@ -148,13 +148,12 @@ class _Kernel:
                     hi = int(inner[b])
                     if hi <= 0:
                         continue
-                    sub = (hi, shape[1])
-                    fb = bufs.view("f", sub, np.float64)
+                    fb = f[:hi]  # leading rows: C-contiguous
                     if kept is not None:
                         np.copyto(fb.reshape(-1), np.unpackbits(kept[b + 1], count=fb.size))
                     else:
                         assert d2 is not None
-                        np.copyto(fb, np.less_equal(d2[:hi], t2, out=bufs.view("mask", sub, np.bool_)))
+                        np.copyto(fb, np.less_equal(d2[:hi], t2, out=mask[:hi]))
                     out += fall * (r[:hi] @ fb)
             return out, count
         if kept is not None:
