@@ -88,8 +88,10 @@ def pairs_within(
         d2 = bufs.distances(plan.dxy[r0:r1], sup_xy)  # demand x services: pairs come out demand by demand
         return sup_idx, d2, np.less_equal(d2, t2, out=bufs.view("mask", d2.shape, np.bool_))
 
+    strip_rows: dict[int, _Rows] = {}  # kept for the second pass (about 24 bytes a block row)
+
     def count(si: int, strip: _Strip, bufs: _Buffers) -> None:
-        rows = _rows(plan, strip)
+        rows = strip_rows[si] = _rows(plan, strip)
         for ci, chunk in enumerate(strip.chunks):
             if rows.ends[ci, -1] > rows.start[ci]:
                 _, _, mask = block(strip, rows, ci, bufs, False)
@@ -105,23 +107,29 @@ def pairs_within(
     d_out = np.empty(int(first[-1]))
 
     def write(si: int, strip: _Strip, bufs: _Buffers) -> None:
-        rows = _rows(plan, strip)
+        rows = strip_rows.pop(si)
         for ci, chunk in enumerate(strip.chunks):
             r0, r1 = chunk[0], chunk[1]
             if rows.ends[ci, -1] <= rows.start[ci]:
                 continue
             sup_idx, d2, mask = block(strip, rows, ci, bufs, True)
-            flat = np.flatnonzero(mask)  # row by row: demand point by demand point, services by position
+            # row by row: demand point by demand point, services by position (np.repeat, one small copy per
+            # repeated element, took half the time here)
+            rws, cols = np.nonzero(mask)
             cnt = count_s[r0:r1]
-            width = d2.shape[1]
-            cols = flat - np.repeat(np.arange(0, len(cnt) * width, width), cnt)
-            at = np.repeat(first_s[r0:r1] - (np.cumsum(cnt) - cnt), cnt)
-            at += np.arange(len(flat))
+            at = (first_s[r0:r1] - (np.cumsum(cnt) - cnt)).take(rws)
+            at += np.arange(len(rws))
             j_out[at] = sup_idx.take(cols)
-            d_out[at] = np.sqrt(d2.take(flat))
+            d_out[at] = np.sqrt(d2[mask])
 
     _map_strips(plan, write, threads)
-    return np.repeat(np.arange(n, dtype=np.intp), per_point), j_out, d_out
+    # the demand position of each pair: steps of the position at each point's first pair, summed up
+    i_out = np.zeros(len(j_out), dtype=np.intp)
+    some = np.flatnonzero(per_point)
+    if len(some):
+        i_out[first[some]] = np.diff(some, prepend=0)
+        np.cumsum(i_out, out=i_out)
+    return i_out, j_out, d_out
 
 
 def nearest_distance(demand_xy: ArrayLike, supply_xy: ArrayLike) -> NDArray[np.float64]:
