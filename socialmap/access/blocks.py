@@ -112,6 +112,11 @@ class _Rows:
     start: NDArray[np.intp]
     ends: NDArray[np.intp]  # (chunks, radii): inner radii, then the catchment
 
+    def spans(self) -> list[tuple[int, int, list[int]]]:
+        """Per chunk: first row, the row after the last, and the rows that can be within each inner radius."""
+        inner = (self.ends[:, :-1] - self.start[:, None]).tolist()
+        return list(zip(self.start.tolist(), self.ends[:, -1].tolist(), inner, strict=True))
+
     def nbytes(self) -> int:
         return int(self.sel.nbytes + self.xy.nbytes + self.start.nbytes + self.ends.nbytes)
 
@@ -419,14 +424,13 @@ def _need_pass(
     def strip_need(si: int, strip: _Strip, bufs: _Buffers) -> NDArray[np.float64] | None:
         rows = _rows(plan, strip)
         w_rows = np.zeros(len(rows.sel)) if need_s is not None else None
-        for ci, (r0, r1, _, _) in enumerate(strip.chunks):
-            k0, k1 = int(rows.start[ci]), int(rows.ends[ci, -1])
+        for ci, ((r0, r1, _, _), (k0, k1, inner)) in enumerate(zip(strip.chunks, rows.spans(), strict=True)):
             if k1 <= k0:
                 continue
             d2 = bufs.distances(rows.xy[k0:k1], plan.dxy[r0:r1])
             np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
             wn, cnt, kept = kernel.need(
-                d2, None if need_s is None else need_s[r0:r1], bufs, rows.ends[ci, :-1] - k0, (si, ci) in keep
+                d2, None if need_s is None else need_s[r0:r1], bufs, inner, (si, ci) in keep
             )
             count_s[r0:r1] += cnt
             if w_rows is not None and wn is not None:
@@ -473,8 +477,7 @@ def _access_pass(
         if rows is None:
             rows = _rows(plan, strip)
         r_rows = r_use.take(strip.sup_idx.take(rows.sel))
-        for ci, (r0, r1, _, _) in enumerate(strip.chunks):
-            k0, k1 = int(rows.start[ci]), int(rows.ends[ci, -1])
+        for ci, ((r0, r1, _, _), (k0, k1, inner)) in enumerate(zip(strip.chunks, rows.spans(), strict=True)):
             if k1 <= k0:
                 continue
             kept = cache.get((si, ci))
@@ -483,7 +486,7 @@ def _access_pass(
                 d2 = bufs.distances(rows.xy[k0:k1], plan.dxy[r0:r1])
                 if near2_s is not None:
                     np.minimum(near2_s[r0:r1], d2.min(axis=0), out=near2_s[r0:r1])
-            part, cnt = kernel.access(d2, kept, r_rows[k0:k1], bufs, rows.ends[ci, :-1] - k0, r1 - r0)
+            part, cnt = kernel.access(d2, kept, r_rows[k0:k1], bufs, inner, r1 - r0)
             access_s[r0:r1] += part
             if count_s is not None and cnt is not None:
                 count_s[r0:r1] += cnt

@@ -9,7 +9,7 @@ bits).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,7 +70,7 @@ class _Kernel:
         d2: NDArray[np.float64],
         need: NDArray[np.float64] | None,
         bufs: _Buffers,
-        inner: NDArray[np.intp] | None,
+        inner: Sequence[int] | None,
         keep: bool,
     ) -> tuple[NDArray[np.float64] | None, NDArray[Any], Any]:
         """
@@ -96,7 +96,7 @@ class _Kernel:
                     wn *= self.outer
                 for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
                     assert inner is not None
-                    hi = int(inner[b])
+                    hi = inner[b]
                     if hi <= 0:
                         if kept is not None:
                             kept.append(None)
@@ -120,7 +120,7 @@ class _Kernel:
         kept: Any,
         r: NDArray[np.float64],
         bufs: _Buffers,
-        inner: NDArray[np.intp] | None,
+        inner: Sequence[int] | None,
         ncols: int,
     ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
         """
@@ -145,7 +145,7 @@ class _Kernel:
                     out *= self.outer
                 for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
                     assert inner is not None
-                    hi = int(inner[b])
+                    hi = inner[b]
                     if hi <= 0:
                         continue
                     fb = f[:hi]  # leading rows: C-contiguous
