@@ -82,33 +82,24 @@ class _Kernel:
         """
         shape = d2.shape
         if self.kind in ("plain", "bands"):
-            mask = np.less_equal(d2, self.t2, out=bufs.view("mask", shape, np.bool_))
-            f = bufs.view("f", shape, np.float64)
-            np.copyto(f, mask)
-            count = bufs.ones(shape[0]) @ f
+            f, count = self._masks(d2, bufs, inner)
             if need is None:
                 return None, count, None
-            wn = f @ need
-            # Masks are kept packed, 8 to a byte: fresh memory costs page faults, which threads cannot share.
-            kept: Any = [np.packbits(mask, axis=None)] if keep else None
+            # One product for every mask of the block: the catchment's rows, then each inner radius' rows.
+            both = f @ need
+            wn = both[: shape[0]]
             if self.kind == "bands":
                 if self.outer != 1.0:
                     wn *= self.outer
-                for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
-                    assert inner is not None
-                    hi = inner[b]
-                    if hi <= 0:
-                        if kept is not None:
-                            kept.append(None)
-                        continue
-                    # the leading rows of the block's (C-contiguous) work arrays, already used above
-                    m = np.less_equal(d2[:hi], t2, out=mask[:hi])
-                    fb = f[:hi]
-                    np.copyto(fb, m)
-                    wn[:hi] += fall * (fb @ need)
-                    if kept is not None:
-                        kept.append(np.packbits(m, axis=None))
-            return wn, count, kept
+                at = shape[0]
+                assert inner is not None
+                for fall, hi in zip(self.inner_fall, inner, strict=True):
+                    if hi > 0:
+                        wn[:hi] += fall * both[at : at + hi]
+                        at += hi
+            # Masks are kept packed, 8 to a byte: fresh memory costs page faults, which threads cannot share.
+            mask = bufs.view("mask", f.shape, np.bool_)
+            return wn, count, (np.packbits(mask, axis=None) if keep else None)
         w, count = self.weights(d2, bufs)
         if need is None:
             return None, count, None
@@ -130,37 +121,57 @@ class _Kernel:
         """
         count = None
         if self.kind in ("plain", "bands"):
-            shape = d2.shape if d2 is not None else (len(r), ncols)
-            f = bufs.view("f", shape, np.float64)
-            mask = bufs.view("mask", shape, np.bool_)
+            rows = len(r) + (
+                sum(h for h in inner if h > 0) if self.kind == "bands" and inner is not None else 0
+            )
             if kept is not None:
-                np.copyto(f.reshape(-1), np.unpackbits(kept[0], count=f.size))
+                f = bufs.view("f", (rows, ncols), np.float64)
+                np.copyto(f.reshape(-1), np.unpackbits(kept, count=f.size))
             else:
                 assert d2 is not None
-                np.copyto(f, np.less_equal(d2, self.t2, out=mask))
-                count = bufs.ones(shape[0]) @ f
-            out = r @ f
-            if self.kind == "bands":
-                if self.outer != 1.0:
-                    out *= self.outer
-                for b, (t2, fall) in enumerate(zip(self.inner_t2, self.inner_fall, strict=True)):
-                    assert inner is not None
-                    hi = inner[b]
-                    if hi <= 0:
-                        continue
-                    fb = f[:hi]  # leading rows: C-contiguous
-                    if kept is not None:
-                        np.copyto(fb.reshape(-1), np.unpackbits(kept[b + 1], count=fb.size))
-                    else:
-                        assert d2 is not None
-                        np.copyto(fb, np.less_equal(d2[:hi], t2, out=mask[:hi]))
-                    out += fall * (r[:hi] @ fb)
-            return out, count
+                f, count = self._masks(d2, bufs, inner)
+            if self.kind == "plain":
+                return r @ f, count
+            # One product for every mask: r weighted by the catchment's weight, then by each inner fall.
+            v = bufs.view("v", (rows,), np.float64)
+            np.multiply(r, self.outer, out=v[: len(r)])
+            at = len(r)
+            assert inner is not None
+            for fall, hi in zip(self.inner_fall, inner, strict=True):
+                if hi > 0:
+                    np.multiply(r[:hi], fall, out=v[at : at + hi])
+                    at += hi
+            return v @ f, count
         if kept is not None:
             return r @ kept, None
         assert d2 is not None
         w, count = self.weights(d2, bufs)
         return r @ w, count
+
+    def _masks(
+        self, d2: NDArray[np.float64], bufs: _Buffers, inner: Sequence[int] | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """
+        Return the block's masks as 0/1 floats, stacked, and the services in reach per demand column.
+
+        The catchment's mask (every row) comes first, then, for ``bands``, each inner radius' (its leading
+        rows): one product then serves them all.
+        """
+        shape = d2.shape
+        his = [h for h in inner if h > 0] if self.kind == "bands" and inner is not None else []
+        rows = shape[0] + sum(his)
+        mask = bufs.view("mask", (rows, shape[1]), np.bool_)
+        np.less_equal(d2, self.t2, out=mask[: shape[0]])
+        at = shape[0]
+        if his:
+            assert inner is not None
+            for t2, hi in zip(self.inner_t2, inner, strict=True):
+                if hi > 0:
+                    np.less_equal(d2[:hi], t2, out=mask[at : at + hi])
+                    at += hi
+        f = bufs.view("f", (rows, shape[1]), np.float64)
+        np.copyto(f, mask)
+        return f, bufs.ones(shape[0]) @ f[: shape[0]]
 
     def weights(
         self, d2: NDArray[np.float64], buffers: _Buffers | None = None
@@ -229,9 +240,10 @@ class _Buffers:
         """Return a C-contiguous array of ``shape`` over the work array ``name`` of ``dtype``."""
         key = (name, np.dtype(dtype))
         arr = self._arrays.get(key)
-        if arr is None:
-            arr = self._arrays[key] = np.empty(self.size, dtype=dtype)
-        return arr[: math.prod(shape)].reshape(shape)
+        size = math.prod(shape)
+        if arr is None or len(arr) < size:  # a block's stacked masks may need more than one block
+            arr = self._arrays[key] = np.empty(max(self.size, size), dtype=dtype)
+        return arr[:size].reshape(shape)
 
     def ones(self, n: int) -> NDArray[np.float64]:
         """``n`` ones (a reused array: do not write into it)."""
