@@ -132,10 +132,14 @@ def _rows(plan: _Plan, strip: _Strip) -> _Rows:
     """
     ch = np.asarray(strip.chunks, dtype=np.intp).reshape(-1, 4)
     nc, radii = len(ch), len(plan.pads2)
-    lens = ch[:, 3] - ch[:, 2]
-    cid = np.repeat(np.arange(nc, dtype=np.intp), lens)
+    lens = ch[:, 3] - ch[:, 2]  # >= 1 (see _plan)
+    first = np.cumsum(lens) - lens
+    # the chunk of each candidate (np.repeat makes one small copy per element: slower)
+    cid = np.zeros(int(lens.sum()), dtype=np.intp)
+    cid[first[1:]] = 1
+    np.cumsum(cid, out=cid)
     pos = np.arange(len(cid), dtype=np.intp)
-    pos += np.repeat(ch[:, 2] - (np.cumsum(lens) - lens), lens)
+    pos += (ch[:, 2] - first).take(cid)
     box = strip.boxes
     lb2 = np.zeros(len(pos))
     for axis in (0, 1):
