@@ -112,6 +112,33 @@ def test_threads_give_the_same_answer_as_one(kind, monkeypatch):
         np.testing.assert_array_equal(getattr(two, field), getattr(one, field))  # exactly
 
 
+@pytest.mark.parametrize("max_block", [2**19, 300])
+def test_block_rows_hold_every_service_in_reach_nearest_radius_first(max_block, monkeypatch):
+    # A block's rows are the services within the catchment of its chunk's bounding box, those that can be
+    # within an inner radius leading: checked against every demand-service distance, worked out here.
+    from scipy.spatial.distance import cdist
+
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", max_block)  # 300: many halved chunks
+    dxy, _, sxy, _ = instance(11, n=3000, m=150)
+    radii = (3000.0, 4000.0)
+    plan = blocks._plan(dxy, sxy, D0, radii)
+    seen = np.zeros(len(dxy), dtype=int)
+    for strip in plan.strips:
+        rows = blocks._rows(plan, strip)
+        for ci, (r0, r1, _, _) in enumerate(strip.chunks):
+            seen[r0:r1] += 1
+            start, ends = int(rows.start[ci]), rows.ends[ci].tolist()
+            chosen = strip.sup_idx[rows.sel[start : ends[-1]]]
+            assert len(set(chosen.tolist())) == len(chosen)  # no service twice
+            nearest = cdist(plan.dxy[r0:r1], sxy).min(axis=0)  # each service's distance to the chunk
+            for end, radius in zip(ends, (*radii, D0), strict=True):
+                reach = set(np.flatnonzero(nearest <= radius).tolist())
+                assert reach <= set(chosen[: end - start].tolist())
+    # every demand point with a service in reach is in exactly one block
+    in_reach = cdist(plan.dxy, sxy).min(axis=1) <= D0
+    assert (seen[in_reach] == 1).all() and (seen <= 1).all()
+
+
 def test_the_2sfca_runs_on_one_thread_unless_told_and_pairs_on_every_core(monkeypatch):
     monkeypatch.setattr(blocks, "_cores", lambda: 2)
     monkeypatch.setattr(blocks.settings, "workers", None)
