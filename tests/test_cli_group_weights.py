@@ -9,7 +9,7 @@ import pytest
 from test_cli import run
 
 from socialmap import load_taxonomy
-from socialmap.cli import _group_weights
+from socialmap.cli.options import _group_weights
 from socialmap.errors import SocialMapError, message
 
 OLDER = ("home_care_elderly", "residential_elderly")  # the Kosovo taxonomy's types serving people 65+

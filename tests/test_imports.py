@@ -185,7 +185,7 @@ def test_the_graph_knows_the_library() -> None:
     graph = import_graph()
     assert "socialmap.pipeline" in graph
     assert graph.has_edge("socialmap.pipeline", "socialmap.access")
-    assert graph.has_edge("socialmap.cli", "socialmap.pipeline")
+    assert graph.has_edge("socialmap.cli.running", "socialmap.pipeline")
     assert graph.number_of_edges() > 100
 
 
