@@ -478,7 +478,7 @@ def targets_from_scenario(
             done[chosen] = inputs.analyze(edited, config=config)
         results[year] = done[chosen]
     notes = [
-        t(_NOTE_EDIT_YEAR, lang).format(name=scenario.name, n=i + 1, action=e.action, year=y)
+        t(_NOTE_EDIT_YEAR, lang, name=scenario.name, n=i + 1, action=e.action, year=y)
         for i, (e, y) in enumerate(zip(scenario.edits, when, strict=True))
     ]
     return targets_from_results(
