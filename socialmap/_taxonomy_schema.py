@@ -6,8 +6,8 @@ but those listed (``extra="forbid"``), text that is not empty, true/false writte
 within their bounds (``Field(ge=0, le=1)``…), with no coercion (``strict``: ``"0.05"`` and ``5%`` are not
 numbers, ``"yes"`` is not true). What depends on other entries (labels in the file's ``languages``, keys
 of ``sources:`` and ``target_groups:``, need rates per group, overlaps) is checked by
-:class:`socialmap.taxonomy._Checker`, which also turns each pydantic error (its location and type) into a
-message naming the key and its line of the YAML file.
+:class:`socialmap._taxonomy_check._Checker`, which also turns each pydantic error (its location and
+type) into a message naming the key and its line of the YAML file.
 
 Imported when a taxonomy is checked, not with :mod:`socialmap.taxonomy` (pydantic costs start-up time).
 A field's ``description`` is what its value must be, as the messages say it.
