@@ -19,7 +19,7 @@ import yaml
 
 from socialmap import settings
 from socialmap._taxonomy_model import SCHEMA_VERSION, ServiceType, Source, TargetGroup, Taxonomy
-from socialmap.errors import N_, Number, TaxonomyError
+from socialmap.errors import N_, Localised, Message, Nn_, Number, TaxonomyError, render
 from socialmap.schema import LANGUAGES
 
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -140,11 +140,19 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    what = f"{context}, {problem}" if context else str(problem)
-    return (
-        f"{where}{what}. Fix: check the indentation (spaces, not tabs), colons after keys and "
-        "quotes around text containing ': ' or '#' near that line."
+    what = f"{context}, {problem}" if context else str(problem)  # PyYAML's own words
+    fix = N_(
+        "Fix: check the indentation (spaces, not tabs), colons after keys and quotes around text containing "
+        "': ' or '#' near that line."
+    )
+    if mark is None:
+        return Message(N_("{what}. {fix}"), what=what, fix=Message(fix))
+    return Message(
+        N_("line {line}, column {column}: {what}. {fix}"),
+        line=mark.line + 1,
+        column=mark.column + 1,
+        what=what,
+        fix=Message(fix),
     )
 
 
@@ -183,29 +191,44 @@ class _Checker:
         self.label = label
         self.lines = lines
         self.duplicate_keys = duplicates
-        self.problems: list[str] = []
+        self.problems: list[Message] = []
         self.languages: tuple[str, ...] = LANGUAGES
 
     # -- reporting ---------------------------------------------------------------------------
 
     def add(self, path: str, what: str, fix: str) -> None:
-        """Record one problem at a YAML path."""
-        where = path
+        """Record one problem at a YAML path (``what``, ``fix``: a :class:`Message` or a text marked N_)."""
+        where: str = path
         if path in self.lines:
-            where = f"{path} (line {self.lines[path]})"
+            where = Message(N_("{path} (line {line})"), path=path, line=self.lines[path])
         else:  # a missing key: point at the block it belongs in
             parent = _parent_path(path)
             while parent and parent not in self.lines:
                 parent = _parent_path(parent)
             if parent:
-                where = f"{path} (in the block at line {self.lines[parent]})"
-        self.problems.append(f"{where}: {what} Fix: {fix}")
+                where = Message(
+                    N_("{path} (in the block at line {line})"), path=path, line=self.lines[parent]
+                )
+        self.problems.append(
+            Message(N_("{where}: {what} Fix: {fix}"), where=where, what=_m(what), fix=_m(fix))
+        )
 
-    def message(self) -> str:
-        """Return the full error message."""
+    def message(self) -> Message:
+        """Return the full error message (``str``: English; the error renders it in the user's language)."""
         n = len(self.problems)
-        head = f"Taxonomy file '{self.label}' has {n} problem{'s' if n != 1 else ''}:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        listed = Localised(
+            {lang: "\n".join(f"  - {render(p, lang)}" for p in self.problems) for lang in LANGUAGES}
+        )
+        return Message(
+            *Nn_(
+                "Taxonomy file '{file}' has {n} problem:\n{problems}",
+                "Taxonomy file '{file}' has {n} problems:\n{problems}",
+            ),
+            n,
+            file=self.label,
+            n=Number(n),
+            problems=listed,
+        )
 
     # -- generic checks ----------------------------------------------------------------------
 
@@ -215,8 +238,8 @@ class _Checker:
             return value
         self.add(
             path,
-            f"must be a mapping of {what}; found {_describe(value)}.",
-            f"write {what} as `key: value` lines indented under it.",
+            Message(N_("must be a mapping of {what}; found {found}."), what=_m(what), found=_describe(value)),
+            Message(N_("write {what} as `key: value` lines indented under it."), what=_m(what)),
         )
         return None
 
@@ -227,16 +250,19 @@ class _Checker:
                 continue
             sub = f"{path}.{key}" if path else str(key)
             guess = difflib.get_close_matches(str(key), allowed, n=1)
-            fix = f"did you mean '{guess[0]}'? If not, remove it; " if guess else "remove it; "
-            self.add(sub, f"unknown key '{key}'.", f"{fix}allowed keys here: {', '.join(allowed)}.")
+            self.add(sub, Message(N_("unknown key '{key}'."), key=key), _remove_fix(guess, allowed))
 
     def duplicates(self) -> None:
         """Report keys written twice in the same mapping (YAML keeps only the last)."""
         for path, first, again in self.duplicate_keys:
             self.add(
                 path,
-                f"key written twice (lines {first} and {again}); only the one at line {again} counts.",
-                "keep one of them (merge their contents).",
+                Message(
+                    N_("key written twice (lines {first} and {again}); only the one at line {again} counts."),
+                    first=first,
+                    again=again,
+                ),
+                N_("keep one of them (merge their contents)."),
             )
 
     def key_name(self, key: Any, path: str, kind: str) -> bool:
@@ -245,8 +271,8 @@ class _Checker:
             return True
         self.add(
             f"{path}.{key}",
-            f"{kind} key {key!r} is not a lower-case identifier.",
-            "use lower-case letters, digits and underscores, starting with a letter (e.g. 'day_care').",
+            Message(N_("{kind} key {key} is not a lower-case identifier."), kind=_m(kind), key=repr(key)),
+            N_("use lower-case letters, digits and underscores, starting with a letter (e.g. 'day_care')."),
         )
         return False
 
@@ -254,11 +280,11 @@ class _Checker:
         """Check an optional or required non-empty text."""
         if value is None:
             if required:
-                self.add(path, f"{what} is missing.", f"write {what} as text.")
+                self.add(path, _missing(what), _as_text(what))
             return None
         if isinstance(value, str) and value.strip():
             return value.strip()
-        self.add(path, f"{what} must be non-empty text; found {_describe(value)}.", f"write {what} as text.")
+        self.add(path, _not_text(what, value), _as_text(what))
         return None
 
     def share(self, value: Any, path: str) -> float | None:
@@ -276,9 +302,14 @@ class _Checker:
             if required:
                 self.add(
                     path,
-                    f"{what} has no source.",
-                    f"add `{path.rsplit('.', 1)[-1]}: <key>` naming an entry under `sources:` (add one "
-                    "there with its citation), or set the value to null if no source gives it.",
+                    Message(N_("{what} has no source."), what=_m(what)),
+                    Message(
+                        N_(
+                            "add `{key}: <key>` naming an entry under `sources:` (add one there with its "
+                            "citation), or set the value to null if no source gives it."
+                        ),
+                        key=path.rsplit(".", 1)[-1],
+                    ),
                 )
             return ()
         items = value if isinstance(value, list) else [value]
@@ -288,18 +319,20 @@ class _Checker:
             if not isinstance(item, str):
                 self.add(
                     sub,
-                    f"a source must be a key of `sources:`; found {_describe(item)}.",
-                    "write the key of an entry under `sources:`.",
+                    Message(
+                        N_("a source must be a key of `sources:`; found {found}."), found=_describe(item)
+                    ),
+                    N_("write the key of an entry under `sources:`."),
                 )
             elif item not in sources:
                 guess = difflib.get_close_matches(item, sorted(sources), n=1)
-                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
-                self.add(
-                    sub,
-                    f"unknown source '{item}'.",
-                    f"{hint}use a key under `sources:` ({', '.join(sorted(sources)) or 'none defined'}) or "
-                    f"add '{item}' there with its citation.",
+                keys_here = ", ".join(sorted(sources)) or Message(N_("none defined"))
+                fix = Message(
+                    N_("use a key under `sources:` ({keys}) or add '{item}' there with its citation."),
+                    keys=keys_here,
+                    item=item,
                 )
+                self.add(sub, Message(N_("unknown source '{item}'."), item=item), _hinted(guess, fix))
             else:
                 keys.append(item)
         return tuple(keys)
@@ -309,13 +342,18 @@ class _Checker:
         if value is None:
             return LANGUAGES
         codes = [value] if isinstance(value, str) else value
-        fix = f"write e.g. `languages: [en]`, with codes from {', '.join(LANGUAGES)}."
+        fix = Message(
+            N_("write e.g. `languages: [en]`, with codes from {codes}."), codes=", ".join(LANGUAGES)
+        )
         if not isinstance(codes, list) or not codes:
-            self.add("languages", f"must be a list of language codes; found {_describe(value)}.", fix)
+            found = _describe(value)
+            self.add(
+                "languages", Message(N_("must be a list of language codes; found {found}."), found=found), fix
+            )
             return LANGUAGES
         bad = [c for c in codes if c not in LANGUAGES]
         if bad:
-            self.add("languages", f"unknown language code(s) {bad}.", fix)
+            self.add("languages", Message(N_("unknown language codes {codes}."), codes=str(bad)), fix)
             return LANGUAGES
         return tuple(dict.fromkeys(codes))
 
@@ -325,11 +363,13 @@ class _Checker:
         if value is None:
             self.add(
                 path,
-                "labels are missing.",
-                f"add `label:` with one line per language ({langs}), e.g. `en: Day care`.",
+                N_("labels are missing."),
+                Message(
+                    N_("add `label:` with one line per language ({codes}), e.g. `en: Day care`."), codes=langs
+                ),
             )
             return {}
-        block = self.mapping(value, path, f"labels by language ({langs})")
+        block = self.mapping(value, path, Message(N_("labels by language ({codes})"), codes=langs))
         if block is None:
             return {}
         self.unknown_keys(block, path, LANGUAGES)
@@ -339,12 +379,19 @@ class _Checker:
             if text is None and lang not in self.languages:
                 continue
             if text is None or not (isinstance(text, str) and text.strip()):
-                what = "missing" if text is None else f"not text ({_describe(text)})"
-                self.add(
-                    f"{path}.{lang}",
-                    f"label in '{lang}' is {what}.",
-                    f"add `{lang}: <name>` under {path} (labels are needed in {langs}).",
+                if text is None:
+                    what = Message(N_("label in '{code}' is missing."), code=lang)
+                else:
+                    what = Message(
+                        N_("label in '{code}' is not text ({found})."), code=lang, found=_describe(text)
+                    )
+                fix = Message(
+                    N_("add `{code}: <name>` under {path} (labels are needed in {codes})."),
+                    code=lang,
+                    path=path,
+                    codes=langs,
                 )
+                self.add(f"{path}.{lang}", what, fix)
             else:
                 out[lang] = text.strip()
         return out
@@ -385,48 +432,67 @@ class _Checker:
         if kind == "extra_forbidden":
             allowed = tuple(model.model_fields)
             guess = difflib.get_close_matches(key, allowed, n=1)
-            fix = f"did you mean '{guess[0]}'? If not, remove it; " if guess else "remove it; "
-            self.add(path, f"unknown key '{key}'.", f"{fix}allowed keys here: {', '.join(allowed)}.")
+            self.add(path, Message(N_("unknown key '{key}'."), key=key), _remove_fix(guess, allowed))
         elif kind == "missing" and key == "rate":
             self.add(
                 path,
-                "the rate is missing.",
-                "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
-                "figure is known (the need is then unknown, not zero).",
+                N_("the rate is missing."),
+                N_(
+                    "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
+                    "figure is known (the need is then unknown, not zero)."
+                ),
             )
         elif kind == "missing":
-            self.add(path, f"{what} is missing.", f"write {what} as text.")
+            self.add(path, _missing(what), _as_text(what))
         elif kind == "bool_type":
             self.add(
-                path, f"must be true or false; found {_describe(value)}.", "write true or false (no quotes)."
+                path,
+                Message(N_("must be true or false; found {found}."), found=_describe(value)),
+                N_("write true or false (no quotes)."),
             )
         elif kind.startswith("string_"):
-            found = _describe(value)
-            self.add(path, f"{what} must be non-empty text; found {found}.", f"write {what} as text.")
+            self.add(path, _not_text(what, value), _as_text(what))
         elif kind == "finite_number":
             self.add(
                 path,
-                f"must be a finite number ({what}); found {value!r}.",
-                "write a number, or null if unknown.",
+                Message(
+                    N_("must be a finite number ({what}); found {found}."), what=_m(what), found=repr(value)
+                ),
+                N_("write a number, or null if unknown."),
             )
         elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
             number = float(value)
+            fix: str
             if number < 0:
-                fix = "numbers here cannot be negative; check the sign."
+                fix = N_("numbers here cannot be negative; check the sign.")
             elif kind == "less_than_equal" and float(error.get("ctx", {}).get("le", 0)) == 1:
-                fix = "write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage."
+                fix = N_("write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage.")
             else:
-                fix = f"write {what}."
-            self.add(path, f"{number:g} is out of range: must be {what}.", fix)
-        elif kind.startswith(("float_", "int_")):
-            fix = "write a plain number without quotes, units or % sign"
-            if isinstance(value, str) and value.strip().endswith("%"):
-                fix = "write the share as a decimal without % (e.g. 5 % → 0.05)"
+                fix = Message(N_("write {what}."), what=_m(what))
             self.add(
-                path, f"must be a number ({what}); found {_describe(value)}.", f"{fix}, or null if unknown."
+                path,
+                Message(
+                    N_("{number} is out of range: must be {what}."), number=Number(number, "g"), what=_m(what)
+                ),
+                fix,
+            )
+        elif kind.startswith(("float_", "int_")):
+            found = _describe(value)
+            if isinstance(value, str) and value.strip().endswith("%"):
+                fix = N_("write the share as a decimal without % (e.g. 5 % → 0.05), or null if unknown.")
+            else:
+                fix = N_("write a plain number without quotes, units or % sign, or null if unknown.")
+            self.add(
+                path,
+                Message(N_("must be a number ({what}); found {found}."), what=_m(what), found=found),
+                fix,
             )
         else:  # a kind of error the models do not make today: pydantic's own words
-            self.add(path, f"{error['msg']}; found {_describe(value)}.", f"write {what} as the schema says.")
+            self.add(
+                path,
+                Message(N_("{error}; found {found}."), error=str(error["msg"]), found=_describe(value)),
+                Message(N_("write {what} as the schema says."), what=_m(what)),
+            )
 
     # -- sections ----------------------------------------------------------------------------
 
@@ -435,8 +501,12 @@ class _Checker:
         if not isinstance(data, dict):
             self.add(
                 "(top level)",
-                f"must be a mapping with keys {', '.join(_TOP_REQUIRED)}; found {_describe(data)}.",
-                "start from the shipped kosovo.yaml and edit it.",
+                Message(
+                    N_("must be a mapping with keys {keys}; found {found}."),
+                    keys=", ".join(_TOP_REQUIRED),
+                    found=_describe(data),
+                ),
+                N_("start from the shipped kosovo.yaml and edit it."),
             )
             return None
         self.duplicates()
@@ -445,19 +515,25 @@ class _Checker:
             if key not in data:
                 self.add(
                     key,
-                    f"required section '{key}' is missing.",
-                    f"add `{key}:` at the top level (see socialmap/taxonomies/README.md).",
+                    Message(N_("required section '{key}' is missing."), key=key),
+                    Message(
+                        N_("add `{key}:` at the top level (see socialmap/taxonomies/README.md)."), key=key
+                    ),
                 )
         version = data.get("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION or isinstance(version, bool):
             self.add(
                 "schema_version",
-                f"unsupported schema version {version!r}.",
-                f"write `schema_version: {SCHEMA_VERSION}` and follow that schema.",
+                Message(N_("unsupported schema version {version}."), version=repr(version)),
+                Message(
+                    N_("write `schema_version: {version}` and follow that schema."), version=SCHEMA_VERSION
+                ),
             )
-        name = self.text(data.get("name"), "name", required=False, what="the taxonomy name") or default_name
+        name = (
+            self.text(data.get("name"), "name", required=False, what=N_("the taxonomy name")) or default_name
+        )
         description = self.text(
-            data.get("description"), "description", required=False, what="the description"
+            data.get("description"), "description", required=False, what=N_("the description")
         )
 
         self.languages = self.label_languages(data.get("languages"))
@@ -485,16 +561,16 @@ class _Checker:
         out: dict[str, Source] = {}
         if value is None:
             return out
-        block = self.mapping(value, "sources", "sources (key: citation block)")
+        block = self.mapping(value, "sources", N_("sources (key: citation block)"))
         if block is None:
             return out
         for key, entry in block.items():
             path = f"sources.{key}"
-            if not self.key_name(key, "sources", "source"):
+            if not self.key_name(key, "sources", N_("source")):
                 continue
             if isinstance(entry, str):
                 entry = {"citation": entry}
-            item = self.mapping(entry, path, "source fields (citation, url, accessed, note)")
+            item = self.mapping(entry, path, N_("source fields (citation, url, accessed, note)"))
             if item is None:
                 continue
             fields = self.fields(SourceFields, item, path)
@@ -509,16 +585,18 @@ class _Checker:
         out: dict[str, TargetGroup] = {}
         if value is None:
             return out
-        block = self.mapping(value, "target_groups", "target groups")
+        block = self.mapping(value, "target_groups", N_("target groups"))
         if block is None:
             return out
         if not block:
-            self.add("target_groups", "no target group is defined.", "define at least one target group.")
+            self.add(
+                "target_groups", N_("no target group is defined."), N_("define at least one target group.")
+            )
         for key, entry in block.items():
             path = f"target_groups.{key}"
-            if not self.key_name(key, "target_groups", "target group"):
+            if not self.key_name(key, "target_groups", N_("target group")):
                 continue
-            item = self.mapping(entry, path, "target-group fields")
+            item = self.mapping(entry, path, N_("target-group fields"))
             if item is None:
                 continue
             fields = self.fields(GroupFields, item, path)
@@ -528,15 +606,17 @@ class _Checker:
                 f"{path}.source",
                 sources,
                 required=item.get("rate") is not None,
-                what="the rate",
+                what=N_("the rate"),
             )
             rate, estimate, derivation = fields.rate, fields.estimate, fields.derivation
             if estimate and rate is not None and derivation is None and item.get("derivation") is None:
                 self.add(
                     f"{path}.derivation",
-                    "the rate is marked `estimate: true` but does not say how it was derived.",
-                    "add `derivation:` with the arithmetic and its inputs "
-                    "(e.g. '91,500 / 1,739,825 = 0.0526, computed here').",
+                    N_("the rate is marked `estimate: true` but does not say how it was derived."),
+                    N_(
+                        "add `derivation:` with the arithmetic and its inputs "
+                        "(e.g. '91,500 / 1,739,825 = 0.0526, computed here')."
+                    ),
                 )
             column, sensitive, weight = fields.column, fields.sensitive, fields.weight
             part_of, note = fields.part_of, fields.note
@@ -556,11 +636,13 @@ class _Checker:
         for key, tg in out.items():
             if tg.part_of is not None and (tg.part_of not in out or tg.part_of == key):
                 guess = difflib.get_close_matches(tg.part_of, list(out), n=1)
-                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
+                fix = Message(
+                    N_("name the key of the larger group under `target_groups:` that contains this one.")
+                )
                 self.add(
                     f"target_groups.{key}.part_of",
-                    f"'{tg.part_of}' is not another target group.",
-                    f"{hint}name the key of the larger group under `target_groups:` that contains this one.",
+                    Message(N_("'{group}' is not another target group."), group=tg.part_of),
+                    _hinted(guess, fix),
                 )
         return out
 
@@ -577,8 +659,12 @@ class _Checker:
                     if g not in served:
                         self.add(
                             f"{path}.need_rate.{g}",
-                            f"'{g}' is not one of this service type's target groups ({', '.join(served)}).",
-                            "give a need rate for each listed target group, by its key.",
+                            Message(
+                                N_("'{group}' is not one of this service type's target groups ({groups})."),
+                                group=g,
+                                groups=", ".join(served),
+                            ),
+                            N_("give a need rate for each listed target group, by its key."),
                         )
                         continue
                     rates[g] = self.share(v, f"{path}.need_rate.{g}")
@@ -586,8 +672,11 @@ class _Checker:
                     if g not in value:
                         self.add(
                             f"{path}.need_rate",
-                            f"no need rate for target group '{g}'.",
-                            f"add `{g}: <share>` (or `{g}: null` if no source gives it).",
+                            Message(N_("no need rate for target group '{group}'."), group=g),
+                            Message(
+                                N_("add `{group}: <share>` (or `{group}: null` if no source gives it)."),
+                                group=g,
+                            ),
                         )
             else:
                 number = self.share(value, f"{path}.need_rate")
@@ -601,15 +690,15 @@ class _Checker:
             f"{path}.need_rate_source",
             sources,
             required=given,
-            what="the need rate",
+            what=N_("the need rate"),
         )
         out["need_rate_estimate"] = fields.need_rate_estimate
         out["need_rate_derivation"] = fields.need_rate_derivation
         if out["need_rate_estimate"] and given and out["need_rate_derivation"] is None:
             self.add(
                 f"{path}.need_rate_derivation",
-                "the need rate is marked `need_rate_estimate: true` but does not say how it was derived.",
-                "add `need_rate_derivation:` with the arithmetic and its inputs.",
+                N_("the need rate is marked `need_rate_estimate: true` but does not say how it was derived."),
+                N_("add `need_rate_derivation:` with the arithmetic and its inputs."),
             )
         return out
 
@@ -629,9 +718,18 @@ class _Checker:
                 if both:
                     self.add(
                         f"service_types.{key}.target_groups",
-                        f"lists '{g}' and '{sorted(both)[0]}', which contains it: those people would be "
-                        "counted twice.",
-                        f"list only '{sorted(both)[0]}', or split it into groups that do not overlap.",
+                        Message(
+                            N_(
+                                "lists '{group}' and '{larger}', which contains it: those people would be "
+                                "counted twice."
+                            ),
+                            group=g,
+                            larger=sorted(both)[0],
+                        ),
+                        Message(
+                            N_("list only '{larger}', or split it into groups that do not overlap."),
+                            larger=sorted(both)[0],
+                        ),
                     )
         # Types without any need rate count the whole group (an upper bound, noted by the analysis and
         # declared by Taxonomy.shared_groups); explicit need rates of one group must be shares of
@@ -648,10 +746,20 @@ class _Checker:
                 names = ", ".join(f"{k} ({v:g})" for k, v in items)
                 self.add(
                     f"target_groups.{g}",
-                    f"is served by {names}: their need rates add up to {total:g} > 1, so some people "
-                    "would be counted in more than one of them (twice in the composite and the budget).",
-                    "give each of these service types a `need_rate:` for this group, as shares of different "
-                    "people (e.g. long-term care at home vs in a facility) adding up to at most 1.",
+                    Message(
+                        N_(
+                            "is served by {names}: their need rates add up to {total} > 1, so some people "
+                            "would be counted in more than one of them (twice in the composite and the "
+                            "budget)."
+                        ),
+                        names=names,
+                        total=Number(total, "g"),
+                    ),
+                    N_(
+                        "give each of these service types a `need_rate:` for this group, as shares of "
+                        "different people (e.g. long-term care at home vs in a facility) adding up to at "
+                        "most 1."
+                    ),
                 )
 
     def services(
@@ -663,16 +771,18 @@ class _Checker:
         out: dict[str, ServiceType] = {}
         if value is None:
             return out
-        block = self.mapping(value, "service_types", "service types")
+        block = self.mapping(value, "service_types", N_("service types"))
         if block is None:
             return out
         if not block:
-            self.add("service_types", "no service type is defined.", "define at least one service type.")
+            self.add(
+                "service_types", N_("no service type is defined."), N_("define at least one service type.")
+            )
         for key, entry in block.items():
             path = f"service_types.{key}"
-            if not self.key_name(key, "service_types", "service type"):
+            if not self.key_name(key, "service_types", N_("service type")):
                 continue
-            item = self.mapping(entry, path, "service-type fields")
+            item = self.mapping(entry, path, N_("service-type fields"))
             if item is None:
                 continue
             fields = self.fields(ServiceFields, item, path)
@@ -694,8 +804,10 @@ class _Checker:
             if base is not None and base not in groups:
                 self.add(
                     f"{path}.places_per_1000_of",
-                    f"unknown target group '{base}'.",
-                    "name the target group (a key of `target_groups:`) that the planning standard is per.",
+                    Message(N_("unknown target group '{group}'."), group=base),
+                    N_(
+                        "name the target group (a key of `target_groups:`) that the planning standard is per."
+                    ),
                 )
             values["places_per_1000_of"] = base
             sensitive = fields.sensitive
@@ -703,8 +815,11 @@ class _Checker:
             if touchy and not sensitive:
                 self.add(
                     f"{path}.sensitive",
-                    f"serves sensitive target group(s) {touchy} but is not marked sensitive.",
-                    "write `sensitive: true` so that small counts are suppressed in exports.",
+                    Message(
+                        N_("serves sensitive target groups {groups} but is not marked sensitive."),
+                        groups=str(touchy),
+                    ),
+                    N_("write `sensitive: true` so that small counts are suppressed in exports."),
                 )
             note = fields.note
             out[key] = ServiceType(
@@ -717,16 +832,19 @@ class _Checker:
         if value is None or value == []:
             self.add(
                 path,
-                "no target group is listed.",
-                f"write `target_groups: [<key>, ...]` with keys from `target_groups:` ({', '.join(groups)}).",
+                N_("no target group is listed."),
+                Message(
+                    N_("write `target_groups: [<key>, ...]` with keys from `target_groups:` ({groups})."),
+                    groups=", ".join(groups),
+                ),
             )
             return ()
         items = value if isinstance(value, list) else [value]
         if not isinstance(value, list) and not isinstance(value, str):
             self.add(
                 path,
-                f"must be a list of target-group keys; found {_describe(value)}.",
-                "write `target_groups: [<key>, ...]`.",
+                Message(N_("must be a list of target-group keys; found {found}."), found=_describe(value)),
+                N_("write `target_groups: [<key>, ...]`."),
             )
             return ()
         out: list[str] = []
@@ -734,19 +852,25 @@ class _Checker:
             sub = f"{path}[{i}]" if isinstance(value, list) else path
             if not isinstance(g, str) or g not in groups:
                 guess = difflib.get_close_matches(str(g), list(groups), n=1)
-                hint = f"did you mean '{guess[0]}'? If not, " if guess else ""
+                fix = Message(
+                    N_(
+                        "use a key defined under `target_groups:` ({keys}), or define {group} there with its "
+                        "rate and source."
+                    ),
+                    keys=", ".join(groups) or Message(N_("none defined")),
+                    group=repr(g),
+                )
                 self.add(
-                    sub,
-                    f"unknown target group {g!r}.",
-                    f"{hint}use a key defined under `target_groups:` "
-                    f"({', '.join(groups) or 'none defined'}), or define {g!r} there with its rate and "
-                    "source.",
+                    sub, Message(N_("unknown target group {group}."), group=repr(g)), _hinted(guess, fix)
                 )
             elif g in out:
                 self.add(
                     sub,
-                    f"target group '{g}' is listed twice (its need would be counted twice).",
-                    "list it once.",
+                    Message(
+                        N_("target group '{group}' is listed twice (its need would be counted twice)."),
+                        group=g,
+                    ),
+                    N_("list it once."),
                 )
             else:
                 out.append(g)
@@ -759,10 +883,45 @@ def _parent_path(path: str) -> str:
     return path[: match.start()] if match else ""
 
 
+def _m(text: str) -> str:
+    """Return a text as a message's value: a :class:`Message` as it is, a fixed text (N_) looked up."""
+    return text if isinstance(text, Message) else Message(text)
+
+
+def _missing(what: str) -> Message:
+    return Message(N_("{what} is missing."), what=_m(what))
+
+
+def _not_text(what: str, value: Any) -> Message:
+    return Message(N_("{what} must be non-empty text; found {found}."), what=_m(what), found=_describe(value))
+
+
+def _as_text(what: str) -> Message:
+    return Message(N_("write {what} as text."), what=_m(what))
+
+
+def _hinted(guess: list[str], fix: Message) -> Message:
+    """Return a fix, after "did you mean ...?" when a close key was found."""
+    if guess:
+        return Message(N_("did you mean '{guess}'? If not, {fix}"), guess=guess[0], fix=fix)
+    return fix
+
+
+def _remove_fix(guess: list[str], allowed: tuple[str, ...]) -> Message:
+    """How to fix an unknown key: the closest allowed key if there is one, and the allowed keys."""
+    if guess:
+        return Message(
+            N_("did you mean '{guess}'? If not, remove it; allowed keys here: {allowed}."),
+            guess=guess[0],
+            allowed=", ".join(allowed),
+        )
+    return Message(N_("remove it; allowed keys here: {allowed}."), allowed=", ".join(allowed))
+
+
 def _describe(value: Any) -> str:
     """Describe a YAML value for an error message."""
     if value is None:
-        return "nothing (null)"
+        return Message(N_("nothing (null)"))
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."

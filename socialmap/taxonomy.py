@@ -119,7 +119,7 @@ def load_taxonomy(path_or_name: str | Path | None = None) -> Taxonomy:
         return _parse(text, f"socialmap:{_PACKAGE_FOLDER}/{path_or_name}.yaml", default_name=path_or_name)
     path = Path(path_or_name)
     label = str(path)
-    hint = f" or one of the shipped names {list(shipped)}"
+    names = str(list(shipped))
     try:
         size = path.stat().st_size if path.is_file() else 0
         if size > settings.max_taxonomy_bytes:
@@ -136,18 +136,34 @@ def load_taxonomy(path_or_name: str | Path | None = None) -> Taxonomy:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaxonomyError(
-            f"Taxonomy file '{label}' not found. Fix: give the path of an existing YAML file{hint}."
+            N_(
+                "Taxonomy file '{file}' not found. Fix: give the path of an existing YAML file or one of the "
+                "shipped names {names}."
+            ),
+            file=label,
+            names=names,
         ) from None
     except IsADirectoryError:
         raise TaxonomyError(
-            f"Taxonomy file '{label}' is a folder, not a file. Fix: give the path of a YAML file{hint}."
+            N_(
+                "Taxonomy file '{file}' is a folder, not a file. Fix: give the path of a YAML file or one of "
+                "the shipped names {names}."
+            ),
+            file=label,
+            names=names,
         ) from None
     except UnicodeDecodeError as exc:
         raise TaxonomyError(
-            f"Taxonomy file '{label}' is not UTF-8 text (byte {exc.start}). Fix: save it as UTF-8."
+            N_("Taxonomy file '{file}' is not UTF-8 text (byte {byte}). Fix: save it as UTF-8."),
+            file=label,
+            byte=exc.start,
         ) from None
     except OSError as exc:
-        raise TaxonomyError(f"Taxonomy file '{label}' cannot be read: {exc}. Fix: check the path.") from None
+        raise TaxonomyError(
+            N_("Taxonomy file '{file}' cannot be read: {error}. Fix: check the path."),
+            file=label,
+            error=str(exc),
+        ) from None
     return _parse(text, label, default_name=path.stem)
 
 
@@ -155,8 +171,11 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
     """Parse YAML text, check it and build the taxonomy (raises one TaxonomyError for all problems)."""
     if not text.strip():
         raise TaxonomyError(
-            f"Taxonomy file '{label}' is empty. Fix: write the keys sources, target_groups and "
-            "service_types (see socialmap/taxonomies/README.md, or copy the shipped kosovo.yaml)."
+            N_(
+                "Taxonomy file '{file}' is empty. Fix: write the keys sources, target_groups and "
+                "service_types (see socialmap/taxonomies/README.md, or copy the shipped kosovo.yaml)."
+            ),
+            file=label,
         )
     try:
         _check_yaml_cost(text, label)
@@ -170,13 +189,18 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TaxonomyError(f"Taxonomy file '{label}' is not valid YAML: {_yaml_error(exc)}") from None
+        raise TaxonomyError(
+            N_("Taxonomy file '{file}' is not valid YAML: {error}"), file=label, error=_yaml_error(exc)
+        ) from None
     lines, duplicates = _line_index(node)
     checker = _Checker(label, lines, duplicates)
     if data is None:
         raise TaxonomyError(
-            f"Taxonomy file '{label}' is empty (only comments). Fix: write the keys sources, "
-            "target_groups and service_types (see socialmap/taxonomies/README.md)."
+            N_(
+                "Taxonomy file '{file}' is empty (only comments). Fix: write the keys sources, "
+                "target_groups and service_types (see socialmap/taxonomies/README.md)."
+            ),
+            file=label,
         )
     taxonomy = checker.build(data, default_name)
     if checker.problems or taxonomy is None:
