@@ -364,18 +364,10 @@ class Taxonomy:
 
     def catchment_min_for(self, service_type: str) -> float:
         """
-        Return the catchment (minutes of travel on a road network) to use for a service type.
+        Return the catchment in minutes of travel on a road network, as :meth:`catchment_for` in metres.
 
-        Parameters
-        ----------
-        service_type
-            A service-type key.
-
-        Returns
-        -------
-        catchment_min
-            The taxonomy's sourced ``catchment_min``, or else ``socialmap.settings.default_catchment_min``
-            read at call time (a modelling default, not a sourced figure).
+        The taxonomy's sourced ``catchment_min``, or else ``socialmap.settings.default_catchment_min`` read at
+        call time (a modelling default, not a sourced figure).
         """
         st = self.service_type(service_type)
         return float(settings.default_catchment_min) if st.catchment_min is None else st.catchment_min
