@@ -29,7 +29,7 @@ national ``places_needed`` is the sum of the areas' shortfalls (each floored at 
 target minus the national supply. Where services have unknown capacity, ``supply`` is a lower bound,
 so ``places_needed`` (and the budget) may be overstated; the ``note`` column says where.
 
-One job in one module (824 lines): the computation (:func:`places_and_budget`) and its published tables
+One job in one module (about 830 lines): the computation (:func:`places_and_budget`) and its published tables
 (:func:`costing_tables`) call each other (``Costing.tables`` writes the tables, the tables recompute the
 national figures with ``places_and_budget``), so a cut between them would be an import circle.
 """
