@@ -6,8 +6,8 @@ but those listed (``extra="forbid"``), text that is not empty, true/false writte
 within their bounds (``Field(ge=0, le=1)``…), with no coercion (``strict``: ``"0.05"`` and ``5%`` are not
 numbers, ``"yes"`` is not true). What depends on other entries (labels in the file's ``languages``, keys
 of ``sources:`` and ``target_groups:``, need rates per group, overlaps) is checked by
-:class:`socialmap.taxonomy._Checker`, which also turns each pydantic error (its location and type) into a
-message naming the key and its line of the YAML file.
+:class:`socialmap._taxonomy_check._Checker`, which also turns each pydantic error (its location and
+type) into a message naming the key and its line of the YAML file.
 
 Imported when a taxonomy is checked, not with :mod:`socialmap.taxonomy` (pydantic costs start-up time).
 A field's ``description`` is what its value must be, as the messages say it.
@@ -16,6 +16,8 @@ A field's ``description`` is what its value must be, as the messages say it.
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from socialmap.i18n import N_
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -29,10 +31,10 @@ class Entry(BaseModel):
 class SourceFields(Entry):
     """An entry of ``sources:`` (a text alone is its citation)."""
 
-    citation: Text = Field(description="the citation (who published what, where)")
-    url: Text | None = Field(default=None, description="url")
-    accessed: Text | None = Field(default=None, description="accessed")
-    note: Text | None = Field(default=None, description="note")
+    citation: Text = Field(description=N_("the citation (who published what, where)"))
+    url: Text | None = Field(default=None, description=N_("url"))
+    accessed: Text | None = Field(default=None, description=N_("accessed"))
+    note: Text | None = Field(default=None, description=N_("note"))
 
 
 class GroupFields(Entry):
@@ -40,18 +42,18 @@ class GroupFields(Entry):
 
     label: Any = None
     rate: float | None = Field(
-        ge=0.0, le=1.0, allow_inf_nan=False, description="a share of the whole population between 0 and 1"
+        ge=0.0, le=1.0, allow_inf_nan=False, description=N_("a share of the whole population between 0 and 1")
     )
     source: Any = None
     estimate: bool = False
-    derivation: Text | None = Field(default=None, description="the derivation")
-    column: Text | None = Field(default=None, description="the population column name")
+    derivation: Text | None = Field(default=None, description=N_("the derivation"))
+    column: Text | None = Field(default=None, description=N_("the population column name"))
     sensitive: bool = False
     weight: float | None = Field(
-        default=None, ge=0.0, allow_inf_nan=False, description="a weight for the composite gap, 0 or more"
+        default=None, ge=0.0, allow_inf_nan=False, description=N_("a weight for the composite gap, 0 or more")
     )
-    part_of: Text | None = Field(default=None, description="the key of a larger group")
-    note: Text | None = Field(default=None, description="the note")
+    part_of: Text | None = Field(default=None, description=N_("the key of a larger group"))
+    note: Text | None = Field(default=None, description=N_("the note"))
 
 
 class ServiceFields(Entry):
@@ -62,37 +64,37 @@ class ServiceFields(Entry):
     need_rate: Any = None
     need_rate_source: Any = None
     need_rate_estimate: bool = False
-    need_rate_derivation: Text | None = Field(default=None, description="the derivation")
+    need_rate_derivation: Text | None = Field(default=None, description=N_("the derivation"))
     catchment_m: float | None = Field(
-        default=None, gt=0.0, allow_inf_nan=False, description="a distance in metres greater than 0"
+        default=None, gt=0.0, allow_inf_nan=False, description=N_("a distance in metres greater than 0")
     )
     catchment_source: Any = None
     catchment_min: float | None = Field(
-        default=None, gt=0.0, allow_inf_nan=False, description="a travel time in minutes greater than 0"
+        default=None, gt=0.0, allow_inf_nan=False, description=N_("a travel time in minutes greater than 0")
     )
     catchment_min_source: Any = None
     places_per_1000: float | None = Field(
         default=None,
         ge=0.0,
         allow_inf_nan=False,
-        description="places per 1,000 of the target group, 0 or more",
+        description=N_("places per 1,000 of the target group, 0 or more"),
     )
     places_per_1000_source: Any = None
-    places_per_1000_of: Text | None = Field(default=None, description="a target group")
+    places_per_1000_of: Text | None = Field(default=None, description=N_("a target group"))
     unit_cost_eur_per_place_year: float | None = Field(
-        default=None, ge=0.0, allow_inf_nan=False, description="EUR per place per year, 0 or more"
+        default=None, ge=0.0, allow_inf_nan=False, description=N_("EUR per place per year, 0 or more")
     )
     unit_cost_source: Any = None
     weight: float | None = Field(
-        default=None, ge=0.0, allow_inf_nan=False, description="a weight for the composite gap, 0 or more"
+        default=None, ge=0.0, allow_inf_nan=False, description=N_("a weight for the composite gap, 0 or more")
     )
     sensitive: bool = False
-    note: Text | None = Field(default=None, description="the note")
+    note: Text | None = Field(default=None, description=N_("the note"))
 
 
 class NeedRate(Entry):
     """A service type's need rate, for all its groups or for one (checked one value at a time)."""
 
     share: float | None = Field(
-        ge=0.0, le=1.0, allow_inf_nan=False, description="a share of the target group between 0 and 1"
+        ge=0.0, le=1.0, allow_inf_nan=False, description=N_("a share of the target group between 0 and 1")
     )

@@ -28,6 +28,10 @@ Totals: an area with more places than its standard does not lower another area's
 national ``places_needed`` is the sum of the areas' shortfalls (each floored at 0), not the national
 target minus the national supply. Where services have unknown capacity, ``supply`` is a lower bound,
 so ``places_needed`` (and the budget) may be overstated; the ``note`` column says where.
+
+One job in one module (about 830 lines): the computation (:func:`places_and_budget`) and its published tables
+(:func:`costing_tables`) call each other (``Costing.tables`` writes the tables, the tables recompute the
+national figures with ``places_and_budget``), so a cut between them would be an import circle.
 """
 
 from __future__ import annotations

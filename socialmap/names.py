@@ -36,21 +36,35 @@ from __future__ import annotations
 
 import difflib
 import heapq
-import io
 import logging
 import math
-import re
-import unicodedata
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+# Normalising a name lives in socialmap._names_normal, reading the reference and the alias tables in
+# socialmap._names_reference; this module matches. Their public names are importable from here.
+from socialmap._names_normal import (  # noqa: F401 - re-exported
+    _QUALIFIERS,
+    _parse,
+    _Parsed,
+    definite_form_key,
+    display_name,
+    normalise_name,
+)
+from socialmap._names_reference import (  # noqa: F401 - re-exported
+    _alias_groups,
+    _entities_from_reference,
+    _Entity,
+    _is_missing,
+    _problem,
+    kosovo_aliases,
+    read_aliases,
+)
 from socialmap.errors import N_, Message, Problem, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -85,545 +99,6 @@ STATUSES: tuple[str, ...] = ("matched", "unmatched", "ambiguous", "conflict", "i
 
 #: Columns of a :func:`match` result, in order.
 RESULT_COLUMNS: tuple[str, ...] = ("name", "match", "key", "method", "score", "status", "candidates", "note")
-
-# Administrative words removed from the start or end of a normalised name (longest first).
-# Multilingual and generic: English, Albanian, Serbian/Croatian/Bosnian, Macedonian, Slovenian.
-_PREFIXES: tuple[str, ...] = (
-    "municipality of",
-    "municipality",
-    "district of",
-    "district",
-    "komuna e",
-    "komuna",
-    "bashkia e",
-    "bashkia",
-    "opstina",
-    "opshtina",
-    "opcina",
-    "obcina",
-)
-_SUFFIXES: tuple[str, ...] = (
-    "municipality",
-    "district",
-    "komuna",
-    "bashkia",
-    "opstina",
-    "opshtina",
-    "opcina",
-    "obcina",
-)
-# Albanian prefixes after which the name is in the genitive ("Komuna e Prishtinës").
-_GENITIVE_PREFIXES: frozenset[str] = frozenset({"komuna e", "bashkia e"})
-# Albanian genitive endings of the first word and what replaces them, tried in turn.
-_GENITIVE_ENDINGS: tuple[tuple[str, str], ...] = (("es", "e"), ("se", ""), ("it", ""), ("ut", ""), ("t", ""))
-
-# Words that tell two otherwise equal names apart (North/South Mitrovica, Gornji/Donji ...).
-# A fuzzy match never adds, drops or swaps one, and a parenthesis holding only such words is part
-# of the name, not another name for it. Normalised (folded) spellings.
-_QUALIFIERS: frozenset[str] = frozenset(
-    {
-        # English
-        "north", "northern", "south", "southern", "east", "eastern", "west", "western",
-        "upper", "lower", "central", "new", "old", "greater", "little",
-        # Albanian
-        "veri", "veriu", "veriut", "verior", "veriore", "jug", "jugu", "jugut", "jugor", "jugore",
-        "lindje", "lindjes", "lindor", "lindore", "perendim", "perendimit", "perendimor", "perendimore",
-        "eperm", "eperme", "poshtem", "poshtme", "ri", "re", "vjeter",
-        # Serbian / Croatian / Bosnian (Latin, folded)
-        "severna", "severni", "severno", "sjeverna", "sjeverni", "sjeverno",
-        "juzna", "juzni", "juzno", "istocna", "istocni", "istocno", "zapadna", "zapadni", "zapadno",
-        "gornja", "gornji", "gornje", "donja", "donji", "donje", "srednja", "srednji", "srednje",
-        "nova", "novi", "novo", "stara", "stari", "staro", "velika", "veliki", "veliko",
-        "mala", "mali", "malo",
-    }
-)  # fmt: skip
-
-# Letters that Unicode decomposition does not fold to ASCII, and Serbian Cyrillic (after casefold).
-_FOLD = str.maketrans(
-    {
-        "đ": "dj", "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "ı": "i", "þ": "th", "ð": "d",
-        "ħ": "h", "ŀ": "l",
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ж": "z", "з": "z",
-        "и": "i", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n", "њ": "nj", "о": "o",
-        "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "c", "у": "u", "ф": "f", "х": "h", "ц": "c",
-        "ч": "c", "џ": "dz", "ш": "s",
-    }
-)  # fmt: skip
-_APOSTROPHES = re.compile(r"['’ʼ`´‘]")
-_NON_ALNUM = re.compile(r"[\W_]+")
-_PARENTHESIS = re.compile(r"\(([^()]*)\)")
-_SPACES = re.compile(r"\s+")
-
-
-# --------------------------------------------------------------------------------------------
-# Normalisation
-# --------------------------------------------------------------------------------------------
-
-
-def _fold(text: str) -> str:
-    """Casefold, transliterate and strip diacritics and punctuation; no prefix handling."""
-    text = unicodedata.normalize("NFC", text).casefold().translate(_FOLD)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    text = _APOSTROPHES.sub("", text)
-    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
-
-
-def _strip_affixes(folded: str) -> tuple[str, bool]:
-    """Remove one administrative prefix and one suffix; return the rest and whether it is genitive."""
-    if folded in _PREFIXES or folded in _SUFFIXES:
-        return "", False
-    genitive = False
-    for prefix in _PREFIXES:
-        if folded.startswith(prefix + " ") and len(folded) > len(prefix) + 1:
-            folded = folded[len(prefix) + 1 :]
-            genitive = prefix in _GENITIVE_PREFIXES
-            break
-    for suffix in _SUFFIXES:
-        if folded.endswith(" " + suffix) and len(folded) > len(suffix) + 1:
-            folded = folded[: -len(suffix) - 1]
-            break
-    return folded, genitive
-
-
-def normalise_name(name: str) -> str:
-    """
-    Return the comparison form of a place name.
-
-    Lower case; diacritics folded (``ë`` to ``e``, ``ç``/``č``/``ć`` to ``c``, ``š`` to ``s``,
-    ``đ`` to ``dj``); Serbian Cyrillic transliterated the same way; apostrophes removed; other
-    punctuation and repeated spaces turned into one space; one administrative prefix ("Municipality
-    of", "Komuna e", "Opština", "Općina"...) and one suffix ("... Municipality") removed.
-
-    Parameters
-    ----------
-    name
-        A place name.
-
-    Returns
-    -------
-    key
-        The normalised name; empty when nothing but punctuation or an administrative word is left.
-
-    Examples
-    --------
-    >>> normalise_name("Municipality of Fushë Kosovë")
-    'fushe kosove'
-    >>> normalise_name("Opština Uroševac")
-    'urosevac'
-    >>> normalise_name("Đakovica") == normalise_name("Ђаковица")
-    True
-    """
-    return _strip_affixes(_fold(name))[0]
-
-
-def display_name(name: str) -> str:
-    """
-    Return a place name without its administrative prefix or suffix, spelled as given.
-
-    For showing a name ("Municipality of Gjakova" on a map is "Gjakova"); the words removed are
-    those :func:`normalise_name` removes ("Municipality of", "Komuna e", "Opština"...). A name that
-    is nothing but such words is returned unchanged.
-
-    Examples
-    --------
-    >>> display_name("Municipality of Gjakova"), display_name("Opština Uroševac"), display_name("Pejë")
-    ('Gjakova', 'Uroševac', 'Pejë')
-    >>> display_name("Prizren Municipality"), display_name("Municipality")
-    ('Prizren', 'Municipality')
-    """
-    text = _SPACES.sub(" ", str(name)).strip()
-    words = text.split(" ")
-    folded = [_fold(w) for w in words]
-    for prefix in _PREFIXES:
-        parts = prefix.split(" ")
-        if len(words) > len(parts) and folded[: len(parts)] == parts:
-            words, folded = words[len(parts) :], folded[len(parts) :]
-            break
-    for suffix in _SUFFIXES:
-        parts = suffix.split(" ")
-        if len(words) > len(parts) and folded[-len(parts) :] == parts:
-            words = words[: -len(parts)]
-            break
-    return " ".join(words) if words else text
-
-
-def localised_names(
-    areas: pd.DataFrame,
-    reference: pd.DataFrame,
-    *,
-    aliases: pd.DataFrame | Mapping[str, str] | None = None,
-    languages: Sequence[str] = ("sq", "sr", "en"),
-) -> pd.DataFrame:
-    """
-    Give areas their names in each language: the reference's, when every area matches one.
-
-    Boundaries from elsewhere (geoBoundaries: "Municipality of Gjakova") carry one name. When
-    every area's ``name`` matches a distinct reference area (:func:`match`, with ``aliases``),
-    the empty ``name_<lang>`` columns are filled with the reference's names; otherwise (areas of
-    another country, or only some matching: a partial match could mislabel) nothing is taken from
-    the reference. Either way ``name`` loses its administrative prefix (:func:`display_name`).
-
-    Parameters
-    ----------
-    areas
-        Areas with a ``name`` column.
-    reference
-        Reference areas with ``name`` and ``name_<lang>`` columns (e.g. the Kosovo demo's).
-    aliases
-        Other names of the reference areas (e.g. :func:`kosovo_aliases`).
-    languages
-        The languages whose names are filled.
-
-    Returns
-    -------
-    areas
-        A copy with ``name`` shown plainly and ``name_<lang>`` filled where it was missing.
-    """
-    out = areas.copy()
-    if "name" not in out.columns or out.empty:
-        return out
-    raw = out["name"]
-    present = raw.notna() & (raw.astype(str).str.strip() != "")
-    out["name"] = [display_name(v) if ok else v for v, ok in zip(raw, present, strict=True)]
-    columns = [c for c in ("name", *(f"name_{lang}" for lang in languages)) if c in reference.columns]
-    if not columns or not present.all():
-        return out
-    ref = pd.DataFrame(reference[columns]).reset_index(drop=True)
-    found = match(raw.astype(str).reset_index(drop=True), ref, aliases=aliases, name_columns=columns)
-    if not (found["status"] == "matched").all():
-        return out
-    rows = [int(k) for k in found["key"]]
-    for lang in languages:
-        col = f"name_{lang}"
-        if col not in ref.columns:
-            continue
-        theirs = ref[col].iloc[rows].to_numpy()
-        if col in out.columns:
-            own = out[col]
-            missing = (own.isna() | (own.astype(str).str.strip() == "")).to_numpy()
-            out[col] = np.where(missing, theirs, own.to_numpy())
-        else:
-            out[col] = theirs
-    return out
-
-
-def definite_form_key(normalised: str) -> str:
-    """
-    Return a key under which Albanian definite and indefinite forms of a name coincide.
-
-    Each word of four letters or more loses a final ``a``, ``e`` (``ë`` once normalised) or ``i``,
-    and a final ``u`` after ``g``, ``k`` or ``h``: "gjakova" and "gjakove" both give "gjakov",
-    "hani i elezit" and "han i elezit" both give "han i elezit". The key is deliberately loose;
-    :func:`match` uses it only when it points to a single reference entity.
-
-    Parameters
-    ----------
-    normalised
-        A name already passed through :func:`normalise_name`.
-
-    Returns
-    -------
-    key
-        The key.
-
-    Examples
-    --------
-    >>> definite_form_key(normalise_name("Pejë")) == definite_form_key(normalise_name("Peja"))
-    True
-    >>> definite_form_key("mitrovice e veriut")
-    'mitrovic e veriut'
-    """
-    words = []
-    for word in normalised.split():
-        if len(word) >= 4 and word[-1] in "aei":
-            word = word[:-1]
-        elif len(word) >= 5 and word[-1] == "u" and word[-2] in "gkh":
-            word = word[:-1]
-        words.append(word)
-    return " ".join(words)
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    """An input or reference name as the matcher sees it."""
-
-    exact: str  # NFC, outer and repeated spaces removed
-    forms: tuple[str, ...]  # normalised alternatives ("Peja (Peć)" -> "peja", "pec")
-    genitive: tuple[str, ...] = ()  # normalised candidate stems when the name was "Komuna e <genitive>"
-
-
-def _is_qualifier_text(folded: str) -> bool:
-    words = folded.split()
-    return bool(words) and all(w in _QUALIFIERS for w in words)
-
-
-def _parse(name: str) -> _Parsed:
-    """Split a name into its alternatives ("A (B)", "A / B") and normalise each."""
-    exact = _SPACES.sub(" ", unicodedata.normalize("NFC", name)).strip()
-    alternatives = _PARENTHESIS.findall(exact)
-    main = _PARENTHESIS.sub(" ", exact)
-    parts = main.split("/")
-    for alt in alternatives:
-        if _is_qualifier_text(_fold(alt)):
-            # "Mitrovica (North)" is one name, not "Mitrovica" or "North".
-            parts = [p + " " + alt for p in parts]
-        else:
-            parts.extend(alt.split("/"))
-    forms: list[str] = []
-    stems: list[str] = []
-    for part in parts:
-        folded, genitive = _strip_affixes(_fold(part))
-        if not folded:
-            continue
-        if folded not in forms:
-            forms.append(folded)
-        if genitive:
-            first, _, rest = folded.partition(" ")
-            for ending, replacement in _GENITIVE_ENDINGS:
-                if first.endswith(ending) and len(first) - len(ending) >= 3:
-                    stem = (first[: -len(ending)] + replacement + " " + rest).strip()
-                    if stem not in stems:
-                        stems.append(stem)
-    return _Parsed(exact=exact, forms=tuple(forms), genitive=tuple(stems))
-
-
-# --------------------------------------------------------------------------------------------
-# Reference entities and alias tables
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Entity:
-    key: Hashable
-    label: str
-    names: list[str]
-    parsed: list[_Parsed] = field(default_factory=list)
-    alias_forms: list[str] = field(default_factory=list)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _problem(arg: str, message: str, fix: str, column: str | None = None) -> Problem:
-    return Problem(file=f"`{arg}`", row=None, column=column, message=message, fix=fix)
-
-
-def _default_name_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if isinstance(c, str) and (c == "name" or c.startswith("name_"))]
-
-
-def _entities_from_reference(
-    reference: Any, key: str | None, name_columns: Sequence[str] | None
-) -> list[_Entity]:
-    """Turn the accepted reference shapes into a list of entities; raise on bad input."""
-    problems: list[Problem] = []
-    raw: list[tuple[Hashable, list[Any]]] = []
-    if isinstance(reference, pd.DataFrame):
-        cols = list(name_columns) if name_columns is not None else _default_name_columns(reference)
-        missing = [c for c in cols if c not in reference.columns]
-        if not cols or missing:
-            raise ValidationError(
-                [
-                    _problem(
-                        "reference",
-                        f"name column(s) {missing or cols} not found; found {list(reference.columns)}.",
-                        "Pass `name_columns=[...]` naming the columns that hold names.",
-                    )
-                ]
-            )
-        if key is None:
-            keys = reference["area_id"] if "area_id" in reference.columns else reference.index.to_series()
-        elif key in reference.columns:
-            keys = reference[key]
-        else:
-            raise ValidationError(
-                [
-                    _problem(
-                        "reference",
-                        f"key column '{key}' not found; found {list(reference.columns)}.",
-                        "Pass `key=` the column holding each area's id, or leave it out to use "
-                        "`area_id` (or the index).",
-                    )
-                ]
-            )
-        for k, (_, row) in zip(keys, reference[cols].iterrows(), strict=True):
-            raw.append((k, list(row)))
-    elif isinstance(reference, pd.Series):
-        raw = [(k, [v]) for k, v in reference.items()]
-    elif isinstance(reference, Mapping):
-        for k, v in reference.items():
-            raw.append((k, [v] if isinstance(v, str) or not isinstance(v, Iterable) else list(v)))
-    elif isinstance(reference, str) or not isinstance(reference, Iterable):
-        raise ValidationError(
-            [
-                _problem(
-                    "reference",
-                    f"expected a list of names, a Series, a mapping key -> name(s) or a DataFrame; "
-                    f"got {type(reference).__name__}.",
-                    "Pass e.g. `areas[['area_id', 'name_sq', 'name_sr', 'name_en']]` or a list of names.",
-                )
-            ]
-        )
-    else:
-        raw = [(v, [v]) for v in reference]
-
-    entities: list[_Entity] = []
-    seen: dict[Hashable, int] = {}
-    for position, (k, values) in enumerate(raw, start=1):
-        if _is_missing(k):
-            problems.append(
-                _problem("reference", f"entry {position} has no key.", "Give every reference area an id.")
-            )
-            continue
-        bad = [v for v in values if not _is_missing(v) and not isinstance(v, str)]
-        names = [v for v in values if isinstance(v, str) and _parse(v).forms]
-        if bad:
-            problems.append(
-                _problem(
-                    "reference",
-                    f"entry {k!r} has names that are not text: {bad!r}.",
-                    "Give reference names as text.",
-                )
-            )
-        elif not names:
-            problems.append(
-                _problem(
-                    "reference",
-                    f"entry {k!r} has no usable name (found {values!r}).",
-                    "Give every reference area at least one name.",
-                )
-            )
-        if k in seen:
-            problems.append(
-                _problem(
-                    "reference",
-                    f"key {k!r} appears more than once.",
-                    "Give every reference area a unique key (remove duplicate names from a list).",
-                )
-            )
-        seen[k] = position
-        if names and not bad:
-            entities.append(_Entity(key=k, label=names[0], names=names, parsed=[_parse(n) for n in names]))
-    if problems:
-        raise ValidationError(problems)
-    return entities
-
-
-def _alias_groups(aliases: Any) -> dict[str, list[str]]:
-    """Return {group name: [group name, alias, ...]} from a DataFrame or mapping alias -> name."""
-    if aliases is None:
-        return {}
-    if isinstance(aliases, pd.DataFrame):
-        missing = [c for c in ("alias", "name") if c not in aliases.columns]
-        if missing:
-            raise ValidationError(
-                [
-                    _problem(
-                        "aliases",
-                        f"missing column(s) {missing}; found {list(aliases.columns)}.",
-                        "Give a table with columns `alias` (the other name) and `name` (a name of "
-                        "the reference area), e.g. from `read_aliases(path)`.",
-                    )
-                ]
-            )
-        pairs = list(zip(aliases["alias"], aliases["name"], strict=True))
-    elif isinstance(aliases, Mapping):
-        pairs = list(aliases.items())
-    else:
-        raise ValidationError(
-            [
-                _problem(
-                    "aliases",
-                    "expected a DataFrame (alias, name) or a mapping alias -> name; "
-                    f"got {type(aliases).__name__}.",
-                    "Use `read_aliases(path)` or `kosovo_aliases()`, or pass a dict.",
-                )
-            ]
-        )
-    problems = []
-    groups: dict[str, list[str]] = {}
-    for position, (alias, name) in enumerate(pairs, start=1):
-        if not isinstance(alias, str) or not isinstance(name, str) or not alias.strip() or not name.strip():
-            problems.append(
-                _problem(
-                    "aliases",
-                    f"row {position} is not a pair of names: {alias!r} -> {name!r}.",
-                    "Fill in both `alias` and `name` as text.",
-                )
-            )
-            continue
-        group = groups.setdefault(name, [name])
-        if alias not in group:
-            group.append(alias)
-    if problems:
-        raise ValidationError(problems)
-    return groups
-
-
-def _read_alias_text(text: str, label: str) -> pd.DataFrame:
-    body = "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
-    frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False)
-    missing = [c for c in ("alias", "name") if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem(
-                    file=label,
-                    row=None,
-                    column=None,
-                    message=f"missing column(s) {missing}; found {list(frame.columns)}.",
-                    fix="The first non-comment line must be a header with at least `alias,name`.",
-                )
-            ]
-        )
-    return frame
-
-
-def read_aliases(path: str | Path) -> pd.DataFrame:
-    """
-    Read an alias table from a CSV file.
-
-    The file has a header with at least the columns ``alias`` (another name of an area) and
-    ``name`` (a name the reference uses for that area, in any of its languages); other columns,
-    such as ``source``, are kept. Lines starting with ``#`` are comments.
-
-    Parameters
-    ----------
-    path
-        The CSV file (UTF-8).
-
-    Returns
-    -------
-    aliases
-        One row per alias, every column as text.
-    """
-    path = Path(path)
-    return _read_alias_text(path.read_text(encoding="utf-8"), str(path))
-
-
-def kosovo_aliases() -> pd.DataFrame:
-    """
-    Return the alias table shipped for Kosovo's 38 municipalities.
-
-    Serbian Latin and English names, former names (Gllogoc, Glogovac for Drenas) and known
-    misspellings (Zveqan), each mapped to the official Albanian name, with a ``source`` column.
-
-    Returns
-    -------
-    aliases
-        Columns ``alias``, ``name``, ``source``.
-
-    Examples
-    --------
-    >>> aliases = kosovo_aliases()
-    >>> aliases.loc[aliases["alias"] == "Glogovac", "name"].item()
-    'Drenas'
-    """
-    resource = resources.files("socialmap").joinpath("data/aliases_kosovo.csv")
-    return _read_alias_text(resource.read_text(encoding="utf-8"), "socialmap/data/aliases_kosovo.csv")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1105,3 +580,63 @@ def require_all_matched(
     if problems:
         raise ValidationError(problems)
     return result
+
+
+def localised_names(
+    areas: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    aliases: pd.DataFrame | Mapping[str, str] | None = None,
+    languages: Sequence[str] = ("sq", "sr", "en"),
+) -> pd.DataFrame:
+    """
+    Give areas their names in each language: the reference's, when every area matches one.
+
+    Boundaries from elsewhere (geoBoundaries: "Municipality of Gjakova") carry one name. When
+    every area's ``name`` matches a distinct reference area (:func:`match`, with ``aliases``),
+    the empty ``name_<lang>`` columns are filled with the reference's names; otherwise (areas of
+    another country, or only some matching: a partial match could mislabel) nothing is taken from
+    the reference. Either way ``name`` loses its administrative prefix (:func:`display_name`).
+
+    Parameters
+    ----------
+    areas
+        Areas with a ``name`` column.
+    reference
+        Reference areas with ``name`` and ``name_<lang>`` columns (e.g. the Kosovo demo's).
+    aliases
+        Other names of the reference areas (e.g. :func:`kosovo_aliases`).
+    languages
+        The languages whose names are filled.
+
+    Returns
+    -------
+    areas
+        A copy with ``name`` shown plainly and ``name_<lang>`` filled where it was missing.
+    """
+    out = areas.copy()
+    if "name" not in out.columns or out.empty:
+        return out
+    raw = out["name"]
+    present = raw.notna() & (raw.astype(str).str.strip() != "")
+    out["name"] = [display_name(v) if ok else v for v, ok in zip(raw, present, strict=True)]
+    columns = [c for c in ("name", *(f"name_{lang}" for lang in languages)) if c in reference.columns]
+    if not columns or not present.all():
+        return out
+    ref = pd.DataFrame(reference[columns]).reset_index(drop=True)
+    found = match(raw.astype(str).reset_index(drop=True), ref, aliases=aliases, name_columns=columns)
+    if not (found["status"] == "matched").all():
+        return out
+    rows = [int(k) for k in found["key"]]
+    for lang in languages:
+        col = f"name_{lang}"
+        if col not in ref.columns:
+            continue
+        theirs = ref[col].iloc[rows].to_numpy()
+        if col in out.columns:
+            own = out[col]
+            missing = (own.isna() | (own.astype(str).str.strip() == "")).to_numpy()
+            out[col] = np.where(missing, theirs, own.to_numpy())
+        else:
+            out[col] = theirs
+    return out

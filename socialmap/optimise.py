@@ -65,7 +65,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import numbers
 import threading
 import warnings
 from collections import OrderedDict
@@ -74,17 +73,36 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from socialmap import settings
 from socialmap.crs import require_metric_crs
-from socialmap.errors import N_, Number, SocialMapError
+from socialmap.errors import SocialMapError
 
 if TYPE_CHECKING:
     from socialmap.pipeline import Result
+
+# Solvers on arrays: _optimise_mclp (coverage, reductions, MILP, greedy, bound), _optimise_flow (capacities);
+# the inputs' checks: _optimise_inputs. This module holds the tunable limits and passes them down to them.
+from socialmap._optimise_flow import (
+    _capacitated_exact,
+    _capacitated_greedy,
+    _capacitated_lagrangian_bound,
+    _flow_lp,
+    _flow_model,
+)
+from socialmap._optimise_inputs import _capacities, _check_frame, _need, _point_xy, _positive
+from socialmap._optimise_mclp import (  # noqa: F401 - re-exported
+    _E_BOUND,
+    _greedy,
+    _mclp_exact,
+    _mclp_lagrangian_bound,
+    _order,
+    _reduce,
+    coverage_matrix,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +138,6 @@ AUTO_MAX_PAIRS_CAPACITATED = 50_000
 #: The exact solver gives up after this many seconds with an error that says what to do instead (the
 #: greedy method, fewer candidates, a shorter reach) rather than keep a planner waiting.
 EXACT_TIME_LIMIT_S = 300.0
-
-_E_BOUND = 1.0 - 1.0 / math.e
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -222,353 +238,8 @@ class _Solution:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Checks
-# ----------------------------------------------------------------------------------------------------
-
-
-def _check_frame(frame: object, label: str) -> gpd.GeoDataFrame:
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise SocialMapError(f"`{label}` must be a GeoDataFrame of points; got {type(frame).__name__}.")
-    return frame
-
-
-def _point_xy(frame: gpd.GeoDataFrame, label: str) -> NDArray[np.float64]:
-    geoms = frame.geometry.to_numpy()
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        where = list(frame.index[missing][:5])
-        raise SocialMapError(
-            f"`{label}` has {int(missing.sum())} row(s) without a location (index {where}). "
-            "Drop them or give them a point."
-        )
-    kinds = shapely.get_type_id(geoms)
-    bad = kinds != shapely.GeometryType.POINT
-    if bad.any():
-        found = sorted(set(frame.geom_type[bad]))
-        raise SocialMapError(
-            f"`{label}` must hold points; found {found} (index {list(frame.index[bad][:5])}). "
-            "Use e.g. `gdf.set_geometry(gdf.representative_point())` to place a point inside each shape."
-        )
-    xy = shapely.get_coordinates(geoms)
-    if not np.isfinite(xy).all():
-        raise SocialMapError(f"`{label}` has points with non-finite coordinates.")
-    return xy
-
-
-def _positive(value: object, label: str, *, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise SocialMapError(f"`{label}` must be a finite number; got {value!r}.")
-    if integer:
-        if not float(value).is_integer() or float(value) < 1:
-            raise SocialMapError(f"`{label}` must be a whole number, at least 1; got {value!r}.")
-    elif float(value) <= 0:
-        raise SocialMapError(f"`{label}` must be > 0; got {value!r}.")
-    return float(value)
-
-
-def _need(demand: gpd.GeoDataFrame, weight: str) -> NDArray[np.float64]:
-    if weight not in demand.columns:
-        raise SocialMapError(
-            f"`demand` has no column {weight!r} (the `weight`); found {list(demand.columns)}."
-        )
-    values = pd.to_numeric(demand[weight], errors="coerce")
-    text = demand[weight].notna() & values.isna()
-    if text.any():
-        raise SocialMapError(
-            f"`demand.{weight}` must hold numbers; found {demand[weight][text].iloc[0]!r} "
-            f"(index {demand.index[text][0]!r})."
-        )
-    w = values.to_numpy(dtype=np.float64)
-    if np.isinf(w).any() or (w < 0).any():
-        raise SocialMapError(f"`demand.{weight}` must be finite and >= 0 (need is a count of persons).")
-    nan = np.isnan(w)
-    if nan.any():
-        warnings.warn(
-            f"`demand.{weight}` is empty in {int(nan.sum())} row(s); they count as 0 need.",
-            UserWarning,
-            stacklevel=3,
-        )
-        w = np.where(nan, 0.0, w)
-    return w
-
-
-def _capacities(
-    frame: gpd.GeoDataFrame, capacity: str | float, label: str, *, allow_unknown: bool
-) -> NDArray[np.float64]:
-    if isinstance(capacity, str):
-        if capacity not in frame.columns:
-            if allow_unknown:
-                return np.full(len(frame), np.nan)
-            raise SocialMapError(
-                f"`capacity` names column {capacity!r}, but `{label}` has no such column; found "
-                f"{list(frame.columns)}. Give the column, or one number of places for every new site."
-            )
-        raw = frame[capacity]
-        values = pd.to_numeric(raw, errors="coerce")
-        if (raw.notna() & values.isna()).any():
-            raise SocialMapError(f"`{label}.{capacity}` must hold numbers of places.")
-        c = values.to_numpy(dtype=np.float64)
-    else:
-        c = np.full(len(frame), _positive(capacity, "capacity"))
-    if np.isinf(c).any() or (c < 0).any():
-        raise SocialMapError(f"`{label}` capacities must be finite and >= 0 (places); found {c[c < 0][:3]}.")
-    if not allow_unknown and np.isnan(c).any():
-        raise SocialMapError(
-            f"`{label}.{capacity}` is empty in {int(np.isnan(c).sum())} row(s): a new site needs a "
-            "capacity. Fill it in, or pass one number as `capacity`."
-        )
-    return c
-
-
-# ----------------------------------------------------------------------------------------------------
-# Sparse coverage and the exact reductions
-# ----------------------------------------------------------------------------------------------------
-
-
-def coverage_matrix(
-    demand_xy: ArrayLike,
-    site_xy: ArrayLike,
-    *,
-    radius_m: float | None = None,
-    network: Any = None,
-    catchment_min: float | None = None,
-    max_snap_m: float | None = None,
-    crs: Any = None,
-) -> sparse.csr_array:
-    """
-    Build the sparse demand × site coverage matrix: 1 where the site is within ``radius_m`` (inclusive).
-
-    With a road ``network`` (:class:`socialmap.network.RoadGraph`), 1 where the travel time from the
-    demand point to the site is within ``catchment_min`` minutes instead
-    (:func:`socialmap.network.travel_time_pairs`; points off the network reach nothing).
-
-    Parameters
-    ----------
-    demand_xy
-        ``(n, 2)`` demand coordinates in metres.
-    site_xy
-        ``(m, 2)`` site coordinates in the same CRS.
-    radius_m
-        Coverage radius in metres (straight lines).
-    network, catchment_min, max_snap_m, crs
-        A road graph, the catchment in minutes on it, the snapping threshold, and the CRS of the
-        coordinates if not the graph's (see :mod:`socialmap.network`).
-
-    Returns
-    -------
-    matrix
-        ``(n, m)`` ``scipy.sparse.csr_array`` of float64 ones, column indices sorted in each row.
-
-    Examples
-    --------
-    >>> coverage_matrix([[0, 0], [10, 0]], [[0, 0], [5, 0]], radius_m=5).toarray().tolist()
-    [[1.0, 1.0], [0.0, 1.0]]
-    """
-    from socialmap.access import pairs_within
-
-    dxy = np.asarray(demand_xy, dtype=np.float64).reshape(-1, 2)
-    sxy = np.asarray(site_xy, dtype=np.float64).reshape(-1, 2)
-    n, m = len(dxy), len(sxy)
-    if n == 0 or m == 0:
-        return sparse.csr_array((n, m), dtype=np.float64)
-    if network is not None:
-        from socialmap.network import travel_time_pairs
-
-        i, j, _ = travel_time_pairs(network, dxy, sxy, max_min=catchment_min, max_snap_m=max_snap_m, crs=crs)
-    else:
-        i, j, _ = pairs_within(dxy, sxy, catchment_m=radius_m)  # sorted by demand, then site
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(i, minlength=n), out=indptr[1:])
-    return sparse.csr_array((np.ones(len(j)), j.astype(np.int64), indptr), shape=(n, m))
-
-
-def _merge_rows(
-    *matrices: sparse.csr_array,
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Group rows with equal sparsity patterns in every matrix: (group of each row, first row of each)."""
-    n = matrices[0].shape[0]
-    keys: dict[bytes, int] = {}
-    group = np.empty(n, dtype=np.intp)
-    first: list[int] = []
-    ptrs = [(mat.indptr, mat.indices.astype(np.int64, copy=False)) for mat in matrices]
-    for r in range(n):
-        key = b"|".join(ind[ptr[r] : ptr[r + 1]].tobytes() for ptr, ind in ptrs)
-        g = keys.get(key)
-        if g is None:
-            g = keys[key] = len(first)
-            first.append(r)
-        group[r] = g
-    return group, np.asarray(first, dtype=np.intp)
-
-
-def _reduce(
-    coverage: sparse.csr_array, weights: NDArray[np.float64]
-) -> tuple[sparse.csr_array, NDArray[np.float64]]:
-    """Drop rows with no weight or no site, merge rows with the same sites (summing their weights)."""
-    nnz = np.diff(coverage.indptr)
-    keep = np.flatnonzero((weights > 0) & (nnz > 0))
-    sub = coverage[keep]
-    group, first = _merge_rows(sub)
-    w = np.bincount(group, weights=weights[keep], minlength=len(first)).astype(np.float64)
-    return sub[first], w
-
-
-# ----------------------------------------------------------------------------------------------------
 # Uncapacitated MCLP on arrays
 # ----------------------------------------------------------------------------------------------------
-
-
-def _mclp_exact(a: sparse.csr_array, w: NDArray[np.float64], k: int, at_least: float) -> NDArray[np.intp]:
-    """
-    Solve the coverage model exactly (:func:`_milp`) and return the chosen columns.
-
-    Variables ``[x_1..x_m, y_1..y_g]``: ``x`` binary, ``y`` continuous in [0, 1] (0 or 1 at an optimum).
-    The constraint matrix is built straight from the sparse coverage matrix: row ``g`` is
-    ``sum_{j in N_g} x_j - y_g >= 0``; then ``sum_j x_j = k``; and ``sum_g w_g y_g >= at_least``, the
-    greedy placement's value (less a rounding margin). That last row removes no optimum (the optimum is
-    at least what greedy reaches) and tells HiGHS early which branches cannot win: on 8,000 demand x 600
-    candidate uniform points (k = 15, radius 15 km, 1.3 x 10^5 pairs after the reductions) it solved in
-    44 s instead of 80-140 s without it (load 3-4 on 2 cores).
-    """
-    g_count, m = a.shape
-    cover = sparse.hstack([a, -sparse.eye_array(g_count, format="csr")], format="csr")
-    pick = sparse.csr_array(np.r_[np.ones(m), np.zeros(g_count)].reshape(1, -1))
-    value = sparse.csr_array(np.r_[np.zeros(m), w].reshape(1, -1))
-    x = _milp(
-        np.r_[np.zeros(m), -w],  # milp minimises
-        integer=np.r_[np.ones(m), np.zeros(g_count)],
-        upper=np.ones(m + g_count),
-        rows=sparse.vstack([cover, pick, value], format="csr"),
-        row_low=np.r_[np.zeros(g_count), float(k), at_least - 1e-9 * max(1.0, abs(at_least))],
-        row_up=np.r_[np.full(g_count, np.inf), float(k), np.inf],
-    )
-    return np.flatnonzero(x[:m] > 0.5)
-
-
-def _milp(
-    cost: NDArray[np.float64],
-    *,
-    integer: NDArray[np.float64],
-    upper: NDArray[np.float64],
-    rows: sparse.csr_array,
-    row_low: NDArray[np.float64],
-    row_up: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """
-    Solve a mixed-integer program with HiGHS's branch and bound (:func:`scipy.optimize.milp`).
-
-    Minimise ``cost @ v`` for ``0 <= v <= upper`` and ``row_low <= rows @ v <= row_up``, ``v`` integer
-    where ``integer`` is 1; return ``v``.
-
-    ``mip_rel_gap=0``: HiGHS otherwise stops within 0.01 % of the optimum, and ``"exact"`` promises the
-    optimum itself. A time limit reached (:data:`EXACT_TIME_LIMIT_S`) or any status other than optimal
-    is a :class:`~socialmap.errors.SocialMapError` that says what to do instead.
-    """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    res = milp(
-        cost,
-        integrality=integer,
-        bounds=Bounds(np.zeros(len(cost)), upper),
-        constraints=LinearConstraint(rows, row_low, row_up),
-        options={"time_limit": EXACT_TIME_LIMIT_S, "mip_rel_gap": 0.0, "disp": False},
-    )
-    if res.status == 1:
-        raise SocialMapError(
-            N_(
-                "The exact placement was stopped after {seconds} s, before the best sites were proven. "
-                "Choose the fast method (greedy, which reports how far from the best it can be), "
-                "fewer candidate sites or a shorter reach."
-            ),
-            seconds=Number(EXACT_TIME_LIMIT_S, ",g"),
-        )
-    if res.status != 0 or res.x is None:  # pragma: no cover - the models are always feasible and bounded
-        raise SocialMapError(
-            N_("The exact placement could not be solved ({reason}). Choose the fast method (greedy)."),
-            reason=str(res.message),
-        )
-    return np.asarray(res.x, dtype=np.float64)
-
-
-def _greedy(
-    a: sparse.csr_array, w: NDArray[np.float64], k: int
-) -> tuple[NDArray[np.intp], NDArray[np.float64], float]:
-    """Greedy maximal covering: (chosen in order, marginal gains, Minoux's online bound)."""
-    csc = a.tocsc()
-    m = a.shape[1]
-    covered = np.zeros(a.shape[0], dtype=bool)
-    gains = np.asarray(a.T @ w, dtype=np.float64)
-    value = 0.0
-    chosen: list[int] = []
-    added: list[float] = []
-    bound = math.inf
-    available = np.ones(m, dtype=bool)
-    for step in range(k + 1):
-        open_gains = np.where(available, gains, -np.inf)
-        top = np.sort(open_gains[available])[::-1][:k]
-        bound = min(bound, value + float(np.clip(top, 0, None).sum()))
-        if step == k:
-            break
-        j = int(np.argmax(open_gains))
-        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
-        new = rows[~covered[rows]]
-        covered[new] = True
-        gain = float(w[new].sum())
-        value += gain
-        chosen.append(j)
-        added.append(gain)
-        available[j] = False
-        if len(new):
-            gains = gains - np.asarray(a[new].T @ w[new], dtype=np.float64)
-    return np.asarray(chosen, dtype=np.intp), np.asarray(added), bound
-
-
-def _top_k_sum(values: NDArray[np.float64], k: int) -> tuple[float, NDArray[np.intp]]:
-    """Sum of the k largest values, and their positions."""
-    top = np.argpartition(-values, k - 1)[:k] if k < len(values) else np.arange(len(values))
-    return float(values[top].sum()), top
-
-
-def _projected(sub: NDArray[np.float64], x: NDArray[np.float64], low: Any, high: Any) -> NDArray[np.float64]:
-    """Zero the parts of a (descent) subgradient that would push ``x`` out of ``[low, high]``."""
-    out = sub.copy()
-    out[(x <= low) & (sub > 0)] = 0.0
-    out[(x >= high) & (sub < 0)] = 0.0
-    return out
-
-
-def _mclp_lagrangian_bound(
-    a: sparse.csr_array, w: NDArray[np.float64], k: int, lower: float, iterations: int
-) -> float:
-    """
-    Lagrangian upper bound on the MCLP optimum, by subgradient steps on the multipliers.
-
-    Relaxing ``y_g <= sum_{j in N_g} x_j`` with multipliers ``0 <= lam_g <= w_g`` gives, for every ``lam``,
-    ``OPT <= L(lam) = sum_g (w_g - lam_g) + (sum of the k largest column sums of lam)``; its minimum
-    equals the LP relaxation (the subproblem has integral optima). Polyak steps towards ``lower``.
-    """
-    if a.shape[0] == 0:
-        return 0.0
-    at = sparse.csr_array(a.T)
-    lam = w.copy()  # L(w) = the k best single sites: the online bound at the empty set
-    best, theta, stall = math.inf, 2.0, 0
-    for _ in range(max(iterations, 1)):
-        total, top = _top_k_sum(np.asarray(at @ lam, dtype=np.float64), k)
-        value = float(np.sum(w - lam)) + total
-        if value < best:
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= 10:
-                theta, stall = theta / 2, 0
-        picked = np.zeros(a.shape[1])
-        picked[top] = 1.0
-        step = _projected(np.asarray(a @ picked, dtype=np.float64) - 1.0, lam, 0.0, w)  # dL/dlam
-        norm = float(step @ step)
-        if norm == 0 or theta < 1e-6 or best - lower <= 1e-9 * max(1.0, abs(lower)):
-            break
-        lam = np.clip(lam - theta * (value - lower) / norm * step, 0.0, w)
-    return best
 
 
 def solve_mclp(
@@ -638,7 +309,7 @@ def solve_mclp(
     order, added, online = _greedy(red, rw, kk)
     info: dict[str, Any] = {"method": method, "pairs": int(red.nnz)}
     if method in _EXACT:
-        chosen = _mclp_exact(red, rw, kk, float(added.sum())) if red.shape[0] else order
+        chosen = _mclp_exact(red, rw, kk, float(added.sum()), EXACT_TIME_LIMIT_S) if red.shape[0] else order
         order, added = _order(red, rw, chosen)
         value = float(added.sum())
         info.update(bound=value, bound_method=_OPTIMAL, gap_to_optimum=0.0)
@@ -657,228 +328,6 @@ def solve_mclp(
         )
     info["added"] = added
     return order, value, info
-
-
-def _order(
-    a: sparse.csr_array, w: NDArray[np.float64], chosen: NDArray[np.intp]
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """Order chosen sites greedily by the need each adds after the ones before it."""
-    sub = a[:, chosen] if len(chosen) else a[:, :0]
-    pos, added = _greedy(sparse.csr_array(sub), w, len(chosen))[:2]
-    return chosen[pos], added
-
-
-# ----------------------------------------------------------------------------------------------------
-# Capacitated variant
-# ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _FlowModel:
-    cand: sparse.csr_array  # groups × candidates coverage
-    exist: sparse.csr_array  # groups × existing (known capacity > 0) coverage
-    w: NDArray[np.float64]  # need per group
-    c_cand: NDArray[np.float64]
-    c_exist: NDArray[np.float64]
-    group: NDArray[np.intp]  # group of each kept demand row
-    keep: NDArray[np.intp]  # demand rows kept
-
-
-def _flow_model(
-    cand: sparse.csr_array,
-    exist: sparse.csr_array,
-    w: NDArray[np.float64],
-    c_cand: NDArray[np.float64],
-    c_exist: NDArray[np.float64],
-) -> _FlowModel:
-    useful = c_exist > 0
-    exist = sparse.csr_array(exist[:, np.flatnonzero(useful)])
-    c_exist = c_exist[useful]
-    reach = np.diff(cand.indptr) + np.diff(exist.indptr)
-    keep = np.flatnonzero((w > 0) & (reach > 0))
-    sc, se = cand[keep], exist[keep]
-    group, first = _merge_rows(sc, se)
-    wg = np.bincount(group, weights=w[keep], minlength=len(first)).astype(np.float64)
-    return _FlowModel(sc[first], se[first], wg, c_cand, c_exist, group, keep)
-
-
-def _flow_lp(
-    model: _FlowModel, open_capacity: NDArray[np.float64]
-) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
-    """
-    Solve the flow LP with HiGHS: the most need the sites can serve, candidates open with ``open_capacity``.
-
-    Returns (served need, served need per group, flow through each candidate).
-    """
-    from scipy.optimize import linprog
-
-    cand, exist = model.cand.tocoo(), model.exist.tocoo()
-    g_count, m, e = len(model.w), model.cand.shape[1], model.exist.shape[1]
-    if g_count == 0:
-        return 0.0, np.zeros(0), np.zeros(m)
-    # Only the open candidates' flows: a closed one's (capacity 0) are 0, and carrying them (most of the
-    # grid's) made the LP many times larger.
-    opened = np.flatnonzero(open_capacity > 0)
-    column = np.full(m, -1, dtype=np.int64)
-    column[opened] = np.arange(len(opened))
-    sel = column[cand.col] >= 0
-    c_row, c_col = cand.row[sel], cand.col[sel]
-    pc, pe, mo = len(c_row), exist.nnz, len(opened)
-    nvar = pc + pe
-    ones_c, ones_e = np.ones(pc), np.ones(pe)
-    rows = [
-        # each group: its flows <= its need
-        (c_row, np.arange(pc), ones_c),
-        (exist.row, pc + np.arange(pe), ones_e),
-        # each open candidate: its flows <= its capacity
-        (g_count + column[c_col], np.arange(pc), ones_c),
-        # each existing service: its flows <= its capacity
-        (g_count + mo + exist.col, pc + np.arange(pe), ones_e),
-    ]
-    r, c, v = (np.concatenate(parts) for parts in zip(*rows, strict=True))
-    a_ub = sparse.csr_array((v, (r, c)), shape=(g_count + mo + e, nvar))
-    b_ub = np.r_[model.w, open_capacity[opened], model.c_exist]
-    if nvar == 0:
-        return 0.0, np.zeros(g_count), np.zeros(m)
-    res = linprog(-np.ones(nvar), A_ub=a_ub, b_ub=b_ub, method="highs")
-    if res.status != 0:  # pragma: no cover - the model is always feasible and bounded
-        raise SocialMapError(f"The capacity model could not be solved ({res.message}).")
-    f = np.asarray(res.x, dtype=np.float64)
-    served = np.bincount(c_row, weights=f[:pc], minlength=g_count) + np.bincount(
-        exist.row, weights=f[pc : pc + pe], minlength=g_count
-    )
-    through = np.bincount(c_col, weights=f[:pc], minlength=m)
-    return float(-res.fun), served.astype(np.float64), through.astype(np.float64)
-
-
-def _capacitated_exact(model: _FlowModel, k: int) -> NDArray[np.intp]:
-    """
-    Solve the capacity model exactly (:func:`_milp`) and return the chosen candidates.
-
-    Variables ``[x_1..x_m, f (one per group–candidate pair), e (one per group–existing pair)]``, all
-    rows built from the sparse coverage matrices: per group ``sum f + sum e <= w_g``; per candidate
-    ``sum_g f_gj - c_j x_j <= 0``; per existing service ``sum_g e_ge <= c_e``; and ``sum_j x_j = k``.
-    """
-    cand, exist = model.cand.tocoo(), model.exist.tocoo()
-    g_count, m, n_exist = len(model.w), model.cand.shape[1], model.exist.shape[1]
-    pc, pe = cand.nnz, exist.nnz
-    flow_c, flow_e = m + np.arange(pc), m + pc + np.arange(pe)
-    parts = [
-        (cand.row, flow_c, np.ones(pc)),  # each group: its flows <= its need
-        (exist.row, flow_e, np.ones(pe)),
-        (g_count + cand.col, flow_c, np.ones(pc)),  # each candidate: its flows <= c_j x_j
-        (g_count + np.arange(m), np.arange(m), -model.c_cand),
-        (g_count + m + exist.col, flow_e, np.ones(pe)),  # each existing service: flows <= c_e
-        (np.full(m, g_count + m + n_exist), np.arange(m), np.ones(m)),  # sum x = k
-    ]
-    r, c, v = (np.concatenate(p) for p in zip(*parts, strict=True))
-    nvar, nrow = m + pc + pe, g_count + m + n_exist + 1
-    x = _milp(
-        np.r_[np.zeros(m), -np.ones(pc + pe)],  # milp minimises
-        integer=np.r_[np.ones(m), np.zeros(pc + pe)],
-        upper=np.r_[np.ones(m), np.full(pc + pe, np.inf)],
-        rows=sparse.csr_array((v.astype(np.float64), (r, c)), shape=(nrow, nvar)),
-        row_low=np.r_[np.full(g_count + m + n_exist, -np.inf), float(k)],
-        row_up=np.r_[model.w, np.zeros(m), model.c_exist, float(k)],
-    )
-    return np.flatnonzero(x[:m] > 0.5)
-
-
-def _knapsack_fill(
-    csc: sparse.csc_array, value: NDArray[np.float64], need: NDArray[np.float64], cap: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """
-    Fill every site's capacity with the demand it reaches, most valuable first (a fractional knapsack).
-
-    Returns each site's value ``max sum_g value_g f_g`` (``0 <= f_g <= need_g``, ``sum_g f_g <= cap``) and
-    the amount ``f`` of every entry of ``csc`` (same order as ``csc.indices``).
-    """
-    cols = np.repeat(np.arange(csc.shape[1]), np.diff(csc.indptr))
-    rows = csc.indices
-    v = np.maximum(value[rows], 0.0)
-    order = np.lexsort((-v, cols))
-    w_sorted = np.where(v[order] > 0, need[rows[order]], 0.0)
-    cum = np.cumsum(w_sorted)
-    start = np.r_[0.0, cum][csc.indptr[:-1]][cols[order]]  # cumulative need before each column
-    before = cum - w_sorted - start
-    take = np.clip(np.minimum(w_sorted, cap[cols[order]] - before), 0.0, None)
-    amount = np.empty_like(take)
-    amount[order] = take
-    site_value = np.bincount(cols, weights=amount * v, minlength=csc.shape[1]).astype(np.float64)
-    return site_value, amount
-
-
-def _capacitated_lagrangian_bound(model: _FlowModel, k: int, lower: float, iterations: int) -> float:
-    """
-    Lagrangian upper bound on the most need existing + ``k`` new sites can serve.
-
-    Relaxing each demand group's ``sum_j f_gj <= w_g`` with a multiplier ``0 <= mu_g <= 1`` (and keeping
-    ``f_gj <= w_g x_j``) leaves every site to fill its capacity with the demand it reaches, largest
-    ``1 - mu_g`` first::
-
-        L(mu) = sum_g mu_g w_g + sum_e V_e(mu) + (the k largest V_j(mu)),
-        V_j(mu) = max sum_g (1 - mu_g) f_gj  over 0 <= f_gj <= w_g, sum_g f_gj <= c_j
-
-    an upper bound for every ``mu``, whose minimum is the LP relaxation of the model with the
-    ``f_gj <= w_g x_j`` constraints; Polyak subgradient steps towards ``lower``.
-    """
-    g_count = len(model.w)
-    if g_count == 0:
-        return 0.0
-    cand, exist = model.cand.tocsc(), model.exist.tocsc()
-    cand_rows = cand.indices
-    cand_cols = np.repeat(np.arange(cand.shape[1]), np.diff(cand.indptr))
-
-    def evaluate(mu: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        gain = 1.0 - mu
-        vc, fc = _knapsack_fill(cand, gain, model.w, model.c_cand)
-        ve, fe = _knapsack_fill(exist, gain, model.w, model.c_exist)
-        total, top = _top_k_sum(vc, k) if len(vc) else (0.0, np.zeros(0, dtype=np.intp))
-        value = float(mu @ model.w) + float(ve.sum()) + total
-        opened = np.zeros(cand.shape[1], dtype=bool)
-        opened[top] = True
-        served = np.bincount(cand_rows, weights=fc * opened[cand_cols], minlength=g_count)
-        served += np.bincount(exist.indices, weights=fe, minlength=g_count)
-        return value, model.w - served  # dL/dmu
-
-    mu = np.zeros(g_count)
-    best, theta, stall = math.inf, 2.0, 0
-    for _ in range(max(iterations, 1)):
-        value, sub = evaluate(mu)
-        if value < best:
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= 10:
-                theta, stall = theta / 2, 0
-        step = _projected(sub, mu, 0.0, 1.0)
-        norm = float(step @ step)
-        if norm == 0 or theta < 1e-6 or best - lower <= 1e-9 * max(1.0, abs(lower)):
-            break
-        mu = np.clip(mu - theta * (value - lower) / norm * step, 0.0, 1.0)
-    return best
-
-
-def _capacitated_greedy(model: _FlowModel, residual: NDArray[np.float64], k: int) -> NDArray[np.intp]:
-    """
-    Greedy heuristic: open the site with the largest min(capacity, unserved need within reach).
-
-    Ties (e.g. every site full) go to the site reaching the most unserved need.
-    """
-    csc = model.cand.tocsc()
-    r = residual.copy()
-    available = np.ones(model.cand.shape[1], dtype=bool)
-    chosen = []
-    for _ in range(k):
-        reach = np.asarray(model.cand.T @ r, dtype=np.float64)
-        gains = np.where(available, np.minimum(model.c_cand, reach), -np.inf)
-        j = int(np.lexsort((-reach, -gains))[0])
-        chosen.append(j)
-        available[j] = False
-        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
-        if reach[j] > 0:
-            r[rows] *= 1.0 - min(1.0, gains[j] / reach[j])
-    return np.asarray(chosen, dtype=np.intp)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1086,7 +535,7 @@ def _capacitated(
             f"{AUTO_MAX_PAIRS_CAPACITATED:,} with capacities)."
         )
     if method in _EXACT:
-        chosen = _capacitated_exact(model, k) if len(model.w) else np.arange(k)
+        chosen = _capacitated_exact(model, k, EXACT_TIME_LIMIT_S) if len(model.w) else np.arange(k)
     else:
         chosen = _capacitated_greedy(model, model.w - base_served, k)
     open_cap = np.zeros(m)

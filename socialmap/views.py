@@ -731,7 +731,10 @@ def read_taxonomy(upload: Upload) -> TaxonomyUpload:
         try:
             taxonomy = load_taxonomy(path)
         except SocialMapError as exc:
-            text = str(exc).replace(str(path), filename)
+            # the Message itself (still translatable), with the temporary path shown as the upload's name
+            text = errors.map_text(
+                exc.args[0] if exc.args else str(exc), lambda s: s.replace(str(path), filename)
+            )
             problem = Problem(
                 filename,
                 None,

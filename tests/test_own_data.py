@@ -554,7 +554,7 @@ def test_a_taxonomy_needs_labels_only_in_its_own_languages(tmp_path):
         taxonomy_from_text(
             tmp_path, ENGLISH_ONLY.replace("{label: {en: Everyone}", "{label: {sq: Të gjithë}")
         )
-    with pytest.raises(SocialMapError, match=r"unknown language code\(s\) \['de'\]"):
+    with pytest.raises(SocialMapError, match=r"unknown language code \['de'\]"):
         taxonomy_from_text(tmp_path, ENGLISH_ONLY.replace("[en]", "[en, de]"))
     # Without `languages:` the three languages are needed, as before.
     with pytest.raises(SocialMapError, match=r"label in 'sq' is missing"):
