@@ -662,7 +662,7 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
     notes
         One sentence per note.
     """
-    from socialmap.i18n import check_language, t
+    from socialmap.i18n import N_, check_language, t
 
     lang = check_language(lang)
     tax = taxonomy if taxonomy is not None else getattr(result, "taxonomy", None)
@@ -766,53 +766,50 @@ def run_notes(result: Result, lang: str | None = None, *, taxonomy: Taxonomy | N
                 )
             )
     snap_m = float((prov.get("network") or {}).get("max_snap_m", 0.0))
+
+    def note(key: str, template: str, **fields: Any) -> None:  # an off-network note (the same fields)
+        notes.append(t(template, lang, service=label(key), distance=_fmt(snap_m, lang, 0), **fields))
+
     for key, off in dict(prov.get("off_network") or {}).items():
-        if off.get("demand_points") and off.get("need") is None:  # a sensitive type: no count of persons
-            notes.append(
-                t(
+        points = off.get("demand_points")
+        if points and off.get("need") is None:  # a sensitive type: no count of persons
+            note(
+                key,
+                N_(
                     "{service}: off the road network: {points} demand points are farther than {distance} m "
-                    "from any road and count as out of reach.",
-                    lang,
-                    service=label(key),
-                    points=_fmt(off["demand_points"], lang, 0),
-                    distance=_fmt(snap_m, lang, 0),
-                )
+                    "from any road and count as out of reach."
+                ),
+                points=_fmt(points, lang, 0),
             )
-        elif off.get("demand_points"):
-            notes.append(
-                t(
+        elif points:
+            note(
+                key,
+                N_(
                     "{service}: off the road network: {points} demand points with {need} persons in need are "
-                    "farther than {distance} m from any road and count as out of reach.",
-                    lang,
-                    service=label(key),
-                    points=_fmt(off["demand_points"], lang, 0),
-                    need=_fmt(off["need"], lang, 1),
-                    distance=_fmt(snap_m, lang, 0),
-                )
+                    "farther than {distance} m from any road and count as out of reach."
+                ),
+                points=_fmt(points, lang, 0),
+                need=_fmt(off["need"], lang, 1),
             )
         ids = list(off.get("service_ids") or [])
         if off.get("services") and not ids:
-            notes.append(
-                t(
+            note(
+                key,
+                N_(
                     "{service}: off the road network: {count} services are farther than {distance} m from "
-                    "any road and reach no one.",
-                    lang,
-                    service=label(key),
-                    count=_fmt(off["services"], lang, 0),
-                    distance=_fmt(snap_m, lang, 0),
-                )
+                    "any road and reach no one."
+                ),
+                count=_fmt(off["services"], lang, 0),
             )
         elif off.get("services"):
-            notes.append(
-                t(
+            note(
+                key,
+                N_(
                     "{service}: off the road network: {count} services are farther than {distance} m from "
-                    "any road and reach no one ({ids}).",
-                    lang,
-                    service=label(key),
-                    count=_fmt(off["services"], lang, 0),
-                    distance=_fmt(snap_m, lang, 0),
-                    ids=", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else ""),
-                )
+                    "any road and reach no one ({ids})."
+                ),
+                count=_fmt(off["services"], lang, 0),
+                ids=", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else ""),
             )
     kinds = ("need unknown", "capacity unknown", "off the road network", "need = ", "no need rate")
     rebuilt = tuple(f"{key}: {kind}" for key in used for kind in kinds)
