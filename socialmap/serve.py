@@ -109,10 +109,10 @@ def warm_up(script: str | Path, demo: str = "kosovo") -> None:
             for dependency in script_imports(spec.origin):
                 if dependency.partition(".")[0] not in SCRIPT_RUN_ONLY:
                     _import(dependency)
-    import socialmap
     from socialmap import views
+    from socialmap.datasets import load_demo
 
-    loaded = socialmap.load_demo(demo)
+    loaded = load_demo(demo)
     inputs = views.read_inputs(demo=loaded)
     analysis = views.analyze_inputs(inputs, demo_config(), demo=loaded)
     if analysis.result is not None:
