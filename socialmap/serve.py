@@ -11,8 +11,10 @@ the browser loads Streamlit's page, through the library's own memos:
 - the modules ``app.py`` imports (read from its import statements), so the script's imports find them;
 - the demo, read once per process by :func:`socialmap.load_demo` (which hands out copies);
 - the demo's analysis with the app's default options, whose demand points and per-type tables
-  :func:`socialmap.pipeline.analyze` keeps by the content of its inputs;
-- the first map's one-time costs (the headline's and the map's first call).
+  :func:`socialmap.pipeline.analyze` keeps by the content of its inputs.
+
+No throwaway first map is drawn: its one-time costs (the headline's and the map's first calls, about
+0.13 s) are about what drawing it again costs, and the thread is busy while the browser loads anyway.
 
 Nothing computed by the warm-up is handed to the page as it is: the first run calls the same functions
 with its own inputs and options, and the memos answer only for equal content (a changed input or option
@@ -95,7 +97,7 @@ def demo_config() -> AnalysisConfig:
 
 def warm_up(script: str | Path, demo: str = "kosovo") -> None:
     """
-    Do ahead what the app's first run does first: its imports, the demo read and analysed, a first map.
+    Do ahead what the app's first run does first: its imports, the demo read and analysed.
 
     Everything goes through the library's memos (see the module's docstring); nothing is returned.
     """
@@ -114,11 +116,7 @@ def warm_up(script: str | Path, demo: str = "kosovo") -> None:
 
     loaded = load_demo(demo)
     inputs = views.read_inputs(demo=loaded)
-    analysis = views.analyze_inputs(inputs, demo_config(), demo=loaded)
-    if analysis.result is not None:
-        selection = views.Selection()
-        views.headline(analysis.result, selection, loaded.taxonomy)
-        views.map_parts(views.selection_map(analysis.result, selection, loaded.taxonomy))
+    views.analyze_inputs(inputs, demo_config(), demo=loaded)
 
 
 def _warm_up(script: str, done: threading.Event) -> None:
