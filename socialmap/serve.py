@@ -5,10 +5,11 @@ It is ``streamlit run app.py`` (the same options, passed on to Streamlit's own c
 warm-up beside it. Streamlit runs the app's script only when a browser has loaded its page and connected;
 that first run then imports geopandas, folium and the library, reads the demo and analyses it (about
 two seconds on the development machine), none of which Streamlit's server needed to start. The warm-up
-does that work in a thread from the moment the launcher starts, while Streamlit starts its server and
-the browser loads Streamlit's page, through the library's own memos:
+does that work in a thread as soon as Streamlit's command line is loaded, while Streamlit starts its
+server and the browser loads Streamlit's page, through the library's own memos:
 
-- the modules ``app.py`` imports (read from its import statements), so the script's imports find them;
+- the modules ``app.py`` imports (read from its import statements), so the script's imports find them
+  (a module that declares a Streamlit component is left to the script, :data:`SCRIPT_RUN_ONLY`);
 - the demo, read once per process by :func:`socialmap.load_demo` (which hands out copies);
 - the demo's analysis with the app's default options, whose demand points and per-type tables
   :func:`socialmap.pipeline.analyze` keeps by the content of its inputs.
