@@ -62,8 +62,9 @@ $(VENDOR_STAMP):
 
 assets: $(VENDOR_STAMP)
 
+# `python -m socialmap.serve` is `streamlit run` with the first page prepared while the server starts.
 app: $(APP_STAMP) assets
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
+	$(BIN)/python -m socialmap.serve app.py --server.port $(PORT) --server.headless true \
 	  --server.enableStaticServing true
 
 test: $(DEV_STAMP) system-deps assets

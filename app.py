@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import socialmap
-from socialmap import display, settings, store, templates, views, workspace
+from socialmap import display, serve, settings, store, templates, views, workspace
 from socialmap.columns import ambiguity_hint, apply_choices, required_columns
 from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
@@ -31,6 +31,10 @@ from socialmap.io import SUPPORTED_SUFFIXES
 from socialmap.pipeline import AnalysisConfig
 from socialmap.privacy import preview_rows
 from socialmap.report import run_notes
+
+# Started by `python -m socialmap.serve app.py` (`make app`), the warm-up has imported, read and analysed
+# the demo ahead: the first run waits for it rather than doing the same beside it (no wait otherwise).
+serve.wait_for_warm_up()
 
 if TYPE_CHECKING:
     import pandas as pd

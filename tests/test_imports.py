@@ -28,7 +28,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "socialmap"
 
 #: The app's layer and the command line: faces over the library, imported by no library module.
-FACES = {"socialmap.views", "socialmap.display", "socialmap.store", "socialmap.cli"}
+FACES = {"socialmap.views", "socialmap.display", "socialmap.store", "socialmap.serve", "socialmap.cli"}
 
 
 def _module_name(path: Path) -> str:

@@ -1,0 +1,149 @@
+"""The app's launcher (`python -m socialmap.serve app.py`): its warm-up prepares the first page only.
+
+What the warm-up computes reaches the page only through the library's memos, which answer for equal
+inputs and options only: the first run's analysis is the one computed without a warm-up, a changed input
+or option is computed anew, and the options warmed are the app's own defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import socialmap
+from socialmap import serve, views
+
+REPO = Path(__file__).resolve().parent.parent
+APP = REPO / "app.py"
+
+#: In a fresh process: the demo's analysis with the app's first options, after a warm-up or not.
+FIRST_RUN = """
+import pickle, sys
+import socialmap
+from socialmap import serve, views
+if sys.argv[1] == "warm":
+    serve.warm_up(sys.argv[2])
+    # a Streamlit component is declared by the script run itself (Streamlit registers it only there)
+    assert "streamlit_folium" not in sys.modules
+    assert "folium" in sys.modules and "geopandas" in sys.modules
+demo = socialmap.load_demo("kosovo")
+analysis = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo)
+result = analysis.result
+frames = [pd.DataFrame(frame.drop(columns="geometry")) for frame in (result.areas, result.table)]
+sys.stdout.buffer.write(pickle.dumps(tuple(frames)))
+"""
+
+
+def _first_run(mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    code = "import pandas as pd\n" + FIRST_RUN
+    done = subprocess.run(
+        [sys.executable, "-c", code, mode, str(APP)], capture_output=True, check=True, cwd=REPO, timeout=300
+    )
+    return pickle.loads(done.stdout)
+
+
+def test_the_first_run_after_a_warm_up_has_the_analysis_computed_without_one():
+    areas, table = _first_run("cold")
+    warm_areas, warm_table = _first_run("warm")
+    assert len(areas) == 38 and areas["composite_gap"].notna().any()
+    pd.testing.assert_frame_equal(warm_areas, areas)
+    pd.testing.assert_frame_equal(warm_table, table)
+
+
+def test_after_a_warm_up_a_changed_option_or_input_is_computed_anew():
+    serve.warm_up(APP)
+    demo = socialmap.load_demo("kosovo")
+    first = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo).result
+    wider = dataclasses.replace(serve.demo_config(), catchment_m=30_000.0)
+    other = views.analyze_inputs(views.read_inputs(demo=demo), wider, demo=demo).result
+    assert not first.table["supply_reach"].equals(other.table["supply_reach"])
+    # the demo's services without its day-care centres, uploaded: that type has no supply any more
+    services = pd.read_csv(REPO / "data" / "services" / "kosovo_services.csv", dtype=str)
+    kept = services[services["service_type"] != "day_care_disability"]
+    upload = ("services.csv", kept.to_csv(index=False).encode())
+    inputs = views.read_inputs(None, upload, None, demo=demo)
+    assert inputs.services is not None
+    uploaded = views.analyze_inputs(inputs, serve.demo_config(), demo=demo).result
+    day_care = uploaded.table[uploaded.table["service_type"] == "day_care_disability"]
+    assert (day_care["supply"] == 0).all()
+    before = first.table[first.table["service_type"] == "day_care_disability"]
+    assert (before["supply"] > 0).any()
+
+
+def test_the_warm_up_analyses_with_the_options_of_the_apps_first_page(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    asked = []
+    real = views.analyze_inputs
+
+    def spy(inputs, config, **kwargs):
+        asked.append((inputs.uses_demo, config))
+        return real(inputs, config, **kwargs)
+
+    monkeypatch.setattr(views, "analyze_inputs", spy)
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert asked and asked[0] == (True, serve.demo_config())
+
+
+def test_script_imports_are_the_top_level_ones_in_order(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from __future__ import annotations
+            import os, json
+            from typing import TYPE_CHECKING
+            from socialmap import views, settings
+            from . import sibling
+            if TYPE_CHECKING:
+                import pandas
+            def later():
+                import numpy
+            import os
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert serve.script_imports(script) == [
+        "os",
+        "json",
+        "typing",
+        "typing.TYPE_CHECKING",
+        "socialmap",
+        "socialmap.views",
+        "socialmap.settings",
+    ]
+
+
+def test_without_the_launcher_the_first_run_does_not_wait():
+    assert serve._done is None
+    assert serve.wait_for_warm_up(0) is True
+
+
+def test_a_failed_warm_up_lets_the_first_run_go_on(monkeypatch, caplog):
+    def broken(script, demo="kosovo"):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(serve, "warm_up", broken)
+    try:
+        done = serve.start_warm_up(APP)
+        assert done.wait(30)
+        assert serve.wait_for_warm_up(0) is True
+    finally:
+        monkeypatch.setattr(serve, "_done", None)
+    assert "warm-up failed" in caplog.text
+
+
+def test_the_launcher_needs_the_script():
+    with pytest.raises(SystemExit, match="usage"):
+        serve.main([])
+    with pytest.raises(SystemExit, match="usage"):
+        serve.main(["--server.port", "8501"])
