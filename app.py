@@ -12,23 +12,54 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-import socialmap
-from socialmap import display, serve, settings, store, templates, views, workspace
+from socialmap import serve, settings, templates, views
+from socialmap.app.ui.cached import (
+    Source,
+    demo_trend,
+    load_demo,
+    preview_upload,
+    read_inputs,
+    read_roads,
+    read_taxonomy,
+    run_analysis,
+    run_plan,
+    suggest_sites,
+)
+from socialmap.app.ui.common import (
+    BASEMAP_LABELS,
+    DEFAULTS,
+    DEMO,
+    METHODS,
+    MIME,
+    SCHEME_LABELS,
+    SPREADING,
+    TABS,
+    show_table,
+)
+from socialmap.app.ui.workspace import (
+    keep_workspace,
+    kept_taxonomy,
+    remember_costing,
+    resolve_uploads,
+    restore_costing,
+    restore_late_view,
+    restore_map_view,
+    show_workspace_notes,
+    start_workspace,
+    workspace_panel,
+)
 from socialmap.columns import ambiguity_hint, apply_choices, required_columns
 from socialmap.display import offer_download, plain
 from socialmap.errors import SocialMapError
 from socialmap.errors import message as error_text
 from socialmap.gaps import SCHEMES
-from socialmap.i18n import LANGUAGES, N_, format_number, nt, t
+from socialmap.i18n import LANGUAGES, format_number, nt, t
 from socialmap.io import SUPPORTED_SUFFIXES
-from socialmap.pipeline import AnalysisConfig
 from socialmap.privacy import preview_rows
 from socialmap.report import run_notes
 
@@ -36,582 +67,17 @@ from socialmap.report import run_notes
 # the demo ahead: the first run waits for it rather than doing the same beside it (no wait otherwise).
 serve.wait_for_warm_up()
 
-if TYPE_CHECKING:
-    import pandas as pd
-    from streamlit.runtime.uploaded_file_manager import UploadedFile
-
 APP_DIR = Path(__file__).resolve().parent
 #: Local copies of Leaflet and its plugins (``make assets``), served at /app/static/vendor.
 VENDOR_DIR = APP_DIR / "static" / "vendor"
-DEMO = "kosovo"
-#: The library's default options (demand spreading, grid cell) are the app's defaults.
-DEFAULTS = AnalysisConfig()
-METHODS = ("coverage", "2sfca", "e2sfca")
-SPREADING = ("representative", "grid")
-SCHEME_LABELS = {
-    "quantiles": N_("Quantiles"),
-    "natural_breaks": N_("Natural breaks"),
-    "fisher_jenks": N_("Fisher-Jenks"),
-    "equal_interval": N_("Equal intervals"),
-}
-#: The tabs: a stable key each, and its label.
-TABS = {
-    "map": N_("Map"),
-    "ranking": N_("Ranking"),
-    "profile": N_("Municipality profile"),
-    "plan": N_("Plan"),
-    "about": N_("About"),
-}
-BASEMAP_LABELS = {"plain": N_("Plain (works offline)"), "osm": N_("OpenStreetMap (needs internet)")}
 
 # No page_icon: Streamlit would fetch a Material icon from fonts.gstatic.com (no internet here).
 st.set_page_config(page_title="socialmap", layout="wide")
 
 
-# ---- caching: each cached function uses only its arguments -------------------------------------
-
-
-@st.cache_resource(show_spinner=False)
-def load_demo(name: str) -> socialmap.Demo:
-    """Load the demo once per server process (read-only)."""
-    return socialmap.load_demo(name)
-
-
-class Source(NamedTuple):
-    """
-    Where the inputs come from besides the three files: the demo and what the person chose.
-
-    Hashable (tuples and text only), so the cached functions below are keyed by it.
-    """
-
-    #: The demo that fills in what is not uploaded.
-    demo: str
-    #: The column mapping of each upload, ``((kind, ((their column, our column), ...)), ...)``.
-    columns: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    #: An uploaded taxonomy (file name, bytes), or ``None``: the demo's.
-    taxonomy: views.Upload | None = None
-    #: The attribution of uploaded boundaries as typed in (blank: what the file says).
-    attribution: str = ""
-    #: Kinds whose failed upload the person chose to replace by the demo's layer.
-    demo_instead: tuple[str, ...] = ()
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def read_taxonomy(upload: views.Upload | None) -> views.TaxonomyUpload:
-    """Read an uploaded taxonomy (cached by its bytes); nothing uploaded: no taxonomy, no problem."""
-    return views.TaxonomyUpload() if upload is None else views.read_taxonomy(upload)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def preview_upload(upload: views.Upload, kind: str) -> views.UploadPreview:
-    """Read an upload's header and first rows, and guess its mapping (cached by its bytes)."""
-    return views.preview_upload(upload, kind)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def read_inputs(
-    areas: views.Upload | None,
-    services: views.Upload | None,
-    population: views.Upload | None,
-    source: Source,
-) -> views.Inputs:
-    """Read and validate the uploads through their column mappings (cached by bytes and choices)."""
-    return views.read_inputs(
-        areas,
-        services,
-        population,
-        demo=load_demo(source.demo),
-        columns={kind: dict(pairs) for kind, pairs in source.columns},
-        taxonomy=read_taxonomy(source.taxonomy).taxonomy,
-        attribution=source.attribution,
-        demo_instead=source.demo_instead,
-    )
-
-
-def analysis_config(
-    method: str, catchment_m: float, spreading: str, cell_size_m: float, catchment_min: float | None = None
-) -> AnalysisConfig:
-    """Return the analysis options chosen in the sidebar."""
-    return AnalysisConfig(
-        method=method,  # type: ignore[arg-type]
-        catchment_m=catchment_m,
-        spreading=spreading,  # type: ignore[arg-type]
-        cell_size_m=cell_size_m,
-        catchment_min=catchment_min,
-    )
-
-
-# A road graph is parsed once per uploaded file and travel mode, and shared by every rerun.
-@st.cache_resource(show_spinner=False, max_entries=2)
-def read_roads(roads: views.Upload | None, travel_mode: str) -> views.Roads:
-    """Read the uploaded road network (cached by its bytes and the travel mode)."""
-    return views.read_roads(roads, travel_mode)
-
-
-# A Result holds a few GeoDataFrames that nothing changes (views functions copy what they alter):
-# cache_resource hands the same object to every rerun instead of unpickling a copy each time.
-@st.cache_resource(show_spinner=False, max_entries=32)
-def run_analysis(
-    areas: views.Upload | None,
-    services: views.Upload | None,
-    population: views.Upload | None,
-    source: Source,
-    method: str,
-    catchment_m: float,
-    spreading: str,
-    cell_size_m: float,
-    roads: views.Upload | None = None,
-    travel_mode: str = "drive",
-    catchment_min: float | None = None,
-) -> views.Analysis:
-    """Run the analysis on the inputs with the chosen options (cached by all of them)."""
-    inputs = read_inputs(areas, services, population, source)
-    config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
-    graph = read_roads(roads, travel_mode).graph
-    return views.analyze_inputs(inputs, config, demo=load_demo(source.demo), network=graph)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def run_plan(
-    areas: views.Upload | None,
-    services: views.Upload | None,
-    population: views.Upload | None,
-    source: Source,
-    method: str,
-    catchment_m: float,
-    spreading: str,
-    cell_size_m: float,
-    roads: views.Upload | None,
-    travel_mode: str,
-    catchment_min: float | None,
-    edits: tuple[views.PlanEdit, ...],
-    lang: str,
-) -> views.PlanRun:
-    """Run a scenario (the proposed services) on the inputs with the chosen options (cached by all)."""
-    road_options = (roads, travel_mode, catchment_min)
-    options = (
-        areas,
-        services,
-        population,
-        source,
-        method,
-        catchment_m,
-        spreading,
-        cell_size_m,
-        *road_options,
-    )
-    base = run_analysis(*options)
-    config = analysis_config(method, catchment_m, spreading, cell_size_m, catchment_min)
-    inputs = read_inputs(areas, services, population, source)
-    graph = read_roads(roads, travel_mode).graph
-    return views.run_plan(  # type: ignore[arg-type]
-        inputs, config, edits, demo=load_demo(source.demo), base=base.result, lang=lang, network=graph
-    )
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def demo_trend(demo_name: str, method: str, catchment_m: float, spreading: str, cell_size_m: float) -> Any:
-    """Return the demo's indicators over its census years, with the chosen options (cached by them)."""
-    return views.demo_monitoring(
-        demo_name, analysis_config(method, catchment_m, spreading, cell_size_m, None)
-    )
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def suggest_sites(
-    options: tuple[Any, ...], service_type: str, k: int, capacity: float | None, lang: str
-) -> tuple[tuple[views.PlanEdit, ...], tuple[str, ...]]:
-    """Suggest k sites on the current services (cached by the analysis options and the inputs)."""
-    analysis = run_analysis(*options)
-    return views.suggest_sites(analysis.result, service_type, k=k, capacity=capacity, lang=lang)  # type: ignore[arg-type]
-
-
-def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
-    """Show a display table, its numbers written for the language (views.display_table)."""
-    st.dataframe(
-        views.display_table(table, lang), hide_index=True, width="stretch", placeholder="–", **kwargs
-    )
-
-
-MIME = {
-    "csv": "text/csv",
-    "gpkg": "application/geopackage+sqlite3",
-    "html": "text/html",
-    "png": "image/png",
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
-def uploaded(file: UploadedFile | None) -> views.Upload | None:
-    """Return the (name, bytes) of an st.file_uploader value."""
-    return None if file is None else (file.name, file.getvalue())
-
-
-# ---- workspace: its id in the URL, its state kept on the server (issue #17) --------------------
-# The library does the work (socialmap.store, socialmap.workspace); these functions only move values
-# between the store, the URL and session state. The uploads of a restored workspace live in
-# st.session_state["ws_uploads"] (a file widget cannot be given a file back).
-
-#: The view in the URL: query parameter → the widget key it sets.
-VIEW_WIDGETS = {"lang": "lang", "group": "target_group", "service_type": "service_type", "metric": "metric"}
-UPLOAD_WIDGETS = {
-    "areas": "upload_areas",
-    "services": "upload_services",
-    "population": "upload_population",
-    "roads": "upload_roads",
-    "taxonomy": "upload_taxonomy",
-}
-#: Upload kinds → headings ("Roads: the saved file … is used").
-FILE_TITLES = {**views.KIND_TITLES, "roads": N_("Roads"), "taxonomy": N_("Taxonomy")}
-
-
-def workspace_store() -> store.Store:
-    """Return the store of this server (its folder: $SOCIALMAP_WORKSPACES, the setting, or user data)."""
-    return store.Store()
-
-
-def start_workspace() -> None:
-    """Once per browser session: take the workspace id from the URL (or make one) and restore it."""
-    if "ws_id" in st.session_state:
-        return
-    given = st.query_params.get("ws")
-    ws_id = given if store.valid_id(given) else store.new_id()
-    st.session_state["ws_id"] = ws_id
-    if given is not None and given != ws_id:
-        st.session_state["ws_bad_id"] = True
-    st.query_params["ws"] = ws_id
-    saved_view: dict[str, str] = {}
-    try:
-        ws = workspace_store().load(ws_id)
-    except SocialMapError as exc:
-        st.session_state["ws_problem"] = exc
-        ws = None
-    if ws is not None:
-        st.session_state["ws_stamp"] = workspace_store().stamp(ws_id)
-        restore_workspace(ws)
-        saved_view = dict(ws.view)
-    # The URL's view wins over the saved one; anything not allowed falls back to the defaults.
-    url_view = {k: st.query_params.get(k) for k in workspace.VIEW_KEYS if k in st.query_params}
-    st.session_state["ws_view"] = {**saved_view, **url_view}
-    lang = store.clean_view(st.session_state["ws_view"], {"lang": list(LANGUAGES)}).get("lang")
-    if lang:
-        st.session_state["lang"] = lang
-
-
-def restore_workspace(ws: workspace.Workspace) -> None:
-    """Put a workspace's uploads, mappings, options and scenarios into session state."""
-    state = store.from_workspace(ws)
-    st.session_state["ws_uploads"] = dict(state.uploads)
-    st.session_state["ws_seen"] = {}
-    st.session_state["column_mappings"] = {k: dict(v) for k, v in state.mappings.items()}
-    options = state.options
-    if options.get("method") in METHODS:
-        st.session_state["method"] = options["method"]
-    if options.get("spreading") in SPREADING:
-        st.session_state["spreading"] = options["spreading"]
-    if isinstance(options.get("catchment_m"), int | float):
-        st.session_state["catchment_km"] = min(50, max(1, round(options["catchment_m"] / 1000)))
-    if options.get("cell_size_m") in (500.0, 1000.0, 2000.0, 5000.0, DEFAULTS.cell_size_m):
-        st.session_state["cell_km"] = options["cell_size_m"] / 1000
-    if isinstance(options.get("catchment_min"), int | float):
-        st.session_state["catchment_min"] = min(120, max(5, 5 * round(options["catchment_min"] / 5)))
-    restore_choices(state.choices)
-    if state.targets is not None:
-        st.session_state["plan_targets"] = state.targets
-    else:
-        st.session_state.pop("plan_targets", None)
-    # Closed or resized services get their site and type once the services are read (restore_late_view).
-    st.session_state["ws_pending_scenarios"] = ws.scenarios
-    st.session_state["ws_pending_draft"] = ws.draft
-    st.session_state["plan_scenarios"] = {}
-    st.session_state["plan_edits"] = []
-    st.session_state["ws_costing"] = {k: dict(v) for k, v in state.costing.items()}
-    st.session_state.pop("ws_costing_for", None)
-
-
-def restore_choices(choices: Mapping[str, str]) -> None:
-    """Put a workspace's other choices (travel mode, map display, attribution) into their widgets."""
-    allowed = {
-        "travel_mode": ["drive", "walk"],
-        "basemap": list(views.BASEMAPS),
-        "scheme": list(SCHEMES),
-        "classes": [str(k) for k in range(3, 8)],
-        "cells": ["true", "false"],
-        "attribution": None,
-    }
-    kept = store.clean_view(choices, allowed)
-    for key, widget in (("travel_mode", "travel_mode"), ("basemap", "basemap"), ("scheme", "scheme")):
-        if key in kept:
-            st.session_state[widget] = kept[key]
-    if "classes" in kept:
-        st.session_state["k"] = int(kept["classes"])
-    if "cells" in kept:
-        st.session_state["cells"] = kept["cells"] == "true"
-    # Kept outside the widget too: its widget is shown only with a file in the areas' uploader.
-    st.session_state["areas_attribution"] = st.session_state["ws_attribution"] = kept.get("attribution", "")
-
-
-def restore_map_view(tax: Any) -> None:
-    """Once per session, after the taxonomy is known: set the map's choices from the view (if allowed)."""
-    view = st.session_state.pop("ws_view_map", None)
-    if view is None:
-        return
-    group = store.clean_view(view, {"group": views.target_group_options(tax)}).get("group")
-    if group:
-        st.session_state["target_group"] = group
-    stype = store.clean_view(
-        view, {"service_type": views.service_type_options(tax, st.session_state.get("target_group"))}
-    ).get("service_type")
-    if stype:
-        st.session_state["service_type"] = stype
-    metric = store.clean_view(
-        view, {"metric": views.metric_options(st.session_state.get("service_type", views.ALL_TYPES))}
-    ).get("metric")
-    if metric:
-        st.session_state["metric"] = metric
-
-
-def restore_late_view(result: Any, lang: str) -> None:
-    """Once per session, after the analysis: the municipality, the tab, and the saved scenarios."""
-    pending = st.session_state.pop("ws_pending_scenarios", None)
-    if pending is not None:
-        st.session_state["plan_scenarios"] = {s.name: store.plan_edits(s, result.services) for s in pending}
-    draft = st.session_state.pop("ws_pending_draft", None)
-    if draft is not None:
-        st.session_state["plan_edits"] = list(store.plan_edits(draft, result.services))
-    view = st.session_state.pop("ws_view_late", None)
-    if view is not None:
-        late = store.clean_view(view, {"area": list(views.area_options(result, lang)), "tab": list(TABS)})
-        if "area" in late:
-            st.session_state["profile_area"] = late["area"]
-        if "tab" in late:
-            st.session_state["open_tab"] = late["tab"]
-            st.session_state["view"] = t(TABS[late["tab"]], lang)
-    if pending is not None and "ws_written" not in st.session_state:
-        st.session_state["ws_written"] = app_state(lang).kept_key()  # restored: what the session starts from
-
-
-def resolve_uploads(files: dict[str, UploadedFile | None]) -> dict[str, views.Upload | None]:
-    """
-    Return each upload: the file in its widget, else the workspace's saved file.
-
-    A file the person removes from its widget is forgotten; a restored file (no widget value yet)
-    stays until it is removed with its button.
-    """
-    saved: dict[str, views.Upload] = st.session_state.setdefault("ws_uploads", {})
-    seen: dict[str, bool] = st.session_state.setdefault("ws_seen", {})
-    out: dict[str, views.Upload | None] = {}
-    for kind, file in files.items():
-        value = uploaded(file)
-        if value is not None:
-            saved[kind], seen[kind] = value, True
-        elif seen.pop(kind, False):
-            saved.pop(kind, None)
-        out[kind] = saved.get(kind)
-    return out
-
-
-def restore_costing(service_type: str) -> None:
-    """When the Plan tab shows another service type: put that type's kept costing inputs in its fields."""
-    if st.session_state.get("ws_costing_for") == service_type:
-        return
-    st.session_state["ws_costing_for"] = service_type
-    kept = st.session_state.get("ws_costing", {}).get(service_type, {})
-    st.session_state["plan_standard"] = kept.get("standard")
-    st.session_state["plan_unit_cost"] = kept.get("unit_cost")
-
-
-def remember_costing(service_type: str, standard: float | None, unit_cost: float | None) -> None:
-    """Keep the costing inputs of a service type (the workspace saves them)."""
-    kept = dict(st.session_state.get("ws_costing", {}))
-    if standard is None and unit_cost is None:
-        kept.pop(service_type, None)
-    else:
-        kept[service_type] = {"standard": standard, "unit_cost": unit_cost}
-    st.session_state["ws_costing"] = kept
-
-
-def app_state(lang: str) -> store.AppState:
-    """Return the state of this session that the workspace keeps."""
-    labels = {t(text, lang): key for key, text in TABS.items()}
-    view = {
-        "lang": lang,
-        "group": st.session_state.get("target_group"),
-        "service_type": st.session_state.get("service_type"),
-        "metric": st.session_state.get("metric"),
-        "area": st.session_state.get("profile_area"),
-        "tab": labels.get(str(st.session_state.get("view")), st.session_state.get("open_tab", "map")),
-    }
-    saved = st.session_state.get("ws_uploads", {})
-    catchment_min = st.session_state.get("catchment_min") if "roads" in saved else None
-    options = {
-        "method": st.session_state.get("method", METHODS[1]),
-        "catchment_m": float(st.session_state.get("catchment_km", settings.default_catchment_m / 1000))
-        * 1000,
-        "spreading": st.session_state.get("spreading", DEFAULTS.spreading),
-        "cell_size_m": float(st.session_state.get("cell_km", DEFAULTS.cell_size_m / 1000)) * 1000,
-        "catchment_min": None if catchment_min is None else float(catchment_min),
-    }
-    cells = st.session_state.get("cells")
-    choices = {
-        "basemap": st.session_state.get("basemap"),
-        "scheme": st.session_state.get("scheme"),
-        "classes": None if st.session_state.get("k") is None else str(st.session_state["k"]),
-        "cells": None if cells is None else ("true" if cells else "false"),
-        "travel_mode": st.session_state.get("travel_mode") if "roads" in saved else None,
-        "attribution": (st.session_state.get("ws_attribution") or None) if "areas" in saved else None,
-    }
-    return store.AppState(
-        uploads=dict(saved),
-        mappings=dict(st.session_state.get("column_mappings", {})),
-        options=options,
-        scenarios=dict(st.session_state.get("plan_scenarios", {})),
-        costing=dict(st.session_state.get("ws_costing", {})),
-        view={k: str(v) for k, v in view.items() if v is not None},
-        choices={k: str(v) for k, v in choices.items() if v is not None},
-        draft=tuple(st.session_state.get("plan_edits", [])),
-        targets=st.session_state.get("plan_targets"),
-    )
-
-
-def kept_taxonomy(uploads: Mapping[str, views.Upload]) -> Any:
-    """Return the taxonomy of the uploaded (or restored) YAML file; ``None``: none, or it has problems."""
-    upload = uploads.get("taxonomy")
-    return None if upload is None else read_taxonomy(upload).taxonomy
-
-
-def workspace_taxonomy(state: store.AppState) -> views.Upload | None:
-    """Return the taxonomy file a workspace names for its analysis: the uploaded one, if it can be used."""
-    return state.uploads.get("taxonomy") if kept_taxonomy(state.uploads) is not None else None
-
-
-def keep_workspace(inputs: views.Inputs | None, lang: str) -> None:
-    """Write the workspace when anything but the view changed since the last write (the view: in the URL)."""
-    if "ws_pending_scenarios" in st.session_state:
-        return  # not restored whole yet
-    state = app_state(lang)
-    st.query_params.update({"ws": st.session_state["ws_id"], **state.view})
-    if "ws_written" not in st.session_state:  # the first run of a session: what it started from
-        st.session_state["ws_written"] = state.kept_key()
-        return
-    if st.session_state["ws_written"] == state.kept_key():
-        return
-    try:
-        saved = workspace_store().save(
-            st.session_state["ws_id"],
-            store.to_workspace(state, inputs=inputs, demo=DEMO, taxonomy=workspace_taxonomy(state)),
-            seen=st.session_state.get("ws_stamp"),
-        )
-    except SocialMapError as exc:
-        st.error(t("The workspace could not be saved: {error}", lang, error=plain(error_text(exc, lang))))
-        return
-    st.session_state["ws_stamp"], st.session_state["ws_written"] = saved.stamp, state.kept_key()
-    if saved.conflict:
-        st.warning(
-            t(
-                "This workspace was changed in another tab or browser meanwhile; your changes replaced "
-                "those. Reload the page to see the workspace as saved.",
-                lang,
-            )
-        )
-
-
-def workspace_bytes(lang: str) -> bytes:
-    """Return the workspace of this session as a GeoPackage file (for "Save workspace")."""
-    import tempfile
-
-    state = app_state(lang)
-    inputs = read_inputs(*(state.uploads.get(k) for k in views.UPLOAD_KINDS), st.session_state["ws_source"])
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = store.to_workspace(state, inputs=inputs, demo=DEMO, taxonomy=workspace_taxonomy(state))
-        file = ws.save(Path(tmp) / "workspace.gpkg")
-        return file.read_bytes()
-
-
-def open_workspace(file: UploadedFile | None, lang: str) -> None:
-    """Open an uploaded workspace file into this session (once per file); a bad file is an error shown."""
-    if file is None or st.session_state.get("ws_opened") == file.file_id:
-        return
-    import tempfile
-
-    st.session_state["ws_opened"] = file.file_id
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "workspace.gpkg"
-            path.write_bytes(file.getvalue())
-            ws = workspace.load(path)
-    except SocialMapError as exc:
-        st.session_state["ws_open_error"] = plain(error_text(exc, lang).replace(str(path), file.name))
-        return
-    restore_workspace(ws)
-    st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = dict(ws.view)
-    st.session_state["ws_written"] = None  # write it to this workspace on the next run
-    for widget in UPLOAD_WIDGETS.values():
-        st.session_state.pop(widget, None)
-    st.rerun()
-
-
-def workspace_panel(lang: str) -> None:
-    """Show the sidebar's Workspace section: what it holds, Save, Open."""
-    with st.expander(t("Workspace", lang), expanded=False):
-        st.caption(
-            t(
-                "Your uploads, choices and saved scenarios are kept on this server under the link in the "
-                "address bar: anyone with the link sees this workspace. A workspace holds raw counts "
-                "(the population and the services as uploaded): never publish it as it is; publish the "
-                "downloads of the tabs, which apply the privacy rule.",
-                lang,
-            )
-        )
-        display.offer_download(
-            st,
-            t("Save workspace", lang),
-            lambda: workspace_bytes(lang),
-            file_name="socialmap_workspace.gpkg",
-            mime=MIME["gpkg"],
-            key="workspace_save",
-        )
-        opened = st.file_uploader(t("Open workspace", lang), type=["gpkg"], key="workspace_open")
-        open_workspace(opened, lang)
-        problem = st.session_state.pop("ws_open_error", None)
-        if problem:
-            st.error(t("This file could not be opened as a workspace: {error}", lang, error=problem))
-        restored = {k: v for k, v in st.session_state.get("ws_uploads", {}).items()}
-        for kind, (name, _) in restored.items():
-            if st.session_state.get(UPLOAD_WIDGETS[kind]) is None:
-                st.caption(
-                    t(
-                        "{kind}: the saved file {file} is used.",
-                        lang,
-                        kind=t(FILE_TITLES[kind], lang),
-                        file=plain(name),
-                    )
-                )
-                if st.button(t("Stop using {file}", lang, file=plain(name)), key=f"ws_drop_{kind}"):
-                    st.session_state["ws_uploads"].pop(kind, None)
-                    st.rerun()
-
-
 start_workspace()
 if "ws_view" in st.session_state:
     st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = st.session_state.pop("ws_view")
-
-
-def show_workspace_notes(lang: str) -> None:
-    """Say when the link's workspace id was not valid, or its saved state could not be read."""
-    if st.session_state.pop("ws_bad_id", False):
-        st.warning(t("The link's workspace id is not valid, so a new, empty workspace was started.", lang))
-    problem = st.session_state.pop("ws_problem", None)
-    if problem is not None:
-        st.error(
-            t(
-                "The saved workspace could not be read, so a new one starts here: {error}",
-                lang,
-                error=plain(error_text(problem, lang)),
-            )
-        )
 
 
 # ---- widget state that survives a language switch (STYLE.md §8) -------------------------------

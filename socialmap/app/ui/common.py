@@ -1,0 +1,58 @@
+"""What the app's panels share: the options they offer, the tabs, media types, a table's display."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from socialmap import views
+from socialmap.i18n import N_
+from socialmap.pipeline import AnalysisConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+DEMO = "kosovo"
+#: The library's default options (demand spreading, grid cell) are the app's defaults.
+DEFAULTS = AnalysisConfig()
+METHODS = ("coverage", "2sfca", "e2sfca")
+SPREADING = ("representative", "grid")
+SCHEME_LABELS = {
+    "quantiles": N_("Quantiles"),
+    "natural_breaks": N_("Natural breaks"),
+    "fisher_jenks": N_("Fisher-Jenks"),
+    "equal_interval": N_("Equal intervals"),
+}
+#: The tabs: a stable key each, and its label.
+TABS = {
+    "map": N_("Map"),
+    "ranking": N_("Ranking"),
+    "profile": N_("Municipality profile"),
+    "plan": N_("Plan"),
+    "about": N_("About"),
+}
+BASEMAP_LABELS = {"plain": N_("Plain (works offline)"), "osm": N_("OpenStreetMap (needs internet)")}
+
+MIME = {
+    "csv": "text/csv",
+    "gpkg": "application/geopackage+sqlite3",
+    "html": "text/html",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
+    """Show a display table, its numbers written for the language (views.display_table)."""
+    st.dataframe(
+        views.display_table(table, lang), hide_index=True, width="stretch", placeholder="–", **kwargs
+    )
+
+
+def uploaded(file: UploadedFile | None) -> views.Upload | None:
+    """Return the (name, bytes) of an st.file_uploader value."""
+    return None if file is None else (file.name, file.getvalue())
