@@ -18,9 +18,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from socialmap import serve, settings, templates, views
+from socialmap.app.ui import about, explore, profile
 from socialmap.app.ui.cached import (
     Source,
-    demo_trend,
     load_demo,
     preview_upload,
     read_inputs,
@@ -39,6 +39,7 @@ from socialmap.app.ui.common import (
     SCHEME_LABELS,
     SPREADING,
     TABS,
+    Page,
     show_table,
 )
 from socialmap.app.ui.workspace import (
@@ -61,7 +62,6 @@ from socialmap.gaps import SCHEMES
 from socialmap.i18n import LANGUAGES, format_number, nt, t
 from socialmap.io import SUPPORTED_SUFFIXES
 from socialmap.privacy import preview_rows
-from socialmap.report import run_notes
 
 # Started by `python -m socialmap.serve app.py` (`make app`), the warm-up has imported, read and analysed
 # the demo ahead: the first run waits for it rather than doing the same beside it (no wait otherwise).
@@ -601,196 +601,40 @@ asset_url = (
 tab_list = st.tabs([t(text, lang) for text in TABS.values()], key="view", on_change="rerun")
 tab_map, tab_ranking, tab_profile, tab_plan, tab_about = tab_list
 st.session_state["open_tab"] = next((k for k, tab in zip(TABS, tab_list, strict=True) if tab.open), "map")
-
-
-def ranking_csv() -> bytes:
-    """Return the ranking on screen as a CSV in the language's convention."""
-    return views.csv_bytes(views.ranking_table(result, selection, tax), lang)
-
+page = Page(
+    lang=lang,
+    tax=tax,
+    result=result,
+    sources=sources,
+    selection=selection,
+    assets=assets,
+    asset_url=asset_url,
+    uploads=uploads,
+    source=source,
+    road_options=road_options,
+    method=method,
+    catchment_km=catchment_km,
+    spreading=spreading,
+    cell_km=cell_km,
+)
 
 # ---- map and downloads -------------------------------------------------------------------------
 
 if tab_map.open:
     with tab_map:
-        figures = views.headline(result, selection, tax)
-        cols = st.columns(4)
-        if service_type == views.ALL_TYPES:
-            score = views.score_label(result, views.types_in_scope(tax, target_group), tax, lang)
-            cols[0].metric(t("Municipalities", lang), format_number(figures["areas"], lang, decimals=0))
-            cols[1].metric(t("Service types", lang), format_number(figures["types"], lang, decimals=0))
-            median = format_number(figures["composite_gap"], lang)
-            cols[2].metric(t("Median: {score}", lang, score=plain(score)), median)
-        else:
-            cols[0].metric(t("Need (persons)", lang), format_number(figures["need"], lang, decimals=0))
-            cols[1].metric(t("Supply (places)", lang), format_number(figures["supply"], lang, decimals=0))
-            cols[2].metric(t("Services", lang), format_number(figures["services"], lang, decimals=0))
-            cols[3].metric(
-                t("Gap score, all municipalities (%)", lang), format_number(figures["gap_score"], lang)
-            )
-        st.caption(plain(views.metric_help(metric, result, tax, lang)))
-        # The base map stays the same across selections, so streamlit-folium keeps its frame and
-        # only swaps the layers (choropleth, services, legend, title): no reload of Leaflet.
-        parts = views.map_parts(
-            views.selection_map(
-                result, selection, tax, attribution=sources.attribution, assets=assets, asset_url=asset_url
-            )
-        )
-        st_folium(
-            parts.base,
-            key="map",
-            height=580,
-            use_container_width=True,
-            returned_objects=[],
-            feature_group_to_add=parts.layers,
-            layer_control=parts.control,
-        )
-
-        offline_map = functools.partial(
-            views.selection_map, result, selection, tax, attribution=sources.attribution, assets=assets
-        )
-        st.caption(t("Downloads of what is on screen", lang))
-        d1, d2, d3 = st.columns(3)
-        offer_download(
-            d1,
-            t("Table (CSV)", lang),
-            ranking_csv,
-            file_name=views.download_name(selection, "csv"),
-            mime=MIME["csv"],
-            key="download_csv",
-        )
-        offer_download(
-            d2,
-            t("Map layers (GeoPackage)", lang),
-            lambda: views.gpkg_bytes(views.selection_layers(result, selection, tax)),
-            file_name=views.download_name(selection, "gpkg"),
-            mime=MIME["gpkg"],
-            key="download_gpkg",
-        )
-        offer_download(
-            d3,
-            t("Map (HTML, works offline)", lang),
-            lambda: views.map_html_bytes(offline_map()),
-            file_name=views.download_name(selection, "html"),
-            mime=MIME["html"],
-            key="download_html",
-        )
-        p1, p2, p3 = st.columns(3)
-        offer_download(
-            p1,
-            t("Print map (PNG)", lang),
-            lambda: views.print_map(result, selection, tax, "png"),
-            file_name=views.download_name(selection, "png"),
-            mime=MIME["png"],
-            key="download_png",
-        )
-        offer_download(
-            p2,
-            t("Print map (PDF)", lang),
-            lambda: views.print_map(result, selection, tax, "pdf"),
-            file_name=views.download_name(selection, "pdf"),
-            mime=MIME["pdf"],
-            key="download_pdf",
-        )
-        offer_download(
-            p3,
-            t("National brief (PDF, one page)", lang),
-            lambda: views.brief_pdf(result, tax, lang),
-            file_name=views.brief_name(result, None, lang),
-            mime=MIME["pdf"],
-            key="download_brief_national",
-        )
-        for note in run_notes(result, lang, taxonomy=tax):
-            st.info(plain(note))
-        hidden_note = views.privacy_note(selection, tax)
-        if hidden_note:
-            st.info(plain(hidden_note))
-        cells_note = views.cells_note(result, selection, tax)
-        if cells_note:
-            st.info(plain(cells_note))
+        explore.map_tab(page)
 
 # ---- ranking -----------------------------------------------------------------------------------
 
 if tab_ranking.open:
     with tab_ranking:
-        st.subheader(plain(views.map_title(result, selection, tax)))
-        st.caption(t("Rank 1 is the largest gap. Municipalities without a score are listed last.", lang))
-        show_table(views.ranking_table(result, selection, tax), lang, key="ranking", height="content")
-        offer_download(
-            st,
-            t("Table (CSV)", lang),
-            ranking_csv,
-            file_name=views.download_name(selection, "csv"),
-            mime=MIME["csv"],
-            key="download_ranking_csv",
-        )
+        explore.ranking_tab(page)
 
 # ---- profile of one municipality ---------------------------------------------------------------
 
 if tab_profile.open:
     with tab_profile:
-        names = views.area_options(result, lang)
-        area_id = st.selectbox(
-            t("Municipality", lang),
-            list(names),
-            format_func=lambda a: names[a],
-            key="profile_area",
-            placeholder=t("Choose an option", lang),
-        )
-        summary = views.profile_summary(result, area_id, tax, target_group=target_group, lang=lang)
-        st.subheader(plain(summary["name"]))
-        c1, c2, c3 = st.columns(3)
-        c1.metric(t("Population", lang), format_number(summary["population"], lang, decimals=0))
-        c2.metric(plain(summary["score_label"]), format_number(summary["composite_gap"], lang))
-        c3.metric(
-            t("Rank", lang),
-            "–"
-            if summary["rank"] is None
-            else t(
-                "{rank} of {n}",
-                lang,
-                rank=format_number(summary["rank"], lang, decimals=0),
-                n=format_number(summary["areas"], lang, decimals=0),
-            ),
-        )
-        show_table(
-            views.profile_table(result, area_id, tax, target_group=target_group, lang=lang),
-            lang,
-            key="profile",
-        )
-        st.markdown("**" + t("Composite make-up", lang) + "**")
-        st.caption(t(views.METRIC_HELP["composite_gap"], lang))
-        show_table(views.composite_makeup_table(result, area_id, tax, lang), lang, key="profile_makeup")
-        st.caption(t("Gap score (%) by service type, beside all municipalities together", lang))
-        chart = views.profile_chart(result, area_id, tax, target_group=target_group, lang=lang)
-        st.vega_lite_chart(views.profile_chart_spec(chart, lang), width="stretch")
-        offer_download(
-            st,
-            t("Brief of {name} (PDF, one page)", lang, name=summary["name"]),
-            lambda: views.brief_pdf(result, tax, lang, area_id=area_id),
-            file_name=views.brief_name(result, area_id, lang),
-            mime=MIME["pdf"],
-            key="download_brief",
-        )
-        # The trend over the years: the demo's censuses (own data has one year: no trend to draw).
-        if all(u is None for u in uploads) and road_options[0] is None:
-            with st.spinner(t("Analysing…", lang)):
-                trend = demo_trend(DEMO, method, catchment_km * 1000.0, spreading, cell_km * 1000.0)
-            if trend is not None:
-                from socialmap.monitor import INDICATORS
-
-                st.markdown("**" + t("Trend: {years}", lang, years=" – ".join(map(str, trend.years))) + "**")
-                indicator = st.selectbox(
-                    t("Indicator", lang),
-                    ["places_per_1000", "share_within_reach", "places", "need"],
-                    format_func=lambda k: t(INDICATORS[k].name, lang),
-                    key="profile_trend_indicator",
-                    placeholder=t("Choose an option", lang),
-                )
-                trend_data, trend_notes = views.trend_chart(trend, area_id, tax, indicator, lang)
-                st.vega_lite_chart(views.trend_chart_spec(trend_data, indicator, lang), width="stretch")
-                st.caption(t(INDICATORS[indicator].definition, lang))
-                for note in trend_notes:
-                    st.info(plain(note))
+        profile.profile_tab(page)
 
 # ---- plan: new services, named scenarios, costing ------------------------------------------------
 
@@ -1307,13 +1151,7 @@ if tab_plan.open:
 
 if tab_about.open:
     with tab_about:
-        st.subheader(t("What the figures mean", lang))
-        for heading, text in views.help_sections(result, tax, lang):
-            st.markdown(f"**{plain(heading)}**  \n{plain(text)}")
-        st.subheader(t("Where the data come from", lang))
-        for line in sources.lines:
-            st.markdown(f"- {plain(line)}")
-        show_table(views.provenance_table(result, tax, lang), lang, key="provenance")
+        about.about_tab(page)
 
 # What the tabs changed in this run (a saved scenario, targets, the scenario being drawn) is kept now,
 # not only on the next run: a reload right after "Save scenario" finds it.

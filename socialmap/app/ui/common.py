@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import streamlit as st
 
@@ -13,6 +14,8 @@ from socialmap.pipeline import AnalysisConfig
 if TYPE_CHECKING:
     import pandas as pd
     from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from socialmap.app.ui.cached import Source
 
 DEMO = "kosovo"
 #: The library's default options (demand spreading, grid cell) are the app's defaults.
@@ -56,3 +59,32 @@ def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
 def uploaded(file: UploadedFile | None) -> views.Upload | None:
     """Return the (name, bytes) of an st.file_uploader value."""
     return None if file is None else (file.name, file.getvalue())
+
+
+class Page(NamedTuple):
+    """What the tabs draw from: this run's language, taxonomy and analysis, and the sidebar's choices."""
+
+    #: The language of the page.
+    lang: str
+    #: The taxonomy in use (an uploaded one, else the demo's).
+    tax: Any
+    #: The analysis of the inputs (a ``socialmap.pipeline.Result``).
+    result: Any
+    #: Where the areas, services and population come from (``views.data_sources``).
+    sources: views.DataSources
+    #: What is on screen: service type, metric, target group, classes, basemap.
+    selection: views.Selection
+    #: The local map libraries (``None``: not installed, the map needs internet) and their address.
+    assets: Path | None
+    asset_url: str | None
+    #: The uploads of areas, services and population (``None``: the demo's).
+    uploads: tuple[views.Upload | None, views.Upload | None, views.Upload | None]
+    #: The rest of what keys the analysis: the demo, the mappings, the taxonomy file.
+    source: Source
+    #: The road file used (``None``: straight lines), the travel mode, the catchment in minutes.
+    road_options: tuple[views.Upload | None, str, float | None]
+    #: The analysis options chosen in the sidebar.
+    method: str
+    catchment_km: float
+    spreading: str
+    cell_km: float
