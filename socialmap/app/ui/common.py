@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import streamlit as st
 
 from socialmap import views
-from socialmap.i18n import N_
+from socialmap.i18n import N_, t
 from socialmap.pipeline import AnalysisConfig
 
 if TYPE_CHECKING:
@@ -59,6 +59,33 @@ def show_table(table: pd.DataFrame, lang: str, **kwargs: Any) -> None:
 def uploaded(file: UploadedFile | None) -> views.Upload | None:
     """Return the (name, bytes) of an st.file_uploader value."""
     return None if file is None else (file.name, file.getvalue())
+
+
+def page_style(lang: str) -> str:
+    """
+    CSS for Streamlit's own words and for phones.
+
+    Streamlit 1.67 has no option for the text of its upload widget ("Upload", "200MB per file"):
+    the app hides the size line (the caption above says it in the language) and writes the
+    button's word in the language. The "Press Enter to apply" hint of text inputs is hidden. On a
+    phone the title and the headline figures are smaller, two figures to a row.
+    """
+    word = t("Choose a file", lang)
+    upload = '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ") + '"'  # a CSS string
+    return f"""<style>
+[data-testid="stFileUploaderDropzoneInstructions"], [data-testid="InputInstructions"] {{ display: none; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {upload}; font-size: 0.875rem; }}
+@media (max-width: 640px) {{
+  h1 {{ font-size: 1.6rem !important; }}
+  h3 {{ font-size: 1.15rem !important; }}
+  [data-testid="stMetricValue"] {{ font-size: 1.5rem !important; }}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ flex-wrap: wrap; gap: 0.5rem; }}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"] {{
+    min-width: calc(50% - 0.5rem) !important; flex: 1 1 calc(50% - 0.5rem) !important; }}
+}}
+</style>"""
 
 
 class Page(NamedTuple):
