@@ -10,7 +10,6 @@ inlined into each map instead (slower to send, still offline).
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import streamlit as st
@@ -19,38 +18,29 @@ import streamlit as st
 # script run: the script imports it (the tabs use it), and the warm-up imports what it imports instead.
 import streamlit_folium  # noqa: F401
 
-from socialmap import serve, templates, views
+from socialmap import serve
 from socialmap.app.ui import about, explore, plan, profile, sidebar
+from socialmap.app.ui import inputs as inputs_ui
 from socialmap.app.ui.cached import (
-    Source,
     load_demo,
-    read_inputs,
-    read_roads,
-    read_taxonomy,
-    run_analysis,
 )
 from socialmap.app.ui.common import (
     DEMO,
-    MIME,
     TABS,
-    Page,
     page_style,
-    show_table,
 )
 from socialmap.app.ui.workspace import (
     keep_workspace,
     kept_taxonomy,
-    resolve_uploads,
-    restore_late_view,
     restore_map_view,
     show_workspace_notes,
     start_workspace,
     workspace_panel,
 )
-from socialmap.display import offer_download, plain
+from socialmap.display import plain
 from socialmap.errors import SocialMapError
 from socialmap.errors import message as error_text
-from socialmap.i18n import format_number, nt, t
+from socialmap.i18n import t
 
 # Started by `python -m socialmap.serve app.py` (`make app`), the warm-up has imported, read and analysed
 # the demo ahead: the first run waits for it rather than doing the same beside it (no wait otherwise).
@@ -90,17 +80,13 @@ if "ws_view_map" in st.session_state:  # once per session: a restored workspace'
 
 with st.sidebar:
     files = sidebar.data_panel(lang, tax)
-data_box, up_areas, up_services, up_population, up_taxonomy, roads_file, travel_mode = files
-taxonomy_upload = resolve_uploads({"taxonomy": up_taxonomy})["taxonomy"]
-own_taxonomy = read_taxonomy(taxonomy_upload)
+taxonomy_upload, own_taxonomy = inputs_ui.taxonomy(files.taxonomy)
 if own_taxonomy.taxonomy is not None:
     tax = own_taxonomy.taxonomy
 
 with st.sidebar:
-    method, catchment_km, catchment_min, spreading, cell_km = sidebar.analysis_panel(
-        lang, roads_file, travel_mode
-    )
-    target_group, service_type, metric, scheme, k, basemap, show_cells = sidebar.map_panel(lang, tax)
+    analysis_choices = sidebar.analysis_panel(lang, files.roads, files.travel_mode)
+    map_choices = sidebar.map_panel(lang, tax)
 
 
 # ---- data and analysis -------------------------------------------------------------------------
@@ -108,175 +94,9 @@ with st.sidebar:
 st.title(t("Social services: needs, coverage and gaps", lang))
 
 show_workspace_notes(lang)
-chosen = resolve_uploads({"areas": up_areas, "services": up_services, "population": up_population})
-uploads = (chosen["areas"], chosen["services"], chosen["population"])
-# Only the mappings of files uploaded now key the reading (a mapping kept from an earlier file is not).
-given = {kind for kind, upload in zip(views.UPLOAD_KINDS, uploads, strict=True) if upload is not None}
-source = Source(
-    DEMO,
-    columns=tuple(
-        (kind, tuple(mapping.items()))
-        for kind, mapping in sorted(st.session_state.get("column_mappings", {}).items())
-        if kind in given
-    ),
-    taxonomy=taxonomy_upload,
-    attribution=str(st.session_state.get("ws_attribution") or "") if chosen["areas"] is not None else "",
-    demo_instead=tuple(k for k in views.UPLOAD_KINDS if st.session_state.get(f"demo_instead_{k}")),
-)
-if own_taxonomy.problems:
-    st.error(
-        t(
-            "The taxonomy {file} cannot be used, so nothing is analysed. Fix it and upload it again, or "
-            "remove it to use Kosovo's taxonomy.",
-            lang,
-            file=plain(taxonomy_upload[0] if taxonomy_upload is not None else ""),
-        )
-    )
-    show_table(views.problems_table(own_taxonomy.problems, lang), lang, key="problems_taxonomy")
-    st.stop()
-with st.spinner(t("Reading the data…", lang)):
-    inputs = read_inputs(*uploads, source)
-for outcome in inputs.uploads:
-    if not outcome.problems:
-        continue
-    file = plain(outcome.filename)
-    kind_name = t(views.KIND_LABELS[outcome.kind], lang)
-    if outcome.ok:
-        st.warning(
-            nt(
-                "{file}: read, with {n} warning worth a look.",
-                "{file}: read, with {n} warnings worth a look.",
-                outcome.warnings,
-                lang,
-                file=file,
-                n=outcome.warnings,
-            )
-        )
-    elif outcome.kind in inputs.demo_instead:
-        st.error(
-            nt(
-                "{file} has {n} error, so it is not used: the demo's {kind} are used in its place, as "
-                "you chose. Fix the rows listed below and upload it again.",
-                "{file} has {n} errors, so it is not used: the demo's {kind} are used in its place, as "
-                "you chose. Fix the rows listed below and upload it again.",
-                outcome.errors,
-                lang,
-                file=file,
-                n=outcome.errors,
-                kind=kind_name,
-            )
-        )
-    else:
-        st.error(
-            nt(
-                "{file} has {n} error, so nothing is analysed until it is fixed: fix the rows listed "
-                "below and upload it again, or choose below to use the demo's {kind} in its place.",
-                "{file} has {n} errors, so nothing is analysed until it is fixed: fix the rows listed "
-                "below and upload it again, or choose below to use the demo's {kind} in its place.",
-                outcome.errors,
-                lang,
-                file=file,
-                n=outcome.errors,
-                kind=kind_name,
-            )
-        )
-    show_table(views.problems_table(outcome.problems, lang), lang, key=f"problems_{outcome.kind}")
-    if not outcome.ok:
-        st.checkbox(
-            t("Use the demo's {kind} instead of {file} (not your data)", lang, kind=kind_name, file=file),
-            key=f"demo_instead_{outcome.kind}",
-        )
-
-with data_box:
-    st.caption(t("Templates to fill in (XLSX, in this language); a filled template needs no mapping:", lang))
-    offer_download(
-        data_box,
-        t("Services template", lang),
-        functools.partial(templates.services_template, tax, lang=lang),
-        file_name=f"socialmap-services-template-{lang}.xlsx",
-        mime=MIME["xlsx"],
-        key="template_services",
-    )
-    template_areas = inputs.areas if inputs.areas is not None else demo.areas
-    offer_download(
-        data_box,
-        t("Population template (its municipalities filled in)", lang),
-        functools.partial(templates.population_template, template_areas, lang=lang),
-        file_name=f"socialmap-population-template-{lang}.xlsx",
-        mime=MIME["xlsx"],
-        key="template_population",
-    )
-
-st.session_state["ws_source"] = source  # for "Save workspace" (made on the next run)
-keep_workspace(inputs, lang)
-
-with st.spinner(t("Reading the roads…", lang)):
-    roads = read_roads(roads_file, travel_mode)
-for problem in roads.problems:
-    st.error(
-        t(
-            "The road network could not be used, so straight-line distances are used instead: {problem}",
-            lang,
-            problem=plain(problem.translated(lang).message),
-        )
-    )
-road_options = (roads_file if roads.graph is not None else None, travel_mode, catchment_min)
-with st.spinner(t("Analysing…", lang)):
-    analysis = run_analysis(
-        *uploads, source, method, catchment_km * 1000.0, spreading, cell_km * 1000.0, *road_options
-    )
-if analysis.result is None:
-    st.error(t("The analysis could not run on these data:", lang))
-    show_table(views.problems_table(analysis.problems, lang), lang, key="problems_analysis")
-    st.stop()
-result = analysis.result
-restore_late_view(result, lang)
-
-sources = views.data_sources(inputs, demo, lang)
-st.caption(
-    t(
-        "{areas} municipalities, {services} services. {attribution}",
-        lang,
-        areas=format_number(len(result.areas), lang, decimals=0),
-        services=format_number(len(result.services), lang, decimals=0),
-        attribution=plain(sources.attribution),
-    )
-)
-demo_layers = views.demo_caption(inputs, lang) if inputs.uploads or own_taxonomy.taxonomy else None
-if demo_layers:
-    st.caption(demo_layers)
-taxonomy_note = views.taxonomy_note(tax, lang)
-if taxonomy_note:
-    st.info(taxonomy_note)
-demo_note = views.demonstration_note(result, lang)
-if demo_note:
-    st.warning(demo_note)
-selection = views.Selection(
-    service_type=service_type,
-    metric=metric,
-    target_group=target_group,
-    scheme=scheme,
-    k=k,
-    basemap=basemap,
-    lang=lang,
-    cells=show_cells,
-)
-
-missing = views.missing_assets(VENDOR_DIR)
-if missing:
-    st.warning(
-        t(
-            "The map libraries are not installed ({missing}), so the map needs internet. "
-            "Run `make assets` and restart the app.",
-            lang,
-            missing=", ".join(missing),
-        )
-    )
-assets = None if missing else VENDOR_DIR
-asset_url = (
-    views.static_url(st.get_option("server.baseUrlPath"), "vendor")
-    if assets is not None and st.get_option("server.enableStaticServing")
-    else None
+data = inputs_ui.read(lang, demo, tax, files, taxonomy_upload, own_taxonomy)
+page = inputs_ui.analyse(
+    lang, demo, tax, data, own_taxonomy, files, analysis_choices, map_choices, vendor_dir=VENDOR_DIR
 )
 
 # Lazy tabs: only the open tab's content runs, so a widget change redraws what is on screen only.
@@ -284,22 +104,6 @@ asset_url = (
 tab_list = st.tabs([t(text, lang) for text in TABS.values()], key="view", on_change="rerun")
 tab_map, tab_ranking, tab_profile, tab_plan, tab_about = tab_list
 st.session_state["open_tab"] = next((k for k, tab in zip(TABS, tab_list, strict=True) if tab.open), "map")
-page = Page(
-    lang=lang,
-    tax=tax,
-    result=result,
-    sources=sources,
-    selection=selection,
-    assets=assets,
-    asset_url=asset_url,
-    uploads=uploads,
-    source=source,
-    road_options=road_options,
-    method=method,
-    catchment_km=catchment_km,
-    spreading=spreading,
-    cell_km=cell_km,
-)
 
 # ---- map and downloads -------------------------------------------------------------------------
 
@@ -333,4 +137,4 @@ if tab_about.open:
 
 # What the tabs changed in this run (a saved scenario, targets, the scenario being drawn) is kept now,
 # not only on the next run: a reload right after "Save scenario" finds it.
-keep_workspace(inputs, lang)
+keep_workspace(page.inputs, lang)

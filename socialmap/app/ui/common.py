@@ -95,6 +95,8 @@ class Page(NamedTuple):
     lang: str
     #: The taxonomy in use (an uploaded one, else the demo's).
     tax: Any
+    #: The inputs read (the uploads, else the demo's layers).
+    inputs: views.Inputs
     #: The analysis of the inputs (a ``socialmap.pipeline.Result``).
     result: Any
     #: Where the areas, services and population come from (``views.data_sources``).
