@@ -1,7 +1,8 @@
 """socialmap app for municipal planners: where social services are, who needs them, where the gaps are.
 
-Thin by design (STYLE.md §7): widgets, caching, layout and text only. Every table, figure, map and
-download comes from :mod:`socialmap.views`, which is tested without a browser.
+Thin by design (STYLE.md §7): this script sets up the page and lays it out (the sidebar, the tabs); each
+section's widgets are a function in :mod:`socialmap.app.ui` (one module per tab or panel). Every table,
+figure, map and download comes from :mod:`socialmap.views`, which is tested without a browser.
 
 Run it with ``make app``: that installs the map libraries (``make assets``) and turns on Streamlit's
 static serving, so the map draws with no internet. Without static serving the libraries are
