@@ -20,16 +20,9 @@ import streamlit as st
 import streamlit_folium  # noqa: F401
 
 from socialmap import serve
-from socialmap.app.ui import about, explore, plan, profile, sidebar
-from socialmap.app.ui import inputs as inputs_ui
-from socialmap.app.ui.cached import (
-    load_demo,
-)
-from socialmap.app.ui.common import (
-    DEMO,
-    TABS,
-    page_style,
-)
+from socialmap.app.ui import about, explore, inputs, plan, profile, sidebar
+from socialmap.app.ui.cached import load_demo
+from socialmap.app.ui.common import DEMO, TABS, page_style
 from socialmap.app.ui.workspace import (
     keep_workspace,
     kept_taxonomy,
@@ -54,11 +47,9 @@ VENDOR_DIR = APP_DIR / "static" / "vendor"
 # No page_icon: Streamlit would fetch a Material icon from fonts.gstatic.com (no internet here).
 st.set_page_config(page_title="socialmap", layout="wide")
 
-
 start_workspace()
 if "ws_view" in st.session_state:
     st.session_state["ws_view_map"] = st.session_state["ws_view_late"] = st.session_state.pop("ws_view")
-
 
 # ---- sidebar: language, data, analysis, map ----------------------------------------------------
 
@@ -66,7 +57,6 @@ with st.sidebar:
     lang = sidebar.language()
 with st.sidebar:
     workspace_panel(lang)
-
 
 st.html(page_style(lang))
 
@@ -81,7 +71,7 @@ if "ws_view_map" in st.session_state:  # once per session: a restored workspace'
 
 with st.sidebar:
     files = sidebar.data_panel(lang, tax)
-taxonomy_upload, own_taxonomy = inputs_ui.taxonomy(files.taxonomy)
+taxonomy_upload, own_taxonomy = inputs.taxonomy(files.taxonomy)
 if own_taxonomy.taxonomy is not None:
     tax = own_taxonomy.taxonomy
 
@@ -95,8 +85,8 @@ with st.sidebar:
 st.title(t("Social services: needs, coverage and gaps", lang))
 
 show_workspace_notes(lang)
-data = inputs_ui.read(lang, demo, tax, files, taxonomy_upload, own_taxonomy)
-page = inputs_ui.analyse(
+data = inputs.read(lang, demo, tax, files, taxonomy_upload, own_taxonomy)
+page = inputs.analyse(
     lang, demo, tax, data, own_taxonomy, files, analysis_choices, map_choices, vendor_dir=VENDOR_DIR
 )
 
