@@ -103,9 +103,9 @@ default_catchment_min: float = 30.0
 #: network: reported and left out, never silently snapped (see socialmap.network.snap).
 default_max_snap_m: float = 1000.0
 
-#: Threads the 2SFCA core (``access.fca_arrays``, ``two_step_fca``, the analysis) and ``pairs_within`` run
-#: on. ``None``: one for the 2SFCA family (threads measured slower on two cores), every core this process
-#: may use for ``pairs_within``. Small problems run on one thread whatever this says.
+#: Workers the 2SFCA core (``access.fca_arrays``, ``two_step_fca``, the analysis: forked processes, on
+#: Linux) and ``pairs_within`` (threads) run on. ``None``: every core this process may use (the 2SFCA
+#: family forks only while no other thread runs). Small problems run on one whatever this says.
 workers: int | None = None
 
 #: Seconds a whole download (``socialmap.fetch_boundaries``) may take, however the server trickles it.

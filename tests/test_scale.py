@@ -139,14 +139,15 @@ def test_block_rows_hold_every_service_in_reach_nearest_radius_first(max_block, 
     assert (seen[in_reach] == 1).all() and (seen <= 1).all()
 
 
-def test_the_2sfca_runs_on_one_thread_unless_told_and_pairs_on_every_core(monkeypatch):
+def test_the_2sfca_and_pairs_run_on_every_core_unless_told(monkeypatch):
+    # (the 2SFCA family used to default to one thread; it now forks processes on large problems only)
     monkeypatch.setattr(blocks, "_cores", lambda: 2)
     monkeypatch.setattr(blocks.settings, "workers", None)
-    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_THREADS) == 1
+    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_WORKERS) == 2
     assert blocks._resolve_workers(None, "pairs_within") == 2
-    assert blocks._resolve_workers(2, "fca_arrays", blocks._FCA_THREADS) == 2
+    assert blocks._resolve_workers(1, "fca_arrays", blocks._FCA_WORKERS) == 1
     monkeypatch.setattr(blocks.settings, "workers", 3)
-    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_THREADS) == 3
+    assert blocks._resolve_workers(None, "fca_arrays", blocks._FCA_WORKERS) == 3
 
 
 def test_workers_must_be_a_whole_number():

@@ -22,14 +22,16 @@ block of squared distances (``scipy.spatial.distance.cdist``; numpy for small pr
 masked by the catchment and reduced with matrix–vector products. Step weights that fall with distance are a
 sum of such masks, one per step, so their weights are never built; other weights are built block by block.
 Memory stays bounded by the block size; the masks (one bit an entry) or weights are kept for the second step
-while they fit in a budget and recomputed otherwise. Strips can run on threads (``workers``): the distances,
-masks and products release the GIL, and every demand point belongs to one block, so the answer does not
-depend on the threads; the 2SFCA family runs on one by default, which measured faster on two cores (see
-``_FCA_THREADS``).
+while they fit in a budget and recomputed otherwise. Large problems run on every core as forked processes
+(``workers``; :mod:`~socialmap.access.forked`): strips are shared out, every demand point belongs to one
+block and the services' sums are added in strip order, so the answer does not depend on the number of
+processes, to the bit. Threads were tried and measured no faster on two cores: between the numpy calls of a
+block the GIL is held.
 
 The package's modules, one job each: :mod:`~socialmap.access.weights` (the distance-weight functions),
 :mod:`~socialmap.access.kernels` (a block of distances into the two steps' sums),
-:mod:`~socialmap.access.blocks` (strips, chunks, the rows of each block, the passes and threads),
+:mod:`~socialmap.access.blocks` (strips, chunks, the rows of each block, the passes),
+:mod:`~socialmap.access.forked` (the passes on forked processes),
 :mod:`~socialmap.access.tiles` (one tile of a Dask run), :mod:`~socialmap.access.checks` (the inputs'
 checks), :mod:`~socialmap.access.fca` (the public 2SFCA family) and :mod:`~socialmap.access.pairs` (the
 pairs within a catchment, the nearest service). Import the public names from ``socialmap.access``.

@@ -14,7 +14,7 @@ import numbers
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +39,14 @@ _COST_PER_ENTRY = 6e-9
 _COST_PER_CHUNK = 4e-5
 # Below this many block entries a pass runs on one thread: starting threads would cost more than they save.
 _THREADS_MIN_ENTRIES = 4_000_000
-# Threads of the 2SFCA family when neither `workers` nor settings.workers says: one. Measured with
-# benchmarks/bench_scale.py at 1M x 5k on the 2-core development machine, two threads were 0.76-0.87x the
-# speed of one at load 1.2-1.4 (and 1.01x / 0.83x quiet, before the blocks kept only the rows in reach):
-# a block is about 15 numpy calls of tens of microseconds each, and every one hands the GIL over.
-_FCA_THREADS = 1
+# Workers of the 2SFCA family when neither `workers` nor settings.workers says: every core (None), as
+# forked processes above _PROCESSES_MIN_ENTRIES (see access.forked), else one. Threads are not used for it:
+# measured with benchmarks/bench_scale.py at 1M x 5k on the 2-core development machine, two threads were
+# 0.76-1.01x the speed of one (a block is about 15 numpy calls, and between them the GIL is held).
+_FCA_WORKERS: int | None = None
+# Below this many block entries the 2SFCA family runs in one process: forking and the pipes would cost
+# more than they save (measured with benchmarks/bench_scale.py --threshold).
+_PROCESSES_MIN_ENTRIES = 20_000_000
 # Up to this many entries (block entries, or points x services for the nearest service), distances are
 # computed with numpy while scipy.spatial is not imported yet: importing it takes longer (~0.15 s) than
 # numpy's slower distances then cost. Both give the same bits (tests/test_access.py).
@@ -424,6 +427,26 @@ def _need_pass(
     count_s = np.zeros(n)
     near2_s = np.full(n, np.inf)
     keep = _kept_blocks(plan, kernel, cache_bytes) if need_s is not None and cache_bytes > 0 else set()
+    strip_need = _need_strip(plan, kernel, need_s, keep, count_s, near2_s, cache)
+    parts = _map_strips(plan, strip_need, workers)
+    return _sum_parts(plan, parts, m), count_s, near2_s, cache
+
+
+def _need_strip(
+    plan: _Plan,
+    kernel: _Kernel,
+    need_s: NDArray[np.float64] | None,
+    keep: set[tuple[int, int]],
+    count_s: NDArray[np.float64],
+    near2_s: NDArray[np.float64],
+    cache: dict[Any, Any],
+) -> Callable[[int, _Strip, _Buffers], NDArray[np.float64] | None]:
+    """
+    Return step 1 on one strip (``func(si, strip, buffers)``), for :func:`_map_strips` or processes.
+
+    It writes its points' counts and squared nearest distances, keeps the blocks of ``keep`` in ``cache``
+    and returns the weighted need of the strip's services (None without ``need_s``).
+    """
 
     def strip_need(si: int, strip: _Strip, bufs: _Buffers) -> NDArray[np.float64] | None:
         rows = _rows(plan, strip)
@@ -446,12 +469,16 @@ def _need_pass(
             return None
         return np.bincount(rows.sel, w_rows, minlength=len(strip.sup_idx)).astype(np.float64, copy=False)
 
-    parts = _map_strips(plan, strip_need, workers)
+    return strip_need
+
+
+def _sum_parts(plan: _Plan, parts: Sequence[NDArray[np.float64] | None], m: int) -> NDArray[np.float64]:
+    """Add up the strips' parts of the weighted need of the ``m`` services, in strip order."""
     wneed = np.zeros(m)
     for strip, w_strip in zip(plan.strips, parts, strict=True):
         if w_strip is not None:
             wneed[strip.sup_idx] += w_strip
-    return wneed, count_s, near2_s, cache
+    return wneed
 
 
 def _access_pass(
@@ -475,6 +502,20 @@ def _access_pass(
     access_s = np.zeros(n)
     count_s = np.zeros(n) if coverage else None
     near2_s = np.full(n, np.inf) if coverage else None
+    _map_strips(plan, _access_strip(plan, kernel, r_use, cache, access_s, count_s, near2_s), workers)
+    return access_s, count_s, near2_s
+
+
+def _access_strip(
+    plan: _Plan,
+    kernel: _Kernel,
+    r_use: NDArray[np.float64],
+    cache: Mapping[Any, Any],
+    access_s: NDArray[np.float64],
+    count_s: NDArray[np.float64] | None,
+    near2_s: NDArray[np.float64] | None,
+) -> Callable[[int, _Strip, _Buffers], None]:
+    """Return step 2 on one strip: it adds its points' access into ``access_s`` (and coverage, if asked)."""
 
     def strip_access(si: int, strip: _Strip, bufs: _Buffers) -> None:
         rows = cache.get(si)
@@ -495,8 +536,7 @@ def _access_pass(
             if count_s is not None and cnt is not None:
                 count_s[r0:r1] += cnt
 
-    _map_strips(plan, strip_access, workers)
-    return access_s, count_s, near2_s
+    return strip_access
 
 
 def _coverage(
@@ -526,6 +566,22 @@ def _coverage(
     return count, covered, nearest
 
 
+def _processes_for(plan: _Plan, workers: int, asked: bool) -> int:
+    """
+    Return the processes worth forking for the 2SFCA family, at most one per strip.
+
+    One below ``_PROCESSES_MIN_ENTRIES`` entries, where fork is not available, or (unless ``asked`` for)
+    while other threads run.
+    """
+    from socialmap.access import forked
+
+    if workers <= 1 or len(plan.strips) < 2 or _entries(plan) < _PROCESSES_MIN_ENTRIES:
+        return 1
+    if not forked.fork_available() or not (asked or forked.only_thread()):
+        return 1
+    return min(workers, len(plan.strips))
+
+
 def _fca_core(
     dxy: NDArray[np.float64],
     need: NDArray[np.float64] | None,
@@ -534,8 +590,14 @@ def _fca_core(
     d0: float,
     weight: WeightFunction | None,
     workers: int = 1,
+    asked: bool = True,
 ) -> FCAResult:
-    """Run both steps on checked arrays (``need``/``capacity`` None: distance coverage only)."""
+    """
+    Run both steps on checked arrays (``need``/``capacity`` None: distance coverage only).
+
+    On up to ``workers`` processes (see :func:`_processes_for`; ``asked``: the caller asked for them); the
+    answer is the same, to the bit, on any number.
+    """
     n, m = len(dxy), len(sxy)
     if n == 0 or m == 0:
         count = np.zeros(n, dtype=np.int64)
@@ -543,13 +605,79 @@ def _fca_core(
     kernel = _make_kernel(d0, weight)
     plan = _plan(dxy, sxy, d0, kernel.inner_m)
     need_s = need[plan.order] if need is not None else None
-    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES, workers)
-    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy, _threads_for(plan, workers))
-    if need_s is None or capacity is None:
-        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
-    ratio = _ratio(capacity, wneed)
-    r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access_s, _, _ = _access_pass(plan, kernel, r_use, cache, workers=workers)
+    procs = _processes_for(plan, workers, asked)
+    knn_threads = _threads_for(plan, workers)
+    steps: dict[str, Any] = {}
+
+    def between(wneed: NDArray[np.float64], count_s: NDArray[Any], near2_s: NDArray[Any]) -> Any:
+        """Coverage and the ratios from step 1; returns step 2's ``r_use`` (None: no step 2)."""
+        steps["wneed"] = wneed
+        steps["coverage"] = _coverage(plan, count_s, near2_s, dxy, sxy, knn_threads)
+        if need_s is None or capacity is None:
+            return None
+        steps["ratio"] = ratio = _ratio(capacity, wneed)
+        return np.where(np.isnan(ratio), 0.0, ratio)
+
+    if procs > 1:
+        access_s = _passes_forked(plan, kernel, need_s, m, procs, between)
+    else:
+        wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
+        r_use = between(wneed, count_s, near2_s)
+        access_s = None if r_use is None else _access_pass(plan, kernel, r_use, cache)[0]
+    count, covered, nearest = steps["coverage"]
+    if access_s is None:
+        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), steps["wneed"])
     access = np.empty(n)
     access[plan.order] = access_s
-    return FCAResult(access, covered, count, nearest, ratio, wneed)
+    return FCAResult(access, covered, count, nearest, steps["ratio"], steps["wneed"])
+
+
+def _passes_forked(
+    plan: _Plan,
+    kernel: _Kernel,
+    need_s: NDArray[np.float64] | None,
+    m: int,
+    processes: int,
+    between: Callable[[NDArray[np.float64], NDArray[Any], NDArray[Any]], Any],
+) -> NDArray[np.float64] | None:
+    """
+    Both passes on ``processes`` forked processes (see :mod:`socialmap.access.forked`).
+
+    The same strips, blocks and sums as :func:`_need_pass` and :func:`_access_pass` on one: the per-point
+    outputs go to shared memory (each point written by its one block), the strips' weighted needs are
+    added in strip order. Returns the access per point in plan order (None without step 2).
+    """
+    from socialmap.access import forked
+
+    n = len(plan.order)
+    count_s = forked.shared_array(n)
+    near2_s = forked.shared_array(n, fill=np.inf)
+    access_s = forked.shared_array(n)
+    cache: dict[Any, Any] = {}  # each process keeps its own strips' blocks
+    keep = _kept_blocks(plan, kernel, _CACHE_BYTES) if need_s is not None and _CACHE_BYTES > 0 else set()
+    strip_need = _need_strip(plan, kernel, need_s, keep, count_s, near2_s, cache)
+    size, use_scipy = _block_size(plan), _scipy_worth_it(_entries(plan))
+    if use_scipy:
+        import scipy.spatial.distance  # noqa: F401  (once, before the fork, not in every child)
+    done: list[bool] = []
+
+    def gather(parts: dict[int, Any]) -> Any:
+        wneed = _sum_parts(plan, [parts[si] for si in range(len(plan.strips))], m)
+        r_use = between(wneed, count_s, near2_s)
+        done.append(r_use is not None)
+        return r_use
+
+    def make_second(r_use: NDArray[np.float64]) -> Callable[[int, _Buffers], None]:
+        strip_access = _access_strip(plan, kernel, r_use, cache, access_s, None, None)
+        return lambda si, bufs: strip_access(si, plan.strips[si], bufs)
+
+    cost = [sum((r1 - r0) * (k1 - k0) for r0, r1, k0, k1 in strip.chunks) for strip in plan.strips]
+    forked.run_two_passes(
+        sorted(range(len(plan.strips)), key=lambda si: -cost[si]),  # largest first: they balance better
+        processes,
+        lambda si, bufs: strip_need(si, plan.strips[si], bufs),
+        make_second,
+        gather,
+        lambda: _Buffers(size, use_scipy),
+    )
+    return access_s if done and done[0] else None

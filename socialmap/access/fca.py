@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from socialmap.access.blocks import _FCA_THREADS, FCAResult, _fca_core, _ratio, _resolve_workers
+from socialmap import settings
+from socialmap.access.blocks import _FCA_WORKERS, FCAResult, _fca_core, _ratio, _resolve_workers
 from socialmap.access.checks import (
     _as_float_array,
     _check_arrays,
@@ -91,9 +92,12 @@ def fca_arrays(
         per pair. A service within the catchment where the weight is 0 (e.g. beyond the last step) still
         counts in ``covered`` and ``n_services``, which are about distance only.
     workers
-        Threads to run on (``None``: ``settings.workers``, by default one: on two cores, threads measured
-        slower than one, see ``benchmarks/bench_scale.py``). The answer is the same whatever the number;
-        problems under a few million candidate pairs run on one thread.
+        Processes to run on (``None``: ``settings.workers``, by default every core this process may use;
+        ``1`` forces one). Problems under ``_PROCESSES_MIN_ENTRIES`` block entries (20 million: about 60k
+        demand points x 5k services in a 15 km catchment on Kosovo's area) run in one, and so does the
+        default while other threads run in this process (a server, a notebook kernel: forking copies no
+        lock they hold only when none runs); ``workers`` asked for forks anyway. Forked processes need
+        Linux; elsewhere one runs. The answer is the same, to the bit, whatever the number.
 
     Returns
     -------
@@ -112,9 +116,10 @@ def fca_arrays(
     """
     d0 = _check_catchment(catchment_m, "fca_arrays")
     weight = _check_weight(weight, "fca_arrays")
-    threads = _resolve_workers(workers, "fca_arrays", _FCA_THREADS)
+    procs = _resolve_workers(workers, "fca_arrays", _FCA_WORKERS)
+    asked = workers is not None or settings.workers is not None
     dxy, n_arr, sxy, c_arr = _check_arrays(demand_xy, need, supply_xy, capacity)
-    return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, threads)
+    return _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, procs, asked)
 
 
 def fca_from_pairs(
@@ -315,7 +320,8 @@ def two_step_fca(
     )
     method = "2SFCA" if weight is None else "E2SFCA"
     logger.info("%s: %d demand points, %d services, catchment %g m", method, len(dxy), len(sxy), d0)
-    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, _resolve_workers(None, "two_step_fca", _FCA_THREADS))
+    procs = _resolve_workers(None, "two_step_fca", _FCA_WORKERS)
+    res = _fca_core(dxy, n_arr, sxy, c_arr, d0, weight, procs, settings.workers is not None)
     frame = pd.DataFrame(
         {
             "access": res.access,
@@ -370,7 +376,8 @@ def distance_coverage(
     if isinstance(supply, pd.DataFrame) and "capacity" in supply.columns:
         places = pd.to_numeric(supply["capacity"], errors="coerce").to_numpy(dtype=float)
         sxy = sxy[~(places == 0)]  # no places: covers no one (NaN, unknown, still covers)
-    res = _fca_core(dxy, None, sxy, None, d0, None, _resolve_workers(None, "distance_coverage", _FCA_THREADS))
+    procs = _resolve_workers(None, "distance_coverage", _FCA_WORKERS)
+    res = _fca_core(dxy, None, sxy, None, d0, None, procs, settings.workers is not None)
     frame = pd.DataFrame(
         {"covered": res.covered, "n_services": res.n_services, "nearest_m": res.nearest},
         index=dem.index.copy(),

@@ -1,0 +1,156 @@
+"""The 2SFCA family on forked processes (socialmap.access.forked): the same answer, errors, no orphans."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from socialmap import access as sa
+from socialmap.access import blocks, forked
+from socialmap.errors import SocialMapError
+
+pytestmark = pytest.mark.skipif(not forked.fork_available(), reason="processes need fork (Linux)")
+
+D0 = 5000.0
+WEIGHTS = {
+    "2sfca": None,
+    "step": sa.step_weights({3000: 1, 4000: 0.6, 5000: 0.25}),  # a sum of masks (kept as bits)
+    "step_rising": sa.step_weights({3000: 0.3, 4000: 1, 5000: 0.5}),  # weights built block by block
+    "gaussian": sa.gaussian_weights(2500),
+    "callable": lambda d: np.exp(-d / 3000.0),  # a user's own function, checked in the children
+}
+FIELDS = ("access", "weighted_need", "ratio", "n_services", "covered", "nearest")
+
+
+def instance(seed: int, n: int = 3000, m: int = 120):
+    rng = np.random.default_rng(seed)
+    dxy = np.round(rng.uniform(0, 40_000, (n, 2)))
+    sxy = np.round(rng.uniform(0, 40_000, (m, 2)))
+    dxy[:4] = sxy[:4] + [[3000, 4000], [5000, 0], [0, -5000], [5001, 0]]  # exactly at / beyond the bounds
+    dxy[-50:] += 200_000  # far away: no service in reach (nearest looked up after step 1)
+    need = rng.uniform(0, 100, n)
+    need[rng.random(n) < 0.05] = 0.0
+    return dxy, need, sxy, rng.uniform(1, 50, m)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Processes even for small instances, and many strips of small blocks to share out."""
+    monkeypatch.setattr(blocks, "_PROCESSES_MIN_ENTRIES", 0)
+    monkeypatch.setattr(blocks, "_MAX_BLOCK", 2000)
+    monkeypatch.setattr(blocks, "_COST_PER_CHUNK", 1e-8)  # thinner strips: 6 here
+    runs: list[int] = []
+    real = forked.run_two_passes
+
+    def spy(order, processes, *args):
+        runs.append(processes)
+        return real(order, processes, *args)
+
+    monkeypatch.setattr(forked, "run_two_passes", spy)
+    return runs
+
+
+def assert_no_children() -> None:
+    assert multiprocessing.active_children() == []  # (also reaps the ended ones)
+
+
+@pytest.mark.parametrize("kind", list(WEIGHTS))
+@pytest.mark.parametrize("cache", [True, False])
+def test_processes_give_the_answer_of_one_to_the_bit(kind, cache, small_blocks, monkeypatch):
+    if not cache:  # every block recomputed in step 2
+        monkeypatch.setattr(blocks, "_CACHE_BYTES", 0)
+    dxy, need, sxy, capacity = instance(1)
+    one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=1)
+    assert small_blocks == []
+    two = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=WEIGHTS[kind], workers=2)
+    assert small_blocks == [2]  # forked
+    assert one.covered.any() and not one.covered.all()
+    for field in FIELDS:
+        np.testing.assert_array_equal(getattr(two, field), getattr(one, field))  # exactly
+    assert_no_children()
+
+
+def test_distance_coverage_on_processes_by_default(small_blocks, monkeypatch):
+    import geopandas as gpd
+
+    monkeypatch.setattr(blocks, "_cores", lambda: 2)
+    monkeypatch.setattr(blocks.settings, "workers", None)
+    dxy, _, sxy, _ = instance(2)
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dxy[:, 0], dxy[:, 1]), crs="EPSG:32634")
+    sup = gpd.GeoDataFrame(geometry=gpd.points_from_xy(sxy[:, 0], sxy[:, 1]), crs="EPSG:32634")
+    two = sa.distance_coverage(dem, sup, catchment_m=D0)  # the default: every core, if no other thread runs
+    forked_runs = list(small_blocks)
+    assert forked_runs == ([2] if forked.only_thread() else [])
+    one = sa.fca_arrays(dxy, np.zeros(len(dxy)), sxy, np.zeros(len(sxy)), catchment_m=D0, workers=1)
+    np.testing.assert_array_equal(two["n_services"].to_numpy(), one.n_services)
+    np.testing.assert_array_equal(two["nearest_m"].to_numpy(), one.nearest)
+    assert_no_children()
+
+
+def test_an_error_in_a_child_is_raised_in_the_caller_and_no_child_is_left(small_blocks):
+    parent = os.getpid()
+
+    def weight(d):  # fails in the children only (the parent slow, so that a child takes strips)
+        if os.getpid() == parent:
+            time.sleep(0.02)
+        return np.full_like(d, -1.0 if os.getpid() != parent else 1.0)
+
+    dxy, need, sxy, capacity = instance(3)
+    with pytest.raises(SocialMapError, match="weights must be finite and >= 0"):
+        sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=weight, workers=2)
+    assert small_blocks == [2]
+    assert_no_children()
+
+
+def test_a_child_that_dies_gives_a_clear_error(small_blocks):
+    parent = os.getpid()
+
+    def weight(d):
+        if os.getpid() != parent:
+            os._exit(3)  # as if killed (out of memory)
+        time.sleep(0.02)
+        return np.ones_like(d)
+
+    dxy, need, sxy, capacity = instance(4)
+    with pytest.raises(SocialMapError, match="worker process .* ended unexpectedly"):
+        sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, weight=weight, workers=2)
+    assert_no_children()
+
+
+def test_an_interrupt_in_the_caller_ends_the_children(small_blocks, monkeypatch):
+    def interrupted(*args, **kwargs):  # Ctrl-C between the two steps, while the children wait
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(blocks, "_coverage", interrupted)
+    dxy, need, sxy, capacity = instance(5)
+    with pytest.raises(KeyboardInterrupt):
+        sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=2)
+    assert small_blocks == [2]
+    assert_no_children()
+
+
+def test_small_problems_and_busy_processes_run_in_one(monkeypatch):
+    monkeypatch.setattr(blocks, "_COST_PER_CHUNK", 1e-8)  # several strips
+    dxy, need, sxy, capacity = instance(6)
+    plan = blocks._plan(dxy, sxy, D0)
+    assert blocks._entries(plan) < blocks._PROCESSES_MIN_ENTRIES
+    assert blocks._processes_for(plan, 2, asked=True) == 1  # below the size threshold
+    monkeypatch.setattr(blocks, "_PROCESSES_MIN_ENTRIES", 0)
+    assert blocks._processes_for(plan, 2, asked=True) == 2
+    assert blocks._processes_for(plan, 1, asked=True) == 1  # workers=1 forces one
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # another thread runs (a server, a notebook kernel): the default does not fork, a request does
+        assert blocks._processes_for(plan, 2, asked=False) == 1
+        assert blocks._processes_for(plan, 2, asked=True) == 2
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setattr(forked, "fork_available", lambda: False)
+    assert blocks._processes_for(plan, 2, asked=True) == 1
