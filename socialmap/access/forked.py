@@ -38,8 +38,13 @@ Second = Callable[[int, Any], None]  # (strip, buffers) -> None (writes into sha
 
 
 def fork_available() -> bool:
-    """Whether strips can run on forked processes here (Linux, with the ``fork`` start method)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether strips can run on forked processes here (Linux, ``fork``, not in a daemonic process)."""
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        # a daemonic process (a multiprocessing pool's worker) may not have children
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def only_thread() -> bool:
