@@ -158,15 +158,13 @@ def test_small_problems_and_busy_processes_run_in_one(monkeypatch):
 
 def _in_a_pool_worker(args):
     dxy, need, sxy, capacity = args
-    blocks._PROCESSES_MIN_ENTRIES = 0  # (this child's own module): it would fork for 6 strips
-    blocks._COST_PER_CHUNK = 1e-8
     return sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=2).access
 
 
-def test_a_pool_worker_runs_in_one_process():
-    # a daemonic process may not fork children of its own: it computes in one
+def test_a_pool_worker_runs_in_one_process(small_blocks):
+    # a daemonic process may not fork children of its own (it would for these 6 strips): it computes in one
     dxy, need, sxy, capacity = instance(7)
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # (inherits the small blocks)
         access = pool.map(_in_a_pool_worker, [(dxy, need, sxy, capacity)])[0]
     one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=1)
     np.testing.assert_array_equal(access, one.access)
