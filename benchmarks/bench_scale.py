@@ -8,8 +8,10 @@ What is measured (each case in a fresh Python process, so that its peak memory i
    2SFCA and for E2SFCA (step weights {5000: 1, 10000: 0.68, 15000: 0.22}); pairs per second count the pairs
    within reach (the sum of `n_services`). The growth exponent b is the least-squares slope of
    log(time) on log(size): time ~ size**b.
-   Each is timed on one core (``workers=1``) and on every core (``workers`` = the cores: the default is one
-   thread), the median of ``--repeat`` runs; the threads' answer must equal the single thread's to the bit.
+   Each is timed on one core (``workers=1``) and on every core (``workers`` = the cores, the default: forked
+   processes), the median of ``--repeat`` runs; their answer must equal the single process's to the bit.
+   CPU time counts the children's (``os.times``): CPU / wall on every core says how much of the cores the
+   run got, which a busy machine limits.
 2. **Unchunked reference** at the smallest size: every pair materialised (`pairs_within`) then
    `fca_from_pairs`, beside what a user who knows scipy writes (`cKDTree.sparse_distance_matrix`, then
    two `np.bincount`), each in a process of its own: the pair search alone and the whole 2SFCA, the peak
@@ -35,6 +37,8 @@ one-core runs given at least 95 % of a core: on a shared machine the threads' sp
     .venv/bin/python benchmarks/bench_scale.py --quick    # 1M only (the targets' size), unchunked at 100k,
                                                           # raster 300 x 300, no Dask; < 3 min
     .venv/bin/python benchmarks/bench_scale.py --sizes 1e6,3e6 --no-unchunked --no-dask
+    .venv/bin/python benchmarks/bench_scale.py --threshold  # one vs every core on small problems only:
+                                                            # where forking starts to pay
 """
 
 from __future__ import annotations
@@ -91,6 +95,12 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_s() -> float:
+    """CPU time of this process and of its children that have ended (the forked workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(func: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
     out = func()
@@ -124,18 +134,18 @@ def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
     data = rss_mb()
     out: dict[str, Any] = {"data_mb": data, "cores": _cores()}
     results = {}
-    # every core asked for explicitly: the 2SFCA family's default is one thread (access.blocks._FCA_THREADS)
+    # every core asked for explicitly (the default too: access.blocks._FCA_WORKERS)
     for label, workers in (("1", 1), ("all", _cores())):
         for name, w in (("2sfca", None), ("e2sfca", step_weights(STEPS))):
             times, cpus = [], []
             for _ in range(spec["repeat"]):
-                c0 = time.process_time()
+                c0 = cpu_s()
                 t, res = timed(
                     lambda w=w, k=workers: fca_arrays(
                         dxy, need, sxy, cap, catchment_m=CATCHMENT_M, weight=w, workers=k
                     )
                 )
-                cpus.append(time.process_time() - c0)
+                cpus.append(cpu_s() - c0)
                 times.append(t)
             key = f"{name}_{label}"
             out[key] = statistics.median(times)
@@ -143,7 +153,7 @@ def child_sizes(spec: dict[str, Any]) -> dict[str, Any]:
             out[key + "_cpu"] = statistics.median(cpus)
             results[key] = res
             out["pairs"] = int(res.n_services.sum())
-    for name in ("2sfca", "e2sfca"):  # the threads' answer is the single thread's, to the bit
+    for name in ("2sfca", "e2sfca"):  # every core's answer is the single process's, to the bit
         one, all_ = results[f"{name}_1"], results[f"{name}_all"]
         out[f"{name}_same"] = bool(
             np.array_equal(one.access, all_.access) and np.array_equal(one.n_services, all_.n_services)
@@ -355,7 +365,58 @@ def child_dask(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-CHILDREN = {"sizes": child_sizes, "unchunked": child_unchunked, "raster": child_raster, "dask": child_dask}
+def child_threshold(spec: dict[str, Any]) -> dict[str, Any]:
+    """One core against every core, forking whatever the size, on small problems (interleaved runs)."""
+    from socialmap.access import blocks, fca_arrays, step_weights
+
+    blocks._PROCESSES_MIN_ENTRIES = 0
+    warm = uniform_instance(2000, 200, spec["seed"] + 1)
+    fca_arrays(*warm, catchment_m=CATCHMENT_M, weight=step_weights(STEPS))
+    dxy, need, sxy, cap = uniform_instance(spec["n"], spec["m"], spec["seed"])
+    plan = blocks._plan(dxy, sxy, CATCHMENT_M)
+    times: dict[int, list[float]] = {1: [], blocks._cores(): []}
+    for _ in range(spec["repeat"]):
+        for k, runs in times.items():
+            runs.append(
+                timed(lambda k=k: fca_arrays(dxy, need, sxy, cap, catchment_m=CATCHMENT_M, workers=k))[0]
+            )
+    one, every = times.values()
+    return {
+        "entries": blocks._entries(plan),
+        "strips": len(plan.strips),
+        "threshold": blocks._PROCESSES_MIN_ENTRIES,
+        "one": statistics.median(one),
+        "all": statistics.median(every),
+        "one_best": min(one),
+        "all_best": min(every),
+    }
+
+
+def threshold(args: argparse.Namespace) -> None:
+    from socialmap.access import blocks
+
+    print(
+        f"where forking pays: 2SFCA on one core vs every core (forking whatever the size), {args.services:,} "
+        f"services, catchment {CATCHMENT_M / 1000:g} km, median of {args.repeat} (interleaved); the engine "
+        f"forks above {blocks._PROCESSES_MIN_ENTRIES / 1e6:g}M block entries; load {load()}"
+    )
+    for n in (10_000, 20_000, 40_000, 60_000, 100_000, 200_000):
+        r = run_child("threshold", n=n, m=args.services, seed=args.seed, repeat=max(args.repeat, 7))
+        below = " (runs in one by default)" if r["entries"] < blocks._PROCESSES_MIN_ENTRIES else ""
+        print(
+            f"  {n:>8,} demand points, {r['entries'] / 1e6:6.1f}M entries, {r['strips']:3d} strips: one "
+            f"{r['one'] * 1e3:7.1f} ms, every core {r['all'] * 1e3:7.1f} ms: {r['one'] / r['all']:.2f}x "
+            f"(best runs {r['one_best'] / r['all_best']:.2f}x){below}  load {load()}"
+        )
+
+
+CHILDREN = {
+    "threshold": child_threshold,
+    "sizes": child_sizes,
+    "unchunked": child_unchunked,
+    "raster": child_raster,
+    "dask": child_dask,
+}
 
 
 def run_child(kind: str, **spec: Any) -> dict[str, Any]:
@@ -400,11 +461,19 @@ def main() -> None:
     parser.add_argument("--no-unchunked", action="store_true", help="skip the unchunked reference")
     parser.add_argument("--no-raster", action="store_true", help="skip the raster path")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask run")
+    parser.add_argument(
+        "--threshold",
+        action="store_true",
+        help="only one vs every core on small problems (where forking pays)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         spec = json.loads(args.child)
         print(json.dumps(CHILDREN[spec.pop("kind")](spec)))
+        return
+    if args.threshold:
+        threshold(args)
         return
 
     t_start = time.perf_counter()
@@ -422,32 +491,37 @@ def main() -> None:
     print(
         f"sizes: demand and services uniform in a {SIDE_M / 1000:.1f} km square (Kosovo's area, "
         f"{AREA_M2 / 1e6:,.0f} km2), UTM 34N; E2SFCA step weights {STEPS}; median of {args.repeat}; "
-        "1 core: workers=1, all: workers = every core (the default is one thread)"
+        "1 core: workers=1, all: workers = every core (the default: forked processes)"
     )
     print(
         f"{'demand':>10} {'pairs':>8} | {'2SFCA 1 core':>12} {'all':>6} {'x':>5} | {'E2SFCA 1 core':>13} "
         f"{'all':>6} {'x':>5} | {'E2/2 1 core':>11} {'all':>5} | {'pairs/s':>8} {'peak RSS':>9} "
-        f"{'(data)':>7} {'CPU/wall 1 core':>15}  load"
+        f"{'(data)':>7} {'CPU/wall 1 core':>15} {'all':>5}  load"
     )
     rows = []
     for n in sizes:
         r = run_child("sizes", n=n, m=m, seed=seed, repeat=args.repeat)
         rows.append((n, r))
-        same = "" if r["2sfca_same"] and r["e2sfca_same"] else "  (threads' answer differs!)"
+        same = "" if r["2sfca_same"] and r["e2sfca_same"] else "  (every core's answer differs!)"
         share = min(r["2sfca_1_cpu"] / r["2sfca_1"], r["e2sfca_1_cpu"] / r["e2sfca_1"])
         r["one_core_share"] = share
+        share_all = min(r["2sfca_all_cpu"] / r["2sfca_all"], r["e2sfca_all_cpu"] / r["e2sfca_all"])
         print(
             f"{n:>10,} {r['pairs'] / 1e6:>7.1f}M | {r['2sfca_1']:>10.2f} s {r['2sfca_all']:>6.2f} "
             f"{r['2sfca_1'] / r['2sfca_all']:>4.2f}x | {r['e2sfca_1']:>11.2f} s {r['e2sfca_all']:>6.2f} "
             f"{r['e2sfca_1'] / r['e2sfca_all']:>4.2f}x | {r['e2sfca_1'] / r['2sfca_1']:>10.2f}x "
             f"{r['e2sfca_all'] / r['2sfca_all']:>4.2f}x | {r['pairs'] / r['2sfca_all'] / 1e6:>6.0f}M "
-            f"{r['peak_mb']:>6.0f} MB {r['data_mb']:>4.0f} MB {share:>14.0%}  {load()}{same}"
+            f"{r['peak_mb']:>6.0f} MB {r['data_mb']:>4.0f} MB {share:>14.0%} {share_all:>5.0%}  "
+            f"{load()}{same}"
         )
     hi_n, hi = rows[-1]
     print(
         f"at {hi_n:,} x {m:,} on {hi['cores']} cores: 2SFCA {hi['2sfca_1'] / hi['2sfca_all']:.2f}x and "
         f"E2SFCA {hi['e2sfca_1'] / hi['e2sfca_all']:.2f}x faster than on one core (target >= "
-        f"{TARGET_THREADS}x; CPU {hi['2sfca_all_cpu']:.2f} s / {hi['2sfca_all']:.2f} s wall for 2SFCA); "
+        f"{TARGET_THREADS}x; CPU {hi['2sfca_all_cpu']:.2f} s / {hi['2sfca_all']:.2f} s wall for 2SFCA, "
+        f"{hi['e2sfca_all_cpu']:.2f} s / {hi['e2sfca_all']:.2f} s for E2SFCA, parent and children; one core "
+        f"{hi['2sfca_1_cpu']:.2f} s / {hi['2sfca_1']:.2f} s, "
+        f"{hi['e2sfca_1_cpu']:.2f} s / {hi['e2sfca_1']:.2f} s); "
         f"E2SFCA {hi['e2sfca_all'] / hi['2sfca_all']:.2f}x the time of 2SFCA (target <= {TARGET_E2_OVER_2}x)"
     )
     if len(rows) > 1:

@@ -123,10 +123,10 @@ def test_a_child_that_dies_gives_a_clear_error(small_blocks):
 
 
 def test_an_interrupt_in_the_caller_ends_the_children(small_blocks, monkeypatch):
-    def interrupted(*args, **kwargs):  # Ctrl-C between the two steps, while the children wait
+    def interrupted(*args, **kwargs):  # Ctrl-C between the two steps (the far points' nearest service)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(blocks, "_coverage", interrupted)
+    monkeypatch.setattr(blocks, "_nearest", interrupted)
     dxy, need, sxy, capacity = instance(5)
     with pytest.raises(KeyboardInterrupt):
         sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=2)

@@ -604,80 +604,100 @@ def _fca_core(
         return FCAResult(np.zeros(n), count > 0, count, np.full(n, np.inf), np.full(m, np.nan), np.zeros(m))
     kernel = _make_kernel(d0, weight)
     plan = _plan(dxy, sxy, d0, kernel.inner_m)
-    need_s = need[plan.order] if need is not None else None
     procs = _processes_for(plan, workers, asked)
-    knn_threads = _threads_for(plan, workers)
-    steps: dict[str, Any] = {}
-
-    def between(wneed: NDArray[np.float64], count_s: NDArray[Any], near2_s: NDArray[Any]) -> Any:
-        """Coverage and the ratios from step 1; returns step 2's ``r_use`` (None: no step 2)."""
-        steps["wneed"] = wneed
-        steps["coverage"] = _coverage(plan, count_s, near2_s, dxy, sxy, knn_threads)
-        if need_s is None or capacity is None:
-            return None
-        steps["ratio"] = ratio = _ratio(capacity, wneed)
-        return np.where(np.isnan(ratio), 0.0, ratio)
-
     if procs > 1:
-        access_s = _passes_forked(plan, kernel, need_s, m, procs, between)
-    else:
-        wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
-        r_use = between(wneed, count_s, near2_s)
-        access_s = None if r_use is None else _access_pass(plan, kernel, r_use, cache)[0]
-    count, covered, nearest = steps["coverage"]
-    if access_s is None:
-        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), steps["wneed"])
+        return _fca_forked(plan, kernel, dxy, need, sxy, capacity, procs)
+    need_s = need[plan.order] if need is not None else None
+    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
+    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
+    if need_s is None or capacity is None:
+        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
+    ratio = _ratio(capacity, wneed)
+    r_use = np.where(np.isnan(ratio), 0.0, ratio)
+    access_s, _, _ = _access_pass(plan, kernel, r_use, cache)
     access = np.empty(n)
     access[plan.order] = access_s
-    return FCAResult(access, covered, count, nearest, steps["ratio"], steps["wneed"])
+    return FCAResult(access, covered, count, nearest, ratio, wneed)
 
 
-def _passes_forked(
+def _fca_forked(
     plan: _Plan,
     kernel: _Kernel,
-    need_s: NDArray[np.float64] | None,
-    m: int,
+    dxy: NDArray[np.float64],
+    need: NDArray[np.float64] | None,
+    sxy: NDArray[np.float64],
+    capacity: NDArray[np.float64] | None,
     processes: int,
-    between: Callable[[NDArray[np.float64], NDArray[Any], NDArray[Any]], Any],
-) -> NDArray[np.float64] | None:
+) -> FCAResult:
     """
-    Both passes on ``processes`` forked processes (see :mod:`socialmap.access.forked`).
+    :func:`_fca_core` on ``processes`` forked processes (see :mod:`socialmap.access.forked`).
 
-    The same strips, blocks and sums as :func:`_need_pass` and :func:`_access_pass` on one: the per-point
-    outputs go to shared memory (each point written by its one block), the strips' weighted needs are
-    added in strip order. Returns the access per point in plan order (None without step 2).
+    The same strips, blocks and sums as :func:`_need_pass`, :func:`_coverage` and :func:`_access_pass` on
+    one: the per-point outputs go to shared memory in input order, written strip by strip by the process
+    that computed the strip (each point by its one block); the strips' weighted needs are added in strip
+    order by the parent.
     """
     from socialmap.access import forked
 
-    n = len(plan.order)
-    count_s = forked.shared_array(n)
-    near2_s = forked.shared_array(n, fill=np.inf)
-    access_s = forked.shared_array(n)
+    n, m = len(dxy), len(sxy)
+    count_s = np.zeros(n)  # plan order, each process its own strips' (private pages after the fork)
+    near2_s = np.full(n, np.inf)
+    access_s = np.zeros(n)
+    need_s = np.empty(n) if need is not None else None  # gathered strip by strip by its process
+    count = forked.shared_array(n, np.int64)  # input order, shared
+    nearest = forked.shared_array(n, fill=np.inf)
+    access = forked.shared_array(n)
     cache: dict[Any, Any] = {}  # each process keeps its own strips' blocks
-    keep = _kept_blocks(plan, kernel, _CACHE_BYTES) if need_s is not None and _CACHE_BYTES > 0 else set()
+    keep = _kept_blocks(plan, kernel, _CACHE_BYTES) if need is not None and _CACHE_BYTES > 0 else set()
     strip_need = _need_strip(plan, kernel, need_s, keep, count_s, near2_s, cache)
     size, use_scipy = _block_size(plan), _scipy_worth_it(_entries(plan))
     if use_scipy:
         import scipy.spatial.distance  # noqa: F401  (once, before the fork, not in every child)
-    done: list[bool] = []
+    spans = [(strip.chunks[0][0], strip.chunks[-1][1]) for strip in plan.strips]  # its points (plan order)
 
-    def gather(parts: dict[int, Any]) -> Any:
-        wneed = _sum_parts(plan, [parts[si] for si in range(len(plan.strips))], m)
-        r_use = between(wneed, count_s, near2_s)
-        done.append(r_use is not None)
-        return r_use
+    def first(si: int, bufs: _Buffers) -> NDArray[np.float64] | None:
+        lo, hi = spans[si]
+        at = plan.order[lo:hi]
+        if need is not None and need_s is not None:
+            need.take(at, out=need_s[lo:hi])
+        part = strip_need(si, plan.strips[si], bufs)
+        cnt = count_s[lo:hi]
+        count[at] = cnt
+        nearest[at] = np.where(cnt > 0, np.sqrt(near2_s[lo:hi]), np.inf)  # (uncovered: looked up below)
+        return part
+
+    result: dict[str, Any] = {}
+
+    def between(parts: dict[int, Any]) -> NDArray[np.float64] | None:
+        wneed = result["wneed"] = _sum_parts(plan, [parts[si] for si in range(len(plan.strips))], m)
+        covered = result["covered"] = count > 0
+        if not covered.all():
+            far = np.flatnonzero(~covered)
+            nearest[far] = _nearest(dxy[far], sxy, processes)
+        if need is None or capacity is None:
+            return None
+        ratio = result["ratio"] = _ratio(capacity, wneed)
+        return np.where(np.isnan(ratio), 0.0, ratio)
 
     def make_second(r_use: NDArray[np.float64]) -> Callable[[int, _Buffers], None]:
         strip_access = _access_strip(plan, kernel, r_use, cache, access_s, None, None)
-        return lambda si, bufs: strip_access(si, plan.strips[si], bufs)
+
+        def second(si: int, bufs: _Buffers) -> None:
+            strip_access(si, plan.strips[si], bufs)
+            lo, hi = spans[si]
+            access[plan.order[lo:hi]] = access_s[lo:hi]
+
+        return second
 
     cost = [sum((r1 - r0) * (k1 - k0) for r0, r1, k0, k1 in strip.chunks) for strip in plan.strips]
     forked.run_two_passes(
         sorted(range(len(plan.strips)), key=lambda si: -cost[si]),  # largest first: they balance better
         processes,
-        lambda si, bufs: strip_need(si, plan.strips[si], bufs),
+        first,
         make_second,
-        gather,
+        between,
         lambda: _Buffers(size, use_scipy),
     )
-    return access_s if done and done[0] else None
+    if "ratio" not in result:
+        return FCAResult(np.zeros(n), result["covered"], count, nearest, np.full(m, np.nan), result["wneed"])
+    return FCAResult(access, result["covered"], count, nearest, result["ratio"], result["wneed"])
