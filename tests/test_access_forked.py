@@ -168,3 +168,21 @@ def test_a_pool_worker_runs_in_one_process(small_blocks):
         access = pool.map(_in_a_pool_worker, [(dxy, need, sxy, capacity)])[0]
     one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=1)
     np.testing.assert_array_equal(access, one.access)
+
+
+def test_openblas_runs_on_one_thread_in_each_process_and_is_restored():
+    blas = forked._openblas()
+    if not blas:
+        pytest.skip("no OpenBLAS loaded (numpy built with another BLAS)")
+    before = [get() for get, _ in blas]
+
+    def first(si, bufs):
+        return [get() for get, _ in blas]
+
+    parts: dict[int, list[int]] = {}
+    forked.run_two_passes(
+        list(range(8)), 2, first, lambda arg: None, lambda got: parts.update(got), lambda: None
+    )
+    assert sorted(parts) == list(range(8)) and all(threads == [1] * len(blas) for threads in parts.values())
+    assert [get() for get, _ in blas] == before
+    assert_no_children()
