@@ -6,7 +6,8 @@ catchment 15 km; E2SFCA weights step {5000: 1, 10000: 0.68, 15000: 0.22} (metres
 
 Three implementations, each timed end to end from the same GeoDataFrames, in a process of its own (so that
 its peak memory is its own):
-- socialmap: the one call `two_step_fca(demand, supply, catchment_m=..., weight=...)`;
+- socialmap: the one call `two_step_fca(demand, supply, catchment_m=..., weight=...)`, with its default
+  workers (every core, as forked processes, above 20M block entries: here 200k x 2k, 24M; one below);
 - KD-tree + bincount: what a user who knows scipy writes by hand: coordinates -> `cKDTree.
   sparse_distance_matrix` (every pair in reach) -> the step weights -> two `np.bincount` (the two steps);
 - access: the same pairs -> cost DataFrame -> `Access(...)` -> `two_stage_fca` / `enhanced_two_stage_fca`.
