@@ -186,3 +186,63 @@ def test_openblas_runs_on_one_thread_in_each_process_and_is_restored():
     assert sorted(parts) == list(range(8)) and all(threads == [1] * len(blas) for threads in parts.values())
     assert [get() for get, _ in blas] == before
     assert_no_children()
+
+
+KILLED_PARENT = """
+import os, sys, time
+import numpy as np
+from socialmap import access as sa
+from socialmap.access import blocks
+blocks._PROCESSES_MIN_ENTRIES = 0
+blocks._MAX_BLOCK = 2000
+blocks._COST_PER_CHUNK = 1e-8
+rng = np.random.default_rng(0)
+dxy, sxy = rng.uniform(0, 40_000, (3000, 2)), rng.uniform(0, 40_000, (120, 2))
+
+def weight(d):
+    time.sleep(0.5)  # slow: the children are still at work when this process is killed
+    return np.ones_like(d)
+
+print(os.getpid(), flush=True)
+sa.fca_arrays(dxy, np.ones(3000), sxy, np.ones(120), catchment_m=5000.0, weight=weight, workers=2)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (ended, not yet reaped by whoever adopted it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_children_end_when_their_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_PARENT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(proc.stdout.readline())
+        children: list[int] = []
+        deadline = time.monotonic() + 30
+        while not children and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                children = [int(c) for c in fh.read().split()]
+        assert children, "the script never forked"
+        os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_running(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = [c for c in children if _running(c)]
+        assert alive == [], f"children {alive} outlived their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()

@@ -13,8 +13,8 @@ answer is the single process's to the bit.
 A child keeps what step 1 kept of its own strips for step 2, so it runs step 2 on the strips it did in
 step 1 (taken from a shared counter, largest first, so that a worker slowed by other programs takes
 fewer). Children ignore Ctrl-C; the parent ends them (SIGTERM) and waits for them on any error or
-interrupt, and they are daemonic (ended if the parent exits) and leave when the parent's end of their pipe
-closes. Only on Linux (``fork``; macOS's system libraries are not safe to use after a fork).
+interrupt; they are daemonic (ended if the parent exits) and the kernel ends them if the parent is killed
+(``PR_SET_PDEATHSIG``). Only on Linux (``fork``; macOS's system libraries are not safe to use after a fork).
 
 While the processes run, OpenBLAS (numpy's matrix products) runs on one thread in each: its own threads
 would be more threads than cores, and a block's matrix-vector products were 2-8 times slower with them on
@@ -96,7 +96,18 @@ def shared_array(n: int, dtype: Any = np.float64, fill: float = 0.0) -> NDArray[
     return arr
 
 
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel end this child if its parent dies (killed, even with SIGKILL), on Linux."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):  # no prctl: the child leaves when it next talks to the parent
+        return
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+
+
 def _child(
+    parent: int,
     conn: Any,
     other: Any,
     take: Callable[[], Iterator[int]],
@@ -107,6 +118,7 @@ def _child(
     """Run a child: step 1 on strips from the counter, send their parts, step 2 on the same strips."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends its children
     other.close()  # the parent's end: when the parent goes, recv() below sees the end of the pipe
+    _end_with_parent(parent)
     try:
         bufs = new_buffers()
         mine, parts = [], {}
@@ -120,11 +132,13 @@ def _child(
             for si in mine:
                 second(si, bufs)
         conn.send(("ok", None))
-    except EOFError:  # the parent has gone: nothing to report to
+    except (EOFError, BrokenPipeError):  # the parent has gone: nothing to report to
         return
     except BaseException as exc:  # noqa: BLE001 (everything goes back to the parent, which raises it)
         try:
             conn.send(("error", exc))
+        except (EOFError, BrokenPipeError):
+            return
         except Exception:  # an exception that does not pickle
             conn.send(("error", SocialMapError(f"{type(exc).__name__}: {exc}")))
     finally:
@@ -182,7 +196,7 @@ def run_two_passes(
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=_child,
-                args=(theirs, mine, take, first, make_second, new_buffers),
+                args=(os.getpid(), theirs, mine, take, first, make_second, new_buffers),
                 daemon=True,
                 name="socialmap-fca",
             )
