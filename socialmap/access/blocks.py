@@ -9,6 +9,7 @@ depend on their number.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -607,14 +608,19 @@ def _fca_core(
     procs = _processes_for(plan, workers, asked)
     if procs > 1:
         return _fca_forked(plan, kernel, dxy, need, sxy, capacity, procs)
-    need_s = need[plan.order] if need is not None else None
-    wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
-    count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
-    if need_s is None or capacity is None:
-        return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
-    ratio = _ratio(capacity, wneed)
-    r_use = np.where(np.isnan(ratio), 0.0, ratio)
-    access_s, _, _ = _access_pass(plan, kernel, r_use, cache)
+    with contextlib.ExitStack() as stack:
+        if _entries(plan) >= _THREADS_MIN_ENTRIES and sys.platform.startswith("linux"):
+            from socialmap.access import forked
+
+            stack.enter_context(forked.one_blas_thread())  # one core: as on processes, the same products
+        need_s = need[plan.order] if need is not None else None
+        wneed, count_s, near2_s, cache = _need_pass(plan, kernel, need_s, m, _CACHE_BYTES)
+        count, covered, nearest = _coverage(plan, count_s, near2_s, dxy, sxy)
+        if need_s is None or capacity is None:
+            return FCAResult(np.zeros(n), covered, count, nearest, np.full(m, np.nan), wneed)
+        ratio = _ratio(capacity, wneed)
+        r_use = np.where(np.isnan(ratio), 0.0, ratio)
+        access_s, _, _ = _access_pass(plan, kernel, r_use, cache)
     access = np.empty(n)
     access[plan.order] = access_s
     return FCAResult(access, covered, count, nearest, ratio, wneed)

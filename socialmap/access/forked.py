@@ -23,6 +23,7 @@ the busy two-core development machine (700 x 750 block: 2.7 ms against 0.34 ms o
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import mmap
 import multiprocessing
@@ -84,6 +85,19 @@ def _openblas() -> list[tuple[Any, Any]]:
                 found.append((get, put))
                 break
     return found
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run OpenBLAS (numpy's matrix products) on one thread inside the block, as it was before after it."""
+    blas = [(get, put, int(get())) for get, put in _openblas()]
+    try:
+        for _, put, _ in blas:
+            put(1)
+        yield
+    finally:
+        for _, put, threads in blas:
+            put(threads)
 
 
 def shared_array(n: int, dtype: Any = np.float64, fill: float = 0.0) -> NDArray[Any]:
@@ -188,50 +202,65 @@ def run_two_passes(
 
     children: list[Any] = []
     conns: list[Any] = []
-    blas = [(get, put, int(get())) for get, put in _openblas()]
-    try:
-        for _, put, _ in blas:  # one thread each (the children inherit it); restored below
-            put(1)
-        for _ in range(processes - 1):
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(
-                target=_child,
-                args=(os.getpid(), theirs, mine, take, first, make_second, new_buffers),
-                daemon=True,
-                name="socialmap-fca",
-            )
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns on fork() when other threads run: only the caller is checked by
-                # only_thread() for the default; a caller asking for workers accepts it.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                proc.start()
-            theirs.close()
-            children.append(proc)
-            conns.append(mine)
-        bufs = new_buffers()
-        mine_strips, parts = [], {}
-        for si in take():
-            parts[si] = first(si, bufs)
-            mine_strips.append(si)
-        for conn in conns:
-            parts.update(_receive(conn))
-        arg = between(parts)
-        for conn in conns:
-            conn.send(arg)
-        if arg is not None:
-            second = make_second(arg)
-            for si in mine_strips:
-                second(si, bufs)
-        for conn in conns:
-            _receive(conn)
-        for proc in children:
-            proc.join()
-    finally:
-        for conn in conns:
-            conn.close()
-        for proc in children:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-        for _, put, threads in blas:
-            put(threads)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(one_blas_thread())  # (the children inherit it)
+        stack.callback(_end, children, conns)
+        _run(take, processes, first, make_second, between, new_buffers, ctx, children, conns)
+
+
+def _end(children: list[Any], conns: list[Any]) -> None:
+    """Close the pipes, end the children still running and wait for every child."""
+    for conn in conns:
+        conn.close()
+    for proc in children:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def _run(
+    take: Callable[[], Iterator[int]],
+    processes: int,
+    first: First,
+    make_second: Callable[[Any], Second],
+    between: Callable[[dict[int, Any]], Any],
+    new_buffers: Callable[[], Any],
+    ctx: Any,
+    children: list[Any],
+    conns: list[Any],
+) -> None:
+    """Fork the children, run the parent's share of both steps, gather and hand out between them."""
+    for _ in range(processes - 1):
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(
+            target=_child,
+            args=(os.getpid(), theirs, mine, take, first, make_second, new_buffers),
+            daemon=True,
+            name="socialmap-fca",
+        )
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork() when other threads run: only the caller is checked by
+            # only_thread() for the default; a caller asking for workers accepts it.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            proc.start()
+        theirs.close()
+        children.append(proc)
+        conns.append(mine)
+    bufs = new_buffers()
+    mine_strips, parts = [], {}
+    for si in take():
+        parts[si] = first(si, bufs)
+        mine_strips.append(si)
+    for conn in conns:
+        parts.update(_receive(conn))
+    arg = between(parts)
+    for conn in conns:
+        conn.send(arg)
+    if arg is not None:
+        second = make_second(arg)
+        for si in mine_strips:
+            second(si, bufs)
+    for conn in conns:
+        _receive(conn)
+    for proc in children:
+        proc.join()
