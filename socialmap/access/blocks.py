@@ -169,14 +169,20 @@ def _extent(x: NDArray[np.float64]) -> tuple[float, float]:
     return float(x.min()), float(x.max())
 
 
-def _strip_height(dxy: NDArray[np.float64], sxy: NDArray[np.float64], d0: float) -> float:
+def _strip_height(
+    dxy: NDArray[np.float64],
+    sxy: NDArray[np.float64],
+    d0: float,
+    extents: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> float:
     """
     Choose the strip height (and chunk width) minimising a simple model of work + Python overhead.
 
     A chunk of side ``h`` reaches the services within ``d0`` of its square: an area ``h**2 + 4 h d0 +
-    pi d0**2`` (see :func:`_rows`), at most its windows' ``(h + 2 d0)**2``.
+    pi d0**2`` (see :func:`_rows`), at most its windows' ``(h + 2 d0)**2``. ``extents``: those of ``dxy``'s
+    x and y, if known.
     """
-    (dx0, dx1), (dy0, dy1) = _extent(dxy[:, 0]), _extent(dxy[:, 1])
+    (dx0, dx1), (dy0, dy1) = extents or (_extent(dxy[:, 0]), _extent(dxy[:, 1]))
     (sx0, sx1), (sy0, sy1) = _extent(sxy[:, 0]), _extent(sxy[:, 1])
     lx, ly = max(dx1, sx1) - min(dx0, sx0), max(dy1, sy1) - min(dy0, sy0)
     span = max(lx, ly, 1.0)
@@ -208,10 +214,10 @@ def _plan(
     services of a block.
     """
     n = len(dxy)
-    h = _strip_height(dxy, sxy, d0)
     x, y = dxy[:, 0], dxy[:, 1]
-    (x0, x1), (y0, _) = _extent(x), _extent(y)
-    scale = max(abs(x0), abs(x1), float(np.abs(dxy[:, 1]).max()), float(np.abs(sxy).max()))
+    (x0, x1), (y0, y1) = _extent(x), _extent(y)
+    h = _strip_height(dxy, sxy, d0, ((x0, x1), (y0, y1)))
+    scale = max(abs(x0), abs(x1), abs(y0), abs(y1), float(np.abs(sxy).max()))
     # Windows are widened a little so that rounding never drops a pair; the exact test is on d2 later.
     pad = _pad(d0, scale)
     strip_id = np.floor((y - y0) / h)
@@ -219,17 +225,18 @@ def _plan(
     # extents below are true minima / maxima, not the first / last values.
     order = np.argsort(strip_id * (2.0 * (x1 - x0) + 1.0) + (x - x0))
     dxy_s = dxy.take(order, axis=0)  # C-contiguous; several times faster than dxy[order] for rows
-    sid = strip_id[order]
+    # x and y in that order, contiguous, with one more element: reduceat below takes an index one past the end
+    xs_pad, ys_pad = np.empty(n + 1), np.empty(n + 1)
+    xs_pad[:n], ys_pad[:n] = dxy_s[:, 0], dxy_s[:, 1]
+    xs_pad[n] = ys_pad[n] = 0.0
+    xs, ys = xs_pad[:n], ys_pad[:n]
+    sid = np.floor((ys - y0) / h)  # strip_id[order], without the gather
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     ends = np.r_[starts[1:], n]
-    ys = dxy_s[:, 1]
     ymin = np.minimum.reduceat(ys, starts)
     ymax = np.maximum.reduceat(ys, starts)
     s_by_y = np.argsort(sxy[:, 1], kind="stable")
     sy = sxy[s_by_y, 1]
-    xs = np.ascontiguousarray(dxy_s[:, 0])
-    ys_pad = np.append(ys, 0.0)  # reduceat below takes an index one past the end
-    xs_pad = np.append(xs, 0.0)
     strips = []
     for lo, hi, ya, yb in zip(starts.tolist(), ends.tolist(), ymin.tolist(), ymax.tolist(), strict=True):
         a = int(np.searchsorted(sy, ya - pad, side="left"))
