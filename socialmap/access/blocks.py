@@ -1,10 +1,11 @@
 """
-The blocked engine of the 2SFCA family: plan, rows of each block, the two passes, threads, coverage.
+The blocked engine of the 2SFCA family: plan, rows of each block, the two passes, coverage.
 
 Demand is sorted into strips and chunks (a plan); each chunk's block has the services in reach as its
-rows; the two passes run over the blocks on one or more threads. See :mod:`socialmap.access` for the
-method. Every demand point belongs to one block, so threads write disjoint slices and the answer does not
-depend on their number.
+rows; the two passes run over the blocks in one process, or strip by strip on forked processes
+(:mod:`socialmap.access.forked`; threads for :func:`~socialmap.access.pairs_within`). See
+:mod:`socialmap.access` for the method. Every demand point belongs to one block, so workers write disjoint
+slices, and the services' sums are added in strip order: the answer does not depend on their number.
 """
 
 from __future__ import annotations
@@ -370,7 +371,8 @@ def _map_strips(plan: _Plan, func: Callable[[int, _Strip, _Buffers], Any], worke
     Return ``[func(si, strip, buffers) for each strip]``, run on up to ``workers`` threads.
 
     Strips run in any order, results come in strip order. The distances, masks and matrix products
-    release the GIL, so the threads run at once.
+    release the GIL, so the threads run at once, but not the Python between them: the 2SFCA family runs
+    on processes instead (:func:`_fca_forked`); :func:`~socialmap.access.pairs_within` uses this.
     """
     size = _block_size(plan)
     threads = _threads_for(plan, workers)
