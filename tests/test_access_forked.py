@@ -246,3 +246,18 @@ def test_children_end_when_their_parent_is_killed(tmp_path):
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_a_call_from_another_thread_that_asks_for_workers_forks(small_blocks):
+    # (a notebook's or a server's worker thread: the forking thread is the child's only one)
+    dxy, need, sxy, capacity = instance(8)
+    one = sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=1)
+    out = {}
+    thread = threading.Thread(
+        target=lambda: out.update(r=sa.fca_arrays(dxy, need, sxy, capacity, catchment_m=D0, workers=2))
+    )
+    thread.start()
+    thread.join()
+    assert small_blocks == [2]
+    np.testing.assert_array_equal(out["r"].access, one.access)
+    assert_no_children()
