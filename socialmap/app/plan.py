@@ -1,0 +1,3776 @@
+"""What the app shows, computed: uploads, validation tables, rankings, profiles, the map, downloads.
+
+``app.py`` holds widgets, caching, layout and text; every value it shows comes from a function here,
+so it is tested without a browser. Nothing here imports Streamlit.
+
+- **Uploads**: :func:`read_upload` turns the bytes of an uploaded file into a frame through the
+  loaders of :mod:`socialmap.io`, and every problem into a row of :func:`problems_table` (file, row
+  number, column, problem, fix), never a traceback. :func:`read_inputs` reads the three inputs;
+  :func:`analyze_inputs` runs :func:`socialmap.analyze` on them, with the demo filling in what is
+  not uploaded (or what could not be used).
+- **Selection**: what is on screen (:class:`Selection`: service type, target group, metric,
+  classification, basemap, language) → :func:`selection_frame` (one row per area),
+  :func:`ranking_table`, :func:`headline`, :func:`selection_map` (split by :func:`map_parts` so
+  streamlit-folium swaps layers instead of reloading its frame).
+- **Profile** of one area: :func:`profile_summary`, :func:`profile_table`, :func:`profile_chart`
+  and :func:`profile_chart_spec`.
+- **Downloads**: :func:`csv_bytes`, :func:`gpkg_bytes`, :func:`map_html_bytes`.
+- **Offline maps**: folium loads Leaflet and its plugins from CDNs. :func:`use_local_assets`
+  points a map at local copies of the npm packages in :data:`VENDOR_PACKAGES` (installed by
+  ``make assets``), either as URLs the app serves or inlined as ``data:`` URIs, so the map draws
+  with no internet (:mod:`socialmap.assets`, whose names this module re-exports).
+
+Intensive values (gap scores, shares) of several areas are combined as ratios of extensive sums,
+never averaged (see :func:`profile_chart`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import logging
+import re
+import tempfile
+import threading
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from socialmap import errors, i18n
+from socialmap.assets import use_local_assets
+from socialmap.errors import Message, Problem, SocialMapError, ValidationError
+from socialmap.i18n import N_, Nn_, format_number, t
+
+if TYPE_CHECKING:
+    import folium
+
+    from socialmap.costing import Costing
+    from socialmap.datasets import Demo
+    from socialmap.pipeline import AnalysisConfig, Result
+    from socialmap.privacy import Protected
+    from socialmap.scenario import Scenario
+    from socialmap.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+#: The service-type choice meaning "every service type in scope" (shown as the composite gap).
+ALL_TYPES = "__all__"
+
+#: The target-group choice meaning "every target group" (same as ``None``).
+ALL_GROUPS = "__all_groups__"
+
+#: Kinds of input a user can upload, in the order they are read.
+UPLOAD_KINDS = ("areas", "services", "population")
+
+#: Metrics of one service type that can colour the map (columns of ``Result.table``).
+METRICS = (
+    "gap_score",
+    "spar",
+    "places_per_1000",
+    "supply_reach",
+    "need",
+    "supply",
+    "supply_per_10k",
+    "covered_share",
+    "access",
+    "unmet_need",
+    "services",
+)
+
+#: Display label (English; translated with :func:`socialmap.i18n.t`) of every column shown.
+LABELS: dict[str, str] = {
+    "rank": N_("Rank"),
+    "name": N_("Municipality"),
+    "population": N_("Population"),
+    "composite_gap": N_("Composite gap score (%)"),
+    "types_scored": N_("Service types scored"),
+    "gap_score": N_("Gap score (%)"),
+    "need": N_("Need (persons)"),
+    "supply": N_("Supply (places)"),
+    "supply_per_10k": N_("Places per 10,000 in need"),
+    "covered_share": N_("Need within the catchment (%)"),
+    "access": N_("Places per person in need"),
+    "unmet_need": N_("Unmet need (persons)"),
+    "services": N_("Services"),
+    "service_type": N_("Service type"),
+    "method": N_("Method"),
+    "catchment_km": N_("Catchment (km)"),
+    "catchment_min": N_("Catchment (min)"),
+    "capacity_unknown": N_("Services of unknown capacity"),
+    "spar": N_("Relative access (1 = national)"),
+    "places_per_1000": N_("Places per 1,000 of the target group"),
+    "supply_reach": N_("Places within reach"),
+    "target_group": N_("Target group"),
+    "weight_share": N_("Share of the composite (%)"),
+    "gap": N_("Gap score (%)"),
+    "status": N_("Status"),
+}
+
+#: What each measure means, for the help texts (English; translated with :func:`socialmap.i18n.t`).
+METRIC_HELP: dict[str, str] = {
+    "gap_score": N_(
+        "Share of the need that cannot reach a place (0: everyone can, 100: no one). As sure as the need "
+        "rate: unknown where no need rate is sourced."
+    ),
+    "spar": N_(
+        "Places within reach per person in need here, divided by the national figure (spatial access "
+        "ratio, Wan et al. 2012): 1 = the national level, 0.5 = half. It does not depend on the need "
+        "rate, so it tells municipalities apart even when the need is uncertain."
+    ),
+    "places_per_1000": N_(
+        "Places within reach of the residents per 1,000 people of the target group, to compare with the "
+        "national figure and with a planning standard where one is sourced."
+    ),
+    "supply_reach": N_(
+        "Places the residents can reach, as 2SFCA shares each service among everyone within its "
+        "catchment (places inside the municipality: Supply)."
+    ),
+    "covered_share": N_("Share of the need with at least one service within the catchment."),
+    "composite_gap": N_(
+        "Weighted mean of the target groups' gaps: each group of people weighs the same (or as set), "
+        "however many service types serve it; groups whose need is unknown are listed, not left out."
+    ),
+}
+
+#: What each metric means, and its formula in words (the About tab; English, translated with ``t``).
+#: Measures not listed here are explained by :data:`METRIC_HELP`.
+METRIC_FORMULAS: dict[str, str] = {
+    "gap_score": N_(
+        "Gap score (%) = 100 × unmet need ÷ need: the share of the people who need the service who "
+        "cannot reach a place of it within the catchment. 0: everyone can reach a place; 100: no one can."
+    ),
+    "composite_gap": N_(
+        "Composite gap score (%): the weighted mean of the target groups' gaps, a group's gap being "
+        "100 × the unmet need of its people ÷ their need, over the service types in scope that serve "
+        "it; each group of people weighs the same however many service types serve it (weights: "
+        "{weights}). A group whose need is unknown is not scored but listed; rank 1 is the "
+        "municipality with the largest composite gap."
+    ),
+    "need": N_(
+        "Need (persons) = residents × the rate of the service's target groups (the share of residents "
+        "who belong to them), summed over its target groups. The rates and their sources are listed below."
+    ),
+    "supply": N_(
+        "Supply (places): the places (capacity) of the services of known capacity in the municipality. "
+        "A service of unknown capacity is counted as a service but adds no place; where no service has "
+        "a known capacity the places are unknown, not 0."
+    ),
+    "supply_per_10k": N_("Places per 10,000 in need = 10,000 × places ÷ need, in the municipality."),
+    "covered_share": N_(
+        "Need within the catchment (%): the share of the need that lives within the catchment (a "
+        "straight-line distance) of at least one service, whatever its places."
+    ),
+    "access": N_(
+        "Places per person in need (2SFCA): each service's places are shared among all the people in "
+        "need within its catchment (its places ÷ their number); each person's access is the sum of "
+        "the shares of the services within reach. E2SFCA counts nearer people and services more."
+    ),
+    "unmet_need": N_(
+        "Unmet need (persons): people in need who cannot reach a place: need minus the people the "
+        "places within reach can serve, never below 0."
+    ),
+    "services": N_("Services: how many services of the type are in the municipality."),
+}
+
+#: Number format of each metric in map legends and tooltips.
+_FORMATS = {
+    "gap_score": "{:,.1f}",
+    "composite_gap": "{:,.1f}",
+    "covered_share": "{:,.0f}",
+    "need": "{:,.0f}",
+    "supply": "{:,.0f}",
+    "unmet_need": "{:,.0f}",
+    "services": "{:,.0f}",
+    "supply_per_10k": "{:,.1f}",
+    "access": "{:,.4f}",
+    "population": "{:,.0f}",
+    "spar": "{:,.2f}",
+    "places_per_1000": "{:,.1f}",
+    "supply_reach": "{:,.0f}",
+}
+#: Decimals of each metric in tooltips drawn with :func:`socialmap.i18n.format_number`.
+_DECIMALS = {"gap_score": 1, "composite_gap": 1, "need": 0, "supply": 0, "population": 0}
+
+#: Shares (0-1) shown as percentages.
+_SHARES = ("covered_share",)
+
+#: Method keys → display names.
+METHOD_LABELS = {
+    "coverage": N_("Distance coverage"),
+    "2sfca": N_("2SFCA"),
+    "e2sfca": N_("E2SFCA"),
+    "none": N_("not scored (need unknown)"),
+}
+
+#: Severity codes of problems → display words.
+SEVERITY_LABELS = errors.SEVERITY_LABELS
+
+#: Kinds of input → the word used in sentences ("the demo's {kind} are shown instead").
+KIND_LABELS = {"areas": N_("areas"), "services": N_("services"), "population": N_("population")}
+
+#: Kinds of input → headings ("Areas: your file …").
+KIND_TITLES = {"areas": N_("Areas"), "services": N_("Services"), "population": N_("Population")}
+
+#: Demand spreading keys → display names.
+SPREADING_LABELS = {
+    "representative": N_("One point per municipality"),
+    "grid": N_("Grid of cells"),
+    "points": N_("Your demand points"),
+}
+
+#: Basemaps: key → folium tiles (``None``: plain background, works offline).
+BASEMAPS: dict[str, str | None] = {"plain": None, "osm": "OpenStreetMap"}
+
+#: Deepest zoom of the maps (that of OpenStreetMap's tiles).
+MAX_ZOOM = 18
+
+#: Text size of the map's controls and tooltips.
+FONT_SIZE = "0.8rem"
+
+#: Zoom steps the map may stop at when fitting the areas (Leaflet's ``zoomSnap``).
+ZOOM_SNAP = 0.25
+
+#: Room left around the areas when the map is fitted to them: left, top, right, bottom (pixels).
+FIT_PADDING_PX = (10, 48, 10, 56)
+
+#: Problem-table columns → display labels (shared with :meth:`socialmap.validate.Report.to_frame`).
+PROBLEM_COLUMNS = errors.PROBLEM_COLUMNS
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads and validation reports
+# ------------------------------------------------------------------------------------------------
+
+#: An uploaded file: its name as the user's computer gave it, and its bytes.
+Upload = tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """
+    What became of one uploaded file.
+
+    Attributes
+    ----------
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    filename
+        The name the user's file had.
+    frame
+        The clean frame (as the loader returns it), or ``None`` when the file has errors.
+    problems
+        Every problem found (errors and warnings), labelled with ``filename``.
+    """
+
+    kind: str
+    filename: str
+    frame: pd.DataFrame | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file can be used (it may still have warnings)."""
+        return self.frame is not None
+
+    @property
+    def errors(self) -> int:
+        """Number of problems of severity ``"error"``."""
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        """Number of problems of severity ``"warning"``."""
+        return len(self.problems) - self.errors
+
+
+def _safe_filename(filename: str) -> str:
+    """Return a plain name for a temp file: the stem's letters, digits, ``.-_`` and the suffix."""
+    name = Path(str(filename).replace("\\", "/")).name
+    suffix = Path(name).suffix.lower()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: len(name) - len(suffix)]).strip("._") or "upload"
+    return f"{stem[:80]}{suffix}"
+
+
+def _relabel(problem: Problem, temp_path: str, temp_dir: str, filename: str) -> Problem:
+    def clean(text: str) -> str:
+        return text.replace(temp_path, filename).replace(temp_dir + "/", "").replace(temp_dir, "")
+
+    # map_text changes the values inside a translatable message, so it still translates.
+    return dataclasses.replace(problem.map_text(clean), file=filename)
+
+
+def read_upload(
+    upload: Upload,
+    kind: str,
+    *,
+    taxonomy: Any = None,
+    areas: gpd.GeoDataFrame | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> UploadOutcome:
+    """
+    Read an uploaded file: bytes → a temp file with the right suffix → the loader.
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``. The name's suffix picks the format (any the loaders read:
+        ``socialmap.io.SUPPORTED_SUFFIXES``).
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    taxonomy
+        For services: the taxonomy their ``service_type`` must come from.
+    areas
+        For services and population: the areas to check them against (and to join names to).
+    columns
+        The mapping of the file's columns (``{"their column": "our column"}``, e.g. from the app's
+        selects via :func:`socialmap.columns.apply_choices`); ``None``: guessed from their names.
+
+    Returns
+    -------
+    outcome
+        The clean frame when the file has no error, and every problem found, labelled with the
+        user's file name (never the temp path). A file that cannot be read at all, for any
+        reason, gives one error row; nothing is raised.
+    """
+    from socialmap import io as sm_io
+    from socialmap.validate import validate_file
+
+    if kind not in UPLOAD_KINDS:
+        raise SocialMapError(f"`kind` must be one of {UPLOAD_KINDS}; got {kind!r}.")
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    suffix = Path(name).suffix
+    if suffix not in sm_io.SUPPORTED_SUFFIXES:
+        problem = Problem(
+            filename,
+            None,
+            None,
+            Message(N_("Files ending in {suffix} cannot be read."), suffix=repr(suffix or "(no extension)")),
+            Message(N_("Save the file as one of: {suffixes}."), suffixes=", ".join(sm_io.SUPPORTED_SUFFIXES)),
+        )
+        return UploadOutcome(kind, filename, None, (problem,))
+    with tempfile.TemporaryDirectory(prefix="socialmap-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+
+        def relabel(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+            return tuple(_relabel(p, str(path), tmp, filename) for p in problems)
+
+        options: dict[str, Any] = {"columns": dict(columns) if columns else None}
+        if kind == "services":
+            options.update(taxonomy=taxonomy, areas=areas)
+        elif kind == "population":
+            options.update(areas=areas)
+        try:
+            report = validate_file(path, kind, **options)
+            problems = relabel(report.problems)
+            if not report.ok:
+                return UploadOutcome(kind, filename, None, problems)
+            reader: Any = {
+                "areas": sm_io.read_areas,
+                "services": sm_io.read_services,
+                "population": sm_io.read_population,
+            }[kind]
+            with warnings.catch_warnings():
+                # The loader's one warning repeats what the report already lists, row by row.
+                warnings.simplefilter("ignore", UserWarning)
+                frame = reader(path, **options)
+        except ValidationError as exc:
+            return UploadOutcome(kind, filename, None, relabel(exc.problems))
+        except SocialMapError as exc:
+            problem = Problem.from_error(exc, name)
+            return UploadOutcome(kind, filename, None, relabel([problem]))
+        except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report, not a crash
+            logger.exception("reading the uploaded %s file %r failed", kind, filename)
+            problem = _unexpected(
+                filename,
+                exc,
+                N_("The file could not be read ({error})."),
+                Message(
+                    N_(
+                        "Check that it is a valid {suffix} file with {kind} in it, or save it in another "
+                        "format."
+                    ),
+                    suffix=suffix,
+                    kind=Message(KIND_LABELS[kind]),
+                ),
+            )
+            return UploadOutcome(kind, filename, None, relabel([problem]))
+    return UploadOutcome(kind, filename, frame, problems)
+
+
+def _unexpected(source: str, exc: BaseException, message: str, fix: str) -> Problem:
+    """One problem for a failure nobody foresaw: ``message`` has an ``{error}`` placeholder for it."""
+    return Problem(source, None, None, Message(message, error=f"{type(exc).__name__}: {exc}"), fix)
+
+
+def problems_table(problems: Iterable[Problem], lang: str | None = None) -> pd.DataFrame:
+    """
+    Turn problems into a readable table, errors first, then by row.
+
+    Parameters
+    ----------
+    problems
+        :class:`~socialmap.errors.Problem` objects (e.g. ``UploadOutcome.problems``).
+    lang
+        Language of the column headers and the severity words.
+
+    Returns
+    -------
+    table
+        Columns *Severity*, *File*, *Row* (as the file shows it; blank for whole-file problems),
+        *Column*, *Problem*, *How to fix it*.
+    """
+    rows = sorted(
+        (p.as_dict(lang) for p in problems),
+        key=lambda d: (d["severity"] != "error", -1 if d["row"] is None else d["row"], d["column"] or ""),
+    )
+    df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    df["row"] = df["row"].astype("Int64")
+    df["severity"] = df["severity"].map(lambda s: t(SEVERITY_LABELS.get(s, str(s)), lang))
+    return df.rename(columns={k: t(v, lang) for k, v in PROBLEM_COLUMNS.items()})
+
+
+def error_problems(exc: SocialMapError, source: str = "analysis") -> tuple[Problem, ...]:
+    """
+    Return the problems behind an error: a :class:`ValidationError`'s list, else one problem.
+
+    Parameters
+    ----------
+    exc
+        The error raised.
+    source
+        What to name in the *File* column when the error names no file.
+    """
+    if isinstance(exc, ValidationError):
+        return tuple(exc.problems)
+    return (Problem.from_error(exc, source, fix=N_("Change the options or the data named in the message.")),)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """
+    The three inputs after reading the uploads.
+
+    Attributes
+    ----------
+    areas, services, population
+        The uploaded frames, or ``None`` where nothing usable was uploaded.
+    uploads
+        One :class:`UploadOutcome` per uploaded file.
+    demo_instead
+        Kinds whose upload has errors and for which the person chose to use the demo's layer instead.
+    taxonomy
+        The taxonomy the services were checked against (an uploaded one, else the demo's).
+    """
+
+    areas: gpd.GeoDataFrame | None = None
+    services: gpd.GeoDataFrame | None = None
+    population: pd.DataFrame | None = None
+    uploads: tuple[UploadOutcome, ...] = ()
+    demo_instead: tuple[str, ...] = ()
+    taxonomy: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every uploaded file could be used."""
+        return all(u.ok for u in self.uploads)
+
+    @property
+    def uses_demo(self) -> bool:
+        """Whether the demo supplies at least one of the three inputs."""
+        return bool(self.demo_layers)
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Kinds whose uploaded file has errors."""
+        return tuple(u.kind for u in self.uploads if not u.ok)
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """
+        Kinds whose upload failed and that the demo may not stand in for: nothing is analysed then.
+
+        A failed upload is never silently replaced by the demo's layer (real boundaries drawn with
+        invented services): the person fixes the file, or chooses the demo's layer explicitly
+        (``demo_instead``).
+        """
+        return tuple(k for k in self.failed if k not in self.demo_instead)
+
+    @property
+    def demo_layers(self) -> tuple[str, ...]:
+        """Kinds the demo supplies (nothing uploaded, or the demo chosen instead of a failed file)."""
+        return tuple(k for k in UPLOAD_KINDS if getattr(self, k) is None and k not in self.blocked)
+
+
+def read_inputs(
+    areas: Upload | None = None,
+    services: Upload | None = None,
+    population: Upload | None = None,
+    *,
+    demo: Demo,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    taxonomy: Any = None,
+    attribution: str | None = None,
+    demo_instead: Iterable[str] = (),
+) -> Inputs:
+    """
+    Read the uploaded files; the demo supplies the areas and taxonomy they are checked against.
+
+    Parameters
+    ----------
+    areas, services, population
+        ``(file name, bytes)`` of each uploaded file, or ``None``.
+    demo
+        The demo (:func:`socialmap.load_demo`): its taxonomy checks service types; its areas
+        check services and population when no areas are uploaded.
+    columns
+        The column mapping of each upload, by kind (``{"services": {"Emri": "name", ...}}``); a kind
+        without one has its columns guessed from their names.
+    taxonomy
+        An uploaded taxonomy to check the services against (default: the demo's).
+    attribution
+        The attribution of uploaded boundaries as the person gave it (it replaces the one read from
+        the file's metadata); shown on maps and briefs.
+    demo_instead
+        Kinds for which the person chose the demo's layer if their file has errors.
+
+    Returns
+    -------
+    inputs
+        An :class:`Inputs`; a file with errors is reported and left out (``None``), and blocks the
+        analysis unless its kind is in ``demo_instead`` (:attr:`Inputs.blocked`). Uploaded areas are
+        named without "Municipality of" and, when they are the demo's areas (matched by name), take
+        its names in every language (:func:`socialmap.names.localised_names`).
+    """
+    maps = {k: dict(v) for k, v in (columns or {}).items() if v}
+    tax = taxonomy if taxonomy is not None else demo.taxonomy
+    outcomes = []
+    area_frame = None
+    if areas is not None:
+        outcome = read_upload(areas, "areas", columns=maps.get("areas"))
+        outcomes.append(outcome)
+        area_frame = outcome.frame
+        if area_frame is not None:  # names in each language: the demo's, when the areas are its own
+            from socialmap.names import kosovo_aliases, localised_names
+
+            aliases = kosovo_aliases() if demo.name == "kosovo" else None
+            kept_attrs = dict(area_frame.attrs)
+            area_frame = localised_names(area_frame, demo.areas, aliases=aliases)
+            area_frame.attrs.update({k: v for k, v in kept_attrs.items() if k not in area_frame.attrs})
+            if attribution and attribution.strip():
+                area_frame.attrs["attribution"] = attribution.strip()
+    check_against = area_frame if area_frame is not None else (None if areas is not None else demo.areas)
+    frames: dict[str, Any] = {"areas": area_frame, "services": None, "population": None}
+    for kind, upload in (("services", services), ("population", population)):
+        if upload is None:
+            continue
+        outcome = read_upload(upload, kind, taxonomy=tax, areas=check_against, columns=maps.get(kind))
+        outcomes.append(outcome)
+        frames[kind] = outcome.frame
+    return Inputs(
+        frames["areas"],
+        frames["services"],
+        frames["population"],
+        tuple(outcomes),
+        tuple(k for k in demo_instead if k in UPLOAD_KINDS),
+        tax,
+    )
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    """
+    An uploaded file's header, first rows and guessed mapping (see :func:`socialmap.preview.preview_file`).
+
+    Attributes
+    ----------
+    preview
+        The :class:`socialmap.preview.Preview`, or ``None`` when the file cannot be read.
+    problems
+        Why it cannot be read (one problem), labelled with the file's name.
+    """
+
+    preview: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def preview_upload(upload: Upload, kind: str, *, n: int = 5) -> UploadPreview:
+    """
+    Read an upload's header and first ``n`` rows, and guess how its columns map onto the contract.
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``.
+    kind
+        ``"areas"``, ``"services"`` or ``"population"``.
+    n
+        How many rows to show.
+
+    Returns
+    -------
+    preview
+        An :class:`UploadPreview`; nothing is raised.
+    """
+    from socialmap import io as sm_io
+    from socialmap.preview import preview_file
+
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    if Path(name).suffix not in sm_io.SUPPORTED_SUFFIXES:
+        return UploadPreview(None, read_upload(upload, kind).problems)
+    with tempfile.TemporaryDirectory(prefix="socialmap-preview-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            found = preview_file(path, kind, n=n)
+        except SocialMapError as exc:
+            problem = _relabel(Problem.from_error(exc, name), str(path), tmp, filename)
+            return UploadPreview(None, (problem,))
+        except Exception as exc:  # noqa: BLE001 - any file a user sends must end in a report
+            logger.exception("previewing the uploaded %s file %r failed", kind, filename)
+            problem = _unexpected(
+                filename, exc, N_("The file could not be read ({error})."), N_("Check the file.")
+            )
+            return UploadPreview(None, (problem,))
+    return UploadPreview(dataclasses.replace(found, file=filename))
+
+
+def column_label(column: str, lang: str | None = None, kind: str | None = None) -> str:
+    """
+    Return the name of a contract column for a person (``service_type`` → "Service type").
+
+    ``kind`` (``"areas"``, ``"services"``, ``"population"``) picks the words of that kind's
+    template: ``name`` is "Name of the service" for services, "Municipality" for areas and population.
+    """
+    from socialmap.columns import TEMPLATE_HEADERS
+
+    # Areas have no template: they are named as the population template names them.
+    first = {"areas": "population"}.get(str(kind), str(kind))
+    for group in (first, *TEMPLATE_HEADERS):
+        headers = TEMPLATE_HEADERS.get(group, {})
+        if column in headers:
+            return t(headers[column], lang)
+    return t(COLUMN_LABELS.get(column, column), lang)
+
+
+#: Contract columns that have no template header, named for a person.
+COLUMN_LABELS = {
+    "area_id": N_("Area code"),
+    "name_sq": N_("Name in Albanian"),
+    "name_sr": N_("Name in Serbian"),
+    "name_en": N_("Name in English"),
+}
+
+
+@dataclass(frozen=True)
+class TaxonomyUpload:
+    """
+    An uploaded taxonomy (YAML): the taxonomy, or the problem that prevented it.
+
+    Attributes
+    ----------
+    taxonomy
+        The :class:`socialmap.taxonomy.Taxonomy`, or ``None``.
+    problems
+        Why it could not be used (one problem).
+    """
+
+    taxonomy: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def read_taxonomy(upload: Upload) -> TaxonomyUpload:
+    """
+    Read an uploaded taxonomy (a YAML file in the schema of ``socialmap/taxonomies/README.md``).
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)``; ``.yaml`` or ``.yml``.
+
+    Returns
+    -------
+    taxonomy
+        A :class:`TaxonomyUpload`; nothing is raised. Its labels are needed only in the languages
+        the file declares (``languages:``).
+    """
+    from socialmap.taxonomy import load_taxonomy
+
+    filename, data = str(upload[0]), bytes(upload[1])
+    name = _safe_filename(filename)
+    if Path(name).suffix not in (".yaml", ".yml"):
+        problem = Problem(
+            filename,
+            None,
+            None,
+            Message(
+                N_("Files ending in {suffix} cannot be read."),
+                suffix=repr(Path(name).suffix or "(no extension)"),
+            ),
+            Message(N_("Save the file as one of: {suffixes}."), suffixes=".yaml, .yml"),
+        )
+        return TaxonomyUpload(None, (problem,))
+    with tempfile.TemporaryDirectory(prefix="socialmap-taxonomy-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            taxonomy = load_taxonomy(path)
+        except SocialMapError as exc:
+            # the Message itself (still translatable), with the temporary path shown as the upload's name
+            text = errors.map_text(
+                exc.args[0] if exc.args else str(exc), lambda s: s.replace(str(path), filename)
+            )
+            problem = Problem(
+                filename,
+                None,
+                None,
+                Message(N_("The taxonomy cannot be used: {error}"), error=text),
+                N_(
+                    "Correct the file as the message says (see socialmap/taxonomies/README.md), and upload "
+                    "it again."
+                ),
+            )
+            return TaxonomyUpload(None, (problem,))
+    return TaxonomyUpload(dataclasses.replace(taxonomy, origin=filename))
+
+
+#: "In <language>", to say which language a taxonomy's labels are shown in.
+LANGUAGE_NAMES = {"en": N_("in English"), "sq": N_("in Albanian"), "sr": N_("in Serbian")}
+
+
+def taxonomy_note(taxonomy: Any, lang: str | None = None) -> str | None:
+    """
+    Say when a taxonomy has no labels in ``lang`` and its own first language is shown instead.
+
+    Returns
+    -------
+    note
+        The sentence, or ``None`` when the taxonomy speaks ``lang``.
+    """
+    code = i18n.check_language(lang)
+    if taxonomy is None or taxonomy.has_language(code):
+        return None
+    return t(
+        "The taxonomy {name} has no names {language}: its service types and groups are shown {first}.",
+        code,
+        name=str(taxonomy.name),
+        language=t(LANGUAGE_NAMES[code], code),
+        first=t(LANGUAGE_NAMES[taxonomy.languages[0]], code),
+    )
+
+
+def demo_caption(inputs: Inputs, lang: str | None = None) -> str | None:
+    """
+    Say which of the layers on screen are the demo's, and why (nothing uploaded, or chosen instead).
+
+    Returns
+    -------
+    caption
+        E.g. "From the demo (not your data): services (your file had errors, you chose the demo's),
+        population." ``None`` when every layer is the user's.
+    """
+    parts = []
+    for kind in inputs.demo_layers:
+        title = t(KIND_LABELS[kind], lang)
+        if kind in inputs.failed:
+            parts.append(t("{kind} (your file has errors; you chose the demo's instead)", lang, kind=title))
+        else:
+            parts.append(title)
+    if not parts:
+        return None
+    return t("From the demo, not your data: {layers}.", lang, layers=", ".join(parts))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """
+    The outcome of :func:`analyze_inputs`: a result, or the problems that prevented one.
+
+    Attributes
+    ----------
+    result
+        The :class:`~socialmap.pipeline.Result`, or ``None``.
+    problems
+        Why there is no result (empty when there is one).
+    """
+
+    result: Result | None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Roads:
+    """
+    An uploaded road network, read (:func:`read_roads`).
+
+    Attributes
+    ----------
+    graph
+        The :class:`socialmap.network.RoadGraph`, or ``None`` when nothing usable was uploaded.
+    problems
+        Why the file could not be used (empty when it could).
+    """
+
+    graph: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+def read_roads(upload: Upload | None, mode: str = "drive") -> Roads:
+    """
+    Read an uploaded road network: an OpenStreetMap extract (``.osm.pbf``, ``.osm``) or a saved graph.
+
+    Nothing is raised: a file that cannot be read becomes a problem (the analysis then uses straight lines).
+    """
+    if upload is None:
+        return Roads()
+    from socialmap.network import read
+
+    name, data = upload
+    suffix = "".join(Path(name).suffixes[-2:]) or ".osm.pbf"
+    with tempfile.TemporaryDirectory(prefix="socialmap-roads-") as folder:
+        path = Path(folder) / f"roads{suffix}"
+        path.write_bytes(data)
+        try:
+            graph = read(path, mode=mode)  # type: ignore[arg-type]
+        except SocialMapError as exc:
+            return Roads(None, error_problems(exc, name))
+        except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+            logger.exception("the road network could not be read")
+            problem = _unexpected(
+                name,
+                exc,
+                N_("The road network could not be read ({error})."),
+                N_("Upload an .osm.pbf extract."),
+            )
+            return Roads(None, (problem,))
+    graph.provenance["source"] = name
+    return Roads(graph)
+
+
+def cost_name(mode: str | None, lang: str | None = None) -> str:
+    """Name a cost: ``None`` → "straight-line distance", ``"drive"`` → "travel time (roads, driving)"..."""
+    from socialmap.network import COST_LABELS
+
+    return t(COST_LABELS.get(str(mode or "euclidean"), COST_LABELS["euclidean"]), lang)
+
+
+def cost_label(result: Result, lang: str | None = None) -> str:
+    """How a result's catchments were measured: "straight-line distance" or "travel time (roads, driving)"."""
+    return cost_name(str(result.provenance.get("cost", "euclidean")), lang)
+
+
+def _blocked_problem(outcome: UploadOutcome) -> Problem:
+    return Problem(
+        outcome.filename,
+        None,
+        None,
+        Message(
+            *Nn_(
+                "{file} has {n} error: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
+                "{file} has {n} errors: nothing is analysed until it is fixed (the demo's {kind} are "
+                "not put in its place).",
+            ),
+            outcome.errors,
+            file=outcome.filename,
+            n=outcome.errors,
+            kind=Message(KIND_LABELS[outcome.kind]),
+        ),
+        Message(
+            N_(
+                "Fix the rows listed for {file} and upload it again, or choose to use the demo's {kind} "
+                "instead."
+            ),
+            file=outcome.filename,
+            kind=Message(KIND_LABELS[outcome.kind]),
+        ),
+    )
+
+
+def analyze_inputs(inputs: Inputs, config: AnalysisConfig, *, demo: Demo, network: Any = None) -> Analysis:
+    """
+    Run :func:`socialmap.analyze` on the inputs, the demo filling in what was not uploaded.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`read_inputs`.
+    config
+        The analysis options.
+    demo
+        The demo: its name is passed to ``analyze`` when it supplies an input; its taxonomy is used.
+    network
+        A road graph (:attr:`Roads.graph`): catchments in minutes of travel on it; ``None``: straight lines.
+
+    Returns
+    -------
+    analysis
+        The result, or the problems (e.g. a population table that does not match the areas)
+        as rows for :func:`problems_table`. Nothing is raised: an unexpected failure becomes one
+        problem too (and is logged with its traceback).
+    """
+    from socialmap.pipeline import analyze
+
+    if inputs.blocked:
+        return Analysis(None, tuple(_blocked_problem(u) for u in inputs.uploads if u.kind in inputs.blocked))
+    try:
+        result = analyze(
+            inputs.areas,
+            inputs.services,
+            inputs.population,
+            demo=demo.name if inputs.uses_demo else None,
+            taxonomy=inputs.taxonomy if inputs.taxonomy is not None else demo.taxonomy,
+            config=config,
+            network=network,
+        )
+    except SocialMapError as exc:
+        return Analysis(None, error_problems(exc))
+    except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+        logger.exception("the analysis failed")
+        problem = _unexpected(
+            "analysis",
+            exc,
+            N_("The analysis failed unexpectedly ({error})."),
+            N_("This is probably a bug in socialmap: please report it, with the files you uploaded."),
+        )
+        return Analysis(None, (problem,))
+    return Analysis(result)
+
+
+# ------------------------------------------------------------------------------------------------
+# The selection: tables and labels
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """
+    What is on screen.
+
+    Attributes
+    ----------
+    service_type
+        A service-type key, or :data:`ALL_TYPES` for the composite gap of the types in scope.
+    metric
+        One of :data:`METRICS` for a service type; ``"composite_gap"`` for :data:`ALL_TYPES`.
+    target_group
+        A target-group key: only the service types serving it are in scope; ``None`` (or
+        :data:`ALL_GROUPS`) for all.
+    scheme
+        Map classification scheme (:data:`socialmap.gaps.SCHEMES`).
+    k
+        Number of map classes.
+    basemap
+        A key of :data:`BASEMAPS`.
+    lang
+        Language of labels and names (``en``, ``sq``, ``sr``).
+    cells
+        Whether the map (and its GeoPackage download) adds the demand cells of the chosen service
+        type: unmet need and distance to the nearest service per cell (:func:`selection_cells`).
+    """
+
+    service_type: str = ALL_TYPES
+    metric: str = "composite_gap"
+    target_group: str | None = None
+    scheme: str = "quantiles"
+    k: int = 5
+    basemap: str = "plain"
+    lang: str = "en"
+    cells: bool = False
+
+    def __post_init__(self) -> None:
+        if self.target_group == ALL_GROUPS:
+            object.__setattr__(self, "target_group", None)
+        allowed = metric_options(self.service_type)
+        if self.metric not in allowed:
+            raise SocialMapError(
+                f"metric {self.metric!r} cannot be shown for service type {self.service_type!r}; "
+                f"choose one of {list(allowed)}."
+            )
+        if self.basemap not in BASEMAPS:
+            raise SocialMapError(f"basemap {self.basemap!r} is not one of {list(BASEMAPS)}.")
+
+
+def metric_options(service_type: str) -> tuple[str, ...]:
+    """Metrics that can be shown for a service-type choice (the composite gap for all types)."""
+    return ("composite_gap",) if service_type == ALL_TYPES else METRICS
+
+
+def label(key: str, lang: str | None = None) -> str:
+    """Display label of a column or metric key, translated."""
+    return t(LABELS.get(key, key), lang)
+
+
+def target_group_options(taxonomy: Taxonomy) -> list[str]:
+    """Target-group choices: :data:`ALL_GROUPS`, then the groups some service type serves."""
+    served = {g for st in taxonomy.service_types.values() for g in st.target_groups}
+    return [ALL_GROUPS, *(g for g in taxonomy.target_group_keys if g in served)]
+
+
+def types_in_scope(taxonomy: Taxonomy, target_group: str | None = None) -> list[str]:
+    """Service types serving a target group (all types for ``None``), in taxonomy order."""
+    if target_group is None or target_group == ALL_GROUPS:
+        return list(taxonomy.service_type_keys)
+    taxonomy.target_group(target_group)  # raises, naming the known groups, if unknown
+    return [k for k, st in taxonomy.service_types.items() if target_group in st.target_groups]
+
+
+def service_type_options(taxonomy: Taxonomy, target_group: str | None = None) -> list[str]:
+    """Service-type choices: :data:`ALL_TYPES`, then the types in scope."""
+    return [ALL_TYPES, *types_in_scope(taxonomy, target_group)]
+
+
+def choice_label(key: str | None, taxonomy: Taxonomy, lang: str | None = None) -> str:
+    """Display label of a service-type or target-group choice (including "all")."""
+    if key is None or key == ALL_GROUPS:
+        return t("All target groups", lang)
+    if key == ALL_TYPES:
+        return t("All service types (composite gap)", lang)
+    return taxonomy.label(key, lang)
+
+
+def area_names(areas: pd.DataFrame, lang: str | None = None) -> pd.Series:
+    """Names of areas (or services) in a language as text: :func:`socialmap.i18n.area_names`."""
+    return i18n.area_names(areas, lang).astype(str)
+
+
+def area_options(result: Result, lang: str | None = None) -> dict[str, str]:
+    """Area id → name in ``lang``, sorted by name (for a picker)."""
+    names = area_names(result.areas, lang)
+    pairs = sorted(zip(result.areas["area_id"].astype(str), names, strict=True), key=lambda p: p[1].lower())
+    return dict(pairs)
+
+
+def _weights(result: Result, taxonomy: Taxonomy) -> dict[str, float]:
+    return taxonomy.composite_weights()
+
+
+def composite_for(result: Result, service_types: Sequence[str], taxonomy: Taxonomy) -> pd.DataFrame:
+    """
+    Composite gap of some service types (those serving one target group, say), ranked.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    service_types
+        The types to combine, with the analysis' weights (or the taxonomy's).
+    taxonomy
+        Supplies the weights when the analysis used the taxonomy's.
+
+    Returns
+    -------
+    composite
+        One row per area: ``area_id``, ``composite_gap``, ``types_scored``, ``rank``
+        (see :func:`socialmap.gaps.composite_gap`).
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    from socialmap.gaps import composite_by_group, composite_gap
+
+    if result.makeup is not None:
+        # The composite weighs target groups (people), as the analysis' own composite does.
+        part = result.makeup[result.makeup["service_type"].isin(list(service_types))]
+        if not part.empty:
+            return composite_by_group(part)
+    weights = _weights(result, taxonomy)
+    table = result.table[result.table["service_type"].isin(list(service_types))]
+    scoped = {k: float(weights.get(k, 1.0)) for k in service_types}
+    if table.empty:
+        ids = result.areas["area_id"]
+        return pd.DataFrame({"area_id": ids, "composite_gap": np.nan, "types_scored": 0, "rank": np.nan})
+    return composite_gap(pd.DataFrame(table.drop(columns="geometry")), weights=scoped)
+
+
+def scored_types(result: Result, service_types: Sequence[str], area_id: str | None = None) -> list[str]:
+    """Return the service types among ``service_types`` with a gap score (in ``area_id``, or anywhere)."""
+    table = result.table[result.table["service_type"].isin(list(service_types))]
+    if area_id is not None:
+        table = table[table["area_id"].astype(str) == str(area_id)]
+    scored = set(table.loc[table["gap_score"].notna(), "service_type"].astype(str))
+    return [k for k in service_types if k in scored]
+
+
+def score_label(
+    result: Result,
+    service_types: Sequence[str],
+    taxonomy: Taxonomy,
+    lang: str | None = None,
+    *,
+    area_id: str | None = None,
+) -> str:
+    """
+    Name the score of several service types: "Composite gap score (%)", unless only one is scored.
+
+    A composite of one scored type is that type's gap score, and says so ("Gap score (%): Day
+    care for persons with disabilities").
+    """
+    scored = scored_types(result, service_types, area_id)
+    if len(scored) == 1:
+        return f"{label('gap_score', lang)}: {taxonomy.label(scored[0], lang)}"
+    return label("composite_gap", lang)
+
+
+def selection_frame(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
+    """
+    One row per area with the figures of the selection, ranked (1 = largest gap).
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen.
+    taxonomy
+        Service types and target groups.
+
+    Returns
+    -------
+    gdf
+        ``area_id``, ``name`` (in the selection's language), ``population``, then for a service
+        type: ``need``, ``services``, ``supply``, ``supply_per_10k``, ``covered_share``,
+        ``access``, ``unmet_need``, ``gap_score``, ``rank`` (by gap score); for all types:
+        ``composite_gap``, ``types_scored``, ``rank`` and ``gap_score_<type>`` of each type in
+        scope. Sorted by rank (areas without a score last), in the analysis' CRS.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    from socialmap.gaps import rank_areas
+
+    areas = result.areas
+    base = pd.DataFrame(
+        {
+            "area_id": areas["area_id"].astype(str).to_numpy(),
+            "name": area_names(areas, selection.lang).to_numpy(),
+            "population": areas["population"].to_numpy(),
+        }
+    )
+    if selection.service_type == ALL_TYPES:
+        types = types_in_scope(taxonomy, selection.target_group)
+        comp = composite_for(result, types, taxonomy)
+        out = base.merge(comp[["area_id", "composite_gap", "types_scored", "rank"]], on="area_id", how="left")
+        for st in types:
+            col = f"gap_score_{st}"
+            if col in areas.columns:
+                out[col] = areas[col].to_numpy()
+    else:
+        rows = result.for_service_type(selection.service_type)
+        metrics = pd.DataFrame(rows.drop(columns="geometry"))[["area_id", *METRICS]]
+        metrics["area_id"] = metrics["area_id"].astype(str)
+        metrics = _hide_small_counts(metrics, result, selection.service_type, taxonomy)
+        out = base.merge(metrics, on="area_id", how="left")
+        out["rank"] = rank_areas(out["gap_score"])
+    out = out.sort_values(["rank", "name"], na_position="last", kind="stable")
+    geometry = areas.set_index(areas["area_id"].astype(str)).geometry.reindex(out["area_id"])
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.to_numpy(), crs=areas.crs)
+
+
+def published(result: Result, taxonomy: Taxonomy | None = None) -> Result:
+    """
+    Return a result as it may be shown: :attr:`socialmap.privacy.Protected.result` of it.
+
+    Every view of the app (headline, map, tables, tooltips, downloads) is drawn from it, so that no
+    small count of a sensitive group, nor any figure that would give one back, reaches the browser
+    (see :mod:`socialmap.privacy`). A published result is returned as it is.
+    """
+    if is_published_result(result):
+        return result
+    tax = taxonomy if taxonomy is not None else result.taxonomy
+    return cast("Result", _protected(result, tax).result)
+
+
+def is_published_result(result: Any) -> bool:
+    """Whether ``result`` is already a published one (:func:`published`)."""
+    from socialmap.privacy import is_published
+
+    return is_published(result)
+
+
+#: protect() of each result object the app shows, so one rerun (headline, map, tables, difference map,
+#: costing) and the reruns after it compute it once: id(result) → (weak reference to the result, the
+#: (taxonomy, threshold, Protected) computed for it). The app hands its own taxonomy and the result's
+#: (equal, but not always the same object), so an entry is found by an equal taxonomy and threshold.
+_PROTECTED: dict[int, tuple[weakref.ref[Any], list[tuple[Any, int, Any]]]] = {}
+_PROTECTED_LOCK = threading.RLock()  # re-entrant: a weak reference's callback may run in a locked block
+
+
+def _same_taxonomy(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # a taxonomy whose fields cannot be compared: not the same
+        return False
+
+
+def _protected(result: Result, taxonomy: Taxonomy) -> Protected:
+    """Return :func:`socialmap.privacy.protect` of a result, computed once per result object."""
+    from socialmap import settings
+    from socialmap.privacy import protect
+
+    key, threshold = id(result), settings.suppression_threshold
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        kept = list(hit[1]) if hit is not None and hit[0]() is result else []
+    for kept_taxonomy, kept_threshold, protected in kept:
+        if kept_threshold == threshold and _same_taxonomy(kept_taxonomy, taxonomy):
+            return cast("Protected", protected)
+    protected = protect(result, taxonomy=taxonomy)
+
+    def forget(_ref: weakref.ref[Any]) -> None:  # the result is gone: so is its entry
+        with _PROTECTED_LOCK:
+            _PROTECTED.pop(key, None)
+
+    with _PROTECTED_LOCK:
+        hit = _PROTECTED.get(key)
+        if hit is None or hit[0]() is not result:
+            hit = (weakref.ref(result, forget), [])
+            _PROTECTED[key] = hit
+        hit[1].append((taxonomy, threshold, protected))
+        del hit[1][:-4]  # a few taxonomies per result at most
+    return protected
+
+
+class _ResultMemo:
+    """
+    Keep values computed from result objects while those objects live.
+
+    The app's results are kept by its caches, so a rerun that changes nothing about them computes
+    nothing again.
+
+    An entry is found by the very objects (their ids, checked against weak references: a new result
+    never finds an old one's entry) and by a key of everything else the value depends on; objects in
+    the key that cannot be hashed (a taxonomy) go in ``same`` and are checked by identity.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref[Any], ...], dict[Any, Any]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.RLock()  # re-entrant: a weak reference's callback may run in a locked block
+
+    def get(
+        self, objects: tuple[Any, ...], key: Any, compute: Callable[[], Any], same: tuple[Any, ...] = ()
+    ) -> Any:
+        """Return the value of ``key`` for ``objects`` (and the objects ``same``), computed once."""
+        ids = tuple(map(id, objects))
+        full = (key, tuple(map(id, same)))
+        with self._lock:
+            hit = self._kept.get(ids)
+            if hit is not None and all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
+                found = hit[1].get(full)
+                if found is not None and all(a is b for a, b in zip(found[0], same, strict=True)):
+                    self._kept.move_to_end(ids)
+                    return found[1]
+        value = compute()
+
+        def forget(_ref: weakref.ref[Any]) -> None:  # one of the objects is gone: so is the entry
+            with self._lock:
+                self._kept.pop(ids, None)
+
+        with self._lock:
+            hit = self._kept.get(ids)
+            if hit is None or not all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
+                hit = (tuple(weakref.ref(obj, forget) for obj in objects), {})
+                self._kept[ids] = hit
+            hit[1].pop(full, None)
+            hit[1][full] = (same, value)
+            while len(hit[1]) > self._size:  # a few keys per objects (e.g. costings of several standards)
+                del hit[1][next(iter(hit[1]))]
+            self._kept.move_to_end(ids)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return value
+
+    def put(self, objects: tuple[Any, ...], key: Any, value: Any) -> None:
+        """Keep a value already computed (e.g. the comparison a scenario run made)."""
+        self.get(objects, key, lambda: value)
+
+
+#: The Plan tab's comparisons and costings of the app's results (see :class:`_ResultMemo`).
+_PLAN_MEMO = _ResultMemo()
+
+
+def _unbound(comparison: Any) -> Any:
+    """Drop the results a comparison compares (kept for them, it must not keep them alive)."""
+    return dataclasses.replace(comparison, before=None, after=None)
+
+
+def _hidden_cells(
+    result: Result, taxonomy: Taxonomy, service_types: Iterable[str]
+) -> frozenset[tuple[str, str]]:
+    """Return the ``(area_id, service_type)`` cells of ``service_types`` that protect() hides."""
+    from socialmap.privacy import sensitive_service_types
+
+    wanted = set(service_types) & set(sensitive_service_types(taxonomy))
+    if not wanted:
+        return frozenset()
+    table = _protected(result, taxonomy).table
+    rows = table[(table["suppression"].astype(str) != "") & table["service_type"].isin(wanted)]
+    return frozenset(zip(rows["area_id"].astype(str), rows["service_type"].astype(str), strict=True))
+
+
+def _hide_small_counts(
+    metrics: pd.DataFrame, result: Result, service_type: str | None, taxonomy: Taxonomy
+) -> pd.DataFrame:
+    """
+    Blank the counts :func:`socialmap.privacy.protect` hides for service types of sensitive groups.
+
+    The app shows and downloads what an export would publish: for a service type serving a
+    sensitive group (victims of violence…), counts below the threshold, and the cells that would
+    give them back, are NaN (shown as "–"). ``metrics`` has ``area_id`` and either a
+    ``service_type`` column or is all of ``service_type``. Other types are returned unchanged.
+    """
+    from socialmap.privacy import SUPPRESSED_COLUMNS
+
+    kinds = (
+        metrics["service_type"].astype(str)
+        if "service_type" in metrics.columns
+        else pd.Series(str(service_type), metrics.index)
+    )
+    hidden_cells = _hidden_cells(result, taxonomy, set(kinds))
+    if not hidden_cells:
+        return metrics
+    hidden = [(str(a), k) in hidden_cells for a, k in zip(metrics["area_id"], kinds, strict=True)]
+    cols = [c for c in SUPPRESSED_COLUMNS if c in metrics.columns]
+    out = metrics.copy()
+    out.loc[hidden, cols] = np.nan
+    return out
+
+
+def privacy_note(selection: Selection, taxonomy: Taxonomy) -> str | None:
+    """Say, in the selection's language, that small counts are hidden, when the type is sensitive."""
+    from socialmap import settings
+    from socialmap.privacy import sensitive_service_types
+
+    if selection.service_type not in sensitive_service_types(taxonomy):
+        return None
+    return t(
+        "This service type serves a sensitive group: counts below {n} (and those that would give them "
+        "away) are hidden (–), on the map, in the tables and in the downloads; its sites are never shown.",
+        selection.lang,
+        n=format_number(settings.suppression_threshold, selection.lang, decimals=0),
+    )
+
+
+def _display_columns(selection: Selection, frame: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, str]:
+    lang = selection.lang
+    # The score the ranking is by comes right after the name (on a phone, the first columns show).
+    if selection.service_type == ALL_TYPES:
+        cols = {c: label(c, lang) for c in ("rank", "name", "composite_gap", "population", "types_scored")}
+        for c in frame.columns:
+            if c.startswith("gap_score_"):
+                cols[c] = t("Gap (%): {type}", lang, type=taxonomy.label(c[len("gap_score_") :], lang))
+        return cols
+    keys = ("rank", "name", "gap_score", "population", *(m for m in METRICS if m != "gap_score"))
+    return {c: label(c, lang) for c in keys}
+
+
+def ranking_table(result: Result, selection: Selection, taxonomy: Taxonomy) -> pd.DataFrame:
+    """
+    Return the ranking of areas for the selection, as shown: labelled columns, largest gap first.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen.
+    taxonomy
+        Service types and target groups (for labels and scope).
+
+    Returns
+    -------
+    table
+        The columns of :func:`selection_frame` (without geometry and ids) under translated labels;
+        shares are in percent.
+    """
+    frame = pd.DataFrame(selection_frame(result, selection, taxonomy).drop(columns="geometry"))
+    for col in _SHARES:
+        if col in frame.columns:
+            frame[col] = frame[col] * 100
+    cols = _display_columns(selection, frame, taxonomy)
+    return frame[list(cols)].rename(columns=cols).reset_index(drop=True)
+
+
+def headline(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, Any]:
+    """
+    Overall figures of the selection, summed over areas.
+
+    Returns
+    -------
+    figures
+        ``areas``; for a service type ``need``, ``supply``, ``services``, ``unmet_need`` (sums,
+        extensive) and ``gap_score`` = 100 × Σ unmet need / Σ need (intensive, from the sums);
+        for all types ``composite_gap`` = median over areas and ``types`` in scope.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    frame = selection_frame(result, selection, taxonomy)
+    out: dict[str, Any] = {"areas": len(frame)}
+    if selection.service_type == ALL_TYPES:
+        out["composite_gap"] = float(frame["composite_gap"].median())
+        out["types"] = len(types_in_scope(taxonomy, selection.target_group))
+        return out
+    if _hidden_cells(result, taxonomy, [selection.service_type]):
+        # Some counts are hidden: a sum of the others would be wrong, and a national figure could
+        # give them back. Show the national totals as an export publishes them (NaN where hidden).
+        totals = _protected(result, taxonomy).totals.set_index("service_type").loc[selection.service_type]
+        for col in ("need", "supply", "services", "unmet_need", "gap_score"):
+            out[col] = float(totals[col]) if pd.notna(totals[col]) else np.nan
+        return out
+    for col in ("need", "supply", "services", "unmet_need"):
+        out[col] = float(frame[col].sum(min_count=1))
+    need = frame["need"].where(frame["need"] > 0)
+    scored = need.notna() & frame["unmet_need"].notna()
+    total = float(need[scored].sum())
+    out["gap_score"] = 100 * float(frame.loc[scored, "unmet_need"].sum()) / total if total > 0 else np.nan
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Profile of one area
+# ------------------------------------------------------------------------------------------------
+
+
+def _area_row(result: Result, area_id: str) -> pd.Series:
+    ids = result.areas["area_id"].astype(str)
+    if str(area_id) not in set(ids):
+        raise SocialMapError(f"No area with id {area_id!r}; the analysis has {len(ids)} areas.")
+    return result.areas[ids == str(area_id)].iloc[0]
+
+
+def profile_summary(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """
+    Headline figures of one area.
+
+    Returns
+    -------
+    figures
+        ``name`` (in ``lang``), ``population``, ``composite_gap`` and ``rank`` (of the service
+        types serving ``target_group``, or all), ``score_label`` (what that score is: the composite
+        gap, or the gap score of the one type scored, see :func:`score_label`), ``areas`` (how
+        many are ranked).
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    row = _area_row(result, area_id)
+    types = types_in_scope(taxonomy, target_group)
+    comp = composite_for(result, types, taxonomy)
+    mine = comp[comp["area_id"].astype(str) == str(area_id)].iloc[0]
+    return {
+        "name": area_names(row.to_frame().T, lang).iloc[0],
+        "population": float(row["population"]),
+        "composite_gap": float(mine["composite_gap"]),
+        "score_label": score_label(result, types, taxonomy, lang, area_id=str(area_id)),
+        "rank": None if pd.isna(mine["rank"]) else int(mine["rank"]),
+        "areas": int(comp["rank"].notna().sum()),
+    }
+
+
+def composite_makeup_table(
+    result: Result, area_id: str, taxonomy: Taxonomy, lang: str | None = None
+) -> pd.DataFrame:
+    """
+    Return the make-up of an area's composite gap: each target group's gap, share and status.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    area_id
+        The area.
+    taxonomy
+        For the groups' labels.
+    lang
+        Language of the labels and the status.
+
+    Returns
+    -------
+    table
+        One row per target group, labelled columns: *Target group*, *Share of the composite (%)*
+        (NaN for groups not scored), *Gap score (%)* (Σ unmet / Σ need over the types serving it),
+        *Status* (scored / partly unknown / need unknown / no need) and *Service types* (their labels).
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    lang = i18n.check_language(lang)
+    gaps = result.group_gaps(str(area_id))
+    status = {
+        "scored": t("scored", lang),
+        "partly unknown": t("partly unknown", lang),
+        "unknown": t("need unknown", lang),
+        "no need": t("no need here", lang),
+    }
+    makeup = result.makeup if result.makeup is not None else pd.DataFrame()
+    rows = []
+    for _, g in gaps.iterrows():
+        types = makeup.loc[
+            (makeup["area_id"].astype(str) == str(area_id)) & (makeup["target_group"] == g["target_group"]),
+            "service_type",
+        ]
+        rows.append(
+            {
+                t(LABELS["target_group"], lang): taxonomy.label(str(g["target_group"]), lang),
+                t(LABELS["weight_share"], lang): 100 * float(g["weight_share"]),
+                t(LABELS["gap"], lang): float(g["gap"]),
+                # The status before the (long) list of types, so that it is on screen without scrolling.
+                t(LABELS["status"], lang): status.get(str(g["status"]), str(g["status"])),
+                t(LABELS["service_type"], lang): ", ".join(taxonomy.label(str(x), lang) for x in types),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def profile_table(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    One area's figures for every service type in scope.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    area_id
+        The area.
+    taxonomy
+        Service-type labels and scope.
+    target_group
+        Only the service types serving this group (``None``: all).
+    lang
+        Language of labels.
+
+    Returns
+    -------
+    table
+        One row per service type: *Service type*, the metrics of :data:`METRICS` (shares in
+        percent), *Rank* among areas by gap score, *Method* and *Catchment (km)*. The places are
+        written as the brief writes them (:func:`socialmap.report.places_text`): "unknown" where
+        no service there has a known capacity, never 0.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    from socialmap.report import places_text
+
+    _area_row(result, area_id)
+    table = _scoped_table(result, taxonomy, target_group)
+    mine = table[table["area_id"] == str(area_id)]
+    out = pd.DataFrame(
+        {
+            "service_type": [taxonomy.label(st, lang) for st in mine["service_type"]],
+            **{m: pd.to_numeric(mine[m], errors="coerce").to_numpy(dtype=float) for m in METRICS},
+            "rank": mine["rank"].to_numpy(dtype=float),
+            "method": [t(METHOD_LABELS.get(str(m), str(m)), lang) for m in mine["method"]],
+            **(
+                {"catchment_min": mine["catchment_min"].to_numpy(dtype=float)}
+                if "catchment_min" in mine.columns
+                else {"catchment_km": mine["catchment_m"].to_numpy(dtype=float) / 1000}
+            ),
+        }
+    )
+    for col in _SHARES:
+        out[col] = pd.to_numeric(out[col]) * 100
+    out["supply"] = [places_text(row, lang or "en") for _, row in mine.iterrows()]
+    return out.rename(columns={k: label(k, lang) for k in out.columns})
+
+
+def _scoped_table(result: Result, taxonomy: Taxonomy, target_group: str | None) -> pd.DataFrame:
+    """Rows of ``result.table`` for the service types in scope, in taxonomy order, with ``rank``."""
+    from socialmap.gaps import rank_areas
+
+    types = [st for st in types_in_scope(taxonomy, target_group) if st in set(result.table["service_type"])]
+    table = pd.DataFrame(result.table.drop(columns="geometry"))
+    table = table[table["service_type"].isin(types)].copy()
+    table["area_id"] = table["area_id"].astype(str)
+    table = _hide_small_counts(table, result, None, taxonomy)
+    table["rank"] = table.groupby("service_type")["gap_score"].transform(rank_areas)
+    order = {st: i for i, st in enumerate(types)}
+    return table.sort_values("service_type", key=lambda c: c.map(order), kind="stable")
+
+
+def profile_chart(
+    result: Result,
+    area_id: str,
+    taxonomy: Taxonomy,
+    *,
+    target_group: str | None = None,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    Gap score of one area per service type, beside the gap score of all areas together.
+
+    The comparison is 100 × Σ unmet need / Σ need over all areas (a ratio of extensive sums),
+    not a mean of the areas' scores.
+
+    Returns
+    -------
+    data
+        Indexed by service-type label; columns: the area's name and "All areas". NaN where the
+        gap is not defined (need unknown or zero).
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    row = _area_row(result, area_id)
+    name = area_names(row.to_frame().T, lang).iloc[0]
+    table = _scoped_table(result, taxonomy, target_group)
+    mine = table[table["area_id"] == str(area_id)].set_index("service_type")["gap_score"]
+    scored = table[table["need"].gt(0) & table["unmet_need"].notna()]
+    sums = scored.groupby("service_type")[["need", "unmet_need"]].sum()
+    types = list(mine.index)
+    overall = (100 * sums["unmet_need"] / sums["need"]).reindex(types)
+    all_label = t("All areas", lang)
+    if name == all_label:
+        name = f"{name} ({area_id})"
+    index = pd.Index([taxonomy.label(st, lang) for st in types], name=label("service_type", lang))
+    return pd.DataFrame(
+        {name: mine.to_numpy(dtype=float), all_label: overall.to_numpy(dtype=float)}, index=index
+    )
+
+
+def profile_chart_spec(data: pd.DataFrame, lang: str | None = None) -> dict[str, Any]:
+    """
+    Build a Vega-Lite spec of :func:`profile_chart`'s data: grouped horizontal bars, 0-100 %.
+
+    Service types keep their taxonomy order and full names; missing gaps are left out.
+
+    Parameters
+    ----------
+    data
+        What :func:`profile_chart` returned.
+    lang
+        Language of the axis titles.
+
+    Returns
+    -------
+    spec
+        A Vega-Lite spec with its data inline (for ``st.vega_lite_chart``).
+    """
+    series_name, type_name, value_name = t("Series", lang), str(data.index.name), t("Gap score (%)", lang)
+    values = [
+        {type_name: str(kind), series_name: str(series), value_name: float(value)}
+        for kind, row in data.iterrows()
+        for series, value in row.items()
+        if pd.notna(value)
+    ]
+    return {
+        "data": {"values": values},
+        # the labels and legend inside the width given (a phone's 390 px too); long names are cut
+        # with an ellipsis, the tooltip gives them in full
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {
+                "field": type_name,
+                "type": "nominal",
+                "sort": [str(i) for i in data.index],
+                "title": None,
+                "axis": {"labelLimit": 200},
+            },
+            "yOffset": {"field": series_name, "sort": [str(c) for c in data.columns]},
+            "x": {"field": value_name, "type": "quantitative", "scale": {"domain": [0, 100]}},
+            "color": {
+                "field": series_name,
+                "type": "nominal",
+                "sort": [str(c) for c in data.columns],
+                "legend": {"orient": "bottom", "direction": "vertical", "title": None},
+            },
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The map
+# ------------------------------------------------------------------------------------------------
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def markdown_text(value: object) -> str:
+    r"""
+    Escape text for ``st.markdown``, so that it shows as written (no links, emphasis or formulas).
+
+    Examples
+    --------
+    >>> markdown_text("*Pejë* [x](http://a) $5")
+    '\\*Pejë\\* \\[x\\]\\(http\\://a\\) \\$5'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
+def _text(value: object) -> str:
+    """HTML-escape text; braces too, as folium reads a rendered script as a Jinja template again."""
+    return html.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def map_title(result: Result, selection: Selection, taxonomy: Taxonomy) -> str:
+    """Title of the map: metric, service type (or target group), method and catchment."""
+    lang = selection.lang
+    if selection.service_type == ALL_TYPES:
+        types = types_in_scope(taxonomy, selection.target_group)
+        what = score_label(result, types, taxonomy, lang)
+        if what != label("composite_gap", lang):  # one type scored: its name is in the label
+            return what
+        scope = choice_label(selection.target_group, taxonomy, lang) if selection.target_group else None
+        return f"{what}: {scope}" if scope else what
+    rows = result.for_service_type(selection.service_type)
+    method = t(METHOD_LABELS.get(str(rows["method"].iloc[0]), str(rows["method"].iloc[0])), lang)
+    if "catchment_min" in rows.columns:  # travel time on a road network
+        minutes = format_number(float(rows["catchment_min"].iloc[0]), lang, decimals=0)
+        reach = f"{minutes} min, {cost_label(result, lang)}"
+    else:
+        reach = format_number(float(rows["catchment_m"].iloc[0]) / 1000, lang, decimals=0) + " km"
+    return (
+        f"{label(selection.metric, lang)}: {taxonomy.label(selection.service_type, lang)} ({method}, {reach})"
+    )
+
+
+def selection_map(
+    result: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    *,
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+) -> folium.Map:
+    """
+    Draw the choropleth of the selection, with clustered services coloured by type.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    selection
+        What is on screen: the metric colours the areas (classes by ``scheme`` and ``k``, legend
+        with the class breaks); tooltips give the name, need, supply and gap.
+    taxonomy
+        Labels of service types (layer names and tooltips).
+    attribution
+        Sources and caveats drawn in the map's corner.
+    assets
+        Folder of the local map libraries (see :func:`use_local_assets`); ``None`` leaves
+        folium's CDN links (the map then needs internet).
+    asset_url
+        URL under which ``assets`` is served; ``None`` inlines the libraries into the page.
+
+    Returns
+    -------
+    map
+        A ``folium.Map`` with one layer for the areas, one per service type and a layer control.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    import folium
+
+    from socialmap.maps import choropleth_map
+
+    lang = selection.lang
+    frame = selection_frame(result, selection, taxonomy)
+    # Areas drawn in a fixed order (not by rank), so each keeps its place among the map's paths.
+    shown = frame.sort_values("area_id", kind="stable").reset_index(drop=True)
+    column = selection.metric
+    for col in _SHARES:
+        if col in shown.columns:
+            shown[col] = shown[col] * 100
+    if selection.service_type == ALL_TYPES:
+        texts = {"population": "population", "rank": "rank"}
+    else:
+        texts = {"need": "need", "supply": "supply", "gap_score": "gap_score"}
+    tooltip = ["name"]
+    labels = {"name": label("name", lang), column: label(column, lang)}
+    for key in texts:
+        if key == column:
+            continue
+        col = f"{key}__text"
+        shown[col] = [format_number(v, lang, decimals=_DECIMALS.get(key, 0)) for v in shown[key]]
+        tooltip.append(col)
+        labels[col] = label(key, lang)
+    sites = public_service_sites(result.services, taxonomy)
+    single = None if selection.service_type == ALL_TYPES else selection.service_type
+    fmap = choropleth_map(
+        shown,
+        column,
+        services=None,
+        scheme=selection.scheme,
+        k=selection.k,
+        tooltip_columns=tuple(tooltip),
+        labels=labels,
+        attribution=attribution,
+        tiles=BASEMAPS[selection.basemap],
+        title=map_title(result, selection, taxonomy),
+        value_format=_FORMATS.get(column, "{:,.1f}"),
+        lang=lang,
+        taxonomy=taxonomy,
+        service_legend=_service_legend(sites, taxonomy, lang, shown=single),
+    )
+    # Leaflet.markercluster needs the map's maxZoom, which only a tile layer sets otherwise: without
+    # it the plain (no tiles) map throws "Map has no maxZoom specified" and draws no services.
+    fmap.options.setdefault("max_zoom", MAX_ZOOM)
+    fmap.font_size = FONT_SIZE  # folium's 1rem makes the layer list crowd a small map
+    fmap.options.setdefault("zoom_snap", ZOOM_SNAP)  # fit the areas closely, not to a whole zoom level
+    for child in fmap._children.values():
+        if isinstance(child, folium.FitBounds):  # keep the areas clear of the title, note and legend
+            child.options.setdefault("paddingTopLeft", FIT_PADDING_PX[:2])
+            child.options.setdefault("paddingBottomRight", FIT_PADDING_PX[2:])
+    _add_services(fmap, sites, taxonomy, lang, shown=single)
+    if selection.cells:
+        _add_cells(fmap, result, selection, taxonomy)
+    if demonstration_note(result, lang):
+        _add_demo_mark(fmap, lang)
+    # choropleth_map added its layer control before the service layers; its script must come
+    # after theirs (it names them), so move it to the end of the map's children. Collapsed to an
+    # icon: the list of eight layers would otherwise cover the title and part of the map.
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.LayerControl):
+            child.options["collapsed"] = True
+            fmap._children[key] = fmap._children.pop(key)
+    if assets is not None:
+        use_local_assets(fmap, assets, base_url=asset_url)
+    return fmap
+
+
+def selection_cells(result: Result, selection: Selection, taxonomy: Taxonomy) -> gpd.GeoDataFrame | None:
+    """
+    Return the published demand cells of the selected service type, or ``None`` when there are none to show.
+
+    ``None`` for all service types (the cells are per type), for a sensitive type (its cells are
+    never published: :func:`socialmap.privacy.public_cells`) and where the analysis made no cells.
+    Columns: those of :func:`socialmap.export.cells_table` that the run has.
+    """
+    from socialmap.export import CELL_COLUMNS
+
+    if selection.service_type == ALL_TYPES:
+        return None
+    result = published(result, taxonomy)  # the one rule: no cell of a sensitive type
+    demand = result.demand
+    if not len(demand) or "service_type" not in demand.columns:
+        return None
+    cells = demand[demand["service_type"].astype(str) == selection.service_type]
+    if cells.empty:
+        return None
+    keep = [c for c in (*CELL_COLUMNS, "nearest_min") if c in cells.columns]
+    return gpd.GeoDataFrame(cells[keep], geometry=cells.geometry, crs=demand.crs).reset_index(drop=True)
+
+
+def cells_note(result: Result, selection: Selection, taxonomy: Taxonomy) -> str | None:
+    """Say why the demand cells asked for are not on the map (all types, a sensitive type); else ``None``."""
+    from socialmap.privacy import sensitive_service_types
+
+    if not selection.cells or selection_cells(result, selection, taxonomy) is not None:
+        return None
+    if selection.service_type == ALL_TYPES:
+        return t(
+            "Choose a service type to see its demand cells: they are drawn per service type.", selection.lang
+        )
+    if selection.service_type in sensitive_service_types(taxonomy):
+        return t(
+            "The demand cells of a service type serving a sensitive group are never shown: a cell holds a "
+            "handful of people, and its distances would point at the sites.",
+            selection.lang,
+        )
+    return t("This analysis has no demand cells for this service type.", selection.lang)
+
+
+def _cell_column(cells: gpd.GeoDataFrame) -> str:
+    """Choose what colours the cells: unmet need where known, else distance or time to the nearest site."""
+    for col in ("unmet", "nearest_m", "nearest_min"):
+        if col in cells.columns and pd.to_numeric(cells[col], errors="coerce").notna().any():
+            return col
+    return "unmet"
+
+
+def _add_cells(fmap: folium.Map, result: Result, selection: Selection, taxonomy: Taxonomy) -> None:
+    """Add the selected type's demand cells (:func:`socialmap.maps.demand_cells_layer`) to a map."""
+    from socialmap.maps import demand_cells_layer
+
+    cells = selection_cells(result, selection, taxonomy)
+    if cells is None:
+        return
+    config: Any = getattr(result, "config", None)
+    size = float(config.cell_size_m) if getattr(config, "spreading", None) == "grid" else None
+    demand_cells_layer(
+        cells,
+        _cell_column(cells),
+        cell_size_m=size,
+        scheme=selection.scheme,
+        k=selection.k,
+        lang=selection.lang,
+    ).add_to(fmap)
+
+
+def service_colours(services: gpd.GeoDataFrame) -> dict[str, str]:
+    """Colour of each service type's markers (by sorted key, as in :mod:`socialmap.maps`)."""
+    from socialmap.maps import SERVICE_COLOURS
+
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    order = sorted(kinds.astype(str).unique())
+    return {st: SERVICE_COLOURS[i % len(SERVICE_COLOURS)] for i, st in enumerate(order)}
+
+
+def _add_services(
+    fmap: folium.Map,
+    services: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    lang: str,
+    *,
+    shown: str | None = None,
+) -> list[tuple[str, str]]:
+    """
+    Services as markers clustered per type, one layer per type, coloured as in :mod:`socialmap.maps`.
+
+    One folium element per type (``FastMarkerCluster``: the markers are made in the browser from
+    a data array), so drawing 150 or 15,000 services costs about the same in Python. With
+    ``shown`` (a service type) only that type's layer is on; the others are listed in the layer
+    control, off. Returns the ``(colour, label)`` of the layers that are on, for the legend.
+    """
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    from socialmap.i18n import provider_label
+    from socialmap.maps import COORD_DECIMALS
+
+    if services is None or services.empty:
+        return []
+    colours = service_colours(services)
+    pts = services.to_crs("EPSG:4326") if not services.crs.equals("EPSG:4326") else services
+    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+    geoms = pts.geometry.where(pts.geometry.geom_type == "Point", pts.geometry.representative_point())
+    types = pts["service_type"].astype("object").where(pts["service_type"].notna(), "unspecified").astype(str)
+    order = sorted(types.unique())
+    labels = {st: _text(taxonomy.label(st, lang) if st in taxonomy.service_types else st) for st in order}
+    names = [_text(n) for n in area_names(pts, lang).tolist()]  # name_<lang> where the services have it
+    lat = np.round(geoms.y.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    lon = np.round(geoms.x.to_numpy(dtype=float), COORD_DECIMALS).tolist()
+    extra = [""] * len(pts)
+    if "capacity" in pts.columns:
+        unknown, word = _text(t("unknown", lang)), _text(t("Capacity", lang))
+        caps = pd.to_numeric(pts["capacity"], errors="coerce").tolist()
+        extra = [
+            f"{e}<br>{word}: {unknown if pd.isna(c) else _text(format_number(c, lang, decimals=0))}"
+            for e, c in zip(extra, caps, strict=True)
+        ]
+    if "provider" in pts.columns:
+        word = _text(t("Provider", lang))
+        extra = [
+            e if pd.isna(v) else f"{e}<br>{word}: {_text(provider_label(v, lang))}"
+            for e, v in zip(extra, pts["provider"].tolist(), strict=True)
+        ]
+    if "illustrative" in pts.columns:
+        invented = _text(t("invented for the demonstration", lang))
+        flags = pts["illustrative"].astype(str).str.strip().str.lower().isin(("true", "1", "yes")).tolist()
+        extra = [f"{e}<br><i>{invented}</i>" if f else e for e, f in zip(extra, flags, strict=True)]
+    type_list = types.tolist()
+    legend = []
+    for st in order:
+        name = labels[st]
+        data = [
+            [lat[i], lon[i], f"{names[i]} ({name})", f"<b>{names[i]}</b><br>{name}{extra[i]}"]
+            for i, row_type in enumerate(type_list)
+            if row_type == st
+        ]
+        colour = colours[st]
+        on = shown is None or st == shown
+        layer_name = f"{name} ({format_number(len(data), lang, decimals=0)})"
+        group = folium.FeatureGroup(name=layer_name, show=on)
+        FastMarkerCluster(
+            data,
+            callback=_marker_js(colour),
+            icon_create_function=_cluster_js(colour),
+            control=False,
+        ).add_to(group)
+        if not on:
+            group.add_child(_layer_off_element())
+        group.add_to(fmap)
+        if on:
+            legend.append((colour, layer_name))
+    return legend
+
+
+def _service_legend(
+    services: gpd.GeoDataFrame, taxonomy: Taxonomy, lang: str, *, shown: str | None = None
+) -> list[tuple[str, str]]:
+    """``(colour, "label (count)")`` of the service layers :func:`_add_services` puts on the map."""
+    if services is None or services.empty:
+        return []
+    colours = service_colours(services)
+    kinds = services["service_type"].astype("object").where(services["service_type"].notna(), "unspecified")
+    counts = kinds.astype(str).value_counts()
+    rows = []
+    for st in sorted(counts.index):
+        if shown is not None and st != shown:
+            continue
+        name = taxonomy.label(st, lang) if st in taxonomy.service_types else st
+        rows.append((colours[st], f"{name} ({format_number(int(counts[st]), lang, decimals=0)})"))
+    return rows
+
+
+def _layer_off_element() -> Any:
+    """
+    Return an element that takes its layer off the map once drawn (it stays in the layer control).
+
+    folium leaves a ``show=False`` layer off the map, but streamlit-folium adds every layer it is
+    given; this puts such a layer back off, so both show the same.
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class LayerOff(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            setTimeout(function () { {{ this._parent.get_name() }}.remove(); }, 0);
+            {% endmacro %}
+            """
+        )
+
+    element = LayerOff()
+    element._name = "LayerOff"
+    return element
+
+
+@dataclass
+class MapParts:
+    """
+    A map split for streamlit-folium: a base that stays the same, and the layers that change.
+
+    streamlit-folium rebuilds its frame (reloading Leaflet) whenever the map's script changes,
+    but swaps layers passed as ``feature_group_to_add`` into the frame it has. Passing the
+    choropleth, the services, the legend and the title that way redraws a new selection in the
+    same frame.
+
+    Attributes
+    ----------
+    base
+        The map without its changing parts: background, bounds, scale, the note in its corner.
+    layers
+        Feature groups: the areas (choropleth with tooltips), one per service type, and one
+        (not listed in the layer control) holding the legend and the title.
+    control
+        The layer control, listing ``layers``.
+    """
+
+    base: folium.Map
+    layers: list[Any]
+    control: Any = None
+
+
+#: Classes of the markup on a map that changes with the selection or the language: moved into a
+#: layer by :func:`map_parts`, so that a kept frame shows them anew.
+_CHANGING_MARKUP = ("socialmap-legend", "socialmap-title", "socialmap-demo")
+
+
+def map_parts(fmap: folium.Map) -> MapParts:
+    """
+    Split a map drawn by :func:`selection_map` into a fixed base and changing layers.
+
+    Parameters
+    ----------
+    fmap
+        The map (changed in place: its changing parts move into the layers).
+
+    Returns
+    -------
+    parts
+        For ``st_folium(parts.base, feature_group_to_add=parts.layers,
+        layer_control=parts.control)``.
+
+    Notes
+    -----
+    The legend and the title that :func:`socialmap.maps.choropleth_map` adds to the page, and the
+    demonstration mark (elements with the classes ``socialmap-legend``, ``socialmap-title`` and
+    ``socialmap-demo``), are moved into a layer that places them on the map when added and
+    removes them when removed: they change with the language and the data, the base does not.
+    """
+    import folium
+
+    root: Any = fmap.get_root()
+    overlay = folium.FeatureGroup(name="legend", control=False)
+    for key, element in list(root.html._children.items()):
+        markup = getattr(element, "markup", None)
+        if isinstance(markup, str) and any(c in markup for c in _CHANGING_MARKUP):
+            del root.html._children[key]
+            overlay.add_child(_overlay_class()(markup))
+    layers: list[Any] = []
+    control = None
+    for key, child in list(fmap._children.items()):
+        if getattr(child, "_name", "") == "NarrowLegend":  # the overlay closes the legend itself
+            pass
+        elif isinstance(child, folium.LayerControl):
+            control = child
+        elif isinstance(child, folium.FeatureGroup):
+            layers.append(child)
+        elif isinstance(child, folium.GeoJson):
+            group = folium.FeatureGroup(name=child.layer_name)
+            child.control = False
+            group.add_child(child)
+            layers.insert(0, group)
+        else:
+            continue
+        del fmap._children[key]
+    layers.append(overlay)
+    return MapParts(fmap, layers, control)
+
+
+@functools.cache
+def _overlay_class() -> type:
+    """Return the folium element that shows ready-made markup on its layer's map while the layer is."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class MapOverlay(MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            (function () {
+                var div = document.createElement("div");
+                div.innerHTML = {{ this.markup|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                {{ this._parent.get_name() }}.on("add", function (e) {
+                    var container = e.target._map.getContainer();
+                    container.appendChild(div);
+                    if (container.clientWidth < {{ this.narrow }}) {  // a phone: legend closed
+                        div.querySelectorAll("details").forEach(function (d) { d.open = false; });
+                    }
+                });
+                {{ this._parent.get_name() }}.on("remove", function () { div.remove(); });
+            })();
+            {% endmacro %}
+            """
+        )
+
+        def __init__(self, markup: str) -> None:
+            from socialmap.maps import NARROW_MAP_PX
+
+            super().__init__()
+            self._name = "MapOverlay"
+            self.markup = markup
+            self.narrow = NARROW_MAP_PX
+
+    return MapOverlay
+
+
+def _marker_js(colour: str) -> str:
+    from socialmap.maps import _marker_js as marker_js
+
+    return marker_js(colour, sticky=False)
+
+
+def _cluster_js(colour: str) -> str:
+    return (
+        "function (cluster) { return L.divIcon({html: '<div style=\"width:28px;height:28px;"
+        f"line-height:28px;border-radius:50%;background:{colour};color:#fff;text-align:center;"
+        "font:bold 12px sans-serif;opacity:.85;\">' + cluster.getChildCount() + '</div>',"
+        " className: 'socialmap-cluster', iconSize: L.point(28, 28)}); }"
+    )
+
+
+def static_url(base_url_path: str | None, *parts: str) -> str:
+    """
+    URL of a file in Streamlit's app static folder (``server.enableStaticServing``).
+
+    Parameters
+    ----------
+    base_url_path
+        Streamlit's ``server.baseUrlPath`` ("" when the app is served at the root).
+    *parts
+        Path inside the ``static`` folder.
+
+    Examples
+    --------
+    >>> static_url("", "vendor")
+    '/app/static/vendor'
+    >>> static_url("/planner/", "vendor")
+    '/planner/app/static/vendor'
+    """
+    prefix = "/" + base_url_path.strip("/") if base_url_path and base_url_path.strip("/") else ""
+    return "/".join([prefix, "app", "static", *(p.strip("/") for p in parts)])
+
+
+# ------------------------------------------------------------------------------------------------
+# Downloads
+# ------------------------------------------------------------------------------------------------
+
+
+def csv_bytes(table: pd.DataFrame, lang: str | None = None) -> bytes:
+    """
+    Return a display table as CSV bytes in the language's convention (:data:`CSV_CONVENTIONS`).
+
+    UTF-8 with a BOM (Excel shows ë, ç, č, š); ``;`` and decimal commas for Albanian and Serbian,
+    ``,`` and decimal points for English; numbers rounded as the table shows them
+    (:func:`column_decimals`), never with float noise; formulas neutralised. Written by
+    :func:`socialmap.export.write_csv`; a geometry column is dropped.
+    """
+    from socialmap.export import write_csv
+
+    sep, decimal = CSV_CONVENTIONS[i18n.check_language(lang)]
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = write_csv(
+            table, Path(tmp) / "table.csv", sep=sep, decimal=decimal, decimals=column_decimals(table, lang)
+        )
+        return path.read_bytes()
+
+
+def gpkg_bytes(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
+    """
+    GeoDataFrames as the bytes of one GeoPackage, one layer each, in EPSG:4326.
+
+    Written by the one GeoPackage writer, :func:`socialmap.writers.gpkg_bytes`: text cells that a
+    spreadsheet would run as formulas are neutralised; empty layers are left out.
+    """
+    from socialmap.writers import gpkg_bytes as write
+
+    kept = {name: gdf for name, gdf in layers.items() if gdf is not None and not gdf.empty}
+    if not kept:
+        raise SocialMapError("Nothing to write: every layer is empty.")
+    return write(kept)
+
+
+def public_service_sites(services: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
+    """
+    Return the services whose locations may be shown: all but those of sensitive types (shelters…).
+
+    Their addresses are confidential, so the app neither draws nor exports them (as the briefs and
+    exports do not; see :mod:`socialmap.privacy`).
+    """
+    from socialmap.privacy import sensitive_service_types
+
+    hidden = set(sensitive_service_types(taxonomy))
+    return services[~services["service_type"].isin(hidden)].copy()
+
+
+def selection_layers(result: Result, selection: Selection, taxonomy: Taxonomy) -> dict[str, gpd.GeoDataFrame]:
+    """
+    Layers of the GeoPackage download: ``areas`` (the selection's figures) and ``services``.
+
+    With ``selection.cells``, also ``demand_cells`` (:func:`selection_cells`) where there are any.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    areas = selection_frame(result, selection, taxonomy)
+    services = public_service_sites(result.services, taxonomy)
+    keep = [
+        c for c in ("service_id", "name", "service_type", "capacity", "provider", "area_id") if c in services
+    ]
+    layers = {"areas": areas, "services": gpd.GeoDataFrame(services[keep], geometry=services.geometry)}
+    cells = selection_cells(result, selection, taxonomy) if selection.cells else None
+    if cells is not None:
+        layers["demand_cells"] = cells
+    return layers
+
+
+def map_html_bytes(fmap: folium.Map) -> bytes:
+    """Return the map as a standalone HTML page (UTF-8); inline its libraries first to use it offline."""
+    return fmap.get_root().render().encode("utf-8")
+
+
+def download_name(selection: Selection, suffix: str) -> str:
+    """File name of a download, e.g. ``socialmap_home_care_elderly_gap_score.csv``."""
+    scope = "all" if selection.service_type == ALL_TYPES else selection.service_type
+    if selection.service_type == ALL_TYPES and selection.target_group:
+        scope = f"all_{selection.target_group}"
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_{scope}_{selection.metric}")
+    return f"{stem}.{suffix.lstrip('.')}"
+
+
+def print_map(result: Result, selection: Selection, taxonomy: Taxonomy, suffix: str) -> bytes:
+    """
+    Return the print map of the selection (``png``, ``pdf`` or ``svg``): the CLI's ``map`` file.
+
+    The same figure as ``socialmap map --service-type TYPE --column METRIC --scheme S --k K
+    --lang L`` (:func:`socialmap.static.gap_map`); for all service types, the composite gap (of the
+    service types serving the chosen target group, if one is chosen, titled as on screen).
+    """
+    from socialmap.static import FIGURE_FORMATS, gap_map, save_figure
+
+    if f".{suffix.lstrip('.')}" not in FIGURE_FORMATS:
+        raise SocialMapError(f"A print map is one of {', '.join(FIGURE_FORMATS)}; got {suffix!r}.")
+    options: dict[str, Any] = {"scheme": selection.scheme, "k": selection.k, "lang": selection.lang}
+    if selection.service_type == ALL_TYPES:
+        shown = result
+        if selection.target_group is not None:
+            comp = composite_for(result, types_in_scope(taxonomy, selection.target_group), taxonomy)
+            areas = result.areas.drop(columns=["composite_gap", "types_scored", "rank"], errors="ignore")
+            areas = areas.merge(
+                comp[["area_id", "composite_gap", "types_scored", "rank"]], on="area_id", how="left"
+            )
+            shown = dataclasses.replace(result, areas=areas)
+            options["title"] = map_title(result, selection, taxonomy)
+        fig = gap_map(shown, column="composite_gap", taxonomy=taxonomy, **options)
+    else:
+        fig = gap_map(
+            result, service_type=selection.service_type, column=selection.metric, taxonomy=taxonomy, **options
+        )
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return save_figure(fig, Path(tmp) / f"map.{suffix.lstrip('.')}").read_bytes()
+
+
+def brief_pdf(
+    result: Result, taxonomy: Taxonomy, lang: str | None = None, *, area_id: str | None = None
+) -> bytes:
+    """Return the one-page brief of a municipality (or the national one): the CLI's ``brief`` file."""
+    from socialmap.report import brief
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = brief(result, area=area_id, path=Path(tmp) / "brief.pdf", lang=lang, taxonomy=taxonomy)
+        return path.read_bytes()
+
+
+def brief_name(result: Result, area_id: str | None = None, lang: str | None = None) -> str:
+    """File name of a brief: ``socialmap_brief_02_gjakove.pdf``, ``socialmap_brief_national.pdf``."""
+    if area_id is None:
+        return "socialmap_brief_national.pdf"
+    from socialmap.names import normalise_name
+
+    name = area_names(_area_row(result, area_id).to_frame().T, lang).iloc[0]
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", f"socialmap_brief_{area_id}_{normalise_name(name)}").strip("_")
+    return f"{stem}.pdf"
+
+
+def demonstration_note(result: Result, lang: str | None = None) -> str | None:
+    """Say that the figures rest on invented services, when they do (see :mod:`socialmap.static`)."""
+    from socialmap.static import demonstration_note as note
+
+    return note(result, lang)
+
+
+def metric_help(key: str, result: Result, taxonomy: Taxonomy, lang: str | None = None) -> str:
+    """Say what a metric means, with its formula in words, in ``lang`` (:data:`METRIC_FORMULAS`)."""
+    if key not in METRIC_FORMULAS:
+        return t(METRIC_HELP[key], lang)
+    if key != "composite_gap":
+        return t(METRIC_FORMULAS[key], lang)
+    weights = taxonomy.group_weights()  # the composite weighs target groups (gaps.composite_by_group)
+    if len(set(weights.values())) <= 1:
+        weight_text = t("all equal, so a plain mean", lang)
+    else:
+        weight_text = ", ".join(
+            f"{choice_label(k, taxonomy, lang)}: {format_number(w, lang, decimals=2)}"
+            for k, w in weights.items()
+        )
+    return t(METRIC_FORMULAS[key], lang, weights=weight_text)
+
+
+def help_sections(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[tuple[str, str]]:
+    """
+    Return the app's help, as (heading, text) pairs in ``lang``.
+
+    What the app shows, what each metric means and how it is computed, the methods, that distances
+    are straight lines, where the people in need are placed, where the rates come from, what the
+    demo is, and that small counts are hidden.
+    """
+    keys: tuple[str, ...] = ("gap_score", "composite_gap", "need", "supply", "supply_per_10k")
+    keys += ("covered_share", "access")
+    keys += ("unmet_need", "services", "spar", "places_per_1000", "supply_reach")
+    metrics = [(label(key, lang), metric_help(key, result, taxonomy, lang)) for key in keys]
+    return [
+        (
+            t("What this app shows", lang),
+            t(
+                "For each municipality and each type of social service: how many people need the "
+                "service, how many places there are, and how many of the people in need can reach a "
+                "place. The map, the ranking and the profile show the same figures; the Plan tab shows "
+                "what new, closed or moved services would change.",
+                lang,
+            ),
+        ),
+        *metrics,
+        (
+            t("Methods", lang),
+            t(
+                "Distance coverage counts the need within the catchment of any service, whatever its "
+                "places. 2SFCA (two-step floating catchment area) also weighs each service's places "
+                "against everyone who can reach it, so a full service counts less. E2SFCA does the same "
+                "with weights that fall with distance (nearer counts more). A service type whose "
+                "capacities are all unknown is scored by distance coverage.",
+                lang,
+            ),
+        ),
+        (
+            t("Distances are straight lines", lang),
+            t(
+                "Every distance is a straight line (as the crow flies) between where the people in need "
+                "are placed and the services, not a journey along roads: where roads are few or "
+                "winding, real journeys are longer and the gaps are larger than shown.",
+                lang,
+            ),
+        )
+        if str(result.provenance.get("cost", "euclidean")) == "euclidean"
+        else (
+            t("Catchments measured as: {cost}", lang, cost=cost_label(result, lang)),
+            t(
+                "Catchments are travel times along the roads of the uploaded OpenStreetMap file (not "
+                "straight lines), from where the people in need are placed to the services.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the people in need are placed", lang),
+            t(
+                "With one point per municipality, everyone is placed at a point inside it; with a grid, "
+                "the need is spread over square cells covering the municipality, which measures "
+                "distances more fairly in large municipalities.",
+                lang,
+            ),
+        ),
+        (
+            t("Where the rates come from", lang),
+            t(
+                "The rate of each target group (the share of residents who belong to it) comes from "
+                "the taxonomy, with its source; an estimate says so. A group without a sourced rate has "
+                "an unknown need, and its service types are not scored. The rates and their sources "
+                "are in the table below.",
+                lang,
+            ),
+        ),
+        (
+            t('What "demo" means', lang),
+            t(
+                "Without your own files the app shows the Kosovo demonstration: schematic boundaries "
+                "(not official), the 2024 census population, one Centre for Social Work per "
+                "municipality, and services of the other types invented for the demonstration. Its "
+                'maps, tables and briefs carry a "demonstration data" mark: do not publish them as '
+                "facts. Upload your own files (sidebar, Your data) to replace any part of it.",
+                lang,
+            ),
+        ),
+        (
+            t("Small counts are hidden", lang),
+            t(
+                "For service types serving a sensitive group (victims of violence, children without "
+                "parental care), counts below {n} persons, and those that would give them away, are "
+                "hidden (–) on the map, in the tables and in every download; the sites of their "
+                "services are never shown.",
+                lang,
+                n=format_number(_threshold(), lang, decimals=0),
+            ),
+        ),
+    ]
+
+
+def _threshold() -> float:
+    from socialmap import settings
+
+    return float(settings.suppression_threshold)
+
+
+def _add_demo_mark(fmap: folium.Map, lang: str) -> None:
+    """Put a red "demonstration data" mark on a map (under the zoom buttons), for invented services."""
+    from socialmap.maps import _add_markup
+
+    _add_markup(
+        fmap,
+        '<div class="socialmap-demo" style="position:absolute;top:84px;left:10px;z-index:9999;'
+        "background:#fff;border:1.5px solid #b30000;color:#b30000;font:bold 11px sans-serif;"
+        f'padding:2px 6px;">{_text(t("DEMONSTRATION DATA", lang))}</div>',
+    )
+
+
+@dataclass(frozen=True)
+class DataSources:
+    """
+    Where the areas, services and population on screen come from.
+
+    Attributes
+    ----------
+    lines
+        One sentence per input, in full (for an "about the data" section).
+    attribution
+        A short form for the map's corner: the boundaries, and whether the services are the demo's.
+    """
+
+    lines: tuple[str, ...] = ()
+    attribution: str = ""
+
+
+def data_sources(inputs: Inputs, demo: Demo, lang: str | None = None) -> DataSources:
+    """
+    Say where the areas, services and population on screen come from.
+
+    Parameters
+    ----------
+    inputs
+        What was uploaded (and usable).
+    demo
+        The demo filling in the rest (its provenance is quoted).
+    lang
+        Language of the wording.
+
+    Returns
+    -------
+    sources
+        A :class:`DataSources`.
+    """
+    lines, parts = [], []
+    for kind in UPLOAD_KINDS:
+        title = t(KIND_TITLES[kind], lang)
+        if getattr(inputs, kind) is not None:
+            name = next(u.filename for u in inputs.uploads if u.kind == kind and u.ok)
+            credit = str(getattr(inputs, kind).attrs.get("attribution") or "").strip()
+            if credit:  # uploaded boundaries keep their attribution (the file's, or as typed in)
+                lines.append(
+                    t(
+                        "{kind}: your file {name} ({attribution})",
+                        lang,
+                        kind=title,
+                        name=name,
+                        attribution=credit,
+                    )
+                )
+            else:
+                lines.append(t("{kind}: your file {name}", lang, kind=title, name=name))
+            if kind != "population":
+                parts.append(lines[-1])
+        else:
+            key = {"areas": "boundaries"}.get(kind, kind)
+            lines.append(f"{title}: {t(str(demo.provenance.get(key, demo.name)), lang)}")
+            if kind == "areas":
+                parts.append(t(str(demo.provenance.get("boundaries", demo.name)), lang))
+            elif kind == "services":
+                parts.append(t("demo services illustrative except the Centres for Social Work", lang))
+    return DataSources(tuple(lines), "; ".join(parts))
+
+
+def provenance_table(result: Result, taxonomy: Taxonomy, lang: str | None = None) -> pd.DataFrame:
+    """
+    List the choices and sources behind a result, one per row, for an "about the data" section.
+
+    Returns
+    -------
+    table
+        Columns *Item* and *Value*: taxonomy, method, catchments, demand spreading, population
+        year, CRS, then the rate of each target group with its source.
+    """
+    prov = result.provenance
+    rows = [
+        (t("Taxonomy", lang), str(prov.get("taxonomy", ""))),
+        (t("Method", lang), t(METHOD_LABELS.get(str(prov.get("method")), str(prov.get("method"))), lang)),
+        (
+            t("Catchment (km)", lang),
+            ", ".join(
+                f"{taxonomy.label(k, lang) if k in taxonomy.service_types else k}: "
+                f"{format_number(float(v) / 1000, lang, decimals=1)}"
+                for k, v in dict(prov.get("catchment_m", {})).items()
+            ),
+        ),
+        (t("Demand spreading", lang), _spreading_label(prov.get("spreading"), lang)),
+        (t("Population year", lang), str(prov.get("population_year", ""))),
+        (t("Coordinate reference system", lang), str(prov.get("crs", ""))),
+    ]
+    for group, info in dict(prov.get("rates", {})).items():
+        rate = info.get("rate")
+        value = t("unknown", lang) if rate is None else f"{format_number(100 * rate, lang, decimals=2)} %"
+        if info.get("estimate"):
+            value += f" ({t('estimate', lang)})"
+        if info.get("sources"):
+            value += f"; {info['sources']}"
+        name = taxonomy.label(group, lang) if group in taxonomy.target_groups else group
+        rows.append((t("Rate: {group}", lang, group=name), value))
+    return pd.DataFrame(rows, columns=[t("Item", lang), t("Value", lang)])
+
+
+def _spreading_label(key: object, lang: str | None) -> str:
+    text = str(key or "")
+    return t(SPREADING_LABELS[text], lang) if text in SPREADING_LABELS else text
+
+
+#: Decimals of each column of a display table (and of the app's CSV downloads), by key: persons,
+#: places and ranks whole, scores and percentages one decimal, places per person four.
+DISPLAY_DECIMALS: dict[str, int] = {
+    "rank": 0,
+    "population": 0,
+    "composite_gap": 1,
+    "types_scored": 0,
+    "gap_score": 1,
+    "need": 0,
+    "supply": 0,
+    "supply_per_10k": 1,
+    "covered_share": 1,
+    "access": 4,
+    "unmet_need": 0,
+    "services": 0,
+    "catchment_km": 1,
+    "catchment_min": 0,
+    "capacity_unknown": 0,
+    "spar": 2,
+    "places_per_1000": 1,
+    "supply_reach": 0,
+    "weight_share": 1,
+}
+
+#: How the app's CSV downloads write numbers in each language: (delimiter, decimal mark). Excel
+#: set to Albanian or Serbian reads ``;`` and a decimal comma.
+CSV_CONVENTIONS: dict[str, tuple[str, str]] = {"en": (",", "."), "sq": (";", ","), "sr": (";", ",")}
+
+
+def column_decimals(table: pd.DataFrame, lang: str | None = None) -> dict[str, int]:
+    """
+    Choose the decimals of each number column of a display table, by what it holds.
+
+    A column labelled (in ``lang``) as one of :data:`DISPLAY_DECIMALS` (or a costing column, as
+    in a CSV: :data:`socialmap.export.CSV_DECIMALS`), or starting with such a label (the plan
+    tables' ``"Gap score (%) [scenario]"``), takes its decimals; the gap columns of
+    the composite view one decimal; other columns: 0 if every value is whole, 4 if all are below
+    1, else 1.
+    """
+    from socialmap.export import CSV_DECIMALS
+
+    pairs = [(label(k, lang), d) for k, d in DISPLAY_DECIMALS.items()]
+    pairs += [(t(text, lang), CSV_DECIMALS[k]) for k, text in _COSTING_COLUMNS.items() if k in CSV_DECIMALS]
+    pairs += [(t("Longitude", lang), 5), (t("Latitude", lang), 5), (t("Places", lang), 0)]
+    labels = sorted(pairs, key=lambda p: -len(p[0]))
+    gap_prefix = t("Gap (%): {type}", lang, type="")
+    out: dict[str, int] = {}
+    for col in table.columns:
+        values = table[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        name = str(col)
+        known = next((d for text, d in labels if name == text or name.startswith(text + " ")), None)
+        if known is None and name.startswith(gap_prefix):
+            known = DISPLAY_DECIMALS["gap_score"]
+        if known is None:
+            finite = pd.to_numeric(values, errors="coerce").dropna()
+            if finite.empty or (finite == finite.round()).all():
+                known = 0
+            elif (finite.abs() < 1).all():
+                known = 4
+            else:
+                known = 1
+        out[name] = known
+    return out
+
+
+def display_table(table: pd.DataFrame, lang: str | None = None) -> Any:
+    """
+    Return a display table with its numbers written for the language (a pandas ``Styler``).
+
+    ``12.345,6`` in Albanian and Serbian, ``12,345.6`` in English, with the decimals of
+    :func:`column_decimals`; a missing value shows as "–". The cells keep their numbers (rounded
+    as shown), so a table sorted by a column in the app sorts by value, not by text.
+    """
+    decimals = column_decimals(table, lang)
+    # The cells hold the numbers rounded as shown: what a screen reader or a copy reads (the
+    # number, not its text) has no float noise either.
+    rounded = table.copy()
+    for col, places in decimals.items():
+        rounded[col] = pd.to_numeric(rounded[col], errors="coerce").round(places)
+    formats = {col: functools.partial(_display_number, lang=lang, decimals=d) for col, d in decimals.items()}
+    return rounded.style.format(formats, na_rep="–")
+
+
+def _display_number(value: Any, *, lang: str | None, decimals: int) -> str:
+    return format_number(float(value), lang, decimals=decimals)
+
+
+# ------------------------------------------------------------------------------------------------
+# Planning: new services on the map, named scenarios, their comparison and their cost
+# ------------------------------------------------------------------------------------------------
+
+#: CRS of the points clicked on the map (streamlit-folium returns longitude / latitude).
+CLICK_CRS = "EPSG:4326"
+
+#: Name of the results without any edit in :func:`plan_comparison`.
+CURRENT = N_("Current services")
+
+#: Metrics of the planning comparison (columns of ``Result.table``).
+PLAN_METRICS = ("gap_score", "unmet_need", "supply")
+
+
+#: Changes a planner can make in the app → how the scenario table names them.
+ACTION_LABELS = {
+    "add": N_("New service"),
+    "remove": N_("Closed"),
+    "move": N_("Moved"),
+    "capacity": N_("Places changed"),
+}
+
+
+class PlanEdit(NamedTuple):
+    """
+    One change proposed in the app: plain values, so a tuple of them keys a cache.
+
+    Attributes
+    ----------
+    service_type
+        A service-type key of the taxonomy.
+    lon, lat
+        Where (EPSG:4326): the new service's site (``add``), the new site (``move``), or the
+        service's present site (``remove``, ``capacity``; for the map only).
+    capacity
+        Places of a new service or the new number of places (``capacity``); ``None`` for unknown.
+    action
+        One of :data:`ACTION_LABELS`: ``add`` a new service, ``remove`` (close), ``move`` or change
+        the ``capacity`` of an existing one.
+    service_id
+        The existing service changed (``remove``, ``move``, ``capacity``).
+    """
+
+    service_type: str
+    lon: float
+    lat: float
+    capacity: float | None = None
+    action: str = "add"
+    service_id: str | None = None
+
+
+def clicked_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """
+    Return ``(lon, lat)`` of the last click reported by ``st_folium(returned_objects=["last_clicked"])``.
+
+    ``None`` when there is no click yet (or the value is not a click).
+    """
+    if not isinstance(value, Mapping):
+        return None
+    click = value.get("last_clicked")
+    if not isinstance(click, Mapping):
+        return None
+    try:
+        lon, lat = float(click["lng"]), float(click["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return lon, lat
+
+
+def plan_scenario(name: str, edits: Sequence[PlanEdit], lang: str | None = None) -> Scenario:
+    """
+    Turn the app's proposed changes into a :class:`socialmap.scenario.Scenario`, in order.
+
+    New services get the ids ``planned-1``, ``planned-2``… and the names "Planned 1"… in ``lang``.
+
+    Raises
+    ------
+    SocialMapError
+        An edit with an unknown action, or a change of an existing service without its id.
+    """
+    from socialmap.scenario import Scenario, new_service
+
+    scenario = Scenario(name)
+    added = 0
+    for edit in edits:
+        if edit.action == "add":
+            added += 1
+            scenario = scenario.add(
+                new_service(
+                    edit.service_type,
+                    (edit.lon, edit.lat),
+                    crs=CLICK_CRS,
+                    capacity=edit.capacity,
+                    service_id=f"planned-{added}",
+                    name=t("Planned {n}", lang, n=added),
+                )
+            )
+            continue
+        if edit.action not in ACTION_LABELS:
+            raise SocialMapError(f"Unknown change {edit.action!r}; use one of {', '.join(ACTION_LABELS)}.")
+        if not edit.service_id:
+            raise SocialMapError(f"A change {edit.action!r} needs the id of the service it changes.")
+        if edit.action == "remove":
+            scenario = scenario.remove(edit.service_id)
+        elif edit.action == "move":
+            scenario = scenario.move(edit.service_id, (edit.lon, edit.lat), crs=CLICK_CRS)
+        else:
+            scenario = scenario.set_capacity(edit.service_id, edit.capacity)
+    return scenario
+
+
+def existing_services(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    edits: Sequence[PlanEdit] = (),
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    List the existing services of a type that a planner may close, move or resize in the app.
+
+    Services of sensitive types (e.g. shelters) are never listed, since their sites are never
+    shown; change them with a scenario file (``socialmap scenario``). Services already closed in
+    ``edits`` are left out; a moved or resized one is listed where and as it is after the edits.
+
+    Returns
+    -------
+    table
+        Columns ``service_id``, ``label`` (name and municipality, for a list), ``lon``, ``lat``
+        (EPSG:4326) and ``capacity``, sorted by label.
+    """
+    columns = ["service_id", "label", "lon", "lat", "capacity"]
+    sites = public_service_sites(result.services, taxonomy)
+    sites = sites[sites["service_type"] == service_type]
+    if sites.empty:
+        return pd.DataFrame(columns=columns)
+    ids = sites["service_id"].astype(str)
+    closed = {e.service_id for e in edits if e.action == "remove"}
+    sites = sites[~ids.isin(closed)]
+    points = sites.geometry.to_crs(CLICK_CRS)
+    lon, lat = points.x.to_numpy(copy=True), points.y.to_numpy(copy=True)
+    capacity = (
+        pd.to_numeric(sites["capacity"], errors="coerce").to_numpy(dtype=float, copy=True)
+        if "capacity" in sites.columns
+        else np.full(len(sites), np.nan)
+    )
+    site_ids = sites["service_id"].astype(str).to_numpy()
+    for edit in edits:  # where and how large each is after the changes
+        hit = site_ids == str(edit.service_id)
+        if edit.action == "move":
+            lon[hit], lat[hit] = edit.lon, edit.lat
+        elif edit.action == "capacity":
+            capacity[hit] = np.nan if edit.capacity is None else float(edit.capacity)
+    names = (
+        area_names(sites, lang).astype(str) if "name" in sites.columns else sites["service_id"].astype(str)
+    )
+    if "area_id" in sites.columns and "area_id" in result.areas.columns:
+        area_name = dict(zip(result.areas["area_id"], area_names(result.areas, lang), strict=True))
+        where = sites["area_id"].map(area_name)
+        names = names.where(where.isna(), names + " (" + where.astype(str) + ")")
+    table = pd.DataFrame(
+        {
+            "service_id": site_ids,
+            "label": names.to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "capacity": capacity,
+        }
+    )
+    return table.sort_values(["label", "service_id"], kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """
+    The outcome of :func:`run_plan`: the result with the proposed services, or why there is none.
+
+    Attributes
+    ----------
+    result
+        The analysis after the edits (the base itself when there are none), or ``None``.
+    problems
+        Why there is no result, as rows for :func:`problems_table`.
+    notes
+        Caveats of the comparison (e.g. a service type whose method changed).
+    """
+
+    result: Result | None
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def run_plan(
+    inputs: Inputs,
+    config: AnalysisConfig,
+    edits: Sequence[PlanEdit],
+    *,
+    demo: Demo,
+    base: Result,
+    name: str = "plan",
+    lang: str | None = None,
+    network: Any = None,
+) -> PlanRun:
+    """
+    Add the proposed services to the inputs and analyse again with the same options.
+
+    Nothing is raised: a problem (e.g. a point outside every municipality, or an unknown type) becomes
+    a row of :attr:`PlanRun.problems`.
+    """
+    from socialmap.scenario import Inputs as ScenarioInputs
+    from socialmap.scenario import run_scenario
+
+    if not edits:
+        return PlanRun(base)
+    services = inputs.services if inputs.services is not None else demo.services
+    base_inputs = ScenarioInputs(
+        services=services,
+        areas=inputs.areas,
+        population=inputs.population,
+        taxonomy=demo.taxonomy,
+        demo=demo.name if inputs.uses_demo else None,
+        network=network,
+    )
+    try:
+        run = run_scenario(base_inputs, plan_scenario(name, edits, lang), config, base=base)
+    except SocialMapError as exc:
+        return PlanRun(None, error_problems(exc, "scenario"))
+    except Exception as exc:  # noqa: BLE001 - a planner sees a report; the log keeps the traceback
+        logger.exception("the scenario failed")
+        problem = _unexpected(
+            "scenario",
+            exc,
+            N_("The scenario failed unexpectedly ({error})."),
+            N_("This is probably a bug in socialmap: please report it, with the services you added."),
+        )
+        return PlanRun(None, (problem,))
+    _PLAN_MEMO.put((base, run.result), "compare", _unbound(run.comparison))  # for the difference map
+    return PlanRun(run.result, notes=run.comparison.notes)
+
+
+def plan_edits_table(
+    edits: Sequence[PlanEdit],
+    taxonomy: Taxonomy,
+    lang: str | None = None,
+    *,
+    services: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """
+    Show the proposed changes as a display table.
+
+    Columns: number, change (new, closed, moved, places changed), service (its name, from
+    ``services``, or "Planned n" for a new one), type, longitude, latitude and places.
+    """
+    names: dict[str, str] = {}
+    if services is not None and "service_id" in services.columns and "name" in services.columns:
+        names = dict(
+            zip(services["service_id"].astype(str), area_names(services, lang).astype(str), strict=False)
+        )
+    shown, added = [], 0
+    for e in edits:
+        if e.action == "add":
+            added += 1
+            shown.append(t("Planned {n}", lang, n=added))
+        else:
+            shown.append(names.get(str(e.service_id), str(e.service_id)))
+    return pd.DataFrame(
+        {
+            "#": list(range(1, len(edits) + 1)),
+            t("Change", lang): [t(ACTION_LABELS.get(e.action, e.action), lang) for e in edits],
+            t("Service", lang): shown,
+            t("Service type", lang): [choice_label(e.service_type, taxonomy, lang) for e in edits],
+            t("Longitude", lang): [round(e.lon, 5) for e in edits],
+            t("Latitude", lang): [round(e.lat, 5) for e in edits],
+            t("Places", lang): [
+                np.nan if e.capacity is None or e.action in ("remove", "move") else float(e.capacity)
+                for e in edits
+            ],
+        }
+    )
+
+
+def plan_notes(before: Result, after: Result, taxonomy: Taxonomy, lang: str | None = None) -> list[str]:
+    """
+    Say, in ``lang``, where a comparison mixes two measures: a service type whose method changed.
+
+    Adding a first service of known capacity to a type whose capacities were all unknown, for
+    instance, moves it from distance coverage to 2SFCA, so its change is partly a change of measure.
+    """
+    old = dict(before.provenance.get("methods_used") or {})
+    new = dict(after.provenance.get("methods_used") or {})
+    notes = []
+    for key in old:
+        if key in new and old[key] != new[key]:
+            notes.append(
+                t(
+                    "{type}: measured by {before} now and by {after} in the scenario (the capacities "
+                    "known changed), so its change mixes two measures.",
+                    lang,
+                    type=choice_label(key, taxonomy, lang),
+                    before=t(METHOD_LABELS.get(str(old[key]), str(old[key])), lang),
+                    after=t(METHOD_LABELS.get(str(new[key]), str(new[key])), lang),
+                )
+            )
+    return notes
+
+
+#: Planning metrics → whether a rise is worse (drawn red on the difference map), and the change's
+#: tolerance (half the last digit shown).
+_DIFFERENCE = {"gap_score": (True, 0.05), "unmet_need": (True, 0.5), "supply": (False, 0.5)}
+
+
+def plan_difference_map(
+    before: Result,
+    after: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    *,
+    metric: str = "gap_score",
+    scenario_name: str = "",
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+) -> folium.Map:
+    """
+    Draw the change a scenario makes for the selection's service type (after − before), per area.
+
+    Parameters
+    ----------
+    before, after
+        The current services' result and the scenario's.
+    selection
+        The service type (one type, not :data:`ALL_TYPES`), basemap and language.
+    metric
+        One of :data:`PLAN_METRICS`: a fall of the gap score or unmet need is drawn blue, a rise
+        red; for places (``supply``) the other way round.
+    scenario_name
+        Shown in the title.
+    attribution, assets, asset_url
+        As for :func:`selection_map`.
+
+    Raises
+    ------
+    SocialMapError
+        All types selected, an unknown metric, or results that cannot be compared.
+    """
+    from socialmap import settings
+    from socialmap.maps import difference_map
+    from socialmap.privacy import protect_comparison
+    from socialmap.scenario import compare
+
+    lang = selection.lang
+    if selection.service_type == ALL_TYPES:
+        raise SocialMapError("Choose one service type to map the change a scenario makes.")
+    if metric not in _DIFFERENCE:
+        raise SocialMapError(f"`metric` must be one of {', '.join(_DIFFERENCE)}; got {metric!r}.")
+    # each side hidden as its own result, the change where either side is (socialmap.privacy), as
+    # Comparison.published() hides them, with the protect() the other views of these results use
+    # (kept for these two results: reruns of the Plan tab draw the same difference again)
+    raw = _PLAN_MEMO.get((before, after), "compare", lambda: _unbound(compare(before, after)))
+    comparison = _PLAN_MEMO.get(
+        (before, after),
+        ("published", settings.suppression_threshold),
+        lambda: protect_comparison(
+            raw, _protected(before, before.taxonomy), _protected(after, after.taxonomy)
+        ),
+    )
+    frame = comparison.map_frame(selection.service_type, metric)
+    part_table = comparison.table[comparison.table["service_type"] == selection.service_type]
+    marks = dict(zip(part_table["area_id"].astype(str), part_table["suppression"].astype(str), strict=True))
+    mark_of = frame["area_id"].astype(str).map(marks).fillna("")
+    column = f"{metric}_delta"
+    frame = frame.assign(name=area_names(frame, lang).to_numpy())
+    texts = {}
+    for part in ("before", "after"):
+        col = f"{metric}__{part}"
+        frame[col] = [
+            mark if pd.isna(v) and mark else format_number(v, lang, decimals=_DECIMALS.get(metric, 0))
+            for v, mark in zip(frame[f"{metric}_{part}"], mark_of, strict=True)
+        ]
+        texts[col] = (
+            t("Before: {metric}", lang, metric=label(metric, lang))
+            if part == "before"
+            else t("After: {metric}", lang, metric=label(metric, lang))
+        )
+    worse_up, tolerance = _DIFFERENCE[metric]
+    decimals = 1 if metric == "gap_score" else 0
+    change = t("Change: {metric}", lang, metric=label(metric, lang))
+    fmap = difference_map(
+        frame,
+        column,
+        tolerance=tolerance,
+        higher_is_worse=worse_up,
+        tooltip_columns=("name", *texts),
+        labels={"name": label("name", lang), **texts, column: change},
+        attribution=attribution,
+        tiles=BASEMAPS[selection.basemap],
+        title=t(
+            "{scenario}: change in {metric}, {type}",
+            lang,
+            scenario=scenario_name or t("Scenario", lang),
+            metric=label(metric, lang),
+            type=choice_label(selection.service_type, taxonomy, lang),
+        ),
+        legend_title=change,
+        value_format="{:+,." + str(decimals) + "f}",
+        lang=lang,
+    )
+    fmap.font_size = FONT_SIZE
+    if demonstration_note(before, lang):
+        _add_demo_mark(fmap, lang)
+    if assets is not None:
+        use_local_assets(fmap, assets, base_url=asset_url)
+    return fmap
+
+
+def plan_comparison(
+    results: Mapping[str, Result],
+    service_type: str,
+    *,
+    level: str = "area",
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """
+    Put the current services and saved scenarios side by side for one service type.
+
+    Parameters
+    ----------
+    results
+        Name → result; the first is the base (before) the deltas are taken against.
+    service_type
+        The service type shown.
+    level
+        ``"area"``: one row per municipality (before, after and delta of each metric of
+        :data:`PLAN_METRICS`); ``"total"``: one row, the national totals.
+    lang
+        Language of the column labels.
+    """
+    from socialmap.privacy import protect_many
+    from socialmap.scenario import compare_many
+
+    table = compare_many(dict(results), metrics=PLAN_METRICS, level=level)  # type: ignore[arg-type]
+    # each result's cells hidden as its own protect() hides them, a delta where either side is
+    protected = {name: _protected(r, r.taxonomy) for name, r in results.items()}
+    table = protect_many(table, protected, base=next(iter(results)), lang=lang)
+    table = table[table["service_type"] == service_type].drop(columns="service_type")
+    if level == "area":
+        names = area_names(table, lang) if "name" in table.columns else table["area_id"]
+        table = table.assign(name=names.to_numpy())
+    rename = {"area_id": t("Code", lang), "name": t("Municipality", lang), "suppression": t("Hidden", lang)}
+    for col in table.columns:
+        for metric in PLAN_METRICS:
+            for sep in (" [", " Δ ["):
+                prefix = metric + sep
+                if str(col).startswith(prefix):
+                    rename[col] = label(metric, lang) + sep + str(col)[len(prefix) :]
+    return table.rename(columns=rename).reset_index(drop=True)
+
+
+def plan_download(tables: Mapping[str, pd.DataFrame], suffix: str, lang: str | None = None) -> bytes:
+    """
+    Return the planning tables as a file: ``csv`` (the first table) or ``xlsx`` (one sheet each).
+
+    Formulas are neutralised (:mod:`socialmap.export`); the CSV is in ``lang``'s convention
+    (:func:`csv_bytes`).
+    """
+    from socialmap.export import write_xlsx
+
+    if not tables:
+        raise SocialMapError("There is no table to download.")
+    if suffix == "csv":
+        return csv_bytes(next(iter(tables.values())), lang)
+    if suffix != "xlsx":
+        raise SocialMapError(f"Download the comparison as csv or xlsx; got {suffix!r}.")
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return write_xlsx(tables, Path(tmp) / "scenarios.xlsx").read_bytes()
+
+
+@dataclass(frozen=True)
+class PlanCosting:
+    """
+    What :func:`plan_costing` shows: places and yearly budget of one service type.
+
+    Attributes
+    ----------
+    table
+        One row per municipality.
+    national
+        One row: the national totals.
+    standard_source, cost_source
+        Where the planning standard and the unit cost come from (``"user-supplied"``, the
+        taxonomy's source keys, or empty when there is none).
+    notes
+        What could not be costed, and why.
+    """
+
+    table: pd.DataFrame
+    national: pd.DataFrame
+    standard_source: str
+    cost_source: str
+    notes: tuple[str, ...] = ()
+
+
+_COSTING_COLUMNS = {
+    "area_id": N_("Code"),
+    "name": N_("Municipality"),
+    "target_group": N_("Target group (persons)"),
+    "places_per_1000": N_("Standard (places per 1,000)"),
+    "places_target": N_("Places at the standard"),
+    "supply": N_("Supply (places)"),
+    "places_needed": N_("Places needed"),
+    "unit_cost_eur_per_place_year": N_("Unit cost (EUR per place per year)"),
+    "budget_eur_per_year": N_("Budget (EUR per year)"),
+    "standard_source": N_("Source of the standard"),
+    "cost_source": N_("Source of the unit cost"),
+    "note": N_("Note"),
+}
+
+
+def _user_costing(
+    result: Result, service_type: str, taxonomy: Taxonomy, standard: float | None, unit_cost: float | None
+) -> Costing:
+    """Cost with the user's standard and unit cost for one type (``None``: the taxonomy's)."""
+    from socialmap.costing import places_and_budget
+
+    standards = None if standard is None else {service_type: float(standard)}
+    unit_costs = None if unit_cost is None else {service_type: float(unit_cost)}
+    return places_and_budget(result, taxonomy=taxonomy, standards=standards, unit_costs=unit_costs)
+
+
+def plan_costing(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None = None,
+    unit_cost: float | None = None,
+    lang: str | None = None,
+) -> PlanCosting:
+    """
+    Places needed to reach a planning standard and their yearly budget, for one service type.
+
+    Parameters
+    ----------
+    result
+        The analysis (current services or a scenario).
+    service_type
+        The service type costed.
+    taxonomy
+        The taxonomy the result used (its standard and unit cost, with sources, apply when the
+        user gives none).
+    standard, unit_cost
+        Places per 1,000 of the target group and EUR per place per year given by the user
+        (recorded as ``"user-supplied"``); ``None`` to use the taxonomy's.
+    lang
+        Language of the column labels and names.
+
+    Raises
+    ------
+    SocialMapError
+        A value that is not a finite number >= 0.
+    """
+    from socialmap import settings
+
+    # Kept for this result (the Plan tab draws the costing at each rerun): copies handed out.
+    kept = _PLAN_MEMO.get(
+        (result,),
+        ("costing", service_type, standard, unit_cost, lang, settings.suppression_threshold),
+        lambda: _plan_costing(
+            result, service_type, taxonomy, standard=standard, unit_cost=unit_cost, lang=lang
+        ),
+        same=(taxonomy,),
+    )
+    return dataclasses.replace(kept, table=kept.table.copy(), national=kept.national.copy())
+
+
+def _plan_costing(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None,
+    unit_cost: float | None,
+    lang: str | None,
+) -> PlanCosting:
+    """Compute what :func:`plan_costing` returns."""
+    from socialmap.export import costing_tables
+
+    costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
+    raw_national = costing.national[costing.national["service_type"] == service_type]
+    # What may be shown: the export's suppression of the costing, cell for cell (hidden cells NaN,
+    # each row's marker in ``suppression``), so the table shows what a published file would.
+    shown = costing_tables(
+        result, costing, protected=_protected(result, taxonomy), taxonomy=taxonomy, lang=lang, markers=False
+    )
+    table = pd.DataFrame(shown["costing"]).drop(columns=["geometry", "service_label"], errors="ignore")
+    table = table[table["service_type"] == service_type]
+    table = table.assign(name=area_names(table, lang).to_numpy()) if "name" in table.columns else table
+    national = pd.DataFrame(shown["costing_national"]).drop(columns="service_label", errors="ignore")
+    national = national[national["service_type"] == service_type]
+    cols = [*_COSTING_COLUMNS, "suppression"]
+    labels = {k: t(v, lang) for k, v in _COSTING_COLUMNS.items()} | {"suppression": t("Hidden", lang)}
+    row = raw_national.iloc[0]  # what is missing (need, standard, cost) is said from the costing itself
+    for col in ("standard_source", "cost_source"):  # "user-supplied" in the language; keys as they are
+        table = table.assign(**{col: table[col].map(lambda v: source_label(v, lang))})
+        national = national.assign(**{col: national[col].map(lambda v: source_label(v, lang))})
+    unknown_areas = int((pd.to_numeric(table["capacity_unknown"], errors="coerce").fillna(0) > 0).sum())
+    table = table.assign(
+        note=[_costing_note(r, lang, unknown=int(r["capacity_unknown"] or 0)) for _, r in table.iterrows()]
+    )
+    national = national.assign(
+        note=[_costing_note(r, lang, areas=unknown_areas) for _, r in national.iterrows()]
+    )
+    notes = tuple(
+        t(text, lang, type=choice_label(service_type, taxonomy, lang))
+        for text, missing in (
+            (
+                N_("{type}: need unknown (a target group has no rate), so nothing can be costed."),
+                np.isnan(row["target_group"]),
+            ),
+            (
+                N_(
+                    "{type}: no planning standard (places per 1,000 of the target group) is sourced: "
+                    "enter one above."
+                ),
+                np.isnan(row["places_per_1000"]),
+            ),
+            (
+                N_("{type}: no unit cost (EUR per place per year) is sourced: enter one above."),
+                np.isnan(row["unit_cost_eur_per_place_year"]),
+            ),
+        )
+        if missing
+    )
+    return PlanCosting(
+        table[[c for c in cols if c in table.columns]].rename(columns=labels).reset_index(drop=True),
+        national[[c for c in cols if c in national.columns]].rename(columns=labels).reset_index(drop=True),
+        _source(row["standard_source"]),
+        _source(row["cost_source"]),
+        notes,
+    )
+
+
+def costing_download(
+    result: Result,
+    service_type: str,
+    taxonomy: Taxonomy,
+    *,
+    standard: float | None = None,
+    unit_cost: float | None = None,
+    lang: str | None = None,
+) -> bytes:
+    """
+    Return the whole result with its costing as an XLSX file, safe to publish.
+
+    The same standards and unit cost as :func:`plan_costing` (the user's for ``service_type``, else
+    the taxonomy's), written by :func:`socialmap.export.export_table`: small counts hidden as in
+    every other output, the source of every figure, formulas neutralised.
+    """
+    from socialmap.export import export_table
+
+    costing = _user_costing(result, service_type, taxonomy, standard, unit_cost)
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = Path(tmp) / "costing.xlsx"
+        return export_table(result, path, lang=lang, taxonomy=taxonomy, costing=costing).read_bytes()
+
+
+def _costing_note(row: pd.Series, lang: str | None, *, unknown: int = 0, areas: int = 0) -> str:
+    """Write the note of a costing row in ``lang``: what is missing, and capacities left unknown."""
+    parts = []
+    if str(row.get("suppression", "") or ""):
+        from socialmap import settings
+
+        parts.append(
+            t(
+                "hidden: small count (fewer than {n} persons, or protecting one)",
+                lang,
+                n=format_number(settings.suppression_threshold, lang, decimals=0),
+            )
+        )
+    elif pd.isna(row["target_group"]):
+        parts.append(t("need unknown", lang))
+    if pd.isna(row["places_per_1000"]):
+        parts.append(t("no planning standard", lang))
+    if pd.isna(row["unit_cost_eur_per_place_year"]):
+        parts.append(t("no unit cost", lang))
+    if unknown:
+        parts.append(
+            t("services of unknown capacity: {n}; the places needed may be overstated", lang, n=unknown)
+        )
+    if areas:
+        parts.append(
+            t(
+                "municipalities with services of unknown capacity: {n}; the places needed may be overstated",
+                lang,
+                n=areas,
+            )
+        )
+    return "; ".join(parts)
+
+
+def _source(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def source_label(value: object, lang: str | None = None) -> str:
+    """
+    Show the source of a standard or unit cost: "user-supplied" in ``lang``, a source key as it is.
+
+    Keys joined by ``"; "`` are shown each in turn; an empty source gives ``""``.
+    """
+    from socialmap.costing import USER_SUPPLIED
+
+    parts = [p.strip() for p in _source(value).split(";") if p.strip()]
+    return "; ".join(t(N_("user-supplied"), lang) if p == USER_SUPPLIED else p for p in parts)
+
+
+def suggest_sites(
+    result: Result,
+    service_type: str,
+    *,
+    k: int,
+    capacity: float | None = None,
+    taxonomy: Taxonomy | None = None,
+    lang: str | None = None,
+) -> tuple[tuple[PlanEdit, ...], tuple[str, ...]]:
+    """
+    Suggest ``k`` new sites of a service type (:func:`socialmap.optimise.place_services` on a grid).
+
+    Returns
+    -------
+    edits, notes
+        One :class:`PlanEdit` per chosen site (longitude / latitude), in the order they add most;
+        notes in ``lang`` for the planner: how much need the sites bring within reach, how the sites
+        were chosen (proved best, or within a stated distance of the best), and existing services
+        of unknown capacity.
+    """
+    from socialmap.optimise import place_services
+
+    with warnings.catch_warnings():
+        # What the warning says (services of unknown capacity) is one of the notes below.
+        warnings.simplefilter("ignore", UserWarning)
+        placement = place_services(result, service_type, k=int(k), candidates="grid", capacity=capacity)
+    chosen = placement.chosen.to_crs(CLICK_CRS)
+    edits = tuple(
+        PlanEdit(service_type, float(p.x), float(p.y), None if capacity is None else float(capacity))
+        for p in chosen.geometry
+    )
+    tax = taxonomy if taxonomy is not None else result.taxonomy
+    kind = choice_label(service_type, tax, lang) if tax is not None else service_type
+    relative = result.demand.loc[result.demand["service_type"] == service_type, "need"].isna().all()
+    if relative:
+        what = (
+            N_("People of the target group brought within reach")
+            if capacity is None
+            else N_("People of the target group who get a place")
+        )
+    else:
+        what = (
+            N_("Persons in need brought within reach")
+            if capacity is None
+            else N_("Persons in need who get a place")
+        )
+    hidden = not np.isfinite(placement.objective)  # a sensitive type's small counts (privacy)
+    notes = [
+        t(
+            "{what}: {added} more, {covered} of {total} in all.",
+            lang,
+            what=t(what, lang),
+            added=format_number(placement.objective, lang, decimals=0),
+            covered=format_number(placement.covered_need, lang, decimals=0),
+            total=format_number(placement.total_need, lang, decimals=0),
+        )
+        if not hidden
+        else t(
+            "The need these sites reach is not shown: it would give away small counts of a sensitive "
+            "group. The sites are chosen on figures that do not depend on those counts.",
+            lang,
+        )
+    ]
+    if relative:
+        notes.append(
+            t(
+                "The need for {type} is unknown (no sourced need rate): the sites reach the most people of "
+                "its target group.",
+                lang,
+                type=kind,
+            )
+        )
+    if hidden:
+        pass
+    elif placement.gap_to_optimum <= 1e-9:
+        notes.append(t("No other choice of {k} sites on this grid does better.", lang, k=int(k)))
+    else:
+        notes.append(
+            t(
+                "Sites chosen one by one (the instance is too large to prove the best choice): at most "
+                "{gap} % below the best possible.",
+                lang,
+                gap=format_number(100 * placement.gap_to_optimum, lang),
+            )
+        )
+    existing = result.services[result.services["service_type"] == service_type]
+    known = pd.to_numeric(existing["capacity"], errors="coerce") if "capacity" in existing.columns else None
+    unknown = len(existing) if known is None else int(known.isna().sum())
+    if capacity is not None and unknown:
+        notes.append(
+            t(
+                "{n} of {total} existing services of type {type} have unknown capacity: they count "
+                "as no places here.",
+                lang,
+                n=unknown,
+                total=len(existing),
+                type=kind,
+            )
+        )
+    return edits, tuple(notes)
+
+
+def plan_map(
+    result: Result,
+    selection: Selection,
+    taxonomy: Taxonomy,
+    edits: Sequence[PlanEdit] = (),
+    proposed: tuple[float, float] | None = None,
+    *,
+    attribution: str = "",
+    assets: Path | None = None,
+    asset_url: str | None = None,
+    services: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """
+    Draw :func:`selection_map` of a result with the planned changes and the proposed point on top.
+
+    New services are yellow, closed ones white with a dashed ring, moved ones blue at their new
+    site, resized ones orange; ``services`` (the current services) gives the names of the changed
+    ones. The changes and the proposed point are feature groups, so :func:`map_parts` swaps them
+    in as layers.
+    """
+    result = published(result, taxonomy)  # the one rule: every figure shown is a published one
+    import folium
+
+    fmap = selection_map(
+        result, selection, taxonomy, attribution=attribution, assets=assets, asset_url=asset_url
+    )
+    lang = selection.lang
+    group = folium.FeatureGroup(name=t("Planned services", lang))
+    names: dict[str, str] = {}
+    if services is not None and "name" in services.columns:
+        names = dict(
+            zip(services["service_id"].astype(str), area_names(services, lang).astype(str), strict=False)
+        )
+    added = 0
+    for edit in edits:
+        places = "?" if edit.capacity is None else format_number(edit.capacity, lang, decimals=0)
+        name = names.get(str(edit.service_id), str(edit.service_id))
+        if edit.action == "add":
+            added += 1
+            style = {"color": "#000000", "fill_color": "#ffd400", "dash_array": None}
+            text = t("Planned {n}: {places} places", lang, n=added, places=places)
+        elif edit.action == "remove":
+            style = {"color": "#555555", "fill_color": "#ffffff", "dash_array": "3"}
+            text = t("Closed: {name}", lang, name=name)
+        elif edit.action == "move":
+            style = {"color": "#000000", "fill_color": "#2c7bb6", "dash_array": None}
+            text = t("Moved here: {name}", lang, name=name)
+        else:
+            style = {"color": "#000000", "fill_color": "#fdae61", "dash_array": None}
+            text = t("{name}: {places} places", lang, name=name, places=places)
+        folium.CircleMarker(
+            (edit.lat, edit.lon),
+            radius=8,
+            color=style["color"],
+            weight=2,
+            fill=True,
+            fill_color=style["fill_color"],
+            fill_opacity=0.9,
+            dash_array=style["dash_array"],
+            tooltip=html.escape(text),
+        ).add_to(group)
+    if proposed is not None:
+        folium.CircleMarker(
+            (proposed[1], proposed[0]),
+            radius=9,
+            color="#d7191c",
+            weight=3,
+            fill=False,
+            dash_array="4",
+            tooltip=html.escape(t("Proposed new service", lang)),
+        ).add_to(group)
+    group.add_to(fmap)
+    return fmap
+
+
+# ---- action plan and monitoring: targets, the action plan's file, the profile's trend ------------
+
+
+def demo_monitoring(demo: str, config: AnalysisConfig | None = None) -> Any:
+    """
+    Return the demo's indicator series over the years it has a population for (Kosovo: 2011 and 2024).
+
+    A :class:`socialmap.monitor.Monitoring` (:func:`socialmap.monitor.demo_years`, then
+    :func:`socialmap.monitor.indicators`); ``None`` when the demo has a single year.
+    """
+    from socialmap.datasets import demo_dir
+    from socialmap.monitor import demo_years, indicators
+
+    years = sorted(
+        int(p.stem.rsplit("_", 1)[-1])
+        for p in (demo_dir() / "population").glob(f"{demo}_population_*.csv")
+        if p.stem.rsplit("_", 1)[-1].isdigit()
+    )
+    if len(years) < 2:
+        return None
+    return indicators(demo_years(demo, tuple(years), config=config))
+
+
+def trend_chart(
+    monitoring: Any,
+    area_id: str,
+    taxonomy: Taxonomy,
+    indicator: str = "places_per_1000",
+    lang: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """
+    Return one area's indicator by service type and year, for the profile's trend chart, and its notes.
+
+    Parameters
+    ----------
+    monitoring
+        What :func:`demo_monitoring` (or :func:`socialmap.monitor.indicators`) returned.
+    area_id
+        The area.
+    taxonomy
+        For the service types' names.
+    indicator
+        A key of :data:`socialmap.monitor.INDICATORS`.
+    lang
+        Language.
+
+    Returns
+    -------
+    data, notes
+        ``data``: one row per service type (its name, taxonomy order), one column per year, the values as
+        published (a share in %; ``NaN`` where unknown, hidden or missing); ``notes``: one line per year the
+        area has no figure for, with the reason (e.g. a census not held there), never filled in.
+    """
+    from socialmap.monitor import INDICATORS, MISSING
+
+    if indicator not in INDICATORS:
+        raise SocialMapError(f"`indicator` must be one of {list(INDICATORS)}; got {indicator!r}.")
+    rows = monitoring.series(area_id)
+    factor = 100.0 if indicator == "share_within_reach" else 1.0
+    order = [k for k in taxonomy.service_type_keys if k in set(rows["service_type"])]
+    names = {k: taxonomy.label(k, lang) for k in order}
+    data = (
+        rows.assign(value=rows[indicator].astype(float) * factor)
+        .pivot_table(index="service_type", columns="year", values="value", aggfunc="first", dropna=False)
+        .reindex(index=order, columns=sorted(int(y) for y in monitoring.years))
+        .rename(index=names)
+    )
+    data.index.name = t("Service type", lang)
+    data.columns = [str(c) for c in data.columns]
+    notes = []
+    gone = rows[rows["status"] == MISSING].drop_duplicates("year")
+    for _, r in gone.iterrows():
+        notes.append(
+            t(
+                "{year}: {reason}.",
+                lang,
+                year=int(r["year"]),
+                reason=t(str(r["note"]), lang),
+            )
+        )
+    return data, notes
+
+
+def trend_chart_spec(data: pd.DataFrame, indicator: str, lang: str | None = None) -> dict[str, Any]:
+    """Build a Vega-Lite spec of :func:`trend_chart`'s data: bars by service type, one per year."""
+    from socialmap.monitor import INDICATORS
+
+    year_name, type_name = t("Year", lang), str(data.index.name)
+    unit = " (%)" if indicator == "share_within_reach" else ""
+    value_name = t(INDICATORS[indicator].name, lang) + unit
+    values = [
+        {type_name: str(kind), year_name: str(year), value_name: float(value)}
+        for kind, row in data.iterrows()
+        for year, value in row.items()
+        if pd.notna(value)
+    ]
+    decimal, thousands = (".", ",") if i18n.check_language(lang) == "en" else (",", ".")
+    return {
+        "data": {"values": values},
+        # numbers on the axis and in the tooltips as everywhere else: 1.000,5 in sq/sr
+        "config": {"locale": {"number": {"decimal": decimal, "thousands": thousands, "grouping": [3]}}},
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {
+                "field": type_name,
+                "type": "nominal",
+                "sort": [str(i) for i in data.index],
+                "title": None,
+                "axis": {"labelLimit": 200},
+            },
+            "yOffset": {"field": year_name, "sort": [str(c) for c in data.columns]},
+            "x": {"field": value_name, "type": "quantitative", "axis": {"format": ",.2~f"}},
+            "color": {
+                "field": year_name,
+                "type": "nominal",
+                "sort": [str(c) for c in data.columns],
+                "legend": {"orient": "bottom", "title": None},
+            },
+        },
+    }
+
+
+def scenario_targets(
+    base: Result,
+    scenario: Result,
+    *,
+    name: str,
+    first_year: int,
+    years: int,
+    service_type: str | None = None,
+    unit_cost: float | None = None,
+) -> Any:
+    """
+    Turn a scenario the planner analysed into targets for each of ``years`` years from ``first_year``.
+
+    Every change of the scenario takes effect in the first year (:func:`socialmap.plan.targets_from_results`);
+    ``unit_cost`` (EUR per place per year, the planner's own) applies to ``service_type``.
+    """
+    from socialmap.plan import targets_from_results
+
+    if not 1 <= int(years) <= 30:
+        raise SocialMapError("`years` must be between 1 and 30.")
+    plan_years = range(int(first_year), int(first_year) + int(years))
+    costs = {service_type: float(unit_cost)} if service_type is not None and unit_cost is not None else None
+    return targets_from_results(base, {y: scenario for y in plan_years}, name=name, unit_costs=costs)
+
+
+def targets_table(
+    targets: Any, taxonomy: Taxonomy, lang: str | None = None, *, areas: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """
+    Return the targets' changes (area, service type, year, places, added, budget) to show, in ``lang``.
+
+    The areas are named in ``lang`` from ``areas`` (``name_<lang>``) where given, else by the targets' names.
+    """
+    changes = targets.changes()
+    names = changes["name"].fillna(changes["area_id"]).astype(str)
+    if areas is not None:
+        own = dict(zip(areas["area_id"].astype(str), area_names(areas, lang), strict=True))
+        names = pd.Series([own.get(str(a), n) for a, n in zip(changes["area_id"], names, strict=True)])
+    shown = pd.DataFrame(
+        {
+            t("Municipality", lang): names.to_numpy(),
+            t("Service type", lang): [
+                taxonomy.label(k, lang) if k in taxonomy.service_types else k for k in changes["service_type"]
+            ],
+            t("Year", lang): changes["year"].astype(int).astype(str),
+            t("Places", lang): changes["places"],
+            t("Places added", lang): changes["places_added"],
+            t("Budget (EUR a year)", lang): changes["budget_eur"],
+        }
+    )
+    return shown
+
+
+def targets_xlsx(targets: Any, lang: str | None = None) -> bytes:
+    """Return the targets as the XLSX workbook :meth:`socialmap.plan.Targets.write` writes."""
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        return targets.write(Path(tmp) / "targets.xlsx", lang=lang).read_bytes()
+
+
+def action_plan_docx(
+    result: Result, targets: Any, taxonomy: Taxonomy, lang: str | None = None, *, area_id: str
+) -> bytes:
+    """Return the draft action plan of a municipality (DOCX): the CLI's ``action-plan`` file."""
+    from socialmap.actionplan import action_plan
+
+    with tempfile.TemporaryDirectory(prefix="socialmap-download-") as tmp:
+        path = action_plan(
+            result, targets, area=area_id, path=Path(tmp) / "plan.docx", lang=lang, taxonomy=taxonomy
+        )
+        return path.read_bytes()
+
+
+def action_plan_name(result: Result, area_id: str, lang: str | None = None) -> str:
+    """File name of an action plan: ``socialmap_action_plan_02_gjakove.docx``."""
+    return (
+        brief_name(result, area_id, lang).replace("socialmap_brief_", "socialmap_action_plan_")[:-4] + ".docx"
+    )
