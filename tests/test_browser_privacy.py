@@ -33,7 +33,7 @@ from test_browser_languages import assert_no_exception, settle
 
 import socialmap
 from socialmap import views
-from socialmap.app import plan as labels
+from socialmap.app import labels
 from socialmap.i18n import LANGUAGES, t
 from socialmap.privacy import COMPOSITE_COLUMNS, COUNT_HIDDEN, is_safe, protect, sensitive_count_table
 
