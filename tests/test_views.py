@@ -18,7 +18,7 @@ from folium.plugins import FastMarkerCluster
 
 import socialmap
 from socialmap import AnalysisConfig, views
-from socialmap.app import plan as uploads
+from socialmap.app import uploads
 from socialmap.errors import Problem, SocialMapError
 from socialmap.i18n import t
 
