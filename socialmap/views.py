@@ -67,7 +67,6 @@ from socialmap.app.plan import (
     brief_pdf,
     cells_note,
     clicked_point,
-    composite_makeup_table,
     costing_download,
     csv_bytes,
     data_sources,
@@ -90,10 +89,6 @@ from socialmap.app.plan import (
     plan_notes,
     plan_scenario,
     print_map,
-    profile_chart,
-    profile_chart_spec,
-    profile_summary,
-    profile_table,
     provenance_table,
     public_service_sites,
     run_plan,
@@ -109,6 +104,13 @@ from socialmap.app.plan import (
     targets_xlsx,
     trend_chart,
     trend_chart_spec,
+)
+from socialmap.app.profile import (
+    composite_makeup_table,
+    profile_chart,
+    profile_chart_spec,
+    profile_summary,
+    profile_table,
 )
 from socialmap.app.runner import (
     Analysis,
