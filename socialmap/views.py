@@ -8,6 +8,13 @@ package's docstring) and is re-exported here unchanged: ``views.X`` is the very 
 
 from __future__ import annotations
 
+from socialmap.app.about import (
+    DataSources,
+    data_sources,
+    help_sections,
+    metric_help,
+    provenance_table,
+)
 from socialmap.app.explore import (
     Selection,
     area_names,
@@ -68,7 +75,6 @@ from socialmap.app.plan import (
     CLICK_CRS,
     CURRENT,
     PLAN_METRICS,
-    DataSources,
     PlanCosting,
     PlanEdit,
     PlanRun,
@@ -79,14 +85,11 @@ from socialmap.app.plan import (
     clicked_point,
     costing_download,
     csv_bytes,
-    data_sources,
     demo_monitoring,
     download_name,
     existing_services,
     gpkg_bytes,
-    help_sections,
     map_html_bytes,
-    metric_help,
     plan_comparison,
     plan_costing,
     plan_difference_map,
@@ -96,7 +99,6 @@ from socialmap.app.plan import (
     plan_notes,
     plan_scenario,
     print_map,
-    provenance_table,
     run_plan,
     scenario_targets,
     selection_layers,
