@@ -15,6 +15,12 @@ from socialmap.app.about import (
     metric_help,
     provenance_table,
 )
+from socialmap.app.costs import (
+    PlanCosting,
+    costing_download,
+    plan_costing,
+    source_label,
+)
 from socialmap.app.downloads import (
     brief_name,
     brief_pdf,
@@ -85,17 +91,14 @@ from socialmap.app.plan import (
     CLICK_CRS,
     CURRENT,
     PLAN_METRICS,
-    PlanCosting,
     PlanEdit,
     PlanRun,
     action_plan_docx,
     action_plan_name,
     clicked_point,
-    costing_download,
     demo_monitoring,
     existing_services,
     plan_comparison,
-    plan_costing,
     plan_difference_map,
     plan_download,
     plan_edits_table,
@@ -104,7 +107,6 @@ from socialmap.app.plan import (
     plan_scenario,
     run_plan,
     scenario_targets,
-    source_label,
     suggest_sites,
     targets_table,
     targets_xlsx,

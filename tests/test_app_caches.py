@@ -16,8 +16,7 @@ import pytest
 
 import socialmap
 from socialmap import AnalysisConfig, privacy, settings, views
-from socialmap.app import plan as costs
-from socialmap.app import runner
+from socialmap.app import costs, runner
 from socialmap.scenario import compare
 
 
