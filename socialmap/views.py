@@ -93,10 +93,7 @@ from socialmap.app.plan import (
     PLAN_METRICS,
     PlanEdit,
     PlanRun,
-    action_plan_docx,
-    action_plan_name,
     clicked_point,
-    demo_monitoring,
     existing_services,
     plan_comparison,
     plan_difference_map,
@@ -106,12 +103,7 @@ from socialmap.app.plan import (
     plan_notes,
     plan_scenario,
     run_plan,
-    scenario_targets,
     suggest_sites,
-    targets_table,
-    targets_xlsx,
-    trend_chart,
-    trend_chart_spec,
 )
 from socialmap.app.profile import (
     composite_makeup_table,
@@ -129,6 +121,16 @@ from socialmap.app.runner import (
     is_published_result,
     published,
     read_roads,
+)
+from socialmap.app.targets import (
+    action_plan_docx,
+    action_plan_name,
+    demo_monitoring,
+    scenario_targets,
+    targets_table,
+    targets_xlsx,
+    trend_chart,
+    trend_chart_spec,
 )
 from socialmap.app.uploads import (
     COLUMN_LABELS,
