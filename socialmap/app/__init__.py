@@ -2,8 +2,22 @@
 The app's model: what the Streamlit app (``app.py``) shows, computed, one module per job.
 
 Nothing here imports Streamlit, so every value the app shows is tested without a browser; no module
-of the library imports this package (``tests/test_imports.py``). ``socialmap.views`` re-exports
-every public name under its old name. The modules, in the order a page uses them:
+of the library imports this package, and its modules import one another without a circle
+(``tests/test_imports.py``). ``socialmap.views`` re-exports every public name under its old name.
+Importing the package imports none of its modules.
 
-- :mod:`~socialmap.app.plan`: the Plan tab.
+The modules, from the bottom (imported by the others) up, in the order a page uses them:
+
+- :mod:`~socialmap.app.labels`: the words and number formats every tab shares.
+- :mod:`~socialmap.app.uploads`: a person's files read into frames, every problem a table row.
+- :mod:`~socialmap.app.runner`: the analysis run on the inputs; the result as it may be shown, and
+  the memos that keep it (once, for the server's warm-up and the script alike).
+- :mod:`~socialmap.app.explore`: the Explore tab's selection, ranking and headline.
+- :mod:`~socialmap.app.profile`: one area's profile.
+- :mod:`~socialmap.app.mapview`: the folium map, split into a base and changing layers, offline.
+- :mod:`~socialmap.app.about`: the help of every measure and where the data comes from.
+- :mod:`~socialmap.app.downloads`: the files a person takes away.
+- :mod:`~socialmap.app.plan`: the Plan tab (changes, scenarios, comparison, suggested sites);
+  :mod:`~socialmap.app.costs` its costing; :mod:`~socialmap.app.targets` the action plan and
+  monitoring.
 """

@@ -1,27 +1,14 @@
-"""What the app shows, computed: uploads, validation tables, rankings, profiles, the map, downloads.
+"""
+The Plan tab: new services on the map, named scenarios, their comparison and suggested sites.
 
-``app.py`` holds widgets, caching, layout and text; every value it shows comes from a function here,
-so it is tested without a browser. Nothing here imports Streamlit.
-
-- **Uploads**: :func:`read_upload` turns the bytes of an uploaded file into a frame through the
-  loaders of :mod:`socialmap.io`, and every problem into a row of :func:`problems_table` (file, row
-  number, column, problem, fix), never a traceback. :func:`read_inputs` reads the three inputs;
-  :func:`analyze_inputs` runs :func:`socialmap.analyze` on them, with the demo filling in what is
-  not uploaded (or what could not be used).
-- **Selection**: what is on screen (:class:`Selection`: service type, target group, metric,
-  classification, basemap, language) → :func:`selection_frame` (one row per area),
-  :func:`ranking_table`, :func:`headline`, :func:`selection_map` (split by :func:`map_parts` so
-  streamlit-folium swaps layers instead of reloading its frame).
-- **Profile** of one area: :func:`profile_summary`, :func:`profile_table`, :func:`profile_chart`
-  and :func:`profile_chart_spec`.
-- **Downloads**: :func:`csv_bytes`, :func:`gpkg_bytes`, :func:`map_html_bytes`.
-- **Offline maps**: folium loads Leaflet and its plugins from CDNs. :func:`use_local_assets`
-  points a map at local copies of the npm packages in :data:`VENDOR_PACKAGES` (installed by
-  ``make assets``), either as URLs the app serves or inlined as ``data:`` URIs, so the map draws
-  with no internet (:mod:`socialmap.assets`, whose names this module re-exports).
-
-Intensive values (gap scores, shares) of several areas are combined as ratios of extensive sums,
-never averaged (see :func:`profile_chart`).
+A planner's changes are :class:`PlanEdit` rows (a new service where the map was clicked, one closed,
+moved or with its places changed: :func:`clicked_point`, :func:`existing_services`,
+:data:`ACTION_LABELS`); :func:`plan_scenario` makes them a
+:class:`socialmap.scenario.Scenario` and :func:`run_plan` analyses it with the same options.
+:func:`plan_comparison`, :func:`plan_notes` and :func:`plan_difference_map` show what changed,
+:func:`plan_download` takes it away; :func:`suggest_sites` proposes sites
+(:func:`socialmap.optimise.place_services`) and :func:`plan_map` draws the plan on the map.
+Comparisons are kept per result in :data:`socialmap.app.runner._PLAN_MEMO`.
 """
 
 from __future__ import annotations
@@ -66,35 +53,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-
-# ------------------------------------------------------------------------------------------------
-# Uploads and validation reports
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
-# The selection: tables and labels
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
-# Profile of one area
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
-# The map
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
-# Downloads
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
-# Planning: new services on the map, named scenarios, their comparison and their cost
-# ------------------------------------------------------------------------------------------------
 
 #: CRS of the points clicked on the map (streamlit-folium returns longitude / latitude).
 CLICK_CRS = "EPSG:4326"
@@ -746,6 +704,3 @@ def plan_map(
         ).add_to(group)
     group.add_to(fmap)
     return fmap
-
-
-# ---- action plan and monitoring: targets, the action plan's file, the profile's trend ------------
