@@ -3,7 +3,7 @@ The app's model: what the Streamlit app (``app.py``) shows, computed, one module
 
 Nothing here imports Streamlit, so every value the app shows is tested without a browser; no module
 of the library imports this package, and its modules import one another without a circle
-(``tests/test_imports.py``). ``socialmap.views`` re-exports every public name under its old name.
+(``tests/test_imports.py``). ``socialmap.views`` re-exports every public name of the model under its old name.
 Importing the package imports none of its modules.
 
 The modules, from the bottom (imported by the others) up, in the order a page uses them:
@@ -20,4 +20,9 @@ The modules, from the bottom (imported by the others) up, in the order a page us
 - :mod:`~socialmap.app.plan`: the Plan tab (changes, scenarios, comparison, suggested sites);
   :mod:`~socialmap.app.costs` its costing; :mod:`~socialmap.app.targets` the action plan and
   monitoring.
+- :mod:`~socialmap.app.store`: the workspace glue, the app's state kept in one GeoPackage per
+  workspace id on the server (``socialmap.store`` re-exports it under its old name).
+
+``socialmap.display`` (plain text and private downloads) stays beside the package: it is the one
+piece of the app's layer that drives Streamlit itself.
 """
