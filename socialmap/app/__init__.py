@@ -11,7 +11,7 @@ The modules, from the bottom (imported by the others) up, in the order a page us
 - :mod:`~socialmap.app.labels`: the words and number formats every tab shares.
 - :mod:`~socialmap.app.uploads`: a person's files read into frames, every problem a table row.
 - :mod:`~socialmap.app.runner`: the analysis run on the inputs; the result as it may be shown, and
-  the memos that keep it (once, for the server's warm-up and the script alike).
+  the memos that keep it (each once).
 - :mod:`~socialmap.app.explore`: the Explore tab's selection, ranking and headline.
 - :mod:`~socialmap.app.profile`: one area's profile.
 - :mod:`~socialmap.app.mapview`: the folium map, split into a base and changing layers, offline.

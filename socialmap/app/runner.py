@@ -6,8 +6,7 @@ The app's analysis runner and its memos: the inputs analysed, and the result as 
 problems, never a traceback. :func:`published` is the result with small counts hidden
 (:func:`socialmap.privacy.protect`), computed once per result object (:data:`_PROTECTED`);
 :data:`_PLAN_MEMO` keeps the Plan tab's comparisons and costings of the results the app keeps. Both
-memos exist once, here: ``socialmap.views`` re-exports them, so the server's warm-up
-(:mod:`socialmap.serve`) and the script fill and read the same ones.
+memos and their locks exist once, here (``socialmap.views`` re-exports the same functions).
 """
 
 from __future__ import annotations
