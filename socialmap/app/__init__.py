@@ -1,10 +1,11 @@
 """
-The app's model: what the Streamlit app (``app.py``) shows, computed, one module per job.
+The app: its model (what ``app.py`` shows, computed), one module per job, and its widgets (:mod:`.ui`).
 
-Nothing here imports Streamlit, so every value the app shows is tested without a browser; no module
-of the library imports this package, and its modules import one another without a circle
-(``tests/test_imports.py``). ``socialmap.views`` re-exports every public name of the model under its old name.
-Importing the package imports none of its modules.
+No module of the model imports Streamlit, so every value the app shows is tested without a browser;
+the widgets of each tab are in :mod:`socialmap.app.ui`, which reaches the model through
+``socialmap.views`` (it re-exports every public name of the model under its old name). No module of
+the library imports this package, and its modules import one another without a circle
+(``tests/test_imports.py``). Importing the package imports none of its modules.
 
 The modules, from the bottom (imported by the others) up, in the order a page uses them:
 
