@@ -16,6 +16,7 @@ import pytest
 
 import socialmap
 from socialmap import AnalysisConfig, privacy, settings, views
+from socialmap.app import costs, runner
 from socialmap.scenario import compare
 
 
@@ -48,9 +49,9 @@ def protect_calls(monkeypatch):
 def test_protect_is_computed_once_per_result_whichever_equal_taxonomy_asks(result, protect_calls):
     fresh = dataclasses.replace(result)  # a result object no view has protected yet
     tax = fresh.taxonomy
-    first = views._protected(fresh, tax)
+    first = runner._protected(fresh, tax)
     # The app hands its own taxonomy, an equal object that is not the result's.
-    again = views._protected(fresh, copy.deepcopy(tax))
+    again = runner._protected(fresh, copy.deepcopy(tax))
     assert again is first
     assert views.published(fresh) is first.result
     assert [id(r) for r in protect_calls] == [id(fresh)]
@@ -61,12 +62,12 @@ def test_protect_is_computed_again_for_another_threshold_taxonomy_or_result(
 ):
     fresh = dataclasses.replace(result)
     tax = fresh.taxonomy
-    first = views._protected(fresh, tax)
+    first = runner._protected(fresh, tax)
     assert first.threshold == settings.suppression_threshold
 
     usual = settings.suppression_threshold
     monkeypatch.setattr(settings, "suppression_threshold", 100_000)
-    higher = views._protected(fresh, tax)
+    higher = runner._protected(fresh, tax)
     assert higher is not first and higher.threshold == 100_000
     monkeypatch.setattr(settings, "suppression_threshold", usual)
 
@@ -79,25 +80,25 @@ def test_protect_is_computed_again_for_another_threshold_taxonomy_or_result(
             for k, s in tax.service_types.items()
         },
     )
-    other = views._protected(fresh, flagged)
+    other = runner._protected(fresh, flagged)
     assert other is not first and open_type in other.sensitive_types
     assert open_type not in first.sensitive_types
 
     # Another result object (e.g. the same inputs analysed again): protected on its own.
     twin = dataclasses.replace(result)
-    assert views._protected(twin, tax) is not first
+    assert runner._protected(twin, tax) is not first
     assert [id(r) for r in protect_calls] == [id(fresh), id(fresh), id(fresh), id(twin)]
-    assert views._protected(fresh, tax) is first  # the first is still kept
+    assert runner._protected(fresh, tax) is first  # the first is still kept
 
 
 def test_a_result_no_longer_used_leaves_the_cache(result):
     fresh = dataclasses.replace(result)
-    views._protected(fresh, fresh.taxonomy)
+    runner._protected(fresh, fresh.taxonomy)
     key = id(fresh)
-    assert key in views._PROTECTED
+    assert key in runner._PROTECTED
     del fresh
     gc.collect()
-    assert key not in views._PROTECTED
+    assert key not in runner._PROTECTED
 
 
 def test_difference_map_hides_as_the_published_comparison(demo, result):
@@ -110,7 +111,7 @@ def test_difference_map_hides_as_the_published_comparison(demo, result):
     raw = compare(result, after)
     expected = raw.published()
     got = privacy.protect_comparison(
-        raw, views._protected(result, result.taxonomy), views._protected(after, after.taxonomy)
+        raw, runner._protected(result, result.taxonomy), runner._protected(after, after.taxonomy)
     )
     pd.testing.assert_frame_equal(got.table, expected.table)
     pd.testing.assert_frame_equal(got.totals, expected.totals)
@@ -207,13 +208,13 @@ def test_costing_is_kept_per_result_and_figures_and_computed_again_when_they_cha
     fresh = dataclasses.replace(result)
     tax = fresh.taxonomy
     calls: list[tuple[object, object, object]] = []
-    real = views._plan_costing
+    real = costs._plan_costing
 
     def counted(res, service_type, taxonomy, **kwargs):
         calls.append((kwargs["standard"], kwargs["unit_cost"], kwargs["lang"]))
         return real(res, service_type, taxonomy, **kwargs)
 
-    monkeypatch.setattr(views, "_plan_costing", counted)
+    monkeypatch.setattr(costs, "_plan_costing", counted)
 
     def cost(res=fresh, taxonomy=tax, unit_cost=6000.0, lang="en"):
         return views.plan_costing(
@@ -249,7 +250,7 @@ def test_difference_map_of_a_new_scenario_is_its_own(demo, result):
         after = views.run_plan(inputs, AnalysisConfig(), edits, demo=demo, base=result).result
         assert after is not None
         # the comparison run_plan made and kept is the one compare() gives
-        kept = views._PLAN_MEMO.get((result, after), "compare", lambda: None)
+        kept = runner._PLAN_MEMO.get((result, after), "compare", lambda: None)
         expected = compare(result, after)
         pd.testing.assert_frame_equal(kept.table, expected.table)
         maps.append(

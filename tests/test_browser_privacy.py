@@ -33,6 +33,7 @@ from test_browser_languages import assert_no_exception, settle
 
 import socialmap
 from socialmap import views
+from socialmap.app import labels
 from socialmap.i18n import LANGUAGES, t
 from socialmap.privacy import COMPOSITE_COLUMNS, COUNT_HIDDEN, is_safe, protect, sensitive_count_table
 
@@ -131,7 +132,7 @@ class Received:
 def _back_to_columns(lang: str) -> dict[str, str]:
     """The app's column labels → the result's column names (as the attacker would read them)."""
     names = {views.label(k, lang): k for k in views.LABELS}
-    names.update({t_label: k for k, t_label in ((k, t(v, lang)) for k, v in views._COSTING_COLUMNS.items())})
+    names.update({t_label: k for k, t_label in ((k, t(v, lang)) for k, v in labels._COSTING_COLUMNS.items())})
     names.update({t("Gap score (%)", lang): "gap_score", t("Hidden", lang): "suppression"})
     return names
 

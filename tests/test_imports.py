@@ -9,8 +9,10 @@ are left out: they are never run, they only name types for the annotations.
 The rules (docs/architecture.md explains the layers):
 
 - no circle: no module reaches itself through the imports of others;
-- no upward import: the app's layer (``views``, ``display``, ``store``) and the command line
-  (``cli``) are faces over the library; no other module imports them.
+- no upward import: the app's layer (the package ``socialmap.app`` and ``views``, ``display``,
+  ``store``, ``serve``) and the command line (``cli``) are faces over the library; no other module
+  imports them (nor any module inside them);
+- the app's model (``socialmap.app``) has no circle among its own modules either.
 
 ``socialmap/__init__.py`` is the package's public face (it imports the API from everywhere); it
 takes part as a module like the others, so a module that imports ``socialmap`` itself would close a
@@ -29,6 +31,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "socialmap"
 
 #: The app's layer and the command line: faces over the library, imported by no library module.
 FACES = {
+    "socialmap.app",
     "socialmap.views",
     "socialmap.display",
     "socialmap.store",
@@ -36,6 +39,11 @@ FACES = {
     "socialmap.cli",
     "socialmap.app.ui",
 }
+
+
+def _in_face(module: str) -> bool:
+    """Whether a module is a face or inside one (``socialmap.app.plan`` is in ``socialmap.app``)."""
+    return any(module == face or module.startswith(face + ".") for face in FACES)
 
 
 def _module_name(path: Path) -> str:
@@ -209,8 +217,28 @@ def test_no_import_circle() -> None:
 @pytest.mark.parametrize("face", sorted(FACES))
 def test_no_library_module_imports_a_face(face: str) -> None:
     graph = import_graph()
-    # A face's own modules (socialmap.app.ui.plan under socialmap.app.ui) are part of that face.
-    within = {m for m in graph if any(m.startswith(f + ".") for f in FACES)}
-    importers = sorted(set(graph.predecessors(face)) - FACES - within - {"socialmap"})
-    lines = {m: graph[m][face]["lines"] for m in importers}
-    assert not importers, f"library modules import the app's layer / the CLI ({face}): {lines}"
+    inside = {m for m in graph if m == face or m.startswith(face + ".")}
+    lines = {
+        (m, target): graph[m][target]["lines"]
+        for target in inside
+        for m in graph.predecessors(target)
+        if not _in_face(m) and m != "socialmap"
+    }
+    assert not lines, f"library modules import the app's layer / the CLI ({face}): {lines}"
+
+
+def test_the_faces_are_found_inside_their_packages() -> None:
+    """The rule above sees the app's model: views re-exports it, no library module reaches it."""
+    graph = import_graph()
+    app_modules = {m for m in graph if m.startswith("socialmap.app.")}
+    assert app_modules, "socialmap.app has no module"
+    assert all(_in_face(m) for m in app_modules)
+    assert any(graph.has_edge("socialmap.views", m) for m in app_modules)
+    assert not _in_face("socialmap.application") and not _in_face("socialmap.export")
+
+
+def test_no_import_circle_inside_the_app_model() -> None:
+    graph = import_graph()
+    app = graph.subgraph([m for m in graph if m == "socialmap.app" or m.startswith("socialmap.app.")])
+    circles = [sorted(c) for c in nx.strongly_connected_components(app) if len(c) > 1]
+    assert not circles, f"import circles inside socialmap.app: {circles}"

@@ -18,6 +18,7 @@ from folium.plugins import FastMarkerCluster
 
 import socialmap
 from socialmap import AnalysisConfig, views
+from socialmap.app import uploads
 from socialmap.errors import Problem, SocialMapError
 from socialmap.i18n import t
 
@@ -120,8 +121,8 @@ def test_hostile_file_names_stay_inside_the_temp_folder(demo):
     )
     assert outcome.ok  # read (with a warning about the areas without a row)
     assert outcome.filename == "../../etc/pass wd.csv"
-    assert views._safe_filename("../../etc/pass wd.csv") == "pass_wd.csv"
-    assert views._safe_filename("C:\\x\\Shërbime.XLSX") == "Sh_rbime.xlsx"
+    assert uploads._safe_filename("../../etc/pass wd.csv") == "pass_wd.csv"
+    assert uploads._safe_filename("C:\\x\\Shërbime.XLSX") == "Sh_rbime.xlsx"
 
 
 def test_wrong_kind_is_an_error():

@@ -8,7 +8,8 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from socialmap import export, store, views
+from socialmap import export, views
+from socialmap.app.store import _gpkg_bytes
 
 
 def _frame(crs: str = "EPSG:32634") -> gpd.GeoDataFrame:
@@ -56,10 +57,10 @@ def test_app_download_is_the_export_writer(tmp_path):
 
 def test_workspace_layer_is_kept_as_it_is(tmp_path):
     frame = _frame()
-    back = _read(store._gpkg_bytes(frame, "services"), tmp_path, "services")
+    back = _read(_gpkg_bytes(frame, "services"), tmp_path, "services")
     assert back.crs.to_epsg() == 32634  # its own CRS
     assert back["name"].tolist() == frame["name"].tolist()  # its own text, not neutralised
     assert back.geometry.geom_equals_exact(frame.geometry, tolerance=1e-6).all()
     table = pd.DataFrame({"area_id": ["01", "02"], "persons": [5, 7]})  # a table without geometry
-    back = _read(store._gpkg_bytes(table, "population"), tmp_path, "population")
+    back = _read(_gpkg_bytes(table, "population"), tmp_path, "population")
     assert back["area_id"].tolist() == ["01", "02"] and back["persons"].tolist() == [5, 7]
