@@ -1,11 +1,11 @@
 """
-The checks of a taxonomy file: its size and YAML shape first, then every entry, all problems at once.
+The checks of a taxonomy file's data: every entry, all problems at once.
 
-:func:`socialmap.taxonomy.load_taxonomy` reads the file; :func:`_check_yaml_cost` refuses a file that
-would cost too much to parse (size, aliases, depth); :func:`_line_index` maps each key's path to its line
-in the YAML file; :class:`_Checker` checks the parsed data (each entry's fields with the pydantic models of
-:mod:`socialmap._taxonomy_schema`, the rest by hand: labels, keys that refer to other entries, need rates,
-overlaps) and builds the :class:`~socialmap.taxonomy.Taxonomy` when there is no problem.
+:func:`socialmap.taxonomy.load_taxonomy` reads the file and :mod:`socialmap._taxonomy_yaml` parses it
+(its cost, its syntax, the line of each key); :class:`_Checker` checks the parsed data (each entry's
+fields with the pydantic models of :mod:`socialmap._taxonomy_schema`, the rest by hand: labels, keys that
+refer to other entries, need rates, overlaps), names the YAML line of every problem from the line index,
+and builds the :class:`~socialmap.taxonomy.Taxonomy` when there is no problem.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from socialmap import settings
 from socialmap._taxonomy_model import SCHEMA_VERSION, ServiceType, Source, TargetGroup, Taxonomy
-from socialmap.errors import N_, Localised, Message, Nn_, Number, TaxonomyError, render
+from socialmap.errors import N_, Localised, Message, Nn_, Number, render
 from socialmap.schema import LANGUAGES
 
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,140 +45,6 @@ _SERVICE_NUMBERS = (
     ("unit_cost_eur_per_place_year", "unit_cost_source"),
     ("weight", None),
 )
-
-
-def _check_yaml_cost(text: str, label: str) -> None:
-    """
-    Refuse YAML that would cost too much to build, from its stream of events, before it is built.
-
-    PyYAML's composer and constructor recurse once per level of nesting, and aliases (``*name``) stand
-    for their anchored node wherever they occur: 5,000 nested lists end in a ``RecursionError``, a node
-    that contains an alias to itself in endless recursion in any code that walks it, and nine levels of
-    ten aliases ("billion laughs") stand for a billion nodes. The parser itself does not recurse, so the
-    events are counted here: the depth of nesting (at most ``settings.max_yaml_depth``), and the number
-    of nodes with every alias expanded (at most ``settings.max_yaml_nodes``), in one pass and without
-    expanding anything; an alias to a node that is still open (to itself) is refused.
-    """
-    anchors: dict[str, int] = {}
-    open_nodes: list[list[Any]] = []  # [anchor, expanded size so far] of each collection still open
-
-    def add(size: int) -> None:
-        if open_nodes:
-            open_nodes[-1][1] += size
-            size = open_nodes[-1][1]
-        if size > settings.max_yaml_nodes:
-            raise TaxonomyError(
-                N_(
-                    "Taxonomy file '{file}' stands for more than {limit} YAML nodes once its aliases (*name) "
-                    "are expanded (`socialmap.settings.max_yaml_nodes`); it was refused before being built. "
-                    "Fix: write the values out instead of nesting aliases."
-                ),
-                file=label,
-                limit=Number(settings.max_yaml_nodes, ","),
-            )
-
-    def count(loader: Any) -> None:
-        anchors.clear()
-        open_nodes.clear()
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.AliasEvent):
-                if any(anchor == event.anchor for anchor, _ in open_nodes):
-                    mark = event.start_mark
-                    raise TaxonomyError(
-                        N_(
-                            "Taxonomy file '{file}', line {line}: the alias *{alias} refers to a node that "
-                            "contains it, so the taxonomy would never end. Fix: write the values out."
-                        ),
-                        file=label,
-                        line=mark.line + 1 if mark is not None else "?",
-                        alias=_short(str(event.anchor)),
-                    )
-                add(anchors.get(str(event.anchor), 1))  # an undefined alias: yaml.compose says so below
-            elif isinstance(event, yaml.ScalarEvent):
-                if event.anchor is not None:
-                    anchors[str(event.anchor)] = 1
-                add(1)
-            elif isinstance(event, yaml.CollectionStartEvent):
-                if len(open_nodes) >= settings.max_yaml_depth:
-                    mark = event.start_mark
-                    raise TaxonomyError(
-                        N_(
-                            "Taxonomy file '{file}', line {line}: lists and mappings are nested more than "
-                            "{limit} deep (`socialmap.settings.max_yaml_depth`). Fix: a taxonomy nests a few "
-                            "levels (see the shipped kosovo.yaml); check the indentation and brackets."
-                        ),
-                        file=label,
-                        line=mark.line + 1 if mark is not None else "?",
-                        limit=settings.max_yaml_depth,
-                    )
-                open_nodes.append([event.anchor, 1])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                anchor, size = open_nodes.pop()
-                if anchor is not None:
-                    anchors[str(anchor)] = size
-                add(size)
-
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:  # libyaml's parser: the same events, several times faster
-        try:
-            count(fast)
-            return
-        except yaml.YAMLError:
-            pass  # again with the Python parser: its messages, and the limits checked up to the error
-    count(yaml.SafeLoader)
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    """Describe a YAML syntax error with its line and column."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    what = f"{context}, {problem}" if context else str(problem)  # PyYAML's own words
-    fix = N_(
-        "Fix: check the indentation (spaces, not tabs), colons after keys and quotes around text containing "
-        "': ' or '#' near that line."
-    )
-    if mark is None:
-        return Message(N_("{what}. {fix}"), what=what, fix=Message(fix))
-    return Message(
-        N_("line {line}, column {column}: {what}. {fix}"),
-        line=mark.line + 1,
-        column=mark.column + 1,
-        what=what,
-        fix=Message(fix),
-    )
-
-
-def _line_index(node: yaml.Node | None) -> tuple[dict[str, int], list[tuple[str, int, int]]]:
-    """Map YAML paths (``a.b[0]``) to 1-based lines; list keys written twice in one mapping."""
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, int, int]] = []
-
-    def walk(n: yaml.Node, path: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key_node, value_node in n.value:
-                key = str(key_node.value)
-                sub = f"{path}.{key}" if path else key
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    duplicates.append((sub, seen[key], line))
-                seen[key] = line
-                lines[sub] = line  # YAML keeps the last of duplicate keys, so point at it
-                walk(value_node, sub)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                sub = f"{path}[{i}]"
-                lines[sub] = item.start_mark.line + 1
-                walk(item, sub)
-
-    if node is not None:
-        walk(node, "")
-    return lines, duplicates
 
 
 class _Checker:
