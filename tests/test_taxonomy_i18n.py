@@ -22,6 +22,7 @@ TAXONOMY_MODULES = (
     "socialmap/taxonomy.py",
     "socialmap/_taxonomy_check.py",
     "socialmap/_taxonomy_schema.py",
+    "socialmap/_taxonomy_words.py",
     "socialmap/_taxonomy_yaml.py",
 )
 
