@@ -174,6 +174,7 @@ def action_plan(
     from docx.shared import Cm, Pt, RGBColor
 
     import socialmap
+    from socialmap.credits import demonstration_note, sources_lines
     from socialmap.i18n import check_language, format_date, output_datetime, t
     from socialmap.io import write_atomic
     from socialmap.monitor import _FREQUENCY
@@ -188,7 +189,6 @@ def action_plan(
         places_and_budget,
         run_notes,
     )
-    from socialmap.static import demonstration_note, sources_lines
 
     lang = check_language(lang)
     target = Path(path)

@@ -560,8 +560,8 @@ def _equity_lines(result: Result, protected: Protected, tax: Taxonomy, lang: str
 
 def _method_note(result: Result, tax: Taxonomy, protected: Protected, lang: str) -> tuple[str, list[str]]:
     from socialmap import settings
+    from socialmap.credits import method_line
     from socialmap.i18n import t
-    from socialmap.static import method_line
 
     prov = result.provenance
     parts = [method_line(result, lang) + "."]
@@ -933,10 +933,10 @@ def brief(
     from reportlab.platypus import KeepInFrame, SimpleDocTemplate, Spacer, Table, TableStyle
 
     import socialmap
+    from socialmap.credits import demonstration_note, sources_lines
     from socialmap.i18n import check_language, format_date, t
     from socialmap.io import write_atomic
     from socialmap.privacy import protect, resolve_taxonomy
-    from socialmap.static import demonstration_note, sources_lines
 
     lang = check_language(lang)
     tax = resolve_taxonomy(result, taxonomy)
