@@ -174,12 +174,7 @@ def action_plan(
     from docx.shared import Cm, Pt, RGBColor
 
     import socialmap
-    from socialmap.credits import demonstration_note, sources_lines
-    from socialmap.i18n import check_language, format_date, output_datetime, t
-    from socialmap.io import write_atomic
-    from socialmap.monitor import _FREQUENCY
-    from socialmap.privacy import protect, resolve_taxonomy
-    from socialmap.report import (
+    from socialmap._report_content import (
         KEY_FIGURE_COLUMNS,
         _largest_gaps,
         _method_note,
@@ -189,6 +184,11 @@ def action_plan(
         places_and_budget,
         run_notes,
     )
+    from socialmap.credits import demonstration_note, sources_lines
+    from socialmap.i18n import check_language, format_date, output_datetime, t
+    from socialmap.io import write_atomic
+    from socialmap.monitor import _FREQUENCY
+    from socialmap.privacy import protect, resolve_taxonomy
 
     lang = check_language(lang)
     target = Path(path)
