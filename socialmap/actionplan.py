@@ -149,12 +149,8 @@ def action_plan(
         The ``.docx`` file to write (atomically).
     lang
         Language of the document (``en``, ``sq``, ``sr``).
-    taxonomy
-        The result's taxonomy (default: reloaded from its provenance).
-    protected
-        A suppression from :func:`socialmap.privacy.protect` (reuse the one used for the tables).
-    threshold
-        Suppression threshold when ``protected`` is not given.
+    taxonomy, protected, threshold
+        The result's taxonomy and its suppression, as for :func:`socialmap.report.brief`.
     costing
         Places and budget needed at the standards (:func:`socialmap.costing.places_and_budget`);
         default: the taxonomy's standards and costs.
