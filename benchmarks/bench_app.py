@@ -22,7 +22,10 @@ With Streamlit's AppTest (the script's own time, no browser): widget changes; th
 scenario" (a new service, so a scenario analysed, compared, mapped and costed; target 0.6 s) and "Suggest
 sites" with a capacity (target 1 s). Every figure prints with the machine's load.
 
-Run: .venv/bin/python benchmarks/bench_app.py [--port 8765] [--rounds 3] [--no-browser]
+Run: .venv/bin/python benchmarks/bench_app.py [--port 8765] [--rounds 3] [--no-browser] [--steps cold,visit]
+
+``--steps`` measures only the steps named (default all): cold, visit, click, analysis, upload (Chromium),
+script, plan, suggest (AppTest). The Chromium steps run in their order on one server, from its cold start.
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ SERVICE_TYPES = (
     "Day care for persons with disabilities",
     "Counselling and family support",
 )
+#: The steps ``--steps`` can name: in Chromium (in this order, on one server), then with AppTest.
+BROWSER_STEPS = ("cold", "visit", "click", "analysis", "upload")
+SCRIPT_STEPS = ("script", "plan", "suggest")
+
 MAP_JS = """() => ({
   n: document.querySelectorAll('path.leaflet-interactive').length,
   title: (document.querySelector('.socialmap-title') || {}).textContent || '',
@@ -241,7 +248,9 @@ def _what_is_shown(page: Any) -> str:
     return "; ".join(parts)
 
 
-def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | str]]:
+def bench_browser(
+    rounds: int, port: int, steps: frozenset[str] = frozenset(BROWSER_STEPS)
+) -> Iterator[tuple[str, list[float] | str]]:
     """
     The Chromium steps, each yielded as soon as it is measured: (label, seconds) or (label, why it failed).
     A step that fails is reported and the next one still runs (on a freshly loaded page).
@@ -343,7 +352,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                         other.close()
                 return seconds
 
-            yield step("new visit -> map", visits)
+            if "visit" in steps:
+                yield step("new visit -> map", visits)
 
             def clicks() -> list[float]:
                 seconds = []
@@ -357,7 +367,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                         seconds.append(wait(target, lambda target=target: ready(target), t0, 30))
                 return seconds
 
-            yield step("service type click -> page ready", clicks)
+            if "click" in steps:
+                yield step("service type click -> page ready", clicks)
 
             def analyses() -> list[float]:
                 # on the composite view (all service types), whose headline moves with the catchment
@@ -374,7 +385,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                     seconds.append(wait("new analysis", lambda b=before: headline() != b and ready(), t0, 30))
                 return seconds
 
-            yield step("catchment +1 km (new analysis) -> page ready", analyses)
+            if "analysis" in steps:
+                yield step("catchment +1 km (new analysis) -> page ready", analyses)
 
             def upload() -> list[float]:
                 # in the sidebar's "Your data" section, the services uploader (the file has the contract's
@@ -394,7 +406,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
 
                 return [wait("upload", uploaded, t0, 60)]
 
-            yield step("services upload -> page ready", upload)
+            if "upload" in steps:
+                yield step("services upload -> page ready", upload)
             browser.close()
         finally:
             server.terminate()
@@ -441,12 +454,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each change (default 3)")
     parser.add_argument("--port", type=int, default=None, help="port for the app (default: a free one)")
     parser.add_argument("--no-browser", action="store_true", help="only the AppTest measurements")
+    parser.add_argument(
+        "--steps",
+        default=",".join(BROWSER_STEPS + SCRIPT_STEPS),
+        help="the steps to measure, comma-separated (default all: %(default)s); the cold start always runs",
+    )
     args = parser.parse_args()
+    steps = frozenset(args.steps.split(","))
+    unknown = steps - set(BROWSER_STEPS + SCRIPT_STEPS)
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     os.chdir(REPO)
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True
     )
-    if not args.no_browser:
+    if not args.no_browser and steps & set(BROWSER_STEPS):
         if not Path(CHROMIUM).is_file():
             report(
                 "browser steps",
@@ -454,13 +476,16 @@ def main() -> None:
             )
         else:
             try:
-                for label, seconds in bench_browser(args.rounds, args.port or _free_port()):
+                for label, seconds in bench_browser(args.rounds, args.port or _free_port(), steps):
                     report(label, seconds)
             except Exception as exc:  # noqa: BLE001 - e.g. Chromium failing to start; the rest still runs
                 report("browser steps", f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
-    measured("script rerun after a widget change (AppTest)", bench_script, args.rounds)
-    measured("Plan: Add to scenario (AppTest)", bench_plan, args.rounds)
-    measured("Plan: Suggest sites, 20 places (AppTest)", bench_suggest, args.rounds)
+    if "script" in steps:
+        measured("script rerun after a widget change (AppTest)", bench_script, args.rounds)
+    if "plan" in steps:
+        measured("Plan: Add to scenario (AppTest)", bench_plan, args.rounds)
+    if "suggest" in steps:
+        measured("Plan: Suggest sites, 20 places (AppTest)", bench_suggest, args.rounds)
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
 
 
