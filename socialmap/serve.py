@@ -207,9 +207,33 @@ def _prepared_result(arguments: dict[str, Any]) -> Result | None:
     return kept
 
 
+def _streamlit_first_calls() -> None:
+    """
+    Do ahead what Streamlit itself does once per process during a script's first run.
+
+    - Its emoji catalogue (``streamlit.emojis``), loaded and its pattern compiled at the first text an
+      alert shows that is not ASCII (every Albanian and Serbian one): Python's ``re`` keeps the pattern.
+    - :func:`inspect.getmodule`'s table of the loaded modules by file, filled when the first component
+      is declared (``streamlit_folium``'s import): a later call adds only the modules imported since.
+
+    Nothing depends on either but the time: a Streamlit without them is let be.
+    """
+    import inspect
+
+    try:
+        from streamlit.string_util import extract_leading_emoji
+    except ImportError:
+        pass
+    else:
+        extract_leading_emoji("ë")
+    inspect.getmodule(inspect.currentframe())
+
+
 def warm_up(script: str | Path, demo: str = "kosovo") -> None:
     """
     Do ahead what the app's first run does first: its imports, the demo read and analysed.
+
+    Streamlit's own one-time work that a script run would do (:func:`_streamlit_first_calls`) too.
 
     Everything goes through the library's memos (see the module's docstring); nothing is returned.
     """
@@ -223,6 +247,7 @@ def warm_up(script: str | Path, demo: str = "kosovo") -> None:
             for dependency in script_imports(spec.origin):
                 if dependency.partition(".")[0] not in SCRIPT_RUN_ONLY:
                     _import(dependency)
+    _streamlit_first_calls()
     from socialmap import pipeline, views
     from socialmap.datasets import load_demo
 

@@ -35,6 +35,7 @@ if sys.argv[1] == "warm":
     # a Streamlit component is declared by the script run itself (Streamlit registers it only there)
     assert "streamlit_folium" not in sys.modules
     assert "folium" in sys.modules and "geopandas" in sys.modules
+    assert "streamlit.emojis" in sys.modules  # Streamlit's own first-run work, done ahead too
 demo = socialmap.load_demo("kosovo")
 analysis = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo)
 result = analysis.result
