@@ -23,9 +23,12 @@ scenario" (a new service, so a scenario analysed, compared, mapped and costed; t
 sites" with a capacity (target 1 s). Every figure prints with the machine's load.
 
 Run: .venv/bin/python benchmarks/bench_app.py [--port 8765] [--rounds 3] [--no-browser] [--steps cold,visit]
+     .venv/bin/python benchmarks/bench_app.py --cold-vs /work/main --rounds 5
 
 ``--steps`` measures only the steps named (default all): cold, visit, click, analysis, upload (Chromium),
 script, plan, suggest (AppTest). The Chromium steps run in their order on one server, from its cold start.
+``--cold-vs DIR`` measures only the cold start, taking turns with another checkout (e.g. main's copy, with
+its own ``.venv``): both medians and the pairs' ratio, which stays meaningful on a busy machine.
 """
 
 from __future__ import annotations
@@ -205,10 +208,10 @@ class NotReady(Exception):
     """A step of the benchmark did not reach its end state; the message says what was seen."""
 
 
-def _server_command(port: int) -> list[str]:
+def _server_command(port: int, python: str = sys.executable) -> list[str]:
     """The app started as `make app` starts it (the launcher; the other options in .streamlit/config.toml)."""
     return [
-        sys.executable,
+        python,
         "-m",
         "socialmap.serve",
         "app.py",
@@ -249,11 +252,16 @@ def _what_is_shown(page: Any) -> str:
 
 
 def bench_browser(
-    rounds: int, port: int, steps: frozenset[str] = frozenset(BROWSER_STEPS)
+    rounds: int,
+    port: int,
+    steps: frozenset[str] = frozenset(BROWSER_STEPS),
+    repo: Path = REPO,
+    python: str = sys.executable,
 ) -> Iterator[tuple[str, list[float] | str]]:
     """
     The Chromium steps, each yielded as soon as it is measured: (label, seconds) or (label, why it failed).
-    A step that fails is reported and the next one still runs (on a freshly loaded page).
+    A step that fails is reported and the next one still runs (on a freshly loaded page). ``repo`` and
+    ``python``: the checkout whose app is started and its Python (``--cold-vs``).
     """
     from playwright.sync_api import Error, sync_playwright
 
@@ -265,8 +273,8 @@ def bench_browser(
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto("about:blank")
         subprocess.run(  # not counted: writes the bytecode a user's earlier start would have left
-            [sys.executable, "-c", "import socialmap.views, socialmap.serve, streamlit_folium"],
-            cwd=REPO,
+            [python, "-c", "import socialmap.views, socialmap.serve, streamlit_folium"],
+            cwd=repo,
             env=_server_env(),
             check=True,
             capture_output=True,
@@ -274,8 +282,8 @@ def bench_browser(
         start = time.perf_counter()
         with log.open("wb") as sink:
             server = subprocess.Popen(
-                _server_command(port),
-                cwd=REPO,
+                _server_command(port, python),
+                cwd=repo,
                 env=_server_env(),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -449,6 +457,29 @@ def measured(label: str, measure: Any, *args: Any) -> None:
         report(label, f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
 
 
+def cold_vs(other: Path, rounds: int, port: int) -> None:
+    """
+    Cold start -> first map of this checkout (A) and of ``other`` (B, with its own ``.venv``), taking turns
+    (A B A B ...), each on a fresh server: both medians and the median of the pairs' ratios A/B.
+    """
+    python = str(other / ".venv" / "bin" / "python")
+    label = "cold start -> first map"
+    seconds: dict[str, list[float]] = {"A": [], "B": []}
+    for _ in range(rounds):
+        for side, repo, executable in (("A", REPO, sys.executable), ("B", other, python)):
+            for got, value in bench_browser(1, port, frozenset({"cold"}), repo, executable):
+                if got != label:
+                    continue
+                if isinstance(value, str):
+                    report(f"{label} ({side})", value)
+                    return
+                seconds[side].extend(value)
+    report(f"{label}, A: this checkout ({REPO})", seconds["A"])
+    report(f"{label}, B: {other}", seconds["B"])
+    ratios = [a / b for a, b in zip(seconds["A"], seconds["B"], strict=True)]
+    print(f"ratio A/B, pair by pair: median {statistics.median(ratios):.3f} (n={len(ratios)})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each change (default 3)")
@@ -459,6 +490,13 @@ def main() -> None:
         default=",".join(BROWSER_STEPS + SCRIPT_STEPS),
         help="the steps to measure, comma-separated (default all: %(default)s); the cold start always runs",
     )
+    parser.add_argument(
+        "--cold-vs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only the cold start, taking turns with the checkout DIR (its .venv), --rounds pairs",
+    )
     args = parser.parse_args()
     steps = frozenset(args.steps.split(","))
     unknown = steps - set(BROWSER_STEPS + SCRIPT_STEPS)
@@ -468,6 +506,10 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True
     )
+    if args.cold_vs is not None:
+        cold_vs(args.cold_vs.resolve(), args.rounds, args.port or _free_port())
+        print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
+        return
     if not args.no_browser and steps & set(BROWSER_STEPS):
         if not Path(CHROMIUM).is_file():
             report(
