@@ -145,6 +145,10 @@ def _digest_frame(frame: Any, into: Any) -> None:
     _digest(dict(frame.attrs), into)
     plain = [c for c in frame.columns if not isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
     into.update(pd.util.hash_pandas_object(frame[plain], index=True).to_numpy().tobytes())
+    for column in plain:
+        if frame[column].dtype == object:  # hashed through str(): 1 and "1" are told apart by their types
+            types = frame[column].map(lambda value: type(value).__qualname__)
+            into.update(pd.util.hash_pandas_object(types, index=False).to_numpy().tobytes())
     for column in frame.columns:
         if column not in plain:
             series = frame[column]

@@ -166,12 +166,24 @@ def test_the_key_of_the_arguments_follows_their_content():
     point = moved.geometry.iloc[0]
     moved.loc[moved.index[0], "geometry"] = type(point)(point.x + 0.01, point.y)
     renamed = demo.population.rename(columns={demo.population.columns[-1]: "other"})
+    # the same capacities in a column of objects: as text and as numbers (str() makes them look alike)
+    values = demo.services["capacity"]
+    as_text, as_number = demo.services.copy(), demo.services.copy()
+    as_text["capacity"] = pd.Series(
+        [None if pd.isna(v) else str(int(v)) for v in values], index=values.index, dtype=object
+    )
+    as_number["capacity"] = pd.Series(
+        [None if pd.isna(v) else int(v) for v in values], index=values.index, dtype=object
+    )
+    assert as_text["capacity"].dtype == as_number["capacity"].dtype == object
     changes = {
         "one capacity": key(services=capacity),
         "one service moved": key(services=moved),
         "another CRS": key(areas=demo.areas.to_crs(3857)),
         "a population column renamed": key(population=renamed),
         "fewer services": key(services=demo.services.iloc[1:]),
+        "capacities as text": key(services=as_text),
+        "capacities as numbers, in a column of objects": key(services=as_number),
         "another option": key(config=dataclasses.replace(config, method="e2sfca")),
         "a keyword option": key(config=None, options={"method": "e2sfca"}),
         "the demo's name": key(demo="kosovo"),
