@@ -15,8 +15,11 @@ streamlit-folium's frame and no element of the page still stale or running):
    the sidebar's "Your data" section (its headers are the contract's, so the suggested column mapping is
    used as it is) to the page with its map.
 
-Each figure is printed as soon as it is measured; a step that fails prints ``NOT MEASURED`` and why (what
-the page showed), and the next step still runs.
+Beside each Chromium figure, the server's processor time per action (read from ``/proc``; for the cold
+start, since the server's start), which a busy machine moves much less than the wall time: it tells the
+figures a busy machine made long from those the app made long. Each figure is printed as soon as it is
+measured; a step that fails prints ``NOT MEASURED`` and why (what the page showed), and the next step
+still runs.
 
 With Streamlit's AppTest (the script's own time, no browser): widget changes; the Plan tab's "Add to
 scenario" (a new service, so a scenario analysed, compared, mapped and costed; target 0.6 s) and "Suggest
@@ -204,6 +207,20 @@ def _services_without_day_care(folder: Path) -> Path:
     return path
 
 
+def server_cpu(pid: int) -> float | None:
+    """
+    The processor time (user + system, seconds) a process has used so far, or ``None`` where unknown.
+
+    It is less moved by a busy machine than the wall time (not a substitute for it: other processes on
+    the same cores still slow its caches): it tells which figures a busy machine made long.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class NotReady(Exception):
     """A step of the benchmark did not reach its end state; the message says what was seen."""
 
@@ -316,16 +333,23 @@ def bench_browser(
                 page.goto(url)
                 wait("reload", ready, time.perf_counter(), 60)
 
-            def step(label: str, measure: Any) -> tuple[str, list[float] | str]:
+            def step(label: str, measure: Any, cold: bool = False) -> Iterator[tuple[str, list[float] | str]]:
+                """The step's figure, then the server's processor time per action (since its start: cold)."""
+                before = 0.0 if cold else server_cpu(server.pid)
                 try:
-                    return label, measure()
+                    seconds = measure()
                 except (NotReady, Error, AssertionError) as exc:
                     reason = " ".join(str(exc).split())[:600] or type(exc).__name__
                     try:
                         fresh()
                     except (NotReady, Error) as again:
                         reason += f"; the page could not be loaded again either: {str(again)[:200]}"
-                    return label, reason
+                    yield label, reason
+                    return
+                yield label, seconds
+                after = server_cpu(server.pid)
+                if before is not None and after is not None:
+                    yield f"({label}: the server's cpu per action)", [(after - before) / len(seconds)]
 
             while True:
                 try:
@@ -345,7 +369,7 @@ def bench_browser(
                 page.goto(url)
                 return [wait("cold start", ready, start, 90)]
 
-            yield step("cold start -> first map", cold)
+            yield from step("cold start -> first map", cold, cold=True)
             yield "(server answering)", [answering]
 
             def visits() -> list[float]:
@@ -361,7 +385,7 @@ def bench_browser(
                 return seconds
 
             if "visit" in steps:
-                yield step("new visit -> map", visits)
+                yield from step("new visit -> map", visits)
 
             def clicks() -> list[float]:
                 seconds = []
@@ -376,7 +400,7 @@ def bench_browser(
                 return seconds
 
             if "click" in steps:
-                yield step("service type click -> page ready", clicks)
+                yield from step("service type click -> page ready", clicks)
 
             def analyses() -> list[float]:
                 # on the composite view (all service types), whose headline moves with the catchment
@@ -394,7 +418,7 @@ def bench_browser(
                 return seconds
 
             if "analysis" in steps:
-                yield step("catchment +1 km (new analysis) -> page ready", analyses)
+                yield from step("catchment +1 km (new analysis) -> page ready", analyses)
 
             def upload() -> list[float]:
                 # in the sidebar's "Your data" section, the services uploader (the file has the contract's
@@ -415,7 +439,7 @@ def bench_browser(
                 return [wait("upload", uploaded, t0, 60)]
 
             if "upload" in steps:
-                yield step("services upload -> page ready", upload)
+                yield from step("services upload -> page ready", upload)
             browser.close()
         finally:
             server.terminate()
@@ -460,24 +484,29 @@ def measured(label: str, measure: Any, *args: Any) -> None:
 def cold_vs(other: Path, rounds: int, port: int) -> None:
     """
     Cold start -> first map of this checkout (A) and of ``other`` (B, with its own ``.venv``), taking turns
-    (A B A B ...), each on a fresh server: both medians and the median of the pairs' ratios A/B.
+    (A B A B ...), each on a fresh server: both medians and the median of the pairs' ratios A/B, of the
+    wall time and of the server's processor time.
     """
     python = str(other / ".venv" / "bin" / "python")
     label = "cold start -> first map"
-    seconds: dict[str, list[float]] = {"A": [], "B": []}
+    cpu = f"({label}: the server's cpu per action)"
+    seconds: dict[tuple[str, str], list[float]] = {(w, side): [] for w in (label, cpu) for side in "AB"}
     for _ in range(rounds):
         for side, repo, executable in (("A", REPO, sys.executable), ("B", other, python)):
             for got, value in bench_browser(1, port, frozenset({"cold"}), repo, executable):
-                if got != label:
+                if got not in (label, cpu):
                     continue
                 if isinstance(value, str):
                     report(f"{label} ({side})", value)
                     return
-                seconds[side].extend(value)
-    report(f"{label}, A: this checkout ({REPO})", seconds["A"])
-    report(f"{label}, B: {other}", seconds["B"])
-    ratios = [a / b for a, b in zip(seconds["A"], seconds["B"], strict=True)]
-    print(f"ratio A/B, pair by pair: median {statistics.median(ratios):.3f} (n={len(ratios)})", flush=True)
+                seconds[got, side].extend(value)
+    for what in (label, cpu):
+        report(f"{what}, A: this checkout ({REPO})", seconds[what, "A"])
+        report(f"{what}, B: {other}", seconds[what, "B"])
+        pairs = zip(seconds[what, "A"], seconds[what, "B"], strict=True)
+        ratios = [a / b for a, b in pairs]
+        ratio = statistics.median(ratios)
+        print(f"  ratio A/B, pair by pair: median {ratio:.3f} (n={len(ratios)})", flush=True)
 
 
 def main() -> None:
