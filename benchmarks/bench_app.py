@@ -485,22 +485,24 @@ def cold_vs(other: Path, rounds: int, port: int) -> None:
     """
     Cold start -> first map of this checkout (A) and of ``other`` (B, with its own ``.venv``), taking turns
     (A B A B ...), each on a fresh server: both medians and the median of the pairs' ratios A/B, of the
-    wall time and of the server's processor time.
+    wall time, of the server's processor time and of the time to the server's first answer.
     """
     python = str(other / ".venv" / "bin" / "python")
     label = "cold start -> first map"
     cpu = f"({label}: the server's cpu per action)"
-    seconds: dict[tuple[str, str], list[float]] = {(w, side): [] for w in (label, cpu) for side in "AB"}
+    answering = "(server answering)"
+    figures = (label, cpu, answering)
+    seconds: dict[tuple[str, str], list[float]] = {(w, side): [] for w in figures for side in "AB"}
     for _ in range(rounds):
         for side, repo, executable in (("A", REPO, sys.executable), ("B", other, python)):
             for got, value in bench_browser(1, port, frozenset({"cold"}), repo, executable):
-                if got not in (label, cpu):
+                if got not in figures:
                     continue
                 if isinstance(value, str):
                     report(f"{label} ({side})", value)
                     return
                 seconds[got, side].extend(value)
-    for what in (label, cpu):
+    for what in figures:
         report(f"{what}, A: this checkout ({REPO})", seconds[what, "A"])
         report(f"{what}, B: {other}", seconds[what, "B"])
         pairs = zip(seconds[what, "A"], seconds[what, "B"], strict=True)
