@@ -606,6 +606,7 @@ def write_result(
     threshold: float | None = None,
     taxonomy: Taxonomy | None = None,
     lang: str | None = None,
+    parallel: bool = False,
 ) -> dict[str, Path]:
     """
     Write an analysis result into a folder, with small counts of sensitive groups hidden.
@@ -627,6 +628,12 @@ def write_result(
     lang
         Language of the map (title, legend, tooltips, names, service types, note); the tables
         keep the library's column names.
+    parallel
+        Write the CSV tables and the map in a forked child process while this one writes the
+        GeoPackage (:func:`socialmap._fork.beside`: Linux, and only while no other Python thread
+        runs; anywhere else, or if the child fails, they are written here). The files are the same
+        either way. The command line sets it; leave it off in a program that uses threads or
+        subprocesses of its own.
 
     Returns
     -------
@@ -638,8 +645,8 @@ def write_result(
         (:func:`socialmap.equity.equity_table`, sensitive types left out); ``map``: ``map.html``;
         ``provenance``: ``provenance.json``.
     """
+    from socialmap._fork import beside
     from socialmap.i18n import check_language, column_title
-    from socialmap.maps import choropleth_map, save_map
     from socialmap.privacy import protect, public_services, resolve_taxonomy, shown
 
     lang = check_language(lang)
@@ -654,33 +661,47 @@ def write_result(
         "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs),
         "demand_cells": cells_table(result, protected),
     }
-    paths = {"gpkg": write_gpkg(layers, out / "areas.gpkg")}
-    long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
-    long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
-    paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
-    from socialmap.equity import equity_table
+    paths = {
+        "gpkg": out / "areas.gpkg",
+        "csv": out / "areas.csv",
+        "equity": out / "equity.csv",
+        "map": out / "map.html",
+    }
 
-    equity = equity_table(result)
-    equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
-    paths["equity"] = write_csv(equity, out / "equity.csv", sep=csv_sep)
-    attribution = _attribution(result.provenance, lang)
-    drawn = protected.areas.copy()
-    for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
-        values = pd.to_numeric(drawn[col], errors="coerce") if col in drawn and col != map_column else None
-        if values is not None and (values.dropna() % 1 == 0).all():
-            drawn[col] = values.round().astype("Int64")
-    fmap = choropleth_map(
-        drawn,
-        map_column,
-        services=public_services(result.services, protected),
-        tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
-        attribution=attribution,
-        title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
-        lang=lang,
-        taxonomy=tax,
-    )
-    _inline_map_libraries(fmap)
-    paths["map"] = save_map(fmap, out / "map.html")
+    def tables_and_map() -> None:
+        from socialmap.equity import equity_table
+        from socialmap.maps import choropleth_map, save_map
+
+        long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
+        long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
+        write_csv(long, paths["csv"], sep=csv_sep)
+        equity = equity_table(result)
+        equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
+        write_csv(equity, paths["equity"], sep=csv_sep)
+        attribution = _attribution(result.provenance, lang)
+        drawn = protected.areas.copy()
+        for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
+            if col not in drawn or col == map_column:
+                continue
+            values = pd.to_numeric(drawn[col], errors="coerce")
+            if (values.dropna() % 1 == 0).all():
+                drawn[col] = values.round().astype("Int64")
+        fmap = choropleth_map(
+            drawn,
+            map_column,
+            services=public_services(result.services, protected),
+            tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
+            attribution=attribution,
+            title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
+            lang=lang,
+            taxonomy=tax,
+        )
+        _inline_map_libraries(fmap)
+        save_map(fmap, paths["map"])
+
+    # The GeoPackage here, the tables and the map (folium's import and rendering) in a child process
+    # beside it when ``parallel``; the same files either way.
+    beside(tables_and_map, lambda: write_gpkg(layers, paths["gpkg"]), fork=parallel)
     text = json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str)
     paths["provenance"] = write_atomic(
         out / "provenance.json", lambda p: p.write_text(text, encoding="utf-8")

@@ -101,7 +101,7 @@ def analyze(
         "map": t("map", lang),
         "provenance": t("provenance", lang),
     }
-    for kind, path in write_result(result, out, map_column=map_column, lang=lang).items():
+    for kind, path in write_result(result, out, map_column=map_column, lang=lang, parallel=True).items():
         typer.echo(t("wrote {kind}: {path}", lang, kind=kinds.get(kind, kind), path=path))
 
 

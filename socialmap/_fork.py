@@ -1,0 +1,124 @@
+"""Two pieces of work on two cores: one in a forked child process while the caller does the other.
+
+:func:`beside` is how the command line writes the HTML map (folium and jinja2 hold the GIL, so a
+thread would not help) while it writes the GeoPackage. The child is a copy of the caller made by
+``os.fork`` (Linux only; where fork is missing or unsafe, on Windows and macOS, or while other Python
+threads run, everything runs in the caller as before). Nothing goes back from the child but its exit
+code: whatever it has to produce it writes to files itself, atomically. If the child fails in any way,
+the caller does its piece again, so a failure is reported exactly as without the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Seconds a child stopped with SIGTERM gets to clean up (its scratch files) before SIGKILL.
+_STOP_GRACE_S = 2.0
+
+
+def can_fork() -> bool:
+    """Whether :func:`beside` may fork here: Linux, ``os.fork`` present, no other Python thread running."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def beside(background: Callable[[], Any], foreground: Callable[[], T], *, fork: bool = True) -> T:
+    """
+    Run ``background`` in a forked child while ``foreground`` runs here; return ``foreground()``.
+
+    ``background`` must write its results to files itself (atomically: see
+    :func:`socialmap.atomic.write_atomic`) and must be safe to run twice: when the child cannot be
+    started or does not exit with 0, it is run again here after ``foreground``, so its errors are
+    raised here as usual. ``foreground`` runs first in the caller in every case.
+
+    When ``foreground`` fails or is interrupted (Ctrl-C), the child is stopped (SIGTERM, which lets it
+    remove its scratch files; SIGKILL after 2 s) and reaped before the error goes on: no child is left
+    behind. A child killed from outside is noticed and its work done here.
+
+    Parameters
+    ----------
+    background
+        The piece for the child, e.g. writing map.html.
+    foreground
+        The piece for the caller, e.g. writing the GeoPackage.
+    fork
+        ``False`` runs both here, one after the other (as also when :func:`can_fork` is false).
+    """
+    pid = _start(background) if fork and can_fork() else None
+    try:
+        value = foreground()
+        done = pid is not None and _finished_well(pid)
+    except BaseException:
+        if pid is not None:
+            _stop(pid)
+        raise
+    if not done:
+        background()
+    return value
+
+
+def _start(background: Callable[[], Any]) -> int | None:
+    """Fork a child running ``background``; its process id (``None`` if the fork failed)."""
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of processes or memory: do it here
+        logger.info("could not start a child process (%s): working in this one", exc)
+        return None
+    if pid:
+        return pid
+    code = 1
+    try:  # the child: never returns into the caller's code, never runs its exit handlers
+        signal.signal(signal.SIGTERM, _exit_on_term)
+        background()
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 - reported by the exit code; the caller does it again
+        logger.info("the child process failed (%s): the parent does its work", type(exc).__name__)
+    finally:
+        os._exit(code)
+
+
+def _exit_on_term(signum: int, frame: Any) -> None:
+    """SIGTERM in the child: unwind (the ``finally`` blocks remove scratch files), then exit."""
+    raise SystemExit(128 + signum)
+
+
+def _finished_well(pid: int) -> bool:
+    """Wait for the child; whether it exited with 0."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped elsewhere: its result is unknown
+        return False
+    if os.waitstatus_to_exitcode(status) != 0:
+        logger.info("the child process ended with status %s: the parent does its work", status)
+        return False
+    return True
+
+
+def _stop(pid: int) -> None:
+    """Stop the child and reap it (SIGTERM, then SIGKILL after :data:`_STOP_GRACE_S`)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_S
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                return
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError):
+        pass
