@@ -629,8 +629,8 @@ def write_result(
         Language of the map (title, legend, tooltips, names, service types, note); the tables
         keep the library's column names.
     parallel
-        Write the CSV tables and the map in a forked child process while this one writes the
-        GeoPackage (:func:`socialmap._fork.beside`: Linux, and only while no other Python thread
+        Write the map in a forked child process while this one writes the GeoPackage and the
+        CSV tables (:func:`socialmap._fork.beside`: Linux, and only while no other Python thread
         runs; anywhere else, or if the child fails, they are written here). The files are the same
         either way. The command line sets it; leave it off in a program that uses threads or
         subprocesses of its own.
@@ -668,17 +668,20 @@ def write_result(
         "map": out / "map.html",
     }
 
-    def tables_and_map() -> None:
+    def tables() -> None:
         from socialmap.equity import equity_table
-        from socialmap.maps import choropleth_map, save_map
 
+        write_gpkg(layers, paths["gpkg"])
         long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
         long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
         write_csv(long, paths["csv"], sep=csv_sep)
         equity = equity_table(result)
         equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
         write_csv(equity, paths["equity"], sep=csv_sep)
-        attribution = _attribution(result.provenance, lang)
+
+    def html_map() -> None:
+        from socialmap.maps import choropleth_map, save_map
+
         drawn = protected.areas.copy()
         for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
             if col not in drawn or col == map_column:
@@ -691,7 +694,7 @@ def write_result(
             map_column,
             services=public_services(result.services, protected),
             tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
-            attribution=attribution,
+            attribution=_attribution(result.provenance, lang),
             title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
             lang=lang,
             taxonomy=tax,
@@ -699,9 +702,9 @@ def write_result(
         _inline_map_libraries(fmap)
         save_map(fmap, paths["map"])
 
-    # The GeoPackage here, the tables and the map (folium's import and rendering) in a child process
-    # beside it when ``parallel``; the same files either way.
-    beside(tables_and_map, lambda: write_gpkg(layers, paths["gpkg"]), fork=parallel)
+    # The tables here and the map (folium's import and rendering: about as long) in a child process
+    # beside them when ``parallel``; the same files either way.
+    beside(html_map, tables, fork=parallel)
     text = json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str)
     paths["provenance"] = write_atomic(
         out / "provenance.json", lambda p: p.write_text(text, encoding="utf-8")
