@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,7 +34,13 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
-def beside(background: Callable[[], Any], foreground: Callable[[], T], *, fork: bool = True) -> T:
+def beside(
+    background: Callable[[], Any],
+    foreground: Callable[[], T],
+    *,
+    fork: bool = True,
+    worker: Worker | None = None,
+) -> T:
     """
     Run ``background`` in a forked child while ``foreground`` runs here; return ``foreground()``.
 
@@ -53,8 +61,14 @@ def beside(background: Callable[[], Any], foreground: Callable[[], T], *, fork: 
         The piece for the caller, e.g. writing the GeoPackage.
     fork
         ``False`` runs both here, one after the other (as also when :func:`can_fork` is false).
+    worker
+        A :class:`Worker` started earlier: ``background`` (then a module-level function, or a
+        ``functools.partial`` of one, with arguments that pickle) is sent to it instead of forking
+        now. If it cannot take the job, a child is forked now as without it.
     """
-    pid = _start(background) if fork and can_fork() else None
+    pid = worker.submit(background) if worker is not None else None
+    if pid is None and fork and can_fork():
+        pid = _start(background)
     try:
         value = foreground()
         done = pid is not None and _finished_well(pid)
@@ -69,11 +83,7 @@ def beside(background: Callable[[], Any], foreground: Callable[[], T], *, fork: 
 
 def _start(background: Callable[[], Any]) -> int | None:
     """Fork a child running ``background``; its process id (``None`` if the fork failed)."""
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
+    _flush()
     try:
         pid = os.fork()
     except OSError as exc:  # out of processes or memory: do it here
@@ -122,3 +132,103 @@ def _stop(pid: int) -> None:
         os.waitpid(pid, 0)
     except (ChildProcessError, ProcessLookupError):
         pass
+
+
+class Worker:
+    """
+    A child forked now that gets ready (``prepare``: an import, say) and then waits for one job.
+
+    For a job whose set-up is long: folium's import (0.3 s) overlaps the analysis the caller runs
+    before the map's data exist. :func:`beside` sends the job (pickled) with :meth:`submit`. The
+    child reads it while it prepares (a thread of its own), so sending never waits for it. A worker
+    that gets no job (the caller failed before) is stopped when it is dropped or at the caller's exit;
+    a child whose caller has died reads the end of the pipe and exits.
+    Where :func:`can_fork` is false, no child is started and :meth:`submit` returns ``None``.
+    """
+
+    def __init__(self, prepare: Callable[[], Any]) -> None:
+        self.pid: int | None = None
+        self._pipe: Any = None
+        if not can_fork():
+            return
+        _flush()
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(read)
+            os.close(write)
+            logger.info("could not start a child process (%s): working in this one", exc)
+            return
+        if pid == 0:
+            os.close(write)
+            _serve(read, prepare)
+        os.close(read)
+        self.pid = pid
+        self._pipe = os.fdopen(write, "wb")
+        self._finalizer = weakref.finalize(self, _end_worker, pid, self._pipe)
+
+    def submit(self, job: Callable[[], Any]) -> int | None:
+        """Send ``job`` to the child; its process id (``None``, and the child stopped, if it cannot)."""
+        pid, pipe = self.pid, self._pipe
+        if pid is None or pipe is None:
+            return None
+        self._pipe = None
+        self._finalizer.detach()  # from here :func:`beside` waits for the child or stops it
+        try:
+            data = pickle.dumps(job)
+            pipe.write(data)
+            pipe.close()
+        except Exception as exc:  # noqa: BLE001 - anything that does not pickle or a child gone
+            logger.info("the job could not be sent to the child process (%s)", type(exc).__name__)
+            _end_worker(pid, pipe)
+            return None
+        return pid
+
+    def stop(self) -> None:
+        """Stop the child without a job (if it has none) and reap it."""
+        if self._pipe is not None:
+            self._pipe = None
+            self._finalizer()
+
+
+def _serve(read: int, prepare: Callable[[], Any]) -> None:
+    """Be the worker child: read the job (in a thread) while preparing; run it; exit with 0 if it ran well."""
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, _exit_on_term)
+        received: list[bytes] = []
+        reader = threading.Thread(target=lambda: received.append(_read_all(read)), daemon=True)
+        reader.start()
+        prepare()
+        reader.join()
+        if received and received[0]:
+            job = pickle.loads(received[0])  # noqa: S301 - from the parent process itself
+            job()
+            code = 0
+    except BaseException as exc:  # noqa: BLE001 - reported by the exit code; the caller does it again
+        logger.info("the child process failed (%s): the parent does its work", type(exc).__name__)
+    finally:
+        os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
+
+
+def _end_worker(pid: int, pipe: Any) -> None:
+    """Close the job pipe (a waiting child exits) and stop and reap the child."""
+    try:
+        pipe.close()
+    except OSError:
+        pass
+    _stop(pid)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass

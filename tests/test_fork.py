@@ -21,7 +21,9 @@ SCENARIOS = textwrap.dedent(
     import hashlib, json, os, signal, sys, threading, time
     from pathlib import Path
 
-    from socialmap._fork import beside, can_fork
+    import functools, gc
+
+    from socialmap._fork import Worker, beside, can_fork
     from socialmap.atomic import write_atomic
 
     root = Path(sys.argv[1])
@@ -111,16 +113,44 @@ SCENARIOS = textwrap.dedent(
     thread.join()
     report["f"] = [order == [("fg", parent), ("bg", parent)], forks]
 
-    # the analysis result written with and without the child: the same bytes in every file
-    from socialmap.export import write_result
+    def write_pid(name):  # a job that pickles
+        (root / name).write_text(str(os.getpid()))
+
+    # a worker started early: it prepares in its child, then does the job sent to it
+    worker = Worker(pid_file("h_prepared"))
+    beside(functools.partial(write_pid, "h_bg"), lambda: wait_for(root / "h_prepared"), worker=worker)
+    report["h"] = [pid_of("h_bg") == pid_of("h_prepared") == worker.pid != parent, children_left()]
+
+    # a worker dropped without a job is stopped and reaped
+    worker = Worker(lambda: None)
+    started = worker.pid is not None
+    del worker
+    gc.collect()
+    report["i"] = [started, children_left()]
+
+    # a job that does not pickle: the worker is stopped, a child forked for the job as without it
+    worker = Worker(lambda: None)
+    beside(lambda: pid_file("j_bg")(), lambda: None, worker=worker)
+    report["j"] = [pid_of("j_bg") not in (None, parent, worker.pid), children_left()]
+
+    # a worker whose preparation fails: its job done here
+    def broken():
+        raise ImportError("no folium")
+    beside(functools.partial(write_pid, "k_bg"), lambda: None, worker=Worker(broken))
+    report["k"] = [pid_of("k_bg") == parent, children_left()]
+
+    # the analysis result written with and without the child, and with the map worker: the same
+    # bytes in every file
+    from socialmap.export import map_worker, write_result
     from socialmap.pipeline import analyze
 
     result = analyze(demo="kosovo")
     digests = []
-    for parallel in (True, False):
-        paths = write_result(result, root / f"out_{parallel}", parallel=parallel)
+    for parallel in (True, False, "worker"):
+        how = map_worker() if parallel == "worker" else parallel
+        paths = write_result(result, root / f"out_{parallel}", parallel=how)
         digests.append({k: hashlib.md5(p.read_bytes()).hexdigest() for k, p in paths.items()})
-    report["g"] = [digests[0] == digests[1], sorted(digests[0]), children_left()]
+    report["g"] = [digests[0] == digests[1] == digests[2], sorted(digests[0]), children_left()]
     print(json.dumps(report))
     """
 )
@@ -181,6 +211,25 @@ def test_no_fork_while_another_thread_runs(report):
 
 
 @linux_only
+def test_a_worker_prepares_in_its_child_then_does_the_job_sent_to_it(report):
+    assert report["h"] == [True, False]
+
+
+@linux_only
+def test_a_worker_dropped_without_a_job_is_stopped_and_reaped(report):
+    assert report["i"] == [True, False]
+
+
+@linux_only
+def test_a_job_that_does_not_pickle_goes_to_a_child_forked_then(report):
+    assert report["j"] == [True, False]
+
+
+@linux_only
+def test_a_worker_whose_preparation_fails_has_its_job_done_here(report):
+    assert report["k"] == [True, False]
+
+
 def test_write_result_writes_the_same_bytes_with_and_without_the_child(report):
     same, kinds, children_left = report["g"]
     assert same
