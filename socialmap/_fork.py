@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +91,15 @@ def _start(background: Callable[[], Any]) -> int | None:
         return None
     if pid:
         return pid
+    _child(background)
+
+
+def _child(work: Callable[[], Any]) -> NoReturn:
+    """Be the child: run ``work``, exit with 0 if it ran well (never returning into the caller's code)."""
     code = 1
-    try:  # the child: never returns into the caller's code, never runs its exit handlers
+    try:  # never runs the caller's exit handlers either
         signal.signal(signal.SIGTERM, _exit_on_term)
-        background()
+        work()
         code = 0
     except BaseException as exc:  # noqa: BLE001 - reported by the exit code; the caller does it again
         logger.info("the child process failed (%s): the parent does its work", type(exc).__name__)
@@ -192,24 +197,19 @@ class Worker:
             self._finalizer()
 
 
-def _serve(read: int, prepare: Callable[[], Any]) -> None:
-    """Be the worker child: read the job (in a thread) while preparing; run it; exit with 0 if it ran well."""
-    code = 1
-    try:
-        signal.signal(signal.SIGTERM, _exit_on_term)
+def _serve(read: int, prepare: Callable[[], Any]) -> NoReturn:
+    """Be the worker child: read the job (in a thread) while preparing, then run it."""
+
+    def work() -> None:
         received: list[bytes] = []
         reader = threading.Thread(target=lambda: received.append(_read_all(read)), daemon=True)
         reader.start()
         prepare()
         reader.join()
-        if received and received[0]:
-            job = pickle.loads(received[0])  # noqa: S301 - from the parent process itself
-            job()
-            code = 0
-    except BaseException as exc:  # noqa: BLE001 - reported by the exit code; the caller does it again
-        logger.info("the child process failed (%s): the parent does its work", type(exc).__name__)
-    finally:
-        os._exit(code)
+        if received and received[0]:  # nothing when stopped without a job
+            pickle.loads(received[0])()  # noqa: S301 - from the parent process itself
+
+    _child(work)
 
 
 def _read_all(fd: int) -> bytes:

@@ -182,16 +182,6 @@ def test_the_background_piece_runs_in_a_child_and_the_foreground_value_comes_bac
 
 
 @linux_only
-def test_a_child_that_raises_has_its_piece_done_again_here(report):
-    assert report["b"] == [True, False]
-
-
-@linux_only
-def test_a_child_killed_from_outside_has_its_piece_done_again_here(report):
-    assert report["c"] == [True, False]
-
-
-@linux_only
 def test_a_failing_foreground_stops_and_reaps_the_child_and_raises(report):
     message, quick, background_pid, children_left = report["d"]
     assert message == "foreground failed"
@@ -211,23 +201,21 @@ def test_no_fork_while_another_thread_runs(report):
 
 
 @linux_only
-def test_a_worker_prepares_in_its_child_then_does_the_job_sent_to_it(report):
-    assert report["h"] == [True, False]
-
-
-@linux_only
-def test_a_worker_dropped_without_a_job_is_stopped_and_reaped(report):
-    assert report["i"] == [True, False]
-
-
-@linux_only
-def test_a_job_that_does_not_pickle_goes_to_a_child_forked_then(report):
-    assert report["j"] == [True, False]
-
-
-@linux_only
-def test_a_worker_whose_preparation_fails_has_its_job_done_here(report):
-    assert report["k"] == [True, False]
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("b", id="a child that raises: its piece done again here"),
+        pytest.param("c", id="a child killed from outside: its piece done again here"),
+        pytest.param("h", id="a worker prepares in its child, then does the job sent to it"),
+        pytest.param("i", id="a worker dropped without a job is stopped and reaped"),
+        pytest.param("j", id="a job that does not pickle goes to a child forked then"),
+        pytest.param("k", id="a worker whose preparation fails has its job done here"),
+    ],
+)
+def test_the_piece_is_done_once_where_it_should_and_no_child_is_left(report, case):
+    done_where_it_should, children_left = report[case]
+    assert done_where_it_should
+    assert not children_left
 
 
 def test_write_result_writes_the_same_bytes_with_and_without_the_child(report):
