@@ -963,7 +963,7 @@ def _cost_provenance(
     graph: Any, config: AnalysisConfig, long: pd.DataFrame, off_network: dict[str, Any]
 ) -> dict[str, Any]:
     """Which cost the catchments were measured in (``cost``), and for a road network how it was made."""
-    from socialmap.network import COST_LABELS
+    from socialmap._network_graph import COST_LABELS  # not socialmap.network: its readers and routing
 
     if graph is None:
         return {"cost": "euclidean", "cost_label": COST_LABELS["euclidean"]}
