@@ -10,6 +10,7 @@ the caller does its piece again, so a failure is reported exactly as without the
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -85,13 +86,33 @@ def _start(background: Callable[[], Any]) -> int | None:
     """Fork a child running ``background``; its process id (``None`` if the fork failed)."""
     _flush()
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError as exc:  # out of processes or memory: do it here
         logger.info("could not start a child process (%s): working in this one", exc)
         return None
     if pid:
         return pid
     _child(background)
+
+
+def _fork() -> int:
+    """
+    ``os.fork()``, the caller's objects left out of the child's garbage collections.
+
+    The child's collector would otherwise go through every object it inherits (the libraries, the
+    analysis) and write to each one, so that the system copies their memory pages for it: measured,
+    a third more CPU for the child's work. ``gc.freeze`` before the fork keeps them out of the child's
+    collections; the caller's own are as before (``gc.unfreeze`` in the caller after the fork).
+    """
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        raise
+    if pid:
+        gc.unfreeze()
+    return pid
 
 
 def _child(work: Callable[[], Any]) -> NoReturn:
@@ -159,7 +180,7 @@ class Worker:
         _flush()
         read, write = os.pipe()
         try:
-            pid = os.fork()
+            pid = _fork()
         except OSError as exc:
             os.close(read)
             os.close(write)
