@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -357,24 +357,29 @@ def choropleth_map(
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    legend_note = _narrow_note(narrow, fmt, lang)
     fmap = _areas_figure(
         shown,
         (column, tooltip_columns),
         (fills, classes),
         fmt,
         legend=(legend_title, entries),
-        labels=labels,
-        tiles=tiles,
-        attribution=attribution,
-        title=title,
-        lang=lang,
+        page=_Page(labels, tiles, attribution, title, lang),
         services=(services, taxonomy),
-        legend_note=legend_note,
+        legend_note=_narrow_note(narrow, fmt, lang),
         service_legend=service_legend,
     )
     logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
     return fmap
+
+
+class _Page(NamedTuple):
+    """What frames a map of areas, as its caller gave it: labels, tiles, attribution, title, language."""
+
+    labels: Mapping[str, str]
+    tiles: str | None
+    attribution: str
+    title: str | None
+    lang: str
 
 
 def _areas_figure(
@@ -384,11 +389,7 @@ def _areas_figure(
     fmt: Any,
     *,
     legend: tuple[str | None, list[tuple[str, str]]],
-    labels: Mapping[str, str],
-    tiles: str | None,
-    attribution: str,
-    title: str | None,
-    lang: str,
+    page: _Page,
     services: tuple[gpd.GeoDataFrame | None, Taxonomy | None] = (None, None),
     legend_note: str = "",
     service_legend: list[tuple[str, str]] | None = None,
@@ -396,6 +397,7 @@ def _areas_figure(
     """Draw the map around filled areas: base, tooltips, legend, services, title, note, layer control."""
     import folium
 
+    labels, tiles, attribution, title, lang = page
     column, tooltip_columns = columns
     fills, codes = classes
     fields = list(dict.fromkeys([*tooltip_columns, column]))
@@ -538,11 +540,7 @@ def difference_map(
         (fills, classes),
         fmt,
         legend=(legend_title, entries),
-        labels=labels,
-        tiles=tiles,
-        attribution=attribution,
-        title=title,
-        lang=lang,
+        page=_Page(labels, tiles, attribution, title, lang),
         legend_note=t("blue: better; red: worse", lang),
     )
     logger.info("difference map of %r: %d areas, %d classes", column, len(shown), len(entries))
