@@ -15,14 +15,23 @@ streamlit-folium's frame and no element of the page still stale or running):
    the sidebar's "Your data" section (its headers are the contract's, so the suggested column mapping is
    used as it is) to the page with its map.
 
-Each figure is printed as soon as it is measured; a step that fails prints ``NOT MEASURED`` and why (what
-the page showed), and the next step still runs.
+Beside each Chromium figure, the server's processor time per action (read from ``/proc``; for the cold
+start, since the server's start), which a busy machine moves much less than the wall time: it tells the
+figures a busy machine made long from those the app made long. Each figure is printed as soon as it is
+measured; a step that fails prints ``NOT MEASURED`` and why (what the page showed), and the next step
+still runs.
 
 With Streamlit's AppTest (the script's own time, no browser): widget changes; the Plan tab's "Add to
 scenario" (a new service, so a scenario analysed, compared, mapped and costed; target 0.6 s) and "Suggest
 sites" with a capacity (target 1 s). Every figure prints with the machine's load.
 
-Run: .venv/bin/python benchmarks/bench_app.py [--port 8765] [--rounds 3] [--no-browser]
+Run: .venv/bin/python benchmarks/bench_app.py [--port 8765] [--rounds 3] [--no-browser] [--steps cold,visit]
+     .venv/bin/python benchmarks/bench_app.py --cold-vs /work/main --rounds 5
+
+``--steps`` measures only the steps named (default all): cold, visit, click, analysis, upload (Chromium),
+script, plan, suggest (AppTest). The Chromium steps run in their order on one server, from its cold start.
+``--cold-vs DIR`` measures only the cold start, taking turns with another checkout (e.g. main's copy, with
+its own ``.venv``): both medians and the pairs' ratio, which stays meaningful on a busy machine.
 """
 
 from __future__ import annotations
@@ -60,6 +69,10 @@ SERVICE_TYPES = (
     "Day care for persons with disabilities",
     "Counselling and family support",
 )
+#: The steps ``--steps`` can name: in Chromium (in this order, on one server), then with AppTest.
+BROWSER_STEPS = ("cold", "visit", "click", "analysis", "upload")
+SCRIPT_STEPS = ("script", "plan", "suggest")
+
 MAP_JS = """() => ({
   n: document.querySelectorAll('path.leaflet-interactive').length,
   title: (document.querySelector('.socialmap-title') || {}).textContent || '',
@@ -194,14 +207,28 @@ def _services_without_day_care(folder: Path) -> Path:
     return path
 
 
+def server_cpu(pid: int) -> float | None:
+    """
+    The processor time (user + system, seconds) a process has used so far, or ``None`` where unknown.
+
+    It is less moved by a busy machine than the wall time (not a substitute for it: other processes on
+    the same cores still slow its caches): it tells which figures a busy machine made long.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class NotReady(Exception):
     """A step of the benchmark did not reach its end state; the message says what was seen."""
 
 
-def _server_command(port: int) -> list[str]:
+def _server_command(port: int, python: str = sys.executable) -> list[str]:
     """The app started as `make app` starts it (the launcher; the other options in .streamlit/config.toml)."""
     return [
-        sys.executable,
+        python,
         "-m",
         "socialmap.serve",
         "app.py",
@@ -241,10 +268,17 @@ def _what_is_shown(page: Any) -> str:
     return "; ".join(parts)
 
 
-def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | str]]:
+def bench_browser(
+    rounds: int,
+    port: int,
+    steps: frozenset[str] = frozenset(BROWSER_STEPS),
+    repo: Path = REPO,
+    python: str = sys.executable,
+) -> Iterator[tuple[str, list[float] | str]]:
     """
     The Chromium steps, each yielded as soon as it is measured: (label, seconds) or (label, why it failed).
-    A step that fails is reported and the next one still runs (on a freshly loaded page).
+    A step that fails is reported and the next one still runs (on a freshly loaded page). ``repo`` and
+    ``python``: the checkout whose app is started and its Python (``--cold-vs``).
     """
     from playwright.sync_api import Error, sync_playwright
 
@@ -256,8 +290,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto("about:blank")
         subprocess.run(  # not counted: writes the bytecode a user's earlier start would have left
-            [sys.executable, "-c", "import socialmap.views, socialmap.serve, streamlit_folium"],
-            cwd=REPO,
+            [python, "-c", "import socialmap.views, socialmap.serve, streamlit_folium"],
+            cwd=repo,
             env=_server_env(),
             check=True,
             capture_output=True,
@@ -265,8 +299,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
         start = time.perf_counter()
         with log.open("wb") as sink:
             server = subprocess.Popen(
-                _server_command(port),
-                cwd=REPO,
+                _server_command(port, python),
+                cwd=repo,
                 env=_server_env(),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -299,16 +333,23 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                 page.goto(url)
                 wait("reload", ready, time.perf_counter(), 60)
 
-            def step(label: str, measure: Any) -> tuple[str, list[float] | str]:
+            def step(label: str, measure: Any, cold: bool = False) -> Iterator[tuple[str, list[float] | str]]:
+                """The step's figure, then the server's processor time per action (since its start: cold)."""
+                before = 0.0 if cold else server_cpu(server.pid)
                 try:
-                    return label, measure()
+                    seconds = measure()
                 except (NotReady, Error, AssertionError) as exc:
                     reason = " ".join(str(exc).split())[:600] or type(exc).__name__
                     try:
                         fresh()
                     except (NotReady, Error) as again:
                         reason += f"; the page could not be loaded again either: {str(again)[:200]}"
-                    return label, reason
+                    yield label, reason
+                    return
+                yield label, seconds
+                after = server_cpu(server.pid)
+                if before is not None and after is not None:
+                    yield f"({label}: the server's cpu per action)", [(after - before) / len(seconds)]
 
             while True:
                 try:
@@ -328,7 +369,7 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                 page.goto(url)
                 return [wait("cold start", ready, start, 90)]
 
-            yield step("cold start -> first map", cold)
+            yield from step("cold start -> first map", cold, cold=True)
             yield "(server answering)", [answering]
 
             def visits() -> list[float]:
@@ -343,7 +384,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                         other.close()
                 return seconds
 
-            yield step("new visit -> map", visits)
+            if "visit" in steps:
+                yield from step("new visit -> map", visits)
 
             def clicks() -> list[float]:
                 seconds = []
@@ -357,7 +399,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                         seconds.append(wait(target, lambda target=target: ready(target), t0, 30))
                 return seconds
 
-            yield step("service type click -> page ready", clicks)
+            if "click" in steps:
+                yield from step("service type click -> page ready", clicks)
 
             def analyses() -> list[float]:
                 # on the composite view (all service types), whose headline moves with the catchment
@@ -374,7 +417,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
                     seconds.append(wait("new analysis", lambda b=before: headline() != b and ready(), t0, 30))
                 return seconds
 
-            yield step("catchment +1 km (new analysis) -> page ready", analyses)
+            if "analysis" in steps:
+                yield from step("catchment +1 km (new analysis) -> page ready", analyses)
 
             def upload() -> list[float]:
                 # in the sidebar's "Your data" section, the services uploader (the file has the contract's
@@ -394,7 +438,8 @@ def bench_browser(rounds: int, port: int) -> Iterator[tuple[str, list[float] | s
 
                 return [wait("upload", uploaded, t0, 60)]
 
-            yield step("services upload -> page ready", upload)
+            if "upload" in steps:
+                yield from step("services upload -> page ready", upload)
             browser.close()
         finally:
             server.terminate()
@@ -436,17 +481,67 @@ def measured(label: str, measure: Any, *args: Any) -> None:
         report(label, f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
 
 
+def cold_vs(other: Path, rounds: int, port: int) -> None:
+    """
+    Cold start -> first map of this checkout (A) and of ``other`` (B, with its own ``.venv``), taking turns
+    (A B A B ...), each on a fresh server: both medians and the median of the pairs' ratios A/B, of the
+    wall time, of the server's processor time and of the time to the server's first answer.
+    """
+    python = str(other / ".venv" / "bin" / "python")
+    label = "cold start -> first map"
+    cpu = f"({label}: the server's cpu per action)"
+    answering = "(server answering)"
+    figures = (label, cpu, answering)
+    seconds: dict[tuple[str, str], list[float]] = {(w, side): [] for w in figures for side in "AB"}
+    for _ in range(rounds):
+        for side, repo, executable in (("A", REPO, sys.executable), ("B", other, python)):
+            for got, value in bench_browser(1, port, frozenset({"cold"}), repo, executable):
+                if got not in figures:
+                    continue
+                if isinstance(value, str):
+                    report(f"{label} ({side})", value)
+                    return
+                seconds[got, side].extend(value)
+    for what in figures:
+        report(f"{what}, A: this checkout ({REPO})", seconds[what, "A"])
+        report(f"{what}, B: {other}", seconds[what, "B"])
+        pairs = zip(seconds[what, "A"], seconds[what, "B"], strict=True)
+        ratios = [a / b for a, b in pairs]
+        ratio = statistics.median(ratios)
+        print(f"  ratio A/B, pair by pair: median {ratio:.3f} (n={len(ratios)})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each change (default 3)")
     parser.add_argument("--port", type=int, default=None, help="port for the app (default: a free one)")
     parser.add_argument("--no-browser", action="store_true", help="only the AppTest measurements")
+    parser.add_argument(
+        "--steps",
+        default=",".join(BROWSER_STEPS + SCRIPT_STEPS),
+        help="the steps to measure, comma-separated (default all: %(default)s); the cold start always runs",
+    )
+    parser.add_argument(
+        "--cold-vs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only the cold start, taking turns with the checkout DIR (its .venv), --rounds pairs",
+    )
     args = parser.parse_args()
+    steps = frozenset(args.steps.split(","))
+    unknown = steps - set(BROWSER_STEPS + SCRIPT_STEPS)
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     os.chdir(REPO)
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True
     )
-    if not args.no_browser:
+    if args.cold_vs is not None:
+        cold_vs(args.cold_vs.resolve(), args.rounds, args.port or _free_port())
+        print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
+        return
+    if not args.no_browser and steps & set(BROWSER_STEPS):
         if not Path(CHROMIUM).is_file():
             report(
                 "browser steps",
@@ -454,13 +549,16 @@ def main() -> None:
             )
         else:
             try:
-                for label, seconds in bench_browser(args.rounds, args.port or _free_port()):
+                for label, seconds in bench_browser(args.rounds, args.port or _free_port(), steps):
                     report(label, seconds)
             except Exception as exc:  # noqa: BLE001 - e.g. Chromium failing to start; the rest still runs
                 report("browser steps", f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}")
-    measured("script rerun after a widget change (AppTest)", bench_script, args.rounds)
-    measured("Plan: Add to scenario (AppTest)", bench_plan, args.rounds)
-    measured("Plan: Suggest sites, 20 places (AppTest)", bench_suggest, args.rounds)
+    if "script" in steps:
+        measured("script rerun after a widget change (AppTest)", bench_script, args.rounds)
+    if "plan" in steps:
+        measured("Plan: Add to scenario (AppTest)", bench_plan, args.rounds)
+    if "suggest" in steps:
+        measured("Plan: Suggest sites, 20 places (AppTest)", bench_suggest, args.rounds)
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
 
 

@@ -1,25 +1,33 @@
 """
-The checks of a taxonomy file: its size and YAML shape first, then every entry, all problems at once.
+The checks of a taxonomy file's data: every entry, all problems at once.
 
-:func:`socialmap.taxonomy.load_taxonomy` reads the file; :func:`_check_yaml_cost` refuses a file that
-would cost too much to parse (size, aliases, depth); :func:`_line_index` maps each key's path to its line
-in the YAML file; :class:`_Checker` checks the parsed data (each entry's fields with the pydantic models of
-:mod:`socialmap._taxonomy_schema`, the rest by hand: labels, keys that refer to other entries, need rates,
-overlaps) and builds the :class:`~socialmap.taxonomy.Taxonomy` when there is no problem.
+:func:`socialmap.taxonomy.load_taxonomy` reads the file and :mod:`socialmap._taxonomy_yaml` parses it
+(its cost, its syntax, the line of each key); :class:`_Checker` checks the parsed data (each entry's
+fields with the pydantic models of :mod:`socialmap._taxonomy_schema`, the rest by hand: labels, keys that
+refer to other entries, need rates, overlaps), names the YAML line of every problem from the line index
+(its words, and those of each pydantic error, are in :mod:`socialmap._taxonomy_words`), and builds the
+:class:`~socialmap.taxonomy.Taxonomy` when there is no problem.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
-import yaml
-
-from socialmap import settings
 from socialmap._taxonomy_model import SCHEMA_VERSION, ServiceType, Source, TargetGroup, Taxonomy
-from socialmap.errors import N_, Localised, Message, Nn_, Number, TaxonomyError, render
+from socialmap._taxonomy_words import (
+    _as_text,
+    _describe,
+    _hinted,
+    _m,
+    _missing,
+    _not_text,
+    _remove_fix,
+    field_problem,
+)
+from socialmap.errors import N_, Localised, Message, Nn_, Number, render
 from socialmap.schema import LANGUAGES
 
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -50,138 +58,33 @@ _SERVICE_NUMBERS = (
 )
 
 
-def _check_yaml_cost(text: str, label: str) -> None:
-    """
-    Refuse YAML that would cost too much to build, from its stream of events, before it is built.
+class _Section(NamedTuple):
+    """A section of labelled entries and the words of its problems."""
 
-    PyYAML's composer and constructor recurse once per level of nesting, and aliases (``*name``) stand
-    for their anchored node wherever they occur: 5,000 nested lists end in a ``RecursionError``, a node
-    that contains an alias to itself in endless recursion in any code that walks it, and nine levels of
-    ten aliases ("billion laughs") stand for a billion nodes. The parser itself does not recurse, so the
-    events are counted here: the depth of nesting (at most ``settings.max_yaml_depth``), and the number
-    of nodes with every alias expanded (at most ``settings.max_yaml_nodes``), in one pass and without
-    expanding anything; an alias to a node that is still open (to itself) is refused.
-    """
-    anchors: dict[str, int] = {}
-    open_nodes: list[list[Any]] = []  # [anchor, expanded size so far] of each collection still open
-
-    def add(size: int) -> None:
-        if open_nodes:
-            open_nodes[-1][1] += size
-            size = open_nodes[-1][1]
-        if size > settings.max_yaml_nodes:
-            raise TaxonomyError(
-                N_(
-                    "Taxonomy file '{file}' stands for more than {limit} YAML nodes once its aliases (*name) "
-                    "are expanded (`socialmap.settings.max_yaml_nodes`); it was refused before being built. "
-                    "Fix: write the values out instead of nesting aliases."
-                ),
-                file=label,
-                limit=Number(settings.max_yaml_nodes, ","),
-            )
-
-    def count(loader: Any) -> None:
-        anchors.clear()
-        open_nodes.clear()
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.AliasEvent):
-                if any(anchor == event.anchor for anchor, _ in open_nodes):
-                    mark = event.start_mark
-                    raise TaxonomyError(
-                        N_(
-                            "Taxonomy file '{file}', line {line}: the alias *{alias} refers to a node that "
-                            "contains it, so the taxonomy would never end. Fix: write the values out."
-                        ),
-                        file=label,
-                        line=mark.line + 1 if mark is not None else "?",
-                        alias=_short(str(event.anchor)),
-                    )
-                add(anchors.get(str(event.anchor), 1))  # an undefined alias: yaml.compose says so below
-            elif isinstance(event, yaml.ScalarEvent):
-                if event.anchor is not None:
-                    anchors[str(event.anchor)] = 1
-                add(1)
-            elif isinstance(event, yaml.CollectionStartEvent):
-                if len(open_nodes) >= settings.max_yaml_depth:
-                    mark = event.start_mark
-                    raise TaxonomyError(
-                        N_(
-                            "Taxonomy file '{file}', line {line}: lists and mappings are nested more than "
-                            "{limit} deep (`socialmap.settings.max_yaml_depth`). Fix: a taxonomy nests a few "
-                            "levels (see the shipped kosovo.yaml); check the indentation and brackets."
-                        ),
-                        file=label,
-                        line=mark.line + 1 if mark is not None else "?",
-                        limit=settings.max_yaml_depth,
-                    )
-                open_nodes.append([event.anchor, 1])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                anchor, size = open_nodes.pop()
-                if anchor is not None:
-                    anchors[str(anchor)] = size
-                add(size)
-
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:  # libyaml's parser: the same events, several times faster
-        try:
-            count(fast)
-            return
-        except yaml.YAMLError:
-            pass  # again with the Python parser: its messages, and the limits checked up to the error
-    count(yaml.SafeLoader)
+    name: str  # its key in the file
+    what: str  # what the section must be (a mapping of these)
+    none: str  # the problem when it is empty
+    fix: str  # and its fix
+    kind: str  # one entry, for a key that is no identifier
+    fields: str  # what an entry must be (a mapping of these)
 
 
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    """Describe a YAML syntax error with its line and column."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    what = f"{context}, {problem}" if context else str(problem)  # PyYAML's own words
-    fix = N_(
-        "Fix: check the indentation (spaces, not tabs), colons after keys and quotes around text containing "
-        "': ' or '#' near that line."
-    )
-    if mark is None:
-        return Message(N_("{what}. {fix}"), what=what, fix=Message(fix))
-    return Message(
-        N_("line {line}, column {column}: {what}. {fix}"),
-        line=mark.line + 1,
-        column=mark.column + 1,
-        what=what,
-        fix=Message(fix),
-    )
-
-
-def _line_index(node: yaml.Node | None) -> tuple[dict[str, int], list[tuple[str, int, int]]]:
-    """Map YAML paths (``a.b[0]``) to 1-based lines; list keys written twice in one mapping."""
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, int, int]] = []
-
-    def walk(n: yaml.Node, path: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key_node, value_node in n.value:
-                key = str(key_node.value)
-                sub = f"{path}.{key}" if path else key
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    duplicates.append((sub, seen[key], line))
-                seen[key] = line
-                lines[sub] = line  # YAML keeps the last of duplicate keys, so point at it
-                walk(value_node, sub)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                sub = f"{path}[{i}]"
-                lines[sub] = item.start_mark.line + 1
-                walk(item, sub)
-
-    if node is not None:
-        walk(node, "")
-    return lines, duplicates
+_GROUPS = _Section(
+    "target_groups",
+    N_("target groups"),
+    N_("no target group is defined."),
+    N_("define at least one target group."),
+    N_("target group"),
+    N_("target-group fields"),
+)
+_SERVICES = _Section(
+    "service_types",
+    N_("service types"),
+    N_("no service type is defined."),
+    N_("define at least one service type."),
+    N_("service type"),
+    N_("service-type fields"),
+)
 
 
 class _Checker:
@@ -420,7 +323,7 @@ class _Checker:
             key = str(error["loc"][0]) if error["loc"] else ""
             bad.add(key)
             where = f"{path}.{key}" if key and key_in_path else path
-            self.field_problem(model, where, key, error, item.get(key))
+            self.add(where, *field_problem(model, key, error, item.get(key)))
         kept = {k: v for k, v in item.items() if k in model.model_fields and k not in bad}
         for key in bad & set(model.model_fields):
             if model.model_fields[key].is_required():
@@ -429,76 +332,6 @@ class _Checker:
             return model.model_validate(kept)
         except FieldErrors:
             return None  # a required field in error that cannot be null (a source's citation)
-
-    def field_problem(self, model: Any, path: str, key: str, error: Mapping[str, Any], value: Any) -> None:
-        """Report one pydantic error (its type and bounds) as the message of that kind of value."""
-        kind = str(error["type"])
-        info = model.model_fields.get(key)
-        what = (info.description if info is not None else None) or key
-        if kind == "extra_forbidden":
-            allowed = tuple(model.model_fields)
-            guess = difflib.get_close_matches(key, allowed, n=1)
-            self.add(path, Message(N_("unknown key '{key}'."), key=key), _remove_fix(guess, allowed))
-        elif kind == "missing" and key == "rate":
-            self.add(
-                path,
-                N_("the rate is missing."),
-                N_(
-                    "write `rate: <share between 0 and 1>` with its `source:`, or `rate: null` if no "
-                    "figure is known (the need is then unknown, not zero)."
-                ),
-            )
-        elif kind == "missing":
-            self.add(path, _missing(what), _as_text(what))
-        elif kind == "bool_type":
-            self.add(
-                path,
-                Message(N_("must be true or false; found {found}."), found=_describe(value)),
-                N_("write true or false (no quotes)."),
-            )
-        elif kind.startswith("string_"):
-            self.add(path, _not_text(what, value), _as_text(what))
-        elif kind == "finite_number":
-            self.add(
-                path,
-                Message(
-                    N_("must be a finite number ({what}); found {found}."), what=_m(what), found=repr(value)
-                ),
-                N_("write a number, or null if unknown."),
-            )
-        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-            number = float(value)
-            fix: str
-            if number < 0:
-                fix = N_("numbers here cannot be negative; check the sign.")
-            elif kind == "less_than_equal" and float(error.get("ctx", {}).get("le", 0)) == 1:
-                fix = N_("write a share between 0 and 1 (e.g. 5.2 % → 0.052), not a percentage.")
-            else:
-                fix = Message(N_("write {what}."), what=_m(what))
-            self.add(
-                path,
-                Message(
-                    N_("{number} is out of range: must be {what}."), number=Number(number, "g"), what=_m(what)
-                ),
-                fix,
-            )
-        elif kind.startswith(("float_", "int_")):
-            found = _describe(value)
-            if isinstance(value, str) and value.strip().endswith("%"):
-                fix = N_("write the share as a decimal without % (e.g. 5 % → 0.05), or null if unknown.")
-            else:
-                fix = N_("write a plain number without quotes, units or % sign, or null if unknown.")
-            self.add(
-                path,
-                Message(N_("must be a number ({what}); found {found}."), what=_m(what), found=found),
-                fix,
-            )
-        else:  # a kind of error the models do not make today: pydantic's own words
-            self.add(
-                path,
-                Message(N_("{error}; found {found}."), error=str(error["msg"]), found=_describe(value)),
-                Message(N_("write {what} as the schema says."), what=_m(what)),
-            )
 
     # -- sections ----------------------------------------------------------------------------
 
@@ -584,29 +417,39 @@ class _Checker:
                 out[key] = Source(key=key, **fields.model_dump())
         return out
 
+    def entries(
+        self, value: Any, section: _Section, model: Any
+    ) -> Iterator[tuple[str, str, dict[Any, Any], Any, dict[str, str]]]:
+        """
+        Walk the entries of a section of labelled entries (``target_groups``, ``service_types``).
+
+        Yields each entry that has a valid key and is a mapping, as ``(key, path, item, fields, labels)``:
+        its YAML path, its raw mapping, its fields checked with ``model`` and its labels; the problems of
+        the others (and of an empty section) are added.
+        """
+        if value is None:
+            return
+        block = self.mapping(value, section.name, section.what)
+        if block is None:
+            return
+        if not block:
+            self.add(section.name, section.none, section.fix)
+        for key, entry in block.items():
+            path = f"{section.name}.{key}"
+            if not self.key_name(key, section.name, section.kind):
+                continue
+            item = self.mapping(entry, path, section.fields)
+            if item is None:
+                continue
+            fields = self.fields(model, item, path)
+            yield key, path, item, fields, self.labels(item.get("label"), f"{path}.label")
+
     def groups(self, value: Any, sources: set[str]) -> dict[str, TargetGroup]:
         """Check the ``target_groups`` section."""
         from socialmap._taxonomy_schema import GroupFields
 
         out: dict[str, TargetGroup] = {}
-        if value is None:
-            return out
-        block = self.mapping(value, "target_groups", N_("target groups"))
-        if block is None:
-            return out
-        if not block:
-            self.add(
-                "target_groups", N_("no target group is defined."), N_("define at least one target group.")
-            )
-        for key, entry in block.items():
-            path = f"target_groups.{key}"
-            if not self.key_name(key, "target_groups", N_("target group")):
-                continue
-            item = self.mapping(entry, path, N_("target-group fields"))
-            if item is None:
-                continue
-            fields = self.fields(GroupFields, item, path)
-            labels = self.labels(item.get("label"), f"{path}.label")
+        for key, path, item, fields, labels in self.entries(value, _GROUPS, GroupFields):
             srcs = self.source_keys(
                 item.get("source"),
                 f"{path}.source",
@@ -775,24 +618,7 @@ class _Checker:
         from socialmap._taxonomy_schema import ServiceFields
 
         out: dict[str, ServiceType] = {}
-        if value is None:
-            return out
-        block = self.mapping(value, "service_types", N_("service types"))
-        if block is None:
-            return out
-        if not block:
-            self.add(
-                "service_types", N_("no service type is defined."), N_("define at least one service type.")
-            )
-        for key, entry in block.items():
-            path = f"service_types.{key}"
-            if not self.key_name(key, "service_types", N_("service type")):
-                continue
-            item = self.mapping(entry, path, N_("service-type fields"))
-            if item is None:
-                continue
-            fields = self.fields(ServiceFields, item, path)
-            labels = self.labels(item.get("label"), f"{path}.label")
+        for key, path, item, fields, labels in self.entries(value, _SERVICES, ServiceFields):
             served = self.served_groups(item.get("target_groups"), f"{path}.target_groups", groups)
             values: dict[str, Any] = {}
             for number_key, source_key in _SERVICE_NUMBERS:
@@ -887,48 +713,3 @@ def _parent_path(path: str) -> str:
     """Drop the last ``.key`` or ``[i]`` of a YAML path (``""`` at the top)."""
     match = re.search(r"(\.[^.\[]*|\[\d+\])$", path)
     return path[: match.start()] if match else ""
-
-
-def _m(text: str) -> str:
-    """Return a text as a message's value: a :class:`Message` as it is, a fixed text (N_) looked up."""
-    return text if isinstance(text, Message) else Message(text)
-
-
-def _missing(what: str) -> Message:
-    return Message(N_("{what} is missing."), what=_m(what))
-
-
-def _not_text(what: str, value: Any) -> Message:
-    return Message(N_("{what} must be non-empty text; found {found}."), what=_m(what), found=_describe(value))
-
-
-def _as_text(what: str) -> Message:
-    return Message(N_("write {what} as text."), what=_m(what))
-
-
-def _hinted(guess: list[str], fix: Message) -> Message:
-    """Return a fix, after "did you mean ...?" when a close key was found."""
-    if guess:
-        return Message(N_("did you mean '{guess}'? If not, {fix}"), guess=guess[0], fix=fix)
-    return fix
-
-
-def _remove_fix(guess: list[str], allowed: tuple[str, ...]) -> Message:
-    """How to fix an unknown key: the closest allowed key if there is one, and the allowed keys."""
-    if guess:
-        return Message(
-            N_("did you mean '{guess}'? If not, remove it; allowed keys here: {allowed}."),
-            guess=guess[0],
-            allowed=", ".join(allowed),
-        )
-    return Message(N_("remove it; allowed keys here: {allowed}."), allowed=", ".join(allowed))
-
-
-def _describe(value: Any) -> str:
-    """Describe a YAML value for an error message."""
-    if value is None:
-        return Message(N_("nothing (null)"))
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

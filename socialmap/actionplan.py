@@ -149,12 +149,8 @@ def action_plan(
         The ``.docx`` file to write (atomically).
     lang
         Language of the document (``en``, ``sq``, ``sr``).
-    taxonomy
-        The result's taxonomy (default: reloaded from its provenance).
-    protected
-        A suppression from :func:`socialmap.privacy.protect` (reuse the one used for the tables).
-    threshold
-        Suppression threshold when ``protected`` is not given.
+    taxonomy, protected, threshold
+        The result's taxonomy and its suppression, as for :func:`socialmap.report.brief`.
     costing
         Places and budget needed at the standards (:func:`socialmap.costing.places_and_budget`);
         default: the taxonomy's standards and costs.
@@ -174,11 +170,7 @@ def action_plan(
     from docx.shared import Cm, Pt, RGBColor
 
     import socialmap
-    from socialmap.i18n import check_language, format_date, output_datetime, t
-    from socialmap.io import write_atomic
-    from socialmap.monitor import _FREQUENCY
-    from socialmap.privacy import protect, resolve_taxonomy
-    from socialmap.report import (
+    from socialmap._report_content import (
         KEY_FIGURE_COLUMNS,
         _largest_gaps,
         _method_note,
@@ -188,7 +180,11 @@ def action_plan(
         places_and_budget,
         run_notes,
     )
-    from socialmap.static import demonstration_note, sources_lines
+    from socialmap.credits import demonstration_note, sources_lines
+    from socialmap.i18n import check_language, format_date, output_datetime, t
+    from socialmap.io import write_atomic
+    from socialmap.monitor import _FREQUENCY
+    from socialmap.privacy import protect, resolve_taxonomy
 
     lang = check_language(lang)
     target = Path(path)

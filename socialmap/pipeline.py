@@ -282,6 +282,9 @@ _CACHE_MAX_ROWS = 1_000_000
 _TYPE_CACHE: OrderedDict[bytes, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
 _TYPE_CACHE_SIZE = 64
 _CACHE_LOCK = threading.Lock()
+#: Set by the app's launcher (:func:`socialmap.serve.warm_up`): given :func:`analyze`'s arguments, it returns
+#: the result its warm-up computed with equal ones (handed out once), else ``None``. ``None``: no launcher.
+prepared_result: Callable[[dict[str, Any]], Result | None] | None = None
 
 
 def _cache_get(cache: OrderedDict[bytes, Any], key: bytes) -> Any:
@@ -423,6 +426,8 @@ def analyze(
     >>> len(res.areas), res.table["need"].ge(0).all()
     (38, np.True_)
     """
+    if prepared_result is not None and (kept := prepared_result(dict(locals()))) is not None:
+        return kept
     from socialmap import access as acc
     from socialmap.gaps import composite_by_group, composite_makeup
 

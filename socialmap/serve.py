@@ -12,33 +12,42 @@ server and the browser loads Streamlit's page, through the library's own memos:
   (a module that declares a Streamlit component is left to the script, :data:`SCRIPT_RUN_ONLY`);
 - the demo, read once per process by :func:`socialmap.load_demo` (which hands out copies);
 - the demo's analysis with the app's default options, whose demand points and per-type tables
-  :func:`socialmap.pipeline.analyze` keeps by the content of its inputs.
+  :func:`socialmap.pipeline.analyze` keeps by the content of its inputs, and whose result is handed to
+  the first run (below).
 
 No throwaway first map is drawn: its one-time costs (the headline's and the map's first calls, about
 0.13 s) are about what drawing it again costs, and the thread is busy while the browser loads anyway.
 
-Nothing computed by the warm-up is handed to the page as it is: the first run calls the same functions
-with its own inputs and options, and the memos answer only for equal content (a changed input or option
-is computed anew). The first run waits for the warm-up (:func:`wait_for_warm_up`, called by ``app.py``
-at its start) rather than computing the same thing beside it. Without the launcher (``streamlit run
-app.py``, Streamlit's AppTest) there is no warm-up and the wait returns at once.
+The first run calls the same functions with its own inputs and options, and the memos answer only for
+equal content (a changed input or option is computed anew). Its analysis is then not computed a second
+time: the warm-up's :class:`~socialmap.pipeline.Result` is handed to the first analysis asked for after
+it, through a hook of :func:`socialmap.analyze` (``pipeline.prepared_result``), if that analysis's
+arguments have the same content (:func:`arguments_key`: frames by their values and geometries, options
+and taxonomy by every field) -- the very object, handed out once (never shared by two callers); with
+other arguments it is dropped and computed anew. Either way the hook is then removed: one chance, the
+first page's. The first run waits for the warm-up (:func:`wait_for_warm_up`, called by ``app.py`` at its
+start) rather than computing the same thing beside it. Without the launcher (``streamlit run app.py``,
+Streamlit's AppTest) there is no warm-up, no hook, and the wait returns at once.
 """
 
 from __future__ import annotations
 
 import ast
+import contextvars
+import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from socialmap.pipeline import AnalysisConfig
+    from socialmap.pipeline import AnalysisConfig, Result
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +105,139 @@ def demo_config() -> AnalysisConfig:
     )
 
 
+class _Unkeyed(Exception):
+    """An argument whose content :func:`arguments_key` does not digest (a file path, a callable, a graph)."""
+
+
+def _digest(value: Any, into: Any) -> None:
+    import pandas as pd
+
+    if value is None or isinstance(value, bool | int | float | str):
+        into.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, tuple | list):
+        into.update(f"{type(value).__name__}[{len(value)}]".encode())
+        for item in value:
+            _digest(item, into)
+    elif isinstance(value, Mapping):
+        into.update(f"map[{len(value)}]".encode())
+        for key, item in sorted(value.items(), key=lambda pair: repr(pair[0])):
+            _digest(key, into)
+            _digest(item, into)
+    elif isinstance(value, pd.DataFrame):
+        _digest_frame(value, into)
+    elif (
+        dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+        and type(value).__module__.startswith("socialmap.")
+    ):
+        # the library's frozen records (AnalysisConfig, Taxonomy): their repr shows every field
+        into.update(f"{type(value).__qualname__}:{value!r};".encode())
+    else:
+        raise _Unkeyed(type(value).__name__)
+
+
+def _digest_frame(frame: Any, into: Any) -> None:
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    into.update(f"frame{frame.shape}{list(map(str, frame.columns))}{list(map(str, frame.dtypes))}".encode())
+    _digest(dict(frame.attrs), into)
+    plain = [c for c in frame.columns if not isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
+    into.update(pd.util.hash_pandas_object(frame[plain], index=True).to_numpy().tobytes())
+    for column in plain:
+        if frame[column].dtype == object:  # hashed through str(): 1 and "1" are told apart by their types
+            types = frame[column].map(lambda value: type(value).__qualname__)
+            into.update(pd.util.hash_pandas_object(types, index=False).to_numpy().tobytes())
+    for column in frame.columns:
+        if column not in plain:
+            series = frame[column]
+            into.update(f"{column}:{series.crs.to_wkt() if series.crs else None}".encode())
+            for wkb in shapely.to_wkb(series.to_numpy()):
+                into.update(b"-" if wkb is None else wkb)
+
+
+def arguments_key(arguments: Mapping[str, Any]) -> bytes | None:
+    """
+    Return a digest of the content of :func:`socialmap.analyze`'s arguments, or ``None``.
+
+    ``None`` is for arguments whose content it does not read (a file path, a progress callback, a road
+    graph): those never match.
+
+    Frames are digested by their values, index, columns, types, attributes and geometries (with their
+    CRS); the library's records (options, taxonomy) by their ``repr``, which shows every field.
+    """
+    if any(isinstance(arguments.get(kind), str | Path) for kind in ("areas", "services", "population")):
+        return None  # a file's content may change between the warm-up and the first run
+    digest = hashlib.blake2b(digest_size=20)
+    try:
+        _digest(dict(arguments), digest)
+    except _Unkeyed:
+        return None
+    return digest.digest()
+
+
+#: In the warm-up's own analysis, where the hook notes its arguments' key (a context variable: per thread).
+_WARMING: contextvars.ContextVar[list[bytes] | None] = contextvars.ContextVar(
+    "socialmap_warming", default=None
+)
+#: The result the warm-up computed, by its arguments' key, until the first run takes it.
+_prepared: dict[bytes, Result] = {}
+_prepared_lock = threading.Lock()
+
+
+def _prepared_result(arguments: dict[str, Any]) -> Result | None:
+    """
+    Hand the warm-up's result to the first run: the hook :func:`socialmap.analyze` calls (see warm_up).
+
+    In the warm-up's own call it notes the arguments' key and returns ``None`` (the analysis is computed).
+    The first call after that, from any other thread, is the one chance: the warm-up's result if the
+    arguments' content is equal (handed out once, so no two callers share it), else ``None``; the hook is
+    then removed, and every later analysis is computed as without a launcher.
+    """
+    from socialmap import pipeline
+
+    key = arguments_key(arguments)
+    warming = _WARMING.get()
+    if warming is not None:
+        if key is not None:
+            warming.append(key)
+        return None
+    with _prepared_lock:
+        if pipeline.prepared_result is _prepared_result:
+            pipeline.prepared_result = None
+        kept = _prepared.pop(key, None) if key is not None else None
+        _prepared.clear()
+    return kept
+
+
+def _streamlit_first_calls() -> None:
+    """
+    Do ahead what Streamlit itself does once per process during a script's first run.
+
+    - Its emoji catalogue (``streamlit.emojis``), loaded and its pattern compiled at the first text an
+      alert shows that is not ASCII (every Albanian and Serbian one): Python's ``re`` keeps the pattern.
+    - :func:`inspect.getmodule`'s table of the loaded modules by file, filled when the first component
+      is declared (``streamlit_folium``'s import): a later call adds only the modules imported since.
+
+    Nothing depends on either but the time: a Streamlit without them is let be.
+    """
+    import inspect
+
+    try:
+        from streamlit.string_util import extract_leading_emoji
+    except ImportError:
+        pass
+    else:
+        extract_leading_emoji("ë")
+    inspect.getmodule(inspect.currentframe())
+
+
 def warm_up(script: str | Path, demo: str = "kosovo") -> None:
     """
     Do ahead what the app's first run does first: its imports, the demo read and analysed.
+
+    Streamlit's own one-time work that a script run would do (:func:`_streamlit_first_calls`) too.
 
     Everything goes through the library's memos (see the module's docstring); nothing is returned.
     """
@@ -112,12 +251,23 @@ def warm_up(script: str | Path, demo: str = "kosovo") -> None:
             for dependency in script_imports(spec.origin):
                 if dependency.partition(".")[0] not in SCRIPT_RUN_ONLY:
                     _import(dependency)
-    from socialmap import views
+    _streamlit_first_calls()
+    from socialmap import pipeline, views
     from socialmap.datasets import load_demo
 
     loaded = load_demo(demo)
     inputs = views.read_inputs(demo=loaded)
-    views.analyze_inputs(inputs, demo_config(), demo=loaded)
+    asked: list[bytes] = []
+    pipeline.prepared_result = _prepared_result
+    token = _WARMING.set(asked)
+    try:
+        analysis = views.analyze_inputs(inputs, demo_config(), demo=loaded)
+    finally:
+        _WARMING.reset(token)
+    if analysis.result is not None and len(asked) == 1:
+        with _prepared_lock:
+            if pipeline.prepared_result is _prepared_result:  # no other analysis has come first
+                _prepared[asked[0]] = analysis.result
 
 
 def _warm_up(script: str, done: threading.Event) -> None:

@@ -27,19 +27,12 @@ from __future__ import annotations
 import importlib.resources
 from pathlib import Path
 
-import yaml
-
 from socialmap import settings
 
-# The data classes and their queries live in socialmap._taxonomy_model, the checks of a file in
-# socialmap._taxonomy_check (this module reads a file and hands it to them); their public names are
-# importable from here, as they always were.
-from socialmap._taxonomy_check import (  # noqa: F401 - _line_index re-exported (tests, docs)
-    _check_yaml_cost,
-    _Checker,
-    _line_index,
-    _yaml_error,
-)
+# The data classes and their queries live in socialmap._taxonomy_model, the parsing of a file in
+# socialmap._taxonomy_yaml, the checks of its data in socialmap._taxonomy_check (this module reads a file
+# and hands it to them); their public names are importable from here, as they always were.
+from socialmap._taxonomy_check import _Checker
 from socialmap._taxonomy_model import (  # noqa: F401 - re-exported
     NEED_BASES,
     SCHEMA_VERSION,
@@ -47,6 +40,12 @@ from socialmap._taxonomy_model import (  # noqa: F401 - re-exported
     Source,
     TargetGroup,
     Taxonomy,
+)
+from socialmap._taxonomy_yaml import (  # noqa: F401 - the YAML helpers re-exported (tests, docs)
+    _check_yaml_cost,
+    _line_index,
+    _load_yaml,
+    _yaml_error,
 )
 from socialmap.errors import N_, Number, TaxonomyError
 
@@ -177,22 +176,7 @@ def _parse(text: str, label: str, *, default_name: str) -> Taxonomy:
             ),
             file=label,
         )
-    try:
-        _check_yaml_cost(text, label)
-        # libyaml's loader where PyYAML has it (the same nodes and data, 5x faster); an error is reported
-        # from the Python loader, whose messages the checks were written against.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            node = yaml.compose(text, Loader=loader)
-            data = yaml.load(text, Loader=loader)
-        except yaml.YAMLError:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TaxonomyError(
-            N_("Taxonomy file '{file}' is not valid YAML: {error}"), file=label, error=_yaml_error(exc)
-        ) from None
-    lines, duplicates = _line_index(node)
+    data, lines, duplicates = _load_yaml(text, label)
     checker = _Checker(label, lines, duplicates)
     if data is None:
         raise TaxonomyError(

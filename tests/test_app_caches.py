@@ -121,7 +121,8 @@ def test_difference_map_hides_as_the_published_comparison(demo, result):
 @pytest.fixture
 def grid_calls(monkeypatch):
     """The cell sizes socialmap.needs.grid_from_areas was called with, in order (caches emptied)."""
-    from socialmap import needs, optimise
+    from socialmap import _optimise_candidates as optimise
+    from socialmap import needs
 
     calls: list[float] = []
     real = needs.grid_from_areas
@@ -157,7 +158,7 @@ def test_candidate_grid_is_made_once_per_areas_and_cell_size(result, grid_calls)
     assert not shifted.geometry.geom_equals(again.geometry.reindex(shifted.index)).all()
 
     # The grid given back is the one made afresh.
-    from socialmap import optimise
+    from socialmap import _optimise_candidates as optimise
 
     optimise._GRID_CACHE.clear()
     fresh = candidates_from_grid(areas, cell_size_m=2000.0)

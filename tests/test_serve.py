@@ -1,8 +1,10 @@
 """The app's launcher (`python -m socialmap.serve app.py`): its warm-up prepares the first page only.
 
-What the warm-up computes reaches the page only through the library's memos, which answer for equal
-inputs and options only: the first run's analysis is the one computed without a warm-up, a changed input
-or option is computed anew, and the options warmed are the app's own defaults.
+What the warm-up computes reaches the page through the library's memos and through one hand-over: its
+analysis is given to the first analysis asked for after it if, and only if, that one's arguments have
+the same content (the very object, handed out once). The first run's analysis is the one computed
+without a warm-up, a changed input or option is computed anew, and the options warmed are the app's own
+defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import pytest
 
 import socialmap
-from socialmap import serve, views
+from socialmap import pipeline, serve, views
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
@@ -27,18 +29,27 @@ APP = REPO / "app.py"
 FIRST_RUN = """
 import pickle, sys
 import socialmap
-from socialmap import serve, views
+from socialmap import pipeline, serve, views
 if sys.argv[1] == "warm":
     serve.warm_up(sys.argv[2])
     # a Streamlit component is declared by the script run itself (Streamlit registers it only there)
     assert "streamlit_folium" not in sys.modules
     assert "folium" in sys.modules and "geopandas" in sys.modules
+    assert "streamlit.emojis" in sys.modules  # Streamlit's own first-run work, done ahead too
 demo = socialmap.load_demo("kosovo")
 analysis = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo)
 result = analysis.result
 frames = [pd.DataFrame(frame.drop(columns="geometry")) for frame in (result.areas, result.table)]
 sys.stdout.buffer.write(pickle.dumps(tuple(frames)))
 """
+
+
+@pytest.fixture(autouse=True)
+def _no_hand_over_left():
+    """A warm-up in one test hands nothing over to another's analysis."""
+    yield
+    pipeline.prepared_result = None
+    serve._prepared.clear()
 
 
 def _first_run(mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,6 +86,114 @@ def test_after_a_warm_up_a_changed_option_or_input_is_computed_anew():
     assert (day_care["supply"] == 0).all()
     before = first.table[first.table["service_type"] == "day_care_disability"]
     assert (before["supply"] > 0).any()
+
+
+def _prepared() -> pipeline.Result:
+    (result,) = serve._prepared.values()
+    return result
+
+
+def test_the_first_analysis_after_a_warm_up_is_the_warm_ups_result_itself_handed_out_once():
+    serve.warm_up(APP)
+    warmed = _prepared()
+    demo = socialmap.load_demo("kosovo")  # fresh copies, as the app's first run reads them
+    first = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo).result
+    assert first is warmed
+    assert pipeline.prepared_result is None and not serve._prepared  # the hook is gone with it
+    again = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo).result
+    assert again is not first  # computed, not shared
+    pd.testing.assert_frame_equal(pd.DataFrame(again.areas), pd.DataFrame(first.areas))
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_a_first_analysis_with_another_option_is_computed_anew_and_ends_the_hand_over():
+    serve.warm_up(APP)
+    warmed = _prepared()
+    demo = socialmap.load_demo("kosovo")
+    wider = dataclasses.replace(serve.demo_config(), catchment_m=30_000.0)
+    other = views.analyze_inputs(views.read_inputs(demo=demo), wider, demo=demo).result
+    assert other is not warmed and other.config.catchment_m == 30_000.0
+    assert not other.table["supply_reach"].equals(warmed.table["supply_reach"])
+    assert pipeline.prepared_result is None and not serve._prepared
+    # the app's first options after that: computed as without a launcher (the one chance has gone)
+    first = views.analyze_inputs(views.read_inputs(demo=demo), serve.demo_config(), demo=demo).result
+    assert first is not warmed
+    pd.testing.assert_frame_equal(first.table, warmed.table)
+
+
+def test_a_first_analysis_of_changed_services_is_computed_anew():
+    serve.warm_up(APP)
+    warmed = _prepared()
+    demo = socialmap.load_demo("kosovo")
+    services = demo.services.copy()
+    services = services[services["service_type"] != "day_care_disability"]
+    changed = socialmap.analyze(
+        demo.areas, services, demo.population, taxonomy=demo.taxonomy, config=serve.demo_config()
+    )
+    assert changed is not warmed
+    day_care = changed.table[changed.table["service_type"] == "day_care_disability"]
+    assert (day_care["supply"] == 0).all()
+    assert (warmed.table[warmed.table["service_type"] == "day_care_disability"]["supply"] > 0).any()
+
+
+def test_the_key_of_the_arguments_follows_their_content():
+    demo = socialmap.load_demo("kosovo")
+    config = serve.demo_config()
+
+    def key(**changes):
+        arguments = {
+            "areas": demo.areas,
+            "services": demo.services,
+            "population": demo.population,
+            "demo": None,
+            "taxonomy": demo.taxonomy,
+            "config": config,
+            "network": None,
+            "progress": None,
+            "columns": None,
+            "options": {},
+        }
+        arguments.update(changes)
+        return serve.arguments_key(arguments)
+
+    base = key()
+    assert base is not None and key() == base
+    copies = socialmap.load_demo("kosovo")
+    assert key(areas=copies.areas, services=copies.services, population=copies.population) == base
+    capacity = demo.services.copy()
+    capacity.loc[capacity.index[0], "capacity"] = 999
+    moved = demo.services.copy()
+    point = moved.geometry.iloc[0]
+    moved.loc[moved.index[0], "geometry"] = type(point)(point.x + 0.01, point.y)
+    renamed = demo.population.rename(columns={demo.population.columns[-1]: "other"})
+    # the same capacities in a column of objects: as text and as numbers (str() makes them look alike)
+    values = demo.services["capacity"]
+    as_text, as_number = demo.services.copy(), demo.services.copy()
+    as_text["capacity"] = pd.Series(
+        [None if pd.isna(v) else str(int(v)) for v in values], index=values.index, dtype=object
+    )
+    as_number["capacity"] = pd.Series(
+        [None if pd.isna(v) else int(v) for v in values], index=values.index, dtype=object
+    )
+    assert as_text["capacity"].dtype == as_number["capacity"].dtype == object
+    changes = {
+        "one capacity": key(services=capacity),
+        "one service moved": key(services=moved),
+        "another CRS": key(areas=demo.areas.to_crs(3857)),
+        "a population column renamed": key(population=renamed),
+        "fewer services": key(services=demo.services.iloc[1:]),
+        "capacities as text": key(services=as_text),
+        "capacities as numbers, in a column of objects": key(services=as_number),
+        "another option": key(config=dataclasses.replace(config, method="e2sfca")),
+        "a keyword option": key(config=None, options={"method": "e2sfca"}),
+        "the demo's name": key(demo="kosovo"),
+    }
+    assert base not in changes.values(), [what for what, k in changes.items() if k == base]
+    assert len(set(changes.values())) == len(changes)
+    # what it does not read never matches: a file (its content may change), a callback, a road graph
+    assert key(areas=str(REPO / "data" / "areas.gpkg")) is None
+    assert key(progress=print) is None
+    assert key(network=object()) is None
 
 
 def test_the_warm_up_analyses_with_the_options_of_the_apps_first_page(monkeypatch):

@@ -18,7 +18,13 @@ from socialmap.errors import TaxonomyError, message
 from socialmap.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
-TAXONOMY_MODULES = ("socialmap/taxonomy.py", "socialmap/_taxonomy_check.py", "socialmap/_taxonomy_schema.py")
+TAXONOMY_MODULES = (
+    "socialmap/taxonomy.py",
+    "socialmap/_taxonomy_check.py",
+    "socialmap/_taxonomy_schema.py",
+    "socialmap/_taxonomy_words.py",
+    "socialmap/_taxonomy_yaml.py",
+)
 
 # One file with many kinds of problem: a key twice, an unknown key with a close match, a key that is no
 # identifier, a rate out of range and one written as a percentage, a label missing and one not text, an

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -192,18 +192,8 @@ def brief_command(
     """Write a one-page PDF brief for a municipality (or the whole country), with sources."""
     from socialmap.report import brief
 
-    lang = check_language(lang)
-    if out.suffix.lower() != ".pdf":
-        raise SocialMapError(t("--out must be a .pdf file; got {name}.", lang, name=repr(out.name)))
-    result = _analysis(
-        inputs,
-        reach,
-        method=method,
-        lang=lang,
-        columns=columns,
-        group_weights=group_weights,
-    )
-    costing = costs.costing(result, lang)
+    lang = _out_language(out, ".pdf", lang)
+    result, costing = _costed_analysis(inputs, reach, costs, method, lang, columns, group_weights)
     path = brief(result, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
     typer.echo(t("wrote brief: {path}", lang, path=path))
 
@@ -235,18 +225,9 @@ def action_plan_command(
     from socialmap.actionplan import action_plan
     from socialmap.plan import read_targets
 
-    lang = check_language(lang)
-    if out.suffix.lower() != ".docx":
-        raise SocialMapError(t("--out must be a .docx file; got {name}.", lang, name=repr(out.name)))
+    lang = _out_language(out, ".docx", lang)
     plan = read_targets(targets)  # before the analysis: a bad targets file fails at once
-    result = _analysis(
-        inputs,
-        reach,
-        method=method,
-        lang=lang,
-        columns=columns,
-    )
-    costing = costs.costing(result, lang)
+    result, costing = _costed_analysis(inputs, reach, costs, method, lang, columns)
     path = action_plan(result, plan, area=area, path=out, lang=lang, threshold=threshold, costing=costing)
     typer.echo(t("wrote action plan: {path}", lang, path=path))
 
@@ -288,9 +269,7 @@ def monitor_command(
     from socialmap.pipeline import AnalysisConfig
     from socialmap.plan import read_targets
 
-    lang = check_language(lang)
-    if out.suffix.lower() != ".xlsx":
-        raise SocialMapError(t("--out must be a .xlsx file; got {name}.", lang, name=repr(out.name)))
+    lang = _out_language(out, ".xlsx", lang)
     plan = read_targets(targets) if targets is not None else None
     config = AnalysisConfig(method=method, catchment_m=catchment_m)  # type: ignore[arg-type]
     files = _year_files(population_year, lang)
@@ -371,3 +350,27 @@ def export_command(
     costing = costs.costing(result, lang)
     path = export_table(result, out, table=table, sep=sep, lang=lang, threshold=threshold, costing=costing)  # type: ignore[arg-type]
     typer.echo(t("wrote table: {path}", lang, path=path))
+
+
+def _out_language(out: Path, suffix: str, lang: str | None) -> str:
+    """Check ``--lang`` and that ``--out`` ends in ``suffix`` (e.g. ``.pdf``); return the language."""
+    lang = check_language(lang)
+    if out.suffix.lower() != suffix:
+        raise SocialMapError(
+            t("--out must be a {suffix} file; got {name}.", lang, suffix=suffix, name=repr(out.name))
+        )
+    return lang
+
+
+def _costed_analysis(
+    inputs: Inputs,
+    reach: Reach,
+    costs: Costs,
+    method: str,
+    lang: str,
+    columns: str | None,
+    group_weights: str | None = None,
+) -> tuple[Any, Any]:
+    """Run the analysis of a brief or an action plan; return it with its places and budget at the costs."""
+    result = _analysis(inputs, reach, method=method, lang=lang, columns=columns, group_weights=group_weights)
+    return result, costs.costing(result, lang)

@@ -9,22 +9,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from socialmap.errors import (
-    Message,
-    Problem,
-)
+from socialmap.errors import Message, Problem
 from socialmap.i18n import N_, Nn_
 from socialmap.validate.base import _Ints, _list
 from socialmap.validate.geometry import _geo_frame, _missing_geometry, _polygonal, _range_check
-from socialmap.validate.mapping import (
-    _contract,
-    _empty,
-    _finish,
-    _known_layout,
-    _map_columns,
-    _require,
-    _start,
-)
+from socialmap.validate.mapping import _empty, _finish, _head, _require
 from socialmap.validate.values import _clean_text, _ids
 
 
@@ -36,10 +25,7 @@ def _validate_areas(
     columns: dict[str, str] | None = None,
     crs: Any = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    frame, c = _start(frame, file, rows)
-    required, optional = _contract("areas")
-    frame = _map_columns(frame, columns, (*required, *optional), c, kind="areas")
-    frame = _known_layout(frame, columns, c)
+    frame, c, required = _head(frame, "areas", file=file, rows=rows, columns=columns)
     if _empty(frame, c):
         return frame, c.problems
     frame = _clean_text(frame.copy(), c)

@@ -298,6 +298,23 @@ def _order(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     return frame[[*head, *rest, *geometry]]
 
 
+def _head(
+    frame: pd.DataFrame, kind: str, *, file: str, rows: _Ints | None, columns: dict[str, str] | None
+) -> tuple[pd.DataFrame, _Collector, tuple[str, ...]]:
+    """
+    Begin the checks of a file of ``kind``: its rows numbered, its columns mapped to the contract.
+
+    Returns the mapped frame, the collector of its problems and the contract's required columns. The
+    areas' columns of a well-known boundaries layout (geoBoundaries) are read as such.
+    """
+    frame, c = _start(frame, file, rows)
+    required, optional = _contract(kind)
+    frame = _map_columns(frame, columns, (*required, *optional), c, kind=kind)
+    if kind == "areas":
+        frame = _known_layout(frame, columns, c)
+    return frame, c, required
+
+
 def _start(frame: pd.DataFrame, file: str, rows: _Ints | None) -> tuple[pd.DataFrame, _Collector]:
     frame = _geometry_as_geometry(frame.reset_index(drop=True))
     return frame, _Collector(file, np.arange(1, len(frame) + 1) if rows is None else rows)

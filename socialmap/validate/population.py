@@ -18,13 +18,11 @@ from socialmap.sources.base import _is_missing
 from socialmap.validate.base import _CHECK_METHODS, _close, _Collector, _Ints, _list, _with_hint
 from socialmap.validate.mapping import (
     _MISSING_COLUMN,
-    _contract,
     _empty,
     _finish,
     _geometry_name,
-    _map_columns,
+    _head,
     _require,
-    _start,
 )
 from socialmap.validate.values import _clean_text, _id_text, _ids, _numbers
 
@@ -39,9 +37,7 @@ def _validate_population(
     aliases: Any = None,
     decimal: str | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    frame, c = _start(frame, file, rows)
-    required, optional = _contract("population")
-    frame = _map_columns(frame, columns, (*required, *optional), c, kind="population")
+    frame, c, required = _head(frame, "population", file=file, rows=rows, columns=columns)
     if _empty(frame, c):
         return frame, c.problems
     geometry = _geometry_name(frame)

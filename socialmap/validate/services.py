@@ -29,7 +29,7 @@ from socialmap.validate.geometry import (
     _range_check,
     _swap_check,
 )
-from socialmap.validate.mapping import _contract, _empty, _finish, _map_columns, _require, _start
+from socialmap.validate.mapping import _empty, _finish, _head, _require
 from socialmap.validate.values import _clean_text, _ids, _numbers
 
 
@@ -61,10 +61,8 @@ def _validate_services(
     centroids: bool = False,
     decimal: str | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    frame, c = _start(frame, file, rows)
     keys = _service_type_keys(taxonomy)
-    required, optional = _contract("services")
-    frame = _map_columns(frame, columns, (*required, *optional), c, kind="services")
+    frame, c, required = _head(frame, "services", file=file, rows=rows, columns=columns)
     if _empty(frame, c):
         return frame, c.problems
     frame = _clean_text(frame.copy(), c)
