@@ -2,8 +2,10 @@
 
 Each figure is a whole fresh process, as a user starts it (the interpreter's start-up, every import and the
 work); the median of ``--runs`` (default 5), with the CPU time (user + system, of the process and its
-children) beside the wall time: the CPU time hardly moves when other jobs share the machine, the wall time
-does. Python's bytecode is written for socialmap first (one run not counted), as an installed package has it.
+children: ``analyze`` writes map.html in a child process beside the GeoPackage) beside the wall time: the
+CPU time hardly moves when other jobs share the machine, the wall time does, and ``analyze``'s wall time
+gains from its second process only where a second core is free. Python's bytecode is written for
+socialmap first (one run not counted), as an installed package has it.
 
 - ``import socialmap`` beside ``import geopandas``, its largest import (target: at most 0.1 s more);
 - ``socialmap.load_demo('kosovo')`` in a fresh process, and warm (cached, the mean of 10 calls);

@@ -23,6 +23,7 @@ published rows would give back the hidden ones, are hidden as ``"[c]"``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialmap._fork import Worker, beside
 from socialmap.atomic import write_atomic
 from socialmap.costing import _check_costing, _labels, costing_tables
 from socialmap.i18n import N_
@@ -606,6 +608,7 @@ def write_result(
     threshold: float | None = None,
     taxonomy: Taxonomy | None = None,
     lang: str | None = None,
+    parallel: bool | Worker = False,
 ) -> dict[str, Path]:
     """
     Write an analysis result into a folder, with small counts of sensitive groups hidden.
@@ -627,6 +630,13 @@ def write_result(
     lang
         Language of the map (title, legend, tooltips, names, service types, note); the tables
         keep the library's column names.
+    parallel
+        Write the map in a forked child process while this one writes the GeoPackage and the
+        CSV tables (:func:`socialmap._fork.beside`: Linux, and only while no other Python thread
+        runs; anywhere else, or if the child fails, they are written here). The files are the same
+        either way. A :func:`map_worker` started earlier does the map instead (its child has imported
+        folium while the analysis ran). The command line sets it; leave it off in a program that
+        uses threads or subprocesses of its own.
 
     Returns
     -------
@@ -638,8 +648,7 @@ def write_result(
         (:func:`socialmap.equity.equity_table`, sensitive types left out); ``map``: ``map.html``;
         ``provenance``: ``provenance.json``.
     """
-    from socialmap.i18n import check_language, column_title
-    from socialmap.maps import choropleth_map, save_map
+    from socialmap.i18n import check_language
     from socialmap.privacy import protect, public_services, resolve_taxonomy, shown
 
     lang = check_language(lang)
@@ -654,38 +663,100 @@ def write_result(
         "areas_by_service_type": gpd.GeoDataFrame(by_type, crs=result.table.crs),
         "demand_cells": cells_table(result, protected),
     }
-    paths = {"gpkg": write_gpkg(layers, out / "areas.gpkg")}
-    long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
-    long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
-    paths["csv"] = write_csv(long, out / "areas.csv", sep=csv_sep)
-    from socialmap.equity import equity_table
+    paths = {
+        "gpkg": out / "areas.gpkg",
+        "csv": out / "areas.csv",
+        "equity": out / "equity.csv",
+        "map": out / "map.html",
+    }
 
-    equity = equity_table(result)
-    equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
-    paths["equity"] = write_csv(equity, out / "equity.csv", sep=csv_sep)
-    attribution = _attribution(result.provenance, lang)
-    drawn = protected.areas.copy()
-    for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
-        values = pd.to_numeric(drawn[col], errors="coerce") if col in drawn and col != map_column else None
-        if values is not None and (values.dropna() % 1 == 0).all():
-            drawn[col] = values.round().astype("Int64")
-    fmap = choropleth_map(
-        drawn,
-        map_column,
-        services=public_services(result.services, protected),
-        tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
-        attribution=attribution,
-        title=f"{column_title(map_column, lang)} ({_method_name(result.provenance.get('method'), lang)})",
+    def tables() -> None:
+        from socialmap.equity import equity_table
+
+        write_gpkg(layers, paths["gpkg"])
+        long = shown(protected.table, protected, lang=lang).drop(columns="geometry")
+        long = long.merge(protected.composite[["area_id", "composite_gap", "rank"]], on="area_id", how="left")
+        write_csv(long, paths["csv"], sep=csv_sep)
+        equity = equity_table(result)
+        equity = equity[~equity["service_type"].isin(set(protected.sensitive_types))]
+        write_csv(equity, paths["equity"], sep=csv_sep)
+
+    # The tables here and the map (folium's import and rendering: about as long) in a child process
+    # beside them when ``parallel``; the same files either way.
+    html_map = functools.partial(
+        _write_html_map,
+        protected.areas,
+        public_services(result.services, protected),
+        paths["map"],
+        map_column=map_column,
+        provenance=result.provenance,
         lang=lang,
         taxonomy=tax,
     )
-    _inline_map_libraries(fmap)
-    paths["map"] = save_map(fmap, out / "map.html")
+    worker = parallel if isinstance(parallel, Worker) else None
+    beside(html_map, tables, fork=parallel is not False, worker=worker)
     text = json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str)
     paths["provenance"] = write_atomic(
         out / "provenance.json", lambda p: p.write_text(text, encoding="utf-8")
     )
     return paths
+
+
+def map_worker() -> Worker:
+    """
+    Start a child process that imports folium now, for :func:`write_result`'s ``parallel``.
+
+    The command line starts it before the analysis, so that the import (about 0.3 s) is done by the
+    time the map is drawn. Nothing is started where :func:`socialmap._fork.can_fork` is false.
+    """
+    return Worker(_import_map_libraries)
+
+
+def _import_map_libraries() -> None:
+    """Import what :func:`_write_html_map` needs (folium compiles its templates as it is imported)."""
+    import branca.element  # noqa: F401
+    import branca.utilities  # noqa: F401
+    import folium  # noqa: F401
+    import folium.plugins  # noqa: F401
+    import folium.template  # noqa: F401
+
+    import socialmap.assets  # noqa: F401
+    import socialmap.maps  # noqa: F401
+
+
+def _write_html_map(
+    areas: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame | None,
+    path: Path,
+    *,
+    map_column: str,
+    provenance: dict[str, Any],
+    lang: str,
+    taxonomy: Taxonomy,
+) -> Path:
+    """Draw :func:`write_result`'s map.html (areas and services already protected) and write it."""
+    from socialmap.i18n import column_title
+    from socialmap.maps import choropleth_map, save_map
+
+    drawn = areas.copy()
+    for col in ("population", "rank"):  # whole numbers in the tooltips (not the mapped column)
+        if col not in drawn or col == map_column:
+            continue
+        values = pd.to_numeric(drawn[col], errors="coerce")
+        if (values.dropna() % 1 == 0).all():
+            drawn[col] = values.round().astype("Int64")
+    fmap = choropleth_map(
+        drawn,
+        map_column,
+        services=services,
+        tooltip_columns=tuple(c for c in ("name", "population", "composite_gap", "rank") if c in drawn),
+        attribution=_attribution(provenance, lang),
+        title=f"{column_title(map_column, lang)} ({_method_name(provenance.get('method'), lang)})",
+        lang=lang,
+        taxonomy=taxonomy,
+    )
+    _inline_map_libraries(fmap)
+    return save_map(fmap, path)
 
 
 def _method_name(method: Any, lang: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Interactive maps (folium). The only module that converts to EPSG:4326, and only to draw.
+"""Interactive maps (folium). The maps are the only modules that convert to EPSG:4326, and only to draw.
 
 Maps work offline: no tile layer is added unless asked for, and all text drawn from the data is
 HTML-escaped, so a name such as ``<script>`` shows as text.
@@ -7,6 +7,10 @@ Every text the maps add (legend, "no data", tooltip labels, layer names, the att
 in the language given by ``lang`` (:mod:`socialmap.i18n`); area names are taken from
 ``name_<lang>`` where the areas have it, service types are shown by their taxonomy label, and
 numbers use the language's separators (``12.345,6`` in Albanian and Serbian).
+
+The pieces every map shares (limits, colours, escaping, number formats, legends) are in
+:mod:`socialmap._map_parts`, the demand cells layer in :mod:`socialmap._map_cells`; their public
+names are importable from here.
 """
 
 from __future__ import annotations
@@ -14,19 +18,39 @@ from __future__ import annotations
 import html
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from socialmap.crs import require_crs
+from socialmap._map_cells import CELL_LAYER_COLUMNS, CELLS_LEGEND_CSS, demand_cells_layer  # noqa: F401 - re-exported
+from socialmap._map_parts import (  # noqa: F401 - also re-exported (the names maps had)
+    COORD_DECIMALS,
+    MAP_CSS,
+    MAX_DISPLAY_VERTICES,
+    MAX_ZOOM,
+    MISSING_TEXT,
+    NARROW_MAP_PX,
+    NO_DATA_COLOUR,
+    SERVICE_COLOURS,
+    _check_columns,
+    _escaped,
+    _legend_entries,
+    _legend_markup,
+    _narrow_note,
+    _number_formatter,
+    _palette,
+    _safe,
+    _to_4326,
+    _tooltip_texts,
+)
 from socialmap.errors import SocialMapError
 from socialmap.gaps import honest_classes
-from socialmap.i18n import N_, area_names, check_language, column_title, localise_number, t
+from socialmap.i18n import area_names, check_language, column_title, localise_number, t
 
 if TYPE_CHECKING:
     import folium
@@ -34,51 +58,6 @@ if TYPE_CHECKING:
     from socialmap.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
-
-#: Deepest zoom of the maps. Leaflet.markercluster needs a maximum zoom, which only a tile layer
-#: would otherwise set: without it a plain (no tiles) map with clustered services draws no services.
-MAX_ZOOM = 18
-
-#: Colours of service markers, cycled over service types in sorted order.
-SERVICE_COLOURS = (
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#666666",
-)
-#: Fill of areas whose value is missing (NaN or infinite); outside every sequential ColorBrewer palette.
-NO_DATA_COLOUR = "#bdbdbd"
-#: Text shown for a missing value in tooltips.
-MISSING_TEXT = "–"
-#: Decimal places kept in drawn coordinates (1e-6 degrees is about 0.1 m).
-COORD_DECIMALS = 6
-#: Above this many polygon vertices the areas are simplified for display (only for drawing).
-MAX_DISPLAY_VERTICES = 200_000
-
-
-def _to_4326(gdf: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
-    require_crs(gdf, names=(label,))
-    return gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
-
-
-def _safe(value: object) -> str:
-    """Escape text for HTML; also safe inside a JS template literal or a Jinja template (folium)."""
-    text = html.escape(str(value))
-    for char, entity in (("\\", "&#92;"), ("`", "&#96;"), ("$", "&#36;"), ("{", "&#123;"), ("}", "&#125;")):
-        text = text.replace(char, entity)
-    return text
-
-
-def _escaped(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = df.copy()
-    for col in columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: html.escape(str(v)) if pd.notna(v) else "")
-    return out
 
 
 def _service_colours(types: list[str]) -> dict[str, str]:
@@ -215,35 +194,6 @@ def _add_markup(fmap: folium.Map, markup: str) -> None:
     root.html.add_child(element)
 
 
-#: Where the map's own boxes sit, and how they shrink on a phone: the title between the zoom
-#: buttons and the layer control, the note above the scale bar (bottom left), the legend bottom
-#: right (on a narrow map only its title shows until it is opened), none covering another.
-MAP_CSS = """
-.socialmap-title{position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:9999;
-  background:rgba(255,255,255,.85);padding:4px 10px;font:bold 15px sans-serif;border-radius:4px;
-  max-width:calc(100% - 140px);text-align:center;}
-.socialmap-note{position:absolute;bottom:30px;left:8px;z-index:9998;background:rgba(255,255,255,.85);
-  padding:2px 6px;font:11px sans-serif;max-width:40%;}
-.socialmap-legend{position:absolute;bottom:20px;right:10px;z-index:9999;background:rgba(255,255,255,.92);
-  padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3);
-  max-height:calc(100% - 110px);overflow-y:auto;max-width:45%;}
-.socialmap-legend summary{font-weight:bold;cursor:pointer;margin-bottom:4px;}
-.socialmap-legend .socialmap-swatch{display:inline-block;width:14px;height:14px;border:1px solid #666;
-  vertical-align:middle;margin-right:6px;}
-.socialmap-legend .socialmap-dot{border-radius:50%;width:10px;height:10px;margin:0 8px 0 2px;
-  border:1px solid #fff;box-shadow:0 0 2px #000;}
-@media (max-width:560px){
-  .socialmap-title{left:48px;right:64px;transform:none;max-width:none;font-size:11px;padding:2px 6px;}
-  .socialmap-note{font-size:9px;max-width:42%;bottom:26px;}
-  .socialmap-legend{font-size:10px;max-width:50%;padding:4px 6px;bottom:16px;}
-  .socialmap-legend .socialmap-swatch{width:10px;height:10px;}
-}
-"""
-
-#: Maps narrower than this (pixels) start with the legend closed (its title shows; a tap opens it).
-NARROW_MAP_PX = 560
-
-
 def _add_note(fmap: folium.Map, text: str) -> None:
     _add_markup(fmap, f'<div class="socialmap-note"><style>{MAP_CSS}</style>{_safe(text)}</div>')
 
@@ -357,24 +307,29 @@ def choropleth_map(
     entries = _legend_entries(values, bins, palette, fmt)
     if values.isna().any():
         entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    legend_note = _narrow_note(narrow, fmt, lang)
     fmap = _areas_figure(
         shown,
         (column, tooltip_columns),
         (fills, classes),
         fmt,
         legend=(legend_title, entries),
-        labels=labels,
-        tiles=tiles,
-        attribution=attribution,
-        title=title,
-        lang=lang,
+        page=_Page(labels, tiles, attribution, title, lang),
         services=(services, taxonomy),
-        legend_note=legend_note,
+        legend_note=_narrow_note(narrow, fmt, lang),
         service_legend=service_legend,
     )
     logger.info("choropleth of %r: %d areas, %d classes (%s)", column, len(shown), len(bins), scheme)
     return fmap
+
+
+class _Page(NamedTuple):
+    """What frames a map of areas, as its caller gave it: labels, tiles, attribution, title, language."""
+
+    labels: Mapping[str, str]
+    tiles: str | None
+    attribution: str
+    title: str | None
+    lang: str
 
 
 def _areas_figure(
@@ -384,11 +339,7 @@ def _areas_figure(
     fmt: Any,
     *,
     legend: tuple[str | None, list[tuple[str, str]]],
-    labels: Mapping[str, str],
-    tiles: str | None,
-    attribution: str,
-    title: str | None,
-    lang: str,
+    page: _Page,
     services: tuple[gpd.GeoDataFrame | None, Taxonomy | None] = (None, None),
     legend_note: str = "",
     service_legend: list[tuple[str, str]] | None = None,
@@ -396,6 +347,7 @@ def _areas_figure(
     """Draw the map around filled areas: base, tooltips, legend, services, title, note, layer control."""
     import folium
 
+    labels, tiles, attribution, title, lang = page
     column, tooltip_columns = columns
     fills, codes = classes
     fields = list(dict.fromkeys([*tooltip_columns, column]))
@@ -538,11 +490,7 @@ def difference_map(
         (fills, classes),
         fmt,
         legend=(legend_title, entries),
-        labels=labels,
-        tiles=tiles,
-        attribution=attribution,
-        title=title,
-        lang=lang,
+        page=_Page(labels, tiles, attribution, title, lang),
         legend_note=t("blue: better; red: worse", lang),
     )
     logger.info("difference map of %r: %d areas, %d classes", column, len(shown), len(entries))
@@ -614,78 +562,6 @@ def stable_ids(fmap: folium.Map) -> folium.Map:
     return fmap
 
 
-def _check_columns(gdf: pd.DataFrame, wanted: list[str], label: str, argument: str) -> None:
-    missing = [c for c in wanted if c not in gdf.columns]
-    if missing:
-        geometry = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) else None
-        found = [c for c in gdf.columns if c != geometry]
-        raise SocialMapError(
-            f"`{argument}` names column(s) {missing} that `{label}` does not have; found {found}."
-        )
-
-
-def _number_formatter(value_format: str, lang: str = "en") -> Any:
-    """
-    Return a function formatting a number with ``value_format``, with the separators of ``lang``.
-
-    Only the replacement field's output is localised; text around it is kept as written.
-    """
-    import string
-
-    try:
-        value_format.format(1234.5)
-        parts = list(string.Formatter().parse(value_format))
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise SocialMapError(
-            f"`value_format` {value_format!r} cannot format a number ({exc}); use e.g. '{{:,.1f}}'."
-        ) from None
-
-    def fmt(value: float) -> str:
-        out = []
-        for literal, field, spec, conversion in parts:
-            out.append(literal)
-            if field is not None:
-                field_format = "{" + field + (f"!{conversion}" if conversion else "") + f":{spec}}}"
-                out.append(localise_number(field_format.format(value), lang))
-        return "".join(out)
-
-    return fmt
-
-
-def _tooltip_texts(series: pd.Series, fmt: Any, lang: str = "en") -> list[str]:
-    """Format one tooltip column as escaped text: numbers rounded, missing values as a dash."""
-    is_int = pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    is_num = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    out = []
-    for value in series:
-        if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
-            out.append(MISSING_TEXT)
-        elif is_int:
-            out.append(_safe(localise_number(f"{int(value):,}", lang)))
-        elif is_num:
-            out.append(_safe(fmt(float(value))))
-        else:
-            out.append(_safe(value))
-    return out
-
-
-def _palette(name: str, n: int) -> list[str]:
-    """``n`` colours of a ColorBrewer palette, light to dark (for n < 3, picked from the 3-class one)."""
-    from branca.utilities import color_brewer
-
-    try:
-        three = color_brewer(name, 3)
-        if n <= 0:
-            return []
-        if n == 1:
-            return [three[1]]
-        if n == 2:
-            return [three[0], three[2]]
-        return list(color_brewer(name, n))
-    except ValueError as exc:
-        raise SocialMapError(f"`colormap` {name!r} cannot give {n} colours: {exc}.") from None
-
-
 def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
     missing = feature["properties"]["class"] is None
     return {
@@ -695,65 +571,6 @@ def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
         "weight": 1,
         "dashArray": "4 4" if missing else None,
     }
-
-
-def _narrow_note(narrow: tuple[float, float] | None, fmt: Callable[[float], str], lang: str) -> str:
-    """Return the legend's note when the values span too little for five classes (``""`` otherwise)."""
-    if narrow is None:
-        return ""
-    low, high = narrow
-    return t(
-        "The values span only {span} ({low} – {high}): one colour, not five.",
-        lang,
-        span=fmt(high - low),
-        low=fmt(low),
-        high=fmt(high),
-    )
-
-
-def _legend_entries(
-    values: pd.Series, bins: list[float], palette: list[str], fmt: Any
-) -> list[tuple[str, str]]:
-    if not bins:
-        return []
-    lower = float(values.min())
-    entries = []
-    for colour, upper in zip(palette, bins, strict=True):
-        entries.append((colour, f"{fmt(lower)} – {fmt(upper)}"))
-        lower = upper
-    return entries
-
-
-def _legend_markup(
-    title: str,
-    entries: list[tuple[str, str]],
-    note: str = "",
-    services: tuple[str, list[tuple[str, str]]] | None = None,
-) -> str:
-    """
-    Return the legend box: the classes, then (if given) the service markers' colours.
-
-    ``services`` is a heading and ``(colour, label)`` rows. The box is a ``<details>`` element,
-    open; the map's CSS (:data:`MAP_CSS`, carried in the box) places and sizes it.
-    """
-    rows = "".join(
-        f'<div style="margin:2px 0;"><span class="socialmap-swatch" style="background:{colour};"></span>'
-        f"{_safe(text)}</div>"
-        for colour, text in entries
-    )
-    if services is not None and services[1]:
-        heading, markers = services
-        rows += f'<div style="font-weight:bold;margin:6px 0 2px;">{_safe(heading)}</div>' + "".join(
-            f'<div style="margin:2px 0;"><span class="socialmap-swatch socialmap-dot" '
-            f'style="background:{colour};"></span>{_safe(text)}</div>'
-            for colour, text in markers
-        )
-    return (
-        f'<div class="socialmap-legend"><style>{MAP_CSS}</style><details open>'
-        f"<summary>{_safe(title)}</summary>{rows}"
-        + (f'<div style="margin-top:4px;font-style:italic;">{_safe(note)}</div>' if note else "")
-        + "</details></div>"
-    )
 
 
 def _add_narrow_legend_script(fmap: folium.Map) -> None:
@@ -953,226 +770,3 @@ def _cluster_icon_js(colour: str) -> str:
         "opacity:.85;\">' + cluster.getChildCount() + '</div>', className: 'socialmap-cluster', "
         "iconSize: L.point(28, 28)}); }"
     )
-
-
-# ------------------------------------------------------------------------------------------------
-# Per-cell results (the residual-population layer)
-# ------------------------------------------------------------------------------------------------
-
-#: Columns of demand cells a layer can be coloured by, with their legend titles.
-CELL_LAYER_COLUMNS = {
-    "unmet": N_("Unmet need per cell (persons)"),
-    "nearest_m": N_("Distance to the nearest service (km)"),
-    "nearest_min": N_("Travel time to the nearest service (min)"),
-}
-
-#: Where the cells' legend sits: top left, under the zoom buttons and the demo mark, clear of the others.
-CELLS_LEGEND_CSS = (
-    ".socialmap-legend.socialmap-cells-legend{top:112px;left:10px;right:auto;bottom:auto;"
-    "max-width:40%;max-height:calc(100% - 200px);}"
-)
-
-
-def _cell_values(cells: gpd.GeoDataFrame, cell_size_m: float | None) -> gpd.GeoDataFrame:
-    """One row per drawn cell: pieces of one grid cell in two areas pooled, with their square."""
-    cols = [c for c in ("need", "unmet", "nearest_m", "nearest_min") if c in cells.columns]
-    pts = cells[[*cols, "geometry"]].copy()
-    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
-    for col in cols:
-        pts[col] = pd.to_numeric(pts[col], errors="coerce").astype(float)
-    if cell_size_m is None:
-        return pts.reset_index(drop=True)
-    require_crs(pts, names=("cells",))
-    if not pts.crs.is_projected:
-        raise SocialMapError(
-            "`cells` must be in a projected CRS in metres to draw grid cells of `cell_size_m`."
-        )
-    size = float(cell_size_m)
-    x, y = shapely.get_x(pts.geometry.values), shapely.get_y(pts.geometry.values)
-    ix, iy = np.floor(x / size).astype(np.int64), np.floor(y / size).astype(np.int64)
-    pts = pd.DataFrame(pts.drop(columns="geometry")).assign(ix=ix, iy=iy)
-    sums = {c: "sum" for c in ("need", "unmet") if c in pts.columns}
-    mins = {c: "min" for c in ("nearest_m", "nearest_min") if c in pts.columns}
-    # min_count: a cell whose every piece is unknown stays unknown (NaN), not 0
-    pooled = pts.groupby(["ix", "iy"], sort=True).agg({**sums, **mins})
-    for col in sums:
-        pooled[col] = pts.groupby(["ix", "iy"], sort=True)[col].sum(min_count=1)
-    pooled = pooled.reset_index()
-    squares = shapely.box(
-        pooled["ix"] * size, pooled["iy"] * size, (pooled["ix"] + 1) * size, (pooled["iy"] + 1) * size
-    )
-    return gpd.GeoDataFrame(pooled.drop(columns=["ix", "iy"]), geometry=squares, crs=cells.crs)
-
-
-def demand_cells_layer(
-    cells: gpd.GeoDataFrame,
-    column: str = "unmet",
-    *,
-    cell_size_m: float | None = None,
-    name: str | None = None,
-    scheme: str = "quantiles",
-    k: int = 5,
-    colormap: str = "Purples",
-    lang: str | None = None,
-    show: bool = True,
-) -> folium.FeatureGroup:
-    """
-    Draw demand cells (AccessMod's residual-population map) as a layer to add to a map.
-
-    Give it only cells that may be published: :attr:`socialmap.privacy.Protected.result`'s
-    ``demand`` (or :func:`socialmap.privacy.public_cells`), which holds no cell of a sensitive
-    service type.
-
-    Parameters
-    ----------
-    cells
-        Demand points of one service type (:attr:`socialmap.pipeline.Result.demand` rows), with
-        ``column`` and any of ``need``, ``unmet``, ``nearest_m`` and ``nearest_min`` (shown in the
-        tooltips).
-    column
-        What colours the cells, a key of :data:`CELL_LAYER_COLUMNS`: ``unmet`` (persons whose need
-        is not met), ``nearest_m`` (metres, shown in km) or ``nearest_min``.
-    cell_size_m
-        Side of the grid's cells (``result.config.cell_size_m`` for ``spreading="grid"``): each point
-        is drawn as the grid square holding it, and the pieces of one square in two areas are pooled
-        (need and unmet need summed, the nearest distance the smaller). ``None`` (demand points that
-        are not a grid): each point is drawn as a dot.
-    name
-        Name of the layer in the layer control (default: the legend title of ``column``).
-    scheme, k, colormap
-        Classes and palette, as for :func:`choropleth_map`; values that span little get one class
-        and the legend says so (:func:`socialmap.gaps.honest_classes`).
-    lang
-        Language of the legend, tooltips and numbers.
-    show
-        Whether the layer is on when the map opens.
-
-    Returns
-    -------
-    layer
-        A ``folium.FeatureGroup`` drawn on a canvas (thousands of cells stay fast), with its own
-        legend shown while the layer is on. Add it to a map drawn by :func:`choropleth_map`.
-
-    Raises
-    ------
-    SocialMapError
-        If ``column`` is not one of :data:`CELL_LAYER_COLUMNS` or not in ``cells``, or
-        ``cell_size_m`` is given for cells in a geographic CRS.
-    """
-    import folium
-    from branca.element import MacroElement
-    from folium.template import Template
-
-    lang = check_language(lang)
-    if column not in CELL_LAYER_COLUMNS:
-        raise SocialMapError(f"`column` must be one of {list(CELL_LAYER_COLUMNS)}; got {column!r}.")
-    _check_columns(cells, [column], "cells", "column")
-    pooled = _cell_values(cells, cell_size_m)
-    km = column == "nearest_m"
-    values = pooled[column] / 1000.0 if km else pooled[column]
-    values = values.where(np.isfinite(values))
-    classes, bins, narrow = honest_classes(values, scheme=scheme, k=k)
-    palette = _palette(colormap, len(bins))
-    fmt = _number_formatter("{:,.1f}", lang)
-    entries = _legend_entries(values.dropna(), bins, palette, fmt) if values.notna().any() else []
-    colours = [*palette, NO_DATA_COLOUR]
-    if values.isna().any():
-        entries.append((NO_DATA_COLOUR, t("no data", lang)))
-    title = t(CELL_LAYER_COLUMNS[column], lang)
-    note = _narrow_note(narrow, fmt, lang)
-    legend = _legend_markup(title, entries, note).replace(
-        'class="socialmap-legend"', 'class="socialmap-legend socialmap-cells-legend"', 1
-    )
-    legend = legend.replace("</style>", CELLS_LEGEND_CSS + "</style>", 1)
-    shown = [
-        (c, t(label, lang))
-        for c, label in (
-            ("unmet", N_("Unmet need (persons)")),
-            ("need", N_("Need (persons)")),
-            ("nearest_m", N_("Nearest service (km)")),
-            ("nearest_min", N_("Nearest service (min)")),
-        )
-        if c in pooled.columns and pooled[c].notna().any()
-    ]
-    texts = []
-    for col, _label in shown:
-        scale = 1000.0 if col == "nearest_m" else 1.0
-        english = [
-            MISSING_TEXT if not np.isfinite(v) else f"{v / scale:,.1f}" for v in pooled[col].to_numpy()
-        ]
-        # one call for the whole column: the separators are swapped the same way in every number
-        texts.append(localise_number("\n".join(english), lang).split("\n"))
-    drawn = _to_4326(pooled, "cells")
-    codes = [len(palette) if pd.isna(c) else int(c) for c in classes]
-    if cell_size_m is None:
-        geoms = drawn.geometry
-        coords = np.column_stack([shapely.get_y(geoms.values), shapely.get_x(geoms.values)])
-    else:
-        b = shapely.bounds(drawn.geometry.values)  # south-west and north-east corners of each square
-        coords = b[:, [1, 0, 3, 2]]
-    coords = np.round(coords, 5)  # 1e-5 degrees is about 1 m
-    rows = [
-        [*map(float, xy), code, *(texts[j][i] for j in range(len(shown)))]
-        for i, (xy, code) in enumerate(zip(coords, codes, strict=True))
-    ]
-
-    class CellsLayer(MacroElement):
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            (function () {
-                var group = {{ this._parent.get_name() }};
-                // Their own pane, above the areas (overlay pane, 400) and below the services'
-                // markers (600): hovering a cell shows the cell, not the area under it.
-                function pane(map) {
-                    if (!map.getPane("socialmapCells")) {
-                        map.createPane("socialmapCells").style.zIndex = 450;
-                    }
-                }
-                var onAdd = group.onAdd;
-                group.onAdd = function (map) { pane(map); return onAdd.call(this, map); };
-                if (group._map) { pane(group._map); }
-                var renderer = L.canvas({padding: 0.5, pane: "socialmapCells"});
-                var colours = {{ this.colours|tojson }};
-                var labels = {{ this.labels|tojson }};
-                var square = {{ this.square|tojson }};
-                {{ this.rows|tojson }}.forEach(function (r) {
-                    var style = {renderer: renderer, stroke: false, fillColor: colours[r[square ? 4 : 2]],
-                                 fillOpacity: 0.85};
-                    var shape = square ? L.rectangle([[r[0], r[1]], [r[2], r[3]]], style)
-                                       : L.circleMarker([r[0], r[1]], Object.assign({radius: 4}, style));
-                    var first = square ? 5 : 3;
-                    var tip = labels.map(function (l, i) { return l + ": " + r[first + i]; }).join("<br>");
-                    shape.bindTooltip(tip, {sticky: true});
-                    group.addLayer(shape);
-                });
-                var div = document.createElement("div");
-                div.innerHTML = {{ this.legend|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                function place(map) {
-                    var container = map.getContainer();
-                    container.appendChild(div);
-                    if (container.clientWidth < {{ this.narrow }}) {  // a phone: legend closed
-                        div.querySelectorAll("details").forEach(function (d) { d.open = false; });
-                    }
-                }
-                group.on("add", function (e) { place(e.target._map); });
-                group.on("remove", function () { div.remove(); });
-                if (group._map) { place(group._map); }
-            })();
-            {% endmacro %}
-            """
-        )
-
-    element: Any = CellsLayer()
-    element._name = "DemandCells"
-    element.colours = colours
-    element.labels = [html.escape(label) for _c, label in shown]
-    element.square = cell_size_m is not None
-    element.rows = rows
-    element.legend = legend
-    element.narrow = NARROW_MAP_PX
-    layer = folium.FeatureGroup(name=_safe(name if name is not None else title), show=show)
-    layer.add_child(element)
-    logger.info("demand cells layer of %r: %d cells, %d classes", column, len(pooled), len(bins))
-    return layer

@@ -3,6 +3,9 @@
 io → validate → needs (population × rates, spread onto demand points) → access (2SFCA family or
 distance coverage) → coverage (per area × service type) → gaps (composite, rank) → a :class:`Result`
 with its provenance.
+
+Reading the inputs and the population by area are in :mod:`socialmap._pipeline_inputs`, the
+analysis on a road network in :mod:`socialmap._pipeline_network`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ from typing import Any, Literal, TypeAlias
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from socialmap import settings
+from socialmap._pipeline_inputs import (
+    _mask_blank_areas,
+    _population_by_area,
+    _read_inputs,
+    _unknown_population,
+)
+from socialmap._pipeline_network import _cost_provenance, _network, _network_access, _off_network_note
 from socialmap.coverage import COVERAGE_COLUMNS, METHODS, area_coverage, relative_scores
 from socialmap.crs import work_crs_for
-from socialmap.errors import N_, Message, Number, Problem, SocialMapError, ValidationError
+from socialmap.errors import N_, Number, SocialMapError
 
 logger = logging.getLogger(__name__)
 
@@ -251,201 +260,6 @@ class Result:
                 f"No results for service type {service_type!r}; analysed: {', '.join(known)}."
             )
         return self.table[self.table["service_type"] == service_type].reset_index(drop=True)
-
-
-def _read_inputs(
-    areas: PathOrFrame | None,
-    services: PathOrFrame | None,
-    population: PathOrFrame | None,
-    demo: str | None,
-    taxonomy: Any,
-    columns: Mapping[str, Mapping[str, str]] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, Any, dict[str, Any]]:
-    from socialmap.io import read_areas, read_population, read_services
-    from socialmap.taxonomy import load_taxonomy
-
-    def mapping(kind: str) -> dict[str, str] | None:
-        given = (columns or {}).get(kind)
-        return dict(given) if given else None
-
-    provenance: dict[str, Any] = {}
-    files: dict[str, str] = {}
-    base = None
-    if demo is not None:
-        from socialmap.datasets import load_demo
-
-        base = load_demo(demo)
-        provenance.update({f"demo_{k}": v for k, v in base.provenance.items()})
-        provenance["demo"] = demo
-    if taxonomy is None or isinstance(taxonomy, str | os.PathLike):
-        tax = (
-            base.taxonomy
-            if (taxonomy is None and base is not None)
-            else load_taxonomy(None if taxonomy is None else str(taxonomy))
-        )
-    else:
-        tax = taxonomy
-
-    def pick(kind: str, given: PathOrFrame | None, read: Callable[[Any], Any]) -> Any:
-        if given is None:
-            if base is None:
-                raise SocialMapError(f"No {kind}: pass `{kind}` (a file or a frame) or `demo='kosovo'`.")
-            return getattr(base, kind)
-        if isinstance(given, pd.DataFrame):
-            return given
-        files[kind] = str(given)
-        return read(given)
-
-    area_gdf = pick("areas", areas, lambda p: read_areas(p, columns=mapping("areas")))
-    # The attribution the boundaries ask for (from the file's metadata, or set by the caller).
-    attribution = area_gdf.attrs.get("attribution") if areas is not None else None
-    if attribution:  # maps and briefs write "Boundaries: <attribution>"
-        attribution = str(attribution).removeprefix("Boundaries: ")
-    if base is not None and areas is not None and not set(area_gdf["area_id"]) <= set(base.areas["area_id"]):
-        from socialmap.datasets import use_areas
-
-        base = use_areas(base, area_gdf, source=files.get("areas", "areas"))
-        area_gdf = base.areas
-        provenance["demo_boundaries"] = attribution or base.provenance["boundaries"]
-    if attribution:
-        provenance["boundaries"] = str(attribution)
-    aliases = None
-    if base is not None and base.name == "kosovo":
-        from socialmap.names import kosovo_aliases
-
-        aliases = kosovo_aliases()
-    svc = pick(
-        "services",
-        services,
-        lambda p: read_services(p, taxonomy=tax, areas=area_gdf, columns=mapping("services")),
-    )
-    pop = pick(
-        "population",
-        population,
-        lambda p: read_population(p, areas=area_gdf, aliases=aliases, columns=mapping("population")),
-    )
-    if isinstance(population, pd.DataFrame) and "source_area_id" in area_gdf.columns:
-        pop = _renumber(pop, area_gdf)
-    provenance["files"] = files
-    return area_gdf, svc, pop, tax, provenance
-
-
-def _renumber(pop: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Give a population table keyed by the boundaries' own ids the demo's ids they were matched to."""
-    if "area_id" not in pop.columns:
-        return pop
-    own = dict(zip(areas["source_area_id"].astype(str), areas["area_id"].astype(str), strict=True))
-    ids = pop["area_id"].astype(str)
-    if not ids.isin(list(own)).all() or ids.isin(areas["area_id"].astype(str)).all():
-        return pop
-    pop = pop.copy()
-    pop["area_id"] = ids.map(own)
-    return pop
-
-
-def _population_by_area(areas: gpd.GeoDataFrame, population: pd.DataFrame) -> pd.DataFrame:
-    for col in ("area_id", "population"):
-        if col not in population.columns:
-            raise SocialMapError(f"`population` is missing column {col!r}; found {list(population.columns)}.")
-    pop = population.drop(columns=[c for c in ("geometry",) if c in population.columns])
-    pop = pd.DataFrame(pop).copy()
-    pop["area_id"] = pop["area_id"].astype(str)
-    problems = []
-    dup = pop["area_id"][pop["area_id"].duplicated()].unique()
-    from socialmap.validate import area_labels
-
-    for a in dup:
-        problems.append(
-            Problem(
-                "population",
-                None,
-                "area_id",
-                Message(N_("area {area} appears more than once."), area=area_labels(areas, [a])),
-                N_("keep one row per area."),
-            )
-        )
-    ids = set(areas["area_id"].astype(str))
-    for a in sorted(set(pop["area_id"]) - ids):
-        problems.append(
-            Problem(
-                "population",
-                None,
-                "area_id",
-                Message(N_("area {area} is not among the areas."), area=repr(a)),
-                N_("check the ids, or join by name with read_population(..., areas=areas)."),
-            )
-        )
-    for a in sorted(ids - set(pop["area_id"])):
-        problems.append(
-            Problem(
-                "population",
-                None,
-                "area_id",
-                Message(N_("area {area} has no population row."), area=area_labels(areas, [a])),
-                N_("add a row for it (0 if nobody lives there)."),
-            )
-        )
-    if problems:
-        raise ValidationError(problems)
-    return pop.set_index("area_id").reindex(areas["area_id"].astype(str)).reset_index()
-
-
-#: Columns of a coverage table that need the area's need (unknown where its population is).
-_NEED_COLUMNS = (
-    "need",
-    "supply_per_10k",
-    "covered_share",
-    "access",
-    "reachable_places",
-    "unmet_need",
-    "gap_score",
-    "target_size",
-    "places_per_1000",
-    "standard_places",
-    "standard_met",
-    "spar",
-)
-
-
-def _unknown_population(areas: gpd.GeoDataFrame, pop: pd.DataFrame, notes: list[str]) -> np.ndarray:
-    """
-    Return the mask of areas whose population is blank (unknown), with a note naming them.
-
-    Raises
-    ------
-    SocialMapError
-        When no area has a population: nothing could be scored.
-    """
-    blank = pd.to_numeric(pop["population"], errors="coerce").isna().to_numpy()
-    if blank.all():
-        raise SocialMapError(
-            N_(
-                "The population is blank in every area, so no need can be computed. Fill in "
-                "'population' (or an openly marked estimate) for the areas you know."
-            )
-        )
-    if blank.any():
-        from socialmap.validate import area_labels
-
-        ids = pop["area_id"][blank].astype(str).tolist()
-        # English here; socialmap.report.run_notes writes it in the user's language (from the provenance).
-        notes.append(
-            f"Population unknown in {len(ids)} of {len(blank)} areas ({area_labels(areas, ids)}): their need "
-            f"and gaps are not computed; the other {int((~blank).sum())} areas are scored. Services near "
-            "them are shared only among the areas whose population is known."
-        )
-    return blank
-
-
-def _mask_blank_areas(table: pd.DataFrame, blank_ids: pd.Series) -> pd.DataFrame:
-    """Blank the need-based metrics of the areas whose population is unknown (services and supply stay)."""
-    if not len(blank_ids):
-        return table
-    table = table.copy()
-    rows = table["area_id"].astype(str).isin(blank_ids.astype(str))
-    cols = [c for c in _NEED_COLUMNS if c in table.columns]
-    table.loc[rows, cols] = np.nan
-    return table
 
 
 def _step_weight(catchment_m: float, bands: tuple[float, ...]) -> Any:
@@ -873,118 +687,6 @@ def analyze(
     for note in notes:
         logger.info(note)
     return Result(areas_out, table_gdf, demand_gdf, comp, svc_w, provenance, config, tax, graph, makeup, pop)
-
-
-def _network(network: Any, mode: str) -> Any:
-    """Return the road graph of ``analyze(network=...)``: a RoadGraph, one read from a path, or ``None``."""
-    if network is None:
-        return None
-    from socialmap import network as nw
-
-    if isinstance(network, nw.RoadGraph):
-        return network
-    if isinstance(network, str | os.PathLike):
-        return nw.read(network, mode=mode)  # type: ignore[arg-type]
-    raise SocialMapError(
-        f"`network` must be a socialmap.network.RoadGraph or the path of an .osm.pbf / .npz file; "
-        f"got {type(network).__name__}."
-    )
-
-
-def _network_access(
-    graph: Any,
-    dem: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    known: gpd.GeoDataFrame,
-    method: str,
-    catchment_min: float,
-    weight: Any,
-    config: AnalysisConfig,
-    crs: Any,
-) -> tuple[Any, NDArray[np.float64]]:
-    """
-    Coverage and access on the road network: (the coverage result, access).
-
-    Coverage counts every open site (unknown capacities included); 2SFCA uses the sites whose capacity
-    is known. When those are the same sites, one streamed run gives both.
-    """
-    from socialmap import network as nw
-
-    def xy(frame: gpd.GeoDataFrame) -> NDArray[np.float64]:
-        return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()]).reshape(-1, 2)
-
-    dxy = xy(dem)
-    opts = {"catchment_min": catchment_min, "max_snap_m": config.max_snap_m, "crs": crs}
-    if method == "coverage":
-        return nw.coverage(graph, dxy, xy(sites), **opts), np.full(len(dem), np.nan)
-    if known.empty:
-        return nw.coverage(graph, dxy, xy(sites), **opts), np.zeros(len(dem))
-    cap = pd.to_numeric(known["capacity"]).to_numpy(dtype=float)
-    res = nw.fca(graph, dxy, dem["need"].to_numpy(dtype=float), xy(known), cap, weight=weight, **opts)
-    if len(known) == len(sites) and known.index.equals(sites.index):
-        return res, res.access
-    return nw.coverage(graph, dxy, xy(sites), **opts), res.access
-
-
-def _off_network_note(
-    service_type: str,
-    res: Any,
-    dem: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    notes: list[str],
-    sensitive: bool,
-) -> dict[str, Any]:
-    """
-    Report demand points and services off the road network (in the notes and the provenance).
-
-    For a sensitive service type neither the need off the network (a count of a sensitive group) nor
-    the services' ids are given: only how many points and services.
-    """
-    off_d = np.asarray(res.demand_off_network, dtype=bool)
-    off_s = np.asarray(res.supply_off_network, dtype=bool)
-    need = None if sensitive else float(dem["need"].to_numpy(dtype=float)[off_d].sum())
-    ids = (
-        []
-        if sensitive or "service_id" not in sites
-        else sites["service_id"].astype(str).to_numpy()[off_s].tolist()
-    )
-    # English here; socialmap.report.run_notes writes them in the user's language from the provenance.
-    if off_d.any():
-        notes.append(
-            f"{service_type}: off the road network: {int(off_d.sum())} demand points"
-            + ("" if need is None else f" with {need:,.1f} persons in need")
-            + " are farther than max_snap_m from any road and count as out of reach."
-        )
-    if off_s.any():
-        shown = "" if not ids else " (" + ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "") + ")"
-        notes.append(
-            f"{service_type}: off the road network: {int(off_s.sum())} services are farther than max_snap_m "
-            f"from any road and reach no one{shown}."
-        )
-    return {"demand_points": int(off_d.sum()), "need": need, "services": int(off_s.sum()), "service_ids": ids}
-
-
-def _cost_provenance(
-    graph: Any, config: AnalysisConfig, long: pd.DataFrame, off_network: dict[str, Any]
-) -> dict[str, Any]:
-    """Which cost the catchments were measured in (``cost``), and for a road network how it was made."""
-    from socialmap.network import COST_LABELS
-
-    if graph is None:
-        return {"cost": "euclidean", "cost_label": COST_LABELS["euclidean"]}
-    per_type = long.drop_duplicates("service_type").set_index("service_type")
-    return {
-        "cost": graph.mode,
-        "cost_label": COST_LABELS[graph.mode],
-        "catchment_m": {},
-        "catchment_min": per_type["catchment_min"].to_dict(),
-        "default_catchment_min": settings.default_catchment_min,
-        "network": {
-            **graph.provenance,
-            "max_snap_m": settings.default_max_snap_m if config.max_snap_m is None else config.max_snap_m,
-        },
-        "off_network": off_network,
-    }
 
 
 def _provenance(

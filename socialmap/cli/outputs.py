@@ -58,8 +58,9 @@ def analyze(
     lang: Lang = None,
 ) -> None:
     """Run the analysis and write the per-area tables and a gap map."""
-    from socialmap.export import write_result
+    from socialmap.export import map_worker, write_result
 
+    worker = map_worker()  # imports folium in a child process while the analysis runs
     lang = check_language(lang)
     given = _given(
         inputs,
@@ -101,7 +102,7 @@ def analyze(
         "map": t("map", lang),
         "provenance": t("provenance", lang),
     }
-    for kind, path in write_result(result, out, map_column=map_column, lang=lang).items():
+    for kind, path in write_result(result, out, map_column=map_column, lang=lang, parallel=worker).items():
         typer.echo(t("wrote {kind}: {path}", lang, kind=kinds.get(kind, kind), path=path))
 
 
