@@ -14,7 +14,7 @@ The rules (docs/architecture.md explains the layers):
   imports them (nor any module inside them);
 - the app's model (``socialmap.app``) has no circle among its own modules either.
 
-``socialmap/__init__.py`` is the package's public face (it imports the API from everywhere); it
+``socialmap/__init__.py`` is the package's public face (its names are imported when first used, PEP 562); it
 takes part as a module like the others, so a module that imports ``socialmap`` itself would close a
 circle.
 """
@@ -242,3 +242,19 @@ def test_no_import_circle_inside_the_app_model() -> None:
     app = graph.subgraph([m for m in graph if m == "socialmap.app" or m.startswith("socialmap.app.")])
     circles = [sorted(c) for c in nx.strongly_connected_components(app) if len(c) > 1]
     assert not circles, f"import circles inside socialmap.app: {circles}"
+
+
+def test_the_architecture_documents_floors_are_the_codes() -> None:
+    # docs/architecture.md's floors table (floor, lines, imports of every module) is rebuilt from this graph
+    # by scripts/architecture_table.py; a move that changes it must rewrite the table (run the script)
+    import importlib.util
+
+    path = PACKAGE.parent / "scripts" / "architecture_table.py"
+    spec = importlib.util.spec_from_file_location("architecture_table", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    text = script.DOC.read_text(encoding="utf-8")
+    new, missing = script.rewrite(text)
+    assert missing == [], f"modules without a row in docs/architecture.md: {missing}"
+    assert new == text, "the floors table is out of date: run scripts/architecture_table.py"
