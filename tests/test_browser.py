@@ -71,15 +71,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port of 127.0.0.1 until the tests are done."""
+def serve_app(tmp_path_factory: pytest.TempPathFactory, *, launcher: bool = False) -> Iterator[str]:
+    """
+    Run ``streamlit run app.py`` on a free port of 127.0.0.1 until the tests are done.
+
+    ``launcher``: start it as ``make app`` does instead, ``python -m socialmap.serve app.py`` (the same
+    options, passed on to ``streamlit run``).
+    """
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    start = ["socialmap.serve"] if launcher else ["streamlit", "run"]
     command = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
+        *start,
         "app.py",
         "--server.address=127.0.0.1",
         f"--server.port={port}",
@@ -103,7 +108,8 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except (urllib.error.URLError, OSError):
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')}")
+                what = "the launcher" if launcher else "streamlit"
+                pytest.fail(f"{what} did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.3)
         yield url
     finally:

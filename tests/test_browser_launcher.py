@@ -10,12 +10,7 @@ Serbian. Screenshots of the launcher's page in sq and sr go to test-artifacts/.
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,52 +21,10 @@ from test_browser import ARTIFACTS, REPO, launch_chromium, map_state, pytestmark
 from socialmap.i18n import LANGUAGES
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def launcher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app started as `make app` starts it, on a free port of 127.0.0.1."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("launcher") / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "socialmap.serve",
-        "app.py",
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--server.enableStaticServing=true",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the launcher did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    yield from serve_app(tmp_path_factory, launcher=True)
 
 
 @pytest.fixture(scope="module")
