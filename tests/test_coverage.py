@@ -87,3 +87,64 @@ def test_input_errors_are_clear():
         area_coverage(_demand(), _services(), ["a"], method="3sfca")
     with pytest.raises(SocialMapError, match="duplicates"):
         area_coverage(_demand(), _services(), ["a", "a"])
+
+
+def _reference(demand, services, ids, method):
+    """The area table written the plain way: one pandas groupby per figure, reindexed to the areas."""
+    d = demand.assign(
+        reach=np.minimum(demand["access"], 1.0) if method != "coverage" else demand["covered"].astype(float)
+    )
+    g = d.groupby("area_id")
+    need = g["need"].sum().reindex(ids, fill_value=0.0)
+    reach = (d["need"] * d["reach"]).groupby(d["area_id"]).sum().reindex(ids, fill_value=0.0)
+    need_access = (d["need"] * d["access"]).groupby(d["area_id"]).sum().reindex(ids, fill_value=0.0)
+    covered = (d["need"] * d["covered"]).groupby(d["area_id"]).sum().reindex(ids, fill_value=0.0)
+    s = services.dropna(subset=["area_id"])
+    count = s.groupby("area_id").size().reindex(ids, fill_value=0)
+    unknown = s["capacity"].isna().groupby(s["area_id"]).sum().reindex(ids, fill_value=0)
+    supply = s.groupby("area_id")["capacity"].sum().reindex(ids, fill_value=0.0)
+    safe = need.where(need > 0)
+    unmet = (need - reach).clip(lower=0.0)
+    national = need_access.sum() / need.sum()
+    return pd.DataFrame(
+        {
+            "services": count.to_numpy(),
+            "capacity_unknown": unknown.to_numpy(),
+            "supply": supply.to_numpy(),
+            "need": need.to_numpy(),
+            "reachable_places": reach.to_numpy(),
+            "unmet_need": unmet.to_numpy(),
+            "gap_score": (100 * unmet / safe).clip(upper=100).to_numpy(),
+            "covered_share": (covered / safe).to_numpy(),
+            "supply_per_10k": (1e4 * supply / safe).to_numpy(),
+            "access": (need_access / safe).to_numpy() if method != "coverage" else np.nan,
+            "spar": (need_access / safe / national).to_numpy() if method != "coverage" else np.nan,
+        }
+    )
+
+
+@pytest.mark.parametrize("method", ["2sfca", "coverage"])
+@pytest.mark.parametrize("seed", range(6))
+def test_area_table_equals_a_plain_groupby(method, seed):
+    # random points in a few areas (one area without points, one site outside every area, unknown
+    # capacities), against the figures written one groupby at a time
+    rng = np.random.default_rng(seed)
+    ids = ["a", "b", "c", "d", "e"]
+    n = 200
+    demand = pd.DataFrame(
+        {
+            "area_id": rng.choice(ids[:4], n),
+            "need": rng.exponential(3, n) * (rng.random(n) > 0.2),
+            "access": rng.exponential(0.05, n) * (rng.random(n) > 0.3),
+            "covered": rng.random(n) > 0.4,
+        }
+    )
+    cap = rng.integers(0, 50, 12).astype(float)
+    cap[[1, 5]] = np.nan
+    services = pd.DataFrame({"area_id": list(rng.choice(ids, 11)) + [None], "capacity": cap})
+    got = area_coverage(demand, services, ids, method=method).set_index("area_id")
+    want = _reference(demand, services, ids, method).set_index(pd.Index(ids, name="area_id"))
+    for col in ("services", "capacity_unknown"):
+        assert got[col].tolist() == want[col].tolist()
+    for col in want.columns:
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-12)
