@@ -411,3 +411,39 @@ def test_a_writer_killed_while_writing_leaves_the_last_good_state(tmp_path: Path
     # The store writes over the leftovers next time.
     store.Store(folder).save(ws_id, Workspace(view={"tab": "about"}))
     assert store.Store(folder).load(ws_id).view == {"tab": "about"}  # type: ignore[union-attr]
+
+
+# The sidebar's widget values of saved options (socialmap.app.store.option_widgets)
+# ----------------------------------------------------------------------------------------------------
+
+WIDGET_RANGES = {
+    "methods": ("coverage", "2sfca", "e2sfca"),
+    "spreading": ("representative", "grid"),
+    "cell_sizes_m": (500.0, 1000.0, 2000.0, 5000.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, {}),
+        # Shown as saved: a method, a spreading and a grid cell the widgets offer; 7,400 m is 7.4 → 7 km.
+        (
+            {"method": "e2sfca", "spreading": "grid", "cell_size_m": 2000.0, "catchment_m": 7400.0},
+            {"method": "e2sfca", "spreading": "grid", "cell_km": 2.0, "catchment_km": 7},
+        ),
+        # Not offered by the widgets: left out, so the widgets keep their values.
+        ({"method": "gravity", "spreading": "uniform", "cell_size_m": 3000.0}, {}),
+        ({"catchment_m": "7000", "catchment_min": None}, {}),
+        # Catchments brought into the sliders' ranges: 120 km → 50; 300 m is 0.3 → 0 km → 1 km.
+        ({"catchment_m": 120_000.0}, {"catchment_km": 50}),
+        ({"catchment_m": 300}, {"catchment_km": 1}),
+        # Minutes to the nearest 5: 12 → 10, 13 → 15; 1 → 0 → 5 at least; 200 → 120 at most.
+        ({"catchment_min": 12.0}, {"catchment_min": 10}),
+        ({"catchment_min": 13}, {"catchment_min": 15}),
+        ({"catchment_min": 1.0}, {"catchment_min": 5}),
+        ({"catchment_min": 200.0}, {"catchment_min": 120}),
+    ],
+)
+def test_option_widgets_keep_what_the_widgets_can_show(options: dict, expected: dict) -> None:
+    assert store.option_widgets(options, **WIDGET_RANGES) == expected

@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from socialmap.workspace import CHOICE_KEYS, FILE_KINDS, UPLOAD_KINDS, VIEW_KEYS
 
 __all__ = [
     "APP_OPTIONS",
+    "CATCHMENT_KM_RANGE",
+    "CATCHMENT_MIN_RANGE",
     "DRAFT_NAME",
     "ENV_VAR",
     "ID_ALPHABET",
@@ -52,6 +54,7 @@ __all__ = [
     "default_folder",
     "from_workspace",
     "new_id",
+    "option_widgets",
     "plan_edits",
     "to_workspace",
     "valid_id",
@@ -367,6 +370,46 @@ def from_workspace(ws: Workspace, *, services: Any = None) -> AppState:
         draft=plan_edits(ws.draft, services) if ws.draft is not None else (),
         targets=ws.targets,
     )
+
+
+#: The sidebar's catchment sliders: in km ``(lowest, highest)``, in minutes ``(lowest, highest, step)``.
+CATCHMENT_KM_RANGE = (1, 50)
+CATCHMENT_MIN_RANGE = (5, 120, 5)
+
+
+def option_widgets(
+    options: Mapping[str, Any],
+    *,
+    methods: Collection[str],
+    spreading: Collection[str],
+    cell_sizes_m: Collection[float],
+) -> dict[str, Any]:
+    """
+    Return the sidebar's widget values (session-state key → value) for a workspace's saved options.
+
+    A saved option the widgets cannot show is left out (its widget keeps its value): a method or a
+    demand spreading not among ``methods`` / ``spreading``, a grid cell not among ``cell_sizes_m``.
+    A catchment is brought into its slider's range: metres → whole km within
+    :data:`CATCHMENT_KM_RANGE`, minutes → the nearest step of :data:`CATCHMENT_MIN_RANGE`.
+
+    >>> option_widgets({"catchment_m": 7400.0, "cell_size_m": 3000.0}, methods=(), spreading=(),
+    ...                cell_sizes_m=(1000.0,))
+    {'catchment_km': 7}
+    """
+    out: dict[str, Any] = {}
+    if options.get("method") in methods:
+        out["method"] = options["method"]
+    if options.get("spreading") in spreading:
+        out["spreading"] = options["spreading"]
+    lowest, highest = CATCHMENT_KM_RANGE
+    if isinstance(options.get("catchment_m"), int | float):
+        out["catchment_km"] = min(highest, max(lowest, round(options["catchment_m"] / 1000)))
+    if options.get("cell_size_m") in cell_sizes_m:
+        out["cell_km"] = options["cell_size_m"] / 1000
+    lowest, highest, step = CATCHMENT_MIN_RANGE
+    if isinstance(options.get("catchment_min"), int | float):
+        out["catchment_min"] = min(highest, max(lowest, step * round(options["catchment_min"] / step)))
+    return out
 
 
 def _gpkg_bytes(frame: Any, layer: str) -> bytes:

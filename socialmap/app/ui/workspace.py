@@ -78,17 +78,9 @@ def restore_workspace(ws: workspace.Workspace) -> None:
     st.session_state["ws_uploads"] = dict(state.uploads)
     st.session_state["ws_seen"] = {}
     st.session_state["column_mappings"] = {k: dict(v) for k, v in state.mappings.items()}
-    options = state.options
-    if options.get("method") in METHODS:
-        st.session_state["method"] = options["method"]
-    if options.get("spreading") in SPREADING:
-        st.session_state["spreading"] = options["spreading"]
-    if isinstance(options.get("catchment_m"), int | float):
-        st.session_state["catchment_km"] = min(50, max(1, round(options["catchment_m"] / 1000)))
-    if options.get("cell_size_m") in (500.0, 1000.0, 2000.0, 5000.0, DEFAULTS.cell_size_m):
-        st.session_state["cell_km"] = options["cell_size_m"] / 1000
-    if isinstance(options.get("catchment_min"), int | float):
-        st.session_state["catchment_min"] = min(120, max(5, 5 * round(options["catchment_min"] / 5)))
+    cells = (500.0, 1000.0, 2000.0, 5000.0, DEFAULTS.cell_size_m)
+    widgets = store.option_widgets(state.options, methods=METHODS, spreading=SPREADING, cell_sizes_m=cells)
+    st.session_state.update(widgets)
     restore_choices(state.choices)
     if state.targets is not None:
         st.session_state["plan_targets"] = state.targets
