@@ -447,3 +447,100 @@ WIDGET_RANGES = {
 )
 def test_option_widgets_keep_what_the_widgets_can_show(options: dict, expected: dict) -> None:
     assert store.option_widgets(options, **WIDGET_RANGES) == expected
+
+
+# What a workspace keeps of a session (socialmap.app.store.session_state)
+# ----------------------------------------------------------------------------------------------------
+
+SESSION_TABS = {"Harta": "map", "Plani": "plan"}
+SESSION_DEFAULTS = {
+    "method": "2sfca",
+    "catchment_m": 10_000.0,
+    "spreading": "representative",
+    "cell_size_m": 1000.0,
+}
+
+
+def test_session_state_of_a_fresh_session_is_the_defaults() -> None:
+    kept = store.session_state({}, lang="sq", tabs=SESSION_TABS, defaults=SESSION_DEFAULTS)
+    # 10,000 m is 10 km in the widget and 10,000 m again; 1,000 m is 1 km and back.
+    assert kept.options == {
+        "method": "2sfca",
+        "catchment_m": 10_000.0,
+        "spreading": "representative",
+        "cell_size_m": 1000.0,
+        "catchment_min": None,
+    }
+    assert kept.view == {"lang": "sq", "tab": "map"}
+    assert kept.choices == {}
+    assert (kept.uploads, kept.mappings, kept.scenarios, kept.costing) == ({}, {}, {}, {})
+    assert kept.draft == () and kept.targets is None
+
+
+def test_session_state_turns_widgets_into_the_workspace_values() -> None:
+    edit = views.PlanEdit("day_care_disability", 21.0, 42.5, 12.0)
+    session = {
+        "ws_uploads": {"areas": ("a.gpkg", b"A"), "roads": ("r.pbf", b"R")},
+        "column_mappings": {"services": {"Emri": "name"}},
+        "method": "coverage",
+        "catchment_km": 7,  # → 7,000 m
+        "spreading": "grid",
+        "cell_km": 0.5,  # → 500 m
+        "catchment_min": 30,  # kept: a road network is uploaded
+        "target_group": "disability",
+        "service_type": "day_care_disability",
+        "metric": "coverage",
+        "profile_area": "Prishtinë",
+        "view": "Plani",  # the tab's label in Albanian → "plan"
+        "open_tab": "map",
+        "basemap": "plain",
+        "k": 5,
+        "cells": False,
+        "travel_mode": "walk",
+        "ws_attribution": "© Agjencia",
+        "plan_edits": [edit],
+        "plan_scenarios": {"one": (edit,)},
+        "ws_costing": {"day_care_disability": {"standard": 2.0, "unit_cost": None}},
+    }
+    kept = store.session_state(session, lang="sq", tabs=SESSION_TABS, defaults=SESSION_DEFAULTS)
+    assert kept.options == {
+        "method": "coverage",
+        "catchment_m": 7000.0,
+        "spreading": "grid",
+        "cell_size_m": 500.0,
+        "catchment_min": 30.0,
+    }
+    assert kept.view == {
+        "lang": "sq",
+        "group": "disability",
+        "service_type": "day_care_disability",
+        "metric": "coverage",
+        "area": "Prishtinë",
+        "tab": "plan",
+    }
+    assert kept.choices == {
+        "basemap": "plain",
+        "classes": "5",
+        "cells": "false",
+        "travel_mode": "walk",
+        "attribution": "© Agjencia",
+    }
+    assert kept.uploads == {"areas": ("a.gpkg", b"A"), "roads": ("r.pbf", b"R")}
+    assert kept.mappings == {"services": {"Emri": "name"}}
+    assert kept.draft == (edit,) and kept.scenarios == {"one": (edit,)}
+    assert kept.costing == {"day_care_disability": {"standard": 2.0, "unit_cost": None}}
+
+
+def test_session_state_keeps_no_choice_about_an_input_not_uploaded() -> None:
+    session = {"catchment_min": 30, "travel_mode": "walk", "ws_attribution": "© Agjencia", "open_tab": "plan"}
+    kept = store.session_state(session, lang="en", tabs=SESSION_TABS, defaults=SESSION_DEFAULTS)
+    # No road network: no minutes, no travel mode; no areas file: no attribution.
+    assert kept.options["catchment_min"] is None
+    assert kept.choices == {}
+    # No tab label in the session: the tab it opened on.
+    assert kept.view == {"lang": "en", "tab": "plan"}
+    # An empty attribution with an areas file is not kept either.
+    with_areas = {"ws_uploads": {"areas": ("a.gpkg", b"A")}, "ws_attribution": ""}
+    assert (
+        store.session_state(with_areas, lang="en", tabs=SESSION_TABS, defaults=SESSION_DEFAULTS).choices == {}
+    )

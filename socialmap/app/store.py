@@ -56,6 +56,7 @@ __all__ = [
     "new_id",
     "option_widgets",
     "plan_edits",
+    "session_state",
     "to_workspace",
     "valid_id",
 ]
@@ -283,6 +284,69 @@ class AppState:
         (0.1–0.3 s on the demo). The view is written with the next change of anything else.
         """
         return replace(self, view={}).key()
+
+
+def session_state(
+    session: Mapping[Any, Any], *, lang: str, tabs: Mapping[str, str], defaults: Mapping[str, Any]
+) -> AppState:
+    """
+    Return what a workspace keeps of an app session (its ``st.session_state``).
+
+    Parameters
+    ----------
+    session
+        The session's state: its widgets' values (``catchment_km``, ``k``, ``view``…) and the app's
+        own keys (``ws_uploads``, ``column_mappings``, ``plan_scenarios``, ``plan_edits``…).
+    lang
+        The session's language (kept in the view).
+    tabs
+        The tabs' labels in ``lang`` → their keys (the tab widget ``view`` holds a label); a label
+        not among them gives ``open_tab``, else ``"map"``.
+    defaults
+        The options before their widgets are shown: ``method``, ``catchment_m``, ``spreading``,
+        ``cell_size_m``.
+
+    The widgets' km become the options' metres. A choice about an input not uploaded is not kept:
+    the catchment in minutes and the travel mode only with a road network, the boundaries'
+    attribution only with an areas file; an unset view or choice is left out.
+    """
+    view = {
+        "lang": lang,
+        "group": session.get("target_group"),
+        "service_type": session.get("service_type"),
+        "metric": session.get("metric"),
+        "area": session.get("profile_area"),
+        "tab": tabs.get(str(session.get("view")), session.get("open_tab", "map")),
+    }
+    saved = session.get("ws_uploads", {})
+    catchment_min = session.get("catchment_min") if "roads" in saved else None
+    options = {
+        "method": session.get("method", defaults["method"]),
+        "catchment_m": float(session.get("catchment_km", defaults["catchment_m"] / 1000)) * 1000,
+        "spreading": session.get("spreading", defaults["spreading"]),
+        "cell_size_m": float(session.get("cell_km", defaults["cell_size_m"] / 1000)) * 1000,
+        "catchment_min": None if catchment_min is None else float(catchment_min),
+    }
+    cells = session.get("cells")
+    choices = {
+        "basemap": session.get("basemap"),
+        "scheme": session.get("scheme"),
+        "classes": None if session.get("k") is None else str(session["k"]),
+        "cells": None if cells is None else ("true" if cells else "false"),
+        "travel_mode": session.get("travel_mode") if "roads" in saved else None,
+        "attribution": (session.get("ws_attribution") or None) if "areas" in saved else None,
+    }
+    return AppState(
+        uploads=dict(saved),
+        mappings=dict(session.get("column_mappings", {})),
+        options=options,
+        scenarios=dict(session.get("plan_scenarios", {})),
+        costing=dict(session.get("ws_costing", {})),
+        view={k: str(v) for k, v in view.items() if v is not None},
+        choices={k: str(v) for k, v in choices.items() if v is not None},
+        draft=tuple(session.get("plan_edits", [])),
+        targets=session.get("plan_targets"),
+    )
 
 
 def _targets_key(targets: Any) -> Any:

@@ -199,45 +199,14 @@ def remember_costing(service_type: str, standard: float | None, unit_cost: float
 
 def app_state(lang: str) -> store.AppState:
     """Return the state of this session that the workspace keeps."""
-    labels = {t(text, lang): key for key, text in TABS.items()}
-    view = {
-        "lang": lang,
-        "group": st.session_state.get("target_group"),
-        "service_type": st.session_state.get("service_type"),
-        "metric": st.session_state.get("metric"),
-        "area": st.session_state.get("profile_area"),
-        "tab": labels.get(str(st.session_state.get("view")), st.session_state.get("open_tab", "map")),
+    defaults = {
+        "method": METHODS[1],
+        "catchment_m": settings.default_catchment_m,
+        "spreading": DEFAULTS.spreading,
+        "cell_size_m": DEFAULTS.cell_size_m,
     }
-    saved = st.session_state.get("ws_uploads", {})
-    catchment_min = st.session_state.get("catchment_min") if "roads" in saved else None
-    options = {
-        "method": st.session_state.get("method", METHODS[1]),
-        "catchment_m": float(st.session_state.get("catchment_km", settings.default_catchment_m / 1000))
-        * 1000,
-        "spreading": st.session_state.get("spreading", DEFAULTS.spreading),
-        "cell_size_m": float(st.session_state.get("cell_km", DEFAULTS.cell_size_m / 1000)) * 1000,
-        "catchment_min": None if catchment_min is None else float(catchment_min),
-    }
-    cells = st.session_state.get("cells")
-    choices = {
-        "basemap": st.session_state.get("basemap"),
-        "scheme": st.session_state.get("scheme"),
-        "classes": None if st.session_state.get("k") is None else str(st.session_state["k"]),
-        "cells": None if cells is None else ("true" if cells else "false"),
-        "travel_mode": st.session_state.get("travel_mode") if "roads" in saved else None,
-        "attribution": (st.session_state.get("ws_attribution") or None) if "areas" in saved else None,
-    }
-    return store.AppState(
-        uploads=dict(saved),
-        mappings=dict(st.session_state.get("column_mappings", {})),
-        options=options,
-        scenarios=dict(st.session_state.get("plan_scenarios", {})),
-        costing=dict(st.session_state.get("ws_costing", {})),
-        view={k: str(v) for k, v in view.items() if v is not None},
-        choices={k: str(v) for k, v in choices.items() if v is not None},
-        draft=tuple(st.session_state.get("plan_edits", [])),
-        targets=st.session_state.get("plan_targets"),
-    )
+    tabs = {t(text, lang): key for key, text in TABS.items()}
+    return store.session_state(st.session_state, lang=lang, tabs=tabs, defaults=defaults)
 
 
 def kept_taxonomy(uploads: Mapping[str, views.Upload]) -> Any:
