@@ -306,3 +306,42 @@ def test_the_app_hides_small_counts_of_a_sensitive_group(tmp_path):
     day = views.Selection(service_type="day", metric="gap_score")
     assert views.selection_frame(result, day, tax)["need"].notna().all()
     assert views.privacy_note(day, tax) is None
+
+
+# The Plan tab's change of an existing service, and which runs it compares (socialmap.app.plan)
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_change_edit_moves_to_the_point_and_keeps_the_site_otherwise() -> None:
+    from socialmap.app.plan import PlanEdit, change_edit
+
+    site, point = (21.16, 42.66), (20.74, 42.21)
+    # A move goes to the clicked point, not the service's present site.
+    assert change_edit("day_care", "s-1", "move", site, point) == PlanEdit(
+        "day_care", 20.74, 42.21, None, action="move", service_id="s-1"
+    )
+    # Closing or resizing keeps the present site (the map shows the change there).
+    assert change_edit("day_care", "s-1", "remove", site, point) == PlanEdit(
+        "day_care", 21.16, 42.66, None, action="remove", service_id="s-1"
+    )
+    assert change_edit("day_care", "s-1", "capacity", site, (None, None), 12.0) == PlanEdit(
+        "day_care", 21.16, 42.66, 12.0, action="capacity", service_id="s-1"
+    )
+    # Not complete: a move before a click, a resize without its number of places.
+    assert change_edit("day_care", "s-1", "move", site, (None, None)) is None
+    assert change_edit("day_care", "s-1", "move", site, (20.74, None)) is None
+    assert change_edit("day_care", "s-1", "capacity", site, point, None) is None
+    # Closing needs neither.
+    assert change_edit("day_care", "s-1", "remove", site, (None, None)) is not None
+
+
+def test_draft_is_compared_only_when_new_and_analysed() -> None:
+    from socialmap.app.plan import PlanEdit, draft_compared
+
+    one, two = PlanEdit("day_care", 21.0, 42.5, 10.0), PlanEdit("day_care", 20.5, 42.3, None)
+    saved = {"first": (one,)}
+    assert draft_compared((one, two), saved, analysed=True)
+    assert not draft_compared((one, two), saved, analysed=False)  # its run failed
+    assert not draft_compared((), saved, analysed=True)  # nothing drawn
+    assert not draft_compared((one,), saved, analysed=True)  # already saved as "first"
+    assert draft_compared((two, one), {"both": (one, two)}, analysed=True)  # another order: another run

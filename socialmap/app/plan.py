@@ -121,6 +121,44 @@ def clicked_point(value: Mapping[str, Any] | None) -> tuple[float, float] | None
     return lon, lat
 
 
+def change_edit(
+    service_type: str,
+    service_id: str,
+    action: str,
+    site: tuple[float, float],
+    point: tuple[float | None, float | None],
+    places: float | None = None,
+) -> PlanEdit | None:
+    """
+    Return the change of an existing service the Plan tab applies, or ``None`` if it is not complete.
+
+    ``site`` is the service's present site (lon, lat), ``point`` the point chosen on the map (lon, lat;
+    ``None`` before a click). A ``move`` goes to the point (none yet: not complete); ``remove`` and
+    ``capacity`` keep the present site; ``capacity`` needs the new number of ``places``.
+
+    >>> change_edit("day_care", "s-1", "move", (21.0, 42.0), (21.5, 42.5))
+    PlanEdit(service_type='day_care', lon=21.5, lat=42.5, capacity=None, action='move', service_id='s-1')
+    """
+    lon, lat = point
+    if (action == "move" and (lon is None or lat is None)) or (action == "capacity" and places is None):
+        return None
+    where = (float(lon), float(lat)) if action == "move" else site  # type: ignore[arg-type]
+    where = (float(where[0]), float(where[1]))
+    return PlanEdit(service_type, *where, places, action=action, service_id=service_id)
+
+
+def draft_compared(
+    draft: Sequence[PlanEdit], saved: Mapping[str, Sequence[PlanEdit]], analysed: bool
+) -> bool:
+    """
+    Whether the Plan tab compares the scenario being drawn with the current services.
+
+    Only when it has changes, could be ``analysed``, and is not one of the ``saved`` scenarios
+    already (those are compared under their names).
+    """
+    return analysed and bool(draft) and tuple(draft) not in [tuple(v) for v in saved.values()]
+
+
 def plan_scenario(name: str, edits: Sequence[PlanEdit], lang: str | None = None) -> Scenario:
     """
     Turn the app's proposed changes into a :class:`socialmap.scenario.Scenario`, in order.

@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from socialmap import views
+from socialmap.app.plan import change_edit, draft_compared
 from socialmap.app.ui.cached import Source, run_plan, suggest_sites
 from socialmap.app.ui.common import MIME, Page, show_table
 from socialmap.app.ui.workspace import remember_costing, restore_costing
@@ -250,18 +251,10 @@ def _change_existing(
                     format="%.0f",
                     key="plan_new_places",
                 )
-            blocked = (action == "move" and (lon is None or lat is None)) or (
-                action == "capacity" and new_places is None
-            )
-            if st.button(t("Apply the change", lang), key="plan_apply", disabled=blocked):
-                where = (
-                    (float(lon), float(lat))  # type: ignore[arg-type]
-                    if action == "move"
-                    else (float(row["lon"]), float(row["lat"]))
-                )
-                add_edits(
-                    views.PlanEdit(service_type, *where, new_places, action=action, service_id=str(chosen))
-                )
+            site = (float(row["lon"]), float(row["lat"]))
+            edit = change_edit(service_type, str(chosen), action, site, (lon, lat), new_places)
+            if st.button(t("Apply the change", lang), key="plan_apply", disabled=edit is None) and edit:
+                add_edits(edit)
                 st.session_state.pop("plan_point", None)
                 st.rerun()
 
@@ -346,7 +339,7 @@ def _comparison(
     # others), so a language switch keeps the choices below.
     run_names = {" current": t(views.CURRENT, lang)}
     results = {" current": result}
-    if draft.result is not None and edits and edits not in saved.values():
+    if draft_compared(edits, saved, analysed=draft.result is not None):
         run_names[" draft"], results[" draft"] = t("Scenario (not saved)", lang), draft.result
     for name, scenario_edits in saved.items():
         run = run_plan(*options, scenario_edits, lang)
