@@ -760,3 +760,18 @@ def test_another_country_from_uploads_alone(tmp_path, demo):
     assert comp["rank"].to_dict() == {"E": 1, "W": 2, "C": 3}
     assert "demo" not in res.provenance and res.provenance["boundaries"] == "Testland survey office (made up)"
     assert res.taxonomy.name == "testland"
+
+
+def test_a_mapping_select_starts_on_the_kept_column_then_the_guess() -> None:
+    from socialmap.app.uploads import start_choice
+
+    columns = ["Kodi", "Emri", "Lloji"]  # options: "" (0), Kodi (1), Emri (2), Lloji (3)
+    # The kept mapping names Emri as "name": it wins over the guess Kodi.
+    assert start_choice("name", {"Emri": "name"}, columns, "Kodi") == 2
+    # The kept column is not in this file: the guess.
+    assert start_choice("name", {"Name": "name"}, columns, "Kodi") == 1
+    # Nothing kept for "name" (only another column): the guess.
+    assert start_choice("name", {"Lloji": "service_type"}, columns, "Kodi") == 1
+    # No guess either, or a guess the file does not have: none.
+    assert start_choice("name", {}, columns, None) == 0
+    assert start_choice("name", {}, columns, "Emër") == 0

@@ -16,7 +16,7 @@ import logging
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -575,3 +575,20 @@ def demo_caption(inputs: Inputs, lang: str | None = None) -> str | None:
     if not parts:
         return None
     return t("From the demo, not your data: {layers}.", lang, layers=", ".join(parts))
+
+
+def start_choice(ours: str, kept: Mapping[str, str], columns: Sequence[str], guessed: str | None) -> int:
+    """
+    Return where a column-mapping select starts: an index into ``["", *columns]`` (0: none).
+
+    The file's column that the kept mapping (``{"their column": "our column"}``, e.g. a workspace's)
+    names for ``ours`` comes first, if the file has it; else the library's guess (``guessed``), if
+    the file has it; else none.
+
+    >>> start_choice("name", {"Emri": "name"}, ["Kodi", "Emri"], "Kodi")
+    2
+    """
+    start = next((c for c, o in kept.items() if o == ours and c in columns), None)
+    start = start or guessed or ""
+    options = ["", *columns]
+    return options.index(start) if start in options else 0

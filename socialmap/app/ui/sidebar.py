@@ -16,6 +16,7 @@ from socialmap import settings, views
 from socialmap.app.ui.cached import preview_upload
 from socialmap.app.ui.common import BASEMAP_LABELS, DEFAULTS, METHODS, SCHEME_LABELS, SPREADING, TABS
 from socialmap.app.ui.workspace import resolve_uploads
+from socialmap.app.uploads import start_choice
 from socialmap.columns import ambiguity_hint, apply_choices, required_columns
 from socialmap.display import plain
 from socialmap.gaps import SCHEMES
@@ -102,12 +103,10 @@ def mapping_step(kind: str, upload: views.Upload, lang: str, tax: Any) -> None:
     options = ["", *found.columns]
     choices: dict[str, str | None] = {}
     for ours in required_columns(kind, geometry=found.geometry):
-        start = next((c for c, o in kept.items() if o == ours and c in found.columns), None)
-        start = start or found.guess.column_for(ours) or ""
         choices[ours] = st.selectbox(
             views.column_label(ours, lang, kind),
             options,
-            index=options.index(start) if start in options else 0,
+            index=start_choice(ours, kept, found.columns, found.guess.column_for(ours)),
             format_func=lambda c: c or t("(none)", lang),
             key=f"column_{kind}_{ours}_{digest}",
             placeholder=t("Choose an option", lang),
