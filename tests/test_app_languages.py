@@ -104,6 +104,9 @@ def test_every_tab_runs_clean_in_each_language(lang):
     at, seen = _visit_every_tab(lang)
     assert len(at.get("component_instance")) == 2  # the planning map and the difference map
     assert seen
+    # the data's credit starts a sentence in the caption under the title: a capital letter after the full stop
+    credit = at.caption[0].value.split(". ", 1)[1]
+    assert credit[:1].isupper(), at.caption[0].value
     if lang == "en":
         return
     plain, templates = _english_patterns(lang)

@@ -198,13 +198,15 @@ def analyse(
     restore_late_view(result, lang)
 
     sources = views.data_sources(inputs, demo, lang)
+    credit = plain(sources.attribution)
+    credit = credit[:1].upper() + credit[1:]  # it starts a sentence here ("… 142 services. Schematic …")
     st.caption(
         t(
             "{areas} municipalities, {services} services. {attribution}",
             lang,
             areas=format_number(len(result.areas), lang, decimals=0),
             services=format_number(len(result.services), lang, decimals=0),
-            attribution=plain(sources.attribution),
+            attribution=credit,
         )
     )
     demo_layers = views.demo_caption(inputs, lang) if inputs.uploads or own_taxonomy.taxonomy else None
