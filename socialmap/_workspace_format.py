@@ -24,6 +24,7 @@ import pandas as pd
 
 from socialmap import settings
 from socialmap.errors import N_, DataSourceError
+from socialmap.scenario import EDIT_COLUMNS as _EDIT_COLUMNS
 
 if TYPE_CHECKING:
     from socialmap.workspace import Workspace
@@ -76,20 +77,6 @@ FILE_KINDS = (*UPLOAD_KINDS, "roads", "taxonomy")
 #: (``basemap``, ``scheme``, ``classes``, ``cells``), and who made the uploaded boundaries
 #: (``attribution``).
 CHOICE_KEYS = ("travel_mode", "basemap", "scheme", "classes", "cells", "attribution")
-
-
-_EDIT_COLUMNS = (
-    "scenario",
-    "step",
-    "action",
-    "service_id",
-    "service_type",
-    "name",
-    "capacity",
-    "x",
-    "y",
-    "crs",
-)
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"

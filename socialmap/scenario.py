@@ -173,6 +173,21 @@ class Edit:
         ]
 
 
+#: The columns of a scenario's edits as a table (:meth:`Scenario.to_frame`; a workspace stores the same).
+EDIT_COLUMNS = (
+    "scenario",
+    "step",
+    "action",
+    "service_id",
+    "service_type",
+    "name",
+    "capacity",
+    "x",
+    "y",
+    "crs",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """
@@ -286,19 +301,7 @@ class Scenario:
         for step, edit in enumerate(self.edits, start=1):
             for r in edit.rows():
                 rows.append({"scenario": self.name, "step": step, **r})
-        cols = [
-            "scenario",
-            "step",
-            "action",
-            "service_id",
-            "service_type",
-            "name",
-            "capacity",
-            "x",
-            "y",
-            "crs",
-        ]
-        return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(rows, columns=list(EDIT_COLUMNS))
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, name: str | None = None, crs: Any = "EPSG:4326") -> Scenario:
